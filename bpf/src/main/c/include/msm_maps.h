@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * msm_maps.h — every map of the datapath. msm_maps.bpf.c defines them
+ * (MSM_MAPS_DEFINE); the program files see them as extern, and the static
+ * linker (bpftool gen object) makes one object where TC and XDP share them.
+ * Pinned by the loader under the bpffs directory by their names.
+ */
+#ifndef MSM_MAPS_H
+#define MSM_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "msm_shared.h"
+
+#ifdef MSM_MAPS_DEFINE
+#define MSM_MAP
+#else
+#define MSM_MAP extern
+#endif
+
+/* 5-tuple -> flow state; LRU is the last resort, the agent expires idle flows */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MSM_DEFAULT_FLOWS);
+	__type(key, struct msm_flow_key);
+	__type(value, struct msm_flow);
+} msm_flows SEC(".maps");
+
+/* global per-CPU counters: per class and per datapath event */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct msm_counters);
+} msm_counters SEC(".maps");
+
+/* classifier configuration written by the agent */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct msm_config);
+} msm_config SEC(".maps");
+
+/* port number -> MSM_PORT_F_* flags, written by the agent */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MSM_NUM_PORTS);
+	__type(key, __u32);
+	__type(value, __u8);
+} msm_ports SEC(".maps");
+
+/* identity of the pinned state: layout version and object hash */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct msm_meta);
+} msm_meta SEC(".maps");
+
+/* upstream (dst addr:port, proto) -> subscriber group; preallocated so that
+ * an update swaps in a whole new group and a reader never sees half of one */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MSM_DEFAULT_GROUPS);
+	__type(key, struct msm_fanout_key);
+	__type(value, struct msm_fanout_group);
+} msm_fanout_groups SEC(".maps");
+
+/* per-group counters, indexed by msm_fanout_group.group_id */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MSM_DEFAULT_GROUPS);
+	__type(key, __u32);
+	__type(value, struct msm_group_stats);
+} msm_group_stats SEC(".maps");
+
+/* per-subscriber counters, indexed by msm_fanout_sub.sub_id */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MSM_DEFAULT_SUB_IDS);
+	__type(key, __u32);
+	__type(value, struct msm_sub_stats);
+} msm_sub_stats SEC(".maps");
+
+/* the fan-out loop's working state (see msm_fanout.h); not pinned */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct msm_fanout_scratch);
+} msm_fanout_scratch SEC(".maps");
+
+/* XDP source deny-list (prefixes); value counts drops */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MSM_DEFAULT_DENY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct msm_deny_key);
+	__type(value, __u64);
+} msm_deny SEC(".maps");
+
+/* XDP per-source token buckets for new flows */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MSM_DEFAULT_RATELIMIT);
+	__type(key, struct msm_ratelimit_key);
+	__type(value, struct msm_ratelimit_state);
+} msm_ratelimit SEC(".maps");
+
+#endif /* MSM_MAPS_H */

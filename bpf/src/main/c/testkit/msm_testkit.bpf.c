@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * msm_testkit.bpf.c — instruments for tests and benchmarks, never attached
+ * by the agent:
+ *   msm_capture: TC ingress; copies the first bytes of every packet into a
+ *                queue map for the test to inspect byte for byte, then drops.
+ *   msm_sink:    TC ingress; counts packets/bytes per CPU and drops — the
+ *                cheapest receiver (cheaper than a socket or veth XDP).
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#define MSM_CAPTURE_BYTES 256
+
+struct msm_capture_rec {
+	__u32 len;       /* skb->len */
+	__u32 ifindex;   /* device the program ran on */
+	__u32 caplen;    /* bytes valid in data[] */
+	__u32 pad;
+	__u8  data[MSM_CAPTURE_BYTES];
+};
+
+struct msm_sink_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 8192);
+	__type(value, struct msm_capture_rec);
+} msm_capture_q SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct msm_capture_rec);
+} msm_capture_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct msm_sink_stats);
+} msm_sink_stats SEC(".maps");
+
+SEC("tc")
+int msm_capture(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct msm_capture_rec *r = bpf_map_lookup_elem(&msm_capture_scratch, &zero);
+	if (!r)
+		return TC_ACT_SHOT;
+	__u32 n = skb->len;
+	if (n > MSM_CAPTURE_BYTES)
+		n = MSM_CAPTURE_BYTES;
+	r->len = skb->len;
+	r->ifindex = skb->ifindex;
+	r->caplen = 0;
+	if (n > 0 && bpf_skb_load_bytes(skb, 0, r->data, n) == 0)
+		r->caplen = n;
+	bpf_map_push_elem(&msm_capture_q, r, 0);
+	return TC_ACT_SHOT;
+}
+
+SEC("tc")
+int msm_sink(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct msm_sink_stats *s = bpf_map_lookup_elem(&msm_sink_stats, &zero);
+	if (s) {
+		s->packets++;
+		s->bytes += skb->len;
+	}
+	return TC_ACT_SHOT;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
