@@ -108,4 +108,13 @@ MSM_MAP struct {
 	__type(value, struct msm_ratelimit_state);
 } msm_ratelimit SEC(".maps");
 
+/* ifindex -> what msm attached there, so that cleanup (also by a restarted
+ * agent) removes exactly what msm added and nothing else */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct msm_attachment);
+} msm_attachments SEC(".maps");
+
 #endif /* MSM_MAPS_H */

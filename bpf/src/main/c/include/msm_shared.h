@@ -235,6 +235,22 @@ struct msm_ratelimit_state {
 	__u64 dropped;
 };
 
+/* ---- bookkeeping for the agent (not used by the programs) -------------- */
+#define MSM_ATTACH_F_TC            1 /* msm's TC filter is attached */
+#define MSM_ATTACH_F_TC_QDISC      2 /* msm created the clsact qdisc */
+#define MSM_ATTACH_F_XDP           4 /* msm's XDP program is attached */
+#define MSM_ATTACH_F_XDP_GENERIC   8 /* ... in generic (skb) mode */
+
+struct msm_attachment {
+	__u32 flags;       /* MSM_ATTACH_F_* */
+	__u32 tc_handle;
+	__u32 tc_priority;
+	__u32 tc_prog_id;
+	__u32 xdp_prog_id;
+	__u32 pad;
+	char  ifname[16];
+};
+
 /* Default map sizes; the loader may change them before load. */
 #define MSM_DEFAULT_FLOWS      65536
 #define MSM_DEFAULT_GROUPS     256

@@ -4,6 +4,7 @@
  * by the agent:
  *   msm_capture: TC ingress; copies the first bytes of every packet into a
  *                queue map for the test to inspect byte for byte, then drops.
+ *   msm_capture_pass: the same, then passes the packet on.
  *   msm_sink:    TC ingress; counts packets/bytes per CPU and drops — the
  *                cheapest receiver (cheaper than a socket or veth XDP).
  */
@@ -46,13 +47,12 @@ struct {
 	__type(value, struct msm_sink_stats);
 } msm_sink_stats SEC(".maps");
 
-SEC("tc")
-int msm_capture(struct __sk_buff *skb)
+static __always_inline void msm_capture_one(struct __sk_buff *skb)
 {
 	__u32 zero = 0;
 	struct msm_capture_rec *r = bpf_map_lookup_elem(&msm_capture_scratch, &zero);
 	if (!r)
-		return TC_ACT_SHOT;
+		return;
 	__u32 n = skb->len;
 	if (n > MSM_CAPTURE_BYTES)
 		n = MSM_CAPTURE_BYTES;
@@ -62,7 +62,21 @@ int msm_capture(struct __sk_buff *skb)
 	if (n > 0 && bpf_skb_load_bytes(skb, 0, r->data, n) == 0)
 		r->caplen = n;
 	bpf_map_push_elem(&msm_capture_q, r, 0);
+}
+
+SEC("tc")
+int msm_capture(struct __sk_buff *skb)
+{
+	msm_capture_one(skb);
 	return TC_ACT_SHOT;
+}
+
+/* the same, but the packet goes on to the stack (a socket can still get it) */
+SEC("tc")
+int msm_capture_pass(struct __sk_buff *skb)
+{
+	msm_capture_one(skb);
+	return TC_ACT_OK;
 }
 
 SEC("tc")

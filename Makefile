@@ -1,0 +1,58 @@
+# msm — the front door. Every target installs what it needs first (make deps).
+#
+#   make demo      the main job: kernel fan-out in a local namespace "cluster"
+#   make test      every test (kernel tests need root; under CI=true they must run)
+#   make build     compile everything (BPF objects + Java), skip tests
+#   make bench     benchmarks (QUICK=1 for a 2-minute run)
+#   make vm-test   the kernel test suite on other kernels under qemu
+#   make deps      install the system packages (Debian bookworm, apt-get, idempotent)
+#   make clean
+
+SHELL := /bin/bash
+MVN ?= mvn
+MVN_FLAGS ?= -B -ntp
+export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v javac) 2>/dev/null)) 2>/dev/null)
+
+# Debian packages the build, tests and demo need.
+DEPS_BUILD := clang llvm libbpf-dev libbpf1 bpftool linux-libc-dev libelf-dev zlib1g-dev make \
+              iproute2 ethtool openjdk-17-jdk-headless maven
+DEPS := $(DEPS_BUILD)
+
+.PHONY: all deps build test demo bench vm-test clean help
+
+all: build
+
+help:
+	@sed -n '2,12p' Makefile
+
+# Installs only what is missing; a no-op (one dpkg query) when all is there.
+deps:
+	@missing=$$(for p in $(DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing $$(echo $$missing | tr '\n' ' ')"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to apt-get install: $$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null; } || \
+	    { echo "make deps: apt-get install failed for: $$missing" >&2; exit 1; }; \
+	fi
+
+build: deps
+	$(MVN) $(MVN_FLAGS) install -DskipTests
+
+# Kernel tests run when root; with CI=true they must run (a skip is a failure).
+test: deps
+	$(MVN) $(MVN_FLAGS) install
+
+demo: build
+	./demo/run.sh
+
+bench: build
+	./bench/run.sh $(if $(QUICK),--quick,)
+
+vm-test: build
+	./kernel-tests/vm/run.sh $(if $(KERNEL),--kernel $(KERNEL),)
+
+clean:
+	$(MVN) $(MVN_FLAGS) clean

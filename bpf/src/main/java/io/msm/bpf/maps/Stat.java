@@ -1,0 +1,43 @@
+package io.msm.bpf.maps;
+
+/** enum msm_stat: datapath events counted per CPU in msm_counters. */
+public enum Stat {
+    TC_PACKETS(0, "packets seen by the TC classifier"),
+    NOT_IP(1, "non-IP frames passed untouched"),
+    MALFORMED(2, "truncated or inconsistent headers passed untouched"),
+    FRAGMENT(3, "non-first IP fragments passed untouched"),
+    FLOW_NEW(4, "flow table entries created"),
+    FLOW_FAIL(5, "flow table insert failures"),
+    FANOUT_PACKETS(6, "upstream packets that hit a fan-out group"),
+    FANOUT_COPIES(7, "copies sent to subscribers"),
+    FANOUT_ERRORS(8, "failed copy rewrites or redirects"),
+    FANOUT_LOCAL(9, "originals also delivered to the local stack"),
+    FANOUT_EMPTY(10, "packets for a fan-out group without subscribers"),
+    XDP_PACKETS(11, "packets seen by the XDP program"),
+    XDP_DENY(12, "packets dropped by the source deny-list"),
+    XDP_RATELIMIT(13, "packets dropped by the new-flow rate limit"),
+    XDP_NEWFLOW(14, "packets of flows not yet in the flow table"),
+    STRICT_DROP(15, "fan-out packets from a source other than the negotiated one");
+
+    public static final int SLOTS = 16;
+
+    private final int id;
+    private final String help;
+
+    Stat(int id, String help) {
+        this.id = id;
+        this.help = help;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public String help() {
+        return help;
+    }
+
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}
