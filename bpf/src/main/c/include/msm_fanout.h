@@ -203,6 +203,8 @@ __noinline int msm_fanout_packet(struct __sk_buff *skb, struct msm_fanout_group 
 	if (grp->flags & MSM_GROUP_F_STRICT) {
 		if (p->key.saddr[0] != grp->src_addr ||
 		    (grp->src_port && p->key.sport != grp->src_port)) {
+			if (grp->flags & MSM_GROUP_F_PASS_OTHERS)
+				return TC_ACT_OK;
 			ctr->stat[MSM_STAT_STRICT_DROP]++;
 			if (gs)
 				gs->strict_drops++;

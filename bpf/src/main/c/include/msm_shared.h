@@ -167,8 +167,11 @@ struct msm_fanout_sub {
 	__u32 flags;     /* MSM_SUB_F_* */
 };
 
-#define MSM_GROUP_F_LOCAL  1 /* after the copies, deliver the original to the local stack */
-#define MSM_GROUP_F_STRICT 2 /* only relay packets from src_addr:src_port */
+#define MSM_GROUP_F_LOCAL       1 /* after the copies, deliver the original to the local stack */
+#define MSM_GROUP_F_STRICT      2 /* only relay packets from src_addr[:src_port] ... */
+#define MSM_GROUP_F_PASS_OTHERS 4 /* ... and hand the others to the local stack instead of
+				     * dropping them (e.g. viewers' RTCP receiver reports
+				     * sent to the same node port as the publisher's SRs) */
 
 struct msm_fanout_group {
 	__u32 group_id;  /* index into msm_group_stats */

@@ -10,7 +10,7 @@ import java.util.List;
  * a whole: the kernel swaps the old group for the new one atomically.
  *
  * @param groupId  index of its counters in msm_group_stats
- * @param flags    {@link #F_LOCAL}, {@link #F_STRICT}
+ * @param flags    {@link #F_LOCAL}, {@link #F_STRICT}, {@link #F_PASS_OTHERS}
  * @param srcAddr  with F_STRICT: the only source relayed (else null)
  * @param srcPort  with F_STRICT: the only source port relayed (0: any)
  * @param subs     at most {@link #MAX_SUBS}
@@ -22,6 +22,8 @@ public record FanoutGroup(int groupId, int flags, Inet4Address srcAddr, int srcP
     public static final int F_LOCAL = 1;
     /** Relay only packets from srcAddr(:srcPort); drop and count the rest. */
     public static final int F_STRICT = 2;
+    /** With F_STRICT: hand packets from other sources to the local stack instead of dropping them. */
+    public static final int F_PASS_OTHERS = 4;
 
     private static final int HEADER = 24;
 

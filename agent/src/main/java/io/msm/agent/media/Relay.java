@@ -1,0 +1,75 @@
+package io.msm.agent.media;
+
+import io.netty.buffer.ByteBuf;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One node-side UDP endpoint receiving an upstream flow and replicating it.
+ * Thread-safe; closing it removes its subscribers and frees the port.
+ */
+public interface Relay extends AutoCloseable {
+    /** The node address and port the upstream sends to. */
+    InetSocketAddress local();
+
+    RelayOptions options();
+
+    /**
+     * Restrict (or widen, with null) which source is upstream; e.g. once a
+     * publisher's client port is known.
+     */
+    void expectSource(InetSocketAddress source);
+
+    /** Send copies to {@code viewer}, from {@link #local()}. */
+    default Subscriber subscribe(InetSocketAddress viewer) {
+        return subscribe(viewer, null);
+    }
+
+    /**
+     * Send copies to {@code viewer} from {@code source} (another relay's
+     * local address, for two-way anchoring; null: {@link #local()}).
+     */
+    Subscriber subscribe(InetSocketAddress viewer, InetSocketAddress source);
+
+    List<Subscriber> subscribers();
+
+    /**
+     * Receive in userspace: packets from non-upstream sources (when the
+     * options deliver them locally) and, with {@code upstreamToo}, every
+     * upstream packet as well (kernel mode then also passes the original to
+     * the socket — needed for RTP-over-TCP viewers). null removes the tap.
+     */
+    void tap(PacketListener listener, boolean upstreamToo);
+
+    /** Send one datagram from {@link #local()}. */
+    void send(ByteBuf data, InetSocketAddress to);
+
+    RelayStats stats();
+
+    /** RTP receiver statistics of the upstream flow (RFC 3550), once RTP was seen. */
+    Optional<RtpStreamStats> rtpStats();
+
+    @Override
+    void close();
+
+    /** One receiver of copies. */
+    interface Subscriber extends AutoCloseable {
+        InetSocketAddress viewer();
+
+        long packets();
+
+        long bytes();
+
+        @Override
+        void close();
+    }
+
+    /** Datagrams handed to userspace. */
+    @FunctionalInterface
+    interface PacketListener {
+        /** @param upstream true for a packet of the upstream flow */
+        void onPacket(InetSocketAddress from, ByteBuf data, boolean upstream);
+    }
+}

@@ -1,0 +1,41 @@
+package io.msm.agent.media;
+
+import java.net.InetSocketAddress;
+
+/**
+ * How a relay treats what reaches its port.
+ *
+ * @param label          for metrics and 'msm fanout': e.g. "cam1/track0/rtp" (bounded set, no addresses)
+ * @param expectedSource when set, only packets from this source (port 0: any port of that address)
+ *                       are upstream and replicated; null: every packet is upstream
+ * @param others         what happens to packets from other sources
+ */
+public record RelayOptions(String label, InetSocketAddress expectedSource, Others others) {
+    public enum Others {
+        /** hand them to the relay's tap (e.g. viewers' RTCP receiver reports reach the proxy) */
+        DELIVER_LOCAL,
+        /** drop and count them (SIP strict source) */
+        DROP
+    }
+
+    public RelayOptions {
+        if (label == null || label.isBlank()) {
+            throw new IllegalArgumentException("a relay needs a label");
+        }
+        if (others == null) {
+            others = Others.DELIVER_LOCAL;
+        }
+    }
+
+    public static RelayOptions of(String label) {
+        return new RelayOptions(label, null, Others.DELIVER_LOCAL);
+    }
+
+    public RelayOptions withExpectedSource(InetSocketAddress src) {
+        return new RelayOptions(label, src, others);
+    }
+
+    public RelayOptions withOthers(Others o) {
+        return new RelayOptions(label, expectedSource, o);
+    }
+}
