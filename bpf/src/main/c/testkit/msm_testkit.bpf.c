@@ -12,7 +12,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
-#define MSM_CAPTURE_BYTES 256
+#define MSM_CAPTURE_BYTES 1536
 
 struct msm_capture_rec {
 	__u32 len;       /* skb->len */

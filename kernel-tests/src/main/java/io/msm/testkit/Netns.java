@@ -27,15 +27,32 @@ public final class Netns implements AutoCloseable {
         this.name = name;
     }
 
-    /** Create a namespace (removing a stale one of the same name) with lo up. */
+    /**
+     * Create a namespace (removing a stale one of the same name) with lo up
+     * and IPv6 off, so new links stay quiet (no router solicitations or MLD
+     * reports to confuse packet counts).
+     */
     public static Netns create(String name) {
+        return create(name, false);
+    }
+
+    public static Netns create(String name, boolean ipv6) {
         if (name.length() > 32) {
             throw new IllegalArgumentException("namespace name too long: " + name);
         }
         Sh.exec("ip", "netns", "del", name);
         Sh.run("ip", "netns", "add", name);
         Netns ns = new Netns(name);
-        ns.ip("link", "set", "lo", "up");
+        try {
+            if (!ipv6) {
+                ns.exec("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                        "net.ipv6.conf.default.disable_ipv6=1");
+            }
+            ns.ip("link", "set", "lo", "up");
+        } catch (RuntimeException e) {
+            ns.close();
+            throw e;
+        }
         return ns;
     }
 

@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * The test instruments of msm_testkit.bpf.o: a capture program that records
- * the first 256 bytes of each packet into a queue, and a sink that counts and
+ * each packet (up to 1536 bytes) into a queue, and a sink that counts and
  * drops (the cheapest receiver). Attach them where copies arrive.
  */
 public final class Testkit implements AutoCloseable {
@@ -23,6 +23,8 @@ public final class Testkit implements AutoCloseable {
     /** Handle/priority of testkit filters (distinct from msm's). */
     public static final int HANDLE = 0x7e57;
     public static final int PRIORITY = 5;
+    /** MSM_CAPTURE_BYTES: how much of each packet is captured (a whole 1500-byte frame). */
+    public static final int CAPTURE_BYTES = 1536;
 
     private final BpfObject obj;
 
@@ -44,7 +46,7 @@ public final class Testkit implements AutoCloseable {
     private static final Codec<Captured> CAPTURED = new Codec<>() {
         @Override
         public int size() {
-            return 16 + 256;
+            return 16 + CAPTURE_BYTES;
         }
 
         @Override
@@ -54,7 +56,7 @@ public final class Testkit implements AutoCloseable {
 
         @Override
         public Captured read(ByteBuffer b, int off) {
-            int caplen = Math.min(b.getInt(off + 8), 256);
+            int caplen = Math.min(b.getInt(off + 8), CAPTURE_BYTES);
             byte[] d = new byte[caplen];
             for (int i = 0; i < caplen; i++) {
                 d[i] = b.get(off + 16 + i);
