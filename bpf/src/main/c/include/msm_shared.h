@@ -144,7 +144,9 @@ struct msm_meta {
 /* Largest group: the copy loop runs in bpf_loop(), so the verifier does not
  * bound it; the cost is memory (sizeof(struct msm_fanout_group) per group
  * slot, preallocated) and time in softirq per packet. */
+#ifndef MSM_MAX_SUBS
 #define MSM_MAX_SUBS 1024
+#endif
 
 struct msm_fanout_key {
 	__u8  family;   /* MSM_FAMILY_IPV4 (only IPv4 is fanned out) */
@@ -256,7 +258,9 @@ struct msm_attachment {
 
 /* Default map sizes; the loader may change them before load. */
 #define MSM_DEFAULT_FLOWS      65536
+#ifndef MSM_DEFAULT_GROUPS
 #define MSM_DEFAULT_GROUPS     256
+#endif
 #define MSM_DEFAULT_SUB_IDS    8192
 #define MSM_DEFAULT_DENY       4096
 #define MSM_DEFAULT_RATELIMIT  65536

@@ -1,0 +1,67 @@
+package io.msm.bpf;
+
+import io.msm.bpf.btf.BtfStructs;
+import io.msm.bpf.maps.Attachment;
+import io.msm.bpf.maps.Counters;
+import io.msm.bpf.maps.DatapathConfig;
+import io.msm.bpf.maps.DenyKey;
+import io.msm.bpf.maps.FanoutGroup;
+import io.msm.bpf.maps.FanoutKey;
+import io.msm.bpf.maps.FanoutSub;
+import io.msm.bpf.maps.Flow;
+import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.Meta;
+import io.msm.bpf.maps.RateLimitKey;
+import io.msm.bpf.maps.RateLimitState;
+import io.msm.bpf.maps.RtpStats;
+import io.msm.bpf.maps.StructLayout;
+import io.msm.bpf.maps.SubStats;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Every Java mirror of a C struct has the size and member offsets the
+ * compiler gave the struct, read from the object's BTF. A change on one
+ * side only fails here. (Reads a file: no root needed.)
+ */
+class LayoutMatchesBtfTest {
+    static BtfStructs btf;
+    static Path obj;
+
+    @BeforeAll
+    static void parse() throws Exception {
+        obj = Files.createTempFile("msm", ".bpf.o");
+        Files.write(obj, Datapath.objectBytes());
+        btf = BtfStructs.parse(obj);
+    }
+
+    @AfterAll
+    static void close() throws Exception {
+        btf.close();
+        Files.deleteIfExists(obj);
+    }
+
+    static Stream<StructLayout> layouts() {
+        return Stream.of(FlowKey.LAYOUT, Flow.LAYOUT, RtpStats.LAYOUT, Counters.LAYOUT, DatapathConfig.LAYOUT,
+                Meta.LAYOUT, FanoutKey.LAYOUT, FanoutSub.LAYOUT, FanoutGroup.LAYOUT, GroupStats.LAYOUT,
+                SubStats.LAYOUT, DenyKey.LAYOUT, RateLimitKey.LAYOUT, RateLimitState.LAYOUT, Attachment.LAYOUT);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("layouts")
+    void javaMatchesC(StructLayout java) {
+        BtfStructs.Struct c = btf.struct(java.name())
+                .orElseThrow(() -> new AssertionError("struct " + java.name() + " is not in the object's BTF"));
+        assertEquals(c.size(), java.size(), "sizeof(struct " + java.name() + ")");
+        assertEquals(c.offsets(), java.offsets(), "members and offsets of struct " + java.name());
+    }
+}
