@@ -58,9 +58,22 @@ public interface Relay extends AutoCloseable {
     interface Subscriber extends AutoCloseable {
         InetSocketAddress viewer();
 
+        /** The address the copies come from. */
+        InetSocketAddress source();
+
         long packets();
 
         long bytes();
+
+        /**
+         * Completes when copies flow (kernel mode resolves the route and
+         * neighbour first, off the caller's thread); fails if the
+         * subscriber cannot be served.
+         */
+        java.util.concurrent.CompletionStage<Void> ready();
+
+        /** "kernel" or "userspace": who sends this subscriber's copies. */
+        String servedBy();
 
         @Override
         void close();

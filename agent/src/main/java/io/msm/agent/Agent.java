@@ -1,0 +1,212 @@
+package io.msm.agent;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.msm.agent.config.AgentConfig;
+import io.msm.agent.datapath.Backlog;
+import io.msm.agent.datapath.DatapathOwner;
+import io.msm.agent.datapath.FlowExpiry;
+import io.msm.agent.datapath.Interfaces;
+import io.msm.agent.media.KernelMediaPlane;
+import io.msm.agent.media.MediaPlane;
+import io.msm.agent.media.Relay;
+import io.msm.agent.media.UserspaceMediaPlane;
+import io.msm.agent.metrics.DatapathMetrics;
+import io.msm.agent.metrics.MediaMetrics;
+import io.msm.agent.metrics.MetricsServer;
+import io.msm.agent.net.Transport;
+import io.msm.agent.streams.StaticStreams;
+import io.msm.bpf.maps.Meta;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * msm-agent: owns the node's datapath (or runs without BPF in userspace
+ * mode), the media plane, the control-protocol services and the metrics
+ * endpoint. {@link #start} brings everything up and logs what runs where;
+ * {@link #close} stops the userspace parts and leaves the kernel datapath
+ * forwarding (a restarted agent adopts it).
+ */
+public final class Agent implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
+
+    /** Builds the control-protocol services once the media plane exists. */
+    public interface ServiceFactory extends Function<Agent, List<Service>> {
+    }
+
+    private final AgentConfig cfg;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "msm-timers");
+        t.setDaemon(true);
+        return t;
+    });
+    private final List<Service> services = new ArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private DatapathOwner owner;
+    private MediaPlane plane;
+    private FlowExpiry expiry;
+    private MetricsServer metrics;
+    private MediaMetrics mediaMetrics;
+    private volatile boolean ready;
+
+    public Agent(AgentConfig cfg) {
+        this.cfg = cfg;
+    }
+
+    public AgentConfig config() {
+        return cfg;
+    }
+
+    public MediaPlane mediaPlane() {
+        return plane;
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    public DatapathOwner datapathOwner() {
+        return owner;
+    }
+
+    public Agent start(ServiceFactory factory) throws Exception {
+        try {
+            startDatapath();
+            for (Service s : factory.apply(this)) {
+                s.start();
+                services.add(s);
+            }
+            startMetrics();
+        } catch (Exception | Error e) {
+            close();
+            throw e;
+        }
+        ready = true;
+        logStartup();
+        return this;
+    }
+
+    private void startDatapath() {
+        if (cfg.userspace()) {
+            plane = new UserspaceMediaPlane(cfg.media().portRange(), Math.max(1, Runtime.getRuntime().availableProcessors()));
+            return;
+        }
+        List<String> ifaces = cfg.interfaces().isEmpty() ? Interfaces.defaultSet() : cfg.interfaces();
+        owner = DatapathOwner.start(cfg, ifaces);
+        Backlog.ensureAtLeast(cfg.datapath().netdevMaxBacklog());
+        KernelMediaPlane k = new KernelMediaPlane(owner.datapath(), cfg.datapath().maxGroups(),
+                cfg.datapath().maxSubscribers(), cfg.media().portRange(), cfg.datapath().orphanGrace(), 1);
+        plane = k;
+        expiry = new FlowExpiry(owner.datapath(), cfg.flows().idleTimeout(), k::onFlowScan);
+        long every = cfg.flows().expiryInterval().toMillis();
+        timers.scheduleWithFixedDelay(expiry, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    private List<Relay> relays() {
+        if (plane instanceof KernelMediaPlane k) {
+            return k.relays();
+        }
+        if (plane instanceof UserspaceMediaPlane u) {
+            return u.relays();
+        }
+        return List.of();
+    }
+
+    private void startMetrics() throws Exception {
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        DatapathMetrics dm = null;
+        if (owner != null) {
+            dm = new DatapathMetrics(owner.datapath(), expiry);
+            dm.bindTo(registry);
+        }
+        DatapathMetrics kernel = dm;
+        Gauge.builder("msm.agent.info", () -> 1).description("agent build and mode")
+                .tags("version", Version.get(), "mode", plane.mode(), "layout", Integer.toString(Meta.LAYOUT_VERSION),
+                        "start", owner == null ? "userspace" : owner.how().name().toLowerCase())
+                .register(registry);
+        mediaMetrics = new MediaMetrics(registry, this::relays);
+        metrics = new MetricsServer(cfg.metricsListen().socketAddress(), registry, () -> {
+            if (kernel != null) {
+                kernel.refresh();
+            }
+            mediaMetrics.sync();
+        }, () -> stopped.getCount() > 0, () -> ready);
+    }
+
+    private void logStartup() {
+        StringBuilder sb = new StringBuilder("msm-agent ").append(Version.get()).append(" started: mode=")
+                .append(plane.mode()).append(" transport=").append(Transport.name());
+        if (owner != null) {
+            sb.append(" datapath=").append(owner.how().name().toLowerCase()).append(" (layout v")
+                    .append(Meta.LAYOUT_VERSION).append(", pinned at ").append(cfg.bpffs()).append(')');
+            for (DatapathOwner.Attached a : owner.attached()) {
+                sb.append("\n  ").append(a.ifname()).append(" (ifindex ").append(a.ifindex()).append("): tc ingress prog ")
+                        .append(a.tcProgId()).append(a.xdpProgId() != 0 ? ", xdp " + a.xdpMode() + " prog " + a.xdpProgId()
+                                : ", xdp off");
+            }
+        }
+        sb.append("\n  metrics: http://").append(cfg.metricsListen()).append("/metrics");
+        for (Service s : services) {
+            sb.append("\n  ").append(s.describe());
+        }
+        log.info(sb.toString());
+    }
+
+    /** Block until {@link #close} (from a signal handler). */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    @Override
+    public void close() {
+        ready = false;
+        for (int i = services.size() - 1; i >= 0; i--) {
+            try {
+                services.get(i).close();
+            } catch (RuntimeException e) {
+                log.warn("stopping {}: {}", services.get(i).name(), e.getMessage());
+            }
+        }
+        if (metrics != null) {
+            metrics.close();
+        }
+        timers.shutdownNow();
+        if (plane != null) {
+            plane.close();
+        }
+        if (owner != null) {
+            owner.close(); // programs stay attached, maps stay pinned
+        }
+        stopped.countDown();
+    }
+
+    /** Standard services from the config. */
+    public static List<Service> defaultServices(Agent a) {
+        List<Service> s = new ArrayList<>();
+        s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
+        return s;
+    }
+}

@@ -1,0 +1,134 @@
+package io.msm.agent;
+
+import ch.qos.logback.classic.Level;
+import io.msm.agent.config.AgentConfig;
+import io.msm.agent.config.ConfigException;
+import io.msm.agent.config.ConfigLoader;
+import io.msm.agent.datapath.DatapathOwner;
+import io.msm.bpf.BpfException;
+import io.msm.bpf.maps.Meta;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** msm-agent's command line. */
+@Command(name = "msm-agent", mixinStandardHelpOptions = true, versionProvider = Main.VersionInfo.class,
+        description = {"The msm node agent: loads and attaches the eBPF datapath (classification, flow table, "
+                + "in-kernel fan-out), runs the RTSP and SIP proxies, and serves Prometheus metrics.",
+                "Every option can also be set in the YAML file given by --config (the command line wins)."},
+        subcommands = {Main.Cleanup.class, CommandLine.HelpCommand.class},
+        footer = {"", "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or config error.",
+                "Stopping the agent leaves the datapath attached and forwarding; a restart adopts it.",
+                "'msm-agent cleanup' removes everything msm attached and pinned."})
+public final class Main implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML config file")
+    Path config;
+
+    @Option(names = "--interface", paramLabel = "IF",
+            description = "interface to attach to (repeatable; default: every non-loopback interface that is up)")
+    List<String> interfaces;
+
+    @Option(names = "--bpffs", paramLabel = "DIR", description = "where the datapath is pinned (default: "
+            + AgentConfig.DEFAULT_BPFFS + ")")
+    String bpffs;
+
+    @Option(names = "--metrics-listen", paramLabel = "ADDR:PORT",
+            description = "/metrics, /healthz, /readyz (default: " + AgentConfig.DEFAULT_METRICS + ")")
+    String metricsListen;
+
+    @Option(names = "--rtsp-listen", paramLabel = "ADDR:PORT", description = "RTSP proxy (default: "
+            + AgentConfig.DEFAULT_RTSP + ")")
+    String rtspListen;
+
+    @Option(names = "--sip-listen", paramLabel = "ADDR:PORT", description = "SIP proxy (default: "
+            + AgentConfig.DEFAULT_SIP + ")")
+    String sipListen;
+
+    @Option(names = "--userspace", description = "no BPF at all: the media plane relays in userspace (slower)")
+    Boolean userspace;
+
+    @Option(names = "--log-level", paramLabel = "LEVEL", description = "trace, debug, info (default), warn, error")
+    String logLevel;
+
+    static Agent.ServiceFactory services = Agent::defaultServices;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        return new CommandLine(new Main()).setExitCodeExceptionMapper(Main::exitCode).execute(args);
+    }
+
+    static int exitCode(Throwable t) {
+        return t instanceof ConfigException ? 2 : 1;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        AgentConfig cfg;
+        try {
+            cfg = ConfigLoader.load(config, new ConfigLoader.Overrides(interfaces, bpffs, metricsListen, rtspListen,
+                    sipListen, userspace, logLevel));
+        } catch (ConfigException e) {
+            System.err.println("msm-agent: " + e.getMessage());
+            return 2;
+        }
+        setLogLevel(cfg.logLevel());
+        Agent agent = new Agent(cfg);
+        try {
+            agent.start(services);
+        } catch (ConfigException e) {
+            System.err.println("msm-agent: " + e.getMessage());
+            return 2;
+        } catch (BpfException e) {
+            System.err.println("msm-agent: " + e.getMessage());
+            return 1;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            LoggerFactory.getLogger(Main.class).info("stopping (the datapath stays attached and keeps forwarding)");
+            agent.close();
+        }, "msm-shutdown"));
+        agent.awaitStop();
+        return 0;
+    }
+
+    static void setLogLevel(String level) {
+        ch.qos.logback.classic.Logger root =
+                (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.toLevel(level, Level.INFO));
+    }
+
+    @Command(name = "cleanup", mixinStandardHelpOptions = true,
+            description = "Detach every program msm attached (only msm's: foreign filters and XDP programs stay), "
+                    + "delete clsact qdiscs msm created if they are empty, and remove msm's pins.")
+    static final class Cleanup implements Callable<Integer> {
+        @Option(names = "--bpffs", paramLabel = "DIR", description = "pin directory (default: " + AgentConfig.DEFAULT_BPFFS + ")")
+        String bpffs = AgentConfig.DEFAULT_BPFFS;
+
+        @Override
+        public Integer call() {
+            try {
+                List<String> from = DatapathOwner.cleanup(Path.of(bpffs));
+                System.out.println("msm-agent cleanup: detached from " + (from.isEmpty() ? "no interface" : String.join(", ", from))
+                        + "; removed " + bpffs);
+                return 0;
+            } catch (BpfException e) {
+                System.err.println("msm-agent cleanup: " + e.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    static final class VersionInfo implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"msm-agent " + Version.get() + " (datapath layout v" + Meta.LAYOUT_VERSION + ")"};
+        }
+    }
+}

@@ -1,0 +1,387 @@
+package io.msm.agent.media;
+
+import io.msm.agent.net.NextHop;
+import io.msm.agent.net.NextHops;
+import io.msm.bpf.maps.FanoutGroup;
+import io.msm.bpf.maps.FanoutKey;
+import io.msm.bpf.maps.FanoutSub;
+import io.msm.bpf.maps.Flow;
+import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.SubStats;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramPacket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** One relay of the kernel plane: a fan-out group plus its socket. */
+final class KernelRelay implements Relay, RelaySocket.Receiver {
+    private static final Logger log = LoggerFactory.getLogger(KernelRelay.class);
+
+    private final KernelMediaPlane plane;
+    private volatile RelayOptions options;
+    private RelaySocket socket;
+    private FanoutKey key;
+    private int groupId = -1;
+    private final List<KSub> subs = new CopyOnWriteArrayList<>();
+    /** subscribers found in an adopted group, not yet re-added by anyone (control thread only) */
+    private final List<FanoutSub> adopted = new ArrayList<>();
+    private volatile PacketListener tap;
+    private volatile boolean tapUpstream;
+    private volatile boolean closed;
+    private final AtomicLong userCopies = new AtomicLong();
+    private final AtomicLong userErrors = new AtomicLong();
+    private final AtomicLong userUpstream = new AtomicLong();
+
+    KernelRelay(KernelMediaPlane plane, RelayOptions options) {
+        this.plane = plane;
+        this.options = options;
+    }
+
+    void bind(EventLoopGroup group, InetSocketAddress addr) throws IOException {
+        socket = RelaySocket.bind(group, addr, this);
+        key = new FanoutKey((Inet4Address) socket.local().getAddress(), socket.local().getPort());
+    }
+
+    /** Claim an orphaned group with this key, or allocate one; write it. */
+    void start() {
+        call(() -> {
+            FanoutGroup orphan = plane.orphans.remove(key);
+            if (orphan != null) {
+                groupId = orphan.groupId();
+                adopted.addAll(orphan.subs());
+                log.info("{}: reclaimed fan-out group {} with {} subscriber(s) from before the restart", options.label(),
+                        key, orphan.subs().size());
+                plane.control.schedule(this::dropUnclaimed, plane.orphanGrace().toMillis(), TimeUnit.MILLISECONDS);
+            } else {
+                groupId = plane.groupIds.allocate();
+                if (groupId < 0) {
+                    throw new IllegalStateException("no free fan-out group (datapath.max-groups = "
+                            + plane.groupIds.size() + " in use)");
+                }
+                plane.dp.groupStats().update(groupId, GroupStats.ZERO);
+            }
+            writeGroup();
+            return null;
+        });
+    }
+
+    private void dropUnclaimed() {
+        if (!adopted.isEmpty() && !closed) {
+            log.info("{}: {} adopted subscriber(s) were not re-added; removing them", options.label(), adopted.size());
+            adopted.forEach(s -> plane.subIds.release(s.subId()));
+            adopted.clear();
+            writeGroup();
+        }
+    }
+
+    /** Run on the control thread and wait (group writes are serialised there). */
+    private <T> T call(java.util.concurrent.Callable<T> task) {
+        try {
+            return plane.control.submit(task).get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("fan-out control thread did not answer in 10 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The group as it must be now (control thread). */
+    private void writeGroup() {
+        if (closed) {
+            return;
+        }
+        List<FanoutSub> entries = new ArrayList<>(adopted);
+        boolean fallback = false;
+        for (KSub s : subs) {
+            if (s.entry != null) {
+                entries.add(s.entry);
+            } else if (s.fallback) {
+                fallback = true;
+            }
+        }
+        RelayOptions o = options;
+        int flags = 0;
+        if ((tap != null && tapUpstream) || fallback) {
+            flags |= FanoutGroup.F_LOCAL;
+        }
+        Inet4Address src = null;
+        int srcPort = 0;
+        if (o.expectedSource() != null && o.expectedSource().getAddress() instanceof Inet4Address a) {
+            flags |= FanoutGroup.F_STRICT;
+            if (o.others() == RelayOptions.Others.DELIVER_LOCAL) {
+                flags |= FanoutGroup.F_PASS_OTHERS;
+            }
+            src = a;
+            srcPort = o.expectedSource().getPort();
+        }
+        plane.dp.fanoutGroups().update(key, new FanoutGroup(groupId, flags, src, srcPort, entries));
+    }
+
+    @Override
+    public InetSocketAddress local() {
+        return socket.local();
+    }
+
+    @Override
+    public RelayOptions options() {
+        return options;
+    }
+
+    @Override
+    public void expectSource(InetSocketAddress source) {
+        options = options.withExpectedSource(source);
+        plane.control.execute(this::writeGroup);
+    }
+
+    @Override
+    public Subscriber subscribe(InetSocketAddress viewer, InetSocketAddress source) {
+        KSub s = new KSub(viewer, source == null ? local() : source);
+        subs.add(s);
+        plane.control.execute(() -> resolve(s));
+        return s;
+    }
+
+    /** Control thread: next hop, ids, group entry — or userspace fallback. */
+    private void resolve(KSub s) {
+        if (closed || !subs.contains(s)) {
+            s.ready.complete(null);
+            return;
+        }
+        try {
+            if (!(s.viewer.getAddress() instanceof Inet4Address) || !(s.source.getAddress() instanceof Inet4Address)) {
+                throw new NextHops.Unresolved("IPv6 subscribers are served from userspace (the kernel fan-out is IPv4)");
+            }
+            long kernelSubs = subs.stream().filter(x -> x.entry != null).count() + adopted.size();
+            if (kernelSubs >= FanoutGroup.MAX_SUBS) {
+                throw new NextHops.Unresolved("group full (" + FanoutGroup.MAX_SUBS + " subscribers)");
+            }
+            NextHop hop = plane.nextHops.resolve(s.viewer.getAddress(),
+                    () -> socket.send(Unpooled.EMPTY_BUFFER, s.viewer));
+            int dport = s.viewer.getPort();
+            int sport = s.source.getPort();
+            FanoutSub reuse = null;
+            for (FanoutSub a : adopted) {
+                if (a.daddr().equals(s.viewer.getAddress()) && a.dport() == dport && a.sport() == sport) {
+                    reuse = a;
+                    break;
+                }
+            }
+            int id;
+            if (reuse != null) {
+                adopted.remove(reuse);
+                id = reuse.subId();
+            } else {
+                id = plane.subIds.allocate();
+                if (id < 0) {
+                    throw new NextHops.Unresolved("no free subscriber slot (datapath.max-subscribers)");
+                }
+                plane.dp.subStats().update(id, SubStats.ZERO);
+            }
+            s.entry = new FanoutSub(hop.ifindex(), id, hop.dstMac(), hop.srcMac(), (Inet4Address) s.source.getAddress(),
+                    (Inet4Address) s.viewer.getAddress(), sport, dport, 0);
+            writeGroup();
+        } catch (NextHops.Unresolved | RuntimeException e) {
+            log.info("{}: {} served from userspace: {}", options.label(), s.viewer, e.getMessage());
+            s.fallback = true;
+            writeGroup();
+        }
+        s.ready.complete(null);
+    }
+
+    @Override
+    public List<Subscriber> subscribers() {
+        return List.copyOf(subs);
+    }
+
+    @Override
+    public void tap(PacketListener listener, boolean upstreamToo) {
+        tap = listener;
+        tapUpstream = upstreamToo;
+        plane.control.execute(this::writeGroup);
+    }
+
+    @Override
+    public void onDatagram(DatagramPacket p) {
+        ByteBuf content = p.content();
+        InetSocketAddress from = p.sender();
+        if (!UserspaceRelay.matches(options.expectedSource(), from)) {
+            PacketListener l = tap;
+            if (l != null && options.others() == RelayOptions.Others.DELIVER_LOCAL) {
+                l.onPacket(from, content, false);
+            }
+            return;
+        }
+        // an original the group passed up: copies for userspace-served subscribers, and the tap
+        userUpstream.incrementAndGet();
+        for (KSub s : subs) {
+            if (!s.fallback) {
+                continue;
+            }
+            io.netty.channel.Channel out = s.source.equals(local()) ? socket.channel : partnerChannel(s.source);
+            if (out == null || !out.isWritable()) {
+                userErrors.incrementAndGet();
+                continue;
+            }
+            out.write(new DatagramPacket(content.retainedDuplicate(), s.viewer));
+            s.userPackets.incrementAndGet();
+            s.userBytes.addAndGet(content.readableBytes());
+            userCopies.incrementAndGet();
+            if (out != socket.channel) {
+                out.flush();
+            }
+        }
+        PacketListener l = tap;
+        if (l != null && tapUpstream) {
+            l.onPacket(from, content, true);
+        }
+    }
+
+    private io.netty.channel.Channel partnerChannel(InetSocketAddress src) {
+        KernelRelay r = plane.byLocal.get(src);
+        return r == null ? null : r.socket.channel;
+    }
+
+    @Override
+    public void onReadComplete() {
+        socket.channel.flush();
+    }
+
+    @Override
+    public void send(ByteBuf data, InetSocketAddress to) {
+        socket.send(data, to);
+    }
+
+    @Override
+    public RelayStats stats() {
+        GroupStats g = groupId < 0 ? GroupStats.ZERO
+                : plane.dp.groupStats().lookupPerCpu(groupId).map(GroupStats::sum).orElse(GroupStats.ZERO);
+        return new RelayStats(g.packets(), g.bytes(), g.copies() + userCopies.get(), g.errors() + userErrors.get(),
+                g.strictDrops());
+    }
+
+    @Override
+    public Optional<RtpStreamStats> rtpStats() {
+        Flow f = plane.flowsByDst.get(local());
+        if (f == null || !f.rtp().initialised()) {
+            return Optional.empty();
+        }
+        var r = f.rtp();
+        return Optional.of(new RtpStreamStats(r.ssrc(), r.extendedHighestSeq(), r.lost(), r.jitterMs(), r.received()));
+    }
+
+    /** The group's id in msm_group_stats (for inspection). */
+    int groupId() {
+        return groupId;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        call(() -> {
+            closed = true;
+            plane.dp.fanoutGroups().delete(key);
+            plane.groupIds.release(groupId);
+            for (KSub s : subs) {
+                if (s.entry != null) {
+                    plane.subIds.release(s.entry.subId());
+                }
+            }
+            adopted.forEach(a -> plane.subIds.release(a.subId()));
+            subs.clear();
+            adopted.clear();
+            return null;
+        });
+        plane.closed(this);
+        socket.close();
+    }
+
+    /** Stop receiving without touching the group (agent shutdown: the kernel keeps forwarding). */
+    void closeSocket() {
+        closed = true;
+        plane.closed(this);
+        socket.close();
+    }
+
+    private final class KSub implements Subscriber {
+        final InetSocketAddress viewer;
+        final InetSocketAddress source;
+        volatile FanoutSub entry;     // set when the kernel serves it
+        volatile boolean fallback;    // userspace serves it
+        final CompletableFuture<Void> ready = new CompletableFuture<>();
+        final AtomicLong userPackets = new AtomicLong();
+        final AtomicLong userBytes = new AtomicLong();
+
+        KSub(InetSocketAddress viewer, InetSocketAddress source) {
+            this.viewer = viewer;
+            this.source = source;
+        }
+
+        @Override
+        public InetSocketAddress viewer() {
+            return viewer;
+        }
+
+        @Override
+        public InetSocketAddress source() {
+            return source;
+        }
+
+        @Override
+        public long packets() {
+            FanoutSub e = entry;
+            return userPackets.get() + (e == null ? 0 : plane.subStats(e.subId()).packets());
+        }
+
+        @Override
+        public long bytes() {
+            FanoutSub e = entry;
+            return userBytes.get() + (e == null ? 0 : plane.subStats(e.subId()).bytes());
+        }
+
+        @Override
+        public CompletionStage<Void> ready() {
+            return ready;
+        }
+
+        @Override
+        public String servedBy() {
+            return entry != null ? "kernel" : fallback ? "userspace" : "pending";
+        }
+
+        @Override
+        public void close() {
+            if (!subs.remove(this)) {
+                return;
+            }
+            plane.control.execute(() -> {
+                writeGroup();
+                FanoutSub e = entry;
+                if (e != null) {
+                    plane.subIds.release(e.subId());
+                }
+            });
+        }
+    }
+}

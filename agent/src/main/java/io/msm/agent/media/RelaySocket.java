@@ -1,0 +1,75 @@
+package io.msm.agent.media;
+
+import io.msm.agent.net.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DatagramPacket;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+
+/** The UDP socket of one relay (Netty epoll, NIO fallback). */
+final class RelaySocket {
+    interface Receiver {
+        void onDatagram(DatagramPacket p);
+
+        /** End of a read burst: flush what was written. */
+        default void onReadComplete() {
+        }
+    }
+
+    final Channel channel;
+
+    private RelaySocket(Channel channel) {
+        this.channel = channel;
+    }
+
+    static RelaySocket bind(EventLoopGroup group, InetSocketAddress addr, Receiver receiver) throws IOException {
+        Bootstrap b = new Bootstrap().group(group).channel(Transport.datagram())
+                .option(ChannelOption.SO_RCVBUF, 4 << 20)
+                .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket msg) {
+                        receiver.onDatagram(msg);
+                    }
+
+                    @Override
+                    public void channelReadComplete(ChannelHandlerContext ctx) {
+                        receiver.onReadComplete();
+                    }
+
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                        // ICMP port unreachable and friends: a viewer went away; nothing to do here
+                    }
+                });
+        try {
+            return new RelaySocket(b.bind(addr).syncUninterruptibly().channel());
+        } catch (Exception e) {
+            if (e instanceof BindException || e.getCause() instanceof BindException
+                    || String.valueOf(e.getMessage()).contains("Address already in use")) {
+                throw new BindException("cannot bind UDP " + addr + ": " + e.getMessage());
+            }
+            throw new IOException("cannot bind UDP " + addr + ": " + e.getMessage(), e);
+        }
+    }
+
+    InetSocketAddress local() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    void send(ByteBuf data, InetSocketAddress to) {
+        channel.writeAndFlush(new DatagramPacket(data, to));
+    }
+
+    void close() {
+        channel.close().syncUninterruptibly();
+    }
+}

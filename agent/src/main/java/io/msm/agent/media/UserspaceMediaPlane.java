@@ -1,0 +1,64 @@
+package io.msm.agent.media;
+
+import io.msm.agent.net.Transport;
+import io.msm.bpf.maps.PortTable;
+import io.netty.channel.EventLoopGroup;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The media plane without BPF: every relay is a Netty (epoll) UDP socket
+ * that receives the upstream and writes one datagram per subscriber
+ * (batched into sendmmsg by the epoll transport). Same behaviour as the
+ * kernel plane, at userspace cost.
+ */
+public final class UserspaceMediaPlane implements MediaPlane {
+    private final EventLoopGroup group;
+    private final PortPairs pairs;
+    final Map<InetSocketAddress, UserspaceRelay> byLocal = new ConcurrentHashMap<>();
+
+    public UserspaceMediaPlane(PortTable.Range portRange, int threads) {
+        this.group = Transport.group(threads, "msm-relay");
+        this.pairs = new PortPairs(portRange);
+    }
+
+    @Override
+    public String mode() {
+        return "userspace";
+    }
+
+    @Override
+    public Relay open(InetSocketAddress bind, RelayOptions options) throws IOException {
+        UserspaceRelay r = new UserspaceRelay(this, options);
+        r.bind(group, bind);
+        byLocal.put(r.local(), r);
+        return r;
+    }
+
+    @Override
+    public RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp) throws IOException {
+        return pairs.open(this::open, addr, rtp, rtcp);
+    }
+
+    /** Every open relay (for metrics and inspection). */
+    public List<Relay> relays() {
+        return List.copyOf(byLocal.values());
+    }
+
+    void closed(UserspaceRelay r) {
+        byLocal.remove(r.local(), r);
+    }
+
+    @Override
+    public void close() {
+        for (UserspaceRelay r : List.copyOf(byLocal.values())) {
+            r.close();
+        }
+        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,217 @@
+package io.msm.agent.media;
+
+import io.msm.bpf.maps.DatapathConfig;
+import io.msm.bpf.rtp.RtpReceiverStats;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramPacket;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** One relay of the userspace plane. */
+final class UserspaceRelay implements Relay, RelaySocket.Receiver {
+    private static final int[] CLOCK = DatapathConfig.defaultClockRates();
+
+    private final UserspaceMediaPlane plane;
+    private volatile RelayOptions options;
+    private RelaySocket socket;
+    private final List<Sub> subs = new CopyOnWriteArrayList<>();
+    private volatile PacketListener tap;
+    private volatile boolean tapUpstream;
+    private final AtomicLong upPackets = new AtomicLong();
+    private final AtomicLong upBytes = new AtomicLong();
+    private final AtomicLong copies = new AtomicLong();
+    private final AtomicLong errors = new AtomicLong();
+    private final AtomicLong dropped = new AtomicLong();
+    private RtpReceiverStats rtp;          // event-loop confined
+    private long firstNs;
+    private volatile RtpStreamStats rtpSnapshot;
+
+    UserspaceRelay(UserspaceMediaPlane plane, RelayOptions options) {
+        this.plane = plane;
+        this.options = options;
+    }
+
+    void bind(EventLoopGroup group, InetSocketAddress addr) throws IOException {
+        socket = RelaySocket.bind(group, addr, this);
+    }
+
+    @Override
+    public InetSocketAddress local() {
+        return socket.local();
+    }
+
+    @Override
+    public RelayOptions options() {
+        return options;
+    }
+
+    @Override
+    public void expectSource(InetSocketAddress source) {
+        options = options.withExpectedSource(source);
+    }
+
+    static boolean matches(InetSocketAddress expected, InetSocketAddress from) {
+        return expected == null || (expected.getAddress().equals(from.getAddress())
+                && (expected.getPort() == 0 || expected.getPort() == from.getPort()));
+    }
+
+    @Override
+    public void onDatagram(DatagramPacket p) {
+        ByteBuf content = p.content();
+        InetSocketAddress from = p.sender();
+        if (!matches(options.expectedSource(), from)) {
+            if (options.others() == RelayOptions.Others.DROP) {
+                dropped.incrementAndGet();
+            } else {
+                PacketListener l = tap;
+                if (l != null) {
+                    l.onPacket(from, content, false);
+                }
+            }
+            return;
+        }
+        upPackets.incrementAndGet();
+        upBytes.addAndGet(content.readableBytes());
+        if (RtpPackets.isRtp(content)) {
+            long now = System.nanoTime();
+            if (rtp == null) {
+                rtp = new RtpReceiverStats(pt -> CLOCK[pt]);
+                firstNs = now;
+            }
+            rtp.onPacket(RtpPackets.ssrc(content), RtpPackets.seq(content), RtpPackets.timestamp(content),
+                    RtpPackets.payloadType(content), now - firstNs);
+        }
+        for (Sub s : subs) {
+            Channel out = s.channel();
+            if (out == null || !out.isWritable()) {
+                errors.incrementAndGet(); // real-time: drop rather than queue
+                continue;
+            }
+            out.write(new DatagramPacket(content.retainedDuplicate(), s.viewer));
+            s.packets.incrementAndGet();
+            s.bytes.addAndGet(content.readableBytes());
+            copies.incrementAndGet();
+            if (out != socket.channel) {
+                out.flush();
+            }
+        }
+        PacketListener l = tap;
+        if (l != null && tapUpstream) {
+            l.onPacket(from, content, true);
+        }
+    }
+
+    @Override
+    public void onReadComplete() {
+        socket.channel.flush();
+        RtpReceiverStats r = rtp;
+        if (r != null) {
+            rtpSnapshot = new RtpStreamStats(r.ssrc(), r.extendedHighestSeq(), r.lost(), r.jitterMs(), r.received());
+        }
+    }
+
+    @Override
+    public Subscriber subscribe(InetSocketAddress viewer, InetSocketAddress source) {
+        Sub s = new Sub(viewer, source == null ? local() : source);
+        subs.add(s);
+        return s;
+    }
+
+    @Override
+    public List<Subscriber> subscribers() {
+        return List.copyOf(subs);
+    }
+
+    @Override
+    public void tap(PacketListener listener, boolean upstreamToo) {
+        tap = listener;
+        tapUpstream = upstreamToo;
+    }
+
+    @Override
+    public void send(ByteBuf data, InetSocketAddress to) {
+        socket.send(data, to);
+    }
+
+    @Override
+    public RelayStats stats() {
+        return new RelayStats(upPackets.get(), upBytes.get(), copies.get(), errors.get(), dropped.get());
+    }
+
+    @Override
+    public Optional<RtpStreamStats> rtpStats() {
+        return Optional.ofNullable(rtpSnapshot);
+    }
+
+    @Override
+    public void close() {
+        subs.clear();
+        plane.closed(this);
+        socket.close();
+    }
+
+    private final class Sub implements Subscriber {
+        final InetSocketAddress viewer;
+        final InetSocketAddress source;
+        final AtomicLong packets = new AtomicLong();
+        final AtomicLong bytes = new AtomicLong();
+
+        Sub(InetSocketAddress viewer, InetSocketAddress source) {
+            this.viewer = viewer;
+            this.source = source;
+        }
+
+        /** The channel the copies leave from: ours, or the partner relay's for two-way anchoring. */
+        Channel channel() {
+            if (source.equals(local())) {
+                return socket.channel;
+            }
+            UserspaceRelay partner = plane.byLocal.get(source);
+            return partner == null ? null : partner.socket.channel;
+        }
+
+        @Override
+        public InetSocketAddress viewer() {
+            return viewer;
+        }
+
+        @Override
+        public InetSocketAddress source() {
+            return source;
+        }
+
+        @Override
+        public long packets() {
+            return packets.get();
+        }
+
+        @Override
+        public long bytes() {
+            return bytes.get();
+        }
+
+        @Override
+        public CompletionStage<Void> ready() {
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public String servedBy() {
+            return "userspace";
+        }
+
+        @Override
+        public void close() {
+            subs.remove(this);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package io.msm.agent.metrics;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.msm.agent.media.Relay;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * Per-stream metrics, one series per relay label (a path/track or static
+ * stream name, never an address), synced with the open relays before each
+ * scrape:
+ *
+ * <pre>
+ * msm_stream_viewers{stream}                  subscribers of the stream
+ * msm_stream_upstream_packets_total{stream}   packets received from the source
+ * msm_stream_copies_total{stream}             copies sent to viewers
+ * msm_stream_copy_errors_total{stream}        copies that could not be sent
+ * msm_stream_rtp_lost_packets{stream}         RFC 3550 cumulative loss of the upstream
+ * msm_stream_rtp_jitter_seconds{stream}       RFC 3550 interarrival jitter of the upstream
+ * msm_fanout_groups / msm_fanout_subscribers  totals over all streams
+ * </pre>
+ */
+public final class MediaMetrics {
+    private final MeterRegistry registry;
+    private final Supplier<List<Relay>> relays;
+    private final Map<String, List<Meter>> meters = new HashMap<>();
+
+    public MediaMetrics(MeterRegistry registry, Supplier<List<Relay>> relays) {
+        this.registry = registry;
+        this.relays = relays;
+        Gauge.builder("msm.fanout.groups", () -> relays.get().size())
+                .description("open relays (fan-out groups)").register(registry);
+        Gauge.builder("msm.fanout.subscribers", () -> relays.get().stream().mapToInt(r -> r.subscribers().size()).sum())
+                .description("subscribers over all relays").register(registry);
+    }
+
+    /** Register meters for new streams, remove those of closed ones. */
+    public synchronized void sync() {
+        Map<String, Relay> now = new HashMap<>();
+        for (Relay r : relays.get()) {
+            now.putIfAbsent(r.options().label(), r);
+        }
+        Set<String> gone = new HashSet<>(meters.keySet());
+        gone.removeAll(now.keySet());
+        for (String label : gone) {
+            meters.remove(label).forEach(registry::remove);
+        }
+        for (Map.Entry<String, Relay> e : now.entrySet()) {
+            if (meters.containsKey(e.getKey())) {
+                continue;
+            }
+            String label = e.getKey();
+            Relay r = e.getValue();
+            List<Meter> m = new ArrayList<>();
+            m.add(Gauge.builder("msm.stream.viewers", r, x -> x.subscribers().size()).tag("stream", label)
+                    .description("subscribers of the stream").register(registry));
+            m.add(FunctionCounter.builder("msm.stream.upstream.packets", r, x -> x.stats().upstreamPackets())
+                    .tag("stream", label).description("packets received from the stream's source").register(registry));
+            m.add(FunctionCounter.builder("msm.stream.copies", r, x -> x.stats().copies()).tag("stream", label)
+                    .description("copies sent to the stream's viewers").register(registry));
+            m.add(FunctionCounter.builder("msm.stream.copy.errors", r, x -> x.stats().errors()).tag("stream", label)
+                    .description("copies that could not be sent").register(registry));
+            m.add(Gauge.builder("msm.stream.rtp.lost", r, x -> x.rtpStats().map(s -> (double) s.lost()).orElse(0.0))
+                    .baseUnit("packets").tag("stream", label)
+                    .description("RFC 3550 cumulative packets lost of the upstream").register(registry));
+            m.add(Gauge.builder("msm.stream.rtp.jitter", r, x -> x.rtpStats().map(s -> s.jitterMs() / 1000).orElse(0.0))
+                    .baseUnit("seconds").tag("stream", label)
+                    .description("RFC 3550 interarrival jitter of the upstream").register(registry));
+            meters.put(label, m);
+        }
+    }
+}

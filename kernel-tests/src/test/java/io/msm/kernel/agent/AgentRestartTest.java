@@ -1,0 +1,203 @@
+package io.msm.kernel.agent;
+
+import io.msm.bpf.Bpffs;
+import io.msm.bpf.Datapath;
+import io.msm.bpf.attach.TcIngress;
+import io.msm.bpf.attach.Xdp;
+import io.msm.bpf.attach.XdpMode;
+import io.msm.bpf.maps.FanoutGroup;
+import io.msm.testkit.AgentProcess;
+import io.msm.testkit.KernelTest;
+import io.msm.testkit.Packets;
+import io.msm.testkit.PromText;
+import io.msm.testkit.Sh;
+import io.msm.testkit.StarTopology;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The agent as a real process in the node namespace, with a static fan-out
+ * from its config: packets keep reaching every receiver while the agent is
+ * killed with SIGKILL and after it restarts; the restarted agent adopts the
+ * pinned datapath and its group instead of duplicating them; /metrics
+ * parses and matches the traffic; cleanup leaves nothing behind.
+ */
+@KernelTest
+class AgentRestartTest {
+    static final int N = 4;
+    static StarTopology topo;
+    static Path bpffs;
+    static Path config;
+    static final String METRICS = "127.0.0.1:19469";
+    static final List<DatagramChannel> socks = new ArrayList<>();
+    static final AtomicLong[] got = new AtomicLong[N];
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        topo = StarTopology.create(N);
+        bpffs = Path.of("/sys/fs/bpf/msmtest-" + topo.id);
+        StringBuilder subs = new StringBuilder();
+        for (StarTopology.Receiver r : topo.receivers) {
+            subs.append(subs.length() == 0 ? "" : ", ").append(r.addr().getHostAddress()).append(":6000");
+            DatagramChannel ch = r.ns().call(() -> DatagramChannel.open().bind(new InetSocketAddress(r.addr(), 6000)));
+            socks.add(ch);
+            AtomicLong c = new AtomicLong();
+            got[r.index()] = c;
+            Thread t = new Thread(() -> {
+                ByteBuffer b = ByteBuffer.allocate(2048);
+                try {
+                    while (ch.receive(b) != null) {
+                        c.incrementAndGet();
+                        b.clear();
+                    }
+                } catch (Exception ignored) {
+                    // closed at the end
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+        config = Files.createTempFile("msm-agent", ".yaml");
+        Files.writeString(config, String.join("\n",
+                "interfaces: [" + StarTopology.NODE_IN_IF + "]",
+                "bpffs: " + bpffs,
+                "rtsp-listen: 127.0.0.1:18554",
+                "sip-listen: 127.0.0.1:15060",
+                "flows: {idle-timeout: 30s, expiry-interval: 1s}",
+                "datapath: {orphan-grace: 20s}",
+                "streams:",
+                "  - name: cam",
+                "    listen: " + StarTopology.NODE_IN_ADDR.getHostAddress() + ":5004",
+                "    source: " + StarTopology.SENDER_ADDR.getHostAddress(),
+                "    subscribers: [" + subs + "]",
+                ""));
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        for (DatagramChannel c : socks) {
+            c.close();
+        }
+        if (topo != null) {
+            AgentProcess.run(topo.node, "cleanup", "--bpffs", bpffs.toString());
+            topo.close();
+        }
+        Bpffs.removeTree(bpffs);
+        Files.deleteIfExists(config);
+    }
+
+    static long min() {
+        long m = Long.MAX_VALUE;
+        for (AtomicLong a : got) {
+            m = Math.min(m, a.get());
+        }
+        return m;
+    }
+
+    static void waitFor(java.util.function.BooleanSupplier cond, long ms, String what) throws InterruptedException {
+        long end = System.nanoTime() + ms * 1_000_000;
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void forwardingSurvivesKillAndRestartAndIsAdopted() throws Exception {
+        AtomicBoolean sending = new AtomicBoolean(true);
+        AtomicLong sent = new AtomicLong();
+        DatagramChannel snd = topo.sender.call(() -> DatagramChannel.open()
+                .bind(new InetSocketAddress(StarTopology.SENDER_ADDR, 40000)));
+        Thread sender = new Thread(() -> {
+            int seq = 0;
+            try {
+                while (sending.get()) {
+                    snd.send(ByteBuffer.wrap(Packets.rtp(seq & 0xffff, seq * 450L, 0xCAFE, 96, false, 1000)),
+                            new InetSocketAddress(StarTopology.NODE_IN_ADDR, 5004));
+                    seq++;
+                    sent.incrementAndGet();
+                    Thread.sleep(5);
+                }
+            } catch (Exception ignored) {
+                // stop
+            }
+        });
+        try (AgentProcess first = AgentProcess.start(topo.node, METRICS, List.of("--config", config.toString()))) {
+            first.awaitReady(30_000);
+            assertTrue(first.log().contains("datapath=fresh"), first.log());
+            sender.start();
+            waitFor(() -> min() > 50, 10_000, "copies at every receiver");
+
+            PromText m = first.scrape();
+            assertEquals(N, m.value("msm_stream_viewers", "stream", "static/cam").orElseThrow().intValue());
+            assertTrue(m.value("msm_class_packets_total", "class", "rtp").orElseThrow() > 50);
+            assertTrue(m.value("msm_stream_copies_total", "stream", "static/cam").orElseThrow() >= 4 * 50);
+            assertEquals("counter", m.types().get("msm_class_packets_total"));
+            assertTrue(m.value("jvm_memory_used_bytes", "area", "heap").isPresent(), "JVM metrics");
+
+            first.kill();
+            assertFalse(first.alive());
+            long atKill = min();
+            Thread.sleep(1000);
+            assertTrue(min() > atKill + 100, "packets keep arriving while the agent is down: " + atKill + " -> " + min());
+        }
+
+        try (AgentProcess second = AgentProcess.start(topo.node, METRICS, List.of("--config", config.toString()))) {
+            second.awaitReady(30_000);
+            assertTrue(second.log().contains("datapath=adopted"), second.log());
+            assertTrue(second.log().contains("reclaimed fan-out group"), second.log());
+            long atRestart = min();
+            Thread.sleep(1000);
+            assertTrue(min() > atRestart + 100, "and after the restart");
+            try (Datapath dp = Datapath.openPinned(bpffs)) {
+                var groups = dp.fanoutGroups().entries();
+                assertEquals(1, groups.size(), "one group, not a second one");
+                FanoutGroup g = groups.get(0).getValue();
+                assertEquals(N, g.subs().size(), "subscribers adopted, not duplicated");
+            }
+            PromText m = second.scrape();
+            assertEquals(N, m.value("msm_stream_viewers", "stream", "static/cam").orElseThrow().intValue());
+            sending.set(false);
+            sender.join(2000);
+            Thread.sleep(300);
+            long s = sent.get();
+            for (AtomicLong a : got) {
+                assertTrue(a.get() >= s * 0.99, "receivers got (almost) everything sent: " + a.get() + " of " + s);
+            }
+            assertEquals(0, second.stop(), "SIGTERM stops cleanly");
+        } finally {
+            sending.set(false);
+            snd.close();
+        }
+        // stopped agents leave the datapath attached
+        int nIn = topo.node.ifindex(StarTopology.NODE_IN_IF);
+        assertTrue(topo.node.call(() -> TcIngress.query(nIn, TcIngress.DEFAULT_HANDLE, 1)).isPresent());
+
+        Sh.Result c = AgentProcess.run(topo.node, "cleanup", "--bpffs", bpffs.toString());
+        assertEquals(0, c.exit(), c.out() + c.err());
+        assertTrue(c.out().contains(StarTopology.NODE_IN_IF), c.out());
+        assertTrue(topo.node.call(() -> TcIngress.query(nIn, TcIngress.DEFAULT_HANDLE, 1)).isEmpty(), "no msm filter left");
+        assertEquals(0, (int) topo.node.call(() -> Xdp.queryId(nIn, XdpMode.AUTO)), "no XDP program left");
+        assertFalse(Files.exists(bpffs), "no pins left");
+        String qdisc = topo.node.ip("link", "show", StarTopology.NODE_IN_IF);
+        assertTrue(Sh.run("ip", "-n", topo.node.name(), "-d", "qdisc", "show", "dev", StarTopology.NODE_IN_IF)
+                .contains("clsact") == false, "the clsact qdisc msm created is gone: " + qdisc);
+    }
+}
