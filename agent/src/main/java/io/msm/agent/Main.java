@@ -90,10 +90,14 @@ public final class Main implements Callable<Integer> {
             System.err.println("msm-agent: " + e.getMessage());
             return 1;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        // SIGTERM/SIGINT: an orderly stop that exits 0 (a JVM shutdown hook would exit 143)
+        Runnable stop = () -> {
             LoggerFactory.getLogger(Main.class).info("stopping (the datapath stays attached and keeps forwarding)");
             agent.close();
-        }, "msm-shutdown"));
+        };
+        for (String sig : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> new Thread(stop, "msm-stop").start());
+        }
         agent.awaitStop();
         return 0;
     }

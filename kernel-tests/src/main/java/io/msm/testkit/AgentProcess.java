@@ -12,8 +12,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * An msm-agent started as a real process inside a test namespace
- * ({@code ip netns exec}), its log captured to a file. {@link #kill()}
+ * An msm-agent started as a real process inside a test namespace, its log
+ * captured to a file. It enters only the network namespace ({@code nsenter
+ * --net}): {@code ip netns exec} would also give it a private /sys, and so a
+ * private bpffs whose pins die with the process. {@link #kill()}
  * sends SIGKILL to exactly that process (by PID), as a crash would.
  */
 public final class AgentProcess implements AutoCloseable {
@@ -45,7 +47,7 @@ public final class AgentProcess implements AutoCloseable {
      */
     public static AgentProcess start(Netns ns, String metricsHostPort, List<String> args) throws IOException {
         Path log = Files.createTempFile("msm-agent-", ".log");
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns.name(),
+        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + ns.name(),
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1", "-jar", jar().toString(), "--metrics-listen", metricsHostPort));
         cmd.addAll(args);
@@ -126,7 +128,7 @@ public final class AgentProcess implements AutoCloseable {
 
     /** Run 'msm-agent args...' to completion (e.g. cleanup) in ns; returns exit code and output. */
     public static Sh.Result run(Netns ns, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns.name(),
+        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + ns.name(),
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar().toString()));
         cmd.addAll(List.of(args));
         return Sh.exec(60, cmd.toArray(new String[0]));

@@ -225,13 +225,12 @@ public final class DatapathOwner implements AutoCloseable {
             int flags = rec.flags();
 
             // TC: ours already there -> keep; an older msm program -> replace atomically; foreign -> refuse
+            if (TcIngress.ensureClsact(ifindex)) {
+                flags |= Attachment.F_TC_QDISC;
+            }
             Optional<Integer> there = TcIngress.query(ifindex, TcIngress.DEFAULT_HANDLE, prio);
             if (there.isEmpty()) {
-                TcIngress.Attached a = TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE,
-                        prio, false);
-                if (a.createdQdisc()) {
-                    flags |= Attachment.F_TC_QDISC;
-                }
+                TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, false);
             } else if (there.get() != tcId) {
                 String owner = ProgInfo.byId(there.get()).map(ProgInfo::name).orElse("?");
                 if (!Datapath.PROG_TC.equals(owner)) {

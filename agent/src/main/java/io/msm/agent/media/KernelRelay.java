@@ -9,7 +9,6 @@ import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.SubStats;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramPacket;
 import org.slf4j.Logger;
@@ -175,8 +174,7 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
             if (kernelSubs >= FanoutGroup.MAX_SUBS) {
                 throw new NextHops.Unresolved("group full (" + FanoutGroup.MAX_SUBS + " subscribers)");
             }
-            NextHop hop = plane.nextHops.resolve(s.viewer.getAddress(),
-                    () -> socket.send(Unpooled.EMPTY_BUFFER, s.viewer));
+            NextHop hop = plane.nextHops.resolve(s.viewer.getAddress(), () -> NeighbourProbe.send(s.viewer));
             int dport = s.viewer.getPort();
             int sport = s.source.getPort();
             FanoutSub reuse = null;

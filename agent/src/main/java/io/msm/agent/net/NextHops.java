@@ -7,8 +7,6 @@ import io.msm.bpf.maps.Addr;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -119,17 +117,20 @@ public final class NextHops {
         }
     }
 
-    /** The interface's MAC, or null when it has none (tun, wireguard). */
+    /**
+     * The interface's MAC, or null when it has none (tun, wireguard). Asked
+     * over netlink (ip -j link), which answers for the caller's network
+     * namespace; /sys/class/net shows the namespace sysfs was mounted in.
+     */
     static byte[] mac(String dev) {
         try {
-            Path type = Path.of("/sys/class/net", dev, "type");
-            // ARPHRD_ETHER = 1; ARPHRD_LOOPBACK = 772
-            String t = Files.exists(type) ? Files.readAllLines(type).get(0).trim() : "1";
-            if (!"1".equals(t)) {
+            JsonNode arr = JSON.readTree(ip("-j", "link", "show", "dev", dev));
+            JsonNode l = arr.get(0);
+            if (l == null || !"ether".equals(l.path("link_type").asText())) {
                 return null;
             }
-            return Addr.parseMac(Files.readAllLines(Path.of("/sys/class/net", dev, "address")).get(0).trim());
-        } catch (IOException | RuntimeException e) {
+            return Addr.parseMac(l.get("address").asText());
+        } catch (IOException | Unresolved | RuntimeException e) {
             return null;
         }
     }

@@ -56,6 +56,19 @@ public final class TcIngress {
         return new Attached(ifindex, opts.getInt(Opts.TC_OPTS_PROG_ID), created);
     }
 
+    /**
+     * Make sure ifindex has a clsact qdisc; true if this call created it.
+     * (Querying a hook without one makes the kernel complain on stderr.)
+     */
+    public static boolean ensureClsact(int ifindex) {
+        Native n = Native.get();
+        int rc = n.bpf.bpf_tc_hook_create(Opts.tcHook(n, ifindex, Opts.BPF_TC_INGRESS));
+        if (rc < 0 && -rc != Errno.EEXIST) {
+            throw fail(n, "create clsact qdisc on ifindex " + ifindex, rc);
+        }
+        return rc == 0;
+    }
+
     /** The program id at (handle, priority) on ifindex's ingress, if any. */
     public static Optional<Integer> query(int ifindex, int handle, int priority) {
         Native n = Native.get();
