@@ -7,7 +7,6 @@ root="${MSM_BPFFS_ROOT:-/sys/fs/bpf}"
 node="${K8S_NODE_NAME:-this node}"
 # BPF_FS_MAGIC, as statfs(2) reports it (GNU stat prints it in hex)
 is_bpffs() { [ "$(stat -f -c %t "$root" 2>/dev/null)" = "cafe4a11" ]; }
-
 if is_bpffs; then
   echo "msm: $root on $node is a bpf filesystem"
   exit 0

@@ -249,6 +249,11 @@ class DaemonSetTest {
         assertEquals(30L, pod(DEFAULTS).getTerminationGracePeriodSeconds());
         assertEquals(2, CUSTOM.daemonSet().getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal());
         assertEquals(45L, pod(CUSTOM).getTerminationGracePeriodSeconds());
+
+        // the merged default rollingUpdate must not follow OnDelete (the API refuses that pair)
+        DaemonSet onDelete = MsmChart.render("updateStrategy: {type: OnDelete}\n").daemonSet();
+        assertEquals("OnDelete", onDelete.getSpec().getUpdateStrategy().getType());
+        assertNull(onDelete.getSpec().getUpdateStrategy().getRollingUpdate());
     }
 
     @Test

@@ -70,6 +70,24 @@ final class MsmChart {
     }
 
     /**
+     * NOTES.txt as `helm install --dry-run=client` prints it (helm template does
+     * not render notes). Client-only: no cluster is contacted.
+     */
+    static String notes(Path valuesFile) {
+        var install = new Helm(dir()).install().withName(RELEASE).withNamespace(NAMESPACE).clientOnly()
+                .withDryRunOption(com.marcnuri.helm.DryRun.CLIENT);
+        if (valuesFile != null) {
+            install = install.withValuesFile(valuesFile);
+        }
+        String out = install.call().getOutput();
+        int at = out.indexOf("NOTES:");
+        if (at < 0) {
+            throw new AssertionError("helm install --dry-run printed no NOTES:\n" + out);
+        }
+        return out.substring(at);
+    }
+
+    /**
      * helm lint --strict. helm-java's lint takes no values files, so for other
      * values the chart is copied and its values.yaml replaced by the defaults
      * merged with the given file, which is what Helm itself would compute.
