@@ -39,12 +39,14 @@ RUN mkdir -p /usr/share/man/man1 \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       openjdk-17-jre-headless libbpf1 iproute2 \
  && rm -rf /var/lib/apt/lists/*
-# The repository's layout, so the launchers in bin/ find the jars where they
-# look for them in a checkout.
+# /opt/msm/bin and /opt/msm/lib: the launchers look for their jar in ../lib
+# (after ../<module>/target, where a checkout has it).
 COPY --from=build /src/bin/ /opt/msm/bin/
-COPY --from=build /src/agent/target/msm-agent.jar /opt/msm/agent/target/msm-agent.jar
-COPY --from=build /src/cli/target/msm.jar /opt/msm/cli/target/msm.jar
+COPY --from=build /src/agent/target/msm-agent.jar /opt/msm/lib/msm-agent.jar
+COPY --from=build /src/cli/target/msm.jar /opt/msm/lib/msm.jar
 ENV PATH=/opt/msm/bin:$PATH
+# Fail the build, not the pod, when a launcher cannot find its jar or the JVM.
+RUN msm-agent --help >/dev/null && msm --help >/dev/null
 # root: the capabilities a Pod adds (BPF, NET_ADMIN, PERFMON) take effect only
 # for uid 0; Kubernetes has no ambient capabilities for other users.
 USER 0

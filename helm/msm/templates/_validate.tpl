@@ -7,6 +7,9 @@ install with what is wrong and how to fix it.
 {{- if gt (int $a.mediaPorts.from) (int $a.mediaPorts.to) }}
 {{- fail (printf "agent.mediaPorts: from (%d) is above to (%d); give the range in increasing order" (int $a.mediaPorts.from) (int $a.mediaPorts.to)) }}
 {{- end }}
+{{- if lt (sub (int $a.mediaPorts.to) (int $a.mediaPorts.from)) 3 }}
+{{- fail (printf "agent.mediaPorts %d-%d: the range needs at least 4 ports (RTP/RTCP pairs)" (int $a.mediaPorts.from) (int $a.mediaPorts.to)) }}
+{{- end }}
 {{- range $a.gamePorts }}
 {{- $r := splitList "-" (toString .) }}
 {{- if and (eq (len $r) 2) (gt (atoi (index $r 0)) (atoi (index $r 1))) }}

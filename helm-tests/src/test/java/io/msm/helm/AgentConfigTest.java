@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -37,39 +38,47 @@ class AgentConfigTest {
         assertEquals("0.0.0.0:8554", c.get("rtsp-listen"));
         assertEquals("0.0.0.0:5060", c.get("sip-listen"));
         assertEquals(false, c.get("userspace"));
-        assertEquals(true, c.get("xdp"));
         assertEquals("info", c.get("log-level"));
-        assertEquals(120, c.get("flow-expiry-seconds"));
-        assertEquals("20000-29999", c.get("media-ports"));
-        assertEquals(List.of(), c.get("game-ports"));
-        assertEquals(Map.of("rtsp-tcp", List.of(554, 8554), "sip-udp", List.of(5060), "sip-tcp", List.of(5060)),
-                c.get("control-ports"));
-        assertFalse(c.containsKey("interface"), "no interface list: the agent takes every up interface");
+        assertEquals(Map.of("enabled", true, "mode", "auto"), c.get("xdp"));
+        assertEquals(Map.of("idle-timeout", "60s", "expiry-interval", "5s"), c.get("flows"));
+        assertEquals(Map.of("control-tcp-ports", List.of(554, 8554, 5060), "control-udp-ports", List.of(5060),
+                "game-udp-ports", List.of(), "raknet", true), c.get("classifier"));
+        assertEquals(Map.of("port-range", "20000-29999"), c.get("media"));
+        assertFalse(c.containsKey("interfaces"), "no interface list: the agent takes every up interface");
+        assertEquals(Set.of("bpffs", "metrics-listen", "rtsp-listen", "sip-listen", "userspace", "log-level", "xdp",
+                "flows", "classifier", "media"), c.keySet(), "only keys msm-agent's config loader reads");
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void everyAgentValueReachesTheFile() {
         Map<String, Object> c = config(MsmChart.render(MsmChart.resource("values-custom.yaml")));
-        assertEquals(List.of("eth0", "ens5"), c.get("interface"));
+        assertEquals(List.of("eth0", "ens5"), c.get("interfaces"));
         assertEquals("/sys/fs/bpf/msm-edge", c.get("bpffs"));
         assertEquals("0.0.0.0:19469", c.get("metrics-listen"));
         assertEquals("0.0.0.0:554", c.get("rtsp-listen"));
         assertEquals("[::]:5070", c.get("sip-listen"), "IPv6 listen addresses get brackets");
-        assertEquals(false, c.get("xdp"));
         assertEquals("debug", c.get("log-level"));
-        assertEquals(30, c.get("flow-expiry-seconds"));
-        assertEquals("40000-40999", c.get("media-ports"));
-        assertEquals(List.of("27015-27030", "19132", 7777), c.get("game-ports"));
-        assertEquals(Map.of("rtsp-tcp", List.of(554), "sip-udp", List.of(5060, 5070), "sip-tcp", List.of()),
-                c.get("control-ports"));
-        assertEquals(true, c.get("rtp-stats"), "extraConfig is copied in");
+        assertEquals(Map.of("enabled", false, "mode", "generic"), c.get("xdp"));
+        assertEquals(Map.of("idle-timeout", "30s", "expiry-interval", "500ms"), c.get("flows"));
+        assertEquals(Map.of("port-range", "40000-40999"), c.get("media"));
+        Map<String, Object> cl = (Map<String, Object>) c.get("classifier");
+        assertEquals(List.of(554), cl.get("control-tcp-ports"));
+        assertEquals(List.of(5060, 5070), cl.get("control-udp-ports"));
+        assertEquals(List.of("27015-27030", "19132", "7777"), cl.get("game-udp-ports"), "ranges as text");
+        assertEquals(false, cl.get("raknet"));
+        // extraConfig merges into sections instead of replacing them
+        assertEquals(Map.of("97", 48000), cl.get("clock-rates"));
+        assertEquals(Map.of("max-flows", 262144), c.get("datapath"));
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void extraConfigWinsOverTheChartsKeys() {
-        Map<String, Object> c = config(MsmChart.render("agent: {extraConfig: {log-level: trace, xdp: false}}\n"));
+        Map<String, Object> c = config(MsmChart.render(
+                "agent: {extraConfig: {log-level: trace, xdp: {enabled: false}}}\n"));
         assertEquals("trace", c.get("log-level"));
-        assertEquals(false, c.get("xdp"));
+        assertEquals(Map.of("enabled", false, "mode", "auto"), c.get("xdp"));
     }
 
     @Test
@@ -84,6 +93,7 @@ class AgentConfigTest {
         assertTrue(sum.matches("[0-9a-f]{64}"), sum);
         assertEquals(sum, checksum(MsmChart.render()), "rendering is deterministic");
         assertNotEquals(sum, checksum(MsmChart.render("agent: {logLevel: debug}\n")));
+        assertNotEquals(sum, checksum(MsmChart.render("agent: {flows: {idleTimeout: 2m}}\n")));
         assertNotEquals(sum, checksum(MsmChart.render("agent: {gamePorts: ['27015']}\n")));
         assertNotEquals(sum, checksum(MsmChart.render("agent: {interfaces: [eth1]}\n")));
         // values that do not touch the config file must not restart every agent

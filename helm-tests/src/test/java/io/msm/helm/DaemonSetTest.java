@@ -199,9 +199,9 @@ class DaemonSetTest {
 
         Container c = agent(CUSTOM);
         assertEquals(List.of("--config", "/etc/msm/agent.yaml", "--log-level", "debug"), c.getArgs());
-        assertEquals("-XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError", env(c, "JDK_JAVA_OPTIONS"));
+        assertEquals("-XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError", env(c, "MSM_JAVA_OPTS"));
         assertEquals("1", env(c, "MSM_EXTRA"));
-        assertNull(env(a, "JDK_JAVA_OPTIONS"), "no JVM options unless asked");
+        assertNull(env(a, "MSM_JAVA_OPTS"), "no JVM options unless asked");
     }
 
     private static String env(Container c, String name) {

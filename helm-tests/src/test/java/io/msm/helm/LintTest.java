@@ -40,6 +40,10 @@ class LintTest {
                 Arguments.of("agnet: {logLevel: info}\n", "agnet"),
                 Arguments.of("agent: {metrics: {port: 70000}}\n", "port"),
                 Arguments.of("agent: {mediaPorts: {from: 80, to: 90}}\n", "from"),
+                Arguments.of("agent: {xdp: {mode: turbo}}\n", "mode"),
+                Arguments.of("agent: {flows: {idleTimeout: soon}}\n", "idleTimeout"),
+                Arguments.of("agent: {metrics: {address: node1.example.com}}\n", "address"),
+                Arguments.of("agent: {controlPorts: {tcp: [0]}}\n", "tcp"),
                 Arguments.of("agent: {gamePorts: ['27015..27030']}\n", "gamePorts"),
                 Arguments.of("agent: {pinDir: /var/run/msm}\n", "pinDir"),
                 Arguments.of("agent: {interfaces: ['eth0 eth1']}\n", "interfaces"),
@@ -51,6 +55,7 @@ class LintTest {
                         "maxSurge"),
                 // cross-field checks done in the templates
                 Arguments.of("agent: {mediaPorts: {from: 30000, to: 20000}}\n", "from (30000) is above to (20000)"),
+                Arguments.of("agent: {mediaPorts: {from: 30000, to: 30001}}\n", "at least 4 ports"),
                 Arguments.of("agent: {gamePorts: ['30000-20000']}\n", "runs backwards"),
                 Arguments.of("agent: {gamePorts: ['70000']}\n", "above 65535"),
                 Arguments.of("securityContext: {privileged: true, seccompProfile: RuntimeDefault}\n", "no effect"));
