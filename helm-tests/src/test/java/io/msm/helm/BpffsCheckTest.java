@@ -1,0 +1,73 @@
+package io.msm.helm;
+
+import io.fabric8.kubernetes.api.model.Container;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The init container's script, exactly as rendered into the pod, run with sh.
+ * Only the branches that need no root: the mount itself is Kubernetes' and the
+ * kernel's business (checked by hand: see the chart README).
+ */
+class BpffsCheckTest {
+    record Run(int exit, String out) {
+    }
+
+    static Run run(String script, Path root, String mount) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true);
+        pb.environment().put("MSM_BPFFS_ROOT", root.toString());
+        pb.environment().put("MSM_BPFFS_MOUNT", mount);
+        pb.environment().put("K8S_NODE_NAME", "node-a");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "script did not finish");
+        return new Run(p.exitValue(), out);
+    }
+
+    static String renderedScript(String values) {
+        Container init = DaemonSetTest.container(DaemonSetTest.pod(MsmChart.render(values)).getInitContainers(), "bpffs");
+        assertEquals(List.of("/bin/sh", "-c"), init.getCommand());
+        return init.getArgs().get(0);
+    }
+
+    @Test
+    void failsWithInstructionsWhenTheDirectoryIsNotBpffs(@TempDir Path notBpffs) throws Exception {
+        Run r = run(renderedScript("bpffs: {mount: false}\n"), notBpffs, "false");
+        assertEquals(1, r.exit(), r.out());
+        assertTrue(r.out().contains(notBpffs + " on node-a is not a bpf filesystem"), r.out());
+        assertTrue(r.out().contains("mount -t bpf bpf /sys/fs/bpf"), r.out());
+        assertTrue(r.out().contains("--set bpffs.mount=true"), r.out());
+    }
+
+    @Test
+    void missingDirectoryIsReportedNotMistakenForBpffs(@TempDir Path dir) throws Exception {
+        Run r = run(renderedScript(""), dir.resolve("absent"), "false");
+        assertEquals(1, r.exit(), r.out());
+        assertTrue(r.out().contains("not a bpf filesystem (missing)"), r.out());
+    }
+
+    @Test
+    void acceptsARealBpffs() throws Exception {
+        Path sysBpf = Path.of("/sys/fs/bpf");
+        // statfs of /sys/fs/bpf needs no privilege; skip where the machine has no bpffs there
+        org.junit.jupiter.api.Assumptions.assumeTrue(isBpffs(sysBpf), "/sys/fs/bpf is not bpffs on this machine");
+        // MSM_BPFFS_MOUNT=false: whatever happens, never mount over the machine's /sys/fs/bpf
+        Run r = run(renderedScript(""), sysBpf, "false");
+        assertEquals(0, r.exit(), r.out());
+        assertTrue(r.out().contains("is a bpf filesystem"), r.out());
+    }
+
+    private static boolean isBpffs(Path p) throws IOException {
+        return Files.isDirectory(p) && "bpf".equals(Files.getFileStore(p).type());
+    }
+}

@@ -1,0 +1,281 @@
+package io.msm.helm;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.SecurityContext;
+import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The agent's DaemonSet: host access, security, probes, scheduling. */
+class DaemonSetTest {
+    private static final Manifests DEFAULTS = MsmChart.render();
+    private static final Manifests CUSTOM = MsmChart.render(MsmChart.resource("values-custom.yaml"));
+
+    static PodSpec pod(Manifests m) {
+        return m.daemonSet().getSpec().getTemplate().getSpec();
+    }
+
+    static Container agent(Manifests m) {
+        return container(pod(m).getContainers(), "agent");
+    }
+
+    static Container container(List<Container> cs, String name) {
+        return cs.stream().filter(c -> c.getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no container " + name + " in " + cs));
+    }
+
+    static VolumeMount mount(Container c, String volume) {
+        return c.getVolumeMounts().stream().filter(v -> v.getName().equals(volume)).findFirst()
+                .orElseThrow(() -> new AssertionError("container " + c.getName() + " does not mount " + volume));
+    }
+
+    static Volume volume(PodSpec p, String name) {
+        return p.getVolumes().stream().filter(v -> v.getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no volume " + name));
+    }
+
+    @Test
+    void everyRenderedFieldIsAKubernetesField() {
+        assertEquals(List.of(), DEFAULTS.unknownFields());
+        assertEquals(List.of(), CUSTOM.unknownFields());
+    }
+
+    @Test
+    void runsInTheNodesNetworkAndResolvesClusterNames() {
+        PodSpec p = pod(DEFAULTS);
+        assertTrue(p.getHostNetwork());
+        assertEquals("ClusterFirstWithHostNet", p.getDnsPolicy());
+        assertNull(p.getHostPID(), "the agent has no business with the node's processes");
+    }
+
+    @Test
+    void knowsItsNodeFromTheDownwardApi() {
+        EnvVar node = agent(DEFAULTS).getEnv().stream().filter(e -> e.getName().equals("K8S_NODE_NAME"))
+                .findFirst().orElseThrow(() -> new AssertionError("K8S_NODE_NAME is not set"));
+        assertNull(node.getValue());
+        assertEquals("spec.nodeName", node.getValueFrom().getFieldRef().getFieldPath());
+    }
+
+    @Test
+    void byDefaultTheAgentHasCapabilitiesNotPrivilege() {
+        SecurityContext sc = agent(DEFAULTS).getSecurityContext();
+        assertEquals(Boolean.FALSE, sc.getPrivileged());
+        assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation());
+        assertEquals(List.of("ALL"), sc.getCapabilities().getDrop());
+        assertEquals(List.of("BPF", "NET_ADMIN", "PERFMON"), sc.getCapabilities().getAdd());
+        assertFalse(sc.getCapabilities().getAdd().contains("SYS_ADMIN"), "SYS_ADMIN is not needed by the agent");
+        assertEquals("Unconfined", sc.getSeccompProfile().getType());
+        assertTrue(sc.getReadOnlyRootFilesystem());
+        assertNotNull(volume(pod(DEFAULTS), "tmp").getEmptyDir(), "the JVM needs a writable /tmp");
+        assertEquals("/tmp", mount(agent(DEFAULTS), "tmp").getMountPath());
+    }
+
+    @Test
+    void privilegedTogglesPrivilegeAndBidirectionalPropagation() {
+        SecurityContext sc = agent(CUSTOM).getSecurityContext();
+        assertEquals(Boolean.TRUE, sc.getPrivileged());
+        // Kubernetes rejects allowPrivilegeEscalation=false together with privileged
+        assertNull(sc.getAllowPrivilegeEscalation());
+        assertNull(sc.getCapabilities(), "privileged has every capability already");
+        assertEquals("Bidirectional", mount(agent(CUSTOM), "bpffs").getMountPropagation());
+
+        Manifests alone = MsmChart.render("securityContext: {privileged: true}\n");
+        assertEquals(Boolean.TRUE, agent(alone).getSecurityContext().getPrivileged());
+        assertEquals("Bidirectional", mount(agent(alone), "bpffs").getMountPropagation());
+    }
+
+    @Test
+    void bpffsIsTheNodesAndPropagationFollowsPrivilege() {
+        Volume v = volume(pod(DEFAULTS), "bpffs");
+        assertEquals("/sys/fs/bpf", v.getHostPath().getPath());
+        assertEquals("DirectoryOrCreate", v.getHostPath().getType());
+        VolumeMount m = mount(agent(DEFAULTS), "bpffs");
+        assertEquals("/sys/fs/bpf", m.getMountPath());
+        // Bidirectional is only allowed with privileged: true
+        assertEquals("HostToContainer", m.getMountPropagation());
+        assertTrue(m.getReadOnly() == null || !m.getReadOnly(), "the agent writes its pins there");
+    }
+
+    @Test
+    void initContainerMountsBpffsWithOnlyTheRightsThatNeeds() {
+        Container init = container(pod(DEFAULTS).getInitContainers(), "bpffs");
+        assertEquals(List.of("/bin/sh", "-c"), init.getCommand());
+        assertTrue(init.getArgs().get(0).contains("mount -t bpf bpf"), init.getArgs().get(0));
+        assertEquals("true", env(init, "MSM_BPFFS_MOUNT"));
+        // mounting on the node = Bidirectional = privileged (Kubernetes' rule)
+        assertEquals(Boolean.TRUE, init.getSecurityContext().getPrivileged());
+        assertEquals("Bidirectional", mount(init, "bpffs").getMountPropagation());
+        assertEquals(agent(DEFAULTS).getImage(), init.getImage());
+
+        // bpffs.mount=false: the init container only checks, with nothing at all
+        Container check = container(pod(CUSTOM).getInitContainers(), "bpffs");
+        assertEquals("false", env(check, "MSM_BPFFS_MOUNT"));
+        assertEquals(Boolean.FALSE, check.getSecurityContext().getPrivileged());
+        assertEquals(Boolean.FALSE, check.getSecurityContext().getAllowPrivilegeEscalation());
+        assertEquals(List.of("ALL"), check.getSecurityContext().getCapabilities().getDrop());
+        assertTrue(check.getSecurityContext().getCapabilities().getAdd().isEmpty());
+        assertEquals("HostToContainer", mount(check, "bpffs").getMountPropagation());
+        assertEquals(Boolean.TRUE, mount(check, "bpffs").getReadOnly());
+    }
+
+    @Test
+    void userspaceModeNeedsNoBpfAtAll() {
+        Manifests m = MsmChart.render("""
+                agent: {userspace: true}
+                securityContext: {capabilities: {add: [BPF, NET_ADMIN, PERFMON, NET_BIND_SERVICE]}}
+                """);
+        PodSpec p = pod(m);
+        assertTrue(p.getInitContainers() == null || p.getInitContainers().isEmpty());
+        assertTrue(p.getVolumes().stream().noneMatch(v -> v.getName().equals("bpffs")));
+        assertEquals(List.of("NET_BIND_SERVICE"), agent(m).getSecurityContext().getCapabilities().getAdd());
+        assertTrue(p.getHostNetwork(), "the relays still listen on the node's addresses");
+    }
+
+    @Test
+    void probesHitHealthAndReadinessOnTheMetricsPort() {
+        Container a = agent(DEFAULTS);
+        ContainerPort metrics = port(a, "http-metrics");
+        assertEquals(9469, metrics.getContainerPort());
+        assertEquals("TCP", metrics.getProtocol());
+        assertProbe(a.getStartupProbe(), "/healthz");
+        assertProbe(a.getLivenessProbe(), "/healthz");
+        assertProbe(a.getReadinessProbe(), "/readyz");
+        assertEquals(60, a.getStartupProbe().getFailureThreshold());
+
+        Container c = agent(CUSTOM);
+        assertEquals(19469, port(c, "http-metrics").getContainerPort());
+        assertProbe(c.getLivenessProbe(), "/healthz");
+        assertEquals(30, c.getStartupProbe().getFailureThreshold());
+        assertEquals(5, c.getStartupProbe().getPeriodSeconds());
+    }
+
+    private static void assertProbe(Probe p, String path) {
+        assertNotNull(p);
+        assertEquals(path, p.getHttpGet().getPath());
+        assertEquals("http-metrics", p.getHttpGet().getPort().getStrVal());
+    }
+
+    @Test
+    void declaresTheProxyPortsAsHostPorts() {
+        Container a = agent(DEFAULTS);
+        assertEquals(8554, port(a, "rtsp").getContainerPort());
+        assertEquals("UDP", port(a, "sip-udp").getProtocol());
+        assertEquals(5060, port(a, "sip-udp").getContainerPort());
+        assertEquals("TCP", port(a, "sip-tcp").getProtocol());
+        assertEquals(554, port(agent(CUSTOM), "rtsp").getContainerPort());
+    }
+
+    private static ContainerPort port(Container c, String name) {
+        return c.getPorts().stream().filter(p -> name.equals(p.getName())).findFirst()
+                .orElseThrow(() -> new AssertionError("no port " + name));
+    }
+
+    @Test
+    void passesTheConfigFileItMounts() {
+        Container a = agent(DEFAULTS);
+        assertEquals(List.of("--config", "/etc/msm/agent.yaml"), a.getArgs());
+        assertEquals("/etc/msm", mount(a, "config").getMountPath());
+        assertEquals(DEFAULTS.configMap().getMetadata().getName(),
+                volume(pod(DEFAULTS), "config").getConfigMap().getName());
+        assertTrue(DEFAULTS.configMap().getData().containsKey("agent.yaml"));
+        assertTrue(a.getCommand().isEmpty(), "the image's entrypoint (msm-agent) runs");
+
+        Container c = agent(CUSTOM);
+        assertEquals(List.of("--config", "/etc/msm/agent.yaml", "--log-level", "debug"), c.getArgs());
+        assertEquals("-XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError", env(c, "MSM_JAVA_OPTS"));
+        assertEquals("1", env(c, "MSM_EXTRA"));
+        assertNull(env(a, "MSM_JAVA_OPTS"), "no JVM options unless asked");
+    }
+
+    private static String env(Container c, String name) {
+        return Optional.ofNullable(c.getEnv()).orElse(List.of()).stream().filter(e -> e.getName().equals(name))
+                .findFirst().map(EnvVar::getValue).orElse(null);
+    }
+
+    @Test
+    void isNodeCriticalAndToleratesEveryTaint() {
+        PodSpec p = pod(DEFAULTS);
+        assertEquals("system-node-critical", p.getPriorityClassName());
+        assertEquals(1, p.getTolerations().size());
+        Toleration t = p.getTolerations().get(0);
+        assertEquals("Exists", t.getOperator());
+        assertNull(t.getKey(), "an empty key with Exists matches every taint");
+        assertNull(t.getEffect(), "an empty effect matches NoSchedule, PreferNoSchedule and NoExecute");
+        assertEquals(Map.of("kubernetes.io/os", "linux"), p.getNodeSelector());
+
+        PodSpec c = pod(CUSTOM);
+        assertEquals("media-critical", c.getPriorityClassName());
+        assertEquals("dedicated", c.getTolerations().get(0).getKey());
+        assertEquals("true", c.getNodeSelector().get("media.example.com/edge"));
+        assertEquals("kubernetes.io/arch", c.getAffinity().getNodeAffinity()
+                .getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms().get(0)
+                .getMatchExpressions().get(0).getKey());
+    }
+
+    @Test
+    void jvmSizedResources() {
+        var r = agent(DEFAULTS).getResources();
+        assertEquals(new Quantity("256Mi"), r.getRequests().get("memory"));
+        assertEquals(new Quantity("100m"), r.getRequests().get("cpu"));
+        assertEquals(new Quantity("512Mi"), r.getLimits().get("memory"));
+        assertFalse(r.getLimits().containsKey("cpu"), "no CPU throttling of the control path by default");
+        assertEquals(new Quantity("1Gi"), agent(CUSTOM).getResources().getLimits().get("memory"));
+    }
+
+    @Test
+    void rollsOneNodeAtATime() {
+        DaemonSet ds = DEFAULTS.daemonSet();
+        assertEquals("RollingUpdate", ds.getSpec().getUpdateStrategy().getType());
+        assertEquals(1, ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal());
+        assertNull(ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxSurge(),
+                "host ports: no surge");
+        assertEquals(30L, pod(DEFAULTS).getTerminationGracePeriodSeconds());
+        assertEquals(2, CUSTOM.daemonSet().getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal());
+        assertEquals(45L, pod(CUSTOM).getTerminationGracePeriodSeconds());
+
+        // the merged default rollingUpdate must not follow OnDelete (the API refuses that pair)
+        DaemonSet onDelete = MsmChart.render("updateStrategy: {type: OnDelete}\n").daemonSet();
+        assertEquals("OnDelete", onDelete.getSpec().getUpdateStrategy().getType());
+        assertNull(onDelete.getSpec().getUpdateStrategy().getRollingUpdate());
+    }
+
+    @Test
+    void imageAndPullSettings() {
+        assertEquals("msm:0.1.0", agent(DEFAULTS).getImage(), "tag defaults to the chart's appVersion");
+        assertEquals("IfNotPresent", agent(DEFAULTS).getImagePullPolicy());
+        assertTrue(pod(DEFAULTS).getImagePullSecrets().isEmpty());
+        assertEquals("registry.invalid/msm/msm:0.2.0-rc1", agent(CUSTOM).getImage());
+        assertEquals("Always", agent(CUSTOM).getImagePullPolicy());
+        assertEquals("regcred", pod(CUSTOM).getImagePullSecrets().get(0).getName());
+    }
+
+    @Test
+    void selectorMatchesThePodsAndExtraPodMetadataIsApplied() {
+        DaemonSet ds = CUSTOM.daemonSet();
+        Map<String, String> labels = ds.getSpec().getTemplate().getMetadata().getLabels();
+        ds.getSpec().getSelector().getMatchLabels().forEach((k, v) -> assertEquals(v, labels.get(k), k));
+        assertEquals("edge", labels.get("tier"));
+        assertEquals("media", ds.getSpec().getTemplate().getMetadata().getAnnotations().get("example.com/team"));
+        assertEquals("media-mesh", ds.getMetadata().getName());
+        assertEquals("msm-agent", pod(CUSTOM).getServiceAccountName());
+        assertEquals("msm", DEFAULTS.daemonSet().getMetadata().getName(), "so that `kubectl exec ds/msm` works");
+        assertEquals(MsmChart.NAMESPACE, DEFAULTS.daemonSet().getMetadata().getNamespace());
+    }
+}
