@@ -42,7 +42,8 @@ import java.util.concurrent.Callable;
             "  class        rtp | rtcp | stun | dtls | game | control | other",
             "  packets, bytes, age_ms, idle_ms",
             "  fanout       subscribers of the fan-out group fed by this flow (0: none)",
-            "  rtp          for RTP flows: ssrc, payload_type, highest_seq (extended), lost, jitter_ms, clock_rate"})
+            "  rtp          RTP flows only: ssrc, payload_type, highest_seq (extended),",
+            "               lost, jitter_ms, clock_rate"})
 public final class FlowsCommand implements Callable<Integer> {
     /** Rows shown by --watch when --limit is not given: one screen. */
     static final int WATCH_LIMIT = 40;
@@ -135,12 +136,7 @@ public final class FlowsCommand implements Callable<Integer> {
 
     /** Sorted, then cut to limit (null or 0: all). */
     static List<FlowRow> order(List<FlowRow> rows, FlowOrder by, Integer limit) {
-        List<FlowRow> sorted = new ArrayList<>(rows);
-        sorted.sort(by.comparator());
-        if (limit != null && limit > 0 && sorted.size() > limit) {
-            return new ArrayList<>(sorted.subList(0, limit));
-        }
-        return sorted;
+        return by.sort(rows, limit == null ? 0 : limit);
     }
 
     static String summary(int shown, int total, FlowOrder by) {

@@ -15,7 +15,6 @@ import io.msm.bpf.maps.TrafficClass;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,14 +47,17 @@ public final class FlowsScale {
             dp.writeMeta(System.nanoTime());
             long t0 = System.nanoTime();
             fill(dp, flows);
-            System.out.printf(Locale.ROOT, "filled %d flows in %.2f s; pinned at %s%n", flows,
-                    (System.nanoTime() - t0) / 1e9, dir);
+            System.out.printf(Locale.ROOT, "filled %d flows in %.2f s; timing: /usr/bin/time -v %s --bpffs %s flows "
+                    + "--json > /dev/null%n", flows, (System.nanoTime() - t0) / 1e9, msm, dir);
             List<double[]> results = new ArrayList<>();
             for (int i = 0; i < runs; i++) {
                 double[] r = time(msm, dir);
                 results.add(r);
-                System.out.printf(Locale.ROOT, "run %d: wall %.3f s, max RSS %.1f MB, output %.1f MB, exit %d%n",
-                        i + 1, r[0], r[1] / 1024, r[2] / 1e6, (int) r[3]);
+                System.out.printf(Locale.ROOT, "run %d: wall %.3f s, cpu %.2f s, max RSS %.1f MB, exit %d%n",
+                        i + 1, r[0], r[2], r[1] / 1024, (int) r[3]);
+                if (r[3] != 0) {
+                    throw new IllegalStateException("msm failed (exit " + (int) r[3] + ")");
+                }
             }
             double best = results.stream().mapToDouble(r -> r[0]).min().orElse(0);
             double median = results.stream().mapToDouble(r -> r[0]).sorted().skip(runs / 2).findFirst().orElse(0);
@@ -114,22 +116,17 @@ public final class FlowsScale {
         dp.fanoutGroups().update(new FanoutKey(up, 5004), new FanoutGroup(0, 0, null, 0, subs));
     }
 
-    /** {wall seconds, max RSS kB, output bytes, exit code} of one run. */
+    /** {wall seconds, max RSS kB, CPU seconds (user + sys), exit code} of one run, output to /dev/null. */
     static double[] time(Path msm, Path dir) throws IOException, InterruptedException {
-        Path out = Files.createTempFile("msm-flows", ".json");
-        try {
-            ProcessBuilder pb = new ProcessBuilder("/usr/bin/time", "-v", msm.toString(), "--bpffs", dir.toString(),
-                    "flows", "--json");
-            pb.redirectOutput(out.toFile());
-            pb.redirectError(ProcessBuilder.Redirect.PIPE);
-            Process p = pb.start();
-            String err = new String(p.getErrorStream().readAllBytes());
-            int exit = p.waitFor();
-            return new double[] {wall(err), field(err, "Maximum resident set size \\(kbytes\\): (\\d+)"),
-                    Files.size(out), exit};
-        } finally {
-            Files.deleteIfExists(out);
-        }
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/time", "-v", msm.toString(), "--bpffs", dir.toString(),
+                "flows", "--json");
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.redirectError(ProcessBuilder.Redirect.PIPE);
+        Process p = pb.start();
+        String err = new String(p.getErrorStream().readAllBytes());
+        int exit = p.waitFor();
+        double cpu = field(err, "User time \\(seconds\\): ([\\d.]+)") + field(err, "System time \\(seconds\\): ([\\d.]+)");
+        return new double[] {wall(err), field(err, "Maximum resident set size \\(kbytes\\): (\\d+)"), cpu, exit};
     }
 
     private static double wall(String timeOutput) {

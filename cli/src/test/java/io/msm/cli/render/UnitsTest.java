@@ -49,4 +49,14 @@ class UnitsTest {
         assertEquals("3", Units.countOf(3, 0));
         assertEquals("12.5%", Units.percent(12.5));
     }
+
+    @Test
+    void fixedDecimalsRoundHalfUp() {
+        assertEquals("0.01", Units.fixed(0.005, 2));
+        assertEquals("-1.3", Units.fixed(-1.25, 1));
+        assertEquals("0.0", Units.fixed(-0.01, 1), "no negative zero");
+        assertEquals("2", Units.fixed(2.4, 0));
+        assertEquals("10.050", Units.fixed(10.0495, 3));
+        assertEquals("123456789.1", Units.fixed(123_456_789.06, 1));
+    }
 }
