@@ -15,6 +15,10 @@ if [[ "$(id -u)" != 0 ]]; then
   echo "flows-scale: needs root (loads and pins a BPF datapath)" >&2
   exit 1
 fi
+if [[ ! -x /usr/bin/time ]]; then
+  echo "flows-scale: needs GNU time for wall time and max RSS: apt-get install time" >&2
+  exit 1
+fi
 mvn -B -ntp -q -o -pl cli -am package -DskipTests
 cp_file="$(mktemp)"
 trap 'rm -f "$cp_file"' EXIT

@@ -37,9 +37,10 @@ import java.util.concurrent.Callable;
                     + "with packets in, copies out and errors (per-CPU counters, summed)."},
         footerHeading = "%nJSON (one object per group, in one array):%n",
         footer = {
-            "  upstream, group_id, flags [local|strict|pass_others], source_filter (with strict),",
-            "  packets, bytes, copies, errors, strict_drops,",
-            "  subscribers [{destination, ifindex, ifname, source, sub_id, dmac, ingress, packets, bytes, errors}]"})
+            "  upstream, proto, group_id, flags [local, strict, pass_others],",
+            "  source_filter (with strict), packets, bytes, copies, errors, strict_drops,",
+            "  subscribers: [{destination, ifindex, ifname, source, sub_id, dmac,",
+            "                 ingress, packets, bytes, errors}]"})
 public final class FanoutCommand implements Callable<Integer> {
     @ParentCommand
     MsmCommand msm;
