@@ -33,8 +33,10 @@ public final class Failures {
     }
 
     public static CliFailure permission(Path dir, String detail) {
+        // libbpf's message may carry the generic hint already: say it once
+        String why = detail.replaceFirst(" — needs root.*$", "");
         return new CliFailure(ExitCode.PERMISSION, "cannot read the msm datapath pinned at " + dir
-                + ": needs root or CAP_BPF (run with sudo, or grant CAP_BPF; " + detail + ")");
+                + ": needs root or CAP_BPF (run with sudo, or grant CAP_BPF)\n  " + why);
     }
 
     /** msm_meta says another layout version than {@link Meta#LAYOUT_VERSION}. */
