@@ -1,0 +1,213 @@
+package io.msm.cli.fanout;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.msm.bpf.maps.Addr;
+import io.msm.bpf.maps.FanoutGroup;
+import io.msm.bpf.maps.FanoutKey;
+import io.msm.bpf.maps.FanoutSub;
+import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.SubStats;
+import io.msm.cli.MsmCommand;
+import io.msm.cli.MsmVersion;
+import io.msm.cli.render.Json;
+import io.msm.cli.render.Table;
+import io.msm.cli.render.Units;
+import io.msm.cli.source.DatapathView;
+import io.msm.cli.source.Host;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code msm fanout}: every fan-out group with its subscribers and counters. */
+@Command(name = "fanout", mixinStandardHelpOptions = true, versionProvider = MsmVersion.class,
+        description = {
+            "List the in-kernel fan-out groups: for each upstream flow (UDP to addr:port) the subscribers its "
+                    + "packets are copied to — destination, egress interface, source address of the copies — "
+                    + "with packets in, copies out and errors (per-CPU counters, summed)."},
+        footerHeading = "%nJSON (one object per group, in one array):%n",
+        footer = {
+            "  upstream, proto, group_id, flags [local, strict, pass_others],",
+            "  source_filter (with strict), packets, bytes, copies, errors, strict_drops,",
+            "  subscribers: [{destination, ifindex, ifname, source, sub_id, dmac,",
+            "                 ingress, packets, bytes, errors}]"})
+public final class FanoutCommand implements Callable<Integer> {
+    @ParentCommand
+    MsmCommand msm;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--json", description = "print a JSON array instead of tables")
+    boolean json;
+
+    /** A group and its counters, read once. */
+    record GroupView(FanoutKey key, FanoutGroup group, GroupStats stats, List<SubView> subs) {
+    }
+
+    /** A subscriber, its interface name (null if none has that index) and its counters. */
+    record SubView(FanoutSub sub, String ifname, SubStats stats) {
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        List<GroupView> groups;
+        try (DatapathView view = msm.open()) {
+            groups = read(view, msm.sources().host());
+        }
+        if (json) {
+            json(out, groups);
+        } else {
+            table(out, groups);
+        }
+        out.flush();
+        return 0;
+    }
+
+    static List<GroupView> read(DatapathView view, Host host) {
+        Map<Integer, String> names = new HashMap<>();
+        List<GroupView> out = new ArrayList<>();
+        for (Map.Entry<FanoutKey, FanoutGroup> e : view.fanoutGroups().entrySet()) {
+            FanoutGroup g = e.getValue();
+            List<SubView> subs = new ArrayList<>(g.subs().size());
+            for (FanoutSub s : g.subs()) {
+                String ifname = names.computeIfAbsent(s.ifindex(), i -> host.ifname(i).orElse(null));
+                subs.add(new SubView(s, ifname, view.subStats(s.subId())));
+            }
+            out.add(new GroupView(e.getKey(), g, view.groupStats(g.groupId()), subs));
+        }
+        return out;
+    }
+
+    static List<String> flags(FanoutGroup g) {
+        List<String> f = new ArrayList<>();
+        if ((g.flags() & FanoutGroup.F_LOCAL) != 0) {
+            f.add("local");
+        }
+        if ((g.flags() & FanoutGroup.F_STRICT) != 0) {
+            f.add("strict");
+        }
+        if ((g.flags() & FanoutGroup.F_PASS_OTHERS) != 0) {
+            f.add("pass_others");
+        }
+        return f;
+    }
+
+    static String sourceFilter(FanoutGroup g) {
+        if ((g.flags() & FanoutGroup.F_STRICT) == 0 || g.srcAddr() == null) {
+            return null;
+        }
+        return g.srcPort() == 0 ? g.srcAddr().getHostAddress() + ":*" : Addr.hostPort(g.srcAddr(), g.srcPort());
+    }
+
+    static void table(PrintWriter out, List<GroupView> groups) {
+        if (groups.isEmpty()) {
+            out.println("no fan-out groups");
+            return;
+        }
+        int subscribers = 0;
+        for (GroupView gv : groups) {
+            FanoutGroup g = gv.group();
+            StringBuilder head = new StringBuilder("udp " + gv.key() + "  group " + g.groupId());
+            List<String> flags = flags(g);
+            if (!flags.isEmpty()) {
+                head.append("  [").append(String.join(", ", flags));
+                String src = sourceFilter(g);
+                if (src != null) {
+                    head.append(" from ").append(src);
+                }
+                head.append(']');
+            }
+            out.println(head);
+            GroupStats st = gv.stats();
+            out.println("  in " + st.packets() + " packets (" + Units.bytes(st.bytes()) + ")  copies out "
+                    + st.copies() + "  errors " + st.errors()
+                    + (st.strictDrops() > 0 ? "  strict drops " + st.strictDrops() : ""));
+            if (gv.subs().isEmpty()) {
+                out.println("  no subscribers");
+            } else {
+                Table t = new Table().indent("  ").left("DESTINATION").right("IFINDEX").left("IFACE").left("SOURCE")
+                        .right("PACKETS").right("BYTES").right("ERRORS");
+                for (SubView s : gv.subs()) {
+                    FanoutSub sub = s.sub();
+                    t.row(sub.destination(), Integer.toString(sub.ifindex()),
+                            (s.ifname() == null ? "?" : s.ifname())
+                                    + ((sub.flags() & FanoutSub.F_INGRESS) != 0 ? " (ingress)" : ""),
+                            Addr.hostPort(sub.saddr(), sub.sport()),
+                            Long.toString(s.stats().packets()), Units.bytes(s.stats().bytes()),
+                            Long.toString(s.stats().errors()));
+                }
+                t.print(out);
+            }
+            subscribers += gv.subs().size();
+            out.println();
+        }
+        out.println(groups.size() + (groups.size() == 1 ? " group, " : " groups, ") + subscribers
+                + (subscribers == 1 ? " subscriber" : " subscribers"));
+    }
+
+    static void json(PrintWriter out, List<GroupView> groups) {
+        try (JsonGenerator g = Json.pretty(out)) {
+            g.writeStartArray();
+            for (GroupView gv : groups) {
+                FanoutGroup grp = gv.group();
+                GroupStats st = gv.stats();
+                g.writeStartObject();
+                g.writeStringField("upstream", gv.key().toString());
+                g.writeStringField("proto", "udp");
+                g.writeNumberField("group_id", grp.groupId());
+                g.writeArrayFieldStart("flags");
+                for (String f : flags(grp)) {
+                    g.writeString(f);
+                }
+                g.writeEndArray();
+                String src = sourceFilter(grp);
+                if (src != null) {
+                    g.writeStringField("source_filter", src);
+                }
+                g.writeNumberField("packets", st.packets());
+                g.writeNumberField("bytes", st.bytes());
+                g.writeNumberField("copies", st.copies());
+                g.writeNumberField("errors", st.errors());
+                g.writeNumberField("strict_drops", st.strictDrops());
+                g.writeArrayFieldStart("subscribers");
+                for (SubView s : gv.subs()) {
+                    FanoutSub sub = s.sub();
+                    g.writeStartObject();
+                    g.writeStringField("destination", sub.destination());
+                    g.writeNumberField("ifindex", sub.ifindex());
+                    if (s.ifname() == null) {
+                        g.writeNullField("ifname");
+                    } else {
+                        g.writeStringField("ifname", s.ifname());
+                    }
+                    g.writeStringField("source", Addr.hostPort(sub.saddr(), sub.sport()));
+                    g.writeNumberField("sub_id", sub.subId());
+                    g.writeStringField("dmac", Addr.macString(sub.dmac()));
+                    g.writeBooleanField("ingress", (sub.flags() & FanoutSub.F_INGRESS) != 0);
+                    g.writeNumberField("packets", s.stats().packets());
+                    g.writeNumberField("bytes", s.stats().bytes());
+                    g.writeNumberField("errors", s.stats().errors());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        out.println();
+    }
+}

@@ -1,0 +1,74 @@
+package io.msm.cli.flows;
+
+import io.msm.bpf.maps.FanoutGroup;
+import io.msm.bpf.maps.FanoutKey;
+import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.TrafficClass;
+import io.msm.cli.source.DatapathView;
+
+import java.net.Inet4Address;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Reads flows from a datapath with the class filter applied and each flow's
+ * fan-out subscriber count attached.
+ */
+public final class FlowReader {
+    private final DatapathView view;
+    private final Set<TrafficClass> classes;
+    private Map<FanoutKey, Integer> subscribers;
+
+    /** @param classes classes to keep; empty keeps all */
+    public FlowReader(DatapathView view, Set<TrafficClass> classes) {
+        this.view = view;
+        this.classes = classes.isEmpty() ? EnumSet.allOf(TrafficClass.class) : EnumSet.copyOf(classes);
+    }
+
+    /** Visit matching flows in map order (nothing is kept). */
+    public void stream(Consumer<FlowRow> visitor) {
+        Map<FanoutKey, Integer> subs = subscribers();
+        view.forEachFlow((k, f) -> {
+            if (classes.contains(f.trafficClass())) {
+                visitor.accept(new FlowRow(k, f, fanout(subs, k)));
+            }
+        });
+    }
+
+    /** All matching flows. */
+    public List<FlowRow> all() {
+        List<FlowRow> out = new ArrayList<>();
+        stream(out::add);
+        return out;
+    }
+
+    /** Fresh subscriber counts (groups change while watching). */
+    public void refreshGroups() {
+        subscribers = null;
+    }
+
+    private Map<FanoutKey, Integer> subscribers() {
+        if (subscribers == null) {
+            Map<FanoutKey, Integer> m = new HashMap<>();
+            for (Map.Entry<FanoutKey, FanoutGroup> e : view.fanoutGroups().entrySet()) {
+                m.put(e.getKey(), e.getValue().subs().size());
+            }
+            subscribers = m;
+        }
+        return subscribers;
+    }
+
+    /** Groups are keyed by the upstream flow's destination: UDP over IPv4 only. */
+    static int fanout(Map<FanoutKey, Integer> subs, FlowKey k) {
+        if (subs.isEmpty() || k.proto() != FlowKey.IPPROTO_UDP || !(k.dst() instanceof Inet4Address a)
+                || k.dport() < 1) {
+            return 0;
+        }
+        return subs.getOrDefault(new FanoutKey(a, k.dport()), 0);
+    }
+}

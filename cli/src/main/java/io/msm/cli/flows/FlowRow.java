@@ -1,0 +1,59 @@
+package io.msm.cli.flows;
+
+import io.msm.bpf.maps.Flow;
+import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.RtpStats;
+import io.msm.bpf.maps.TrafficClass;
+import io.msm.cli.render.Endpoints;
+
+/**
+ * One flow as the CLI shows it: the kernel's entry, its fan-out subscriber
+ * count and, while watching, its rates since the previous refresh.
+ *
+ * @param fanout     subscribers of the group fed by this flow (0 if none)
+ * @param pps        packets per second since the last refresh (NaN: not measured)
+ * @param bytesPerSec bytes per second since the last refresh (NaN: not measured)
+ */
+public record FlowRow(FlowKey key, Flow flow, int fanout, double pps, double bytesPerSec) {
+    public FlowRow(FlowKey key, Flow flow, int fanout) {
+        this(key, flow, fanout, Double.NaN, Double.NaN);
+    }
+
+    public FlowRow withRates(double packetsPerSecond, double bytesPerSecond) {
+        return new FlowRow(key, flow, fanout, packetsPerSecond, bytesPerSecond);
+    }
+
+    public boolean hasRates() {
+        return !Double.isNaN(pps);
+    }
+
+    /** "addr:port", IPv6 as "[addr]:port" (RFC 5952). */
+    public String src() {
+        return Endpoints.hostPort(key.src(), key.sport());
+    }
+
+    public String dst() {
+        return Endpoints.hostPort(key.dst(), key.dport());
+    }
+
+    public TrafficClass trafficClass() {
+        return flow.trafficClass();
+    }
+
+    public boolean isRtp() {
+        return flow.trafficClass() == TrafficClass.RTP;
+    }
+
+    public RtpStats rtp() {
+        return flow.rtp() == null ? RtpStats.EMPTY : flow.rtp();
+    }
+
+    /** Cumulative RTP loss; 0 for other classes. */
+    public long lost() {
+        return isRtp() ? rtp().lost() : 0;
+    }
+
+    public double jitterMs() {
+        return isRtp() ? rtp().jitterMs() : 0;
+    }
+}

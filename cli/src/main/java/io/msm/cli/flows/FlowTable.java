@@ -1,0 +1,52 @@
+package io.msm.cli.flows;
+
+import io.msm.bpf.maps.RtpStats;
+import io.msm.cli.render.Table;
+import io.msm.cli.render.Units;
+
+import java.io.PrintWriter;
+import java.util.List;
+
+/** The human view of flows: one aligned row each, with units. */
+public final class FlowTable {
+    private FlowTable() {
+    }
+
+    /**
+     * @param withRates add PPS and BITRATE columns (while watching)
+     */
+    public static void print(PrintWriter out, List<FlowRow> rows, long nowNs, boolean withRates) {
+        Table t = new Table().left("PROTO").left("SRC").left("DST").left("CLASS").right("PACKETS").right("BYTES");
+        if (withRates) {
+            t.right("RATE").right("BITRATE");
+        }
+        t.right("LOST").right("JITTER").right("AGE").right("IDLE").right("FANOUT");
+        for (FlowRow r : rows) {
+            String[] cells = new String[withRates ? 13 : 11];
+            int c = 0;
+            cells[c++] = r.key().protoName();
+            cells[c++] = r.src();
+            cells[c++] = r.dst();
+            cells[c++] = r.trafficClass().label();
+            cells[c++] = Long.toString(r.flow().packets());
+            cells[c++] = Units.bytes(r.flow().bytes());
+            if (withRates) {
+                cells[c++] = r.hasRates() ? Units.pps(r.pps()) : "-";
+                cells[c++] = r.hasRates() ? Units.bitrate(r.bytesPerSec()) : "-";
+            }
+            if (r.isRtp()) {
+                RtpStats s = r.rtp();
+                cells[c++] = Units.countOf(s.lost(), s.expected());
+                cells[c++] = Units.millis(s.jitterMs());
+            } else {
+                cells[c++] = "-";
+                cells[c++] = "-";
+            }
+            cells[c++] = Units.duration(r.flow().ageMs(nowNs));
+            cells[c++] = Units.duration(r.flow().idleMs(nowNs));
+            cells[c++] = r.fanout() == 0 ? "-" : Integer.toString(r.fanout());
+            t.row(cells);
+        }
+        t.print(out);
+    }
+}

@@ -1,0 +1,116 @@
+package io.msm.cli.fanout;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.msm.bpf.maps.FanoutGroup;
+import io.msm.bpf.maps.FanoutKey;
+import io.msm.bpf.maps.FanoutSub;
+import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.SubStats;
+import io.msm.cli.FakeDatapath;
+import io.msm.cli.FakeHost;
+import io.msm.cli.Run;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.Inet4Address;
+import java.util.List;
+
+import static io.msm.cli.FakeDatapath.ip;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class FanoutCommandTest {
+    FakeDatapath dp;
+    FakeHost host;
+
+    static Inet4Address v4(String s) {
+        return (Inet4Address) ip(s);
+    }
+
+    static FanoutSub sub(int ifindex, int id, String dst, int dport, int flags) {
+        return new FanoutSub(ifindex, id, new byte[] {2, 0, 0, 0, 0, (byte) id}, new byte[6], v4("10.9.0.1"),
+                v4(dst), 7000 + id, dport, flags);
+    }
+
+    @BeforeEach
+    void groups() {
+        dp = new FakeDatapath();
+        host = new FakeHost();
+        host.ifnames.put(1, "lo");
+        host.ifnames.put(7, "eth0");
+        // put the later address first: output is ordered by upstream address
+        dp.groups.put(new FanoutKey(v4("10.9.0.2"), 5004), new FanoutGroup(4, FanoutGroup.F_LOCAL | FanoutGroup.F_STRICT,
+                v4("192.0.2.1"), 0, List.of()));
+        dp.groups.put(new FanoutKey(v4("10.9.0.1"), 5004), new FanoutGroup(3, 0, null, 0,
+                List.of(sub(1, 10, "10.1.0.1", 6000, 0), sub(7, 11, "10.1.0.2", 6002, FanoutSub.F_INGRESS),
+                        sub(99, 12, "10.1.0.3", 6004, 0))));
+        dp.groupStats.put(3, new GroupStats(100, 120_000, 297, 3, 0));
+        dp.groupStats.put(4, new GroupStats(5, 500, 0, 0, 2));
+        dp.subStats.put(10, new SubStats(100, 120_000, 0));
+        dp.subStats.put(11, new SubStats(99, 118_800, 1));
+        dp.subStats.put(12, new SubStats(98, 117_600, 2));
+    }
+
+    @Test
+    void jsonListsGroupsWithSubscribersAndSummedCounters() throws Exception {
+        Run r = Run.of(dp, host, "fanout", "--json");
+        assertEquals(0, r.exit(), r.toString());
+        JsonNode all = new ObjectMapper().readTree(r.out());
+        assertEquals(2, all.size());
+        JsonNode g = all.get(0);
+        assertEquals("10.9.0.1:5004", g.get("upstream").asText());
+        assertEquals(3, g.get("group_id").asInt());
+        assertEquals(100, g.get("packets").asLong());
+        assertEquals(297, g.get("copies").asLong());
+        assertEquals(3, g.get("errors").asLong());
+        JsonNode subs = g.get("subscribers");
+        assertEquals(3, subs.size());
+        JsonNode s0 = subs.get(0);
+        assertEquals("10.1.0.1:6000", s0.get("destination").asText());
+        assertEquals(1, s0.get("ifindex").asInt());
+        assertEquals("lo", s0.get("ifname").asText());
+        assertEquals("10.9.0.1:7010", s0.get("source").asText());
+        assertEquals(100, s0.get("packets").asLong());
+        assertEquals("02:00:00:00:00:0a", s0.get("dmac").asText());
+        assertEquals(true, subs.get(1).get("ingress").asBoolean());
+        assertEquals(1, subs.get(1).get("errors").asLong());
+        assertTrue(subs.get(2).get("ifname").isNull(), "no interface 99 here");
+
+        JsonNode strict = all.get(1);
+        assertEquals("10.9.0.2:5004", strict.get("upstream").asText());
+        assertEquals("[\"local\",\"strict\"]", strict.get("flags").toString());
+        assertEquals("192.0.2.1:*", strict.get("source_filter").asText());
+        assertEquals(2, strict.get("strict_drops").asLong());
+        assertEquals(0, strict.get("subscribers").size());
+    }
+
+    @Test
+    void tableShowsEachGroupThenItsSubscribers() {
+        Run r = Run.of(dp, host, "fanout");
+        assertEquals(0, r.exit(), r.toString());
+        String out = r.out();
+        assertTrue(out.startsWith("udp 10.9.0.1:5004  group 3\n  in 100 packets (120.0 kB)  copies out 297  errors 3\n"),
+                out);
+        assertTrue(out.contains("  DESTINATION    IFINDEX  IFACE           SOURCE         PACKETS     BYTES  ERRORS\n"),
+                out);
+        assertTrue(out.contains("  10.1.0.1:6000        1  lo              10.9.0.1:7010      100  120.0 kB       0\n"),
+                out);
+        assertTrue(out.contains("eth0 (ingress)"), out);
+        assertTrue(out.contains("      99  ?  "), "unknown interface shown as ?: " + out);
+        assertTrue(out.contains("udp 10.9.0.2:5004  group 4  [local, strict from 192.0.2.1:*]\n"), out);
+        assertTrue(out.contains("strict drops 2"), out);
+        assertTrue(out.contains("  no subscribers\n"), out);
+        assertTrue(out.endsWith("2 groups, 3 subscribers\n"), out);
+    }
+
+    @Test
+    void noGroups() {
+        dp.groups.clear();
+        Run r = Run.of(dp, host, "fanout");
+        assertEquals(0, r.exit());
+        assertEquals("no fan-out groups\n", r.out());
+        Run j = Run.of(dp, host, "fanout", "--json");
+        assertEquals("[ ]\n", j.out());
+    }
+}
