@@ -75,6 +75,14 @@ MSM_MAP struct {
 	__type(value, struct msm_group_stats);
 } msm_group_stats SEC(".maps");
 
+/* per-group labels for people, indexed by group_id (agent only) */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MSM_DEFAULT_GROUPS);
+	__type(key, __u32);
+	__type(value, struct msm_group_info);
+} msm_group_info SEC(".maps");
+
 /* per-subscriber counters, indexed by msm_fanout_sub.sub_id */
 MSM_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

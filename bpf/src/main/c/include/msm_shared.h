@@ -18,7 +18,7 @@
 
 /* Bumped whenever a map's key/value layout or a map's meaning changes. The
  * agent refuses to adopt pinned maps whose msm_meta.layout_version differs. */
-#define MSM_LAYOUT_VERSION 1
+#define MSM_LAYOUT_VERSION 2
 #define MSM_META_MAGIC     0x314d534d /* "MSM1" little endian */
 
 /* ---- traffic classes ---------------------------------------------------- */
@@ -204,6 +204,12 @@ struct msm_fanout_scratch {
 	__u32 bytes;
 	__u32 last_ok;     /* the redirected (last) subscriber's rewrite succeeded */
 	struct msm_hdr_state cur; /* header values in the packet right now */
+};
+
+/* what a group is for, written by the agent for people (msm fanout) */
+#define MSM_LABEL_LEN 64
+struct msm_group_info {
+	char  label[MSM_LABEL_LEN]; /* e.g. "rtsp/cam1/track0/rtp", NUL-terminated */
 };
 
 struct msm_group_stats {

@@ -52,6 +52,7 @@ public final class Datapath implements AutoCloseable {
     public static final String MAP_META = "msm_meta";
     public static final String MAP_FANOUT = "msm_fanout_groups";
     public static final String MAP_GROUP_STATS = "msm_group_stats";
+    public static final String MAP_GROUP_INFO = "msm_group_info";
     public static final String MAP_SUB_STATS = "msm_sub_stats";
     public static final String MAP_FANOUT_SCRATCH = "msm_fanout_scratch";
     public static final String MAP_DENY = "msm_deny";
@@ -60,7 +61,7 @@ public final class Datapath implements AutoCloseable {
 
     /** Maps pinned (the scratch map is per-packet working memory, not state). */
     public static final List<String> PINNED_MAPS = List.of(MAP_FLOWS, MAP_COUNTERS, MAP_CONFIG, MAP_PORTS, MAP_META,
-            MAP_FANOUT, MAP_GROUP_STATS, MAP_SUB_STATS, MAP_DENY, MAP_RATELIMIT, MAP_ATTACHMENTS);
+            MAP_FANOUT, MAP_GROUP_STATS, MAP_GROUP_INFO, MAP_SUB_STATS, MAP_DENY, MAP_RATELIMIT, MAP_ATTACHMENTS);
     public static final List<String> PROGRAMS = List.of(PROG_TC, PROG_XDP);
 
     /** Pin file name of a program: "prog_" + name. */
@@ -118,6 +119,7 @@ public final class Datapath implements AutoCloseable {
         sizes.put(MAP_FLOWS, spec.flows());
         sizes.put(MAP_FANOUT, spec.groups());
         sizes.put(MAP_GROUP_STATS, spec.groups());
+        sizes.put(MAP_GROUP_INFO, spec.groups());
         sizes.put(MAP_SUB_STATS, spec.subIds());
         sizes.put(MAP_DENY, spec.deny());
         sizes.put(MAP_RATELIMIT, spec.rateLimit());
@@ -302,6 +304,10 @@ public final class Datapath implements AutoCloseable {
 
     public BpfMap<Integer, GroupStats> groupStats() {
         return view(MAP_GROUP_STATS, Codec.U32, GroupStats.CODEC);
+    }
+
+    public BpfMap<Integer, io.msm.bpf.maps.GroupInfo> groupInfo() {
+        return view(MAP_GROUP_INFO, Codec.U32, io.msm.bpf.maps.GroupInfo.CODEC);
     }
 
     public BpfMap<Integer, SubStats> subStats() {

@@ -53,7 +53,7 @@ class LayoutMatchesBtfTest {
     static Stream<StructLayout> layouts() {
         return Stream.of(FlowKey.LAYOUT, Flow.LAYOUT, RtpStats.LAYOUT, Counters.LAYOUT, DatapathConfig.LAYOUT,
                 Meta.LAYOUT, FanoutKey.LAYOUT, FanoutSub.LAYOUT, FanoutGroup.LAYOUT, GroupStats.LAYOUT,
-                SubStats.LAYOUT, DenyKey.LAYOUT, RateLimitKey.LAYOUT, RateLimitState.LAYOUT, Attachment.LAYOUT);
+                SubStats.LAYOUT, io.msm.bpf.maps.GroupInfo.LAYOUT, DenyKey.LAYOUT, RateLimitKey.LAYOUT, RateLimitState.LAYOUT, Attachment.LAYOUT);
     }
 
     @ParameterizedTest(name = "{0}")

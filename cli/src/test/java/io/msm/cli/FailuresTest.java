@@ -1,5 +1,7 @@
 package io.msm.cli;
 
+import io.msm.bpf.maps.Meta;
+
 import io.msm.bpf.BpfException;
 import io.msm.bpf.libbpf.Errno;
 import io.msm.cli.source.Datapaths;
@@ -78,9 +80,11 @@ class FailuresTest {
 
     @Test
     void layoutVersionMismatchSaysBothVersionsAndWhatToDo() {
-        Run r = run(throwing(Failures.layoutVersion(DIR, 2)), "flows");
+        int other = Meta.LAYOUT_VERSION + 1;
+        Run r = run(throwing(Failures.layoutVersion(DIR, other)), "flows");
         assertEquals(5, r.exit());
-        assertTrue(r.err().contains("has layout version 2 but this msm understands layout version 1"), r.err());
+        assertTrue(r.err().contains("has layout version " + other + " but this msm understands layout version "
+                + Meta.LAYOUT_VERSION), r.err());
         assertTrue(r.err().contains("use the msm CLI from the same release as the running msm-agent"), r.err());
     }
 

@@ -94,6 +94,13 @@ public final class FakeDatapath implements DatapathView {
     }
 
     @Override
+    public String groupLabel(int groupId) {
+        return labels.getOrDefault(groupId, "");
+    }
+
+    public final Map<Integer, String> labels = new HashMap<>();
+
+    @Override
     public GroupStats groupStats(int groupId) {
         return groupStats.getOrDefault(groupId, GroupStats.ZERO);
     }

@@ -73,6 +73,7 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
                 }
                 plane.dp.groupStats().update(groupId, GroupStats.ZERO);
             }
+            plane.dp.groupInfo().update(groupId, new io.msm.bpf.maps.GroupInfo(options.label()));
             writeGroup();
             return null;
         });
@@ -300,6 +301,7 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
         call(() -> {
             closed = true;
             plane.dp.fanoutGroups().delete(key);
+            plane.dp.groupInfo().update(groupId, io.msm.bpf.maps.GroupInfo.NONE);
             plane.groupIds.release(groupId);
             for (KSub s : subs) {
                 if (s.entry != null) {

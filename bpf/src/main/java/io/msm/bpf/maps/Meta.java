@@ -7,7 +7,7 @@ import java.util.HexFormat;
 public record Meta(int magic, int layoutVersion, long createdNs, byte[] objectSha256) {
     public static final int MAGIC = 0x314d534d;
     /** MSM_LAYOUT_VERSION this Java code understands. */
-    public static final int LAYOUT_VERSION = 1;
+    public static final int LAYOUT_VERSION = 2;
 
     public static final StructLayout LAYOUT = StructLayout.of("msm_meta", 48,
             "magic", 0, "layout_version", 4, "created_ns", 8, "object_sha256", 16);

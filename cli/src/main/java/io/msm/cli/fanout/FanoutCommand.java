@@ -52,7 +52,7 @@ public final class FanoutCommand implements Callable<Integer> {
     boolean json;
 
     /** A group and its counters, read once. */
-    record GroupView(FanoutKey key, FanoutGroup group, GroupStats stats, List<SubView> subs) {
+    record GroupView(FanoutKey key, FanoutGroup group, String label, GroupStats stats, List<SubView> subs) {
     }
 
     /** A subscriber, its interface name (null if none has that index) and its counters. */
@@ -85,7 +85,7 @@ public final class FanoutCommand implements Callable<Integer> {
                 String ifname = names.computeIfAbsent(s.ifindex(), i -> host.ifname(i).orElse(null));
                 subs.add(new SubView(s, ifname, view.subStats(s.subId())));
             }
-            out.add(new GroupView(e.getKey(), g, view.groupStats(g.groupId()), subs));
+            out.add(new GroupView(e.getKey(), g, view.groupLabel(g.groupId()), view.groupStats(g.groupId()), subs));
         }
         return out;
     }
@@ -119,7 +119,8 @@ public final class FanoutCommand implements Callable<Integer> {
         int subscribers = 0;
         for (GroupView gv : groups) {
             FanoutGroup g = gv.group();
-            StringBuilder head = new StringBuilder("udp " + gv.key() + "  group " + g.groupId());
+            StringBuilder head = new StringBuilder("udp " + gv.key() + "  group " + g.groupId()
+                    + (gv.label().isEmpty() ? "" : "  " + gv.label()));
             List<String> flags = flags(g);
             if (!flags.isEmpty()) {
                 head.append("  [").append(String.join(", ", flags));
@@ -167,6 +168,7 @@ public final class FanoutCommand implements Callable<Integer> {
                 g.writeStringField("upstream", gv.key().toString());
                 g.writeStringField("proto", "udp");
                 g.writeNumberField("group_id", grp.groupId());
+                g.writeStringField("label", gv.label());
                 g.writeArrayFieldStart("flags");
                 for (String f : flags(grp)) {
                     g.writeString(f);

@@ -40,6 +40,9 @@ public interface DatapathView extends AutoCloseable {
     /** Counters of one subscriber, summed over CPUs. */
     SubStats subStats(int subId);
 
+    /** What the agent says the group is for ("" when it did not say). */
+    String groupLabel(int groupId);
+
     /** Global counters summed over CPUs. */
     Counters totals();
 

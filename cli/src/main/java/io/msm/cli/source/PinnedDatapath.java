@@ -168,6 +168,14 @@ public final class PinnedDatapath implements DatapathView {
     }
 
     @Override
+    public String groupLabel(int groupId) {
+        if (groupId < 0 || groupId >= groupStats.maxEntries()) {
+            return "";
+        }
+        return dp.groupInfo().lookup(groupId).map(io.msm.bpf.maps.GroupInfo::label).orElse("");
+    }
+
+    @Override
     public GroupStats groupStats(int groupId) {
         if (groupId < 0 || groupId >= groupStats.maxEntries()) {
             return GroupStats.ZERO;

@@ -58,7 +58,8 @@ class StatusCommandTest {
         assertEquals(0, r.exit(), r.toString());
         String out = r.out();
         assertTrue(out.startsWith("kernel    Linux 6.1.0-test amd64\n"), out);
-        assertTrue(out.contains("datapath  layout version 1 (this msm reads 1), object sha256 ab000000"), out);
+        assertTrue(out.contains("datapath  layout version " + Meta.LAYOUT_VERSION + " (this msm reads " + Meta.LAYOUT_VERSION
+                + "), object sha256 ab000000"), out);
         assertTrue(out.contains("loaded 1h00m ago"), out);
         assertTrue(out.contains("agent     http://127.0.0.1:9469/healthz  reachable (HTTP 200 ok, 2 ms)"), out);
         assertTrue(out.contains("  msm_tc_ingress  41            1234"), out);
@@ -78,7 +79,7 @@ class StatusCommandTest {
         assertEquals(0, r.exit(), r.toString());
         JsonNode s = new ObjectMapper().readTree(r.out());
         assertEquals("Linux 6.1.0-test amd64", s.get("kernel").asText());
-        assertEquals(1, s.get("datapath").get("layout_version").asInt());
+        assertEquals(Meta.LAYOUT_VERSION, s.get("datapath").get("layout_version").asInt());
         assertTrue(s.get("datapath").get("object_sha256").asText().startsWith("ab00"));
         assertEquals(1234, s.get("programs").get(0).get("verified_insns").asInt());
         assertEquals("attached", s.get("attachments").get(0).get("state").asText());
