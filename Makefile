@@ -15,7 +15,7 @@ export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java
 
 # Debian packages the build, tests and demo need.
 DEPS_BUILD := clang llvm libbpf-dev libbpf1 bpftool linux-libc-dev libelf-dev zlib1g-dev make \
-              iproute2 ethtool procps util-linux time openjdk-17-jdk-headless maven
+              iproute2 ethtool procps util-linux time curl openjdk-17-jdk-headless maven
 DEPS := $(DEPS_BUILD)
 
 .PHONY: all deps build test demo bench vm-test clean help
