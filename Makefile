@@ -4,7 +4,9 @@
 #   make test      every test (kernel tests need root; under CI=true they must run)
 #   make build     compile everything (BPF objects + Java), skip tests
 #   make bench     benchmarks (QUICK=1 for a 2-minute run)
-#   make vm-test   the kernel test suite on other kernels under qemu
+#   make vm-test   the kernel test suite on Debian's 6.1 kernel under qemu
+#                  (KERNEL=/path/to/vmlinuz [MODULES=/lib/modules/<ver>] for yours,
+#                   VM_ARGS="--class ClassifierTest" etc.: kernel-tests/vm/run.sh --help)
 #   make deps      install the system packages (Debian bookworm, apt-get, idempotent)
 #   make clean
 
@@ -16,14 +18,16 @@ export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java
 # Debian packages the build, tests and demo need.
 DEPS_BUILD := clang llvm libbpf-dev libbpf1 bpftool linux-libc-dev libelf-dev zlib1g-dev make \
               iproute2 ethtool procps util-linux time curl openjdk-17-jdk-headless maven
-DEPS := $(DEPS_BUILD)
+# The VM runner (kernel-tests/vm): qemu, a static busybox for the initramfs, depmod.
+DEPS_VM := qemu-system-x86 busybox-static kmod
+DEPS := $(DEPS_BUILD) $(DEPS_VM)
 
 .PHONY: all deps build test demo bench vm-test clean help
 
 all: build
 
 help:
-	@sed -n '2,12p' Makefile
+	@sed -n '2,14p' Makefile
 
 # Installs only what is missing; a no-op (one dpkg query) when all is there.
 deps:
@@ -42,8 +46,10 @@ build: deps
 	$(MVN) $(MVN_FLAGS) install -DskipTests
 
 # Kernel tests run when root; with CI=true they must run (a skip is a failure).
+# Then the same kernel tests on Debian's 6.1 kernel in a VM (kernel-tests/vm/README.md).
 test: deps
 	$(MVN) $(MVN_FLAGS) install
+	./kernel-tests/vm/run.sh --ci --no-build
 
 demo: build
 	./demo/run.sh
@@ -51,8 +57,9 @@ demo: build
 bench: build
 	./bench/run.sh $(if $(QUICK),--quick,)
 
+# 'build' compiled the test classes and wrote the classpath, hence --no-build
 vm-test: build
-	./kernel-tests/vm/run.sh $(if $(KERNEL),--kernel $(KERNEL),)
+	./kernel-tests/vm/run.sh --no-build $(if $(KERNEL),--kernel $(KERNEL),) $(if $(MODULES),--modules $(MODULES),) $(VM_ARGS)
 
 clean:
 	$(MVN) $(MVN_FLAGS) clean
