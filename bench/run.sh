@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# msm benchmarks (issue 5): kernel fan-out against userspace relays, the
+# classifier's cost per class, JMH for the Java hot paths. Needs root.
+#
+#   bench/run.sh            full run, ~15 min on 2 cores     -> bench/results/
+#   bench/run.sh --quick    N = 8, 64; short steps, ~2 min   -> bench/results/quick/
+#   bench/run.sh --smoke    N = 8, one view, < 1 min; checks that the harness
+#                           works (every system forwards to every receiver,
+#                           reports are written), not the numbers  -> a temp dir
+#   --no-build              use what the last build left in */target
+#   --out DIR               write results there instead
+#
+# Every part has a time limit and stops by itself; namespaces, pinned maps,
+# processes and sysctls it changed are put back even when it is interrupted.
+# Results: fanout.csv / fanout-steps.csv / fanout.md / fanout.png,
+# classifier.csv, jmh.csv, machine.txt, run.log (bench/README.md explains them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=full
+build=1
+out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) mode=quick ;;
+    --smoke) mode=smoke ;;
+    --full) mode=full ;;
+    --no-build) build=0 ;;
+    --out) out="$2"; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$(id -u)" != 0 ]; then
+  echo "bench/run.sh: needs root (network namespaces, BPF programs, sysctls): run as root" >&2
+  exit 1
+fi
+for tool in gcc taskset nsenter ip; do
+  command -v "$tool" >/dev/null || { echo "bench/run.sh: $tool not found: run 'make deps'" >&2; exit 1; }
+done
+command -v gst-launch-1.0 >/dev/null || echo "bench/run.sh: gst-launch-1.0 not found (make deps installs it): GStreamer is skipped" >&2
+
+case "$mode" in
+  full)  out="${out:-bench/results}"; limit=1140; fan_limit=900; cls_repeat=100000
+         jmh=(-f 1 -wi 2 -w 1s -i 3 -r 1s) ;;
+  quick) out="${out:-bench/results/quick}"; limit=150; fan_limit=80; cls_repeat=20000
+         jmh=(-f 1 -wi 1 -w 300ms -i 2 -r 300ms -p request=describe,setup -p subscribers=1,64) ;;
+  smoke) out="${out:-$(mktemp -d /tmp/msm-bench-smoke.XXXXXX)}"; limit=58; fan_limit=40; cls_repeat=2000
+         jmh=(-f 0 -wi 0 -i 1 -r 100ms -p request=describe -p subscribers=64) ;;
+esac
+mkdir -p "$out"
+
+if [ "$build" = 1 ]; then
+  echo "== build (bench module and what it needs)"
+  mvn -B -ntp -q -pl bench -am package -DskipTests
+fi
+[ -f bench/target/classpath.txt ] || { echo "bench/run.sh: bench/target/classpath.txt missing: build first (drop --no-build)" >&2; exit 1; }
+[ -f agent/target/msm-agent.jar ] || { echo "bench/run.sh: agent/target/msm-agent.jar missing: build first" >&2; exit 1; }
+gcc -O2 -Wall -Wextra -o bench/target/rtpsend -Ibpf/src/main/c/testkit bench/src/main/c/rtpsend.c
+cp="bench/target/classes:$(cat bench/target/classpath.txt)"
+start=$(date +%s)
+left() { echo $(( limit - ($(date +%s) - start) )); }
+java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "mode: $mode"
+  echo "cpus: $(nproc --all) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+  echo "kernel: $(uname -r)"
+  echo "memory: $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+  echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "gstreamer: $(gst-launch-1.0 --version 2>/dev/null | sed -n 2p || echo none)"
+} > "$out/machine.txt"
+
+status=0
+echo "== fan-out: kernel vs userspace relays (limit ${fan_limit}s; the harness runs on CPU 0 with the sender)"
+timeout -k 10 $((fan_limit + 60)) taskset -c 0 "$java" -XX:+UseSerialGC -cp "$cp" io.msm.bench.fanout.FanoutBench \
+  --mode "$mode" --time-limit "$fan_limit" --out "$out" --sender bench/target/rtpsend --launcher bin/msm-agent \
+  2> >(grep -v '^SLF4J' >&2) | tee "$out/run.log" || status=$?
+
+echo "== classifier: ns per packet per class (BPF_PROG_TEST_RUN)"
+timeout -k 5 60 taskset -c 1 "$java" -cp "$cp" io.msm.bench.classifier.ClassifierCost --out "$out" \
+  --repeat "$cls_repeat" 2> >(grep -v '^SLF4J' >&2) | tee -a "$out/run.log" || status=$?
+
+jmh_limit=$(left)
+if [ "$jmh_limit" -gt 15 ]; then
+  echo "== JMH: RTSP parsing, fan-out group update, flow-table walk (limit ${jmh_limit}s)"
+  timeout -k 5 "$jmh_limit" "$java" -cp "$cp" org.openjdk.jmh.Main "${jmh[@]}" -rf csv -rff "$out/jmh.csv" \
+    'io.msm.bench.jmh.*' > bench/target/jmh.log 2>&1 || status=$?
+  # the summary table JMH prints last
+  sed -n '/^Benchmark /,$p' bench/target/jmh.log | tee -a "$out/run.log"
+else
+  echo "== JMH skipped: ${jmh_limit}s left of the ${limit}s limit" | tee -a "$out/run.log"
+fi
+
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
+echo "== results in $out ($(( $(date +%s) - start ))s)"
+if [ "$mode" = smoke ]; then
+  for f in fanout.csv fanout.md fanout.png classifier.csv jmh.csv; do
+    [ -s "$out/$f" ] || { echo "smoke: $out/$f missing" >&2; status=1; }
+  done
+  [ "$status" = 0 ] && echo "smoke: ok" || echo "smoke: FAILED (status $status)" >&2
+fi
+exit "$status"

@@ -1,0 +1,60 @@
+package io.msm.bench.fanout;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LossFreeSearchTest {
+    /** A trial against a node that forwards at most capacity copies/s and drops the rest. */
+    static Trial trial(int n, double target, double senderMax, double capacity, double seconds) {
+        double offered = target <= 0 ? senderMax : Math.min(target, senderMax);
+        long sent = Math.round(offered * seconds);
+        long copies = Math.round(Math.min(offered * n, capacity) * seconds);
+        return new Trial("fake", View.TX, n, target, new Sender.Result(sent, 0, (long) (seconds * 1e9), 0, 0, 1),
+                copies, copies, (long) (seconds * 1e9), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Histogram.empty(),
+                Histogram.empty(), 0, 0, 0, null);
+    }
+
+    @Test
+    void findsTheNodesCapacityWithinAFewPercent() {
+        double capacity = 1_000_000;
+        for (int n : new int[] {8, 64, 256}) {
+            LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> trial(n, pps, 500_000, capacity, s), n,
+                    500_000, 1.0, 6);
+            double truth = capacity / n;
+            assertTrue(r.rate() <= truth, "N=" + n + ": " + r.rate() + " is above the capacity " + truth);
+            assertTrue(r.rate() >= 0.95 * truth, "N=" + n + ": " + r.rate() + " is far below the capacity " + truth);
+            assertFalse(r.senderBound());
+            assertTrue(r.best().lossFree());
+        }
+    }
+
+    @Test
+    void aNodeFasterThanTheSenderIsReportedSenderBound() {
+        LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> trial(1, pps, 300_000, 5_000_000, s), 1,
+                300_000, 1.0, 4);
+        assertTrue(r.senderBound());
+        assertEquals(300_000, r.rate(), 1);
+    }
+
+    @Test
+    void theCeilingIsRaisedWhenTheNodeKeepsUpWithIt() {
+        // N=64: the first probe (3M copies/s) passes, the node does 10M
+        LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> trial(64, pps, 500_000, 10_000_000, s), 64,
+                500_000, 1.0, 6);
+        assertTrue(r.rate() >= 0.95 * 10_000_000 / 64 && r.rate() <= 10_000_000 / 64.0, "got " + r.rate());
+    }
+
+    @Test
+    void aNodeThatAlwaysLosesHasNoLossFreeRate() {
+        LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> {
+            Trial t = trial(8, pps, 500_000, 1e12, s);
+            return new Trial("fake", View.TX, 8, pps, t.sender(), t.delivered() / 2, t.delivered() / 2, t.windowNs(),
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Histogram.empty(), Histogram.empty(), 0, 0, 0, null);
+        }, 8, 500_000, 1.0, 4);
+        assertEquals(0, r.rate());
+        assertEquals(5, r.steps().size());
+    }
+}
