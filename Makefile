@@ -3,7 +3,7 @@
 #   make demo      the main job: kernel fan-out in a local namespace "cluster"
 #   make test      every test (kernel tests need root; under CI=true they must run)
 #   make build     compile everything (BPF objects + Java), skip tests
-#   make bench     benchmarks (QUICK=1 for a 2-minute run)
+#   make bench     benchmarks, ~15 min (QUICK=1: 2 min); bench/README.md
 #   make vm-test   the kernel test suite on Debian's 6.1 kernel under qemu
 #                  (KERNEL=/path/to/vmlinuz [MODULES=/lib/modules/<ver>] for yours,
 #                   VM_ARGS="--class ClassifierTest" etc.: kernel-tests/vm/run.sh --help)
@@ -20,7 +20,10 @@ DEPS_BUILD := clang llvm libbpf-dev libbpf1 bpftool linux-libc-dev libelf-dev zl
               iproute2 ethtool procps util-linux time curl openjdk-17-jdk-headless maven
 # The VM runner (kernel-tests/vm): qemu, a static busybox for the initramfs, depmod.
 DEPS_VM := qemu-system-x86 busybox-static kmod
-DEPS := $(DEPS_BUILD) $(DEPS_VM)
+# The benchmarks (bench/): gcc builds the sender, GStreamer is a system under test
+# (udpsrc/multiudpsink are in plugins-good), perf profiles the node's CPU.
+DEPS_BENCH := gcc gstreamer1.0-tools gstreamer1.0-plugins-good linux-perf
+DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_BENCH)
 
 .PHONY: all deps build test demo bench vm-test clean help
 
@@ -54,7 +57,9 @@ test: deps
 demo: build
 	./demo/run.sh
 
-bench: build
+# bench/run.sh builds what it runs (mvn package of bench and its reactor
+# dependencies; nothing is installed into ~/.m2). Results: bench/results/.
+bench: deps
 	./bench/run.sh $(if $(QUICK),--quick,)
 
 # 'build' compiled the test classes and wrote the classpath, hence --no-build

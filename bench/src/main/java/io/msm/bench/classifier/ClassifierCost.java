@@ -31,7 +31,8 @@ import java.util.Locale;
  * copies leave through a veth whose peer is down (each copy: rewrite, clone, transmit, TX drop),
  * which gives the loop's cost per copy without any receiver.
  *
- * <pre>ClassifierCost --out DIR [--repeat R]</pre> writes DIR/classifier.csv.
+ * <pre>ClassifierCost --out DIR [--repeat R] [--fanout 1,8,64] [--fanout-only]</pre>
+ * writes DIR/classifier.csv.
  */
 public final class ClassifierCost {
     private ClassifierCost() {
@@ -69,7 +70,7 @@ public final class ClassifierCost {
         List<Integer> fanout = Arrays.stream(value(args, "--fanout", "1,8,64,256,1024").split(","))
                 .map(String::trim).map(Integer::parseInt).toList();
         Files.createDirectories(out);
-        List<List<String>> rows = run(repeat, fanout);
+        List<List<String>> rows = run(repeat, fanout, !args.contains("--fanout-only"));
         Csv.write(out.resolve("classifier.csv"), List.of("case", "packet_bytes", "subscribers", "verdict", "repeat",
                 "ns_per_packet", "ns_per_copy", "ns_min", "ns_max"), rows);
         System.out.printf("%-22s %6s %5s %7s %10s %10s%n", "case", "bytes", "subs", "verdict", "ns/packet", "ns/copy");
@@ -83,7 +84,7 @@ public final class ClassifierCost {
         return i >= 0 && i + 1 < args.size() ? args.get(i + 1) : fallback;
     }
 
-    static List<List<String>> run(int repeat, List<Integer> fanout) {
+    static List<List<String>> run(int repeat, List<Integer> fanout, boolean classes) {
         List<List<String>> rows = new ArrayList<>();
         try (Netns ns = Netns.create(Names.runId() + "-cls");
              Datapath dp = Datapath.load(DatapathSpec.DEFAULT.withFlows(4096).withGroups(8).withSubIds(2048))) {
@@ -93,7 +94,7 @@ public final class ClassifierCost {
             dp.configure(DatapathConfig.defaults(), PortTable.build(PortTable.DEFAULT_CONTROL_TCP,
                     PortTable.DEFAULT_CONTROL_UDP, List.of(new PortTable.Range(27015, 27030))));
             int fd = dp.progFd(Datapath.PROG_TC);
-            for (Case c : classes()) {
+            for (Case c : classes ? classes() : List.<Case>of()) {
                 rows.add(measure(ns, fd, c, repeat));
             }
             Inet4Address up = (Inet4Address) Packets.addr("10.2.0.9");

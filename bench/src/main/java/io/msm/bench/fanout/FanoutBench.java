@@ -18,7 +18,7 @@ import java.util.Locale;
  *
  * <pre>
  * FanoutBench --sender PATH --launcher bin/msm-agent --out DIR [--mode full|quick|smoke]
- *             [--systems kernel,userspace,gstreamer] [--n 1,8,64] [--time-limit SECONDS]
+ *             [--systems kernel,userspace,gstreamer] [--n 1,8,64] [--time-limit SECONDS] [--profile]
  * </pre>
  *
  * For each N and system: start it with N subscribers, warm it up, then in
@@ -70,7 +70,7 @@ public final class FanoutBench {
         List<String> args = Arrays.asList(argv);
         if (args.contains("--help") || args.contains("-h")) {
             System.out.println("usage: FanoutBench --sender PATH --launcher bin/msm-agent --out DIR [--mode full|quick|smoke]"
-                    + " [--systems kernel,userspace,gstreamer] [--n 1,8,64] [--time-limit SECONDS]");
+                    + " [--systems kernel,userspace,gstreamer] [--n 1,8,64] [--time-limit SECONDS] [--profile]");
             return;
         }
         Plan plan = Plan.named(arg(args, "--mode", "full"));
@@ -81,6 +81,9 @@ public final class FanoutBench {
         String limit = arg(args, "--time-limit", null);
         if (limit != null) {
             plan = plan.withTimeLimit(Long.parseLong(limit));
+        }
+        if (args.contains("--profile")) {
+            plan = plan.withProfile(true);
         }
         Path senderBin = Path.of(arg(args, "--sender", "bench/target/rtpsend"));
         Path launcher = Path.of(arg(args, "--launcher", "bin/msm-agent")).toAbsolutePath();
@@ -156,11 +159,15 @@ public final class FanoutBench {
                         sut.start(topo, n);
                         log(String.format("%s N=%d: started in %.1f s (%s)", sut.name(), n, (System.nanoTime() - s0) / 1e9,
                                 sut.label()));
-                        run.warm(sut, n);
+                        double estimate = run.warm(sut, n);
                         for (View v : plan.views()) {
-                            FanoutRun.Measured m = run.measure(sut, v, n);
+                            FanoutRun.Measured m = run.measure(sut, v, n, estimate);
                             results.add(m);
-                            if (plan.profile() && n == 64 && v == View.RX && m.search().rate() > 0) {
+                            if (m.search().rate() > 0) {
+                                // the next view starts from here (node-only is cheaper than with receivers)
+                                estimate = m.search().rate() * 1.2;
+                            }
+                            if (plan.profile() && n == plan.profileN() && v == View.RX && m.search().rate() > 0) {
                                 String p = run.profile(sut, n, m.search().rate() * 1.2,
                                         out.resolve("profile-" + sut.name() + "-n" + n + ".txt"));
                                 log("  profile written: " + p.lines().findFirst().orElse(""));

@@ -172,11 +172,12 @@ final class FanoutRun {
      * node holds up to net.core.netdev_max_backlog packets per CPU (100000,
      * over a second of work) and socket buffers hold more; what drains late
      * belongs to this trial, not the next. The minimum wait is the plan's
-     * drain time, the maximum 5 s.
+     * drain time, the maximum 10 s (the search keeps overload small, so a
+     * queue is at most about half a trial deep).
      */
     private void drain(View view, int n) {
         sleep(Math.max(0, plan.drainMs() - Trial.GRACE_MS));
-        long end = System.nanoTime() + 5_000_000_000L;
+        long end = System.nanoTime() + 10_000_000_000L;
         long last = -1;
         int stable = 0;
         while (System.nanoTime() < end && stable < 3) {
@@ -189,22 +190,35 @@ final class FanoutRun {
         }
     }
 
-    /** Search the loss-free rate of sut (already started for n receivers) in view, then record it and its half. */
-    Measured measure(SystemUnderTest sut, View view, int n) {
+    /**
+     * Search the loss-free rate of sut (already started for n receivers) in
+     * view, starting at estimate (input pkt/s), then record a run at it and
+     * at half of it.
+     */
+    Measured measure(SystemUnderTest sut, View view, int n, double estimate) {
+        // node-only: no sink runs, so the BPF run-time statistics cost only the system itself (two
+        // clock reads per upstream packet), and give the kernel system's exact in-program cost
+        String statsBefore = null;
         if (view == View.TX) {
             topo.receiversUp(n, false);
+            if (sut.program().isPresent()) {
+                statsBefore = Sh.run("sysctl", "-n", "kernel.bpf_stats_enabled").trim();
+                Sh.run("sysctl", "-q", "-w", "kernel.bpf_stats_enabled=1");
+            }
         }
         try {
             LossFreeSearch.Result r = LossFreeSearch.search((pps, secs) -> {
                 Trial t = trial(sut, view, n, pps, secs, false);
                 log.accept("  step  " + t.summary());
                 return t;
-            }, n, senderMaxPps, plan.trialSeconds(), plan.searchSteps());
+            }, estimate, senderMaxPps, plan.trialSeconds(), plan.searchSteps());
             if (r.rate() <= 0) {
                 Trial lowest = r.steps().get(r.steps().size() - 1);
+                String why = lowest.gaveUp() > 0 ? String.format("; the system itself gave up %.1f %% of its copies",
+                        lowest.gaveUp() * 100) : "";
                 return new Measured(sut.name(), sut.label(), view, n, r, null, null, String.format(
-                        "no loss-free rate: lost %.2f %% of copies even at %.0f pkt/s (the lowest rate tried)",
-                        lowest.loss() * 100, lowest.offeredPps()));
+                        "no loss-free rate: lost %.2f %% of copies even at %.0f pkt/s (the lowest rate tried)%s",
+                        lowest.shortfall() * 100, lowest.offeredPps(), why));
             }
             // the sender-bound case: "as fast as it goes" again, for the full-rate record
             Trial full = trial(sut, view, n, r.senderBound() ? 0 : r.rate(), plan.measureSeconds(), false);
@@ -216,12 +230,23 @@ final class FanoutRun {
             if (view == View.TX) {
                 topo.receiversUp(n, true);
             }
+            if (statsBefore != null) {
+                Sh.run("sysctl", "-q", "-w", "kernel.bpf_stats_enabled=" + statsBefore);
+            }
         }
     }
 
-    /** Warm the system up (JIT, caches, neighbour entries) and check that copies reach every receiver. */
-    void warm(SystemUnderTest sut, int n) {
-        double pps = Math.min(20_000, LossFreeSearch.COPY_CEILING / n / 20);
+    /** Copies per second in warm-up: light for every system here (GStreamer does several times that). */
+    static final double WARM_COPIES = 50_000;
+
+    /**
+     * Warm the system up (JIT, caches) at a light load, check that it
+     * forwards, and estimate its capacity (input pkt/s) from the node CPU
+     * time each copy took: a low estimate at light load (less batching),
+     * which the search then raises.
+     */
+    double warm(SystemUnderTest sut, int n) {
+        double pps = Math.min(20_000, WARM_COPIES / n);
         Trial t = trial(sut, View.RX, n, pps, plan.warmSeconds(), false);
         log.accept("  warm  " + t.summary());
         if (t.delivered() == 0) {
@@ -232,6 +257,8 @@ final class FanoutRun {
             log.accept(String.format("  warm  %s: some of the %d receivers got nothing (%d copies delivered, the"
                     + " most to one receiver %d)", sut.name(), n, t.delivered(), t.maxPerReceiver()));
         }
+        double busySeconds = Math.max(t.nodeBusyNs(), 1) / 1e9;
+        return Math.max(pps, t.delivered() / busySeconds / n);
     }
 
     /**
@@ -266,14 +293,11 @@ final class FanoutRun {
             }
             if (perf != null) {
                 perf.waitFor();
-                Sh.Result r = Sh.exec(120, "perf", "report", "-i", data.toString(), "--stdio", "--no-children",
-                        "--sort", "comm,sym", "--percent-limit", "0.7");
-                report.append("# perf, CPU ").append(Topology.NODE_CPU).append(" (cpu-clock samples, whole CPU)\n");
-                for (String line : r.out().split("\n")) {
-                    if (!line.isBlank() && !line.startsWith("#")) {
-                        report.append(line).append('\n');
-                    }
-                }
+                report.append("# perf, CPU ").append(Topology.NODE_CPU).append(": samples by command (anything not the"
+                        + " system's own process, ksoftirqd or swapper is another program on that CPU)\n");
+                appendPerf(report, data, "comm", "1");
+                report.append("# by command and symbol\n");
+                appendPerf(report, data, "comm,sym", "0.7");
             }
         } finally {
             Sh.run("sysctl", "-q", "-w", "kernel.bpf_stats_enabled=" + before);
@@ -284,6 +308,16 @@ final class FanoutRun {
         }
         Files.writeString(out, report.toString());
         return report.toString();
+    }
+
+    private static void appendPerf(StringBuilder report, Path data, String sort, String limit) {
+        Sh.Result r = Sh.exec(120, "perf", "report", "-i", data.toString(), "--stdio", "--no-children", "--sort", sort,
+                "--percent-limit", limit);
+        for (String line : r.out().split("\n")) {
+            if (!line.isBlank() && !line.startsWith("#")) {
+                report.append(line).append('\n');
+            }
+        }
     }
 
     static void sleep(long ms) {

@@ -15,10 +15,10 @@ package io.msm.bench.fanout;
  * @param nodeSoftirqNs   its softirq share (tick-sampled)
  * @param nodeSystemNs    its system share (tick-sampled)
  * @param nodeUserNs      its user share (tick-sampled)
- * @param senderBusyNs    busy time of the sender's CPU (sender, and in the RX view the receivers)
+ * @param senderBusyNs    busy time of the sender's CPU
  * @param processNs       CPU time of the system's own processes (exact)
  * @param nodeDrops       input backlog drops on the node's CPU (softnet_stat)
- * @param senderCpuDrops  backlog drops on the sender's CPU (in the RX view: the receivers')
+ * @param senderCpuDrops  backlog drops on the sender's CPU
  * @param late            copies that arrived behind a later sequence number (reordered)
  * @param duplicates      copies seen twice
  * @param minPerReceiver  fewest copies any receiver got (a starved receiver shows here)
@@ -96,8 +96,26 @@ record Trial(String system, View view, int n, double targetPps, Sender.Result se
         return delivered == 0 ? Double.NaN : (double) processNs / delivered;
     }
 
+    /**
+     * Node CPU busy time over the sending time: the window also holds the
+     * drain and the counter reads, when the node has little to do.
+     */
     double nodeUtilisation() {
-        return windowNs == 0 ? 0 : (double) nodeBusyNs / windowNs;
+        return sender.elapsedNs() == 0 ? 0 : Math.min(1.0, (double) nodeBusyNs / sender.elapsedNs());
+    }
+
+    /** ns of BPF program run time per upstream packet (kernel.bpf_stats_enabled on), NaN without. */
+    double progNsPerPacket() {
+        return progRuns == 0 ? Double.NaN : (double) progRunNs / progRuns;
+    }
+
+    double progNsPerCopy() {
+        return progRuns == 0 || delivered == 0 ? Double.NaN : (double) progRunNs / delivered;
+    }
+
+    /** Share of the copies the system itself gave up on (its own counter), NaN if it keeps none. */
+    double gaveUp() {
+        return own == null || own[1] + own[2] == 0 ? Double.NaN : (double) own[2] / (own[1] + own[2]);
     }
 
     String summary() {

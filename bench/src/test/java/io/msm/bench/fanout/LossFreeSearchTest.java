@@ -21,9 +21,9 @@ class LossFreeSearchTest {
     void findsTheNodesCapacityWithinAFewPercent() {
         double capacity = 1_000_000;
         for (int n : new int[] {8, 64, 256}) {
-            LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> trial(n, pps, 500_000, capacity, s), n,
-                    500_000, 1.0, 6);
             double truth = capacity / n;
+            LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> trial(n, pps, 500_000, capacity, s),
+                    truth * 0.3, 500_000, 1.0, 10);
             assertTrue(r.rate() <= truth, "N=" + n + ": " + r.rate() + " is above the capacity " + truth);
             assertTrue(r.rate() >= 0.95 * truth, "N=" + n + ": " + r.rate() + " is far below the capacity " + truth);
             assertFalse(r.senderBound());
@@ -33,18 +33,24 @@ class LossFreeSearchTest {
 
     @Test
     void aNodeFasterThanTheSenderIsReportedSenderBound() {
-        LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> trial(1, pps, 300_000, 5_000_000, s), 1,
-                300_000, 1.0, 4);
+        LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> trial(1, pps, 300_000, 5_000_000, s), 100_000,
+                300_000, 1.0, 6);
         assertTrue(r.senderBound());
         assertEquals(300_000, r.rate(), 1);
     }
 
     @Test
-    void theCeilingIsRaisedWhenTheNodeKeepsUpWithIt() {
-        // N=64: the first probe (3M copies/s) passes, the node does 10M
-        LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> trial(64, pps, 500_000, 10_000_000, s), 64,
-                500_000, 1.0, 6);
-        assertTrue(r.rate() >= 0.95 * 10_000_000 / 64 && r.rate() <= 10_000_000 / 64.0, "got " + r.rate());
+    void anEstimateFarTooHighComesDownAndNeverOverloadsByMuchAfterwards() {
+        double truth = 200_000 / 64.0;
+        java.util.List<Double> tried = new java.util.ArrayList<>();
+        LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> {
+            tried.add(pps);
+            return trial(64, pps, 500_000, 200_000, s);
+        }, truth * 4, 500_000, 1.0, 10);
+        assertTrue(r.rate() >= 0.95 * truth && r.rate() <= truth, "got " + r.rate());
+        for (double x : tried.subList(1, tried.size())) {
+            assertTrue(x <= truth * LossFreeSearch.STEP * 4 / LossFreeSearch.STEP, "overloaded at " + x);
+        }
     }
 
     @Test
@@ -53,8 +59,8 @@ class LossFreeSearchTest {
             Trial t = trial(8, pps, 500_000, 1e12, s);
             return new Trial("fake", View.TX, 8, pps, t.sender(), t.delivered() / 2, t.delivered() / 2, t.windowNs(),
                     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Histogram.empty(), Histogram.empty(), 0, 0, 0, null);
-        }, 8, 500_000, 1.0, 4);
+        }, 10_000, 500_000, 1.0, 4);
         assertEquals(0, r.rate());
-        assertEquals(5, r.steps().size());
+        assertEquals(4, r.steps().size());
     }
 }
