@@ -20,13 +20,14 @@ cd "$(dirname "$0")/.."
 mode=full
 build=1
 out=""
+out_given=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) mode=quick ;;
     --smoke) mode=smoke ;;
     --full) mode=full ;;
     --no-build) build=0 ;;
-    --out) out="$2"; shift ;;
+    --out) out="$2"; out_given=1; shift ;;
     -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -102,6 +103,11 @@ if [ "$mode" = smoke ]; then
   for f in fanout.csv fanout.md fanout.png classifier.csv jmh.csv; do
     [ -s "$out/$f" ] || { echo "smoke: $out/$f missing" >&2; status=1; }
   done
-  [ "$status" = 0 ] && echo "smoke: ok" || echo "smoke: FAILED (status $status)" >&2
+  if [ "$status" = 0 ]; then
+    echo "smoke: ok"
+    [ "$out_given" = 1 ] || rm -rf "$out"
+  else
+    echo "smoke: FAILED (status $status), output kept in $out" >&2
+  fi
 fi
 exit "$status"

@@ -54,11 +54,13 @@ final class LossFreeSearch {
             all.add(t);
             if (t.lossFree()) {
                 best = t;
-                if (atSenderMax || t.senderLimited()) {
+                if (atSenderMax || (t.senderLimited() && x >= 0.9 * senderMaxPps)) {
                     // the sender offered all it could and the node kept up
                     return new Result(t.offeredPps(), true, t, all);
                 }
-                lo = x;
+                // short of the target far below its maximum, the sender was held up (its CPU was busy): the
+                // node kept up with what it got, which is all this step says
+                lo = Math.max(lo, t.senderLimited() ? t.offeredPps() : x);
             } else {
                 hi = Math.min(hi, x);
             }
