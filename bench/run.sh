@@ -78,7 +78,7 @@ java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 status=0
 echo "== fan-out: kernel vs userspace relays (limit ${fan_limit}s; the harness runs on CPU 0 with the sender)"
-timeout -k 10 $((fan_limit + 60)) taskset -c 0 "$java" -XX:+UseSerialGC -cp "$cp" io.msm.bench.fanout.FanoutBench \
+timeout -k 30 $((fan_limit + 60)) taskset -c 0 "$java" -XX:+UseSerialGC -cp "$cp" io.msm.bench.fanout.FanoutBench \
   --mode "$mode" --time-limit "$fan_limit" --out "$out" --sender bench/target/rtpsend --launcher bin/msm-agent \
   2> >(grep -v '^SLF4J' >&2) | tee "$out/run.log" || status=$?
 

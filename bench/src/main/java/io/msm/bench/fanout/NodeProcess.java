@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
  * A process of a system under test: started pinned to the node's CPU
  * (taskset) inside the node's network namespace (nsenter --net, which keeps
  * the host's /sys and so its bpffs), its output in a log file. Stopped by
- * its own PID: SIGTERM, then SIGKILL after a grace period.
+ * its own PID: SIGTERM, then SIGKILL after 5 s (the whole cleanup must fit in the
+ * time timeout(1) gives between its TERM and its KILL).
  */
 final class NodeProcess {
     private final Process process;
@@ -63,7 +64,7 @@ final class NodeProcess {
         if (process.isAlive()) {
             Sh.exec("kill", "-TERM", Long.toString(process.pid()));
             try {
-                if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                if (!process.waitFor(5, TimeUnit.SECONDS)) {
                     Sh.exec("kill", "-KILL", Long.toString(process.pid()));
                     process.waitFor(5, TimeUnit.SECONDS);
                 }
