@@ -13,6 +13,11 @@
  *                the one-way latency from the send time in the payload, and
  *                the spread between the first and the last copy of a packet.
  *                Other packets (ARP, probes) go on to the stack.
+ *   msm_clone_floor: the floor under any clone-per-copy fan-out, for the
+ *                benchmark's cost breakdown: N bpf_clone_redirect()s of the
+ *                packet to one ifindex, untouched (mode 0) or with the UDP
+ *                destination port rewritten before each (mode 1: one head
+ *                copy per clone, as any per-copy rewrite needs), then drop.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -228,6 +233,53 @@ int msm_bench_sink(struct __sk_buff *skb)
 	}
 	if (slot->count == cfg->copies)
 		hist->spread[msm_bucket(now - slot->first_ns) & (MSM_BENCH_BUCKETS - 1)]++;
+	return TC_ACT_SHOT;
+}
+
+/* ---- msm_clone_floor ---------------------------------------------------- */
+
+struct msm_clone_floor_cfg {
+	__u32 copies;
+	__u32 ifindex;
+	__u32 mode;     /* 0: clone only; 1: rewrite the UDP dport, then clone */
+	__u32 l4_off;   /* UDP header offset (no parsing here: the benchmark knows its packet) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct msm_clone_floor_cfg);
+} msm_clone_floor_cfg SEC(".maps");
+
+struct msm_clone_floor_ctx {
+	struct __sk_buff *skb;
+	struct msm_clone_floor_cfg *cfg;
+};
+
+static long msm_clone_floor_one(__u32 i, void *data)
+{
+	struct msm_clone_floor_ctx *c = data;
+	if (c->cfg->mode == 1) {
+		__u16 old = bpf_htons(6000 + ((i - 1) & 0x3ff));
+		__u16 port = bpf_htons(6000 + (i & 0x3ff));
+		__u32 off = c->cfg->l4_off & 0xff;
+		bpf_l4_csum_replace(c->skb, off + 6, old, port, sizeof(port) | BPF_F_MARK_MANGLED_0);
+		bpf_skb_store_bytes(c->skb, off + 2, &port, sizeof(port), 0);
+	}
+	bpf_clone_redirect(c->skb, c->cfg->ifindex, 0);
+	return 0;
+}
+
+SEC("tc")
+int msm_clone_floor(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct msm_clone_floor_cfg *cfg = bpf_map_lookup_elem(&msm_clone_floor_cfg, &zero);
+	if (!cfg || cfg->copies == 0 || cfg->copies > 65536)
+		return TC_ACT_OK;
+	struct msm_clone_floor_ctx c = { .skb = skb, .cfg = cfg };
+	bpf_loop(cfg->copies, msm_clone_floor_one, &c, 0);
 	return TC_ACT_SHOT;
 }
 

@@ -3,6 +3,9 @@ package io.msm.bench.classifier;
 import io.msm.bench.report.Csv;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
+import io.msm.bpf.BpfObject;
+import io.msm.bpf.maps.BpfMap;
+import io.msm.bpf.maps.Codec;
 import io.msm.bpf.maps.DatapathConfig;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
@@ -13,9 +16,11 @@ import io.msm.bpf.testrun.ProgTestRun;
 import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Packets;
+import io.msm.testkit.Testkit;
 import io.msm.testkit.Veth;
 
 import java.net.Inet4Address;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,7 +34,8 @@ import java.util.Locale;
  * program over the repeats; no device, no stack). Then the same RTP packet
  * hitting a fan-out group of N subscribers (timed one run at a time), whose
  * copies leave through a veth whose peer is down (each copy: rewrite, clone, transmit, TX drop),
- * which gives the loop's cost per copy without any receiver.
+ * which gives the loop's cost per copy without any receiver; and next to
+ * it the floor under any clone-per-copy design (msm_clone_floor).
  *
  * <pre>ClassifierCost --out DIR [--repeat R] [--fanout 1,8,64] [--fanout-only]</pre>
  * writes DIR/classifier.csv.
@@ -109,6 +115,7 @@ public final class ClassifierCost {
                             (Inet4Address) Packets.addr("10.9." + (i >> 8) + "." + (i & 255)), 5004, 6000, 0));
                 }
                 dp.fanoutGroups().update(key, new FanoutGroup(1, 0, null, 0, subs));
+                rows.addAll(floor(ns, ifindex, pkt, n, Math.max(20, Math.min(200, repeat / 500))));
                 // the copies' work scales with N: keep each measurement around the same length
                 // a clone into a veth whose peer is down is dropped there and counted as a fan-out error;
                 // either way the copy was made and transmitted
@@ -120,6 +127,45 @@ public final class ClassifierCost {
                     throw new IllegalStateException("fan-out to " + n + " made " + copies + " copies in " + runs
                             + " runs: the group did not match");
                 }
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * The floor under any clone-per-copy fan-out, same packet, same veth:
+     * msm_clone_floor (msm_testkit.bpf.o) clones N times untouched, then N
+     * times with one 2-byte rewrite before each clone (which makes the
+     * kernel copy the packet's head, as every per-copy rewrite must). msm's
+     * cost per copy minus these is what msm's own code costs.
+     */
+    static List<List<String>> floor(Netns ns, int ifindex, byte[] pkt, int n, int runs) {
+        List<List<String>> rows = new ArrayList<>();
+        try (BpfObject kit = BpfObject.load("msm_testkit", BpfObject.resource(Testkit.RESOURCE));
+             BpfMap<Integer, int[]> cfg = new BpfMap<>(kit.mapFd("msm_clone_floor_cfg"), false, Codec.U32,
+                     new Codec<>() {
+                         @Override
+                         public int size() {
+                             return 16;
+                         }
+
+                         @Override
+                         public void write(ByteBuffer b, int off, int[] v) {
+                             for (int i = 0; i < 4; i++) {
+                                 b.putInt(off + 4 * i, v[i]);
+                             }
+                         }
+
+                         @Override
+                         public int[] read(ByteBuffer b, int off) {
+                             return new int[] {b.getInt(off), b.getInt(off + 4), b.getInt(off + 8), b.getInt(off + 12)};
+                         }
+                     })) {
+            int fd = kit.progFd("msm_clone_floor");
+            String[] names = {"floor: clone only", "floor: 2-byte rewrite + clone"};
+            for (int mode = 0; mode < 2; mode++) {
+                cfg.update(0, new int[] {n, ifindex, mode, 34});
+                rows.add(measureSingle(ns, fd, new Case(names[mode], pkt, n), runs));
             }
         }
         return rows;
