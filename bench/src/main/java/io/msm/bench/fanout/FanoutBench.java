@@ -163,12 +163,12 @@ public final class FanoutBench {
                         for (View v : plan.views()) {
                             FanoutRun.Measured m = run.measure(sut, v, n, estimate);
                             results.add(m);
-                            if (m.search().rate() > 0) {
+                            if (m.rate() > 0) {
                                 // the next view starts from here (node-only is cheaper than with receivers)
-                                estimate = m.search().rate() * 1.2;
+                                estimate = m.rate() * 1.2;
                             }
-                            if (plan.profile() && n == plan.profileN() && v == View.RX && m.search().rate() > 0) {
-                                String p = run.profile(sut, n, m.search().rate() * 1.2,
+                            if (plan.profile() && n == plan.profileN() && v == View.RX && m.rate() > 0) {
+                                String p = run.profile(sut, n, m.rate() * 1.2,
                                         out.resolve("profile-" + sut.name() + "-n" + n + ".txt"));
                                 log("  profile written: " + p.lines().findFirst().orElse(""));
                             }
@@ -217,6 +217,6 @@ public final class FanoutBench {
 
     static FanoutRun.Measured skipped(SystemUnderTest sut, Plan plan, int n, String why) {
         return new FanoutRun.Measured(sut.name(), sut.label(), plan.views().get(0), n,
-                new LossFreeSearch.Result(0, false, null, List.of()), null, null, why);
+                new LossFreeSearch.Result(0, false, null, List.of()), 0, null, null, why);
     }
 }

@@ -3,12 +3,10 @@ package io.msm.bench.fanout;
 import io.msm.bench.report.Chart;
 import io.msm.bench.report.Csv;
 
-import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -26,9 +24,6 @@ final class FanoutReport {
     static final List<String> STEP_HEADER = List.of("system", "view", "n", "step", "target_in_pps", "offered_in_pps",
             "delivered_copies_per_s", "loss_pct", "late_pct", "node_cpu_pct", "node_ns_per_copy", "node_backlog_drops",
             "load1");
-
-    static final Map<String, Color> COLORS = Map.of("kernel", new Color(0x1f77b4), "userspace", new Color(0xd62728),
-            "gstreamer", new Color(0x2ca02c));
 
     private final List<FanoutRun.Measured> results;
 
@@ -63,7 +58,7 @@ final class FanoutReport {
     List<String> row(FanoutRun.Measured m, Trial t, int load) {
         boolean rx = m.view() == View.RX;
         return List.of(m.system(), m.view().key(), Integer.toString(m.n()), Integer.toString(load),
-                f("%.0f", m.search().rate()), f("%.0f", t.offeredPps()), f("%.0f", t.deliveredPps()),
+                f("%.0f", m.rate()), f("%.0f", t.offeredPps()), f("%.0f", t.deliveredPps()),
                 f("%.4f", t.loss() * 100), f("%.4f", (t.shortfall() - t.loss()) * 100),
                 Boolean.toString(m.search().senderBound()),
                 Boolean.toString(t.senderLimited()), f("%.1f", t.nodeUtilisation() * 100), f("%.0f", t.nodeNsPerCopy()),
@@ -170,9 +165,10 @@ final class FanoutReport {
             Trial h = m.half();
             boolean rx = m.view() == View.RX;
             double own = m.system().equals("kernel") ? t.progNsPerCopy() : t.processNsPerCopy();
+            String flags = (m.search().senderBound() ? " (sender-bound)" : "")
+                    + (t.lossFree() ? "" : String.format(Locale.ROOT, " (recorded run lost %.1f %%)", t.shortfall() * 100));
             b.append(String.format(Locale.ROOT, "| %d | %s | %s | %s%s | %s | %s | %s | %s | %s | %s | %s |%n", m.n(),
-                    m.system(), m.view().label, Chart.human(m.search().rate()),
-                    m.search().senderBound() ? " (sender-bound)" : "", Chart.human(t.deliveredPps()),
+                    m.system(), m.view().label, Chart.human(m.rate()), flags, Chart.human(t.deliveredPps()),
                     f("%.0f", t.nodeNsPerCopy()), Double.isNaN(own) ? "—" : f("%.0f", own), f("%.0f", h.nodeNsPerCopy()),
                     rx ? us(h.latency().quantile(0.5)) + " / " + us(h.latency().quantile(0.99)) + " / "
                             + us(h.latency().quantile(0.999)) : "—",
@@ -236,29 +232,16 @@ final class FanoutReport {
     }
 
     void chart(Path png, String footer) throws IOException {
-        Map<String, List<FanoutRun.Measured>> bySeries = new LinkedHashMap<>();
+        List<FanoutChart.Point> points = new ArrayList<>();
         for (FanoutRun.Measured m : results) {
             if (m.full() != null) {
-                bySeries.computeIfAbsent(m.system() + "/" + m.view().key(), k -> new ArrayList<>()).add(m);
+                points.add(new FanoutChart.Point(m.system(), m.view(), m.n(), m.full().deliveredPps(),
+                        m.full().nodeNsPerCopy()));
             }
         }
-        List<Chart.Series> pps = new ArrayList<>();
-        List<Chart.Series> cpu = new ArrayList<>();
-        for (var e : bySeries.entrySet()) {
-            List<FanoutRun.Measured> ms = e.getValue();
-            FanoutRun.Measured first = ms.get(0);
-            double[] x = ms.stream().mapToDouble(FanoutRun.Measured::n).toArray();
-            double[] y1 = ms.stream().mapToDouble(m -> m.full().deliveredPps()).toArray();
-            double[] y2 = ms.stream().mapToDouble(m -> m.full().nodeNsPerCopy()).toArray();
-            Color c = COLORS.getOrDefault(first.system(), Color.GRAY);
-            String name = first.system() + " (" + first.view().label + ")";
-            boolean dashed = first.view() == View.TX;
-            pps.add(new Chart.Series(name, c, dashed, x, y1));
-            cpu.add(new Chart.Series(name, c, dashed, x, y2));
-        }
-        Chart.write(png, "Fan-out: msm kernel vs userspace relays (1200-byte RTP, loss-free rate, node on one core)", footer,
-                List.of(new Chart.Panel("Copies delivered per second (loss < 0.1 %)", "subscribers (N)", "copies/s", true,
-                                true, pps),
-                        new Chart.Panel("Node CPU per delivered copy", "subscribers (N)", "ns per copy", true, true, cpu)));
+        // series in the order systems and views first appear
+        points.sort(Comparator.comparing(FanoutChart.Point::view).thenComparing(p -> order(p.system()))
+                .thenComparingInt(FanoutChart.Point::n));
+        FanoutChart.write(png, footer, points);
     }
 }

@@ -157,7 +157,6 @@ public final class Chart {
         // lines
         Stroke solid = new BasicStroke(2.2f);
         Stroke dashed = new BasicStroke(2.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {7f, 5f}, 0f);
-        int legendY = y0 + 14;
         for (Series s : p.series()) {
             g.setColor(s.color());
             g.setStroke(s.dashed() ? dashed : solid);
@@ -176,6 +175,14 @@ public final class Chart {
                 lastX = x;
                 lastY = y;
             }
+        }
+        // the legend last, on a white box, so no line runs through it
+        g.setColor(new Color(255, 255, 255, 230));
+        g.fillRect(x0 + pw - 196, y0 + 2, 194, 15 * p.series().size() + 6);
+        int legendY = y0 + 14;
+        for (Series s : p.series()) {
+            g.setColor(s.color());
+            g.setStroke(s.dashed() ? dashed : solid);
             g.drawLine(x0 + pw - 190, legendY - 4, x0 + pw - 160, legendY - 4);
             g.setStroke(new BasicStroke(1f));
             g.setColor(Color.BLACK);
