@@ -101,6 +101,18 @@ class AgentRestartTest {
         Files.deleteIfExists(config);
     }
 
+    /** The 'drops' column of /proc/net/udp for the socket bound to port, inside ns. */
+    static long udpDrops(io.msm.testkit.Netns ns, int port) {
+        String hexPort = String.format(":%04X", port);
+        for (String line : ns.exec("cat", "/proc/net/udp").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length > 12 && f[1].endsWith(hexPort)) {
+                return Long.parseLong(f[f.length - 1]);
+            }
+        }
+        return 0;
+    }
+
     static long min() {
         long m = Long.MAX_VALUE;
         for (AtomicLong a : got) {
@@ -153,8 +165,10 @@ class AgentRestartTest {
 
             PromText m = first.scrape();
             assertEquals(N, m.value("msm_stream_viewers", "stream", "static/cam").orElseThrow().intValue());
-            assertTrue(m.value("msm_class_packets_total", "class", "rtp").orElseThrow() > 50);
-            assertTrue(m.value("msm_stream_copies_total", "stream", "static/cam").orElseThrow() >= 4 * 50);
+            double rtp = m.value("msm_class_packets_total", "class", "rtp").orElseThrow();
+            double copies = m.value("msm_stream_copies_total", "stream", "static/cam").orElseThrow();
+            assertTrue(rtp > 50, "rtp packets counted: " + rtp);
+            assertTrue(copies >= 4 * 50, "copies counted: " + copies);
             assertEquals("counter", m.types().get("msm_class_packets_total"));
             assertTrue(m.value("jvm_memory_used_bytes", "area", "heap").isPresent(), "JVM metrics");
 
@@ -187,8 +201,14 @@ class AgentRestartTest {
             sender.join(2000);
             Thread.sleep(300);
             long s = sent.get();
-            for (AtomicLong a : got) {
-                assertTrue(a.get() >= s * 0.99, "receivers got (almost) everything sent: " + a.get() + " of " + s);
+            for (StarTopology.Receiver r : topo.receivers) {
+                // what the kernel delivered: read by the socket, or dropped by a full socket buffer
+                // (a receiver thread starved on a loaded 2-core machine is not a datapath loss)
+                long read = got[r.index()].get();
+                long socketDrops = udpDrops(r.ns(), 6000);
+                assertTrue(read + socketDrops >= s * 0.995, "receiver " + r.index() + ": " + read + " read + "
+                        + socketDrops + " dropped by its socket, of " + s + " sent");
+                assertTrue(read >= s * 0.95, "receiver " + r.index() + " read " + read + " of " + s);
             }
             assertEquals(0, second.stop(), "SIGTERM stops cleanly");
         } finally {
