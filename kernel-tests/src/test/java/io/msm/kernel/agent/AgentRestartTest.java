@@ -161,14 +161,17 @@ class AgentRestartTest {
                 }
             }, 10_000, "all subscribers in the kernel group");
             sender.start();
-            waitFor(() -> min() > 50, 10_000, "copies at every receiver");
+            waitFor(() -> min() >= 100, 10_000, "copies at every receiver");
+            long delivered = min();
 
             PromText m = first.scrape();
             assertEquals(N, m.value("msm_stream_viewers", "stream", "static/cam").orElseThrow().intValue());
             double rtp = m.value("msm_class_packets_total", "class", "rtp").orElseThrow();
             double copies = m.value("msm_stream_copies_total", "stream", "static/cam").orElseThrow();
-            assertTrue(rtp > 50, "rtp packets counted: " + rtp);
-            assertTrue(copies >= 4 * 50, "copies counted: " + copies);
+            // the kernel counts before it delivers: at least what every receiver already read
+            // (give or take a packet still in flight on another CPU's counters)
+            assertTrue(rtp >= delivered - 2, "rtp packets counted: " + rtp + ", delivered " + delivered);
+            assertTrue(copies >= N * (delivered - 2), "copies counted: " + copies + ", delivered " + delivered);
             assertEquals("counter", m.types().get("msm_class_packets_total"));
             assertTrue(m.value("jvm_memory_used_bytes", "area", "heap").isPresent(), "JVM metrics");
 
