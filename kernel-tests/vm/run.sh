@@ -266,7 +266,7 @@ for t in "${exclude_tags[@]}"; do select+=(--exclude-tag "$t"); done
     printf 'REPO=%q\n' "$repo"
     printf 'JAVA=%q\n' "$java"
     # C1 only: C2's compile threads cost more than they win in a short run under TCG
-    printf 'JAVA_OPTS=%q\n' "${MSM_VM_JAVA_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx768m}"
+    printf 'JAVA_OPTS=%q\n' "${MSM_VM_JAVA_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx768m -Dmsm.test.timeScale=6}"
     printf 'CLASSPATH=%q\n' "$classpath"
     printf 'LAUNCHER=%q\n' "$launcher"
     printf 'MODULES=%q\n' "$modules"

@@ -122,7 +122,7 @@ class AgentRestartTest {
     }
 
     static void waitFor(java.util.function.BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + ms * 1_000_000;
+        long end = System.nanoTime() + io.msm.testkit.Timeouts.ms(ms) * 1_000_000;
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > end) {
                 throw new AssertionError("timed out waiting for " + what);
