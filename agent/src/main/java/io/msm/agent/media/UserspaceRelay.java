@@ -79,6 +79,25 @@ final class UserspaceRelay implements Relay, RelaySocket.Receiver {
             }
             return;
         }
+        upstream(from, content);
+    }
+
+    @Override
+    public void inject(ByteBuf data) {
+        ByteBuf copy = data.retainedDuplicate();
+        InetSocketAddress from = options.expectedSource() != null ? options.expectedSource() : local();
+        // on the relay's event loop: the RTP statistics are confined to it
+        socket.channel.eventLoop().execute(() -> {
+            try {
+                upstream(from, copy);
+                onReadComplete(); // flush the copies, refresh the RTP statistics
+            } finally {
+                copy.release();
+            }
+        });
+    }
+
+    private void upstream(InetSocketAddress from, ByteBuf content) {
         upPackets.incrementAndGet();
         upBytes.addAndGet(content.readableBytes());
         if (RtpPackets.isRtp(content)) {
