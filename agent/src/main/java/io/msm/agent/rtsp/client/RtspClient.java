@@ -17,6 +17,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.util.ReferenceCountUtil;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -157,7 +158,8 @@ public final class RtspClient implements AutoCloseable {
                 }
                 p.future.complete(r);
             } else if (msg instanceof MalformedMessage m) {
-                onClosed(new IOException("malformed message from server: " + m.why()));
+                LoggerFactory.getLogger(RtspClient.class).debug("{}: malformed message: {}", remoteAddress(), m.why());
+                onClosed(new IOException("malformed message from " + remoteAddress() + ": " + m.why()));
                 channel.close();
             }
             // interleaved frames and server requests are not expected on a UDP session: ignored
