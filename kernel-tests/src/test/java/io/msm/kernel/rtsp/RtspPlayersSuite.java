@@ -144,9 +144,13 @@ abstract class RtspPlayersSuite {
 
     /** ffmpeg publishing a 25 fps H.264 test pattern (a key frame every second, so viewers start fast). */
     Process publish(String path) throws IOException {
-        return background(topo.sender, dir.resolve("publisher.log"), "ffmpeg", "-hide_banner", "-nostdin", "-loglevel",
+        return publish(path, "udp");
+    }
+
+    Process publish(String path, String transport) throws IOException {
+        return background(topo.sender, dir.resolve("publisher-" + transport + ".log"), "ffmpeg", "-hide_banner", "-nostdin", "-loglevel",
                 "warning", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-c:v", "libx264", "-preset",
-                "ultrafast", "-tune", "zerolatency", "-g", "25", "-f", "rtsp", "-rtsp_transport", "udp",
+                "ultrafast", "-tune", "zerolatency", "-g", "25", "-f", "rtsp", "-rtsp_transport", transport,
                 "rtsp://" + NODE + ":" + RTSP_PORT + "/" + path);
     }
 
@@ -375,6 +379,49 @@ abstract class RtspPlayersSuite {
         assertEquals(2.0, metric("msm_rtsp_path_upstream_state", "path", "vod"), "still open within the linger");
         waitFor(() -> metric("msm_rtsp_path_upstream_state", "path", "vod") == 0, 6_000, "upstream closed after the linger");
         assertTrue(agent.log().contains("vod: no viewers for 2000 ms; closing the upstream session"), agent.log());
+    }
+
+    @Test
+    void interleavedPublisherReachesUdpAndTcpViewers() throws Exception {
+        Process publisher = publish("tcpcam", "tcp");
+        waitFor(() -> metric("msm_rtsp_path_publishing", "path", "tcpcam") == 1.0, 20_000,
+                "ffmpeg to publish over TCP\n" + agent.log());
+        Thread.sleep(1500);
+        Player.Kind[] kinds = {Player.Kind.FFMPEG_UDP, Player.Kind.GST_UDP, Player.Kind.FFMPEG_TCP};
+        List<Player> ps = new ArrayList<>();
+        for (int i = 0; i < kinds.length; i++) {
+            StarTopology.Receiver r = topo.receivers.get(i);
+            Player p = Player.start(kinds[i], r.ns(), "rtsp://" + r.nodeAddr().getHostAddress() + ":" + RTSP_PORT
+                    + "/tcpcam", 8);
+            ps.add(p);
+            players.add(p);
+        }
+        waitFor(() -> metric("msm_rtsp_path_viewers", "path", "tcpcam") == kinds.length, 20_000,
+                "every viewer of tcpcam playing\n" + failureContext(ps));
+        if (!userspace()) {
+            JsonNode g = group(fanout(), "rtsp/tcpcam/track0/rtp");
+            assertTrue(g != null && g.path("subscribers").size() == 2, "the 2 UDP viewers in the kernel group");
+            Thread.sleep(2000);
+            g = group(fanout(), "rtsp/tcpcam/track0/rtp");
+            assertTrue(g.path("copies").asLong() > 100, "the kernel made the copies of the injected packets: " + g);
+        }
+        for (Player p : ps) {
+            if (!p.kind.gst()) {
+                assertTrue(p.waitFor(20_000), p + " did not finish\n" + failureContext(ps));
+            }
+        }
+        for (Player p : ps) {
+            p.stop();
+        }
+        System.out.println("rtsp-players: " + mode() + " mode, frames decoded per player (publisher over TCP):\n"
+                + report(ps));
+        for (Player p : ps) {
+            assertTrue(p.frames() >= 120, p + " decoded only " + p.frames() + " frames\n" + failureContext(ps));
+        }
+        assertTrue(metric("msm_rtsp_interleaved_in_total") > 100, "frames came interleaved");
+        assertFalse(agent.log().contains("injecting into the fan-out group failed"), agent.log());
+        Sh.exec("kill", "-INT", Long.toString(publisher.pid()));
+        publisher.waitFor(10, TimeUnit.SECONDS);
     }
 
     String readLog(String name) {
