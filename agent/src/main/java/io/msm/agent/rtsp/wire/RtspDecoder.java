@@ -168,7 +168,14 @@ public final class RtspDecoder extends ByteToMessageDecoder {
                     p.fatal = malformed("header continuation line without a header", null);
                     return p;
                 }
-                lastValue.append(' ').append(line.trim());
+                String more = line.trim();
+                if (!more.isEmpty()) {
+                    lastValue.append(lastValue.length() > 0 ? " " : "").append(more);
+                }
+                if (hasControl(lastValue)) {
+                    p.fatal = malformed("control character in header " + lastName, cseqOf(lines));
+                    return p;
+                }
                 continue;
             }
             if (lastName != null) {

@@ -50,7 +50,8 @@ public final class RtspEncoder extends MessageToMessageEncoder<RtspMessage> {
             sb.append("Content-Length: ").append(body.length).append("\r\n");
         }
         sb.append("\r\n");
-        byte[] head = sb.toString().getBytes(StandardCharsets.UTF_8);
+        // byte for byte as the decoder reads headers (ISO-8859-1): what came in goes out unchanged
+        byte[] head = sb.toString().getBytes(StandardCharsets.ISO_8859_1);
         ByteBuf b = alloc.buffer(head.length + body.length);
         b.writeBytes(head).writeBytes(body);
         return b;

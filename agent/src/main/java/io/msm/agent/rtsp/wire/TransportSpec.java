@@ -76,11 +76,20 @@ public record TransportSpec(String profile, boolean tcp, boolean multicast, Port
 
     public static TransportSpec parse(String spec) {
         String[] parts = spec.split(";");
+        if (parts.length == 0 || parts[0].isBlank()) {
+            throw new IllegalArgumentException("no transport protocol in '" + RtspDecoder.shorten(spec) + "'");
+        }
         String proto = parts[0].trim().toUpperCase(Locale.ROOT);
         String[] pp = proto.split("/");
         if (pp.length < 2 || pp.length > 3 || pp[0].isEmpty() || pp[1].isEmpty()) {
             throw new IllegalArgumentException("transport protocol '" + RtspDecoder.shorten(parts[0]) + "' is not "
                     + "protocol/profile[/lower-transport]");
+        }
+        for (String part : pp) {
+            if (!part.matches("[A-Z0-9._+-]+")) {
+                throw new IllegalArgumentException("transport protocol '" + RtspDecoder.shorten(parts[0])
+                        + "' has characters a protocol name cannot have");
+            }
         }
         String profile = pp[0] + "/" + pp[1];
         boolean tcp = false;
