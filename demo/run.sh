@@ -81,7 +81,11 @@ done
 
 MODE_ARGS=()
 [ "${DEMO_USERSPACE:-0}" = 1 ] && MODE_ARGS=(--userspace)
+IFACES=n-cam
+for i in $(seq 1 "$VIEWERS"); do IFACES+=", n-v$i"; done
+# interfaces named, not the default set: links made a moment ago may not count as running yet
 cat > "$WORK/agent.yaml" <<YAML
+interfaces: [$IFACES]
 bpffs: $PINS
 rtsp-listen: 0.0.0.0:8554
 metrics-listen: 127.0.0.1:9469

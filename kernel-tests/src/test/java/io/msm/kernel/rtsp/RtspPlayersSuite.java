@@ -84,7 +84,11 @@ abstract class RtspPlayersSuite {
         dir = Files.createTempDirectory("msm-rtsp-" + topo.id, PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwxr-xr-x")));
         Path config = dir.resolve("agent.yaml");
+        // named, not the default set: links created a moment ago may not be "running" yet (operstate lags)
+        List<String> ifaces = new ArrayList<>(List.of(StarTopology.NODE_IN_IF));
+        topo.receivers.forEach(r -> ifaces.add(r.nodeIf()));
         Files.writeString(config, String.join("\n",
+                "interfaces: [" + String.join(", ", ifaces) + "]",
                 "bpffs: " + bpffs,
                 "rtsp-listen: 0.0.0.0:" + RTSP_PORT,
                 "sip-listen: 127.0.0.1:15060",
