@@ -6,7 +6,9 @@
 #   make test      every test (kernel tests need root; under CI=true they must run)
 #   make build     compile everything (BPF objects + Java), skip tests
 #   make bench     benchmarks (QUICK=1 for a 2-minute run)
-#   make vm-test   the kernel test suite on other kernels under qemu
+#   make vm-test   the kernel test suite on Debian's 6.1 kernel under qemu
+#                  (KERNEL=/path/to/vmlinuz [MODULES=/lib/modules/<ver>] for yours,
+#                   VM_ARGS="--class ClassifierTest" etc.: kernel-tests/vm/run.sh --help)
 #   make deps      install the system packages (Debian bookworm, apt-get, idempotent)
 #   make clean
 
@@ -17,20 +19,22 @@ export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java
 
 # Debian packages the build, tests and demo need.
 DEPS_BUILD := clang llvm libbpf-dev libbpf1 bpftool linux-libc-dev libelf-dev zlib1g-dev make \
-              iproute2 ethtool procps util-linux time openjdk-17-jdk-headless maven
+              iproute2 ethtool procps util-linux time curl openjdk-17-jdk-headless maven
+# The VM runner (kernel-tests/vm): qemu, a static busybox for the initramfs, depmod.
+DEPS_VM := qemu-system-x86 busybox-static kmod
 # Real players and servers for the RTSP tests and the demo: ffmpeg publishes and plays, GStreamer
 # (rtspsrc, h264parse from -bad, avdec_h264 from -libav) plays, VLC serves a file over RTSP; setpriv
 # (util-linux) runs VLC as nobody, since it refuses root.
 DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
               gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp vlc-bin vlc-plugin-base
-DEPS := $(DEPS_BUILD) $(DEPS_MEDIA)
+DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_MEDIA)
 
 .PHONY: all deps build test demo demo-datapath bench vm-test clean help
 
 all: build
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '2,13p' Makefile
 
 # Installs only what is missing; a no-op (one dpkg query) when all is there.
 deps:
@@ -49,8 +53,10 @@ build: deps
 	$(MVN) $(MVN_FLAGS) install -DskipTests
 
 # Kernel tests run when root; with CI=true they must run (a skip is a failure).
+# Then the same kernel tests on Debian's 6.1 kernel in a VM (kernel-tests/vm/README.md).
 test: deps
 	$(MVN) $(MVN_FLAGS) install
+	./kernel-tests/vm/run.sh --ci --no-build
 
 demo: build
 	./demo/run.sh
@@ -61,8 +67,9 @@ demo-datapath: build
 bench: build
 	./bench/run.sh $(if $(QUICK),--quick,)
 
+# 'build' compiled the test classes and wrote the classpath, hence --no-build
 vm-test: build
-	./kernel-tests/vm/run.sh $(if $(KERNEL),--kernel $(KERNEL),)
+	./kernel-tests/vm/run.sh --no-build $(if $(KERNEL),--kernel $(KERNEL),) $(if $(MODULES),--modules $(MODULES),) $(VM_ARGS)
 
 clean:
 	$(MVN) $(MVN_FLAGS) clean

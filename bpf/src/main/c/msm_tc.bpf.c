@@ -65,14 +65,18 @@ __noinline int msm_tc_flow(struct __sk_buff *skb, struct msm_pkt *p,
 	__u32 cls = cls_fanned & (MSM_CLASS_MAX - 1);
 	__u32 fanned = cls_fanned & 0x100;
 	__u64 now = bpf_ktime_get_ns();
-	struct msm_flow *f = bpf_map_lookup_elem(&msm_flows, &p->key);
+	/* a copy on this function's stack: before 6.2 (or so) the verifier takes map
+	 * keys only from the stack, packet or a map value, and p, an argument of a
+	 * global function, is plain memory to it ("R2 type=mem expected=fp, ...") */
+	struct msm_flow_key key = p->key;
+	struct msm_flow *f = bpf_map_lookup_elem(&msm_flows, &key);
 	if (!f) {
 		struct msm_flow nf = {};
 		nf.class = cls;
 		nf.first_ns = now;
-		if (bpf_map_update_elem(&msm_flows, &p->key, &nf, BPF_NOEXIST) == 0)
+		if (bpf_map_update_elem(&msm_flows, &key, &nf, BPF_NOEXIST) == 0)
 			ctr->stat[MSM_STAT_FLOW_NEW]++;
-		f = bpf_map_lookup_elem(&msm_flows, &p->key);
+		f = bpf_map_lookup_elem(&msm_flows, &key);
 		if (!f) {
 			ctr->stat[MSM_STAT_FLOW_FAIL]++;
 			return 0;

@@ -272,6 +272,11 @@ __noinline int msm_fanout_packet(struct __sk_buff *skb, struct msm_fanout_group 
 	__u32 last = n - 1;
 	if (last >= MSM_MAX_SUBS)
 		return TC_ACT_SHOT;
+	/* 6.1's verifier loses the 64-bit bound of the 32-bit compare above once
+	 * last is spilled ("R9 unbounded memory access"): bound it again with a
+	 * mask, kept from clang (which knows it changes nothing) by the barrier */
+	barrier_var(last);
+	last &= MSM_MAX_SUBS - 1;
 	const struct msm_fanout_sub *s = &grp->subs[last];
 	if (!c->last_ok)
 		return TC_ACT_SHOT;

@@ -156,6 +156,11 @@ public final class BpfObject implements AutoCloseable {
                 n.bpf.bpf_object__close(obj);
             }
         }
+        if (logs.length() > 0 && Math.abs(rc) == io.msm.bpf.libbpf.Errno.EACCES) {
+            // EACCES with a verifier log is a rejection, not a missing privilege
+            hint = "the kernel's verifier rejected a program (its log follows); this kernel may be older than "
+                    + "msm supports (Linux 6.1+)";
+        }
         String msg = "loading BPF object " + name + " failed: " + n.describe(rc) + (hint != null ? " — " + hint : "");
         return new BpfException(logs.length() > 0 ? msg + "\n" + logs : msg, rc, logs.toString(), null);
     }

@@ -41,6 +41,15 @@ public final class AgentProcess implements AutoCloseable {
         throw new IllegalStateException("agent/target/msm-agent.jar not built: run 'make build' (mvn package)");
     }
 
+    /** bin/msm-agent, the launcher users run (its JVM settings are part of what is tested). */
+    public static Path launcher() {
+        Path bin = jar().getParent().getParent().getParent().resolve("bin/msm-agent");
+        if (!Files.isExecutable(bin)) {
+            throw new IllegalStateException(bin + " missing or not executable");
+        }
+        return bin;
+    }
+
     /**
      * Start msm-agent in ns with the given arguments; metricsHostPort is the
      * --metrics-listen address (inside ns) used for readiness and scrapes.
@@ -48,8 +57,7 @@ public final class AgentProcess implements AutoCloseable {
     public static AgentProcess start(Netns ns, String metricsHostPort, List<String> args) throws IOException {
         Path log = Files.createTempFile("msm-agent-", ".log");
         List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + ns.name(),
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-jar", jar().toString(), "--metrics-listen", metricsHostPort));
+                launcher().toString(), "--metrics-listen", metricsHostPort));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         return new AgentProcess(p, log, ns, metricsHostPort);
@@ -61,6 +69,7 @@ public final class AgentProcess implements AutoCloseable {
 
     /** Wait until /readyz answers 200 (or the process died). */
     public AgentProcess awaitReady(long timeoutMs) throws Exception {
+        timeoutMs = Timeouts.ms(timeoutMs);
         long end = System.nanoTime() + timeoutMs * 1_000_000;
         while (System.nanoTime() < end) {
             if (!process.isAlive()) {
@@ -129,7 +138,7 @@ public final class AgentProcess implements AutoCloseable {
     /** Run 'msm-agent args...' to completion (e.g. cleanup) in ns; returns exit code and output. */
     public static Sh.Result run(Netns ns, String... args) {
         List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + ns.name(),
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar().toString()));
+                launcher().toString()));
         cmd.addAll(List.of(args));
         return Sh.exec(60, cmd.toArray(new String[0]));
     }

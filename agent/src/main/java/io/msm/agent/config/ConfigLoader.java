@@ -80,8 +80,9 @@ public final class ConfigLoader {
 
     static AgentConfig parse(JsonNode root, Overrides o) {
         ConfigNode n = new ConfigNode("", root);
-        List<String> ifaces = o.interfaces() != null && !o.interfaces().isEmpty() ? o.interfaces()
-                : n.list("interfaces", List.of(), ConfigNode.Element::text);
+        // read every file value first (so none is mistaken for unknown), then let the command line win
+        List<String> fileIfaces = n.list("interfaces", List.of(), ConfigNode.Element::text);
+        List<String> ifaces = o.interfaces() != null && !o.interfaces().isEmpty() ? o.interfaces() : fileIfaces;
         for (String i : ifaces) {
             if (i.isBlank() || i.length() > 15 || i.contains("/") || i.contains(" ")) {
                 throw new ConfigException("interfaces", "not an interface name: '" + i + "'");
@@ -95,7 +96,8 @@ public final class ConfigLoader {
                 n.string("metrics-listen", AgentConfig.DEFAULT_METRICS)));
         HostPort rtspL = HostPort.parse("rtsp-listen", pick(o.rtspListen(), n.string("rtsp-listen", AgentConfig.DEFAULT_RTSP)));
         HostPort sipL = HostPort.parse("sip-listen", pick(o.sipListen(), n.string("sip-listen", AgentConfig.DEFAULT_SIP)));
-        boolean userspace = o.userspace() != null && o.userspace() || n.bool("userspace", false);
+        boolean fileUserspace = n.bool("userspace", false);
+        boolean userspace = o.userspace() != null ? o.userspace() : fileUserspace;
         String level = pick(o.logLevel(), n.string("log-level", "info")).toLowerCase();
         if (!List.of("trace", "debug", "info", "warn", "error").contains(level)) {
             throw new ConfigException("log-level", "must be one of trace, debug, info, warn, error (got '" + level + "')");
@@ -186,12 +188,8 @@ public final class ConfigLoader {
                 throw new ConfigException(s.field("listen"), "needs a port");
             }
             String src = s.string("source", null);
-            InetSocketAddress source = null;
-            if (src != null) {
-                source = src.contains(":") && !src.startsWith("[") && src.chars().filter(ch -> ch == ':').count() == 1
-                        ? HostPort.parse(s.field("source"), src).socketAddress()
-                        : HostPort.parse(s.field("source"), src.startsWith("[") || !src.contains(":") ? src + ":0" : "[" + src + "]:0").socketAddress();
-            }
+            InetSocketAddress source = src == null ? null
+                    : HostPort.parseOptionalPort(s.field("source"), src).socketAddress();
             List<InetSocketAddress> subs = s.list("subscribers", new ArrayList<>(), se -> {
                 InetSocketAddress a = HostPort.parse(se.field(), se.text()).socketAddress();
                 if (a.getPort() == 0) {

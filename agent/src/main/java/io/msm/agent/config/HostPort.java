@@ -40,6 +40,26 @@ public record HostPort(InetAddress address, int port) {
         }
     }
 
+    /**
+     * "ADDR" or "ADDR:PORT" ("[v6]" or "[v6]:PORT"); a missing port is 0
+     * (meaning: any port).
+     */
+    public static HostPort parseOptionalPort(String field, String value) {
+        if (value == null || value.isBlank()) {
+            throw new ConfigException(field, "must be ADDR or ADDR:PORT");
+        }
+        String v = value.trim();
+        boolean bracketed = v.startsWith("[");
+        long colons = v.chars().filter(c -> c == ':').count();
+        if (bracketed ? v.endsWith("]") : colons == 0) {
+            return parse(field, v + ":0");
+        }
+        if (!bracketed && colons > 1) {
+            return parse(field, "[" + v + "]:0"); // a bare IPv6 address
+        }
+        return parse(field, v);
+    }
+
     public InetSocketAddress socketAddress() {
         return new InetSocketAddress(address, port);
     }

@@ -84,6 +84,15 @@ public interface LibBpf {
     long btf__resolve_size(Pointer btf, int id);
     int btf__resolve_type(Pointer btf, int id);
 
+    // --- logging -------------------------------------------------------------------
+    /** int (*)(enum libbpf_print_level level, const char *fmt, va_list args) */
+    interface PrintFn {
+        @jnr.ffi.annotations.Delegate
+        int print(int level, Pointer fmt, Pointer args);
+    }
+
+    Pointer libbpf_set_print(PrintFn fn);
+
     // --- misc ----------------------------------------------------------------------
     int libbpf_num_possible_cpus();
     int libbpf_strerror(int err, Pointer buf, @size_t long size);

@@ -19,4 +19,7 @@ public interface LibC {
     int getpid();
     int gettid();
     long read(int fd, Pointer buf, @size_t long count);
+
+    /** Formats a va_list handed to a callback (libbpf's print function). */
+    int vsnprintf(Pointer buf, @size_t long size, Pointer fmt, Pointer args);
 }

@@ -49,7 +49,32 @@ public final class Native {
                     + "): install libbpf1 (Debian/Ubuntu) or libbpf (Fedora), version 1.1 or newer", e);
         }
         LibC libc = LibraryLoader.create(LibC.class).load("c");
-        return new Native(bpf, libc);
+        Native n = new Native(bpf, libc);
+        n.routeLibbpfLog();
+        return n;
+    }
+
+    private static final org.slf4j.Logger LIBBPF_LOG = org.slf4j.LoggerFactory.getLogger("libbpf");
+    private LibBpf.PrintFn printFn; // strong reference: libbpf keeps only the native pointer
+
+    /**
+     * libbpf prints to stderr by default, including netlink's answers to
+     * probes we expect to fail ("Cannot find specified filter chain"). Route
+     * its messages to the "libbpf" logger at DEBUG (warnings too: every
+     * failure that matters reaches the caller as an exception with errno).
+     */
+    private void routeLibbpfLog() {
+        printFn = (level, fmt, args) -> {
+            if (!LIBBPF_LOG.isDebugEnabled()) {
+                return 0;
+            }
+            jnr.ffi.Pointer buf = jnr.ffi.Memory.allocateDirect(runtime, 1024);
+            int len = libc.vsnprintf(buf, 1024, fmt, args);
+            String msg = buf.getString(0, Math.max(0, Math.min(len, 1023)), java.nio.charset.StandardCharsets.UTF_8).trim();
+            LIBBPF_LOG.debug("{}", msg);
+            return len;
+        };
+        bpf.libbpf_set_print(printFn);
     }
 
     /** errno of the calling thread after the last native call. */

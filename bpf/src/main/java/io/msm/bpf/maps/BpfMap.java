@@ -226,7 +226,9 @@ public class BpfMap<K, V> implements AutoCloseable {
         }
         if (!Boolean.FALSE.equals(batchSupported) && !info.isArray()) {
             try {
-                batch(visitor, 4096);
+                // about 1 MB of buffers per call, whatever the element size (a fan-out group is 36 kB)
+                int chunk = Math.max(1, Math.min(4096, (1 << 20) / (keys.size() + values.size())));
+                batch(visitor, Math.min(chunk, Math.max(1, info.maxEntries())));
                 batchSupported = Boolean.TRUE;
                 return;
             } catch (BatchUnsupported e) {

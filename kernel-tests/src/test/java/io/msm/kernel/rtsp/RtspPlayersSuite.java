@@ -12,6 +12,7 @@ import io.msm.testkit.StarTopology;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -40,6 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * --userspace mode.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Tag("vm-slow") // a dozen H.264 encoders and decoders: minutes under an emulated CPU (kernel-tests/vm)
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 abstract class RtspPlayersSuite {
     static final int VIEWERS = 9;
