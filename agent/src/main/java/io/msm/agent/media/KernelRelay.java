@@ -284,6 +284,9 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
                 continue;
             }
             io.netty.channel.Channel out = s.source.equals(local()) ? socket.channel : partnerChannel(s.source);
+            if (out != null && !out.isWritable()) {
+                out.flush(); // a burst of copies filled the outbound buffer (64 KiB, ~50 copies): send them, go on
+            }
             if (out == null || !out.isWritable()) {
                 userErrors.incrementAndGet();
                 continue;

@@ -111,6 +111,9 @@ final class UserspaceRelay implements Relay, RelaySocket.Receiver {
         }
         for (Sub s : subs) {
             Channel out = s.channel();
+            if (out != null && !out.isWritable()) {
+                out.flush(); // a burst of copies filled the outbound buffer (64 KiB, ~50 copies): send them, go on
+            }
             if (out == null || !out.isWritable()) {
                 errors.incrementAndGet(); // real-time: drop rather than queue
                 continue;

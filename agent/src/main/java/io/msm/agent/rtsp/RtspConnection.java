@@ -720,11 +720,11 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
         } else if (rtcp) {
             s.touch();
             if (RtcpPackets.isRtcp(f.data())) {
-                s.path().receiverReports.incrementAndGet();
                 RtcpPackets.Report r = RtcpPackets.firstReport(f.data());
                 if (r != null) {
                     s.lastReport = r;
                 }
+                s.path().receiverReports.incrementAndGet();
             }
         }
     }

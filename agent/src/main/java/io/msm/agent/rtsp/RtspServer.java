@@ -308,11 +308,11 @@ public final class RtspServer implements Service {
         }
         s.touch();
         if (rtcp && RtcpPackets.isRtcp(data)) {
-            s.path().receiverReports.incrementAndGet();
             RtcpPackets.Report r = RtcpPackets.firstReport(data);
             if (r != null) {
                 s.lastReport = r;
             }
+            s.path().receiverReports.incrementAndGet(); // after the report: who sees the count sees the loss
         }
     }
 

@@ -466,6 +466,32 @@ class RtspServerTest {
     }
 
     @Test
+    void onePathHoldsHundredsOfViewersInUserspaceMode() throws Exception {
+        // more copies of a full-size packet than a channel's outbound buffer holds (64 KiB, about 50)
+        RtspServer srv = server(settings(Duration.ofSeconds(30), 1000, Duration.ZERO, Map.of()));
+        Publisher pub = publish(srv, "many");
+        int n = 150;
+        List<DatagramChannel> rtp = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            DatagramChannel[] pr = udpPair();
+            RtspTestClient v = client(srv, "many");
+            RtspResponse s = v.send("SETUP", v.base + "/trackID=0", "Transport",
+                    "RTP/AVP;unicast;client_port=" + port(pr[0]) + "-" + port(pr[1]));
+            assertEquals(200, s.status(), s.headers().getOrNull("X-Reason"));
+            assertEquals(200, v.send("PLAY", v.base).status());
+            rtp.add(pr[0]);
+        }
+        for (int i = 0; i < 5; i++) {
+            pub.rtp().send(ByteBuffer.wrap(Rtp.packet(i, 0xAB, 1200)), new InetSocketAddress(LO, pub.serverPort()));
+            Thread.sleep(20);
+        }
+        Thread.sleep(300);
+        for (int i = 0; i < n; i++) {
+            assertEquals(5, drain(rtp.get(i), i == 0 ? 300 : 5).size(), "viewer " + i + " got every packet");
+        }
+    }
+
+    @Test
     void unreachableUpstreamAnswersBadGateway() throws Exception {
         Map<String, RtspSettings.PathSource> paths = Map.of("gone", new RtspSettings.PathSource("gone",
                 RtspSettings.PathSource.Kind.PULL, URI.create("rtsp://127.0.0.1:1/nothing")));
