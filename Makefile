@@ -1,6 +1,8 @@
 # msm — the front door. Every target installs what it needs first (make deps).
 #
-#   make demo      the main job: kernel fan-out in a local namespace "cluster"
+#   make demo      the main job: an RTSP camera fanned out in the kernel to real players,
+#                  in a local namespace "cluster" (DEMO_SECONDS, DEMO_VIEWERS, DEMO_USERSPACE=1)
+#   make demo-datapath   the datapath alone: raw RTP fanned out by the TC program
 #   make test      every test (kernel tests need root; under CI=true they must run)
 #   make build     compile everything (BPF objects + Java), skip tests
 #   make bench     benchmarks, ~15 min (QUICK=1: 2 min); bench/README.md
@@ -20,17 +22,22 @@ DEPS_BUILD := clang llvm libbpf-dev libbpf1 bpftool linux-libc-dev libelf-dev zl
               iproute2 ethtool procps util-linux time curl openjdk-17-jdk-headless maven
 # The VM runner (kernel-tests/vm): qemu, a static busybox for the initramfs, depmod.
 DEPS_VM := qemu-system-x86 busybox-static kmod
+# Real players and servers for the RTSP tests and the demo: ffmpeg publishes and plays, GStreamer
+# (rtspsrc, h264parse from -bad, avdec_h264 from -libav) plays, VLC serves a file over RTSP; setpriv
+# (util-linux) runs VLC as nobody, since it refuses root.
+DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+              gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp vlc-bin vlc-plugin-base
 # The benchmarks (bench/): gcc builds the sender, GStreamer is a system under test
-# (udpsrc/multiudpsink are in plugins-good), perf profiles the node's CPU.
-DEPS_BENCH := gcc gstreamer1.0-tools gstreamer1.0-plugins-good linux-perf
-DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_BENCH)
+# (udpsrc/multiudpsink, in DEPS_MEDIA), perf profiles the node's CPU.
+DEPS_BENCH := gcc linux-perf
+DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_BENCH)
 
-.PHONY: all deps build test demo bench vm-test clean help
+.PHONY: all deps build test demo demo-datapath bench vm-test clean help
 
 all: build
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '2,13p' Makefile
 
 # Installs only what is missing; a no-op (one dpkg query) when all is there.
 deps:
@@ -56,6 +63,9 @@ test: deps
 
 demo: build
 	./demo/run.sh
+
+demo-datapath: build
+	./demo/datapath.sh
 
 # bench/run.sh builds what it runs (mvn package of bench and its reactor
 # dependencies; nothing is installed into ~/.m2). Results: bench/results/.

@@ -26,7 +26,7 @@
 
 #include "msm_bench.h"
 
-#define MSM_CAPTURE_BYTES 1536
+#define MSM_CAPTURE_BYTES 2048 /* a power of two, see below */
 
 struct msm_capture_rec {
 	__u32 len;       /* skb->len */
@@ -67,13 +67,20 @@ static __always_inline void msm_capture_one(struct __sk_buff *skb)
 	struct msm_capture_rec *r = bpf_map_lookup_elem(&msm_capture_scratch, &zero);
 	if (!r)
 		return;
-	__u32 n = skb->len;
-	if (n > MSM_CAPTURE_BYTES)
-		n = MSM_CAPTURE_BYTES;
+	__u64 n = skb->len;
 	r->len = skb->len;
 	r->ifindex = skb->ifindex;
 	r->caplen = 0;
-	if (n > 0 && bpf_skb_load_bytes(skb, 0, r->data, n) == 0)
+	if (n == 0)
+		return;
+	if (n > MSM_CAPTURE_BYTES)
+		n = MSM_CAPTURE_BYTES;
+	/* 6.1's verifier learns nothing from "n != 0" and refuses a size that
+	 * may be 0: ((n - 1) & (CAP - 1)) + 1 is n for 1..CAP and provably so
+	 * (the barrier keeps clang from folding it away) */
+	barrier_var(n);
+	n = ((n - 1) & (MSM_CAPTURE_BYTES - 1)) + 1;
+	if (bpf_skb_load_bytes(skb, 0, r->data, n) == 0)
 		r->caplen = n;
 	bpf_map_push_elem(&msm_capture_q, r, 0);
 }

@@ -23,6 +23,7 @@ import io.msm.agent.metrics.DatapathMetrics;
 import io.msm.agent.metrics.MediaMetrics;
 import io.msm.agent.metrics.MetricsServer;
 import io.msm.agent.net.Transport;
+import io.msm.agent.rtsp.RtspServer;
 import io.msm.agent.streams.StaticStreams;
 import io.msm.bpf.maps.Meta;
 import org.slf4j.Logger;
@@ -207,6 +208,7 @@ public final class Agent implements AutoCloseable {
     public static List<Service> defaultServices(Agent a) {
         List<Service> s = new ArrayList<>();
         s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
+        s.add(new RtspServer(a.config().rtspListen(), a.config().rtsp(), a.mediaPlane(), a.registry()));
         return s;
     }
 }

@@ -69,6 +69,7 @@ public final class AgentProcess implements AutoCloseable {
 
     /** Wait until /readyz answers 200 (or the process died). */
     public AgentProcess awaitReady(long timeoutMs) throws Exception {
+        timeoutMs = Timeouts.ms(timeoutMs);
         long end = System.nanoTime() + timeoutMs * 1_000_000;
         while (System.nanoTime() < end) {
             if (!process.isAlive()) {

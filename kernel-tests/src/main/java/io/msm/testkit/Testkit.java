@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * The test instruments of msm_testkit.bpf.o: a capture program that records
- * each packet (up to 1536 bytes) into a queue, and a sink that counts and
+ * each packet (up to 2048 bytes) into a queue, and a sink that counts and
  * drops (the cheapest receiver). Attach them where copies arrive.
  */
 public final class Testkit implements AutoCloseable {
@@ -23,8 +23,8 @@ public final class Testkit implements AutoCloseable {
     /** Handle/priority of testkit filters (distinct from msm's). */
     public static final int HANDLE = 0x7e57;
     public static final int PRIORITY = 5;
-    /** MSM_CAPTURE_BYTES: how much of each packet is captured (a whole 1500-byte frame). */
-    public static final int CAPTURE_BYTES = 1536;
+    /** MSM_CAPTURE_BYTES: how much of each packet is captured (a whole 1500-byte frame and more). */
+    public static final int CAPTURE_BYTES = 2048;
 
     private final BpfObject obj;
 

@@ -14,10 +14,13 @@ import java.util.Map;
  * @param upstreamLinger   a pulled upstream stays open this long after its last viewer left
  * @param maxHeaderBytes   request line + headers bound; more gets 400 (and the connection closes)
  * @param maxBodyBytes     body bound (SDP of ANNOUNCE, SET_PARAMETER)
+ * @param maxPaths         paths publishers may create (publish-by-default) at once; more get 453
+ * @param upstreamTimeout  a pulled path's upstream must be playing within this (else viewers get 504/502)
  * @param paths            configured paths by name
  */
 public record RtspSettings(boolean publishByDefault, Duration sessionTimeout, int maxSessions, Duration upstreamLinger,
-                           int maxHeaderBytes, int maxBodyBytes, Map<String, PathSource> paths) {
+                           int maxHeaderBytes, int maxBodyBytes, int maxPaths, Duration upstreamTimeout,
+                           Map<String, PathSource> paths) {
 
     /** Where a path's stream comes from. */
     public record PathSource(String name, Kind kind, URI upstream) {
@@ -40,6 +43,8 @@ public record RtspSettings(boolean publishByDefault, Duration sessionTimeout, in
         Duration linger = n.duration("upstream-linger", Duration.ofSeconds(10), Duration.ZERO);
         int hdr = n.integer("max-header-bytes", 8192, 512, 1 << 20);
         int body = n.integer("max-body-bytes", 65536, 0, 16 << 20);
+        int maxPaths = n.integer("max-paths", 256, 1, 100_000);
+        Duration upTimeout = n.duration("upstream-timeout", Duration.ofSeconds(10), Duration.ofMillis(100));
         ConfigNode ps = n.section("paths");
         Map<String, PathSource> paths = new LinkedHashMap<>();
         for (String name : ps.keys()) {
@@ -70,6 +75,6 @@ public record RtspSettings(boolean publishByDefault, Duration sessionTimeout, in
             paths.put(name, source);
         }
         n.done();
-        return new RtspSettings(publish, timeout, max, linger, hdr, body, paths);
+        return new RtspSettings(publish, timeout, max, linger, hdr, body, maxPaths, upTimeout, paths);
     }
 }

@@ -13,17 +13,34 @@ public final class Interfaces {
     private Interfaces() {
     }
 
-    /** Every interface that is up and not loopback: the default attach set. */
+    /**
+     * Every interface that is administratively up and not loopback: the
+     * default attach set. Asked over netlink (ip -j link): Java's
+     * NetworkInterface.isUp() also wants the link "running", which lags a
+     * fresh veth by up to a second, and would leave it out.
+     */
     public static List<String> defaultSet() {
         List<String> out = new ArrayList<>();
         try {
-            for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-                if (ni.isUp() && !ni.isLoopback() && !ni.isVirtual()) {
-                    out.add(ni.getName());
+            Process p = new ProcessBuilder("ip", "-j", "link", "show").redirectErrorStream(true).start();
+            byte[] json = p.getInputStream().readAllBytes();
+            if (!p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("'ip -j link show' failed: " + new String(json));
+            }
+            for (com.fasterxml.jackson.databind.JsonNode l : new com.fasterxml.jackson.databind.ObjectMapper().readTree(json)) {
+                boolean up = false;
+                for (com.fasterxml.jackson.databind.JsonNode f : l.path("flags")) {
+                    up |= "UP".equals(f.asText());
+                }
+                if (up && !"loopback".equals(l.path("link_type").asText())) {
+                    out.add(l.path("ifname").asText());
                 }
             }
-        } catch (SocketException e) {
-            throw new IllegalStateException("cannot list network interfaces: " + e.getMessage(), e);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot list network interfaces (is iproute2 installed?): " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
         Collections.sort(out);
         return out;

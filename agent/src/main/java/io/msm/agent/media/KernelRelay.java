@@ -41,6 +41,9 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
     private volatile PacketListener tap;
     private volatile boolean tapUpstream;
     private volatile boolean closed;
+    /** packets are injected (interleaved publisher): the group clones to every subscriber, see {@link #inject} */
+    private volatile boolean injecting;
+    private final AtomicLong injectErrors = new AtomicLong();
     private final AtomicLong userCopies = new AtomicLong();
     private final AtomicLong userErrors = new AtomicLong();
     private final AtomicLong userUpstream = new AtomicLong();
@@ -121,7 +124,7 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
         }
         RelayOptions o = options;
         int flags = 0;
-        if ((tap != null && tapUpstream) || fallback) {
+        if ((tap != null && tapUpstream) || fallback || injecting) {
             flags |= FanoutGroup.F_LOCAL;
         }
         Inet4Address src = null;
@@ -231,12 +234,59 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
             return;
         }
         // an original the group passed up: copies for userspace-served subscribers, and the tap
+        upstreamInUserspace(from, content);
+    }
+
+    /**
+     * The kernel makes the copies of an injected packet too: the TC program
+     * runs on it through BPF_PROG_TEST_RUN, as if it had arrived on an
+     * interface, and its bpf_clone_redirect() copies leave for real. The
+     * group then has F_LOCAL set, so every subscriber gets a clone (a test
+     * run drops the original the last subscriber would otherwise take);
+     * userspace-served subscribers and the tap are served here, since a test
+     * run delivers nothing to the socket. One system call per packet,
+     * whatever the number of subscribers.
+     */
+    @Override
+    public void inject(ByteBuf data) {
+        if (closed) {
+            return;
+        }
+        if (!injecting) {
+            injecting = true;
+            call(() -> {
+                writeGroup();
+                return null;
+            });
+        }
+        InetSocketAddress from = options.expectedSource();
+        if (from == null || !(from.getAddress() instanceof Inet4Address)) {
+            from = local();
+        }
+        try {
+            io.msm.bpf.testrun.ProgTestRun.run(plane.dp.progFd(io.msm.bpf.Datapath.PROG_TC),
+                    InjectedFrame.udp4(from, local(), data));
+        } catch (RuntimeException e) {
+            if (injectErrors.getAndIncrement() == 0) {
+                log.warn("{}: injecting into the fan-out group failed ({}); kernel-served subscribers miss these packets",
+                        options.label(), e.getMessage());
+            }
+            userErrors.incrementAndGet();
+        }
+        upstreamInUserspace(from, data);
+        socket.channel.flush();
+    }
+
+    private void upstreamInUserspace(InetSocketAddress from, ByteBuf content) {
         userUpstream.incrementAndGet();
         for (KSub s : subs) {
             if (!s.fallback) {
                 continue;
             }
             io.netty.channel.Channel out = s.source.equals(local()) ? socket.channel : partnerChannel(s.source);
+            if (out != null && !out.isWritable()) {
+                out.flush(); // a burst of copies filled the outbound buffer (64 KiB, ~50 copies): send them, go on
+            }
             if (out == null || !out.isWritable()) {
                 userErrors.incrementAndGet();
                 continue;

@@ -43,6 +43,14 @@ public interface Relay extends AutoCloseable {
      */
     void tap(PacketListener listener, boolean upstreamToo);
 
+    /**
+     * Hand the relay one upstream packet that did not reach its socket — RTP
+     * a publisher interleaves on its RTSP connection. It is replicated to
+     * every subscriber (and the tap) as if it had arrived from the expected
+     * source. The caller keeps its reference to {@code data}.
+     */
+    void inject(ByteBuf data);
+
     /** Send one datagram from {@link #local()}. */
     void send(ByteBuf data, InetSocketAddress to);
 

@@ -79,6 +79,25 @@ final class UserspaceRelay implements Relay, RelaySocket.Receiver {
             }
             return;
         }
+        upstream(from, content);
+    }
+
+    @Override
+    public void inject(ByteBuf data) {
+        ByteBuf copy = data.retainedDuplicate();
+        InetSocketAddress from = options.expectedSource() != null ? options.expectedSource() : local();
+        // on the relay's event loop: the RTP statistics are confined to it
+        socket.channel.eventLoop().execute(() -> {
+            try {
+                upstream(from, copy);
+                onReadComplete(); // flush the copies, refresh the RTP statistics
+            } finally {
+                copy.release();
+            }
+        });
+    }
+
+    private void upstream(InetSocketAddress from, ByteBuf content) {
         upPackets.incrementAndGet();
         upBytes.addAndGet(content.readableBytes());
         if (RtpPackets.isRtp(content)) {
@@ -92,6 +111,9 @@ final class UserspaceRelay implements Relay, RelaySocket.Receiver {
         }
         for (Sub s : subs) {
             Channel out = s.channel();
+            if (out != null && !out.isWritable()) {
+                out.flush(); // a burst of copies filled the outbound buffer (64 KiB, ~50 copies): send them, go on
+            }
             if (out == null || !out.isWritable()) {
                 errors.incrementAndGet(); // real-time: drop rather than queue
                 continue;

@@ -63,7 +63,9 @@ public final class DatapathMetrics implements MeterBinder {
         }
         for (Stat s : Stat.values()) {
             FunctionCounter.builder("msm.datapath.events", counters, c -> c.get().get(s))
-                    .description("datapath events: " + s.help()).tags("event", s.label()).register(r);
+                    .description("datapath events by kind: malformed or fragmented input, flow table inserts, fan-out "
+                            + "copies and errors, XDP drops ('msm status' explains each)")
+                    .tags("event", s.label()).register(r);
         }
         FunctionCounter.builder("msm.flows.expired", expiry, FlowExpiry::expiredTotal)
                 .description("idle flows removed by the agent").register(r);

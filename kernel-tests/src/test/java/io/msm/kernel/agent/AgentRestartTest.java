@@ -101,6 +101,18 @@ class AgentRestartTest {
         Files.deleteIfExists(config);
     }
 
+    /** The 'drops' column of /proc/net/udp for the socket bound to port, inside ns. */
+    static long udpDrops(io.msm.testkit.Netns ns, int port) {
+        String hexPort = String.format(":%04X", port);
+        for (String line : ns.exec("cat", "/proc/net/udp").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length > 12 && f[1].endsWith(hexPort)) {
+                return Long.parseLong(f[f.length - 1]);
+            }
+        }
+        return 0;
+    }
+
     static long min() {
         long m = Long.MAX_VALUE;
         for (AtomicLong a : got) {
@@ -110,7 +122,7 @@ class AgentRestartTest {
     }
 
     static void waitFor(java.util.function.BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + ms * 1_000_000;
+        long end = System.nanoTime() + io.msm.testkit.Timeouts.ms(ms) * 1_000_000;
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > end) {
                 throw new AssertionError("timed out waiting for " + what);
@@ -149,12 +161,17 @@ class AgentRestartTest {
                 }
             }, 10_000, "all subscribers in the kernel group");
             sender.start();
-            waitFor(() -> min() > 50, 10_000, "copies at every receiver");
+            waitFor(() -> min() >= 100, 10_000, "copies at every receiver");
+            long delivered = min();
 
             PromText m = first.scrape();
             assertEquals(N, m.value("msm_stream_viewers", "stream", "static/cam").orElseThrow().intValue());
-            assertTrue(m.value("msm_class_packets_total", "class", "rtp").orElseThrow() > 50);
-            assertTrue(m.value("msm_stream_copies_total", "stream", "static/cam").orElseThrow() >= 4 * 50);
+            double rtp = m.value("msm_class_packets_total", "class", "rtp").orElseThrow();
+            double copies = m.value("msm_stream_copies_total", "stream", "static/cam").orElseThrow();
+            // the kernel counts before it delivers: at least what every receiver already read
+            // (give or take a packet still in flight on another CPU's counters)
+            assertTrue(rtp >= delivered - 2, "rtp packets counted: " + rtp + ", delivered " + delivered);
+            assertTrue(copies >= N * (delivered - 2), "copies counted: " + copies + ", delivered " + delivered);
             assertEquals("counter", m.types().get("msm_class_packets_total"));
             assertTrue(m.value("jvm_memory_used_bytes", "area", "heap").isPresent(), "JVM metrics");
 
@@ -187,8 +204,14 @@ class AgentRestartTest {
             sender.join(2000);
             Thread.sleep(300);
             long s = sent.get();
-            for (AtomicLong a : got) {
-                assertTrue(a.get() >= s * 0.99, "receivers got (almost) everything sent: " + a.get() + " of " + s);
+            for (StarTopology.Receiver r : topo.receivers) {
+                // what the kernel delivered: read by the socket, or dropped by a full socket buffer
+                // (a receiver thread starved on a loaded 2-core machine is not a datapath loss)
+                long read = got[r.index()].get();
+                long socketDrops = udpDrops(r.ns(), 6000);
+                assertTrue(read + socketDrops >= s * 0.995, "receiver " + r.index() + ": " + read + " read + "
+                        + socketDrops + " dropped by its socket, of " + s + " sent");
+                assertTrue(read >= s * 0.95, "receiver " + r.index() + " read " + read + " of " + s);
             }
             assertEquals(0, second.stop(), "SIGTERM stops cleanly");
         } finally {

@@ -338,8 +338,10 @@ class CliTest {
 
             Run text = msmAt(dir, "status", "--agent", url);
             assertEquals(0, text.exit(), text.toString());
-            assertTrue(text.out().contains("(bpf filesystem, all 13 pins present)"), text.out());
-            assertTrue(text.out().contains("layout version 1 (this msm reads 1)"), text.out());
+            assertTrue(text.out().contains("(bpf filesystem, all " + (Datapath.PINNED_MAPS.size() + Datapath.PROGRAMS.size())
+                    + " pins present)"), text.out());
+            assertTrue(text.out().contains("layout version " + Meta.LAYOUT_VERSION + " (this msm reads " + Meta.LAYOUT_VERSION
+                    + ")"), text.out());
             assertTrue(text.out().contains("(the one this msm ships)"), text.out());
             assertTrue(text.out().contains("nothing recorded in msm_attachments"), text.out());
         } finally {
@@ -423,7 +425,7 @@ class CliTest {
         Run r = msmAt(other, "flows", "--json");
         assertEquals(5, r.exit(), r.toString());
         assertTrue(r.err().contains("msm_flows: key/value size 40/80, this msm expects 40/88"), r.err());
-        assertTrue(r.err().contains("it says layout version 1"), r.err());
+        assertTrue(r.err().contains("it says layout version " + Meta.LAYOUT_VERSION), r.err());
         assertTrue(r.err().contains("restart msm-agent from this release"), r.err());
         assertEquals(5, msmAt(other, "status").exit());
     }

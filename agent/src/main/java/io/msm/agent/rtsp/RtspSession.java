@@ -1,0 +1,71 @@
+package io.msm.agent.rtsp;
+
+import io.msm.agent.media.Relay;
+import io.msm.agent.rtsp.wire.TransportSpec;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * An RTSP session (RFC 2326 section 3): created by the first SETUP, ended by
+ * TEARDOWN, by its connection closing, by its stream ending, or after
+ * {@code rtsp.session-timeout} without a request, an RTCP receiver report
+ * (viewers) or media (publishers). Mutable fields are guarded by the server
+ * lock, except {@link #lastSeen}.
+ */
+final class RtspSession {
+    enum Kind { VIEWER, PUBLISHER }
+
+    enum State { READY, PLAYING, RECORDING }
+
+    /**
+     * One SETUP: a track and where its packets go (viewer) or come from (publisher).
+     *
+     * @param rtp  viewer's RTP destination (UDP), or null
+     * @param rtcp viewer's RTCP destination (UDP), or null
+     */
+    record Setup(Track track, TransportSpec transport, InetSocketAddress rtp, InetSocketAddress rtcp, int rtpChannel,
+                 int rtcpChannel) {
+    }
+
+    final String id;
+    final Kind kind;
+    final Stream stream;
+    final RtspConnection connection;
+    final Map<Integer, Setup> setups = new TreeMap<>();
+    State state = State.READY;
+    volatile long lastSeen = System.nanoTime();
+    final List<Relay.Subscriber> subscribers = new ArrayList<>();
+    final List<Track.TcpViewer> tcpViewers = new ArrayList<>();
+    long lastUpstreamPackets = -1;
+    volatile RtcpPackets.Report lastReport;
+    boolean ended;
+
+    RtspSession(String id, Kind kind, Stream stream, RtspConnection connection) {
+        this.id = id;
+        this.kind = kind;
+        this.stream = stream;
+        this.connection = connection;
+    }
+
+    void touch() {
+        lastSeen = System.nanoTime();
+    }
+
+    StreamPath path() {
+        return stream.path;
+    }
+
+    /** An interleaved channel this session uses, or null. */
+    Setup byChannel(int channel) {
+        for (Setup s : setups.values()) {
+            if (s.transport().tcp() && (s.rtpChannel() == channel || s.rtcpChannel() == channel)) {
+                return s;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,51 @@
+package io.msm.agent.rtsp;
+
+import io.msm.agent.config.RtspSettings;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A path clients name in rtsp://node:port/&lt;path&gt;: configured (published
+ * to, or pulled from an upstream URL) or created by the first publisher
+ * (rtsp.publish-by-default). Mutable fields are guarded by the server lock.
+ */
+final class StreamPath {
+    final String name;
+    /** null for a path a publisher created */
+    final RtspSettings.PathSource config;
+    Stream stream;
+    Upstream upstream;
+    ScheduledFuture<?> linger;
+    final Set<RtspSession> viewers = ConcurrentHashMap.newKeySet();
+    final AtomicLong upstreamSessions = new AtomicLong();
+    final AtomicLong upstreamFailures = new AtomicLong();
+    final AtomicLong receiverReports = new AtomicLong();
+    final AtomicLong publications = new AtomicLong();
+
+    StreamPath(String name, RtspSettings.PathSource config) {
+        this.name = name;
+        this.config = config;
+    }
+
+    boolean pulled() {
+        return config != null && config.kind() == RtspSettings.PathSource.Kind.PULL;
+    }
+
+    boolean dynamic() {
+        return config == null;
+    }
+
+    /** The stream viewers can join now, or null. */
+    Stream liveStream() {
+        Stream s = stream;
+        return s != null && s.live && !s.ended ? s : null;
+    }
+
+    boolean publishing() {
+        Stream s = stream;
+        return s != null && s.live && s.origin == Stream.Origin.PUBLISHER;
+    }
+}

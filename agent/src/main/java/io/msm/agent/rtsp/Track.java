@@ -1,0 +1,132 @@
+package io.msm.agent.rtsp;
+
+import io.msm.agent.media.Relay;
+import io.msm.agent.media.RelayPair;
+import io.msm.agent.rtsp.sdp.MediaDescription;
+import io.msm.agent.rtsp.wire.InterleavedFrame;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One media track of a stream and its RTP/RTCP relay pair on the node.
+ * UDP viewers are subscribers of the relays (the kernel makes their
+ * copies); viewers that take RTP over their RTSP connection are served
+ * from the relays' taps, which then also hand every upstream packet to
+ * userspace — only while such viewers exist.
+ */
+final class Track {
+    /** Viewer feedback (RTCP receiver reports, NAT probes) reaching a relay from a non-upstream source. */
+    interface Feedback {
+        void onFeedback(InetSocketAddress from, ByteBuf data, boolean rtcp);
+    }
+
+    /** A viewer served over its RTSP connection, on two interleaved channels. */
+    record TcpViewer(Track track, RtspSession session, Channel channel, int rtpChannel, int rtcpChannel) {
+    }
+
+    final int index;
+    final MediaDescription media;
+    private final Feedback feedback;
+    private volatile RelayPair relays;
+    private final List<TcpViewer> tcpViewers = new CopyOnWriteArrayList<>();
+    final AtomicLong tcpDrops = new AtomicLong();
+    final AtomicLong tcpFrames = new AtomicLong();
+
+    Track(int index, MediaDescription media, Feedback feedback) {
+        this.index = index;
+        this.media = media;
+        this.feedback = feedback;
+    }
+
+    RelayPair relays() {
+        return relays;
+    }
+
+    void attach(RelayPair pair) {
+        relays = pair;
+        pair.rtp().tap(this::onRtp, false);
+        pair.rtcp().tap(this::onRtcp, false);
+    }
+
+    private void onRtp(InetSocketAddress from, ByteBuf data, boolean upstream) {
+        if (upstream) {
+            deliver(data, false);
+        } else {
+            feedback.onFeedback(from, data, false);
+        }
+    }
+
+    private void onRtcp(InetSocketAddress from, ByteBuf data, boolean upstream) {
+        if (upstream) {
+            deliver(data, true);
+        } else {
+            feedback.onFeedback(from, data, true);
+        }
+    }
+
+    private void deliver(ByteBuf data, boolean rtcp) {
+        for (TcpViewer v : tcpViewers) {
+            // real time: a viewer that cannot keep up loses packets rather than queueing them
+            if (!v.channel().isActive() || !v.channel().isWritable()) {
+                tcpDrops.incrementAndGet();
+                continue;
+            }
+            v.channel().writeAndFlush(new InterleavedFrame(rtcp ? v.rtcpChannel() : v.rtpChannel(), data.retainedDuplicate()),
+                    v.channel().voidPromise());
+            tcpFrames.incrementAndGet();
+        }
+    }
+
+    void addTcpViewer(TcpViewer v) {
+        tcpViewers.add(v);
+        updateTaps();
+    }
+
+    void removeTcpViewer(TcpViewer v) {
+        if (tcpViewers.remove(v)) {
+            updateTaps();
+        }
+    }
+
+    int tcpViewers() {
+        return tcpViewers.size();
+    }
+
+    private void updateTaps() {
+        RelayPair r = relays;
+        if (r != null) {
+            boolean upstream = !tcpViewers.isEmpty();
+            r.rtp().tap(this::onRtp, upstream);
+            r.rtcp().tap(this::onRtcp, upstream);
+        }
+    }
+
+    /** Upstream packets seen by the relays (kernel: counted by TC), for publisher liveness. */
+    long upstreamPackets() {
+        RelayPair r = relays;
+        return r == null ? 0 : r.rtp().stats().upstreamPackets() + r.rtcp().stats().upstreamPackets();
+    }
+
+    void close() {
+        tcpViewers.clear();
+        RelayPair r = relays;
+        relays = null;
+        if (r != null) {
+            r.close();
+        }
+    }
+
+    /** The relay a datagram subscriber of this track gets. */
+    Relay rtp() {
+        return relays.rtp();
+    }
+
+    Relay rtcp() {
+        return relays.rtcp();
+    }
+}

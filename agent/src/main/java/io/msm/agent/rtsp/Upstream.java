@@ -1,0 +1,292 @@
+package io.msm.agent.rtsp;
+
+import io.msm.agent.media.RelayPair;
+import io.msm.agent.rtsp.client.RtspClient;
+import io.msm.agent.rtsp.sdp.MediaDescription;
+import io.msm.agent.rtsp.sdp.SdpException;
+import io.msm.agent.rtsp.sdp.SessionDescription;
+import io.msm.agent.rtsp.wire.RtspHeaders;
+import io.msm.agent.rtsp.wire.RtspResponse;
+import io.msm.agent.rtsp.wire.TransportSpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one session a pulled path holds with its upstream RTSP server: the
+ * proxy DESCRIBEs, SETUPs every RTP/AVP track over UDP to a relay pair of
+ * its own (so the upstream's packets take the kernel fan-out like a
+ * publisher's), PLAYs, and keeps the session alive with OPTIONS. Shared by
+ * every viewer of the path; opened for the first, closed
+ * {@code rtsp.upstream-linger} after the last.
+ */
+final class Upstream {
+    private static final Logger log = LoggerFactory.getLogger(Upstream.class);
+
+    enum State { CONNECTING, PLAYING, CLOSED }
+
+    final RtspServer server;
+    final StreamPath path;
+    private final URI uri;
+    private final String url;
+    private volatile State state = State.CONNECTING;
+    private final CompletableFuture<Stream> ready = new CompletableFuture<>();
+    private volatile RtspClient client;
+    private volatile Stream stream;
+    private volatile String session;
+    private volatile ScheduledFuture<?> keepAlive;
+
+    Upstream(RtspServer server, StreamPath path) {
+        this.server = server;
+        this.path = path;
+        this.uri = path.config.upstream();
+        this.url = uri.toString();
+    }
+
+    State state() {
+        return state;
+    }
+
+    /** Completes with the live stream once the upstream answered PLAY. */
+    CompletableFuture<Stream> ready() {
+        return ready;
+    }
+
+    Stream stream() {
+        return stream;
+    }
+
+    void start() {
+        int port = uri.getPort() > 0 ? uri.getPort() : 554;
+        log.info("{}: opening upstream session to {}", path.name, url);
+        InetSocketAddress addr;
+        try {
+            addr = new InetSocketAddress(uri.getHost(), port);
+            if (addr.isUnresolved()) {
+                throw new IOException("cannot resolve " + uri.getHost());
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            fail(e);
+            return;
+        }
+        RtspClient.connect(server.workers, addr, server.settings.upstreamTimeout(), server.settings.maxHeaderBytes(),
+                        server.settings.maxBodyBytes())
+                .thenCompose(c -> {
+                    client = c;
+                    if (state == State.CLOSED) {
+                        c.close();
+                        throw new CompletionException(new IOException("closed while connecting"));
+                    }
+                    c.closeFuture().thenRun(() -> lost("connection closed by the upstream"));
+                    return c.request("DESCRIBE", url, new RtspHeaders().add("Accept", "application/sdp"));
+                })
+                .thenCompose(this::onDescribe)
+                .thenCompose(this::play)
+                .whenComplete((s, e) -> {
+                    if (e != null) {
+                        fail(e);
+                    }
+                });
+        server.timers.schedule(() -> {
+            if (!ready.isDone()) {
+                fail(new IOException("not playing after " + server.settings.upstreamTimeout().toMillis()
+                        + " ms (rtsp.upstream-timeout)"));
+            }
+        }, server.settings.upstreamTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static RtspResponse ok(RtspResponse r, String what) {
+        if (r.status() != 200) {
+            throw new CompletionException(new IOException(what + " answered " + r.status() + " " + r.reason()));
+        }
+        return r;
+    }
+
+    private CompletableFuture<Stream> onDescribe(RtspResponse r) {
+        ok(r, "DESCRIBE");
+        SessionDescription sdp;
+        try {
+            sdp = SessionDescription.parse(r.bodyText());
+        } catch (SdpException e) {
+            throw new CompletionException(new IOException("upstream description: " + e.getMessage()));
+        }
+        String base = r.headers().get("Content-Base").or(() -> r.headers().get("Content-Location")).orElse(url);
+        Stream s;
+        synchronized (server.lock) {
+            if (state == State.CLOSED) {
+                throw new CompletionException(new IOException("closed"));
+            }
+            s = new Stream(path, Stream.Origin.UPSTREAM, sdp, server::onFeedback);
+            stream = s;
+            path.stream = s;
+        }
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (Track t : s.tracks) {
+            if (!t.media.isRtpAvp()) {
+                continue; // served without this track: viewers SETUP what the proxy could set up
+            }
+            chain = chain.thenCompose(x -> setup(t, base));
+        }
+        aggregateUrl = aggregate(sdp, base);
+        return chain.thenApply(x -> {
+            if (s.tracks.stream().noneMatch(t -> t.relays() != null)) {
+                throw new CompletionException(new IOException("no RTP/AVP track in the upstream description"));
+            }
+            return s;
+        });
+    }
+
+    private volatile String aggregateUrl;
+
+    private static String resolve(String base, String control) {
+        if (control == null || control.isEmpty() || control.equals("*")) {
+            return base;
+        }
+        if (control.regionMatches(true, 0, "rtsp://", 0, 7)) {
+            return control;
+        }
+        return (base.endsWith("/") ? base : base + "/") + control;
+    }
+
+    private String aggregate(SessionDescription sdp, String base) {
+        String c = sdp.control();
+        return c == null || c.equals("*") ? base : resolve(base, c);
+    }
+
+    private CompletableFuture<Void> setup(Track t, String base) {
+        MediaDescription m = t.media;
+        String control = m.control() == null && stream.tracks.size() == 1 ? base : resolve(base, m.control());
+        RelayPair pair;
+        RtspClient c = client;
+        try {
+            InetSocketAddress from = c.remoteAddress();
+            // upstream's packets arrive at the address our TCP connection left from: the relays listen there
+            pair = RtspConnection.openPair(server, c.localAddress().getAddress(), path, t,
+                    new InetSocketAddress(from.getAddress(), 0), new InetSocketAddress(from.getAddress(), 0));
+        } catch (IOException | RuntimeException e) {
+            return CompletableFuture.failedFuture(new IOException("no relay for upstream track " + t.index + ": "
+                    + e.getMessage(), e));
+        }
+        synchronized (server.lock) {
+            if (state == State.CLOSED) {
+                pair.close();
+                return CompletableFuture.failedFuture(new IOException("closed"));
+            }
+            t.attach(pair);
+        }
+        RtspHeaders h = new RtspHeaders().add("Transport", "RTP/AVP;unicast;client_port="
+                + pair.rtp().local().getPort() + "-" + pair.rtcp().local().getPort());
+        if (session != null) {
+            h.add("Session", session);
+        }
+        return c.request("SETUP", control, h).thenAccept(r -> {
+            ok(r, "SETUP " + control);
+            String sess = r.headers().getOrNull("Session");
+            if (sess == null) {
+                throw new CompletionException(new IOException("SETUP " + control + " answered without a Session"));
+            }
+            int semi = sess.indexOf(';');
+            session = (semi < 0 ? sess : sess.substring(0, semi)).trim();
+            int timeout = 60;
+            int at = sess.indexOf("timeout=");
+            if (at >= 0) {
+                try {
+                    timeout = Integer.parseInt(sess.substring(at + 8).replaceAll("[^0-9].*", ""));
+                } catch (NumberFormatException ignored) {
+                    // keep 60 s (RFC 2326 default)
+                }
+            }
+            sessionTimeout = Math.max(2, timeout);
+            try {
+                TransportSpec got = TransportSpec.parse(r.headers().get("Transport").orElse("RTP/AVP"));
+                InetSocketAddress from = c.remoteAddress();
+                if (got.serverPort() != null) {
+                    // only the upstream's own ports are upstream: anything else is viewer feedback
+                    pair.rtp().expectSource(new InetSocketAddress(from.getAddress(), got.serverPort().first()));
+                    pair.rtcp().expectSource(new InetSocketAddress(from.getAddress(), got.serverPort().second()));
+                }
+            } catch (IllegalArgumentException e) {
+                throw new CompletionException(new IOException("SETUP " + control + ": bad Transport: " + e.getMessage()));
+            }
+        });
+    }
+
+    private volatile int sessionTimeout = 60;
+
+    private CompletableFuture<Stream> play(Stream s) {
+        RtspHeaders h = new RtspHeaders().add("Session", session).add("Range", "npt=0.000-");
+        return client.request("PLAY", aggregateUrl, h).thenApply(r -> {
+            ok(r, "PLAY");
+            synchronized (server.lock) {
+                if (state == State.CLOSED) {
+                    throw new CompletionException(new IOException("closed"));
+                }
+                state = State.PLAYING;
+                s.live = true;
+                server.lingerIfIdle(path);
+            }
+            long every = Math.max(1, sessionTimeout / 2);
+            keepAlive = server.timers.scheduleWithFixedDelay(this::keepAlive, every, every, TimeUnit.SECONDS);
+            log.info("{}: upstream {} playing ({} track(s))", path.name, url,
+                    s.tracks.stream().filter(t -> t.relays() != null).count());
+            ready.complete(s);
+            return s;
+        });
+    }
+
+    private void keepAlive() {
+        RtspClient c = client;
+        if (c == null || state != State.PLAYING) {
+            return;
+        }
+        c.request("OPTIONS", url, new RtspHeaders().add("Session", session)).whenComplete((r, e) -> {
+            if (e != null) {
+                lost("keep-alive failed: " + e.getMessage());
+            }
+        });
+    }
+
+    private void fail(Throwable e) {
+        Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        if (ready.completeExceptionally(cause)) {
+            lost(cause.getMessage());
+        }
+    }
+
+    private void lost(String why) {
+        if (state != State.CLOSED) {
+            server.upstreamLost(this, why);
+        }
+    }
+
+    /** Stop: TEARDOWN (without waiting long for the answer), close the connection. Relays close with the stream. */
+    void close() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        ready.completeExceptionally(new IOException("upstream session closed"));
+        ScheduledFuture<?> k = keepAlive;
+        if (k != null) {
+            k.cancel(false);
+        }
+        RtspClient c = client;
+        if (c != null && c.isOpen() && session != null) {
+            c.request("TEARDOWN", aggregateUrl != null ? aggregateUrl : url, new RtspHeaders().add("Session", session))
+                    .orTimeout(2, TimeUnit.SECONDS).whenComplete((r, e) -> c.close());
+        } else if (c != null) {
+            c.close();
+        }
+        Stream s = stream;
+        if (s != null) {
+            s.closeTracks();
+        }
+    }
+}
