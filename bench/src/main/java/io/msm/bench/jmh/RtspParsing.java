@@ -26,10 +26,11 @@ import java.util.concurrent.TimeUnit;
  * (method, URI, headers) out — the per-request cost of the RTSP proxy's
  * front end, on representative requests from a camera session.
  *
- * <p>HOOK (RtspParser): msm's own RTSP proxy (branch rtsp) was not merged
- * when this was written, so the parser measured is Netty's RtspDecoder,
- * the one a Netty-based proxy starts from. When the proxy lands, add its
- * parser as another {@link RtspParser} and name it in {@code @Param parser}.
+ * <p>Two parsers, each in an EmbeddedChannel so both pay the same pipeline
+ * overhead: {@code msm} is the proxy's own decoder
+ * (io.msm.agent.rtsp.wire.RtspDecoder, with the agent's default bounds),
+ * {@code netty} is Netty's RtspDecoder for reference. Another parser is one
+ * more {@link RtspParser} named in {@code @Param parser}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -53,9 +54,15 @@ public class RtspParsing {
         void close();
     }
 
-    /** Netty's RtspDecoder in an EmbeddedChannel (no network). */
-    static final class NettyRtspParser implements RtspParser {
-        private final EmbeddedChannel ch = new EmbeddedChannel(new RtspDecoder());
+    /** A decoder in an EmbeddedChannel (no network); the first message of the expected type is the result. */
+    static final class ChannelParser implements RtspParser {
+        private final EmbeddedChannel ch;
+        private final Class<?> type;
+
+        ChannelParser(io.netty.channel.ChannelHandler decoder, Class<?> type) {
+            this.ch = new EmbeddedChannel(decoder);
+            this.type = type;
+        }
 
         @Override
         public Object parse(ByteBuf request) {
@@ -63,13 +70,13 @@ public class RtspParsing {
             Object first = null;
             Object m;
             while ((m = ch.readInbound()) != null) {
-                if (first == null && m instanceof HttpRequest) {
+                if (first == null && type.isInstance(m)) {
                     first = m;
                 }
                 ReferenceCountUtil.release(m);
             }
             if (first == null) {
-                throw new IllegalStateException("RtspDecoder produced no request");
+                throw new IllegalStateException(type.getSimpleName() + " expected, the decoder produced none");
             }
             return first;
         }
@@ -80,7 +87,7 @@ public class RtspParsing {
         }
     }
 
-    @Param({"netty"})
+    @Param({"msm", "netty"})
     public String parser;
 
     @Param({"options", "describe", "setup", "play"})
@@ -94,7 +101,9 @@ public class RtspParsing {
         bytes = Unpooled.unreleasableBuffer(
                 Unpooled.directBuffer().writeBytes(REQUESTS.get(request).getBytes(StandardCharsets.US_ASCII)));
         impl = switch (parser) {
-            case "netty" -> new NettyRtspParser();
+            case "msm" -> new ChannelParser(new io.msm.agent.rtsp.wire.RtspDecoder(8192, 65536),
+                    io.msm.agent.rtsp.wire.RtspRequest.class);
+            case "netty" -> new ChannelParser(new RtspDecoder(), HttpRequest.class);
             default -> throw new IllegalArgumentException("unknown parser " + parser);
         };
     }
