@@ -38,7 +38,12 @@ struct msm_bench_rx {
 	__u64 duplicates;  /* same sequence number as the highest seen */
 	__u32 max_seq;     /* highest sequence number seen (16 bits used) */
 	__u32 started;
+	__u64 last_sent_ns; /* send time of the newest packet seen */
 };
+
+/* A receiver that heard nothing for this long starts its sequence afresh
+ * (the sender's numbers moved on while other receivers were served). */
+#define MSM_BENCH_RESYNC_NS 1000000000ULL
 
 /* ns histograms, log-linear (bucket lower bounds: io.msm.bench.fanout.Histogram) */
 struct msm_bench_hist {

@@ -204,7 +204,7 @@ int msm_bench_sink(struct __sk_buff *skb)
 	int dup = 0;
 	r->packets++;
 	r->bytes += skb->len;
-	if (!r->started) {
+	if (!r->started || h.stamp.sent_ns > r->last_sent_ns + MSM_BENCH_RESYNC_NS) {
 		r->started = 1;
 		r->max_seq = seq;
 	} else {
@@ -218,6 +218,8 @@ int msm_bench_sink(struct __sk_buff *skb)
 		else
 			r->late++;           /* behind the highest seen: reordered */
 	}
+	if (h.stamp.sent_ns > r->last_sent_ns)
+		r->last_sent_ns = h.stamp.sent_ns;
 
 	struct msm_bench_hist *hist = bpf_map_lookup_elem(&msm_bench_hist, &zero);
 	if (!hist)

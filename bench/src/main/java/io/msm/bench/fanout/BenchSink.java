@@ -84,7 +84,7 @@ final class BenchSink implements AutoCloseable {
         static final Codec<Rx> CODEC = new Codec<>() {
             @Override
             public int size() {
-                return 40;
+                return 48;
             }
 
             @Override

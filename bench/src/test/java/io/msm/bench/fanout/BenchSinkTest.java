@@ -81,6 +81,22 @@ class BenchSinkTest {
     }
 
     @Test
+    void aReceiverSilentForASecondStartsItsSequenceAfresh() {
+        sink.expectCopies(1);
+        long t = System.nanoTime();
+        // receiver 7 last heard sequence 20000 long ago; the sender has wrapped to 100 meanwhile, which
+        // without the resync would count as behind 20000 (late)
+        run(packet(7, 20000, t - 3_000_000_000L));
+        BenchSink.Snapshot before = sink.snapshot();
+        run(packet(7, 100, t));
+        run(packet(7, 101, t + 1000));
+        run(packet(7, 99, t + 2000));
+        long[] d = sink.snapshot().deltas(before, 8);
+        assertEquals(3, d[0]);
+        assertEquals(1, d[1], "only 99 after 101 is late, not the fresh start");
+    }
+
+    @Test
     void otherPacketsGoOnUntouched() {
         BenchSink.Snapshot before = sink.snapshot();
         byte[] plainRtp = Packets.builder().ip("10.1.0.1", "10.2.0.2").udp(5004, 6000)
