@@ -178,8 +178,11 @@ class AgentRestartTest {
             first.kill();
             assertFalse(first.alive());
             long atKill = min();
-            Thread.sleep(1000);
-            assertTrue(min() > atKill + 100, "packets keep arriving while the agent is down: " + atKill + " -> " + min()
+            long sentAtKill = sent.get();
+            // a second of sending (however slow the sender: under emulation it is)
+            waitFor(() -> sent.get() > sentAtKill + 100, 10_000, "the sender to go on");
+            waitFor(() -> min() > atKill + 90, 5_000, "copies while the agent is down");
+            assertTrue(min() > atKill + 90, "packets keep arriving while the agent is down: " + atKill + " -> " + min()
                     + "\n" + Sh.exec("ip", "-n", topo.node.name(), "-d", "link", "show", StarTopology.NODE_IN_IF).out()
                     + Sh.exec("tc", "-n", topo.node.name(), "filter", "show", "dev", StarTopology.NODE_IN_IF, "ingress").out()
                     + "\n" + first.log());
@@ -190,8 +193,7 @@ class AgentRestartTest {
             assertTrue(second.log().contains("datapath=adopted"), second.log());
             assertTrue(second.log().contains("reclaimed fan-out group"), second.log());
             long atRestart = min();
-            Thread.sleep(1000);
-            assertTrue(min() > atRestart + 100, "and after the restart");
+            waitFor(() -> min() > atRestart + 90, 10_000, "copies after the restart");
             try (Datapath dp = Datapath.openPinned(bpffs)) {
                 var groups = dp.fanoutGroups().entries();
                 assertEquals(1, groups.size(), "one group, not a second one");
