@@ -61,6 +61,27 @@ final class RelaySocket {
         }
     }
 
+    /**
+     * Queue one copy of content to viewer on out (the relay's own channel,
+     * flushed at the end of the read burst, or a partner relay's, flushed
+     * now). A burst that fills the outbound buffer (64 KiB, ~50 copies of
+     * 1200 bytes) is flushed and goes on; a copy that still finds no room is
+     * dropped — real-time media is not queued. Returns false when dropped.
+     */
+    boolean writeCopy(Channel out, ByteBuf content, InetSocketAddress viewer) {
+        if (out != null && !out.isWritable()) {
+            out.flush();
+        }
+        if (out == null || !out.isWritable()) {
+            return false;
+        }
+        out.write(new DatagramPacket(content.retainedDuplicate(), viewer));
+        if (out != channel) {
+            out.flush();
+        }
+        return true;
+    }
+
     InetSocketAddress local() {
         return (InetSocketAddress) channel.localAddress();
     }
