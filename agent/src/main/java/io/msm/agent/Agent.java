@@ -65,6 +65,7 @@ public final class Agent implements AutoCloseable {
     private MetricsServer metrics;
     private MediaMetrics mediaMetrics;
     private volatile boolean ready;
+    private volatile io.msm.agent.k8s.StreamRoutes streamRoutes = io.msm.agent.k8s.StreamRoutes.NONE;
 
     public Agent(AgentConfig cfg) {
         this.cfg = cfg;
@@ -84,6 +85,14 @@ public final class Agent implements AutoCloseable {
 
     public DatapathOwner datapathOwner() {
         return owner;
+    }
+
+    /**
+     * The StreamRoute routing table in a cluster (empty out of cluster): the
+     * RTSP proxy consults it for paths with no configured source.
+     */
+    public io.msm.agent.k8s.StreamRoutes streamRoutes() {
+        return streamRoutes;
     }
 
     public Agent start(ServiceFactory factory) throws Exception {
@@ -207,6 +216,12 @@ public final class Agent implements AutoCloseable {
     public static List<Service> defaultServices(Agent a) {
         List<Service> s = new ArrayList<>();
         s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
+        if (a.config().kubernetes().active()) {
+            io.msm.agent.k8s.KubernetesWatch k = io.msm.agent.k8s.KubernetesWatch.forAgent(a.config(),
+                    a.owner == null ? null : a.owner.datapath());
+            a.streamRoutes = k.routes();
+            s.add(k);
+        }
         return s;
     }
 }

@@ -30,7 +30,7 @@ import java.util.TreeSet;
  * <p>A pod whose cgroup does not exist yet (still being created) is kept as
  * pending and tried again on the next {@link #reconcile}.
  */
-public final class Interception implements AutoCloseable {
+public final class Interception implements PodInterceptor, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Interception.class);
 
     private final ConnectRedirect redirect;
@@ -66,6 +66,7 @@ public final class Interception implements AutoCloseable {
     }
 
     /** The node address pods reach the proxy at (a pod's status.hostIP), if not configured. */
+    @Override
     public synchronized void proxyAddress(Inet4Address address) {
         if (!address.equals(proxyAddress)) {
             proxyAddress = address;
@@ -93,6 +94,7 @@ public final class Interception implements AutoCloseable {
      *
      * @return UIDs attached now (including ones attached before)
      */
+    @Override
     public synchronized Set<String> reconcile(Collection<PodRef> pods) {
         Map<String, PodRef> want = new TreeMap<>();
         for (PodRef p : pods) {
@@ -134,6 +136,7 @@ public final class Interception implements AutoCloseable {
     }
 
     /** Pods wanted but whose cgroup was not found yet. */
+    @Override
     public synchronized Set<String> pending() {
         return new TreeSet<>(pending.keySet());
     }
