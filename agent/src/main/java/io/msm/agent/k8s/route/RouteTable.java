@@ -47,17 +47,19 @@ public final class RouteTable implements StreamRoutes {
      * Health of one target; reason/detail are set when DOWN; probePath is
      * the last request path chosen for it (what a prefix route's probe asks for).
      */
-    public record Health(State state, String reason, String detail, long upSinceNs, String probePath) {
-        Health down(String r, String d) {
-            return new Health(State.DOWN, r, d, upSinceNs, probePath);
+    public record Health(State state, String reason, String detail, long upSinceNs, String probePath,
+                         long downUntilNs) {
+        Health down(String r, String d, long until) {
+            return new Health(State.DOWN, r, d, upSinceNs, probePath, Math.max(until, downUntilNs));
         }
 
+        /** Up; the up-since time moves only when coming back from DOWN (a NEW target was up since it appeared). */
         Health up(long now) {
-            return new Health(State.UP, null, null, state == State.UP ? upSinceNs : now, probePath);
+            return new Health(State.UP, null, null, state == State.DOWN ? now : upSinceNs, probePath, 0);
         }
 
         Health withProbePath(String p) {
-            return new Health(state, reason, detail, upSinceNs, p);
+            return new Health(state, reason, detail, upSinceNs, p, downUntilNs);
         }
     }
 
@@ -123,7 +125,7 @@ public final class RouteTable implements StreamRoutes {
                 ResolvedBackend rb = resolve(r, b, endpoints);
                 rbs.add(rb);
                 for (Target t : rb.targets()) {
-                    keep.put(t.key(), health.getOrDefault(t.key(), new Health(State.NEW, null, null, now, null)));
+                    keep.put(t.key(), health.getOrDefault(t.key(), new Health(State.NEW, null, null, now, null, 0)));
                 }
             }
             resolved.put(r.key(), rbs);
@@ -272,6 +274,13 @@ public final class RouteTable implements StreamRoutes {
         markDown(new TargetKey(backend.route(), backend.name(), backend.endpoint()), failure);
     }
 
+    /**
+     * Take a target out. A stopped stream keeps it out for at least the
+     * route's rtpTimeout even if DESCRIBE answers meanwhile (an origin whose
+     * encoder died often still answers DESCRIBE: without the hold it would
+     * flap in and out with every probe); other failures end with the next
+     * good probe.
+     */
     public synchronized void markDown(TargetKey key, Failure failure) {
         Health h = health.get(key);
         if (h == null) {
@@ -281,7 +290,12 @@ public final class RouteTable implements StreamRoutes {
             log.info("route {}: backend {} endpoint {} taken out: {} {}", key.route(), key.backend(), key.endpoint(),
                     failure.kind().reason(), failure.detail());
         }
-        health.put(key, h.down(failure.kind().reason(), failure.detail()));
+        long hold = 0;
+        if (failure.kind() == Failure.Kind.RTP_STOPPED) {
+            Route r = routes.get(key.route());
+            hold = clock.getAsLong() + (r == null ? 0 : r.rtpTimeout().toNanos());
+        }
+        health.put(key, h.down(failure.kind().reason(), failure.detail(), hold));
     }
 
     public synchronized void markUp(TargetKey key) {
@@ -289,10 +303,14 @@ public final class RouteTable implements StreamRoutes {
         if (h == null) {
             return;
         }
+        long now = clock.getAsLong();
+        if (h.state() == State.DOWN && now < h.downUntilNs()) {
+            return; // still held out
+        }
         if (h.state() == State.DOWN) {
             log.info("route {}: backend {} endpoint {} recovered", key.route(), key.backend(), key.endpoint());
         }
-        health.put(key, h.up(clock.getAsLong()));
+        health.put(key, h.up(now));
     }
 
     public synchronized Optional<Health> health(TargetKey key) {
