@@ -14,6 +14,7 @@ import java.util.Optional;
  * <pre>
  * kubernetes:
  *   enabled: auto                 # auto: on when a service account token is mounted; true; false
+ *   kubeconfig: ""                # a kubeconfig file (out of cluster); default: the service account, else $KUBECONFIG
  *   node-name: ""                 # default: $K8S_NODE_NAME (the chart sets it from spec.nodeName)
  *   probe-interval: 5s            # how often each backend gets OPTIONS/DESCRIBE
  *   describe-timeout: 3s          # a route's failureDetection.describeTimeoutSeconds wins
@@ -31,7 +32,7 @@ import java.util.Optional;
  *     pin-dir: /sys/fs/bpf/msm-intercept
  * </pre>
  */
-public record KubernetesSettings(Enabled enabled, Optional<String> nodeName, Duration probeInterval,
+public record KubernetesSettings(Enabled enabled, Optional<Path> kubeconfig, Optional<String> nodeName, Duration probeInterval,
                                  Duration describeTimeout, Duration rtpTimeout, StatusWriter status,
                                  Optional<String> agentNamespace, String agentSelector, Intercept intercept) {
 
@@ -81,6 +82,10 @@ public record KubernetesSettings(Enabled enabled, Optional<String> nodeName, Dur
 
     public static KubernetesSettings read(ConfigNode n) {
         Enabled enabled = n.enumeration("enabled", Enabled.AUTO, Enabled.class);
+        String kubeconfig = n.string("kubeconfig", "");
+        if (!kubeconfig.isEmpty() && !kubeconfig.startsWith("/")) {
+            throw new ConfigException(n.field("kubeconfig"), "must be an absolute path (got '" + kubeconfig + "')");
+        }
         String node = n.string("node-name", "");
         if (!node.isEmpty() && !node.matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?")) {
             throw new ConfigException(n.field("node-name"), "must be a Kubernetes node name (got '" + node + "')");
@@ -123,7 +128,8 @@ public record KubernetesSettings(Enabled enabled, Optional<String> nodeName, Dur
         }
         i.done();
         n.done();
-        return new KubernetesSettings(enabled, node.isEmpty() ? Optional.empty() : Optional.of(node), probe, describe,
+        return new KubernetesSettings(enabled, kubeconfig.isEmpty() ? Optional.empty() : Optional.of(Path.of(kubeconfig)),
+                node.isEmpty() ? Optional.empty() : Optional.of(node), probe, describe,
                 rtp, status, ns.isEmpty() ? Optional.empty() : Optional.of(ns), selector,
                 new Intercept(on, label, List.copyOf(ports), proxy, port,
                         cg.isEmpty() ? Optional.empty() : Optional.of(Path.of(cg)), Path.of(pin)));

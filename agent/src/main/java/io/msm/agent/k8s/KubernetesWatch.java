@@ -89,6 +89,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     private volatile boolean synced;
     private volatile boolean closed;
     private final List<AutoCloseable> owned = new ArrayList<>();
+    private boolean ownsClientAnyway; // a client built from kubernetes.kubeconfig
 
     /**
      * @param client      API client (null: built from the environment — in-cluster service account or kubeconfig)
@@ -388,7 +389,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         }
         loop.shutdownNow();
         probes.shutdownNow();
-        if (ownsClient) {
+        if (ownsClient || ownsClientAnyway) {
             client.close();
         }
         for (AutoCloseable c : owned) {
@@ -410,17 +411,34 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         String node = nodeName(k);
         io.msm.agent.intercept.Interception icpt = null;
         if (k.intercept().enabled() && datapath != null) {
-            java.nio.file.Path root = k.intercept().cgroupRoot().orElseGet(io.msm.agent.intercept.CgroupV2::require);
-            int port = k.intercept().proxyPort() != 0 ? k.intercept().proxyPort() : agentCfg.rtspListen().port();
-            java.net.InetSocketAddress proxy = k.intercept().proxyAddress()
-                    .map(h -> new java.net.InetSocketAddress(h.address(), port)).orElse(null);
-            icpt = io.msm.agent.intercept.Interception.start(k.intercept().pinDir(), root, k.intercept().tcpPorts(),
-                    proxy, port);
+            // interception is an extra: a node where it cannot work (no cgroup v2, an old kernel) still routes
+            try {
+                java.nio.file.Path root = k.intercept().cgroupRoot().orElseGet(io.msm.agent.intercept.CgroupV2::require);
+                int port = k.intercept().proxyPort() != 0 ? k.intercept().proxyPort() : agentCfg.rtspListen().port();
+                java.net.InetSocketAddress proxy = k.intercept().proxyAddress()
+                        .map(h -> new java.net.InetSocketAddress(h.address(), port)).orElse(null);
+                icpt = io.msm.agent.intercept.Interception.start(k.intercept().pinDir(), root,
+                        k.intercept().tcpPorts(), proxy, port);
+            } catch (RuntimeException e) {
+                log.warn("interception off on this node: {}", e.getMessage());
+            }
         } else if (k.intercept().enabled()) {
             log.info("interception needs the BPF datapath: off in userspace mode");
         }
         Supplier<Collection<RouteTable.RtpFlow>> flows = datapath == null ? List::of : () -> rtpFlows(datapath);
-        KubernetesWatch w = new KubernetesWatch(null, k, node, icpt, flows, new java.util.Random());
+        KubernetesClient client = null;
+        if (k.kubeconfig().isPresent()) {
+            try {
+                String text = java.nio.file.Files.readString(k.kubeconfig().get());
+                client = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+                        .withConfig(io.fabric8.kubernetes.client.Config.fromKubeconfig(text)).build();
+            } catch (java.io.IOException e) {
+                throw new io.msm.agent.config.ConfigException("kubernetes.kubeconfig", "cannot read "
+                        + k.kubeconfig().get() + ": " + e.getMessage());
+            }
+        }
+        KubernetesWatch w = new KubernetesWatch(client, k, node, icpt, flows, new java.util.Random());
+        w.ownsClientAnyway = client != null;
         if (icpt != null) {
             w.owned.add(icpt);
         }

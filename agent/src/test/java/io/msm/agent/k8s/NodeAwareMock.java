@@ -27,6 +27,15 @@ import java.util.List;
  * swapped in by reflection: the mock (7.5.2) offers no constructor for it.
  */
 final class NodeAwareMock implements AutoCloseable {
+    // the mock logs every request at INFO through java.util.logging: keep test output readable
+    private static final java.util.logging.Logger MOCK_LOG = quiet();
+
+    private static java.util.logging.Logger quiet() {
+        java.util.logging.Logger l = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+        l.setLevel(java.util.logging.Level.WARNING);
+        return l;
+    }
+
     final KubernetesMockServer server;
     final KubernetesClient client;
 

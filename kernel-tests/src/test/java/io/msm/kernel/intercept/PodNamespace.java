@@ -75,6 +75,14 @@ final class PodNamespace implements AutoCloseable {
         }
     }
 
+    /** The cgroup the kubelet (systemd driver) would make for a BestEffort pod with this UID; created. */
+    Path cgroupOf(String uid) throws IOException {
+        Path d = cgroupRoot.resolve("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+                + uid.replace('-', '_') + ".slice");
+        Files.createDirectories(d);
+        return d;
+    }
+
     InetAddress nodeAddr() throws IOException {
         return InetAddress.getByName(NODE_ADDR);
     }
@@ -85,9 +93,14 @@ final class PodNamespace implements AutoCloseable {
      * runs. Returns its output.
      */
     String connect(boolean inCgroup, String host, int port, String url) {
+        return connect(inCgroup ? podCgroup : null, host, port, url);
+    }
+
+    /** Run the pod client as a process of cgroup (null: where the test runs), in the pod namespace. */
+    String connect(Path cgroup, String host, int port, String url) {
         List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + pod.name(), "sh", "-c"));
         String run = "exec perl " + client + " " + host + " " + port + " " + url;
-        cmd.add(inCgroup ? "echo $$ > " + podCgroup.resolve("cgroup.procs") + " && " + run : run);
+        cmd.add(cgroup != null ? "echo $$ > " + cgroup.resolve("cgroup.procs") + " && " + run : run);
         Sh.Result r = Sh.exec(20, cmd.toArray(String[]::new));
         return r.out() + r.err();
     }
