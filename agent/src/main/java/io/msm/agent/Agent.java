@@ -218,7 +218,7 @@ public final class Agent implements AutoCloseable {
         s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
         if (a.config().kubernetes().active()) {
             io.msm.agent.k8s.KubernetesWatch k = io.msm.agent.k8s.KubernetesWatch.forAgent(a.config(),
-                    a.owner == null ? null : a.owner.datapath());
+                    a.owner == null ? null : a.owner.datapath(), a.registry());
             a.streamRoutes = k.routes();
             s.add(k);
         }

@@ -231,6 +231,11 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     }
 
     private void rebuild() {
+        if (!synced) {
+            // the initial lists arrive informer by informer: acting on half of them would detach pods
+            // opted in by a namespace not listed yet, or write ServiceNotFound for a Service still coming
+            return;
+        }
         try {
             List<Route> compiled = new ArrayList<>();
             for (StreamRoute sr : routes.getStore().list()) {
@@ -406,7 +411,8 @@ public final class KubernetesWatch implements io.msm.agent.Service {
      * BPF mode and kubernetes.intercept.enabled, RTP idle times from its flow
      * table, the RTSP proxy's port as the interception target.
      */
-    public static KubernetesWatch forAgent(io.msm.agent.config.AgentConfig agentCfg, io.msm.bpf.Datapath datapath) {
+    public static KubernetesWatch forAgent(io.msm.agent.config.AgentConfig agentCfg, io.msm.bpf.Datapath datapath,
+                                           io.micrometer.core.instrument.MeterRegistry registry) {
         KubernetesSettings k = agentCfg.kubernetes();
         String node = nodeName(k);
         io.msm.agent.intercept.Interception icpt = null;
@@ -442,7 +448,30 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         if (icpt != null) {
             w.owned.add(icpt);
         }
+        w.bindMetrics(registry, icpt);
         return w;
+    }
+
+    /** Routes, target health and interception on /metrics. */
+    void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry,
+                     io.msm.agent.intercept.Interception icpt) {
+        io.micrometer.core.instrument.Gauge.builder("msm.k8s.routes", table, t -> t.routeKeys().size())
+                .description("StreamRoutes this agent sees").register(registry);
+        for (RouteTable.State st : RouteTable.State.values()) {
+            io.micrometer.core.instrument.Gauge.builder("msm.k8s.targets", table, t -> t.probeJobs().stream()
+                            .filter(j -> t.health(j.target()).map(h -> h.state() == st).orElse(false)).count())
+                    .description("backend targets (Service endpoints, urls) by health").tag("state",
+                            st.name().toLowerCase()).register(registry);
+        }
+        io.micrometer.core.instrument.FunctionCounter.builder("msm.k8s.status.writes", this,
+                w -> w.statusWrites.get()).description("StreamRoute status updates written").register(registry);
+        if (icpt != null) {
+            io.micrometer.core.instrument.Gauge.builder("msm.intercept.pods", icpt, i -> i.attached().size())
+                    .description("pods of this node whose connects are intercepted").register(registry);
+            io.micrometer.core.instrument.FunctionCounter.builder("msm.intercept.redirects", icpt,
+                    i -> i.stats().redirected()).description("connects redirected to the proxy (kernel counter)")
+                    .register(registry);
+        }
     }
 
     /** RTP flows of the kernel's flow table, by source address. */

@@ -363,6 +363,12 @@ class KubernetesWatchTest {
         int writes = w.statusWrites();
         Thread.sleep(1000); // five probe rounds with nothing changed
         assertEquals(writes, w.statusWrites(), "an unchanged status is not written again");
+
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry reg = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        w.bindMetrics(reg, null);
+        assertEquals(2.0, reg.get("msm.k8s.routes").gauge().value(), "both routes seen");
+        assertEquals(1.0, reg.get("msm.k8s.targets").tag("state", "up").gauge().value(), "the one accepted target is up");
+        assertEquals(writes, reg.get("msm.k8s.status.writes").functionCounter().count());
     }
 
     @Test
