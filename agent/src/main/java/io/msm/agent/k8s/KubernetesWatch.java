@@ -76,6 +76,8 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     private final ScheduledExecutorService loop;
     private final ExecutorService probes;
     private final AtomicBoolean rebuildPending = new AtomicBoolean();
+    private final AtomicBoolean routesDirty = new AtomicBoolean();
+    private final AtomicBoolean podsDirty = new AtomicBoolean();
     private final AtomicInteger statusWrites = new AtomicInteger();
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
     private SharedIndexInformer<Pod> nodePods;
@@ -149,22 +151,8 @@ public final class KubernetesWatch implements io.msm.agent.Service {
 
     @Override
     public void start() {
-        ResourceEventHandler<HasMetadata> onChange = new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(HasMetadata obj) {
-                changed();
-            }
-
-            @Override
-            public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
-                changed();
-            }
-
-            @Override
-            public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
-                changed();
-            }
-        };
+        ResourceEventHandler<HasMetadata> onRoutes = handler(routesDirty);
+        ResourceEventHandler<HasMetadata> onPods = handler(podsDirty);
         long resync = 0; // events only: the informers' caches are the truth, no periodic replay needed
         nodePods = client.pods().inAnyNamespace().withField("spec.nodeName", node).runnableInformer(resync);
         services = client.services().inAnyNamespace().runnableInformer(resync);
@@ -194,7 +182,10 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         for (SharedIndexInformer<?> i : informers) {
             @SuppressWarnings("unchecked")
             SharedIndexInformer<HasMetadata> h = (SharedIndexInformer<HasMetadata>) i;
-            h.addEventHandler(onChange);
+            // pod and namespace events change interception; the others the routing table
+            // (and the agents' pods the status writer, which every rebuild asks anew)
+            h.addEventHandler(i == nodePods || i == namespaces ? onPods
+                    : i == agentPods ? handler(new AtomicBoolean()) : onRoutes);
             started.add(h.start().toCompletableFuture());
         }
         CompletableFuture.allOf(started.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
@@ -205,6 +196,8 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                 return;
             }
             synced = true;
+            routesDirty.set(true);
+            podsDirty.set(true);
             log.info("kubernetes: watching node {}'s pods, services, endpointslices and streamroutes", node);
             changed();
         });
@@ -218,6 +211,28 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             c = c.getCause();
         }
         return c.getMessage();
+    }
+
+    private ResourceEventHandler<HasMetadata> handler(AtomicBoolean dirty) {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(HasMetadata obj) {
+                dirty.set(true);
+                changed();
+            }
+
+            @Override
+            public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
+                dirty.set(true);
+                changed();
+            }
+
+            @Override
+            public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
+                dirty.set(true);
+                changed();
+            }
+        };
     }
 
     /** An informer event: one rebuild for however many events arrive before it runs. */
@@ -237,12 +252,18 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             return;
         }
         try {
+            if (podsDirty.getAndSet(false)) {
+                reconcileInterception();
+            }
+            if (!routesDirty.getAndSet(false)) {
+                writeStatus(); // the agents' pods may have changed who writes
+                return;
+            }
             List<Route> compiled = new ArrayList<>();
             for (StreamRoute sr : routes.getStore().list()) {
                 compiled.add(compiler.compile(sr));
             }
             table.update(compiled, endpoints);
-            reconcileInterception();
             if (table.probeJobs().stream().anyMatch(j -> table.health(j.target())
                     .map(h -> h.state() == RouteTable.State.NEW).orElse(false))) {
                 probeTargets(); // new targets: probe now, not a whole interval later
