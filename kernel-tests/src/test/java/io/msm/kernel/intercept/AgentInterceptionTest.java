@@ -72,8 +72,9 @@ class AgentInterceptionTest {
                 "    cgroup-root: " + env.cgroupRoot,
                 "    pin-dir: " + pins,
                 ""));
+        // createOr: under qemu's TCG a slow answer makes the client retry a POST that already succeeded
         api.client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("media").endMetadata()
-                .build()).create();
+                .build()).createOr(r -> r.update());
     }
 
     @AfterEach
@@ -101,7 +102,7 @@ class AgentInterceptionTest {
                 .withNamespace("media").withLabels(Map.of("msm.io/intercept", "true")).endMetadata()
                 .withNewSpec().withNodeName(node).addNewContainer().withName("player").withImage("player").endContainer()
                 .endSpec().withNewStatus().withPhase("Running").withHostIP(PodNamespace.NODE_ADDR)
-                .withQosClass("BestEffort").endStatus().build()).create();
+                .withQosClass("BestEffort").endStatus().build()).createOr(r -> r.update());
     }
 
     String uid;      // the pod's UID as the API server gave it
