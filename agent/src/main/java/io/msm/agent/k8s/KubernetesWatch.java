@@ -5,11 +5,20 @@ import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.msm.agent.config.AgentConfig;
+import io.msm.agent.config.ConfigException;
 import io.msm.agent.config.KubernetesSettings;
+import io.msm.agent.intercept.CgroupV2;
+import io.msm.agent.intercept.Interception;
 import io.msm.agent.intercept.PodInterceptor;
 import io.msm.agent.intercept.PodRef;
 import io.msm.agent.k8s.crd.StreamRoute;
@@ -19,11 +28,16 @@ import io.msm.agent.k8s.route.Route;
 import io.msm.agent.k8s.route.RouteCompiler;
 import io.msm.agent.k8s.route.RouteStatus;
 import io.msm.agent.k8s.route.RouteTable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.msm.bpf.Datapath;
+import io.msm.bpf.maps.TrafficClass;
 
+import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -32,16 +46,21 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * msm-agent in a cluster: informers (no polling) on
@@ -103,7 +122,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     public KubernetesWatch(KubernetesClient client, KubernetesSettings cfg, String node, PodInterceptor interceptor,
                            Supplier<Collection<RouteTable.RtpFlow>> rtpFlows, RandomGenerator random) {
         this.ownsClient = client == null;
-        this.client = client != null ? client : new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
+        this.client = client != null ? client : new KubernetesClientBuilder().build();
         this.cfg = cfg;
         this.node = node;
         this.table = new RouteTable(random, System::nanoTime);
@@ -127,7 +146,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     /** The node name from the settings or $K8S_NODE_NAME, or an error that says how to set it. */
     public static String nodeName(KubernetesSettings cfg) {
         return cfg.nodeName().or(() -> Optional.ofNullable(System.getenv("K8S_NODE_NAME")).filter(s -> !s.isBlank()))
-                .orElseThrow(() -> new io.msm.agent.config.ConfigException("kubernetes.node-name",
+                .orElseThrow(() -> new ConfigException("kubernetes.node-name",
                         "unknown: set K8S_NODE_NAME (the chart sets it from spec.nodeName) or kubernetes.node-name"));
     }
 
@@ -287,7 +306,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                     if (a instanceof Inet4Address v4) {
                         hostIp = v4;
                     }
-                } catch (java.net.UnknownHostException ignored) {
+                } catch (UnknownHostException ignored) {
                     // not a literal: skip
                 }
             }
@@ -345,10 +364,10 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                 } else {
                     table.markUp(e.getKey().target());
                 }
-            } catch (java.util.concurrent.TimeoutException ex) {
+            } catch (TimeoutException ex) {
                 e.getValue().cancel(true);
                 table.markDown(e.getKey().target(), Failure.of(Failure.Kind.DESCRIBE_FAILED, "probe did not finish"));
-            } catch (java.util.concurrent.ExecutionException ex) {
+            } catch (ExecutionException ex) {
                 table.markDown(e.getKey().target(), Failure.of(Failure.Kind.DESCRIBE_FAILED, ex.getCause().toString()));
             } catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
@@ -432,19 +451,19 @@ public final class KubernetesWatch implements io.msm.agent.Service {
      * BPF mode and kubernetes.intercept.enabled, RTP idle times from its flow
      * table, the RTSP proxy's port as the interception target.
      */
-    public static KubernetesWatch forAgent(io.msm.agent.config.AgentConfig agentCfg, io.msm.bpf.Datapath datapath,
-                                           io.micrometer.core.instrument.MeterRegistry registry) {
+    public static KubernetesWatch forAgent(AgentConfig agentCfg, Datapath datapath,
+                                           MeterRegistry registry) {
         KubernetesSettings k = agentCfg.kubernetes();
         String node = nodeName(k);
-        io.msm.agent.intercept.Interception icpt = null;
+        Interception icpt = null;
         if (k.intercept().enabled() && datapath != null) {
             // interception is an extra: a node where it cannot work (no cgroup v2, an old kernel) still routes
             try {
-                java.nio.file.Path root = k.intercept().cgroupRoot().orElseGet(io.msm.agent.intercept.CgroupV2::require);
+                Path root = k.intercept().cgroupRoot().orElseGet(CgroupV2::require);
                 int port = k.intercept().proxyPort() != 0 ? k.intercept().proxyPort() : agentCfg.rtspListen().port();
-                java.net.InetSocketAddress proxy = k.intercept().proxyAddress()
-                        .map(h -> new java.net.InetSocketAddress(h.address(), port)).orElse(null);
-                icpt = io.msm.agent.intercept.Interception.start(k.intercept().pinDir(), root,
+                InetSocketAddress proxy = k.intercept().proxyAddress()
+                        .map(h -> new InetSocketAddress(h.address(), port)).orElse(null);
+                icpt = Interception.start(k.intercept().pinDir(), root,
                         k.intercept().tcpPorts(), proxy, port);
             } catch (RuntimeException e) {
                 log.warn("interception off on this node: {}", e.getMessage());
@@ -456,15 +475,15 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         KubernetesClient client = null;
         if (k.kubeconfig().isPresent()) {
             try {
-                String text = java.nio.file.Files.readString(k.kubeconfig().get());
-                client = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
-                        .withConfig(io.fabric8.kubernetes.client.Config.fromKubeconfig(text)).build();
-            } catch (java.io.IOException e) {
-                throw new io.msm.agent.config.ConfigException("kubernetes.kubeconfig", "cannot read "
+                String text = Files.readString(k.kubeconfig().get());
+                client = new KubernetesClientBuilder()
+                        .withConfig(Config.fromKubeconfig(text)).build();
+            } catch (IOException e) {
+                throw new ConfigException("kubernetes.kubeconfig", "cannot read "
                         + k.kubeconfig().get() + ": " + e.getMessage());
             }
         }
-        KubernetesWatch w = new KubernetesWatch(client, k, node, icpt, flows, new java.util.Random());
+        KubernetesWatch w = new KubernetesWatch(client, k, node, icpt, flows, new Random());
         w.ownsClientAnyway = client != null;
         if (icpt != null) {
             w.owned.add(icpt);
@@ -474,33 +493,33 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     }
 
     /** Routes, target health and interception on /metrics. */
-    void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry,
-                     io.msm.agent.intercept.Interception icpt) {
-        io.micrometer.core.instrument.Gauge.builder("msm.k8s.routes", table, t -> t.routeKeys().size())
+    void bindMetrics(MeterRegistry registry,
+                     Interception icpt) {
+        Gauge.builder("msm.k8s.routes", table, t -> t.routeKeys().size())
                 .description("StreamRoutes this agent sees").register(registry);
         for (RouteTable.State st : RouteTable.State.values()) {
-            io.micrometer.core.instrument.Gauge.builder("msm.k8s.targets", table, t -> t.probeJobs().stream()
+            Gauge.builder("msm.k8s.targets", table, t -> t.probeJobs().stream()
                             .filter(j -> t.health(j.target()).map(h -> h.state() == st).orElse(false)).count())
                     .description("backend targets (Service endpoints, urls) by health").tag("state",
                             st.name().toLowerCase()).register(registry);
         }
-        io.micrometer.core.instrument.FunctionCounter.builder("msm.k8s.status.writes", this,
+        FunctionCounter.builder("msm.k8s.status.writes", this,
                 w -> w.statusWrites.get()).description("StreamRoute status updates written").register(registry);
         if (icpt != null) {
-            io.micrometer.core.instrument.Gauge.builder("msm.intercept.pods", icpt, i -> i.attached().size())
+            Gauge.builder("msm.intercept.pods", icpt, i -> i.attached().size())
                     .description("pods of this node whose connects are intercepted").register(registry);
-            io.micrometer.core.instrument.FunctionCounter.builder("msm.intercept.redirects", icpt,
+            FunctionCounter.builder("msm.intercept.redirects", icpt,
                     i -> i.stats().redirected()).description("connects redirected to the proxy (kernel counter)")
                     .register(registry);
         }
     }
 
     /** RTP flows of the kernel's flow table, by source address. */
-    static Collection<RouteTable.RtpFlow> rtpFlows(io.msm.bpf.Datapath dp) {
+    static Collection<RouteTable.RtpFlow> rtpFlows(Datapath dp) {
         List<RouteTable.RtpFlow> out = new ArrayList<>();
         try (var m = dp.flows()) {
             m.forEach((k, f) -> {
-                if (f.trafficClass() == io.msm.bpf.maps.TrafficClass.RTP) {
+                if (f.trafficClass() == TrafficClass.RTP) {
                     out.add(new RouteTable.RtpFlow(k.src(), f.firstNs(), f.lastNs()));
                 }
             });
