@@ -66,6 +66,7 @@ public final class Agent implements AutoCloseable {
     private MetricsServer metrics;
     private MediaMetrics mediaMetrics;
     private volatile boolean ready;
+    private volatile io.msm.agent.k8s.StreamRoutes streamRoutes = io.msm.agent.k8s.StreamRoutes.NONE;
 
     public Agent(AgentConfig cfg) {
         this.cfg = cfg;
@@ -85,6 +86,14 @@ public final class Agent implements AutoCloseable {
 
     public DatapathOwner datapathOwner() {
         return owner;
+    }
+
+    /**
+     * The StreamRoute routing table in a cluster (empty out of cluster): the
+     * RTSP proxy consults it for paths with no configured source.
+     */
+    public io.msm.agent.k8s.StreamRoutes streamRoutes() {
+        return streamRoutes;
     }
 
     public Agent start(ServiceFactory factory) throws Exception {
@@ -209,6 +218,12 @@ public final class Agent implements AutoCloseable {
         List<Service> s = new ArrayList<>();
         s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
         s.add(new RtspServer(a.config().rtspListen(), a.config().rtsp(), a.mediaPlane(), a.registry()));
+        if (a.config().kubernetes().active()) {
+            io.msm.agent.k8s.KubernetesWatch k = io.msm.agent.k8s.KubernetesWatch.forAgent(a.config(),
+                    a.owner == null ? null : a.owner.datapath(), a.registry());
+            a.streamRoutes = k.routes();
+            s.add(k);
+        }
         return s;
     }
 }
