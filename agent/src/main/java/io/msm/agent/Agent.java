@@ -217,7 +217,8 @@ public final class Agent implements AutoCloseable {
     public static List<Service> defaultServices(Agent a) {
         List<Service> s = new ArrayList<>();
         s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
-        s.add(new RtspServer(a.config().rtspListen(), a.config().rtsp(), a.mediaPlane(), a.registry()));
+        s.add(new RtspServer(a.config().rtspListen(), a.config().rtsp(), a.mediaPlane(), a.registry())
+                .withRoutes(a::streamRoutes));
         if (a.config().kubernetes().active()) {
             io.msm.agent.k8s.KubernetesWatch k = io.msm.agent.k8s.KubernetesWatch.forAgent(a.config(),
                     a.owner == null ? null : a.owner.datapath(), a.registry());
