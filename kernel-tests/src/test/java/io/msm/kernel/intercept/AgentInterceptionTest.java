@@ -173,6 +173,11 @@ class AgentInterceptionTest {
         player();
         await("attached again", this::linked);
         assertEquals(0, agent.stop(), "orderly stop");
+        if (proxy == null) {
+            // the agent's own proxy stopped with it: a stand-in takes its port, to show the pod's
+            // connections still go there
+            proxy = new RtspResponder(env.node, env.nodeAddr(), RTSP_PORT);
+        }
         assertTrue(call().contains("reply=RTSP/1.0 "), "still intercepted while the agent is down");
 
         Sh.Result c = AgentProcess.run(env.node, "cleanup", "--bpffs", bpffs.toString(), "--intercept-pins",
