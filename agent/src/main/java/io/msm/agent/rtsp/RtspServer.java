@@ -364,13 +364,17 @@ public final class RtspServer implements Service {
 
     /** lock held: the upstream of a pulled path, started if needed. */
     Upstream upstream(StreamPath p) {
-        if (p.upstream == null) {
-            p.upstream = new Upstream(this, p);
+        Upstream u = p.upstream;
+        if (u == null) {
+            u = new Upstream(this, p);
+            p.upstream = u;
             p.upstreamSessions.incrementAndGet();
-            p.upstream.start();
+            // start() may fail at once (a refused connect completes on this thread, which holds the
+            // lock): p.upstream is then null again, and the caller learns it from u.ready()
+            u.start();
         }
         cancelLinger(p);
-        return p.upstream;
+        return u;
     }
 
     /** lock held */
