@@ -23,18 +23,22 @@ import io.msm.agent.metrics.DatapathMetrics;
 import io.msm.agent.metrics.MediaMetrics;
 import io.msm.agent.metrics.MetricsServer;
 import io.msm.agent.net.Transport;
+import io.msm.agent.sip.SipService;
 import io.msm.agent.streams.StaticStreams;
 import io.msm.bpf.maps.Meta;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * msm-agent: owns the node's datapath (or runs without BPF in userspace
@@ -58,6 +62,8 @@ public final class Agent implements AutoCloseable {
         return t;
     });
     private final List<Service> services = new ArrayList<>();
+    /** JSON endpoints services add to the metrics listener (path -> document) */
+    private final Map<String, Supplier<String>> endpoints = new LinkedHashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private DatapathOwner owner;
     private MediaPlane plane;
@@ -84,6 +90,11 @@ public final class Agent implements AutoCloseable {
 
     public DatapathOwner datapathOwner() {
         return owner;
+    }
+
+    /** Serve a JSON document on the metrics listener (call before start completes, e.g. from a service factory). */
+    public void addEndpoint(String path, Supplier<String> json) {
+        endpoints.put(path, json);
     }
 
     public Agent start(ServiceFactory factory) throws Exception {
@@ -153,7 +164,7 @@ public final class Agent implements AutoCloseable {
                 kernel.refresh();
             }
             mediaMetrics.sync();
-        }, () -> stopped.getCount() > 0, () -> ready);
+        }, () -> stopped.getCount() > 0, () -> ready, Map.copyOf(endpoints));
     }
 
     private void logStartup() {
@@ -207,6 +218,10 @@ public final class Agent implements AutoCloseable {
     public static List<Service> defaultServices(Agent a) {
         List<Service> s = new ArrayList<>();
         s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
+        SipService sip = new SipService(a.config().sip(), a.config().sipListen().socketAddress(), a.mediaPlane(),
+                a.registry());
+        a.addEndpoint("/calls", sip::callsJson);
+        s.add(sip);
         return s;
     }
 }
