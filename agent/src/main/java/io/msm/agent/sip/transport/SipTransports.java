@@ -106,7 +106,8 @@ public final class SipTransports implements AutoCloseable {
                                 }
                                 setUp(ch);
                             }
-                        }).bind(listen).syncUninterruptibly().channel();
+                        }).bind(new InetSocketAddress(listen.getAddress(), localAddress().getPort()))
+                        .syncUninterruptibly().channel(); // the UDP socket's port, also when port 0 was asked for
             } catch (Exception e) {
                 udp.close();
                 throw new IOException("cannot bind SIP TCP " + listen + " (sip-listen): " + e.getMessage(), e);
