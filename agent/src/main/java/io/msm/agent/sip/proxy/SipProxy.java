@@ -212,7 +212,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     }
 
     public String describe() {
-        return "sip: " + (cfg.tcp() ? "udp+tcp " : "udp ") + transports.localAddress() + ", media anchored on the "
+        return "sip: " + (cfg.tcp() ? "udp+tcp " : "udp ") + io.msm.agent.sip.call.CallCodec.addr(transports.localAddress())
+                + ", media anchored on the "
                 + plane.mode() + " plane, " + restored + " call(s) restored"
                 + (store == null ? ", state not persisted" : " (state file " + store.file() + ")");
     }
@@ -489,7 +490,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
 
     /** Where an initial request is retargeted: the Request-URI to use (its hop follows from it). */
     private SipUri target(SipUri ruri) {
-        List<Location.Binding> b = location.lookup(ruri.aor());
+        List<Location.Binding> b = location.lookup(aorKey(ruri));
         if (!b.isEmpty()) {
             return SipUri.parse(b.get(0).contact());
         }
@@ -535,7 +536,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             reply(st, 400, "the To of a REGISTER must be a sip: URI");
             return;
         }
-        String aor = aorUri.aor();
+        String aor = aorKey(aorUri);
         long maxExp = cfg.maxRegisterExpires().toSeconds();
         long dflt = 3600;
         String eh = req.first(HeaderNames.EXPIRES);
@@ -590,6 +591,20 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         st.respond(ok);
     }
 
+    /**
+     * The location service's key for a URI: "user@host", where every one of
+     * the node's own addresses counts as the same host — a UA registered at
+     * one node address is reachable through the others (a node has one
+     * address per network it joins).
+     */
+    private String aorKey(SipUri u) {
+        String user = u.userName() == null ? "" : u.userName();
+        if (u.address() != null && node.isOurHost(u.host())) {
+            return user + "@(this node)";
+        }
+        return u.aor();
+    }
+
     private static String key(String callId, String tag) {
         return callId + "|" + tag;
     }
@@ -641,7 +656,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private void initial(ServerTransaction st, SipRequest req, Hop from, SipUri ruri, int maxFwd, String loopHash) {
         SipUri t = target(ruri);
         if (t == null) {
-            reply(st, 404, node.isOurHost(ruri.host()) ? "no registration for " + ruri.aor()
+            reply(st, 404, node.isOurHost(ruri.host()) ? "no registration for " + ruri.userName() + " at this node"
                     : "no route to " + ruri.host() + " (msm routes registered users, sip.routes and IP addresses)");
             return;
         }
