@@ -46,6 +46,7 @@ public final class CallMetrics {
     private final AtomicLong closedToCallee = new AtomicLong();
     private final AtomicLong closedToCaller = new AtomicLong();
     private final AtomicLong closedDrops = new AtomicLong();
+    private final Object lock = new Object();
 
     /** Live totals over the open calls' relays. */
     public interface Live {
@@ -69,13 +70,13 @@ public final class CallMetrics {
                         Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2),
                         Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30))
                 .register(registry);
-        FunctionCounter.builder("msm.sip.relayed.packets", this, m -> closedToCallee.get() + live.copiesToCallee())
+        FunctionCounter.builder("msm.sip.relayed.packets", this, m -> m.sum(closedToCallee, live::copiesToCallee))
                 .tag("direction", "caller_to_callee").description("RTP and RTCP copies sent by the call relays")
                 .register(registry);
-        FunctionCounter.builder("msm.sip.relayed.packets", this, m -> closedToCaller.get() + live.copiesToCaller())
+        FunctionCounter.builder("msm.sip.relayed.packets", this, m -> m.sum(closedToCaller, live::copiesToCaller))
                 .tag("direction", "callee_to_caller").description("RTP and RTCP copies sent by the call relays")
                 .register(registry);
-        FunctionCounter.builder("msm.sip.strict.drops", this, m -> closedDrops.get() + live.strictDrops())
+        FunctionCounter.builder("msm.sip.strict.drops", this, m -> m.sum(closedDrops, live::strictDrops))
                 .description("media packets from a source other than the negotiated one, dropped").register(registry);
         // the fixed label sets, at zero from the start
         for (String o : new String[] {"answered", "busy", "rejected", "no_answer", "cancelled", "failed", "refused"}) {
@@ -149,8 +150,25 @@ public final class CallMetrics {
         outcome("refused");
     }
 
-    /** A call's relays are about to close: keep what they counted. */
-    public void closing(MediaSession m) {
+    /**
+     * A call's relays were closed: keep what they counted (read after the
+     * close, so copies made until the kernel groups went away are in).
+     */
+    public void closed(MediaSession m, Runnable dropFromLive) {
+        synchronized (lock) {
+            add(m);
+            dropFromLive.run();
+        }
+    }
+
+    /** Ended calls' counts plus the live ones, never both for one call (the transfer holds the lock). */
+    private double sum(AtomicLong closed, java.util.function.LongSupplier live) {
+        synchronized (lock) {
+            return closed.get() + live.getAsLong();
+        }
+    }
+
+    private void add(MediaSession m) {
         for (MediaSession.StreamRelays s : m.streams().values()) {
             closedToCallee.addAndGet(s.callerToCallee().rtpStats().copies() + s.callerToCallee().rtcpStats().copies());
             closedToCaller.addAndGet(s.calleeToCaller().rtpStats().copies() + s.calleeToCaller().rtcpStats().copies());

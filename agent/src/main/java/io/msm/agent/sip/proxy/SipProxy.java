@@ -1229,9 +1229,9 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             String k = key(call);
             media.execute(() -> {
                 watches.remove(k);
-                metrics.closing(m);
                 m.close();
-                sessions.remove(m);
+                // counted after the close: no copy is made once the groups are gone
+                metrics.closed(m, () -> sessions.remove(m));
             });
         }
         persist();
