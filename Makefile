@@ -20,7 +20,9 @@ DEPS_BUILD := clang llvm libbpf-dev libbpf1 bpftool linux-libc-dev libelf-dev zl
               iproute2 ethtool procps util-linux time curl openjdk-17-jdk-headless maven
 # The VM runner (kernel-tests/vm): qemu, a static busybox for the initramfs, depmod.
 DEPS_VM := qemu-system-x86 busybox-static kmod
-DEPS := $(DEPS_BUILD) $(DEPS_VM)
+# Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy.
+DEPS_PEERS := sip-tester
+DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_PEERS)
 
 .PHONY: all deps build test demo bench vm-test clean help
 

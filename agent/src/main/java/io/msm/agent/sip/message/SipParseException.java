@@ -47,10 +47,10 @@ public final class SipParseException extends Exception {
             return null;
         }
         int via = 0;
-        boolean from = false;
-        boolean to = false;
-        boolean callId = false;
-        boolean cseq = false;
+        int from = 0;
+        int to = 0;
+        int callId = 0;
+        int cseq = 0;
         try {
             for (Header h : headers) {
                 if (h.is(HeaderNames.VIA)) {
@@ -58,21 +58,26 @@ public final class SipParseException extends Exception {
                     via++;
                 } else if (h.is(HeaderNames.FROM)) {
                     NameAddr.parse(h.value());
-                    from = true;
+                    from++;
                 } else if (h.is(HeaderNames.TO)) {
                     NameAddr.parse(h.value());
-                    to = true;
+                    to++;
                 } else if (h.is(HeaderNames.CALL_ID)) {
-                    callId = !h.value().isBlank();
+                    String c = h.value();
+                    if (c.isBlank() || c.length() > 256 || c.indexOf(' ') >= 0 || c.indexOf('\t') >= 0) {
+                        return null;
+                    }
+                    callId++;
                 } else if (h.is(HeaderNames.CSEQ)) {
                     CSeq.parse(h.value());
-                    cseq = true;
+                    cseq++;
                 }
             }
         } catch (SipSyntaxException e) {
             return null;
         }
-        if (via == 0 || !from || !to || !callId || !cseq) {
+        // exactly one of each: a response copying two From or Call-ID would be malformed itself
+        if (via == 0 || from != 1 || to != 1 || callId != 1 || cseq != 1) {
             return null;
         }
         SipRequest stub = new SipRequest(method, "sip:invalid", headers, null);

@@ -113,6 +113,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     /** RTP watch of answered calls, media thread only */
     private final Map<String, Watch> watches = new HashMap<>();
     private volatile int active;
+    /** server transactions at most; beyond, new requests get a stateless 503 */
+    private final int maxTransactions;
     private final String instance = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
     private long branches;
     private volatile boolean started;
@@ -142,6 +144,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         this.location = new Location(cfg.maxRegistrations(), System::currentTimeMillis);
         this.routes = new StaticRoutes(cfg.routes());
         this.rate = new InviteRate(cfg.invitesPerSecond(), System::nanoTime);
+        this.maxTransactions = Math.max(1000, cfg.maxCalls() * 20);
         this.metrics = new CallMetrics(registry, () -> active, location::size, new CallMetrics.Live() {
             @Override
             public long copiesToCallee() {
@@ -297,6 +300,25 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             onCancel(req, from);
             return;
         }
+        // limits before any state: a refused INVITE costs no transaction, a flood no memory
+        if (req.is("INVITE") && req.to().tag() == null && !calls.containsKey(key(req.callId(), req.from().tag()))) {
+            if (calls.size() >= cfg.maxCalls()) {
+                metrics.refused("max_calls");
+                busyStateless(req, from, fixed, cfg.retryAfter().toSeconds(),
+                        "sip.max-calls (" + cfg.maxCalls() + ") calls in progress");
+                return;
+            }
+            if (!rate.tryAcquire()) {
+                metrics.refused("rate");
+                busyStateless(req, from, fixed, 1, "more than sip.invites-per-second (" + cfg.invitesPerSecond()
+                        + ") new calls");
+                return;
+            }
+        }
+        if (txs.serverCount() >= maxTransactions) {
+            busyStateless(req, from, fixed, 1, "more than " + maxTransactions + " transactions in progress");
+            return;
+        }
         ServerTransaction st = txs.newServer(req, from, responseHop(fixed, from));
         if (req.is("INVITE")) {
             st.respond(SipResponse.to(req, 100, "Trying", null));
@@ -333,6 +355,13 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return new Hop(Hop.Kind.TCP, arrived.remote(), arrived.connection());
         }
         return Hop.udp(new InetSocketAddress(a, port));
+    }
+
+    private void busyStateless(SipRequest req, Hop from, Via fixed, long retryAfter, String why) {
+        SipResponse r = SipResponse.to(req, 503, null, tag());
+        r.add(HeaderNames.RETRY_AFTER, Long.toString(retryAfter));
+        r.add(HeaderNames.WARNING, "399 msm \"" + why + "\"");
+        sendStateless(r, responseHop(fixed, from));
     }
 
     private void sendStateless(SipResponse r, Hop to) {
@@ -672,17 +701,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         if (req.is("INVITE")) {
             String k = key(req.callId(), req.from().tag());
             Call existing = calls.get(k);
-            if (existing == null) {
-                if (calls.size() >= cfg.maxCalls()) {
-                    metrics.refused("max_calls");
-                    busy(st, cfg.retryAfter().toSeconds(), "sip.max-calls (" + cfg.maxCalls() + ") calls in progress");
-                    return;
-                }
-                if (!rate.tryAcquire()) {
-                    metrics.refused("rate");
-                    busy(st, 1, "more than sip.invites-per-second (" + cfg.invitesPerSecond() + ") new calls");
-                    return;
-                }
+            if (existing == null) { // admitted (max-calls, invites-per-second) in onRequest
                 call = newCall(req, from, next);
                 calls.put(k, call);
                 active = calls.size();

@@ -256,7 +256,7 @@ final class TestUa implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws java.io.IOException {
         sip.close();
         rtp.close();
         rtcp.close();
