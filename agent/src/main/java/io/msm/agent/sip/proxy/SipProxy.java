@@ -119,6 +119,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private long branches;
     private volatile boolean started;
     private int restored;
+    /** the state file holds calls (or did when the agent started): an empty list must be written over it */
+    private boolean stored;
 
     /** A call's RTP activity as last seen (media thread). */
     private static final class Watch {
@@ -1370,7 +1372,11 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
                 out.add(CallCodec.toJson(c));
             }
         }
+        if (out.isEmpty() && !stored) {
+            return; // never had a call to keep: leave the file system alone
+        }
         store.save(out);
+        stored = !out.isEmpty();
     }
 
     /** Proxy thread, before listening: the answered calls of the state file, relays re-opened on their ports. */
@@ -1379,6 +1385,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return;
         }
         List<Call> loaded = store.load();
+        stored = !loaded.isEmpty();
         for (Call c : loaded) {
             if (c.state != Call.State.ANSWERED) {
                 continue;
