@@ -207,9 +207,15 @@ final class SipBed implements AutoCloseable {
 
     /** The caller's sipp: calls user through msm, plays g711a.pcap, hangs up after talkMs. */
     Process uac(String user, int calls, int rate, int talkMs) throws IOException {
+        return uac(user, calls, rate, talkMs, "u1");
+    }
+
+    /** The same over a transport of sipp's -t: u1 (UDP), t1 (one TCP connection). */
+    Process uac(String user, int calls, int rate, int talkMs, String transport) throws IOException {
         return sipp(uac, NODE_UAC + ":5060", "-sf", "uac.xml", "-s", user, "-i", UAC, "-p", "5061", "-mi", UAC,
                 "-mp", Integer.toString(UAC_RTP), "-key", "pcap", pcap(), "-d", Integer.toString(talkMs),
-                "-m", Integer.toString(calls), "-l", Integer.toString(calls), "-r", Integer.toString(rate));
+                "-m", Integer.toString(calls), "-l", Integer.toString(calls), "-r", Integer.toString(rate),
+                "-t", transport);
     }
 
     /** A UDP socket in ns counting what arrives, per source; optionally sending each datagram back. */
