@@ -328,13 +328,17 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         route(st, req, from);
     }
 
-    /** RFC 3261 section 18.2.1 received, RFC 3581 rport. */
+    /**
+     * RFC 3261 section 18.2.1 received, RFC 3581 rport. received is written
+     * whenever the sender put one in (or the sent-by differs): responses go
+     * where the request really came from, never to an address a sender claims.
+     */
     private static Via fixVia(Via v, Hop from) {
         InetAddress src = from.remote().getAddress();
         if (v.wantsRport()) {
             return v.with("rport", Integer.toString(from.remote().getPort())).with("received", src.getHostAddress());
         }
-        if (!src.equals(v.hostAddress())) {
+        if (v.received() != null || !src.equals(v.hostAddress())) {
             return v.with("received", src.getHostAddress());
         }
         return v;
@@ -344,11 +348,16 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private static Hop responseHop(Via v, Hop arrived) {
         InetAddress a = arrived.remote().getAddress();
         String received = v.received();
+        InetAddress r = null;
         if (received != null) {
-            InetAddress r = SipUri.parse("sip:" + (received.indexOf(':') >= 0 ? "[" + received + "]" : received)).address();
-            if (r != null) {
-                a = r;
+            try {
+                r = SipUri.parse("sip:" + (received.indexOf(':') >= 0 ? "[" + received + "]" : received)).address();
+            } catch (SipSyntaxException e) {
+                r = null; // a bad received= from upstream: fall back to where the request came from
             }
+        }
+        if (r != null) {
+            a = r;
         } else if (v.hostAddress() != null) {
             a = v.hostAddress();
         }
@@ -988,7 +997,15 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             Side responder = call.offer.from().other();
             answer(call, responder, up);
         }
-        InetAddress a = next.received() != null ? SipUri.parse("sip:" + next.received()).address() : next.hostAddress();
+        InetAddress a = next.hostAddress();
+        String received = next.received();
+        if (received != null) {
+            try {
+                a = SipUri.parse("sip:" + (received.indexOf(':') >= 0 ? "[" + received + "]" : received)).address();
+            } catch (SipSyntaxException e) {
+                return;
+            }
+        }
         if (a == null) {
             return;
         }
@@ -1066,6 +1083,20 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         h.add(new Header(HeaderNames.CALL_ID, inv.callId()));
         h.add(new Header(HeaderNames.CSEQ, inv.cseq().number() + " CANCEL"));
         txs.newClient(new SipRequest("CANCEL", inv.uri(), h, null), ctx.next, IGNORE);
+        // RFC 3261 section 9.1: no final answer 64*T1 after the CANCEL: give up on the branch
+        schedule(cfg.timers().sixtyFourT1(), () -> {
+            if (ctx.st.finalSent()) {
+                return;
+            }
+            if (ctx.ct != null) {
+                txs.terminate(ctx.ct);
+            }
+            reply(ctx.st, 408, "no final answer after CANCEL");
+            if (ctx.call != null && ctx.initial) {
+                metrics.outcome("no_answer");
+                endCall(ctx.call, null);
+            }
+        });
     }
 
     private static final ClientTransaction.Listener IGNORE = new ClientTransaction.Listener() {

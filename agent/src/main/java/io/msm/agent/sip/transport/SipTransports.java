@@ -70,6 +70,20 @@ public final class SipTransports implements AutoCloseable {
     }
 
     public void start() throws IOException {
+        // port 0: the UDP socket picks a port the TCP listener must share; if that port is taken for TCP, pick again
+        for (int attempt = 1; ; attempt++) {
+            try {
+                bind();
+                return;
+            } catch (IOException e) {
+                if (listen.getPort() != 0 || attempt >= 20 || udp == null) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private void bind() throws IOException {
         try {
             udp = new Bootstrap().group(group).channel(Transport.datagram())
                     .option(ChannelOption.SO_RCVBUF, 4 << 20)
@@ -109,7 +123,7 @@ public final class SipTransports implements AutoCloseable {
                         }).bind(new InetSocketAddress(listen.getAddress(), localAddress().getPort()))
                         .syncUninterruptibly().channel(); // the UDP socket's port, also when port 0 was asked for
             } catch (Exception e) {
-                udp.close();
+                udp.close().syncUninterruptibly();
                 throw new IOException("cannot bind SIP TCP " + listen + " (sip-listen): " + e.getMessage(), e);
             }
         }

@@ -302,6 +302,27 @@ class SipProxyTest {
     }
 
     @Test
+    void aCalleeIgnoringTheCancelIsGivenUpOn() throws Exception {
+        start("");
+        TestUa alice = ua("alice");
+        TestUa bob = ua("bob");
+        register(bob, 60);
+        bob.expectResponse(200, T);
+        String br = TestUa.branch();
+        alice.send(alice.invite("c2b", "a2b", proxyUri("bob"), alice.sdp(), br, 1));
+        SipRequest inv = bob.expectRequest("INVITE", T);
+        bob.reply(bob.answer(inv, 180, null, "b2b", null));
+        alice.expectResponse(180, T);
+        alice.send("CANCEL " + proxyUri("bob") + " SIP/2.0\r\n" + alice.via(br) + "Max-Forwards: 70\r\n"
+                + "From: <sip:alice@127.0.0.1>;tag=a2b\r\nTo: <" + proxyUri("bob") + ">\r\nCall-ID: c2b\r\n"
+                + "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n");
+        bob.expectRequest("CANCEL", T); // and bob never answers
+        alice.expectResponse(408, 6000); // 64 * T1 after the CANCEL
+        waitFor(() -> plane.relays().isEmpty(), T, "relays closed");
+        assertEquals(0, proxy.activeCalls());
+    }
+
+    @Test
     void aRejectedCallFreesItsPortsAndRetransmissionsAreAbsorbed() throws Exception {
         start("");
         TestUa alice = ua("alice");
