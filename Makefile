@@ -27,7 +27,9 @@ DEPS_VM := qemu-system-x86 busybox-static kmod
 # (util-linux) runs VLC as nobody, since it refuses root.
 DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
               gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp vlc-bin vlc-plugin-base
-DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_MEDIA)
+# Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy.
+DEPS_PEERS := sip-tester
+DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS)
 
 .PHONY: all deps build test demo demo-datapath bench vm-test clean help
 
