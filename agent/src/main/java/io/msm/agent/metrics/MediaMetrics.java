@@ -33,8 +33,6 @@ public final class MediaMetrics {
     private final MeterRegistry registry;
     private final Supplier<List<Relay>> relays;
     private final Map<String, List<Meter>> meters = new HashMap<>();
-    /** the relay each label's meters read: a label reopened by a new relay (a stream published again) re-registers */
-    private final Map<String, Relay> measured = new HashMap<>();
 
     public MediaMetrics(MeterRegistry registry, Supplier<List<Relay>> relays) {
         this.registry = registry;
@@ -69,14 +67,8 @@ public final class MediaMetrics {
         byLabel = now;
         Set<String> gone = new HashSet<>(meters.keySet());
         gone.removeAll(now.keySet());
-        for (Map.Entry<String, Relay> e : now.entrySet()) {
-            if (measured.containsKey(e.getKey()) && measured.get(e.getKey()) != e.getValue()) {
-                gone.add(e.getKey());
-            }
-        }
         for (String label : gone) {
             meters.remove(label).forEach(registry::remove);
-            measured.remove(label);
         }
         for (String label : now.keySet()) {
             if (meters.containsKey(label)) {
@@ -101,7 +93,6 @@ public final class MediaMetrics {
                     .baseUnit("seconds").tag("stream", label)
                     .description("RFC 3550 interarrival jitter of the upstream").register(registry));
             meters.put(label, m);
-            measured.put(label, r);
         }
     }
 }
