@@ -27,10 +27,12 @@ DEPS_VM := qemu-system-x86 busybox-static kmod
 # (util-linux) runs VLC as nobody, since it refuses root.
 DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
               gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp vlc-bin vlc-plugin-base
+# Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy.
+DEPS_PEERS := sip-tester
 # The benchmarks (bench/): gcc builds the sender, GStreamer is a system under test
 # (udpsrc/multiudpsink, in DEPS_MEDIA), perf profiles the node's CPU.
 DEPS_BENCH := gcc linux-perf
-DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_BENCH)
+DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS) $(DEPS_BENCH)
 
 .PHONY: all deps build test demo demo-datapath bench vm-test clean help
 

@@ -24,18 +24,22 @@ import io.msm.agent.metrics.MediaMetrics;
 import io.msm.agent.metrics.MetricsServer;
 import io.msm.agent.net.Transport;
 import io.msm.agent.rtsp.RtspServer;
+import io.msm.agent.sip.SipService;
 import io.msm.agent.streams.StaticStreams;
 import io.msm.bpf.maps.Meta;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * msm-agent: owns the node's datapath (or runs without BPF in userspace
@@ -59,6 +63,8 @@ public final class Agent implements AutoCloseable {
         return t;
     });
     private final List<Service> services = new ArrayList<>();
+    /** JSON endpoints services add to the metrics listener (path -> document) */
+    private final Map<String, Supplier<String>> endpoints = new LinkedHashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private DatapathOwner owner;
     private MediaPlane plane;
@@ -66,6 +72,7 @@ public final class Agent implements AutoCloseable {
     private MetricsServer metrics;
     private MediaMetrics mediaMetrics;
     private volatile boolean ready;
+    private volatile io.msm.agent.k8s.StreamRoutes streamRoutes = io.msm.agent.k8s.StreamRoutes.NONE;
 
     public Agent(AgentConfig cfg) {
         this.cfg = cfg;
@@ -85,6 +92,19 @@ public final class Agent implements AutoCloseable {
 
     public DatapathOwner datapathOwner() {
         return owner;
+    }
+
+    /**
+     * The StreamRoute routing table in a cluster (empty out of cluster): the
+     * RTSP proxy consults it for paths with no configured source.
+     */
+    public io.msm.agent.k8s.StreamRoutes streamRoutes() {
+        return streamRoutes;
+    }
+
+    /** Serve a JSON document on the metrics listener (call before start completes, e.g. from a service factory). */
+    public void addEndpoint(String path, Supplier<String> json) {
+        endpoints.put(path, json);
     }
 
     public Agent start(ServiceFactory factory) throws Exception {
@@ -154,7 +174,7 @@ public final class Agent implements AutoCloseable {
                 kernel.refresh();
             }
             mediaMetrics.sync();
-        }, () -> stopped.getCount() > 0, () -> ready);
+        }, () -> stopped.getCount() > 0, () -> ready, Map.copyOf(endpoints));
     }
 
     private void logStartup() {
@@ -208,7 +228,18 @@ public final class Agent implements AutoCloseable {
     public static List<Service> defaultServices(Agent a) {
         List<Service> s = new ArrayList<>();
         s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
-        s.add(new RtspServer(a.config().rtspListen(), a.config().rtsp(), a.mediaPlane(), a.registry()));
+        s.add(new RtspServer(a.config().rtspListen(), a.config().rtsp(), a.mediaPlane(), a.registry())
+                .withRoutes(a::streamRoutes));
+        if (a.config().kubernetes().active()) {
+            io.msm.agent.k8s.KubernetesWatch k = io.msm.agent.k8s.KubernetesWatch.forAgent(a.config(),
+                    a.owner == null ? null : a.owner.datapath(), a.registry());
+            a.streamRoutes = k.routes();
+            s.add(k);
+        }
+        SipService sip = new SipService(a.config().sip(), a.config().sipListen().socketAddress(), a.mediaPlane(),
+                a.registry());
+        a.addEndpoint("/calls", sip::callsJson);
+        s.add(sip);
         return s;
     }
 }

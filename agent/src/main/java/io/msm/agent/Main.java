@@ -110,17 +110,24 @@ public final class Main implements Callable<Integer> {
 
     @Command(name = "cleanup", mixinStandardHelpOptions = true,
             description = "Detach every program msm attached (only msm's: foreign filters and XDP programs stay), "
-                    + "delete clsact qdiscs msm created if they are empty, and remove msm's pins.")
+                    + "delete clsact qdiscs msm created if they are empty, detach pod interception from every pod "
+                    + "cgroup, and remove msm's pins.")
     static final class Cleanup implements Callable<Integer> {
         @Option(names = "--bpffs", paramLabel = "DIR", description = "pin directory (default: " + AgentConfig.DEFAULT_BPFFS + ")")
         String bpffs = AgentConfig.DEFAULT_BPFFS;
+
+        @Option(names = "--intercept-pins", paramLabel = "DIR", description = "pin directory of pod interception "
+                + "(default: " + io.msm.agent.config.KubernetesSettings.DEFAULT_PIN_DIR + ")")
+        String interceptPins = io.msm.agent.config.KubernetesSettings.DEFAULT_PIN_DIR;
 
         @Override
         public Integer call() {
             try {
                 List<String> from = DatapathOwner.cleanup(Path.of(bpffs));
+                List<String> pods = io.msm.agent.intercept.Interception.cleanup(Path.of(interceptPins));
                 System.out.println("msm-agent cleanup: detached from " + (from.isEmpty() ? "no interface" : String.join(", ", from))
-                        + "; removed " + bpffs);
+                        + "; removed " + bpffs + "; interception detached from " + pods.size() + " pod(s), removed "
+                        + interceptPins);
                 return 0;
             } catch (BpfException e) {
                 System.err.println("msm-agent cleanup: " + e.getMessage());

@@ -1,5 +1,6 @@
 package io.msm.cli;
 
+import io.msm.cli.calls.CallsCommand;
 import io.msm.cli.fanout.FanoutCommand;
 import io.msm.cli.flows.FlowsCommand;
 import io.msm.cli.source.DatapathView;
@@ -18,15 +19,16 @@ import java.nio.file.Path;
 /** {@code msm}: the root command; its subcommands read the pinned datapath. */
 @Command(name = "msm", mixinStandardHelpOptions = true, versionProvider = MsmVersion.class,
         description = {
-            "Inspect the msm datapath on this node: flows, fan-out groups, status.",
+            "Inspect the msm datapath on this node: flows, fan-out groups, SIP calls, status.",
             "Reads the BPF maps msm-agent pinned under --bpffs directly, so it works while the agent is down."},
-        subcommands = {FlowsCommand.class, FanoutCommand.class, StatusCommand.class, VersionCommand.class,
-            HelpCommand.class},
+        subcommands = {FlowsCommand.class, FanoutCommand.class, CallsCommand.class, StatusCommand.class,
+            VersionCommand.class, HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
             "  msm flows --class rtp --sort loss --limit 20",
             "  msm flows --watch",
             "  msm fanout --json | jq '.[].subscribers | length'",
+            "  msm calls",
             "  msm status"})
 public final class MsmCommand implements Runnable {
     public static final String DEFAULT_BPFFS = "/sys/fs/bpf/msm";
@@ -59,6 +61,6 @@ public final class MsmCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing command: one of flows, fanout, status, version, help");
+        throw new ParameterException(spec.commandLine(), "missing command: one of flows, fanout, calls, status, version, help");
     }
 }

@@ -46,7 +46,31 @@ class AgentConfigTest {
         assertEquals(Map.of("port-range", "20000-29999"), c.get("media"));
         assertFalse(c.containsKey("interfaces"), "no interface list: the agent takes every up interface");
         assertEquals(Set.of("bpffs", "metrics-listen", "rtsp-listen", "sip-listen", "userspace", "log-level", "xdp",
-                "flows", "classifier", "media"), c.keySet(), "only keys msm-agent's config loader reads");
+                "flows", "classifier", "media", "kubernetes"), c.keySet(), "only keys msm-agent's config loader reads");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void kubernetesSectionNamesTheAgentsAndTheMountedCgroupRoot() {
+        Map<String, Object> k = (Map<String, Object>) config(MsmChart.render()).get("kubernetes");
+        assertEquals(true, k.get("enabled"), "in a cluster: always on");
+        assertEquals("5s", k.get("probe-interval"));
+        assertEquals("elect", k.get("status"));
+        assertEquals(MsmChart.NAMESPACE, k.get("agent-namespace"), "the election looks at this release's agents");
+        assertEquals("app.kubernetes.io/instance=msm,app.kubernetes.io/name=msm,app.kubernetes.io/component=agent",
+                k.get("agent-selector"), "the DaemonSet's pod labels");
+        assertEquals(Map.of("enabled", true, "tcp-ports", List.of(554, 8554), "cgroup-root", "/run/msm/cgroup",
+                "pin-dir", "/sys/fs/bpf/msm-intercept"), k.get("intercept"),
+                "the agent reads the cgroup root where the DaemonSet mounts it");
+        Map<String, Object> off = (Map<String, Object>) ((Map<String, Object>) config(MsmChart.render(
+                "agent: {userspace: true}\n")).get("kubernetes")).get("intercept");
+        assertEquals(false, off.get("enabled"), "no BPF, no interception");
+        Map<String, Object> custom = (Map<String, Object>) config(MsmChart.render(
+                "agent: {kubernetes: {status: always, probeInterval: 2s, intercept: {ports: [554]}}}\n"))
+                .get("kubernetes");
+        assertEquals("always", custom.get("status"));
+        assertEquals("2s", custom.get("probe-interval"));
+        assertEquals(List.of(554), ((Map<String, Object>) custom.get("intercept")).get("tcp-ports"));
     }
 
     @Test

@@ -136,6 +136,22 @@ class DaemonSetTest {
     }
 
     @Test
+    void interceptionSeesTheNodesCgroupsReadOnly() {
+        Volume v = volume(pod(DEFAULTS), "cgroup");
+        assertEquals("/sys/fs/cgroup", v.getHostPath().getPath(), "the node's cgroup v2 mount");
+        assertEquals("Directory", v.getHostPath().getType(), "never created: a missing mount is an error");
+        VolumeMount m = mount(agent(DEFAULTS), "cgroup");
+        assertEquals("/run/msm/cgroup", m.getMountPath(), "where the agent's config says it is");
+        assertEquals(Boolean.TRUE, m.getReadOnly(), "the agent opens cgroup directories, it writes nothing there");
+        Manifests hybrid = MsmChart.render("agent: {kubernetes: {intercept: {cgroupRoot: /sys/fs/cgroup/unified}}}\n");
+        assertEquals("/sys/fs/cgroup/unified", volume(pod(hybrid), "cgroup").getHostPath().getPath());
+        for (String off : List.of("agent: {kubernetes: {intercept: {enabled: false}}}\n", "agent: {userspace: true}\n")) {
+            assertTrue(pod(MsmChart.render(off)).getVolumes().stream().noneMatch(x -> x.getName().equals("cgroup")),
+                    off);
+        }
+    }
+
+    @Test
     void userspaceModeNeedsNoBpfAtAll() {
         Manifests m = MsmChart.render("""
                 agent: {userspace: true}

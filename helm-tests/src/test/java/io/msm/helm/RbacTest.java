@@ -52,6 +52,7 @@ class RbacTest {
         Set<Grant> want = new TreeSet<>();
         want.addAll(read("", "pods"));
         want.addAll(read("", "services"));
+        want.addAll(read("", "namespaces")); // namespace-wide interception opt-in
         want.addAll(read("discovery.k8s.io", "endpointslices"));
         want.addAll(read("msm.io", "streamroutes"));
         want.add(new Grant("msm.io", "streamroutes/status", "update"));
@@ -63,6 +64,14 @@ class RbacTest {
     void grantsExactlyWhatTheAgentUses() {
         ClusterRole role = MsmChart.render().one(ClusterRole.class, "ClusterRole");
         assertEquals(expectedLeastPrivilege(), grants(role));
+    }
+
+    @Test
+    void namespacesOnlyWithInterception() {
+        for (String values : List.of("agent: {userspace: true}\n", "agent: {kubernetes: {intercept: {enabled: false}}}\n")) {
+            ClusterRole role = MsmChart.render(values).one(ClusterRole.class, "ClusterRole");
+            assertTrue(grants(role).stream().noneMatch(g -> g.resource().equals("namespaces")), values);
+        }
     }
 
     @Test

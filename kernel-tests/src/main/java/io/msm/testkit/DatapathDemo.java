@@ -17,7 +17,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The datapath on its own, in a namespace "cluster": a sender streams RTP to
@@ -41,7 +40,15 @@ public final class DatapathDemo {
         StarTopology topo = StarTopology.create(n);
         Datapath dp = Datapath.load(DatapathSpec.DEFAULT.withFlows(4096).withGroups(4).withSubIds(64));
         List<DatagramChannel> socks = new ArrayList<>();
+        List<CountingReceiver> receivers = new ArrayList<>();
         Thread cleanup = new Thread(() -> {
+            receivers.forEach(c -> {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // closing anyway
+                }
+            });
             socks.forEach(c -> {
                 try {
                     c.close();
@@ -60,27 +67,12 @@ public final class DatapathDemo {
         topo.node.run(() -> TcIngress.attach(inIf, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE,
                 TcIngress.DEFAULT_PRIORITY, false));
         List<FanoutSub> subs = new ArrayList<>();
-        AtomicLong[] got = new AtomicLong[n];
+        CountingReceiver[] got = new CountingReceiver[n];
         for (StarTopology.Receiver r : topo.receivers) {
             subs.add(new FanoutSub(topo.node.ifindex(r.nodeIf()), r.index(), r.ns().mac(r.ifname()),
                     topo.node.mac(r.nodeIf()), r.nodeAddr(), r.addr(), 5004, 6000, 0));
-            DatagramChannel ch = r.ns().call(() -> DatagramChannel.open().bind(new InetSocketAddress(r.addr(), 6000)));
-            socks.add(ch);
-            AtomicLong c = new AtomicLong();
-            got[r.index()] = c;
-            Thread t = new Thread(() -> {
-                ByteBuffer b = ByteBuffer.allocate(2048);
-                try {
-                    while (ch.receive(b) != null) {
-                        c.incrementAndGet();
-                        b.clear();
-                    }
-                } catch (Exception ignored) {
-                    // socket closed at the end
-                }
-            });
-            t.setDaemon(true);
-            t.start();
+            got[r.index()] = CountingReceiver.bind(r.ns(), new InetSocketAddress(r.addr(), 6000));
+            receivers.add(got[r.index()]);
         }
         FanoutKey key = new FanoutKey(StarTopology.NODE_IN_ADDR, 5004);
         dp.fanoutGroups().update(key, new FanoutGroup(0, 0, null, 0, subs));
@@ -111,7 +103,7 @@ public final class DatapathDemo {
         System.exit(0);
     }
 
-    private static void report(Datapath dp, FanoutKey key, int sent, AtomicLong[] got) {
+    private static void report(Datapath dp, FanoutKey key, int sent, CountingReceiver[] got) {
         GroupStats g = GroupStats.sum(dp.groupStats().lookupPerCpu(0).orElseThrow());
         Flow f = dp.flows().lookup(FlowKey.udp(StarTopology.SENDER_ADDR, 40000, StarTopology.NODE_IN_ADDR, 5004))
                 .orElse(null);
@@ -124,7 +116,7 @@ public final class DatapathDemo {
         }
         sb.append("\n  receivers:");
         for (int i = 0; i < got.length; i++) {
-            sb.append(String.format(" r%d=%d", i, got[i].get()));
+            sb.append(String.format(" r%d=%d", i, got[i].count()));
         }
         System.out.println(sb);
     }

@@ -250,6 +250,7 @@ class FanoutTestRunTest {
                 .payload(Packets.rtp(1, 1, 1, 96, false, 100)).build();
         long drops = dp.totals().get(Stat.STRICT_DROP);
         assertEquals(TC_ACT_REDIRECT, run(fromPublisher).retval());
+        assertEquals(1, captured(1).size(), "the publisher's packet: one clone (and the original redirected)");
         assertEquals(TC_ACT_SHOT, run(fromElsewhere).retval());
         assertEquals(1, dp.totals().get(Stat.STRICT_DROP) - drops);
         assertEquals(1, GroupStats.sum(dp.groupStats().lookupPerCpu(5).orElseThrow()).strictDrops());

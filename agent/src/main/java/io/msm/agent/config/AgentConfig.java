@@ -31,7 +31,8 @@ public record AgentConfig(
         Media media,
         List<StaticStream> streams,
         RtspSettings rtsp,
-        SipSettings sip) {
+        SipSettings sip,
+        KubernetesSettings kubernetes) {
 
     public static final String DEFAULT_BPFFS = "/sys/fs/bpf/msm";
     public static final String DEFAULT_METRICS = "0.0.0.0:9469";

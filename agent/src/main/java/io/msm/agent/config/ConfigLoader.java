@@ -40,6 +40,7 @@ import java.util.Map;
  * streams: [{name: cam1, listen: 10.0.0.1:5004, source: 10.0.0.9, subscribers: [10.0.1.2:6000]}]
  * rtsp: {...}   # see RtspSettings
  * sip: {...}    # see SipSettings
+ * kubernetes: {...}   # see KubernetesSettings
  * </pre>
  */
 public final class ConfigLoader {
@@ -203,9 +204,10 @@ public final class ConfigLoader {
 
         RtspSettings rtsp = RtspSettings.read(n.section("rtsp"));
         SipSettings sip = SipSettings.read(n.section("sip"));
+        KubernetesSettings k8s = KubernetesSettings.read(n.section("kubernetes"));
         n.done();
         return new AgentConfig(List.copyOf(ifaces), Path.of(bpffs), metrics, rtspL, sipL, userspace, level, xdp, dp,
-                flows, classifier, prot, new AgentConfig.Media(range), streams, rtsp, sip);
+                flows, classifier, prot, new AgentConfig.Media(range), streams, rtsp, sip, k8s);
     }
 
     private static String pick(String cli, String file) {

@@ -284,20 +284,13 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
                 continue;
             }
             io.netty.channel.Channel out = s.source.equals(local()) ? socket.channel : partnerChannel(s.source);
-            if (out != null && !out.isWritable()) {
-                out.flush(); // a burst of copies filled the outbound buffer (64 KiB, ~50 copies): send them, go on
-            }
-            if (out == null || !out.isWritable()) {
+            if (!socket.writeCopy(out, content, s.viewer)) {
                 userErrors.incrementAndGet();
                 continue;
             }
-            out.write(new DatagramPacket(content.retainedDuplicate(), s.viewer));
             s.userPackets.incrementAndGet();
             s.userBytes.addAndGet(content.readableBytes());
             userCopies.incrementAndGet();
-            if (out != socket.channel) {
-                out.flush();
-            }
         }
         PacketListener l = tap;
         if (l != null && tapUpstream) {

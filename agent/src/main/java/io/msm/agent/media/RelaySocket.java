@@ -34,6 +34,10 @@ final class RelaySocket {
         Bootstrap b = new Bootstrap().group(group).channel(Transport.datagram())
                 .option(ChannelOption.SO_RCVBUF, 4 << 20)
                 .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                // a packet's copies go out as one burst (N x 1.2 kB): let Netty hold up to 2 MB of them
+                // while the socket's send buffer (net.core.wmem_max, often 208 kB) drains, instead of
+                // dropping copies whenever the kernel is a little late; past that, copies are dropped
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new io.netty.channel.WriteBufferWaterMark(512 << 10, 2 << 20))
                 .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
                     @Override
                     protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket msg) {
@@ -59,6 +63,27 @@ final class RelaySocket {
             }
             throw new IOException("cannot bind UDP " + addr + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Queue one copy of content to viewer on out (the relay's own channel,
+     * flushed at the end of the read burst, or a partner relay's, flushed
+     * now). A burst that fills the outbound buffer (2 MB, ~1700 copies of
+     * 1200 bytes) is flushed and goes on; a copy that still finds no room is
+     * dropped — real-time media is not queued further. Returns false when dropped.
+     */
+    boolean writeCopy(Channel out, ByteBuf content, InetSocketAddress viewer) {
+        if (out != null && !out.isWritable()) {
+            out.flush();
+        }
+        if (out == null || !out.isWritable()) {
+            return false;
+        }
+        out.write(new DatagramPacket(content.retainedDuplicate(), viewer));
+        if (out != channel) {
+            out.flush();
+        }
+        return true;
     }
 
     InetSocketAddress local() {

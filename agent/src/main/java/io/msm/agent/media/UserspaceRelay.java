@@ -110,21 +110,13 @@ final class UserspaceRelay implements Relay, RelaySocket.Receiver {
                     RtpPackets.payloadType(content), now - firstNs);
         }
         for (Sub s : subs) {
-            Channel out = s.channel();
-            if (out != null && !out.isWritable()) {
-                out.flush(); // a burst of copies filled the outbound buffer (64 KiB, ~50 copies): send them, go on
-            }
-            if (out == null || !out.isWritable()) {
+            if (!socket.writeCopy(s.channel(), content, s.viewer)) {
                 errors.incrementAndGet(); // real-time: drop rather than queue
                 continue;
             }
-            out.write(new DatagramPacket(content.retainedDuplicate(), s.viewer));
             s.packets.incrementAndGet();
             s.bytes.addAndGet(content.readableBytes());
             copies.incrementAndGet();
-            if (out != socket.channel) {
-                out.flush();
-            }
         }
         PacketListener l = tap;
         if (l != null && tapUpstream) {

@@ -16,8 +16,8 @@ import java.util.function.Supplier;
 
 /**
  * Per-stream metrics, one series per relay label (a path/track or static
- * stream name, never an address), synced with the open relays before each
- * scrape:
+ * stream name, never an address; relays sharing a label are summed),
+ * synced with the open relays before each scrape:
  *
  * <pre>
  * msm_stream_viewers{stream}                  subscribers of the stream
@@ -33,8 +33,6 @@ public final class MediaMetrics {
     private final MeterRegistry registry;
     private final Supplier<List<Relay>> relays;
     private final Map<String, List<Meter>> meters = new HashMap<>();
-    /** the relay each label's meters read: a label reopened by a new relay (a stream published again) re-registers */
-    private final Map<String, Relay> measured = new HashMap<>();
 
     public MediaMetrics(MeterRegistry registry, Supplier<List<Relay>> relays) {
         this.registry = registry;
@@ -45,46 +43,56 @@ public final class MediaMetrics {
                 .description("subscribers over all relays").register(registry);
     }
 
-    /** Register meters for new streams, remove those of closed ones. */
-    public synchronized void sync() {
-        Map<String, Relay> now = new HashMap<>();
-        for (Relay r : relays.get()) {
-            now.putIfAbsent(r.options().label(), r);
+    /** Relays by label as of the last sync: several relays may share one (e.g. every SIP call's "sip/caller/rtp"). */
+    private volatile Map<String, List<Relay>> byLabel = Map.of();
+
+    private long sum(String label, java.util.function.ToLongFunction<Relay> f) {
+        long n = 0;
+        for (Relay r : byLabel.getOrDefault(label, List.of())) {
+            n += f.applyAsLong(r);
         }
+        return n;
+    }
+
+    /**
+     * Register meters for new streams, remove those of closed ones. A label
+     * shared by several relays is one series: counts are summed over them,
+     * jitter is the largest.
+     */
+    public synchronized void sync() {
+        Map<String, List<Relay>> now = new HashMap<>();
+        for (Relay r : relays.get()) {
+            now.computeIfAbsent(r.options().label(), k -> new ArrayList<>()).add(r);
+        }
+        byLabel = now;
         Set<String> gone = new HashSet<>(meters.keySet());
         gone.removeAll(now.keySet());
-        for (Map.Entry<String, Relay> e : now.entrySet()) {
-            if (measured.containsKey(e.getKey()) && measured.get(e.getKey()) != e.getValue()) {
-                gone.add(e.getKey());
-            }
-        }
         for (String label : gone) {
             meters.remove(label).forEach(registry::remove);
-            measured.remove(label);
         }
-        for (Map.Entry<String, Relay> e : now.entrySet()) {
-            if (meters.containsKey(e.getKey())) {
+        for (String label : now.keySet()) {
+            if (meters.containsKey(label)) {
                 continue;
             }
-            String label = e.getKey();
-            Relay r = e.getValue();
             List<Meter> m = new ArrayList<>();
-            m.add(Gauge.builder("msm.stream.viewers", r, x -> x.subscribers().size()).tag("stream", label)
-                    .description("subscribers of the stream").register(registry));
-            m.add(FunctionCounter.builder("msm.stream.upstream.packets", r, x -> x.stats().upstreamPackets())
+            m.add(Gauge.builder("msm.stream.viewers", this, x -> x.sum(label, r -> r.subscribers().size()))
+                    .tag("stream", label).description("subscribers of the stream").register(registry));
+            m.add(FunctionCounter.builder("msm.stream.upstream.packets", this,
+                            x -> x.sum(label, r -> r.stats().upstreamPackets()))
                     .tag("stream", label).description("packets received from the stream's source").register(registry));
-            m.add(FunctionCounter.builder("msm.stream.copies", r, x -> x.stats().copies()).tag("stream", label)
-                    .description("copies sent to the stream's viewers").register(registry));
-            m.add(FunctionCounter.builder("msm.stream.copy.errors", r, x -> x.stats().errors()).tag("stream", label)
-                    .description("copies that could not be sent").register(registry));
-            m.add(Gauge.builder("msm.stream.rtp.lost", r, x -> x.rtpStats().map(s -> (double) s.lost()).orElse(0.0))
+            m.add(FunctionCounter.builder("msm.stream.copies", this, x -> x.sum(label, r -> r.stats().copies()))
+                    .tag("stream", label).description("copies sent to the stream's viewers").register(registry));
+            m.add(FunctionCounter.builder("msm.stream.copy.errors", this, x -> x.sum(label, r -> r.stats().errors()))
+                    .tag("stream", label).description("copies that could not be sent").register(registry));
+            m.add(Gauge.builder("msm.stream.rtp.lost", this, x -> x.sum(label, r -> r.rtpStats().map(s -> s.lost())
+                            .orElse(0L)))
                     .baseUnit("packets").tag("stream", label)
                     .description("RFC 3550 cumulative packets lost of the upstream").register(registry));
-            m.add(Gauge.builder("msm.stream.rtp.jitter", r, x -> x.rtpStats().map(s -> s.jitterMs() / 1000).orElse(0.0))
+            m.add(Gauge.builder("msm.stream.rtp.jitter", this, x -> x.byLabel.getOrDefault(label, List.of()).stream()
+                            .mapToDouble(r -> r.rtpStats().map(s -> s.jitterMs() / 1000).orElse(0.0)).max().orElse(0.0))
                     .baseUnit("seconds").tag("stream", label)
                     .description("RFC 3550 interarrival jitter of the upstream").register(registry));
             meters.put(label, m);
-            measured.put(label, r);
         }
     }
 }

@@ -234,7 +234,7 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
         }
         String sdp;
         synchronized (server.lock) {
-            RtspServer.Resolved res = server.resolve(RtspUrls.path(req.uri()));
+            RtspServer.Resolved res = server.resolve(RtspUrls.host(req.uri()), RtspUrls.path(req.uri()));
             if (res == null || res.rest() != null) {
                 return error(RtspStatus.NOT_FOUND, "no path " + RtspUrls.path(req.uri()));
             }
@@ -345,7 +345,7 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
         }
         synchronized (server.lock) {
             String urlPath = RtspUrls.path(req.uri());
-            RtspServer.Resolved res = server.resolve(urlPath);
+            RtspServer.Resolved res = server.resolve(RtspUrls.host(req.uri()), urlPath);
             if (res == null) {
                 return error(RtspStatus.NOT_FOUND, "no path " + urlPath);
             }

@@ -68,6 +68,15 @@ public final class RtspServer implements Service {
         this.metrics = new RtspMetrics(registry, this);
     }
 
+    /** StreamRoutes (Kubernetes) for paths the config does not name; read at each lookup. */
+    private volatile java.util.function.Supplier<io.msm.agent.k8s.StreamRoutes> routes =
+            () -> io.msm.agent.k8s.StreamRoutes.NONE;
+
+    public RtspServer withRoutes(java.util.function.Supplier<io.msm.agent.k8s.StreamRoutes> r) {
+        this.routes = r;
+        return this;
+    }
+
     @Override
     public String name() {
         return "rtsp";
@@ -138,9 +147,15 @@ public final class RtspServer implements Service {
         metrics.pathAdded(p);
     }
 
-    /** lock held: a path a publisher created goes away with its last stream and viewer */
+    /**
+     * lock held: a path a publisher created goes away with its last stream and
+     * viewer; a routed path with its upstream session (the next viewer has the
+     * route choose a backend again)
+     */
     void dropIfIdle(StreamPath p) {
-        if (p.dynamic() && p.stream == null && p.viewers.isEmpty() && paths.get(p.name) == p) {
+        boolean idle = p.dynamic() ? p.stream == null && p.viewers.isEmpty()
+                : p.routed != null && p.upstream == null && p.viewers.isEmpty();
+        if (idle && paths.get(p.name) == p) {
             paths.remove(p.name);
             metrics.pathRemoved(p);
         }
@@ -152,6 +167,35 @@ public final class RtspServer implements Service {
 
     /** A path and the rest of the URL path below it (null when the URL names the path itself). */
     record Resolved(StreamPath path, String rest) {
+    }
+
+    /**
+     * lock held: like {@link #resolve(String)}, and when no path is known,
+     * the StreamRoute matching host and path (or its parent, for a track URL)
+     * picks a backend: a routed path is created that pulls from it, shared by
+     * the viewers that come while its upstream session lives. Weights thus
+     * split upstream sessions (per node), not viewers of one session.
+     */
+    Resolved resolve(String host, String urlPath) {
+        Resolved r = resolve(urlPath);
+        if (r != null || urlPath == null || urlPath.isEmpty()) {
+            return r;
+        }
+        io.msm.agent.k8s.StreamRoutes table = routes.get();
+        int slash = urlPath.lastIndexOf('/');
+        String[] candidates = slash > 0 ? new String[] {urlPath, urlPath.substring(0, slash)} : new String[] {urlPath};
+        for (String name : candidates) {
+            java.util.Optional<io.msm.agent.k8s.Backend> b = table.choose(host, "/" + name);
+            if (b.isPresent()) {
+                StreamPath p = new StreamPath(name, new RtspSettings.PathSource(name, RtspSettings.PathSource.Kind.PULL,
+                        b.get().upstream()), b.get());
+                addPath(p);
+                log.info("{}: routed by StreamRoute {} to {} ({})", name, b.get().route(), b.get().name(),
+                        b.get().upstream());
+                return new Resolved(p, name.equals(urlPath) ? null : urlPath.substring(slash + 1));
+            }
+        }
+        return null;
     }
 
     /** lock held */
@@ -320,13 +364,17 @@ public final class RtspServer implements Service {
 
     /** lock held: the upstream of a pulled path, started if needed. */
     Upstream upstream(StreamPath p) {
-        if (p.upstream == null) {
-            p.upstream = new Upstream(this, p);
+        Upstream u = p.upstream;
+        if (u == null) {
+            u = new Upstream(this, p);
+            p.upstream = u;
             p.upstreamSessions.incrementAndGet();
-            p.upstream.start();
+            // start() may fail at once (a refused connect completes on this thread, which holds the
+            // lock): p.upstream is then null again, and the caller learns it from u.ready()
+            u.start();
         }
         cancelLinger(p);
-        return p.upstream;
+        return u;
     }
 
     /** lock held */
@@ -367,6 +415,7 @@ public final class RtspServer implements Service {
         if (u.stream() != null) {
             endStream(u.stream(), why);
         }
+        dropIfIdle(p);
     }
 
     /** The upstream failed or closed by itself. */
@@ -378,6 +427,12 @@ public final class RtspServer implements Service {
             }
             p.upstreamFailures.incrementAndGet();
             log.warn("{}: upstream {} lost: {}", p.name, p.config.upstream(), why);
+            if (p.routed != null) {
+                // the route takes this backend out of new choices until its probe succeeds
+                routes.get().report(p.routed, io.msm.agent.k8s.Failure.of(
+                        u.stream() == null ? io.msm.agent.k8s.Failure.Kind.DESCRIBE_FAILED
+                                : io.msm.agent.k8s.Failure.Kind.RTP_STOPPED, why));
+            }
             closeUpstream(p, "upstream lost: " + why);
         }
     }

@@ -40,6 +40,26 @@ final class RtspUrls {
         return u.substring(from, to);
     }
 
+    /**
+     * The host part of an rtsp:// URL (what a StreamRoute matches on: the
+     * name the client dialled, kept in the URL even when its connection was
+     * steered to the node), or null for an absolute path.
+     */
+    static String host(String uri) {
+        String lower = uri.toLowerCase(Locale.ROOT);
+        if (!(lower.startsWith("rtsp://") || lower.startsWith("rtspu://") || lower.startsWith("rtsps://"))) {
+            return null;
+        }
+        int start = uri.indexOf("//") + 2;
+        int end = start;
+        while (end < uri.length() && "/?#".indexOf(uri.charAt(end)) < 0) {
+            end++;
+        }
+        String authority = uri.substring(start, end);
+        int at = authority.lastIndexOf('@');
+        return at >= 0 ? authority.substring(at + 1) : authority;
+    }
+
     /** A name a client may publish to. */
     static boolean validPathName(String p) {
         return p != null && !p.isEmpty() && p.length() <= MAX_PATH && p.matches(PATH_CHARS) && !p.contains("..")

@@ -131,6 +131,26 @@ class RtspServerTest {
         return out;
     }
 
+    /** Receive until n datagrams arrived or ms passed (a busy machine may deliver late, not less). */
+    static List<byte[]> receive(DatagramChannel d, int n, long ms) throws Exception {
+        d.configureBlocking(false);
+        List<byte[]> out = new ArrayList<>();
+        long end = System.nanoTime() + ms * 1_000_000;
+        ByteBuffer b = ByteBuffer.allocate(2048);
+        while (out.size() < n && System.nanoTime() < end) {
+            b.clear();
+            if (d.receive(b) != null) {
+                b.flip();
+                byte[] x = new byte[b.remaining()];
+                b.get(x);
+                out.add(x);
+            } else {
+                Thread.sleep(2);
+            }
+        }
+        return out;
+    }
+
     static void waitFor(BooleanSupplier cond, long ms, String what) throws InterruptedException {
         long end = System.nanoTime() + ms * 1_000_000;
         while (!cond.getAsBoolean()) {
@@ -424,6 +444,60 @@ class RtspServerTest {
     }
 
     @Test
+    void aStreamRouteChoosesTheUpstreamOfAPathTheConfigDoesNotName() throws Exception {
+        RtspServer origin = server(settings(Duration.ofSeconds(30), 100, Duration.ZERO, Map.of()));
+        Publisher pub = publish(origin, "src");
+        URI up = URI.create("rtsp://127.0.0.1:" + origin.address().getPort() + "/src");
+        List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<io.msm.agent.k8s.Failure> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.msm.agent.k8s.StreamRoutes table = new io.msm.agent.k8s.StreamRoutes() {
+            @Override
+            public java.util.Optional<io.msm.agent.k8s.Backend> choose(String host, String path) {
+                asked.add(host + path);
+                if (path.equals("/live/show")) {
+                    return java.util.Optional.of(new io.msm.agent.k8s.Backend("media/show", "media/origin:8554",
+                            "127.0.0.1:" + origin.address().getPort(), up));
+                }
+                if (path.equals("/dead")) {
+                    return java.util.Optional.of(new io.msm.agent.k8s.Backend("media/dead", "media/gone:1",
+                            "127.0.0.1:1", URI.create("rtsp://127.0.0.1:1/nothing")));
+                }
+                return java.util.Optional.empty();
+            }
+
+            @Override
+            public void report(io.msm.agent.k8s.Backend backend, io.msm.agent.k8s.Failure failure) {
+                reported.add(failure);
+            }
+        };
+        RtspServer proxy = server(settings(Duration.ofSeconds(30), 100, Duration.ofMillis(300), Map.of()))
+                .withRoutes(() -> table);
+
+        Viewer v = view(proxy, "live/show");
+        pub.send(0, 20);
+        assertEquals(20, drain(v.rtp(), 500).size(), "the routed path plays the backend's stream");
+        assertTrue(asked.get(0).startsWith("127.0.0.1:") && asked.get(0).endsWith("/live/show"),
+                "the route is asked with the URL's host and path: " + asked);
+        Viewer w = view(proxy, "live/show");
+        assertEquals(1, proxy.pathStates().stream().filter(p -> p.name().equals("live/show")).count());
+        assertEquals(1, proxy.pathStates().stream().filter(p -> p.name().equals("live/show")).findFirst()
+                .orElseThrow().upstreamSessions(), "viewers on this node share the routed upstream session");
+        pub.send(20, 5);
+        assertEquals(5, drain(w.rtp(), 500).size());
+
+        RtspTestClient dead = client(proxy, "dead");
+        int status = dead.send("DESCRIBE", dead.base).status();
+        assertTrue(status == 502 || status == 504, "an unreachable backend: " + status);
+        waitFor(() -> !reported.isEmpty(), 3000, "the failed backend reported to the route table");
+        assertEquals(io.msm.agent.k8s.Failure.Kind.DESCRIBE_FAILED, reported.get(0).kind());
+        waitFor(() -> proxy.pathStates().stream().noneMatch(p -> p.name().equals("dead")), 3000,
+                "the routed path is dropped, so the next viewer has the route choose again");
+
+        RtspTestClient none = client(proxy, "nowhere");
+        assertEquals(404, none.send("DESCRIBE", none.base).status(), "no route, no path: 404");
+    }
+
+    @Test
     void pulledPathSharesOneUpstreamSessionAndClosesItAfterTheLinger() throws Exception {
         RtspServer origin = server(settings(Duration.ofSeconds(30), 100, Duration.ZERO, Map.of()));
         Publisher pub = publish(origin, "src");
@@ -485,9 +559,8 @@ class RtspServerTest {
             pub.rtp().send(ByteBuffer.wrap(Rtp.packet(i, 0xAB, 1200)), new InetSocketAddress(LO, pub.serverPort()));
             Thread.sleep(20);
         }
-        Thread.sleep(300);
         for (int i = 0; i < n; i++) {
-            assertEquals(5, drain(rtp.get(i), i == 0 ? 300 : 5).size(), "viewer " + i + " got every packet");
+            assertEquals(5, receive(rtp.get(i), 5, 5000).size(), "viewer " + i + " got every packet");
         }
     }
 

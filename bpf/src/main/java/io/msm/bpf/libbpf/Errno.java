@@ -20,6 +20,7 @@ public final class Errno {
     public static final int ENOSPC = 28;
     public static final int ERANGE = 34;
     public static final int ENOSYS = 38;
+    public static final int ENOLINK = 67;
     public static final int ENOTSUP = 95;
     public static final int EOPNOTSUPP = 95;
 
@@ -29,7 +30,7 @@ public final class Errno {
             Map.entry(ENOMEM, "ENOMEM"), Map.entry(EACCES, "EACCES"), Map.entry(EFAULT, "EFAULT"),
             Map.entry(EBUSY, "EBUSY"), Map.entry(EEXIST, "EEXIST"), Map.entry(ENODEV, "ENODEV"),
             Map.entry(EINVAL, "EINVAL"), Map.entry(ENOSPC, "ENOSPC"), Map.entry(ERANGE, "ERANGE"),
-            Map.entry(ENOSYS, "ENOSYS"), Map.entry(EOPNOTSUPP, "EOPNOTSUPP"));
+            Map.entry(ENOSYS, "ENOSYS"), Map.entry(ENOLINK, "ENOLINK"), Map.entry(EOPNOTSUPP, "EOPNOTSUPP"));
 
     private Errno() {
     }

@@ -75,6 +75,11 @@ public interface LibBpf {
     int bpf_xdp_detach(int ifindex, int flags, Pointer opts);
     int bpf_xdp_query_id(int ifindex, int flags, IntByReference progId);
 
+    // --- links (cgroup hooks) ---------------------------------------------------
+    int bpf_link_create(int progFd, int targetFd, int attachType, Pointer opts);
+    int bpf_link_update(int linkFd, int newProgFd, Pointer opts);
+    int bpf_link_detach(int linkFd);
+
     // --- BTF ---------------------------------------------------------------------
     Pointer btf__parse(String path, Pointer btfExt);
     void btf__free(Pointer btf);

@@ -55,8 +55,12 @@ public final class StatusCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--agent", paramLabel = "URL", defaultValue = DEFAULT_AGENT,
-            description = "msm-agent's health endpoint (default: ${DEFAULT-VALUE}); asked with a 1 s timeout")
+            description = "msm-agent's health endpoint (default: ${DEFAULT-VALUE})")
     String agent;
+
+    @Option(names = "--agent-timeout", paramLabel = "MS", defaultValue = "1000",
+            description = "how long to wait for the agent's answer, in ms (default: ${DEFAULT-VALUE})")
+    long agentTimeoutMs;
 
     @Option(names = "--json", description = "print a JSON object instead of text")
     boolean json;
@@ -64,8 +68,11 @@ public final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         URI url = agentUrl();
+        if (agentTimeoutMs < 1 || agentTimeoutMs > 60_000) {
+            throw new ParameterException(spec.commandLine(), "--agent-timeout must be 1..60000 ms, got " + agentTimeoutMs);
+        }
         StatusReport r = gather(msm.sources().datapaths()::open, msm.sources().host(), msm.sources().agent(),
-                msm.bpffs(), url);
+                msm.bpffs(), url, Duration.ofMillis(agentTimeoutMs));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             StatusJson.print(out, r);
@@ -98,6 +105,11 @@ public final class StatusCommand implements Callable<Integer> {
     /** Read what can be read; a failure to open the pins is recorded, not thrown. */
     static StatusReport gather(Function<Path, DatapathView> opener, Host host,
                                AgentProbe probe, Path dir, URI agentUrl) {
+        return gather(opener, host, probe, dir, agentUrl, AGENT_TIMEOUT);
+    }
+
+    static StatusReport gather(Function<Path, DatapathView> opener, Host host,
+                               AgentProbe probe, Path dir, URI agentUrl, Duration agentTimeout) {
         String kernel = host.kernel();
         PinScan pins = host.scanPins(dir);
         CliFailure failure = null;
@@ -118,7 +130,7 @@ public final class StatusCommand implements Callable<Integer> {
         } catch (BpfException e) {
             failure = Failures.of(e, dir);
         }
-        AgentProbe.Health health = probe.probe(agentUrl, AGENT_TIMEOUT);
+        AgentProbe.Health health = probe.probe(agentUrl, agentTimeout);
         return new StatusReport(kernel, dir, pins, failure, meta, MsmVersion.shippedObjectSha(), programs, hooks,
                 fills, totals, agentUrl, health, now);
     }

@@ -7,6 +7,7 @@ import io.msm.bpf.attach.Xdp;
 import io.msm.bpf.attach.XdpMode;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.testkit.AgentProcess;
+import io.msm.testkit.CountingReceiver;
 import io.msm.testkit.KernelTest;
 import io.msm.testkit.Packets;
 import io.msm.testkit.PromText;
@@ -44,8 +45,7 @@ class AgentRestartTest {
     static Path bpffs;
     static Path config;
     static final String METRICS = "127.0.0.1:19469";
-    static final List<DatagramChannel> socks = new ArrayList<>();
-    static final AtomicLong[] got = new AtomicLong[N];
+    static final CountingReceiver[] got = new CountingReceiver[N];
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -54,23 +54,7 @@ class AgentRestartTest {
         StringBuilder subs = new StringBuilder();
         for (StarTopology.Receiver r : topo.receivers) {
             subs.append(subs.length() == 0 ? "" : ", ").append(r.addr().getHostAddress()).append(":6000");
-            DatagramChannel ch = r.ns().call(() -> DatagramChannel.open().bind(new InetSocketAddress(r.addr(), 6000)));
-            socks.add(ch);
-            AtomicLong c = new AtomicLong();
-            got[r.index()] = c;
-            Thread t = new Thread(() -> {
-                ByteBuffer b = ByteBuffer.allocate(2048);
-                try {
-                    while (ch.receive(b) != null) {
-                        c.incrementAndGet();
-                        b.clear();
-                    }
-                } catch (Exception ignored) {
-                    // closed at the end
-                }
-            });
-            t.setDaemon(true);
-            t.start();
+            got[r.index()] = CountingReceiver.bind(r.ns(), new InetSocketAddress(r.addr(), 6000));
         }
         config = Files.createTempFile("msm-agent", ".yaml");
         Files.writeString(config, String.join("\n",
@@ -90,8 +74,10 @@ class AgentRestartTest {
 
     @AfterAll
     static void tearDown() throws Exception {
-        for (DatagramChannel c : socks) {
-            c.close();
+        for (CountingReceiver c : got) {
+            if (c != null) {
+                c.close();
+            }
         }
         if (topo != null) {
             AgentProcess.run(topo.node, "cleanup", "--bpffs", bpffs.toString());
@@ -115,8 +101,8 @@ class AgentRestartTest {
 
     static long min() {
         long m = Long.MAX_VALUE;
-        for (AtomicLong a : got) {
-            m = Math.min(m, a.get());
+        for (CountingReceiver a : got) {
+            m = Math.min(m, a.count());
         }
         return m;
     }
@@ -178,8 +164,11 @@ class AgentRestartTest {
             first.kill();
             assertFalse(first.alive());
             long atKill = min();
-            Thread.sleep(1000);
-            assertTrue(min() > atKill + 100, "packets keep arriving while the agent is down: " + atKill + " -> " + min()
+            long sentAtKill = sent.get();
+            // a second of sending (however slow the sender: under emulation it is)
+            waitFor(() -> sent.get() > sentAtKill + 100, 10_000, "the sender to go on");
+            waitFor(() -> min() > atKill + 90, 5_000, "copies while the agent is down");
+            assertTrue(min() > atKill + 90, "packets keep arriving while the agent is down: " + atKill + " -> " + min()
                     + "\n" + Sh.exec("ip", "-n", topo.node.name(), "-d", "link", "show", StarTopology.NODE_IN_IF).out()
                     + Sh.exec("tc", "-n", topo.node.name(), "filter", "show", "dev", StarTopology.NODE_IN_IF, "ingress").out()
                     + "\n" + first.log());
@@ -190,8 +179,7 @@ class AgentRestartTest {
             assertTrue(second.log().contains("datapath=adopted"), second.log());
             assertTrue(second.log().contains("reclaimed fan-out group"), second.log());
             long atRestart = min();
-            Thread.sleep(1000);
-            assertTrue(min() > atRestart + 100, "and after the restart");
+            waitFor(() -> min() > atRestart + 90, 10_000, "copies after the restart");
             try (Datapath dp = Datapath.openPinned(bpffs)) {
                 var groups = dp.fanoutGroups().entries();
                 assertEquals(1, groups.size(), "one group, not a second one");
@@ -207,7 +195,7 @@ class AgentRestartTest {
             for (StarTopology.Receiver r : topo.receivers) {
                 // what the kernel delivered: read by the socket, or dropped by a full socket buffer
                 // (a receiver thread starved on a loaded 2-core machine is not a datapath loss)
-                long read = got[r.index()].get();
+                long read = got[r.index()].count();
                 long socketDrops = udpDrops(r.ns(), 6000);
                 assertTrue(read + socketDrops >= s * 0.995, "receiver " + r.index() + ": " + read + " read + "
                         + socketDrops + " dropped by its socket, of " + s + " sent");

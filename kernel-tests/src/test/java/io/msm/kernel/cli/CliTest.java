@@ -300,7 +300,8 @@ class CliTest {
         agent.start();
         try {
             String url = "http://127.0.0.1:" + agent.getAddress().getPort() + "/healthz";
-            Run r = msmAt(dir, "status", "--json", "--agent", url);
+            Run r = msmAt(dir, "status", "--json", "--agent", url, "--agent-timeout",
+                    Long.toString(io.msm.testkit.Timeouts.ms(1000)));
             assertEquals(0, r.exit(), r.toString());
             JsonNode s = JSON.readTree(r.out());
             assertTrue(s.get("kernel").asText().startsWith("Linux "), s.get("kernel").asText());

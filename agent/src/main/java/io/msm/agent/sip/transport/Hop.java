@@ -1,0 +1,44 @@
+package io.msm.agent.sip.transport;
+
+import io.netty.channel.Channel;
+
+import java.net.InetSocketAddress;
+
+/**
+ * One end of a SIP hop: the transport, the remote address, and for TCP the
+ * connection a message came on (responses go back over it, RFC 3261
+ * section 18.2.2).
+ *
+ * @param connection the TCP connection, or null (UDP, or not connected yet)
+ */
+public record Hop(Kind kind, InetSocketAddress remote, Channel connection) {
+    public enum Kind {
+        UDP, TCP;
+
+        public static Kind of(String transport) {
+            return "tcp".equalsIgnoreCase(transport) ? TCP : UDP;
+        }
+
+        /** As in a Via header: "UDP", "TCP". */
+        public String via() {
+            return name();
+        }
+    }
+
+    public static Hop udp(InetSocketAddress remote) {
+        return new Hop(Kind.UDP, remote, null);
+    }
+
+    public static Hop tcp(InetSocketAddress remote) {
+        return new Hop(Kind.TCP, remote, null);
+    }
+
+    public boolean reliable() {
+        return kind == Kind.TCP;
+    }
+
+    @Override
+    public String toString() {
+        return kind.name().toLowerCase() + ":" + remote.getAddress().getHostAddress() + ":" + remote.getPort();
+    }
+}
