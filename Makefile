@@ -61,6 +61,7 @@ build: deps
 # Then the same kernel tests on Debian's 6.1 kernel in a VM (kernel-tests/vm/README.md).
 test: deps
 	$(MVN) $(MVN_FLAGS) install
+	./bench/run.sh --smoke --no-build
 	./kernel-tests/vm/run.sh --ci --no-build
 
 demo: build

@@ -27,7 +27,12 @@ public final class ProgTestRun {
         return run(progFd, packet, 1);
     }
 
-    /** Run {@code repeat} times (the packet is reset each time; for timing). */
+    /**
+     * Run {@code repeat} times, for timing. The kernel does not restore the
+     * packet between repetitions: a program that rewrites it (the fan-out)
+     * sees its own output from the second run on — time such programs one
+     * run per call.
+     */
     public static Result run(int progFd, byte[] packet, int repeat) {
         Native n = Native.get();
         int outCap = packet.length + 512;
