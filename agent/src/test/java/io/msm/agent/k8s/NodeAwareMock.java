@@ -26,7 +26,7 @@ import java.util.List;
  * node are watched" could not fail for the right reason. The extractor is
  * swapped in by reflection: the mock (7.5.2) offers no constructor for it.
  */
-final class NodeAwareMock implements AutoCloseable {
+public final class NodeAwareMock implements AutoCloseable {
     // the mock logs every request at INFO through java.util.logging: keep test output readable
     private static final java.util.logging.Logger MOCK_LOG = quiet();
 
@@ -36,10 +36,15 @@ final class NodeAwareMock implements AutoCloseable {
         return l;
     }
 
-    final KubernetesMockServer server;
-    final KubernetesClient client;
+    public final KubernetesMockServer server;
+    public final KubernetesClient client;
 
-    NodeAwareMock() {
+    public NodeAwareMock() {
+        this(null);
+    }
+
+    /** @param bind the address to listen on (null: the mock's default) */
+    public NodeAwareMock(java.net.InetAddress bind) {
         KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher(List.of());
         try {
             Field crd = KubernetesCrudDispatcher.class.getDeclaredField("crdProcessor");
@@ -56,7 +61,11 @@ final class NodeAwareMock implements AutoCloseable {
             throw new IllegalStateException("fabric8's mock changed its fields: " + e, e);
         }
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
-        server.init();
+        if (bind == null) {
+            server.init();
+        } else {
+            server.init(bind, 0);
+        }
         client = server.createClient();
     }
 
