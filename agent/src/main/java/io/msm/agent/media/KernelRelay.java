@@ -27,19 +27,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** One relay of the kernel plane: a fan-out group plus its socket. */
-final class KernelRelay implements Relay, RelaySocket.Receiver {
+final class KernelRelay extends AbstractRelay {
     private static final Logger log = LoggerFactory.getLogger(KernelRelay.class);
 
     private final KernelMediaPlane plane;
-    private volatile RelayOptions options;
-    private RelaySocket socket;
     private FanoutKey key;
     private int groupId = -1;
     private final List<KSub> subs = new CopyOnWriteArrayList<>();
     /** subscribers found in an adopted group, not yet re-added by anyone (control thread only) */
     private final List<FanoutSub> adopted = new ArrayList<>();
-    private volatile PacketListener tap;
-    private volatile boolean tapUpstream;
     private volatile boolean closed;
     /** packets are injected (interleaved publisher): the group clones to every subscriber, see {@link #inject} */
     private volatile boolean injecting;
@@ -49,13 +45,19 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
     private final AtomicLong userUpstream = new AtomicLong();
 
     KernelRelay(KernelMediaPlane plane, RelayOptions options) {
+        super(options);
         this.plane = plane;
-        this.options = options;
     }
 
+    @Override
     void bind(EventLoopGroup group, InetSocketAddress addr) throws IOException {
-        socket = RelaySocket.bind(group, addr, this);
+        super.bind(group, addr);
         key = new FanoutKey((Inet4Address) socket.local().getAddress(), socket.local().getPort());
+    }
+
+    @Override
+    protected void changed() {
+        plane.control.execute(this::writeGroup);
     }
 
     /** Claim an orphaned group with this key, or allocate one; write it. */
@@ -141,22 +143,6 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
     }
 
     @Override
-    public InetSocketAddress local() {
-        return socket.local();
-    }
-
-    @Override
-    public RelayOptions options() {
-        return options;
-    }
-
-    @Override
-    public void expectSource(InetSocketAddress source) {
-        options = options.withExpectedSource(source);
-        plane.control.execute(this::writeGroup);
-    }
-
-    @Override
     public Subscriber subscribe(InetSocketAddress viewer, InetSocketAddress source) {
         KSub s = new KSub(viewer, source == null ? local() : source);
         subs.add(s);
@@ -216,17 +202,10 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
     }
 
     @Override
-    public void tap(PacketListener listener, boolean upstreamToo) {
-        tap = listener;
-        tapUpstream = upstreamToo;
-        plane.control.execute(this::writeGroup);
-    }
-
-    @Override
     public void onDatagram(DatagramPacket p) {
         ByteBuf content = p.content();
         InetSocketAddress from = p.sender();
-        if (!UserspaceRelay.matches(options.expectedSource(), from)) {
+        if (!matches(options.expectedSource(), from)) {
             PacketListener l = tap;
             if (l != null && options.others() == RelayOptions.Others.DELIVER_LOCAL) {
                 l.onPacket(from, content, false);
@@ -306,11 +285,6 @@ final class KernelRelay implements Relay, RelaySocket.Receiver {
     @Override
     public void onReadComplete() {
         socket.channel.flush();
-    }
-
-    @Override
-    public void send(ByteBuf data, InetSocketAddress to) {
-        socket.send(data, to);
     }
 
     @Override

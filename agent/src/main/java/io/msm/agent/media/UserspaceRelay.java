@@ -17,15 +17,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** One relay of the userspace plane. */
-final class UserspaceRelay implements Relay, RelaySocket.Receiver {
+final class UserspaceRelay extends AbstractRelay {
     private static final int[] CLOCK = DatapathConfig.defaultClockRates();
 
     private final UserspaceMediaPlane plane;
-    private volatile RelayOptions options;
-    private RelaySocket socket;
     private final List<Sub> subs = new CopyOnWriteArrayList<>();
-    private volatile PacketListener tap;
-    private volatile boolean tapUpstream;
     private final AtomicLong upPackets = new AtomicLong();
     private final AtomicLong upBytes = new AtomicLong();
     private final AtomicLong copies = new AtomicLong();
@@ -36,32 +32,8 @@ final class UserspaceRelay implements Relay, RelaySocket.Receiver {
     private volatile RtpStreamStats rtpSnapshot;
 
     UserspaceRelay(UserspaceMediaPlane plane, RelayOptions options) {
+        super(options);
         this.plane = plane;
-        this.options = options;
-    }
-
-    void bind(EventLoopGroup group, InetSocketAddress addr) throws IOException {
-        socket = RelaySocket.bind(group, addr, this);
-    }
-
-    @Override
-    public InetSocketAddress local() {
-        return socket.local();
-    }
-
-    @Override
-    public RelayOptions options() {
-        return options;
-    }
-
-    @Override
-    public void expectSource(InetSocketAddress source) {
-        options = options.withExpectedSource(source);
-    }
-
-    static boolean matches(InetSocketAddress expected, InetSocketAddress from) {
-        return expected == null || (expected.getAddress().equals(from.getAddress())
-                && (expected.getPort() == 0 || expected.getPort() == from.getPort()));
     }
 
     @Override
@@ -143,17 +115,6 @@ final class UserspaceRelay implements Relay, RelaySocket.Receiver {
     @Override
     public List<Subscriber> subscribers() {
         return List.copyOf(subs);
-    }
-
-    @Override
-    public void tap(PacketListener listener, boolean upstreamToo) {
-        tap = listener;
-        tapUpstream = upstreamToo;
-    }
-
-    @Override
-    public void send(ByteBuf data, InetSocketAddress to) {
-        socket.send(data, to);
     }
 
     @Override
