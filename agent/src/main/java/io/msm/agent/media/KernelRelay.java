@@ -120,8 +120,8 @@ final class KernelRelay extends AbstractRelay {
         for (KSub s : subs) {
             if (s.entry != null) {
                 entries.add(s.entry);
-            } else if (s.fallback) {
-                fallback = true;
+            } else {
+                fallback = true; // served from userspace: for good, or until its next hop is resolved
             }
         }
         RelayOptions o = options;
@@ -150,12 +150,18 @@ final class KernelRelay extends AbstractRelay {
         return s;
     }
 
-    /** Control thread: next hop, ids, group entry — or userspace fallback. */
+    /**
+     * Control thread: next hop, ids, group entry — or userspace fallback.
+     * While the next hop is being resolved (milliseconds, or up to a second
+     * when the neighbour has to be probed) the subscriber is served from
+     * userspace, so its first packets are not lost.
+     */
     private void resolve(KSub s) {
         if (closed || !subs.contains(s)) {
             s.ready.complete(null);
             return;
         }
+        writeGroup(); // the group hands the originals up meanwhile (F_LOCAL)
         try {
             if (!(s.viewer.getAddress() instanceof Inet4Address) || !(s.source.getAddress() instanceof Inet4Address)) {
                 throw new NextHops.Unresolved("IPv6 subscribers are served from userspace (the kernel fan-out is IPv4)");
@@ -259,8 +265,8 @@ final class KernelRelay extends AbstractRelay {
     private void upstreamInUserspace(InetSocketAddress from, ByteBuf content) {
         userUpstream.incrementAndGet();
         for (KSub s : subs) {
-            if (!s.fallback) {
-                continue;
+            if (s.entry != null) {
+                continue; // the kernel sends its copies
             }
             io.netty.channel.Channel out = s.source.equals(local()) ? socket.channel : partnerChannel(s.source);
             if (!socket.writeCopy(out, content, s.viewer)) {
