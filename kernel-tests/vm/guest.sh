@@ -21,6 +21,10 @@ say() { echo "msm-vm: $*"; }
 source "$out/guest.env" || { say "cannot read $out/guest.env"; finish 125; }
 export PATH=/run/msm-vm/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=dumb
+# Agents the tests start (bin/msm-agent) run with C1 only here, like the test JVM: with tiered
+# compilation up to C2, their JVM crashed (SIGSEGV in JIT-compiled code) under TCG's '-cpu max'
+# emulation on the Debian 6.1 guest; C1-only JVMs never did.
+export MSM_JAVA_OPTS="${MSM_JAVA_OPTS:+$MSM_JAVA_OPTS }-XX:TieredStopAtLevel=1"
 [ -n "$CI" ] && export CI
 release=$(uname -r)
 t_start=$(cut -d' ' -f1 /proc/uptime)
@@ -58,6 +62,15 @@ say "kernel test suite: ${SELECT[*]}"
     2>&1 | tee "$out/tests.log"
 tests_rc=${PIPESTATUS[0]}
 t2=$(cut -d' ' -f1 /proc/uptime)
+
+# A JVM that crashed in the guest (a test's or an agent's) left its report in
+# /tmp, which dies with the VM: keep them, and show where each one crashed.
+for f in /tmp/hs_err_pid*.log "$REPO"/kernel-tests/hs_err_pid*.log; do
+    [ -f "$f" ] || continue
+    cp "$f" "$out/" 2>/dev/null
+    say "JVM crash report $(basename "$f") (kept in the run's output directory):"
+    grep -m 12 -E '^# (SIG|Problematic|J |V |C )|^Current thread|^Command Line|^CPU:' "$f" | sed 's/^/msm-vm:   /'
+done
 
 {
     echo "kernel=$release"
