@@ -1,7 +1,10 @@
 package io.msm.testkit;
 
+import io.msm.bpf.BpfObject;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
+import io.msm.bpf.ProgInfo;
+import io.msm.bpf.intercept.ConnectRedirect;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -135,8 +138,18 @@ public final class VerifierBudget {
         }
     }
 
+    /** Every program msm loads: the datapath's (TC, XDP) and the pod interception's (cgroup sock_addr). */
+    public static final List<String> PROGRAMS = List.copyOf(concat(Datapath.PROGRAMS, ConnectRedirect.PROGRAMS));
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
     /**
      * Load the datapath (small maps: their size does not change verification)
+     * and the interception object (loaded only: nothing pinned, nothing attached)
      * and read each program's "processed N insns"; 0 where the kernel does not
      * report it (before 5.16).
      */
@@ -145,6 +158,11 @@ public final class VerifierBudget {
         try (Datapath dp = Datapath.load(new DatapathSpec(1024, 4, 64, 64, 1024))) {
             for (String p : Datapath.PROGRAMS) {
                 out.put(p, dp.progInfo(p).verifiedInsns());
+            }
+        }
+        try (BpfObject icpt = BpfObject.load("msm_intercept", ConnectRedirect.objectBytes())) {
+            for (String p : ConnectRedirect.PROGRAMS) {
+                out.put(p, ProgInfo.of(icpt.progFd(p)).verifiedInsns());
             }
         }
         return out;

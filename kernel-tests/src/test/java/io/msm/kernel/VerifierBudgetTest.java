@@ -1,6 +1,5 @@
 package io.msm.kernel;
 
-import io.msm.bpf.Datapath;
 import io.msm.testkit.KernelTest;
 import io.msm.testkit.VerifierBudget;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,13 +14,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Each datapath program verifies within its budget of processed instructions
+ * Each program msm loads (datapath and pod interception) verifies within its budget of processed instructions
  * (kernel-tests/verifier-budget.properties) on the running kernel — on the
  * host and, through the VM runner, on every kernel it boots.
  */
 @KernelTest
 class VerifierBudgetTest {
-    static final List<String> PROGRAMS = Datapath.PROGRAMS;
+    static final List<String> PROGRAMS = VerifierBudget.PROGRAMS;
     static VerifierBudget budget;
     static Map<String, Integer> measured;
 

@@ -46,6 +46,7 @@ public final class ConnectRedirect implements AutoCloseable {
     public static final String OBJECT_RESOURCE = "/io/msm/bpf/msm_intercept.bpf.o";
     public static final String PROG_CONNECT4 = "msm_icpt_connect4";
     public static final String PROG_GETPEERNAME4 = "msm_icpt_getpeername4";
+    public static final List<String> PROGRAMS = List.of(PROG_CONNECT4, PROG_GETPEERNAME4);
     public static final String MAP_PORTS = "msm_icpt_ports";
     public static final String MAP_ORIG = "msm_icpt_orig";
     public static final String MAP_STATS = "msm_icpt_stats";
@@ -91,7 +92,7 @@ public final class ConnectRedirect implements AutoCloseable {
                     pin(n, obj.mapFd(m), d.resolve(m));
                 }
             }
-            for (String p : List.of(PROG_CONNECT4, PROG_GETPEERNAME4)) {
+            for (String p : PROGRAMS) {
                 Path pin = d.resolve("prog_" + p);
                 Files.deleteIfExists(pin);
                 pin(n, obj.progFd(p), pin);
