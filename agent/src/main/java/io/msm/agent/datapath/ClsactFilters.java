@@ -1,35 +1,22 @@
 package io.msm.agent.datapath;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
+import io.msm.agent.net.netlink.NetlinkException;
+import io.msm.agent.net.netlink.RtNetlink;
 
-/** Whether a clsact qdisc still holds any filter (asked through tc(8), which lists every kind). */
+/** Whether a clsact qdisc still holds any filter, msm's or anybody's (asked over rtnetlink, as tc(8) does). */
 final class ClsactFilters {
     private ClsactFilters() {
     }
 
+    /** True only when both hooks are known to be empty: when in doubt the qdisc is kept. */
     static boolean empty(int ifindex) {
-        String name = Interfaces.name(ifindex);
-        if (name == null) {
-            return false;
-        }
-        return list(name, "ingress").isBlank() && list(name, "egress").isBlank();
-    }
-
-    private static String list(String dev, String dir) {
-        try {
-            Process p = new ProcessBuilder("tc", "filter", "show", "dev", dev, dir).redirectErrorStream(true).start();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                return "unknown"; // cannot tell: treat as not empty, keep the qdisc
+        try (RtNetlink nl = RtNetlink.open()) {
+            if (nl.link(ifindex).isEmpty()) {
+                return false; // gone, and its qdisc with it
             }
-            return new String(out, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "unknown";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "unknown";
+            return !nl.hasFilters(ifindex, RtNetlink.CLSACT_INGRESS) && !nl.hasFilters(ifindex, RtNetlink.CLSACT_EGRESS);
+        } catch (NetlinkException e) {
+            return false;
         }
     }
 }

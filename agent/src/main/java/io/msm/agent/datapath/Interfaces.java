@@ -1,5 +1,8 @@
 package io.msm.agent.datapath;
 
+import io.msm.agent.net.netlink.Link;
+import io.msm.agent.net.netlink.NetlinkException;
+import io.msm.agent.net.netlink.RtNetlink;
 import io.msm.bpf.libbpf.Native;
 
 import java.net.NetworkInterface;
@@ -15,32 +18,20 @@ public final class Interfaces {
 
     /**
      * Every interface that is administratively up and not loopback: the
-     * default attach set. Asked over netlink (ip -j link): Java's
-     * NetworkInterface.isUp() also wants the link "running", which lags a
-     * fresh veth by up to a second, and would leave it out.
+     * default attach set. Asked over netlink: Java's NetworkInterface.isUp()
+     * also wants the link "running", which lags a fresh veth by up to a
+     * second, and would leave it out.
      */
     public static List<String> defaultSet() {
         List<String> out = new ArrayList<>();
-        try {
-            Process p = new ProcessBuilder("ip", "-j", "link", "show").redirectErrorStream(true).start();
-            byte[] json = p.getInputStream().readAllBytes();
-            if (!p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IllegalStateException("'ip -j link show' failed: " + new String(json));
-            }
-            for (com.fasterxml.jackson.databind.JsonNode l : new com.fasterxml.jackson.databind.ObjectMapper().readTree(json)) {
-                boolean up = false;
-                for (com.fasterxml.jackson.databind.JsonNode f : l.path("flags")) {
-                    up |= "UP".equals(f.asText());
-                }
-                if (up && !"loopback".equals(l.path("link_type").asText())) {
-                    out.add(l.path("ifname").asText());
+        try (RtNetlink nl = RtNetlink.open()) {
+            for (Link l : nl.links()) {
+                if (l.up() && !l.loopback()) {
+                    out.add(l.name());
                 }
             }
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("cannot list network interfaces (is iproute2 installed?): " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+        } catch (NetlinkException e) {
+            throw new IllegalStateException("cannot list network interfaces: " + e.getMessage(), e);
         }
         Collections.sort(out);
         return out;
