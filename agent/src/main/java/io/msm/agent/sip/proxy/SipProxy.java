@@ -97,6 +97,9 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private final CallStore store;
     private final EventLoopGroup group;
     private final EventLoop loop;
+    /** How long a 2xx or ACK with an SDP answer waits, at most, for its relays before it is passed on. */
+    static final long MEDIA_READY_MS = 2000;
+    private static final CompletableFuture<Void> MEDIA_READY = CompletableFuture.completedFuture(null);
     private final ScheduledExecutorService media = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "msm-sip-media");
         t.setDaemon(true);
@@ -871,7 +874,11 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             boolean sdpMethod = invite() || fwd.is("UPDATE") || fwd.is("PRACK");
             if (call.active() && responder != null && sdpMethod && resp.hasSdp() && s < 300) {
                 if (offerInRequest) {
-                    answer(call, responder, up);
+                    CompletableFuture<Void> ready = answer(call, responder, up);
+                    if (!ready.isDone()) {
+                        whenMediaReady(ready, () -> afterResponse(this, resp, up));
+                        return;
+                    }
                 } else {
                     if (call.allocating) {
                         return; // a retransmission while the first copy's ports are being opened: the next one passes
@@ -993,9 +1000,10 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return;
         }
         Call call = findCall(resp);
+        CompletableFuture<Void> ready = MEDIA_READY;
         if (call != null && call.active() && resp.hasSdp() && call.offer != null) {
             Side responder = call.offer.from().other();
-            answer(call, responder, up);
+            ready = answer(call, responder, up);
         }
         InetAddress a = next.hostAddress();
         String received = next.received();
@@ -1010,7 +1018,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return;
         }
         int port = next.rport() > 0 ? next.rport() : next.portOrDefault();
-        sendStateless(up, new Hop(Hop.Kind.of(next.transport()), new InetSocketAddress(a, port), null));
+        Hop hop = new Hop(Hop.Kind.of(next.transport()), new InetSocketAddress(a, port), null);
+        whenMediaReady(ready, () -> sendStateless(up, hop));
     }
 
     /** The ACK of a 2xx: end to end, forwarded statelessly along its Route (it may carry a late answer). */
@@ -1029,10 +1038,11 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return;
         }
         Call call = findCall(req);
+        CompletableFuture<Void> ready = MEDIA_READY;
         if (call != null && call.active() && req.hasSdp() && call.offer != null) {
             Side side = call.sideOf(req.from().tag());
             if (call.offer.from() != side) {
-                answer(call, side, fwd);
+                ready = answer(call, side, fwd);
             }
         }
         // the same branch for retransmissions of this ACK (section 16.11)
@@ -1040,7 +1050,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         InetAddress local = node.facing(next.remote().getAddress());
         fwd.addFirst(HeaderNames.VIA, Via.of(next.kind().via(), SipUri.hostOf(local == null ? listen.getAddress() : local),
                 node.port(), b).toString());
-        transports.send(next, fwd.encode(), null);
+        whenMediaReady(ready, () -> transports.send(next, fwd.encode(), null));
     }
 
     private void onCancel(SipRequest req, Hop from) {
@@ -1214,11 +1224,15 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         return out;
     }
 
-    /** An SDP answer from {@code side}: rewrite it towards the offerer and bring the relays to the new state. */
-    private void answer(Call call, Side side, SipMessage msg) {
+    /**
+     * An SDP answer from {@code side}: rewrite it towards the offerer and bring the relays to the new state.
+     * Completes when the relays are there (at most {@link #MEDIA_READY_MS} later): the caller forwards the
+     * answer then, so a party that starts sending the moment it reads the answer loses no packet.
+     */
+    private CompletableFuture<Void> answer(Call call, Side side, SipMessage msg) {
         Call.Offer o = call.offer;
         if (o == null || o.from() == side) {
-            return;
+            return MEDIA_READY;
         }
         Sdp a;
         try {
@@ -1226,8 +1240,9 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         } catch (SdpException e) {
             log.warn("call {}: the {}'s SDP answer cannot be read ({}); passed on as it is, media not anchored",
                     call.callId, side.label(), e.getMessage());
-            return;
+            return MEDIA_READY;
         }
+        List<CompletableFuture<Void>> applied = new ArrayList<>();
         Side offerer = o.from();
         msg.body(a.anchor((Inet4Address) call.facing(offerer), anchors(call, offerer, a)));
         int n = Math.min(o.sdp().media().size(), a.media().size());
@@ -1255,10 +1270,32 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             LegPlan[] plans = s.plans();
             int idx = i;
             MediaSession m = call.media;
-            media.execute(() -> m.apply(idx, plans[0], plans[1]));
+            applied.add(CompletableFuture.runAsync(() -> m.apply(idx, plans[0], plans[1]), media));
         }
         if (call.state == Call.State.ANSWERED) {
             persist();
+        }
+        if (applied.isEmpty()) {
+            return MEDIA_READY;
+        }
+        return CompletableFuture.allOf(applied.toArray(new CompletableFuture<?>[0]))
+                .orTimeout(MEDIA_READY_MS, TimeUnit.MILLISECONDS)
+                .exceptionally(e -> {
+                    Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                            ? e.getCause() : e;
+                    log.warn("call {}: relays not ready before the answer is passed on: {}", call.callId,
+                            c instanceof java.util.concurrent.TimeoutException ? "still busy after " + MEDIA_READY_MS
+                                    + " ms" : String.valueOf(c.getMessage()));
+                    return null;
+                });
+    }
+
+    /** Run {@code then} on the proxy's loop once {@code ready} completes (at once, when it already has). */
+    private void whenMediaReady(CompletableFuture<Void> ready, Runnable then) {
+        if (ready.isDone()) {
+            then.run();
+        } else {
+            ready.whenComplete((v, e) -> loop.execute(then));
         }
     }
 

@@ -5,6 +5,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.msm.agent.config.AgentConfig;
 import io.msm.agent.config.ConfigLoader;
 import io.msm.agent.config.SipSettings;
+import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.UserspaceMediaPlane;
 import io.msm.agent.net.Transport;
 import io.msm.agent.sip.message.HeaderNames;
@@ -100,10 +101,16 @@ class SipProxyTest {
     }
 
     SipProxy start(String extra, int port) throws Exception {
+        return start(extra, port, 0);
+    }
+
+    /** subscribeDelayMs: every relay subscription takes that long (0: the plain userspace plane). */
+    SipProxy start(String extra, int port, long subscribeDelayMs) throws Exception {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         plane = new UserspaceMediaPlane(new PortTable.Range(42000, 42999), 1);
         group = Transport.group(1, "test-sip");
-        proxy = new SipProxy(settings(extra), new InetSocketAddress(TestUa.LO, port), plane, registry, group);
+        MediaPlane used = subscribeDelayMs > 0 ? new SlowSubscribePlane(plane, subscribeDelayMs) : plane;
+        proxy = new SipProxy(settings(extra), new InetSocketAddress(TestUa.LO, port), used, registry, group);
         proxy.start();
         return proxy;
     }
@@ -270,6 +277,25 @@ class SipProxyTest {
         // the ports are bindable again
         new DatagramSocket(e.aliceSendsTo()).close();
         new DatagramSocket(e.bobSendsTo()).close();
+    }
+
+    @Test
+    void theAnswerIsPassedOnOnlyOnceItsRelaysAreInPlace() throws Exception {
+        start("", 0, 300); // subscribing takes 300 ms, as resolving a kernel next hop can
+        TestUa alice = ua("alice");
+        TestUa bob = ua("bob");
+        register(bob, 60);
+        bob.expectResponse(200, T);
+        alice.send(alice.invite("slow@test", "a-slow", proxyUri("bob"), alice.sdp(), TestUa.branch(), 1));
+        SipRequest inv = bob.expectRequest("INVITE", T);
+        bob.reply(bob.answer(inv, 200, null, "b-slow", bob.sdp()));
+        SipResponse ok = alice.expectResponse(200, T);
+        // a phone starts sending the moment it reads the answer
+        alice.rtp.send(ByteBuffer.wrap(TestUa.rtpPacket(1)), TestUa.mediaOf(ok));
+        assertEquals(1, TestUa.count(bob.rtp, 1, T, null), "the very first packet reaches bob");
+        alice.send(alice.inDialog("ACK", TestUa.target(ok), List.of(ok.first(HeaderNames.RECORD_ROUTE)),
+                ok.first(HeaderNames.FROM), ok.first(HeaderNames.TO), "slow@test", 1, null, TestUa.branch()));
+        bob.expectRequest("ACK", T);
     }
 
     @Test
