@@ -55,9 +55,24 @@ public final class AgentProcess implements AutoCloseable {
      * --metrics-listen address (inside ns) used for readiness and scrapes.
      */
     public static AgentProcess start(Netns ns, String metricsHostPort, List<String> args) throws IOException {
+        return start(ns, metricsHostPort, args, List.of());
+    }
+
+    /**
+     * The capabilities the Helm chart gives the agent (BPF, NET_ADMIN,
+     * PERFMON; no SYS_ADMIN), as a command prefix: a root process whose
+     * bounding set holds only these has only these after exec.
+     */
+    public static final List<String> CHART_CAPS = List.of("setpriv", "--bounding-set=-all,+bpf,+net_admin,+perfmon",
+            "--inh-caps=-all", "--");
+
+    /** Start msm-agent in ns under a command prefix such as {@link #CHART_CAPS}. */
+    public static AgentProcess start(Netns ns, String metricsHostPort, List<String> args, List<String> prefix)
+            throws IOException {
         Path log = Files.createTempFile("msm-agent-", ".log");
-        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + ns.name(),
-                launcher().toString(), "--metrics-listen", metricsHostPort));
+        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + ns.name()));
+        cmd.addAll(prefix);
+        cmd.addAll(List.of(launcher().toString(), "--metrics-listen", metricsHostPort));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         return new AgentProcess(p, log, ns, metricsHostPort);
@@ -137,8 +152,14 @@ public final class AgentProcess implements AutoCloseable {
 
     /** Run 'msm-agent args...' to completion (e.g. cleanup) in ns; returns exit code and output. */
     public static Sh.Result run(Netns ns, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + ns.name(),
-                launcher().toString()));
+        return run(ns, List.of(), args);
+    }
+
+    /** The same under a command prefix such as {@link #CHART_CAPS}. */
+    public static Sh.Result run(Netns ns, List<String> prefix, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + ns.name()));
+        cmd.addAll(prefix);
+        cmd.add(launcher().toString());
         cmd.addAll(List.of(args));
         return Sh.exec(60, cmd.toArray(new String[0]));
     }

@@ -6,7 +6,6 @@ import io.msm.bpf.BpfException;
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
-import io.msm.bpf.ProgInfo;
 import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.attach.Xdp;
 import io.msm.bpf.attach.XdpMode;
@@ -89,6 +88,14 @@ public final class DatapathOwner implements AutoCloseable {
         Path dir = Bpffs.ensure(cfg.bpffs().toString());
         byte[] elf = Datapath.objectBytes();
         byte[] sha = Datapath.sha256(elf);
+        // the previous agent's programs, held through their pins before an upgrade replaces them
+        try (KnownPrograms known = Datapath.pinsPresent(dir) ? KnownPrograms.pinned(dir) : KnownPrograms.none()) {
+            return start(cfg, interfaces, dir, elf, sha, known);
+        }
+    }
+
+    private static DatapathOwner start(AgentConfig cfg, List<String> interfaces, Path dir, byte[] elf, byte[] sha,
+                                       KnownPrograms known) {
         Datapath dp;
         Start how;
         if (Datapath.pinsPresent(dir)) {
@@ -125,8 +132,9 @@ public final class DatapathOwner implements AutoCloseable {
             how = Start.FRESH;
         }
         try {
+            known.add(dp.progFd(Datapath.PROG_TC)).add(dp.progFd(Datapath.PROG_XDP));
             configure(dp, cfg);
-            List<Attached> att = attach(dp, cfg, interfaces);
+            List<Attached> att = attach(dp, cfg, interfaces, known);
             return new DatapathOwner(dp, how, att);
         } catch (RuntimeException e) {
             dp.close();
@@ -206,7 +214,7 @@ public final class DatapathOwner implements AutoCloseable {
         }
     }
 
-    private static List<Attached> attach(Datapath dp, AgentConfig cfg, List<String> interfaces) {
+    private static List<Attached> attach(Datapath dp, AgentConfig cfg, List<String> interfaces, KnownPrograms known) {
         var records = dp.attachments();
         Map<Integer, Attachment> before = new LinkedHashMap<>();
         records.forEach(before::put);
@@ -232,11 +240,10 @@ public final class DatapathOwner implements AutoCloseable {
             if (there.isEmpty()) {
                 TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, false);
             } else if (there.get() != tcId) {
-                String owner = ProgInfo.byId(there.get()).map(ProgInfo::name).orElse("?");
-                if (!Datapath.PROG_TC.equals(owner)) {
+                if (!Datapath.PROG_TC.equals(known.name(there.get()))) {
                     throw new BpfException(name + ": TC ingress priority " + prio + " handle 0x"
-                            + Integer.toHexString(TcIngress.DEFAULT_HANDLE) + " holds program '" + owner + "' (id "
-                            + there.get() + "), not msm's: set datapath.tc-priority to a free priority");
+                            + Integer.toHexString(TcIngress.DEFAULT_HANDLE) + " holds program "
+                            + known.describe(there.get()) + ", not msm's: set datapath.tc-priority to a free priority");
                 }
                 TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, true);
             }
@@ -255,22 +262,15 @@ public final class DatapathOwner implements AutoCloseable {
                     xdpProg = a.progId();
                     xdpMode = a.mode().name().toLowerCase();
                     flags = a.mode() == XdpMode.GENERIC ? flags | Attachment.F_XDP_GENERIC : flags & ~Attachment.F_XDP_GENERIC;
+                } else if (Datapath.PROG_XDP.equals(known.name(cur))) {
+                    // msm's older program: replaced only if it is still the one attached
+                    XdpMode m = wasGeneric ? XdpMode.GENERIC : XdpMode.NATIVE;
+                    Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), m, known.fd(cur));
+                    xdpProg = xdpId;
+                    xdpMode = m.name().toLowerCase();
                 } else {
-                    String owner = ProgInfo.byId(cur).map(ProgInfo::name).orElse("?");
-                    if (Datapath.PROG_XDP.equals(owner)) {
-                        int oldFd = Native.get().bpf.bpf_prog_get_fd_by_id(cur);
-                        try {
-                            XdpMode m = wasGeneric ? XdpMode.GENERIC : XdpMode.NATIVE;
-                            Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), m, oldFd);
-                            xdpProg = xdpId;
-                            xdpMode = m.name().toLowerCase();
-                        } finally {
-                            Native.get().libc.close(oldFd);
-                        }
-                    } else {
-                        log.warn("{}: XDP program '{}' (id {}) is not msm's: leaving it, msm runs without XDP here",
-                                name, owner, cur);
-                    }
+                    log.warn("{}: XDP program {} is not msm's: leaving it, msm runs without XDP here",
+                            name, known.describe(cur));
                 }
                 flags = xdpProg != 0 ? flags | Attachment.F_XDP : flags & ~Attachment.F_XDP;
             }
@@ -281,7 +281,7 @@ public final class DatapathOwner implements AutoCloseable {
         for (Map.Entry<Integer, Attachment> e : before.entrySet()) {
             if (!wanted.contains(e.getKey())) {
                 log.info("detaching from {} (ifindex {}): no longer in the interface list", e.getValue().ifname(), e.getKey());
-                detach(e.getKey(), e.getValue());
+                detach(e.getKey(), e.getValue(), known);
                 records.delete(e.getKey());
             }
         }
@@ -289,22 +289,19 @@ public final class DatapathOwner implements AutoCloseable {
     }
 
     /** Remove msm's programs from one interface, and the clsact qdisc if msm created it and it is empty. */
-    static void detach(int ifindex, Attachment a) {
+    static void detach(int ifindex, Attachment a, KnownPrograms known) {
         try {
             TcIngress.query(ifindex, a.tcHandle(), a.tcPriority()).ifPresent(id -> {
-                String name = ProgInfo.byId(id).map(ProgInfo::name).orElse("");
-                if (Datapath.PROG_TC.equals(name)) {
+                if (Datapath.PROG_TC.equals(known.name(id))) {
                     TcIngress.detach(ifindex, a.tcHandle(), a.tcPriority());
+                } else {
+                    log.warn("ifindex {}: TC priority {} holds program {}, not msm's: left attached", ifindex,
+                            a.tcPriority(), known.describe(id));
                 }
             });
             int x = Xdp.queryId(ifindex, XdpMode.AUTO);
-            if (x != 0 && Datapath.PROG_XDP.equals(ProgInfo.byId(x).map(ProgInfo::name).orElse(""))) {
-                int fd = Native.get().bpf.bpf_prog_get_fd_by_id(x);
-                try {
-                    Xdp.detach(ifindex, a.has(Attachment.F_XDP_GENERIC) ? XdpMode.GENERIC : XdpMode.NATIVE, fd);
-                } finally {
-                    Native.get().libc.close(fd);
-                }
+            if (x != 0 && Datapath.PROG_XDP.equals(known.name(x))) {
+                Xdp.detach(ifindex, a.has(Attachment.F_XDP_GENERIC) ? XdpMode.GENERIC : XdpMode.NATIVE, known.fd(x));
             }
             if (a.has(Attachment.F_TC_QDISC) && ClsactFilters.empty(ifindex)) {
                 TcIngress.destroyQdisc(ifindex);
@@ -322,6 +319,12 @@ public final class DatapathOwner implements AutoCloseable {
      * every interface for programs named like msm's.
      */
     public static List<String> cleanup(Path dir) {
+        try (KnownPrograms known = KnownPrograms.pinned(dir)) {
+            return cleanup(dir, known);
+        }
+    }
+
+    private static List<String> cleanup(Path dir, KnownPrograms known) {
         List<String> done = new ArrayList<>();
         boolean usedRecords = false;
         if (Datapath.pinsPresent(dir)) {
@@ -330,7 +333,7 @@ public final class DatapathOwner implements AutoCloseable {
                 try (Datapath dp = Datapath.openPinned(dir)) {
                     var records = dp.attachments();
                     for (var e : records.entries()) {
-                        detach(e.getKey(), e.getValue());
+                        detach(e.getKey(), e.getValue(), known);
                         done.add(e.getValue().ifname());
                     }
                     usedRecords = true;
@@ -344,7 +347,7 @@ public final class DatapathOwner implements AutoCloseable {
                     Attachment guess = new Attachment(0, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY, 0, 0, name);
                     boolean had = TcIngress.query(idx, guess.tcHandle(), guess.tcPriority()).isPresent()
                             || Xdp.queryId(idx, XdpMode.AUTO) != 0;
-                    detach(idx, guess);
+                    detach(idx, guess, known);
                     if (had) {
                         done.add(name);
                     }

@@ -3,6 +3,9 @@ package io.msm.kernel.agent;
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
+import io.msm.bpf.attach.TcIngress;
+import io.msm.bpf.attach.Xdp;
+import io.msm.bpf.attach.XdpMode;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.Meta;
@@ -23,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -135,5 +139,59 @@ class AgentUpgradeTest {
             }
             assertTrue(agent.scrape().value("msm_flows_expired_total").orElseThrow() >= 1);
         }
+    }
+
+    /**
+     * In a pod the agent has BPF, NET_ADMIN and PERFMON but not SYS_ADMIN, so
+     * it cannot open programs by id: an upgrade must still swap the attached
+     * programs, and cleanup must still remove them.
+     */
+    @Test
+    void withTheChartsCapabilitiesAnUpgradeSwapsTheAttachedProgramsAndCleanupRemovesThem() throws Exception {
+        writeConfig("xdp: {enabled: true, mode: native}\n");
+        AgentProcess.run(ns, "cleanup", "--bpffs", bpffs.toString()); // what the other tests left
+        Sh.exec("tc", "-n", ns.name(), "qdisc", "del", "dev", "ua", "clsact");
+        Bpffs.removeTree(bpffs);
+        // an agent of older code ran here and left its programs attached (stopping leaves them)
+        try (AgentProcess old = AgentProcess.start(ns, METRICS, List.of("--config", config.toString()))) {
+            old.awaitReady(30_000);
+            assertEquals(0, old.stop());
+        }
+        int ua = ns.ifindex("ua");
+        int oldTc;
+        int oldXdp;
+        try (Datapath dp = Datapath.openPinned(bpffs)) {
+            oldTc = dp.progInfo(Datapath.PROG_TC).id();
+            oldXdp = dp.progInfo(Datapath.PROG_XDP).id();
+            dp.meta().update(0, new Meta(Meta.MAGIC, Meta.LAYOUT_VERSION, System.nanoTime(), new byte[32]));
+        }
+        assertEquals(Optional.of(oldTc), tcOn(ua));
+        assertEquals(oldXdp, ns.call(() -> Xdp.queryId(ua, XdpMode.AUTO)));
+
+        try (AgentProcess agent = AgentProcess.start(ns, METRICS, List.of("--config", config.toString()),
+                AgentProcess.CHART_CAPS)) {
+            agent.awaitReady(30_000);
+            assertTrue(agent.log().contains("datapath=upgraded"), agent.log());
+            try (Datapath dp = Datapath.openPinned(bpffs)) {
+                int newTc = dp.progInfo(Datapath.PROG_TC).id();
+                int newXdp = dp.progInfo(Datapath.PROG_XDP).id();
+                assertTrue(newTc != oldTc && newXdp != oldXdp, "new programs were loaded");
+                assertEquals(Optional.of(newTc), tcOn(ua), "the new TC program replaced the old one");
+                assertEquals(newXdp, ns.call(() -> Xdp.queryId(ua, XdpMode.AUTO)), "the new XDP program too");
+            }
+            assertEquals(0, agent.stop());
+        }
+
+        Sh.Result r = AgentProcess.run(ns, AgentProcess.CHART_CAPS, "cleanup", "--bpffs", bpffs.toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertEquals(Optional.empty(), tcOn(ua), "cleanup detached the TC program: " + r.out() + r.err());
+        assertEquals(0, ns.call(() -> Xdp.queryId(ua, XdpMode.AUTO)), "cleanup detached XDP: " + r.out() + r.err());
+        String qdisc = Sh.run("tc", "-n", ns.name(), "qdisc", "show", "dev", "ua");
+        assertFalse(qdisc.contains("clsact"), "the clsact qdisc msm created is gone: " + qdisc);
+        assertFalse(Datapath.pinsPresent(bpffs));
+    }
+
+    static Optional<Integer> tcOn(int ifindex) {
+        return ns.call(() -> TcIngress.query(ifindex, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY));
     }
 }
