@@ -14,6 +14,7 @@ import io.msm.agent.config.AgentConfig;
 import io.msm.agent.datapath.Backlog;
 import io.msm.agent.datapath.DatapathOwner;
 import io.msm.agent.datapath.FlowExpiry;
+import io.msm.agent.datapath.InterfaceWatcher;
 import io.msm.agent.datapath.Interfaces;
 import io.msm.agent.media.KernelMediaPlane;
 import io.msm.agent.media.MediaPlane;
@@ -67,6 +68,9 @@ public final class Agent implements AutoCloseable {
     private final Map<String, Supplier<String>> endpoints = new LinkedHashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private DatapathOwner owner;
+    private InterfaceWatcher watcher;
+    /** A look at the default interface set this often, besides the one each link event triggers. */
+    static final java.time.Duration INTERFACE_RESCAN = java.time.Duration.ofSeconds(10);
     private MediaPlane plane;
     private FlowExpiry expiry;
     private MetricsServer metrics;
@@ -131,6 +135,10 @@ public final class Agent implements AutoCloseable {
         }
         List<String> ifaces = cfg.interfaces().isEmpty() ? Interfaces.defaultSet() : cfg.interfaces();
         owner = DatapathOwner.start(cfg, ifaces);
+        if (cfg.interfaces().isEmpty()) {
+            // the default set changes as pods start and stop (their veths): follow it
+            watcher = InterfaceWatcher.start(owner, INTERFACE_RESCAN);
+        }
         Backlog.ensureAtLeast(cfg.datapath().netdevMaxBacklog());
         KernelMediaPlane k = new KernelMediaPlane(owner.datapath(), cfg.datapath().maxGroups(),
                 cfg.datapath().maxSubscribers(), cfg.media().portRange(), cfg.datapath().orphanGrace(), 1);
@@ -163,6 +171,20 @@ public final class Agent implements AutoCloseable {
             dm = new DatapathMetrics(owner.datapath(), expiry);
             dm.bindTo(registry);
         }
+        if (owner != null) {
+            DatapathOwner o = owner;
+            Gauge.builder("msm.datapath.interfaces", o, x -> x.attached().size())
+                    .description("interfaces msm's TC program is attached to (followed as links come and go when the"
+                            + " config names none)")
+                    .register(registry);
+        }
+        if (watcher != null) {
+            InterfaceWatcher w = watcher;
+            io.micrometer.core.instrument.FunctionCounter.builder("msm.datapath.interface.changes", w,
+                            InterfaceWatcher::changes)
+                    .description("times the followed interface set changed (pods' veths came or went)")
+                    .register(registry);
+        }
         DatapathMetrics kernel = dm;
         Gauge.builder("msm.agent.info", () -> 1).description("agent build and mode")
                 .tags("version", Version.get(), "mode", plane.mode(), "layout", Integer.toString(Meta.LAYOUT_VERSION),
@@ -183,6 +205,9 @@ public final class Agent implements AutoCloseable {
         if (owner != null) {
             sb.append(" datapath=").append(owner.how().name().toLowerCase()).append(" (layout v")
                     .append(Meta.LAYOUT_VERSION).append(", pinned at ").append(cfg.bpffs()).append(')');
+            if (watcher != null) {
+                sb.append("\n  interfaces: every one that is up and not loopback, followed as links come and go");
+            }
             for (DatapathOwner.Attached a : owner.attached()) {
                 sb.append("\n  ").append(a.ifname()).append(" (ifindex ").append(a.ifindex()).append("): tc ingress prog ")
                         .append(a.tcProgId()).append(a.xdpProgId() != 0 ? ", xdp " + a.xdpMode() + " prog " + a.xdpProgId()
@@ -217,6 +242,9 @@ public final class Agent implements AutoCloseable {
         timers.shutdownNow();
         if (plane != null) {
             plane.close();
+        }
+        if (watcher != null) {
+            watcher.close();
         }
         if (owner != null) {
             owner.close(); // programs stay attached, maps stay pinned

@@ -30,7 +30,7 @@ public final class Main implements Callable<Integer> {
     Path config;
 
     @Option(names = "--interface", paramLabel = "IF",
-            description = "interface to attach to (repeatable; default: every non-loopback interface that is up)")
+            description = "interface to attach to (repeatable; default: every non-loopback interface that is up, followed as interfaces come and go)")
     List<String> interfaces;
 
     @Option(names = "--bpffs", paramLabel = "DIR", description = "where the datapath is pinned (default: "

@@ -22,7 +22,7 @@ import java.util.Map;
  * Reads the YAML config, applies command-line overrides, validates.
  *
  * <pre>
- * interfaces: [eth0]            # default: every non-loopback interface that is up
+ * interfaces: [eth0]            # default: every non-loopback interface that is up, followed
  * bpffs: /sys/fs/bpf/msm
  * metrics-listen: 0.0.0.0:9469
  * rtsp-listen: 0.0.0.0:8554

@@ -59,12 +59,14 @@ public final class DatapathOwner implements AutoCloseable {
 
     private final Datapath datapath;
     private final Start how;
-    private final List<Attached> attached;
+    private final AgentConfig cfg;
+    private volatile List<Attached> attached;
 
-    private DatapathOwner(Datapath datapath, Start how, List<Attached> attached) {
+    private DatapathOwner(Datapath datapath, Start how, AgentConfig cfg, List<Attached> attached) {
         this.datapath = datapath;
         this.how = how;
-        this.attached = attached;
+        this.cfg = cfg;
+        this.attached = List.copyOf(attached);
     }
 
     public Datapath datapath() {
@@ -76,7 +78,39 @@ public final class DatapathOwner implements AutoCloseable {
     }
 
     public List<Attached> attached() {
-        return List.copyOf(attached);
+        return attached;
+    }
+
+    /**
+     * Bring the attachments to a new interface list (the default set after
+     * links came or went): attach to the new ones, detach from the ones that
+     * left. An interface that vanishes meanwhile is skipped, not an error.
+     * Returns the interfaces attached and detached by this call.
+     */
+    public synchronized Change follow(List<String> interfaces) {
+        Set<String> was = new HashSet<>();
+        attached.forEach(a -> was.add(a.ifname()));
+        try (KnownPrograms known = KnownPrograms.none()) {
+            known.add(datapath.progFd(Datapath.PROG_TC)).add(datapath.progFd(Datapath.PROG_XDP));
+            attached = List.copyOf(attach(datapath, cfg, interfaces, known, true));
+        }
+        List<String> added = new ArrayList<>();
+        Set<String> now = new HashSet<>();
+        for (Attached a : attached) {
+            now.add(a.ifname());
+            if (!was.contains(a.ifname())) {
+                added.add(a.ifname());
+            }
+        }
+        List<String> removed = was.stream().filter(n -> !now.contains(n)).sorted().toList();
+        return new Change(List.copyOf(added), removed);
+    }
+
+    /** What {@link #follow} changed. */
+    public record Change(List<String> attached, List<String> detached) {
+        public boolean any() {
+            return !attached.isEmpty() || !detached.isEmpty();
+        }
     }
 
     public static DatapathSpec spec(AgentConfig cfg) {
@@ -134,8 +168,8 @@ public final class DatapathOwner implements AutoCloseable {
         try {
             known.add(dp.progFd(Datapath.PROG_TC)).add(dp.progFd(Datapath.PROG_XDP));
             configure(dp, cfg);
-            List<Attached> att = attach(dp, cfg, interfaces, known);
-            return new DatapathOwner(dp, how, att);
+            List<Attached> att = attach(dp, cfg, interfaces, known, false);
+            return new DatapathOwner(dp, how, cfg, att);
         } catch (RuntimeException e) {
             dp.close();
             throw e;
@@ -214,7 +248,12 @@ public final class DatapathOwner implements AutoCloseable {
         }
     }
 
-    private static List<Attached> attach(Datapath dp, AgentConfig cfg, List<String> interfaces, KnownPrograms known) {
+    /**
+     * Attach to every interface of the list and detach from those msm recorded that are no longer in it.
+     * Lenient: an interface that cannot be attached (gone meanwhile) is logged and left out, not fatal.
+     */
+    private static List<Attached> attach(Datapath dp, AgentConfig cfg, List<String> interfaces, KnownPrograms known,
+                                         boolean lenient) {
         var records = dp.attachments();
         Map<Integer, Attachment> before = new LinkedHashMap<>();
         records.forEach(before::put);
@@ -226,66 +265,86 @@ public final class DatapathOwner implements AutoCloseable {
         for (String name : interfaces) {
             int ifindex = Interfaces.index(name);
             if (ifindex == 0) {
+                if (lenient) {
+                    continue; // gone since it was listed
+                }
                 throw new ConfigException("interfaces", "no interface named '" + name + "' on this node");
             }
             wanted.add(ifindex);
             Attachment rec = before.getOrDefault(ifindex, new Attachment(0, TcIngress.DEFAULT_HANDLE, prio, 0, 0, name));
-            int flags = rec.flags();
-
-            // TC: ours already there -> keep; an older msm program -> replace atomically; foreign -> refuse
-            if (TcIngress.ensureClsact(ifindex)) {
-                flags |= Attachment.F_TC_QDISC;
-            }
-            Optional<Integer> there = TcIngress.query(ifindex, TcIngress.DEFAULT_HANDLE, prio);
-            if (there.isEmpty()) {
-                TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, false);
-            } else if (there.get() != tcId) {
-                if (!Datapath.PROG_TC.equals(known.name(there.get()))) {
-                    throw new BpfException(name + ": TC ingress priority " + prio + " handle 0x"
-                            + Integer.toHexString(TcIngress.DEFAULT_HANDLE) + " holds program "
-                            + known.describe(there.get()) + ", not msm's: set datapath.tc-priority to a free priority");
+            try {
+                out.add(attachOne(dp, cfg, name, ifindex, rec, tcId, xdpId, known));
+            } catch (BpfException e) {
+                if (!lenient) {
+                    throw e;
                 }
-                TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, true);
+                wanted.remove(ifindex);
+                log.warn("{} (ifindex {}): not attached: {}", name, ifindex, e.getMessage());
             }
-            flags |= Attachment.F_TC;
-
-            int xdpProg = 0;
-            String xdpMode = "off";
-            if (cfg.xdp().enabled()) {
-                int cur = Xdp.queryId(ifindex, XdpMode.AUTO);
-                boolean wasGeneric = (flags & Attachment.F_XDP_GENERIC) != 0;
-                if (cur == xdpId) {
-                    xdpProg = cur;
-                    xdpMode = wasGeneric ? "generic" : "native";
-                } else if (cur == 0) {
-                    Xdp.Attached a = Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), cfg.xdp().mode(), -1);
-                    xdpProg = a.progId();
-                    xdpMode = a.mode().name().toLowerCase();
-                    flags = a.mode() == XdpMode.GENERIC ? flags | Attachment.F_XDP_GENERIC : flags & ~Attachment.F_XDP_GENERIC;
-                } else if (Datapath.PROG_XDP.equals(known.name(cur))) {
-                    // msm's older program: replaced only if it is still the one attached
-                    XdpMode m = wasGeneric ? XdpMode.GENERIC : XdpMode.NATIVE;
-                    Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), m, known.fd(cur));
-                    xdpProg = xdpId;
-                    xdpMode = m.name().toLowerCase();
-                } else {
-                    log.warn("{}: XDP program {} is not msm's: leaving it, msm runs without XDP here",
-                            name, known.describe(cur));
-                }
-                flags = xdpProg != 0 ? flags | Attachment.F_XDP : flags & ~Attachment.F_XDP;
-            }
-            records.update(ifindex, new Attachment(flags, TcIngress.DEFAULT_HANDLE, prio, tcId, xdpProg, name));
-            out.add(new Attached(name, ifindex, tcId, xdpProg, xdpMode));
         }
         // interfaces msm was on but is no longer told to be on
         for (Map.Entry<Integer, Attachment> e : before.entrySet()) {
             if (!wanted.contains(e.getKey())) {
-                log.info("detaching from {} (ifindex {}): no longer in the interface list", e.getValue().ifname(), e.getKey());
+                log.info("detaching from {} (ifindex {}): no longer in the interface list (or gone)",
+                        e.getValue().ifname(), e.getKey());
                 detach(e.getKey(), e.getValue(), known);
                 records.delete(e.getKey());
             }
         }
         return out;
+    }
+
+    /** msm's TC (and, if enabled, XDP) program on one interface, recorded in the attachments map. */
+    private static Attached attachOne(Datapath dp, AgentConfig cfg, String name, int ifindex, Attachment rec, int tcId,
+                                      int xdpId, KnownPrograms known) {
+        var records = dp.attachments();
+        int prio = cfg.datapath().tcPriority();
+        int flags = rec.flags();
+
+        // TC: ours already there -> keep; an older msm program -> replace atomically; foreign -> refuse
+        if (TcIngress.ensureClsact(ifindex)) {
+            flags |= Attachment.F_TC_QDISC;
+        }
+        Optional<Integer> there = TcIngress.query(ifindex, TcIngress.DEFAULT_HANDLE, prio);
+        if (there.isEmpty()) {
+            TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, false);
+        } else if (there.get() != tcId) {
+            if (!Datapath.PROG_TC.equals(known.name(there.get()))) {
+                throw new BpfException(name + ": TC ingress priority " + prio + " handle 0x"
+                        + Integer.toHexString(TcIngress.DEFAULT_HANDLE) + " holds program "
+                        + known.describe(there.get()) + ", not msm's: set datapath.tc-priority to a free priority");
+            }
+            TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, true);
+        }
+        flags |= Attachment.F_TC;
+
+        int xdpProg = 0;
+        String xdpMode = "off";
+        if (cfg.xdp().enabled()) {
+            int cur = Xdp.queryId(ifindex, XdpMode.AUTO);
+            boolean wasGeneric = (flags & Attachment.F_XDP_GENERIC) != 0;
+            if (cur == xdpId) {
+                xdpProg = cur;
+                xdpMode = wasGeneric ? "generic" : "native";
+            } else if (cur == 0) {
+                Xdp.Attached a = Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), cfg.xdp().mode(), -1);
+                xdpProg = a.progId();
+                xdpMode = a.mode().name().toLowerCase();
+                flags = a.mode() == XdpMode.GENERIC ? flags | Attachment.F_XDP_GENERIC : flags & ~Attachment.F_XDP_GENERIC;
+            } else if (Datapath.PROG_XDP.equals(known.name(cur))) {
+                // msm's older program: replaced only if it is still the one attached
+                XdpMode m = wasGeneric ? XdpMode.GENERIC : XdpMode.NATIVE;
+                Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), m, known.fd(cur));
+                xdpProg = xdpId;
+                xdpMode = m.name().toLowerCase();
+            } else {
+                log.warn("{}: XDP program {} is not msm's: leaving it, msm runs without XDP here",
+                        name, known.describe(cur));
+            }
+            flags = xdpProg != 0 ? flags | Attachment.F_XDP : flags & ~Attachment.F_XDP;
+        }
+        records.update(ifindex, new Attachment(flags, TcIngress.DEFAULT_HANDLE, prio, tcId, xdpProg, name));
+        return new Attached(name, ifindex, tcId, xdpProg, xdpMode);
     }
 
     /** Remove msm's programs from one interface, and the clsact qdisc if msm created it and it is empty. */

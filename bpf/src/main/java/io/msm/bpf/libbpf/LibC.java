@@ -33,6 +33,7 @@ public interface LibC {
     @ssize_t long send(int fd, @In byte[] buf, @size_t long len, int flags);
     @ssize_t long recv(int fd, @Out byte[] buf, @size_t long len, int flags);
     int setsockopt(int fd, int level, int optname, @In byte[] optval, int optlen);
+    int bind(int fd, @In byte[] addr, int addrlen);
 
     /** Formats a va_list handed to a callback (libbpf's print function). */
     int vsnprintf(Pointer buf, @size_t long size, Pointer fmt, Pointer args);

@@ -28,6 +28,7 @@ final class RtMessages {
     static final int NLMSG_ERROR = 2;
     static final int NLMSG_DONE = 3;
     static final int RTM_NEWLINK = 16;
+    static final int RTM_DELLINK = 17;
     static final int RTM_GETLINK = 18;
     static final int RTM_NEWROUTE = 24;
     static final int RTM_GETROUTE = 26;
@@ -72,6 +73,12 @@ final class RtMessages {
 
     /** One message of an answer: its header fields and a view of what follows the header. */
     record Message(int type, int flags, int seq, ByteBuffer payload) {
+    }
+
+    /** struct sockaddr_nl joining multicast groups (RTMGRP_* bits). */
+    static byte[] sockaddrNl(int groups) {
+        return ByteBuffer.allocate(12).order(ORDER).putShort((short) 16).putShort((short) 0).putInt(0).putInt(groups)
+                .array();
     }
 
     // ------------------------------------------------------------- requests

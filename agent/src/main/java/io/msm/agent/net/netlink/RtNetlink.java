@@ -27,6 +27,8 @@ public final class RtNetlink implements AutoCloseable {
     private static final int EOPNOTSUPP = 95;
     private static final int EAGAIN = 11;
     private static final int EINTR = 4;
+    private static final int ENOBUFS = 105;
+    private static final int RTMGRP_LINK = 0x1;
     private static final int DUMP_RETRIES = 3;
     private static final int TIMEOUT_S = 5;
 
@@ -43,16 +45,72 @@ public final class RtNetlink implements AutoCloseable {
 
     /** Open a socket in the calling thread's network namespace. */
     public static RtNetlink open() throws NetlinkException {
+        // the kernel answers as it is asked, but never wait for ever on a lost answer
+        return open(TIMEOUT_S * 1000L, 0);
+    }
+
+    /**
+     * A socket that hears of every link added, changed or removed in the
+     * calling thread's network namespace (the RTMGRP_LINK multicast group),
+     * for {@link #awaitLinkChange}; it answers requests too.
+     */
+    public static RtNetlink openLinkEvents(long pollMs) throws NetlinkException {
+        return open(pollMs, RTMGRP_LINK);
+    }
+
+    private static RtNetlink open(long receiveTimeoutMs, int groups) throws NetlinkException {
         Native n = Native.get();
         int fd = n.libc.socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, NETLINK_ROUTE);
         if (fd < 0) {
             int e = n.lastErrno();
             throw new NetlinkException("cannot open a netlink socket: " + n.describe(e), e);
         }
-        // the kernel answers as it is asked, but never wait for ever on a lost answer
-        ByteBuffer tv = ByteBuffer.allocate(16).order(RtMessages.ORDER).putLong(TIMEOUT_S).putLong(0);
+        ByteBuffer tv = ByteBuffer.allocate(16).order(RtMessages.ORDER).putLong(receiveTimeoutMs / 1000)
+                .putLong(receiveTimeoutMs % 1000 * 1000);
         n.libc.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, tv.array(), 16);
+        if (groups != 0) {
+            byte[] sa = RtMessages.sockaddrNl(groups);
+            if (n.libc.bind(fd, sa, sa.length) != 0) {
+                int e = n.lastErrno();
+                n.libc.close(fd);
+                throw new NetlinkException("cannot join the netlink link events: " + n.describe(e), e);
+            }
+        }
         return new RtNetlink(n, fd);
+    }
+
+    /**
+     * Wait up to the socket's poll time for link events: true when a link
+     * was added, changed or removed since the last call — or when events
+     * were lost (the socket overran), so the caller must look again; false
+     * when nothing happened. Only for sockets from {@link #openLinkEvents}.
+     */
+    public boolean awaitLinkChange() throws NetlinkException {
+        ensureOpen();
+        while (true) {
+            long rc = n.libc.recv(fd, buf, buf.length, MSG_TRUNC);
+            if (rc < 0) {
+                int e = n.lastErrno();
+                if (e == EINTR) {
+                    continue;
+                }
+                if (e == EAGAIN) {
+                    return false;
+                }
+                if (e == ENOBUFS) {
+                    return true; // events were dropped: whatever they said, look again
+                }
+                throw new NetlinkException("cannot read link events: " + n.describe(e), e);
+            }
+            if (rc > buf.length) {
+                return true; // too big to read whole: something changed
+            }
+            for (Message m : RtMessages.split(buf, (int) rc)) {
+                if (m.type() == RtMessages.RTM_NEWLINK || m.type() == RtMessages.RTM_DELLINK) {
+                    return true;
+                }
+            }
+        }
     }
 
     /** The route a packet to dst would take; empty when the kernel has none (unreachable, prohibited). */
