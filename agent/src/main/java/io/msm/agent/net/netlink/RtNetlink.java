@@ -88,12 +88,9 @@ public final class RtNetlink implements AutoCloseable {
     public boolean awaitLinkChange() throws NetlinkException {
         ensureOpen();
         while (true) {
-            long rc = n.libc.recv(fd, buf, buf.length, MSG_TRUNC);
+            long rc = recvOnce();
             if (rc < 0) {
-                int e = n.lastErrno();
-                if (e == EINTR) {
-                    continue;
-                }
+                int e = (int) -rc;
                 if (e == EAGAIN) {
                     return false;
                 }
@@ -268,14 +265,25 @@ public final class RtNetlink implements AutoCloseable {
         }
     }
 
-    private List<Message> receive(String what) throws NetlinkException {
+    /** One datagram into buf, EINTR retried: its whole length (MSG_TRUNC), or -errno. */
+    private long recvOnce() {
         while (true) {
             long rc = n.libc.recv(fd, buf, buf.length, MSG_TRUNC);
+            if (rc >= 0) {
+                return rc;
+            }
+            int e = n.lastErrno();
+            if (e != EINTR) {
+                return -e;
+            }
+        }
+    }
+
+    private List<Message> receive(String what) throws NetlinkException {
+        while (true) {
+            long rc = recvOnce();
             if (rc < 0) {
-                int e = n.lastErrno();
-                if (e == EINTR) {
-                    continue;
-                }
+                int e = (int) -rc;
                 throw new NetlinkException(e == EAGAIN ? "no answer about " + what + " within " + TIMEOUT_S + " s"
                         : "cannot read the answer about " + what + ": " + n.describe(e), e);
             }
