@@ -43,6 +43,18 @@ final class KernelRelay extends AbstractRelay {
     private final AtomicLong userCopies = new AtomicLong();
     private final AtomicLong userErrors = new AtomicLong();
     private final AtomicLong userUpstream = new AtomicLong();
+    /** How often a relay checks that its upstream passes msm's TC program, and on how many packets it decides. */
+    static final long BYPASS_CHECK_MS = 1000;
+    static final long BYPASS_MIN_PACKETS = 3;
+    /**
+     * The upstream reaches the socket without passing msm's TC program (it
+     * arrives over loopback, or over an interface the agent is not attached
+     * to), so the kernel makes no copies: userspace serves every subscriber.
+     */
+    private volatile boolean bypass;
+    private long checkedUser;   // control thread
+    private long checkedKernel; // control thread
+    private volatile java.util.concurrent.ScheduledFuture<?> bypassCheck;
 
     KernelRelay(KernelMediaPlane plane, RelayOptions options) {
         super(options);
@@ -80,8 +92,40 @@ final class KernelRelay extends AbstractRelay {
             }
             plane.dp.groupInfo().update(groupId, new io.msm.bpf.maps.GroupInfo(options.label()));
             writeGroup();
+            bypassCheck = plane.control.scheduleWithFixedDelay(this::checkBypass, BYPASS_CHECK_MS, BYPASS_CHECK_MS,
+                    TimeUnit.MILLISECONDS);
             return null;
         });
+    }
+
+    /**
+     * Control thread, every second: upstream packets that reached the socket
+     * while the group counted none passed no TC program (a group that fans
+     * out counts every original, whether it then hands it up or not).
+     */
+    private void checkBypass() {
+        if (closed || groupId < 0) {
+            return;
+        }
+        long u = userUpstream.get();
+        if (u == checkedUser) {
+            return; // nothing reached userspace: the kernel does it all, or nothing arrives
+        }
+        long k = plane.dp.groupStats().lookupPerCpu(groupId).map(GroupStats::sum).orElse(GroupStats.ZERO).packets();
+        long du = u - checkedUser;
+        long dk = k - checkedKernel;
+        checkedUser = u;
+        checkedKernel = k;
+        if (!bypass && dk == 0 && du >= BYPASS_MIN_PACKETS) {
+            bypass = true;
+            log.warn("{}: the upstream to {} reaches the node without passing msm's TC program (over loopback, or an"
+                    + " interface the agent is not attached to): its subscribers are served from userspace until it"
+                    + " does", options.label(), key);
+        } else if (bypass && dk > 0) {
+            bypass = false;
+            log.info("{}: the upstream passes msm's TC program again: the kernel serves its subscribers",
+                    options.label());
+        }
     }
 
     private void dropUnclaimed() {
@@ -264,8 +308,9 @@ final class KernelRelay extends AbstractRelay {
 
     private void upstreamInUserspace(InetSocketAddress from, ByteBuf content) {
         userUpstream.incrementAndGet();
+        boolean all = bypass;
         for (KSub s : subs) {
-            if (s.entry != null) {
+            if (s.entry != null && !all) {
                 continue; // the kernel sends its copies
             }
             io.netty.channel.Channel out = s.source.equals(local()) ? socket.channel : partnerChannel(s.source);
@@ -323,6 +368,9 @@ final class KernelRelay extends AbstractRelay {
         }
         call(() -> {
             closed = true;
+            if (bypassCheck != null) {
+                bypassCheck.cancel(false);
+            }
             plane.dp.fanoutGroups().delete(key);
             plane.dp.groupInfo().update(groupId, io.msm.bpf.maps.GroupInfo.NONE);
             plane.groupIds.release(groupId);
@@ -343,6 +391,9 @@ final class KernelRelay extends AbstractRelay {
     /** Stop receiving without touching the group (agent shutdown: the kernel keeps forwarding). */
     void closeSocket() {
         closed = true;
+        if (bypassCheck != null) {
+            bypassCheck.cancel(false);
+        }
         plane.closed(this);
         socket.close();
     }
@@ -390,7 +441,7 @@ final class KernelRelay extends AbstractRelay {
 
         @Override
         public String servedBy() {
-            return entry != null ? "kernel" : fallback ? "userspace" : "pending";
+            return entry != null ? (bypass ? "userspace" : "kernel") : fallback ? "userspace" : "pending";
         }
 
         @Override
