@@ -77,6 +77,12 @@ public final class MediaMetrics {
             List<Meter> m = new ArrayList<>();
             m.add(Gauge.builder("msm.stream.viewers", this, x -> x.sum(label, r -> r.subscribers().size()))
                     .tag("stream", label).description("subscribers of the stream").register(registry));
+            m.add(Gauge.builder("msm.stream.viewers.userspace", this, x -> x.sum(label,
+                            r -> r.subscribers().stream().filter(v -> !"kernel".equals(v.servedBy())).count()))
+                    .tag("stream", label)
+                    .description("subscribers of the stream not served by the kernel now: the userspace plane, next hop"
+                            + " still resolving or not servable, or a source that bypasses msm's TC program")
+                    .register(registry));
             m.add(FunctionCounter.builder("msm.stream.upstream.packets", this,
                             x -> x.sum(label, r -> r.stats().upstreamPackets()))
                     .tag("stream", label).description("packets received from the stream's source").register(registry));

@@ -47,6 +47,7 @@ class MediaMetricsTest {
             }
             assertTrue(text.contains("msm_stream_upstream_packets_total{stream=\"sip/caller/rtp\"} 7.0"), text);
             assertTrue(text.contains("msm_stream_viewers{stream=\"sip/caller/rtp\"} 2.0"), text);
+            assertTrue(text.contains("msm_stream_viewers_userspace{stream=\"sip/caller/rtp\"} 2.0"), text);
             a.close();
             b.close();
             m.sync();

@@ -127,6 +127,8 @@ class LoopbackSourceTest {
                 t.join();
             }
             assertTrue(agent.log().contains("without passing msm's TC program"), agent.log());
+            assertEquals(2, agent.scrape().value("msm_stream_viewers_userspace", "stream", "static/cam")
+                    .orElseThrow().intValue(), "both subscribers served from userspace while the source bypasses");
 
             // the same stream from the sender namespace, through n-in: the kernel fans out again
             Thread.sleep(Timeouts.ms(300)); // the last loopback packets delivered
@@ -144,6 +146,8 @@ class LoopbackSourceTest {
                     "the 300 packets through n-in at each subscriber");
             waitFor(() -> agent.log().contains("passes msm's TC program again"), 5000, "the switch back logged");
             Thread.sleep(Timeouts.ms(300));
+            assertEquals(0, agent.scrape().value("msm_stream_viewers_userspace", "stream", "static/cam")
+                    .orElseThrow().intValue(), "the kernel serves them again");
             for (int i = 0; i < N; i++) {
                 long n = got[i].count() - before[i];
                 assertTrue(n <= 300, "receiver " + i + " got " + n + " of 300: no packet twice");
