@@ -14,4 +14,21 @@ public final class Timeouts {
     public static long ms(long ms) {
         return (long) (ms * SCALE);
     }
+
+    /**
+     * Poll cond every 20 ms until it holds; fail after ms (scaled) naming
+     * what was awaited. Returns how long it took, in ms.
+     */
+    public static long waitFor(java.util.function.BooleanSupplier cond, long ms, String what)
+            throws InterruptedException {
+        long t0 = System.nanoTime();
+        long end = t0 + ms(ms) * 1_000_000;
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out after " + ms(ms) + " ms waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
 }

@@ -1,18 +1,17 @@
 package io.msm.kernel.agent;
 
-import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.attach.Xdp;
 import io.msm.bpf.attach.XdpMode;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.testkit.AgentProcess;
-import io.msm.testkit.CountingReceiver;
 import io.msm.testkit.KernelTest;
 import io.msm.testkit.Packets;
 import io.msm.testkit.PromText;
 import io.msm.testkit.Sh;
 import io.msm.testkit.StarTopology;
+import io.msm.testkit.StaticStreamBed;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,11 +21,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static io.msm.testkit.Timeouts.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,50 +40,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @KernelTest
 class AgentRestartTest {
     static final int N = 4;
+    static final String METRICS = "127.0.0.1:19469";
+    static StaticStreamBed bed;
     static StarTopology topo;
     static Path bpffs;
-    static Path config;
-    static final String METRICS = "127.0.0.1:19469";
-    static final CountingReceiver[] got = new CountingReceiver[N];
 
     @BeforeAll
-    static void setUp() throws Exception {
-        topo = StarTopology.create(N);
-        bpffs = Path.of("/sys/fs/bpf/msmtest-" + topo.id);
-        StringBuilder subs = new StringBuilder();
-        for (StarTopology.Receiver r : topo.receivers) {
-            subs.append(subs.length() == 0 ? "" : ", ").append(r.addr().getHostAddress()).append(":6000");
-            got[r.index()] = CountingReceiver.bind(r.ns(), new InetSocketAddress(r.addr(), 6000));
-        }
-        config = Files.createTempFile("msm-agent", ".yaml");
-        Files.writeString(config, String.join("\n",
-                "interfaces: [" + StarTopology.NODE_IN_IF + "]",
-                "bpffs: " + bpffs,
-                "rtsp-listen: 127.0.0.1:18554",
-                "sip-listen: 127.0.0.1:15060",
-                "flows: {idle-timeout: 30s, expiry-interval: 1s}",
-                "datapath: {orphan-grace: 20s}",
-                "streams:",
-                "  - name: cam",
-                "    listen: " + StarTopology.NODE_IN_ADDR.getHostAddress() + ":5004",
-                "    source: " + StarTopology.SENDER_ADDR.getHostAddress(),
-                "    subscribers: [" + subs + "]",
-                ""));
+    static void setUp() {
+        bed = StaticStreamBed.create(N, List.of("rtsp-listen: 127.0.0.1:18554", "sip-listen: 127.0.0.1:15060",
+                "flows: {idle-timeout: 30s, expiry-interval: 1s}", "datapath: {orphan-grace: 20s}"),
+                "source: " + StarTopology.SENDER_ADDR.getHostAddress());
+        topo = bed.topo;
+        bpffs = bed.bpffs;
     }
 
     @AfterAll
-    static void tearDown() throws Exception {
-        for (CountingReceiver c : got) {
-            if (c != null) {
-                c.close();
-            }
+    static void tearDown() {
+        if (bed != null) {
+            bed.close();
         }
-        if (topo != null) {
-            AgentProcess.run(topo.node, "cleanup", "--bpffs", bpffs.toString());
-            topo.close();
-        }
-        Bpffs.removeTree(bpffs);
-        Files.deleteIfExists(config);
     }
 
     /** The 'drops' column of /proc/net/udp for the socket bound to port, inside ns. */
@@ -97,24 +71,6 @@ class AgentRestartTest {
             }
         }
         return 0;
-    }
-
-    static long min() {
-        long m = Long.MAX_VALUE;
-        for (CountingReceiver a : got) {
-            m = Math.min(m, a.count());
-        }
-        return m;
-    }
-
-    static void waitFor(java.util.function.BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + io.msm.testkit.Timeouts.ms(ms) * 1_000_000;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
     }
 
     @Test
@@ -137,7 +93,7 @@ class AgentRestartTest {
                 // stop
             }
         });
-        try (AgentProcess first = AgentProcess.start(topo.node, METRICS, List.of("--config", config.toString()))) {
+        try (AgentProcess first = AgentProcess.start(topo.node, METRICS, bed.configArgs())) {
             first.awaitReady(30_000);
             assertTrue(first.log().contains("datapath=fresh"), first.log());
             // subscribers are resolved (route, neighbour) asynchronously: start once all are in the kernel
@@ -147,8 +103,8 @@ class AgentRestartTest {
                 }
             }, 10_000, "all subscribers in the kernel group");
             sender.start();
-            waitFor(() -> min() >= 100, 10_000, "copies at every receiver");
-            long delivered = min();
+            waitFor(() -> bed.min() >= 100, 10_000, "copies at every receiver");
+            long delivered = bed.min();
 
             PromText m = first.scrape();
             assertEquals(N, m.value("msm_stream_viewers", "stream", "static/cam").orElseThrow().intValue());
@@ -163,23 +119,24 @@ class AgentRestartTest {
 
             first.kill();
             assertFalse(first.alive());
-            long atKill = min();
+            long atKill = bed.min();
             long sentAtKill = sent.get();
             // a second of sending (however slow the sender: under emulation it is)
             waitFor(() -> sent.get() > sentAtKill + 100, 10_000, "the sender to go on");
-            waitFor(() -> min() > atKill + 90, 5_000, "copies while the agent is down");
-            assertTrue(min() > atKill + 90, "packets keep arriving while the agent is down: " + atKill + " -> " + min()
+            waitFor(() -> bed.min() > atKill + 90, 5_000, "copies while the agent is down");
+            assertTrue(bed.min() > atKill + 90, "packets keep arriving while the agent is down: " + atKill + " -> "
+                    + bed.min()
                     + "\n" + Sh.exec("ip", "-n", topo.node.name(), "-d", "link", "show", StarTopology.NODE_IN_IF).out()
                     + Sh.exec("tc", "-n", topo.node.name(), "filter", "show", "dev", StarTopology.NODE_IN_IF, "ingress").out()
                     + "\n" + first.log());
         }
 
-        try (AgentProcess second = AgentProcess.start(topo.node, METRICS, List.of("--config", config.toString()))) {
+        try (AgentProcess second = AgentProcess.start(topo.node, METRICS, bed.configArgs())) {
             second.awaitReady(30_000);
             assertTrue(second.log().contains("datapath=adopted"), second.log());
             assertTrue(second.log().contains("reclaimed fan-out group"), second.log());
-            long atRestart = min();
-            waitFor(() -> min() > atRestart + 90, 10_000, "copies after the restart");
+            long atRestart = bed.min();
+            waitFor(() -> bed.min() > atRestart + 90, 10_000, "copies after the restart");
             try (Datapath dp = Datapath.openPinned(bpffs)) {
                 var groups = dp.fanoutGroups().entries();
                 assertEquals(1, groups.size(), "one group, not a second one");
@@ -195,7 +152,7 @@ class AgentRestartTest {
             for (StarTopology.Receiver r : topo.receivers) {
                 // what the kernel delivered: read by the socket, or dropped by a full socket buffer
                 // (a receiver thread starved on a loaded 2-core machine is not a datapath loss)
-                long read = got[r.index()].count();
+                long read = bed.count(r.index());
                 long socketDrops = udpDrops(r.ns(), 6000);
                 assertTrue(read + socketDrops >= s * 0.995, "receiver " + r.index() + ": " + read + " read + "
                         + socketDrops + " dropped by its socket, of " + s + " sent");

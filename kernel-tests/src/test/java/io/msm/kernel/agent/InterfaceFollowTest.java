@@ -10,7 +10,6 @@ import io.msm.testkit.KernelTest;
 import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Packets;
-import io.msm.testkit.Timeouts;
 import io.msm.testkit.Veth;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,8 +22,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 
+import static io.msm.testkit.Timeouts.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -73,18 +72,6 @@ class InterfaceFollowTest {
     static Optional<Integer> tcOn(String dev) {
         int ifindex = node.ifindex(dev);
         return node.call(() -> TcIngress.query(ifindex, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY));
-    }
-
-    static long waitFor(BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long t0 = System.nanoTime();
-        long end = t0 + Timeouts.ms(ms) * 1_000_000;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("timed out after " + Timeouts.ms(ms) + " ms waiting for " + what);
-            }
-            Thread.sleep(10);
-        }
-        return (System.nanoTime() - t0) / 1_000_000;
     }
 
     @Test

@@ -1,12 +1,11 @@
 package io.msm.kernel.agent;
 
-import io.msm.bpf.Bpffs;
 import io.msm.testkit.AgentProcess;
-import io.msm.testkit.CountingReceiver;
 import io.msm.testkit.KernelTest;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Packets;
 import io.msm.testkit.StarTopology;
+import io.msm.testkit.StaticStreamBed;
 import io.msm.testkit.Timeouts;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,12 +14,10 @@ import org.junit.jupiter.api.Test;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BooleanSupplier;
 
+import static io.msm.testkit.Timeouts.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,61 +32,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @KernelTest
 class LoopbackSourceTest {
     static final int N = 2;
-    static StarTopology topo;
-    static Path bpffs;
-    static Path config;
     static final String METRICS = "127.0.0.1:19475";
-    static final CountingReceiver[] got = new CountingReceiver[N];
+    static StaticStreamBed bed;
 
     @BeforeAll
-    static void setUp() throws Exception {
-        topo = StarTopology.create(N);
-        bpffs = Path.of("/sys/fs/bpf/msmtest-" + topo.id);
-        StringBuilder subs = new StringBuilder();
-        for (StarTopology.Receiver r : topo.receivers) {
-            subs.append(subs.length() == 0 ? "" : ", ").append(r.addr().getHostAddress()).append(":6000");
-            got[r.index()] = CountingReceiver.bind(r.ns(), new InetSocketAddress(r.addr(), 6000));
-        }
-        config = Files.createTempFile("msm-lo", ".yaml");
-        Files.writeString(config, String.join("\n",
-                "interfaces: [" + StarTopology.NODE_IN_IF + "]",
-                "bpffs: " + bpffs,
-                "rtsp-listen: 127.0.0.1:18557",
-                "sip-listen: 127.0.0.1:15063",
-                "streams:",
-                "  - name: cam",
-                "    listen: " + StarTopology.NODE_IN_ADDR.getHostAddress() + ":5004",
-                "    subscribers: [" + subs + "]",
-                ""));
+    static void setUp() {
+        bed = StaticStreamBed.create(N, List.of("rtsp-listen: 127.0.0.1:18557", "sip-listen: 127.0.0.1:15063"));
     }
 
     @AfterAll
-    static void tearDown() throws Exception {
-        for (CountingReceiver c : got) {
-            if (c != null) {
-                c.close();
-            }
+    static void tearDown() {
+        if (bed != null) {
+            bed.close();
         }
-        if (topo != null) {
-            AgentProcess.run(topo.node, "cleanup", "--bpffs", bpffs.toString());
-            topo.close();
-        }
-        Bpffs.removeTree(bpffs);
-        Files.deleteIfExists(config);
-    }
-
-    static void waitFor(BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + Timeouts.ms(ms) * 1_000_000;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
-    }
-
-    static long min() {
-        return Math.min(got[0].count(), got[1].count());
     }
 
     /** Send from ns, bound to from, until stopped; every 5 ms. */
@@ -114,14 +69,14 @@ class LoopbackSourceTest {
 
     @Test
     void aSourceOverLoopbackIsServedFromUserspaceUntilItPassesTheTcProgram() throws Exception {
-        try (AgentProcess agent = AgentProcess.start(topo.node, METRICS, List.of("--config", config.toString()))) {
+        try (AgentProcess agent = AgentProcess.start(bed.topo.node, METRICS, bed.configArgs())) {
             agent.awaitReady(30_000);
 
             // a sender on the node itself: over lo, where msm has no program
             AtomicBoolean local = new AtomicBoolean(true);
-            Thread t = sender(topo.node, new InetSocketAddress(StarTopology.NODE_IN_ADDR, 40000), local);
+            Thread t = sender(bed.topo.node, new InetSocketAddress(StarTopology.NODE_IN_ADDR, 40000), local);
             try {
-                waitFor(() -> min() >= 100, 20_000, "100 packets at each subscriber from a loopback source");
+                waitFor(() -> bed.min() >= 100, 20_000, "100 packets at each subscriber from a loopback source");
             } finally {
                 local.set(false);
                 t.join();
@@ -132,8 +87,8 @@ class LoopbackSourceTest {
 
             // the same stream from the sender namespace, through n-in: the kernel fans out again
             Thread.sleep(Timeouts.ms(300)); // the last loopback packets delivered
-            long[] before = {got[0].count(), got[1].count()};
-            DatagramChannel ch = topo.sender.call(() -> DatagramChannel.open()
+            long[] before = {bed.count(0), bed.count(1)};
+            DatagramChannel ch = bed.topo.sender.call(() -> DatagramChannel.open()
                     .bind(new InetSocketAddress(StarTopology.SENDER_ADDR, 40000)));
             try (ch) {
                 for (int i = 0; i < 300; i++) {
@@ -142,14 +97,14 @@ class LoopbackSourceTest {
                     Thread.sleep(5);
                 }
             }
-            waitFor(() -> got[0].count() - before[0] >= 295 && got[1].count() - before[1] >= 295, 5000,
+            waitFor(() -> bed.count(0) - before[0] >= 295 && bed.count(1) - before[1] >= 295, 5000,
                     "the 300 packets through n-in at each subscriber");
             waitFor(() -> agent.log().contains("passes msm's TC program again"), 5000, "the switch back logged");
             Thread.sleep(Timeouts.ms(300));
             assertEquals(0, agent.scrape().value("msm_stream_viewers_userspace", "stream", "static/cam")
                     .orElseThrow().intValue(), "the kernel serves them again");
             for (int i = 0; i < N; i++) {
-                long n = got[i].count() - before[i];
+                long n = bed.count(i) - before[i];
                 assertTrue(n <= 300, "receiver " + i + " got " + n + " of 300: no packet twice");
             }
             assertEquals(0, agent.stop());
