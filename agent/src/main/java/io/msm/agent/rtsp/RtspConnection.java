@@ -555,29 +555,27 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
                 .header("Session", session.id + ";timeout=" + server.sessionTimeoutSeconds());
     }
 
-    /** The session a request names, touched; null with {@code err[0]} set when it names none of ours. */
-    private RtspSession sessionOf(RtspRequest req, RtspResponse[] err) {
+    /**
+     * Under the server lock, {@code body} with the session the request names
+     * (touched), or 454 when it names none of ours.
+     */
+    private RtspResponse withSession(RtspRequest req, java.util.function.Function<RtspSession, RtspResponse> body) {
         String sid = sessionId(req);
         if (sid == null) {
-            err[0] = error(RtspStatus.SESSION_NOT_FOUND, "no Session header");
-            return null;
+            return error(RtspStatus.SESSION_NOT_FOUND, "no Session header");
         }
-        RtspSession s = server.sessions.get(sid);
-        if (s == null || s.connection != this) {
-            err[0] = error(RtspStatus.SESSION_NOT_FOUND, "no session " + sid + " on this connection");
-            return null;
+        synchronized (server.lock) {
+            RtspSession s = server.sessions.get(sid);
+            if (s == null || s.connection != this) {
+                return error(RtspStatus.SESSION_NOT_FOUND, "no session " + sid + " on this connection");
+            }
+            s.touch();
+            return body.apply(s);
         }
-        s.touch();
-        return s;
     }
 
     private RtspResponse play(RtspRequest req) {
-        RtspResponse[] err = new RtspResponse[1];
-        synchronized (server.lock) {
-            RtspSession s = sessionOf(req, err);
-            if (s == null) {
-                return err[0];
-            }
+        return withSession(req, s -> {
             if (s.kind != RtspSession.Kind.VIEWER) {
                 return error(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "a publishing session cannot PLAY");
             }
@@ -601,16 +599,11 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
                 s.state = RtspSession.State.PLAYING;
             }
             return RtspResponse.of(RtspStatus.OK).header("Session", s.id).header("Range", "npt=0.000-");
-        }
+        });
     }
 
     private RtspResponse pause(RtspRequest req) {
-        RtspResponse[] err = new RtspResponse[1];
-        synchronized (server.lock) {
-            RtspSession s = sessionOf(req, err);
-            if (s == null) {
-                return err[0];
-            }
+        return withSession(req, s -> {
             if (s.kind != RtspSession.Kind.VIEWER) {
                 return error(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "a live publication cannot be paused");
             }
@@ -619,18 +612,14 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
                 s.state = RtspSession.State.READY;
             }
             return RtspResponse.of(RtspStatus.OK).header("Session", s.id);
-        }
+        });
     }
 
     private RtspResponse record(RtspRequest req) {
-        RtspResponse[] err = new RtspResponse[1];
-        synchronized (server.lock) {
-            RtspSession s = sessionOf(req, err);
-            if (s == null) {
-                return err[0];
-            }
+        return withSession(req, s -> {
             if (s.kind != RtspSession.Kind.PUBLISHER) {
-                return error(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "RECORD needs ANNOUNCE and SETUP with mode=record");
+                return error(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                        "RECORD needs ANNOUNCE and SETUP with mode=record");
             }
             Stream st = s.stream;
             if (st.ended) {
@@ -647,7 +636,7 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
                         st.tracks.size());
             }
             return RtspResponse.of(RtspStatus.OK).header("Session", s.id);
-        }
+        });
     }
 
     private RtspResponse teardown(RtspRequest req) {
