@@ -282,6 +282,17 @@ final class SipBed implements AutoCloseable {
         return JSON.readTree(r.substring(4)).path("calls");
     }
 
+    /** Wait until /calls satisfies cond (a failed /calls request counts as not yet). */
+    void awaitCalls(java.util.function.Predicate<JsonNode> cond, long ms, String what) throws InterruptedException {
+        waitFor(() -> {
+            try {
+                return cond.test(calls());
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }, ms, what);
+    }
+
     PromText metrics() {
         return agent.scrape();
     }
@@ -328,13 +339,7 @@ final class SipBed implements AutoCloseable {
     }
 
     static void waitFor(BooleanSupplier c, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + Timeouts.ms(ms) * 1_000_000;
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
+        Timeouts.waitFor(c, ms, what);
     }
 
     /** The node ports of every call /calls lists (RTP and RTCP, both sides). */

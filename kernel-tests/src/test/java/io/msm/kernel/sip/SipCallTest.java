@@ -51,15 +51,9 @@ class SipCallTest {
             Process caller = bed.uac("bob", 1, 1, 8000);
 
             // the call is up and media flows
-            SipBed.waitFor(() -> {
-                try {
-                    JsonNode c = bed.calls();
-                    return c.size() == 1 && c.get(0).path("state").asText().equals("answered")
-                            && c.get(0).path("streams").get(0).path("caller_to_callee").path("packets").asLong() > 50;
-                } catch (Exception e) {
-                    return false;
-                }
-            }, 15_000, "an answered call with media");
+            bed.awaitCalls(c -> c.size() == 1 && c.get(0).path("state").asText().equals("answered")
+                    && c.get(0).path("streams").get(0).path("caller_to_callee").path("packets").asLong() > 50,
+                    15_000, "an answered call with media");
             JsonNode call = bed.calls().get(0);
             JsonNode stream = call.path("streams").get(0);
             assertEquals("kernel", stream.path("caller_to_callee").path("served_by").asText(), call.toString());
@@ -103,13 +97,7 @@ class SipCallTest {
 
             assertEquals(0, bed.await(caller, 30_000), "the caller's call completed\n" + bed.sippLogs());
             assertEquals(0, bed.await(callee, 10_000), "the callee's call completed\n" + bed.sippLogs());
-            SipBed.waitFor(() -> {
-                try {
-                    return bed.calls().isEmpty();
-                } catch (Exception e) {
-                    return false;
-                }
-            }, 5000, "the call gone after BYE");
+            bed.awaitCalls(JsonNode::isEmpty, 5000, "the call gone after BYE");
 
             double toCallee = bed.metric("msm_sip_relayed_packets_total", "direction", "caller_to_callee");
             double toCaller = bed.metric("msm_sip_relayed_packets_total", "direction", "callee_to_caller");

@@ -38,18 +38,13 @@ class SipLoadTest {
 
             // all 100 up at once: note their ports, and the kernel's groups (4 per call)
             AtomicReference<JsonNode> peak = new AtomicReference<>();
-            SipBed.waitFor(() -> {
-                try {
-                    JsonNode c = bed.calls();
-                    int answered = 0;
-                    for (JsonNode x : c) {
-                        answered += x.path("state").asText().equals("answered") ? 1 : 0;
-                    }
-                    peak.set(c);
-                    return answered == CALLS;
-                } catch (Exception e) {
-                    return false;
+            bed.awaitCalls(c -> {
+                int answered = 0;
+                for (JsonNode x : c) {
+                    answered += x.path("state").asText().equals("answered") ? 1 : 0;
                 }
+                peak.set(c);
+                return answered == CALLS;
             }, 20_000, CALLS + " answered calls at once");
             int groups = bed.fanoutGroups();
             List<InetSocketAddress> ports = SipBed.nodePorts(peak.get());
@@ -63,13 +58,7 @@ class SipLoadTest {
             assertEquals(0, bed.await(caller, 60_000), "every call completed\n" + bed.sippLogs());
             assertEquals(0, bed.await(callee, 15_000), "every call answered and hung up\n" + bed.sippLogs());
             long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
-            SipBed.waitFor(() -> {
-                try {
-                    return bed.calls().isEmpty();
-                } catch (Exception e) {
-                    return false;
-                }
-            }, 10_000, "no calls left");
+            bed.awaitCalls(JsonNode::isEmpty, 10_000, "no calls left");
             Thread.sleep(300); // copies in flight reach the socket
 
             double relayed = bed.metric("msm_sip_relayed_packets_total", "direction", "caller_to_callee");

@@ -55,13 +55,7 @@ class SipRestartTest {
             assertEquals(0, bed.await(caller, 30_000), "the caller's BYE went through the restarted agent\n"
                     + bed.sippLogs());
             assertEquals(0, bed.await(callee, 10_000), bed.sippLogs());
-            SipBed.waitFor(() -> {
-                try {
-                    return bed.calls().isEmpty();
-                } catch (Exception e) {
-                    return false;
-                }
-            }, 5000, "the call ended by the BYE");
+            bed.awaitCalls(JsonNode::isEmpty, 5000, "the call ended by the BYE");
             Thread.sleep(200);
             String numbers = atUas.total.get() + " packets at the callee, " + whileDown + " while the agent was down";
             System.out.println("SipRestartTest: " + numbers);

@@ -25,23 +25,11 @@ class SipTcpTest {
             Process callee = bed.uas(1);
             Thread.sleep(300);
             Process caller = bed.uac("bob", 1, 1, 3000, "t1");
-            SipBed.waitFor(() -> {
-                try {
-                    JsonNode c = bed.calls();
-                    return c.size() == 1 && c.get(0).path("state").asText().equals("answered");
-                } catch (Exception e) {
-                    return false;
-                }
-            }, 15_000, "the call answered");
+            bed.awaitCalls(c -> c.size() == 1 && c.get(0).path("state").asText().equals("answered"), 15_000,
+                    "the call answered");
             assertEquals(0, bed.await(caller, 30_000), "the TCP caller's call completed\n" + bed.sippLogs());
             assertEquals(0, bed.await(callee, 10_000), bed.sippLogs());
-            SipBed.waitFor(() -> {
-                try {
-                    return bed.calls().isEmpty();
-                } catch (Exception e) {
-                    return false;
-                }
-            }, 5000, "the call ended by the BYE over TCP");
+            bed.awaitCalls(JsonNode::isEmpty, 5000, "the call ended by the BYE over TCP");
             Thread.sleep(200);
             double relayed = bed.metric("msm_sip_relayed_packets_total", "direction", "caller_to_callee");
             System.out.println("SipTcpTest: relayed " + relayed + ", at the callee " + atUas.total.get());
