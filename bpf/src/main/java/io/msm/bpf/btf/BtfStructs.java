@@ -40,6 +40,27 @@ public final class BtfStructs implements AutoCloseable {
         return new BtfStructs(n, btf);
     }
 
+    /** Parse the BTF of an object held in memory (e.g. a classpath resource); name is for messages. */
+    public static BtfStructs parse(String name, byte[] elf) {
+        Path tmp = null;
+        try {
+            tmp = java.nio.file.Files.createTempFile(name, ".bpf.o");
+            java.nio.file.Files.write(tmp, elf);
+            return parse(tmp); // libbpf reads the whole file: it can go at once
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + name + " to a temporary file: " + e.getMessage(),
+                    e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    java.nio.file.Files.deleteIfExists(tmp);
+                } catch (java.io.IOException ignored) {
+                    // a temporary file
+                }
+            }
+        }
+    }
+
     public Optional<Struct> struct(String name) {
         int id = n.bpf.btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
         if (id < 0) {

@@ -1,6 +1,7 @@
 package io.msm.bpf.intercept;
 
 import io.msm.bpf.btf.BtfStructs;
+import io.msm.bpf.btf.LayoutAssert;
 import io.msm.bpf.maps.StructLayout;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -12,8 +13,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -26,19 +25,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class InterceptLayoutMatchesBtfTest {
     static BtfStructs btf;
-    static Path obj;
 
     @BeforeAll
-    static void parse() throws Exception {
-        obj = Files.createTempFile("msm_intercept", ".bpf.o");
-        Files.write(obj, ConnectRedirect.objectBytes());
-        btf = BtfStructs.parse(obj);
+    static void parse() {
+        btf = BtfStructs.parse("msm_intercept", ConnectRedirect.objectBytes());
     }
 
     @AfterAll
-    static void close() throws Exception {
+    static void close() {
         btf.close();
-        Files.deleteIfExists(obj);
     }
 
     static Stream<StructLayout> layouts() {
@@ -48,10 +43,7 @@ class InterceptLayoutMatchesBtfTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("layouts")
     void javaMatchesC(StructLayout java) {
-        BtfStructs.Struct c = btf.struct(java.name())
-                .orElseThrow(() -> new AssertionError("struct " + java.name() + " is not in the object's BTF"));
-        assertEquals(c.size(), java.size(), "sizeof(struct " + java.name() + ")");
-        assertEquals(c.offsets(), java.offsets(), "members and offsets of struct " + java.name());
+        LayoutAssert.matches(btf, java);
     }
 
     @Test
