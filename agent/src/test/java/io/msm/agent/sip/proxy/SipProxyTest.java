@@ -157,6 +157,21 @@ class SipProxyTest {
                 + ";expires=" + expires + "\r\nContent-Length: 0\r\n\r\n");
     }
 
+    /** bob, registered with the proxy (REGISTER answered 200). */
+    TestUa registeredBob() throws Exception {
+        TestUa bob = ua("bob");
+        register(bob, 60);
+        bob.expectResponse(200, T);
+        return bob;
+    }
+
+    /** alice's CANCEL of the INVITE she sent on branch br. */
+    String cancel(TestUa alice, String br, String callId, String fromTag) throws Exception {
+        return "CANCEL " + proxyUri("bob") + " SIP/2.0\r\n" + alice.via(br) + "Max-Forwards: 70\r\n"
+                + "From: <sip:alice@127.0.0.1>;tag=" + fromTag + "\r\nTo: <" + proxyUri("bob") + ">\r\nCall-ID: "
+                + callId + "\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n";
+    }
+
     /** A call alice -> bob set up through msm, with the messages each side saw. */
     record Established(String callId, SipRequest invAtBob, SipResponse okAtAlice, InetSocketAddress aliceSendsTo,
                        InetSocketAddress bobSendsTo) {
@@ -218,9 +233,7 @@ class SipProxyTest {
     void aCallHasItsMediaAnchoredBothWaysAndStrictly() throws Exception {
         start("");
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         Established e = call(alice, bob, "c1@test");
 
         SipRequest inv = e.invAtBob();
@@ -283,9 +296,7 @@ class SipProxyTest {
     void theAnswerIsPassedOnOnlyOnceItsRelaysAreInPlace() throws Exception {
         start("", 0, 300); // subscribing takes 300 ms, as resolving a kernel next hop can
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         alice.send(alice.invite("slow@test", "a-slow", proxyUri("bob"), alice.sdp(), TestUa.branch(), 1));
         SipRequest inv = bob.expectRequest("INVITE", T);
         bob.reply(bob.answer(inv, 200, null, "b-slow", bob.sdp()));
@@ -302,18 +313,14 @@ class SipProxyTest {
     void cancelEndsTheCallAndFreesItsPorts() throws Exception {
         start("");
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         String br = TestUa.branch();
         alice.send(alice.invite("c2", "a2", proxyUri("bob"), alice.sdp(), br, 1));
         SipRequest inv = bob.expectRequest("INVITE", T);
         bob.reply(bob.answer(inv, 180, null, "b2", null));
         alice.expectResponse(180, T);
         assertEquals(4, plane.relays().size());
-        alice.send("CANCEL " + proxyUri("bob") + " SIP/2.0\r\n" + alice.via(br) + "Max-Forwards: 70\r\n"
-                + "From: <sip:alice@127.0.0.1>;tag=a2\r\nTo: <" + proxyUri("bob") + ">\r\nCall-ID: c2\r\n"
-                + "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n");
+        alice.send(cancel(alice, br, "c2", "a2"));
         alice.expect(m -> m instanceof SipResponse r && r.status() == 200 && r.cseq().method().equals("CANCEL"),
                 "200 to CANCEL", T);
         SipRequest cancel = bob.expectRequest("CANCEL", T);
@@ -331,17 +338,13 @@ class SipProxyTest {
     void aCalleeIgnoringTheCancelIsGivenUpOn() throws Exception {
         start("");
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         String br = TestUa.branch();
         alice.send(alice.invite("c2b", "a2b", proxyUri("bob"), alice.sdp(), br, 1));
         SipRequest inv = bob.expectRequest("INVITE", T);
         bob.reply(bob.answer(inv, 180, null, "b2b", null));
         alice.expectResponse(180, T);
-        alice.send("CANCEL " + proxyUri("bob") + " SIP/2.0\r\n" + alice.via(br) + "Max-Forwards: 70\r\n"
-                + "From: <sip:alice@127.0.0.1>;tag=a2b\r\nTo: <" + proxyUri("bob") + ">\r\nCall-ID: c2b\r\n"
-                + "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n");
+        alice.send(cancel(alice, br, "c2b", "a2b"));
         bob.expectRequest("CANCEL", T); // and bob never answers
         alice.expectResponse(408, 6000); // 64 * T1 after the CANCEL
         waitFor(() -> plane.relays().isEmpty(), T, "relays closed");
@@ -352,9 +355,7 @@ class SipProxyTest {
     void aRejectedCallFreesItsPortsAndRetransmissionsAreAbsorbed() throws Exception {
         start("");
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         String br = TestUa.branch();
         String invite = alice.invite("c3", "a3", proxyUri("bob"), alice.sdp(), br, 1);
         alice.send(invite);
@@ -385,9 +386,7 @@ class SipProxyTest {
     void noAnswerTimesOutWith408() throws Exception {
         start("");
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         alice.send(alice.invite("c4", "a4", proxyUri("bob"), alice.sdp(), TestUa.branch(), 1));
         bob.expectRequest("INVITE", T);
         // timer B = 64 * T1 = 3.2 s
@@ -403,9 +402,7 @@ class SipProxyTest {
     void limitsAnswer503WithRetryAfter() throws Exception {
         start("  max-calls: 1\n  retry-after: 7s\n");
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         alice.send(alice.invite("c5", "a5", proxyUri("bob"), alice.sdp(), TestUa.branch(), 1));
         bob.expectRequest("INVITE", T);
         alice.send(alice.invite("c6", "a6", proxyUri("bob"), alice.sdp(), TestUa.branch(), 1));
@@ -419,9 +416,7 @@ class SipProxyTest {
     void aFloodOfInvitesHitsTheRate() throws Exception {
         start("  invites-per-second: 5\n");
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         for (int i = 0; i < 30; i++) {
             alice.send(alice.invite("flood" + i, "f" + i, proxyUri("bob"), alice.sdp(), TestUa.branch(), 1));
         }
@@ -464,9 +459,7 @@ class SipProxyTest {
         assertEquals("foo", bad.first(HeaderNames.UNSUPPORTED));
         alice.send(alice.invite("bad-sdp", "s", proxyUri("nobody"), "v=0\r\nm=audio x\r\n", TestUa.branch(), 1));
         alice.expectResponse(404, T); // routing comes first; with a target the SDP is checked:
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         alice.send(alice.invite("bad-sdp2", "s2", proxyUri("bob"), "v=0\r\nm=audio x\r\n", TestUa.branch(), 1));
         alice.expectResponse(488, T);
         assertEquals(0, plane.relays().size());
@@ -491,9 +484,7 @@ class SipProxyTest {
     void reInviteMovesAndHoldsTheMedia() throws Exception {
         start("");
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         Established e = call(alice, bob, "c7");
         try (DatagramChannel alice2 = DatagramChannel.open().bind(new InetSocketAddress(TestUa.LO, 0))) {
             alice2.configureBlocking(false);
@@ -530,9 +521,7 @@ class SipProxyTest {
     void noRtpForTheTimeoutEndsTheCallWithByeBothWays() throws Exception {
         start("  rtp-timeout: 1s\n");
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         call(alice, bob, "c8");
         SipRequest toBob = bob.expectRequest("BYE", 4000);
         SipRequest toAlice = alice.expectRequest("BYE", 4000);
@@ -554,9 +543,7 @@ class SipProxyTest {
         }
         start("", port);
         TestUa alice = ua("alice");
-        TestUa bob = ua("bob");
-        register(bob, 60);
-        bob.expectResponse(200, T);
+        TestUa bob = registeredBob();
         Established e = call(alice, bob, "c9");
         waitFor(() -> {
             try {
