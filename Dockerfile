@@ -20,12 +20,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# The project's front door. DEPS= : the packages are installed above (make deps
+# The project's front door. DEPS_BUILD= : the packages are installed above (make deps
 # would otherwise want Debian's JDK and Maven too). Only the modules the image
 # ships (and what they need) are built; the Maven repository is a build cache,
 # so later builds download nothing.
 RUN --mount=type=cache,target=/root/.m2 \
-    make build DEPS= MVN_FLAGS="-B -ntp -pl agent,cli -am" \
+    make build DEPS_BUILD= MVN_FLAGS="-B -ntp -pl agent,cli -am" \
  && test -s agent/target/msm-agent.jar \
  && test -s cli/target/msm.jar
 

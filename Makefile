@@ -1,4 +1,5 @@
-# msm — the front door. Every target installs what it needs first (make deps).
+# msm — the front door. Every target installs the Debian packages it needs first, and only
+# those (make build: the toolchain; make test: players, sipp, qemu too).
 #
 #   make demo      the main job: an RTSP camera fanned out in the kernel to real players,
 #                  in a local namespace "cluster" (DEMO_SECONDS, DEMO_VIEWERS, DEMO_USERSPACE=1)
@@ -9,7 +10,7 @@
 #   make vm-test   the kernel test suite on Debian's 6.1 kernel under qemu
 #                  (KERNEL=/path/to/vmlinuz [MODULES=/lib/modules/<ver>] for yours,
 #                   VM_ARGS="--class ClassifierTest" etc.: kernel-tests/vm/run.sh --help)
-#   make deps      install the system packages (Debian bookworm, apt-get, idempotent)
+#   make deps      install every target's system packages (Debian bookworm, apt-get, idempotent)
 #   make clean
 
 SHELL := /bin/bash
@@ -17,9 +18,16 @@ MVN ?= mvn
 MVN_FLAGS ?= -B -ntp
 export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v javac) 2>/dev/null)) 2>/dev/null)
 
-# Debian packages the build, tests and demo need.
+# Debian packages, by what needs them. Each target installs only its own list
+# (make build: just the toolchain), and `make deps` installs them all.
+# Building: Java 17 + Maven, and clang/bpftool/libbpf for the BPF objects (bpf/src/main/c).
 DEPS_BUILD := clang llvm libbpf-dev libbpf1 bpftool linux-libc-dev libelf-dev zlib1g-dev make \
-              iproute2 ethtool procps util-linux time curl openjdk-17-jdk-headless maven
+              openjdk-17-jdk-headless maven
+# Running the agent, tests and demos on this machine: ip/tc, ethtool (offloads), ps/pgrep,
+# nsenter/setpriv, /usr/bin/time (RSS figures), curl (/metrics from inside a namespace).
+DEPS_RUN := iproute2 ethtool procps util-linux time curl
+# The source-format check of the C side (make format-check; Java is checked by Maven).
+DEPS_LINT := clang-format
 # The VM runner (kernel-tests/vm): qemu, a static busybox for the initramfs, depmod.
 DEPS_VM := qemu-system-x86 busybox-static kmod
 # Real players and servers for the RTSP tests and the demo: ffmpeg publishes and plays, GStreamer
@@ -32,51 +40,76 @@ DEPS_PEERS := sip-tester
 # The benchmarks (bench/): gcc builds the sender, GStreamer is a system under test
 # (udpsrc/multiudpsink, in DEPS_MEDIA), perf profiles the node's CPU.
 DEPS_BENCH := gcc linux-perf
-DEPS := $(DEPS_BUILD) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS) $(DEPS_BENCH)
 
-.PHONY: all deps build test demo demo-datapath bench vm-test clean help
+# What each front-door target installs (the kernel tests, in make test and make vm-test,
+# run real players and sipp; make test also runs the benchmark harness smoke).
+DEPS_FOR_TEST := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_LINT) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS) gcc
+DEPS_FOR_DEMO := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_MEDIA)
+DEPS_FOR_BENCH := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_MEDIA) $(DEPS_BENCH)
+DEPS_FOR_VM := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS)
+DEPS := $(sort $(DEPS_FOR_TEST) $(DEPS_FOR_DEMO) $(DEPS_FOR_BENCH) $(DEPS_FOR_VM))
+
+# $(call apt_install,<what for>,<packages>): installs only what is missing; a no-op (one
+# dpkg query per package) when all is there. An empty list (e.g. DEPS_BUILD= in an image
+# that brings its own toolchain) installs nothing.
+define apt_install
+@missing=$$(for p in $(2); do \
+  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+  echo "make $(1): installing $$(echo $$missing | tr '\n' ' ')"; \
+  if [ "$$(id -u)" != 0 ]; then echo "make $(1): need root to apt-get install: $$missing" >&2; exit 1; fi; \
+  export DEBIAN_FRONTEND=noninteractive; \
+  apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null; } || \
+    { echo "make $(1): apt-get install failed for: $$missing" >&2; exit 1; }; \
+fi
+endef
+
+.PHONY: all deps deps-build deps-test deps-demo deps-bench deps-vm build test demo demo-datapath bench vm-test clean help
 
 all: build
 
 help:
 	@sed -n '2,13p' Makefile
 
-# Installs only what is missing; a no-op (one dpkg query) when all is there.
+# Everything any target needs.
 deps:
-	@missing=$$(for p in $(DEPS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing $$(echo $$missing | tr '\n' ' ')"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to apt-get install: $$missing" >&2; exit 1; fi; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null; } || \
-	    { echo "make deps: apt-get install failed for: $$missing" >&2; exit 1; }; \
-	fi
+	$(call apt_install,deps,$(DEPS))
 
-build: deps
+deps-build:
+	$(call apt_install,build,$(DEPS_BUILD))
+deps-test:
+	$(call apt_install,test,$(DEPS_FOR_TEST))
+deps-demo:
+	$(call apt_install,demo,$(DEPS_FOR_DEMO))
+deps-bench:
+	$(call apt_install,bench,$(DEPS_FOR_BENCH))
+deps-vm:
+	$(call apt_install,vm-test,$(DEPS_FOR_VM))
+
+build: deps-build
 	$(MVN) $(MVN_FLAGS) install -DskipTests
 
 # Kernel tests run when root; with CI=true they must run (a skip is a failure).
 # Then the same kernel tests on Debian's 6.1 kernel in a VM (kernel-tests/vm/README.md).
-test: deps
+test: deps-test
 	$(MVN) $(MVN_FLAGS) install
 	./bench/run.sh --smoke --no-build
 	./kernel-tests/vm/run.sh --ci --no-build
 
-demo: build
+demo: deps-demo build
 	./demo/run.sh
 
-demo-datapath: build
+demo-datapath: deps-demo build
 	./demo/datapath.sh
 
 # bench/run.sh builds what it runs (mvn package of bench and its reactor
 # dependencies; nothing is installed into ~/.m2). Results: bench/results/.
-bench: deps
+bench: deps-bench
 	./bench/run.sh $(if $(QUICK),--quick,)
 
 # 'build' compiled the test classes and wrote the classpath, hence --no-build
-vm-test: build
+vm-test: deps-vm build
 	./kernel-tests/vm/run.sh --no-build $(if $(KERNEL),--kernel $(KERNEL),) $(if $(MODULES),--modules $(MODULES),) $(VM_ARGS)
 
 clean:
