@@ -116,7 +116,7 @@ public final class SipService implements Service {
         return root.toString();
     }
 
-    private static ObjectNode direction(MediaSession.Direction d, JsonNode from, JsonNode nodeIn, JsonNode nodeOut,
+    private static ObjectNode direction(MediaSession.Flow d, JsonNode from, JsonNode nodeIn, JsonNode nodeOut,
                                         JsonNode to) {
         ObjectNode o = JSON.createObjectNode();
         o.set("from", from.isMissingNode() ? null : from);

@@ -11,6 +11,9 @@ import java.util.List;
  * One call through msm: its dialog identifiers, parties, state and the media
  * streams anchored on the node. Lives on the proxy's thread; the relays are
  * in its {@link MediaSession}, changed on the media thread.
+ *
+ * <p>Fields are package-private for {@link CallCodec}; everything else goes
+ * through the methods, named after what happens to a call.
  */
 public final class Call {
     public enum State {
@@ -30,13 +33,22 @@ public final class Call {
 
     /** One m= line's stream: the node ports (null when never anchored) and both parties' media. */
     public static final class Stream {
-        public final String media;
-        public StreamPorts ports;
-        public Party caller = Party.NONE;
-        public Party callee = Party.NONE;
+        final String media;
+        StreamPorts ports;
+        Party caller = Party.NONE;
+        Party callee = Party.NONE;
 
         public Stream(String media) {
             this.media = media;
+        }
+
+        /** The node ports of this stream, null when it was never anchored. */
+        public StreamPorts ports() {
+            return ports;
+        }
+
+        public void anchoredOn(StreamPorts p) {
+            this.ports = p;
         }
 
         public boolean rtcpMux() {
@@ -72,38 +84,33 @@ public final class Call {
     public record Offer(Side from, Sdp sdp) {
     }
 
-    public final String callId;
-    public final String callerTag;
-    public String calleeTag;
-    public final String caller;
-    public final String callee;
-    public State state = State.SETUP;
-    public final long startedAtMs;
-    public long answeredAtMs;
-    public long endedAtMs;
-    public final long startNanos;
-    public String endReason;
-    public InetAddress facingCaller;
-    public InetAddress facingCallee;
-    public final List<Stream> streams = new ArrayList<>();
-    public Offer offer;
-    public MediaSession media;
+    final String callId;
+    final String callerTag;
+    String calleeTag;
+    final String caller;
+    final String callee;
+    State state = State.SETUP;
+    final long startedAtMs;
+    long answeredAtMs;
+    final long startNanos;
+    InetAddress facingCaller;
+    InetAddress facingCallee;
+    final List<Stream> streams = new ArrayList<>();
+    private Offer offer;
+    private MediaSession media;
     /** the media thread is still opening ports for this call */
-    public boolean allocating;
-    /** RTP activity bookkeeping (media thread): last count and when it changed */
-    public volatile long lastActivityCount = -1;
-    public volatile long lastActivityNanos;
+    private boolean allocating;
 
     // the dialog, for the BYEs msm sends itself when media stops (RTP timeout)
-    public String callerFrom;     // From of the INVITE (caller's tag)
-    public String calleeTo;       // To of the 2xx (callee's tag)
-    public String callerContact;
-    public String calleeContact;
-    public List<String> recordRoute = List.of();  // Record-Route of the 2xx, top first
-    public long callerCseq;
-    public long calleeCseq;
-    public Hop callerHop;
-    public Hop calleeHop;
+    String callerFrom;     // From of the INVITE (caller's tag)
+    String calleeTo;       // To of the 2xx (callee's tag)
+    String callerContact;
+    String calleeContact;
+    List<String> recordRoute = List.of();  // Record-Route of the 2xx, top first
+    long callerCseq;
+    long calleeCseq;
+    Hop callerHop;
+    Hop calleeHop;
 
     public Call(String callId, String callerTag, String caller, String callee, long startedAtMs, long startNanos) {
         this.callId = callId;
@@ -114,16 +121,160 @@ public final class Call {
         this.startNanos = startNanos;
     }
 
+    public String callId() {
+        return callId;
+    }
+
+    public String callerTag() {
+        return callerTag;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public boolean active() {
+        return state != State.ENDED;
+    }
+
+    public boolean answered() {
+        return state == State.ANSWERED;
+    }
+
+    public long startNanos() {
+        return startNanos;
+    }
+
     /** Which party sent a request with this From tag. */
     public Side sideOf(String fromTag) {
         return callerTag != null && callerTag.equals(fromTag) ? Side.CALLER : Side.CALLEE;
+    }
+
+    // ------------------------------------------------------------------ set-up
+
+    /** The caller's half of the dialog, from its INVITE: From, Contact, CSeq and the hop it came from. */
+    public void dialedBy(String from, String contact, long cseq, Hop hop) {
+        this.callerFrom = from;
+        this.callerContact = contact;
+        this.callerCseq = cseq;
+        this.callerHop = hop;
+    }
+
+    /** Where the INVITE went: the callee's hop. */
+    public void sentTo(Hop hop) {
+        this.calleeHop = hop;
+    }
+
+    /** The node addresses facing each party (the media ports are opened there). */
+    public void facing(InetAddress caller, InetAddress callee) {
+        this.facingCaller = caller;
+        this.facingCallee = callee;
     }
 
     public InetAddress facing(Side s) {
         return s == Side.CALLER ? facingCaller : facingCallee;
     }
 
-    public boolean active() {
-        return state != State.ENDED;
+    /** A response from the callee carried its tag: kept from the first one that has it. */
+    public void calleeTagged(String toTag) {
+        if (toTag != null && calleeTag == null) {
+            calleeTag = toTag;
+        }
+    }
+
+    /** A provisional answer: SETUP becomes EARLY. */
+    public void ringing() {
+        if (state == State.SETUP) {
+            state = State.EARLY;
+        }
+    }
+
+    /** The 2xx: the callee's half of the dialog and the route set, for the BYEs msm may send. */
+    public void answer(long atMs, String toTag, String to, String contact, List<String> recordRoute) {
+        this.state = State.ANSWERED;
+        this.answeredAtMs = atMs;
+        this.calleeTag = toTag;
+        this.calleeTo = to;
+        this.calleeContact = contact;
+        this.recordRoute = List.copyOf(recordRoute);
+    }
+
+    /** BYE, CANCEL, failure or RTP timeout. */
+    public void end() {
+        state = State.ENDED;
+    }
+
+    // ------------------------------------------------------------------ the dialog
+
+    /** A request from {@code side} with CSeq {@code n}: the highest one seen is kept. */
+    public void cseqSeen(Side side, long n) {
+        if (side == Side.CALLER) {
+            callerCseq = Math.max(callerCseq, n);
+        } else {
+            calleeCseq = Math.max(calleeCseq, n);
+        }
+    }
+
+    /** The CSeq of a request msm sends on behalf of {@code side}. */
+    public long nextCseq(Side side) {
+        return side == Side.CALLER ? ++callerCseq : ++calleeCseq;
+    }
+
+    /** The party's Contact URI (its target for requests in the dialog), or null. */
+    public String contact(Side s) {
+        return s == Side.CALLER ? callerContact : calleeContact;
+    }
+
+    /** The party's URI with its tag, as From of its requests (caller: the INVITE's From; callee: the 2xx's To). */
+    public String nameAddr(Side s) {
+        return s == Side.CALLER ? callerFrom : calleeTo;
+    }
+
+    /** The hop msm last used or saw for the party (null when unknown). */
+    public Hop hop(Side s) {
+        return s == Side.CALLER ? callerHop : calleeHop;
+    }
+
+    /** The Record-Route of the 2xx, top first. */
+    public List<String> recordRoute() {
+        return recordRoute;
+    }
+
+    // ------------------------------------------------------------------ media
+
+    public List<Stream> streams() {
+        return streams;
+    }
+
+    /** Stream {@code i}, added (for an m= line of type {@code media}) when the call has fewer. */
+    public Stream stream(int i, String media) {
+        if (i >= streams.size()) {
+            streams.add(new Stream(media));
+        }
+        return streams.get(i);
+    }
+
+    public Offer offer() {
+        return offer;
+    }
+
+    public void offer(Offer o) {
+        this.offer = o;
+    }
+
+    public MediaSession media() {
+        return media;
+    }
+
+    public void media(MediaSession m) {
+        this.media = m;
+    }
+
+    public boolean allocating() {
+        return allocating;
+    }
+
+    public void allocating(boolean busy) {
+        this.allocating = busy;
     }
 }

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * The SIP proxy's metrics, every label from a fixed set:
@@ -35,7 +36,7 @@ import java.util.function.IntSupplier;
  * what ended calls had counted when they were closed, so the counters only
  * grow.
  */
-public final class CallMetrics {
+public final class CallMetrics implements CallTable.Listener {
     static final Set<String> METHODS = Set.of("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "UPDATE",
             "PRACK", "INFO", "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER");
 
@@ -130,6 +131,14 @@ public final class CallMetrics {
         counter("msm.sip.calls.ended", "reason", reason, "answered calls by why they ended").increment();
     }
 
+    /** A call left the call table: counted when it ended for a reason (bye, rtp_timeout). */
+    @Override
+    public void ended(Call c, String reason) {
+        if (reason != null) {
+            ended(reason);
+        }
+    }
+
     public void setupTime(long nanos) {
         setup.record(Duration.ofNanos(nanos));
     }
@@ -162,7 +171,7 @@ public final class CallMetrics {
     }
 
     /** Ended calls' counts plus the live ones, never both for one call (the transfer holds the lock). */
-    private double sum(AtomicLong closed, java.util.function.LongSupplier live) {
+    private double sum(AtomicLong closed, LongSupplier live) {
         synchronized (lock) {
             return closed.get() + live.getAsLong();
         }

@@ -3,6 +3,7 @@ package io.msm.agent.sip.call;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +36,9 @@ public final class CallStore implements AutoCloseable {
         return t;
     });
     private final Object lock = new Object();
+    @GuardedBy("lock")
     private ObjectNode pending;
+    @GuardedBy("lock")
     private boolean scheduled;
     private volatile String lastError;
 

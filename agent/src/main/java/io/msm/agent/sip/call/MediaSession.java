@@ -58,12 +58,12 @@ public final class MediaSession {
         }
 
         /** caller -> callee: what the caller-facing RTP relay received and sent on. */
-        public Direction callerToCallee() {
-            return new Direction(callerSide.rtp(), callerSide.rtcp(), toCalleeRtp);
+        public Flow callerToCallee() {
+            return new Flow(callerSide.rtp(), callerSide.rtcp(), toCalleeRtp);
         }
 
-        public Direction calleeToCaller() {
-            return new Direction(calleeSide.rtp(), calleeSide.rtcp(), toCallerRtp);
+        public Flow calleeToCaller() {
+            return new Flow(calleeSide.rtp(), calleeSide.rtcp(), toCallerRtp);
         }
 
         void closeAll() {
@@ -72,8 +72,8 @@ public final class MediaSession {
         }
     }
 
-    /** One direction's relays, for statistics. */
-    public record Direction(Relay rtp, Relay rtcp, Relay.Subscriber subscriber) {
+    /** One flow of media (caller to callee, or back): its relays, for statistics. */
+    public record Flow(Relay rtp, Relay rtcp, Relay.Subscriber subscriber) {
         public RelayStats rtpStats() {
             return rtp.stats();
         }

@@ -1,6 +1,7 @@
 package io.msm.agent.sip.message;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -137,11 +138,11 @@ public final class NameAddr {
     }
 
     public String param(String name) {
-        return params.get(name.toLowerCase(java.util.Locale.ROOT));
+        return params.get(name.toLowerCase(Locale.ROOT));
     }
 
     public boolean hasParam(String name) {
-        return params.containsKey(name.toLowerCase(java.util.Locale.ROOT));
+        return params.containsKey(name.toLowerCase(Locale.ROOT));
     }
 
     public String tag() {
@@ -160,7 +161,7 @@ public final class NameAddr {
 
     public NameAddr withParam(String name, String value) {
         Map<String, String> p = new LinkedHashMap<>(params);
-        p.put(name.toLowerCase(java.util.Locale.ROOT), value);
+        p.put(name.toLowerCase(Locale.ROOT), value);
         return new NameAddr(display, uri, angled, p);
     }
 

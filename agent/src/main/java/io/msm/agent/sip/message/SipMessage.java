@@ -3,6 +3,7 @@ package io.msm.agent.sip.message;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A SIP request or response: start line, header fields in order, body.
@@ -132,10 +133,23 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
         return NameAddr.parse(first(HeaderNames.TO));
     }
 
+    /** The URI of the first Contact; null when there is none, it is "*", or it does not parse. */
+    public String contactUri() {
+        String c = first(HeaderNames.CONTACT);
+        if (c == null || c.trim().equals("*")) {
+            return null;
+        }
+        try {
+            return NameAddr.parse(c).uri();
+        } catch (SipSyntaxException e) {
+            return null;
+        }
+    }
+
     /** The body is SDP (Content-Type application/sdp, non-empty). */
     public boolean hasSdp() {
         String ct = first(HeaderNames.CONTENT_TYPE);
-        return body.length > 0 && ct != null && ct.trim().toLowerCase(java.util.Locale.ROOT).startsWith("application/sdp");
+        return body.length > 0 && ct != null && ct.trim().toLowerCase(Locale.ROOT).startsWith("application/sdp");
     }
 
     /** The message on the wire: start line, headers, Content-Length, blank line, body. */

@@ -2,6 +2,7 @@ package io.msm.agent.sip.message;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** A SIP response: status code and reason phrase. */
 public final class SipResponse extends SipMessage {
@@ -38,6 +39,11 @@ public final class SipResponse extends SipMessage {
     @Override
     public SipResponse copy() {
         return new SipResponse(status, reason, headerList(), body().clone());
+    }
+
+    /** A fresh To tag for a response msm answers itself. */
+    public static String newTag() {
+        return Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     }
 
     /**

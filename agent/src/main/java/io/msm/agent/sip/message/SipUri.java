@@ -3,6 +3,7 @@ package io.msm.agent.sip.message;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -182,7 +183,7 @@ public final class SipUri {
     }
 
     public Map<String, String> params() {
-        return java.util.Collections.unmodifiableMap(params);
+        return Collections.unmodifiableMap(params);
     }
 
     public String param(String name) {

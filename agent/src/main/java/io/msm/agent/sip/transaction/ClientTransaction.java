@@ -24,6 +24,21 @@ public final class ClientTransaction {
 
     /** Responses and failures, on the proxy's thread. */
     public interface Listener {
+        /** For requests whose outcome nobody waits for (msm's own BYE and CANCEL). */
+        Listener IGNORE = new Listener() {
+            @Override
+            public void onResponse(ClientTransaction tx, SipResponse response) {
+            }
+
+            @Override
+            public void onTimeout(ClientTransaction tx) {
+            }
+
+            @Override
+            public void onTransportError(ClientTransaction tx, String why) {
+            }
+        };
+
         void onResponse(ClientTransaction tx, SipResponse response);
 
         /** No final response in time (timer B or F). */

@@ -1,4 +1,4 @@
-package io.msm.agent.sip.proxy;
+package io.msm.agent.sip.route;
 
 import io.msm.agent.sip.message.SipUri;
 import io.msm.agent.sip.message.Via;

@@ -1,4 +1,4 @@
-package io.msm.agent.sip.proxy;
+package io.msm.agent.sip.route;
 
 import io.msm.agent.config.SipSettings;
 import io.msm.agent.sip.message.SipUri;

@@ -1,4 +1,4 @@
-package io.msm.agent.sip.proxy;
+package io.msm.agent.sip.registrar;
 
 import java.util.ArrayList;
 import java.util.Comparator;
