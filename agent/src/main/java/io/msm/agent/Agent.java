@@ -24,6 +24,7 @@ import io.msm.agent.metrics.DatapathMetrics;
 import io.msm.agent.metrics.MediaMetrics;
 import io.msm.agent.metrics.MetricsServer;
 import io.msm.agent.net.Transport;
+import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.RtspServer;
 import io.msm.agent.sip.SipService;
 import io.msm.agent.streams.StaticStreams;
@@ -76,7 +77,7 @@ public final class Agent implements AutoCloseable {
     private MetricsServer metrics;
     private MediaMetrics mediaMetrics;
     private volatile boolean ready;
-    private volatile io.msm.agent.k8s.StreamRoutes streamRoutes = io.msm.agent.k8s.StreamRoutes.NONE;
+    private volatile StreamRoutes streamRoutes = StreamRoutes.NONE;
 
     public Agent(AgentConfig cfg) {
         this.cfg = cfg;
@@ -102,7 +103,7 @@ public final class Agent implements AutoCloseable {
      * The StreamRoute routing table in a cluster (empty out of cluster): the
      * RTSP proxy consults it for paths with no configured source.
      */
-    public io.msm.agent.k8s.StreamRoutes streamRoutes() {
+    public StreamRoutes streamRoutes() {
         return streamRoutes;
     }
 

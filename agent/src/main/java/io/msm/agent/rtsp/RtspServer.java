@@ -69,10 +69,10 @@ public final class RtspServer implements Service {
     }
 
     /** StreamRoutes (Kubernetes) for paths the config does not name; read at each lookup. */
-    private volatile java.util.function.Supplier<io.msm.agent.k8s.StreamRoutes> routes =
-            () -> io.msm.agent.k8s.StreamRoutes.NONE;
+    private volatile java.util.function.Supplier<io.msm.agent.routing.StreamRoutes> routes =
+            () -> io.msm.agent.routing.StreamRoutes.NONE;
 
-    public RtspServer withRoutes(java.util.function.Supplier<io.msm.agent.k8s.StreamRoutes> r) {
+    public RtspServer withRoutes(java.util.function.Supplier<io.msm.agent.routing.StreamRoutes> r) {
         this.routes = r;
         return this;
     }
@@ -181,11 +181,11 @@ public final class RtspServer implements Service {
         if (r != null || urlPath == null || urlPath.isEmpty()) {
             return r;
         }
-        io.msm.agent.k8s.StreamRoutes table = routes.get();
+        io.msm.agent.routing.StreamRoutes table = routes.get();
         int slash = urlPath.lastIndexOf('/');
         String[] candidates = slash > 0 ? new String[] {urlPath, urlPath.substring(0, slash)} : new String[] {urlPath};
         for (String name : candidates) {
-            java.util.Optional<io.msm.agent.k8s.Backend> b = table.choose(host, "/" + name);
+            java.util.Optional<io.msm.agent.routing.Backend> b = table.choose(host, "/" + name);
             if (b.isPresent()) {
                 StreamPath p = new StreamPath(name, new RtspSettings.PathSource(name, RtspSettings.PathSource.Kind.PULL,
                         b.get().upstream()), b.get());
@@ -429,9 +429,9 @@ public final class RtspServer implements Service {
             log.warn("{}: upstream {} lost: {}", p.name, p.config.upstream(), why);
             if (p.routed != null) {
                 // the route takes this backend out of new choices until its probe succeeds
-                routes.get().report(p.routed, io.msm.agent.k8s.Failure.of(
-                        u.stream() == null ? io.msm.agent.k8s.Failure.Kind.DESCRIBE_FAILED
-                                : io.msm.agent.k8s.Failure.Kind.RTP_STOPPED, why));
+                routes.get().report(p.routed, io.msm.agent.routing.Failure.of(
+                        u.stream() == null ? io.msm.agent.routing.Failure.Kind.DESCRIBE_FAILED
+                                : io.msm.agent.routing.Failure.Kind.RTP_STOPPED, why));
             }
             closeUpstream(p, "upstream lost: " + why);
         }

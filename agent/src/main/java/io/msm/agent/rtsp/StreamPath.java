@@ -26,13 +26,13 @@ final class StreamPath {
     final AtomicLong publications = new AtomicLong();
 
     /** For a path a StreamRoute chose: the backend its upstream session pulls from, else null. */
-    final io.msm.agent.k8s.Backend routed;
+    final io.msm.agent.routing.Backend routed;
 
     StreamPath(String name, RtspSettings.PathSource config) {
         this(name, config, null);
     }
 
-    StreamPath(String name, RtspSettings.PathSource config, io.msm.agent.k8s.Backend routed) {
+    StreamPath(String name, RtspSettings.PathSource config, io.msm.agent.routing.Backend routed) {
         this.name = name;
         this.config = config;
         this.routed = routed;
