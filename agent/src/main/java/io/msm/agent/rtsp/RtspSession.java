@@ -13,8 +13,8 @@ import java.util.TreeMap;
  * An RTSP session (RFC 2326 section 3): created by the first SETUP, ended by
  * TEARDOWN, by its connection closing, by its stream ending, or after
  * {@code rtsp.session-timeout} without a request, an RTCP receiver report
- * (viewers) or media (publishers). Mutable fields are guarded by the server
- * lock, except {@link #lastSeen}.
+ * (viewers) or media (publishers). Mutable fields change under the
+ * {@link PathRegistry} lock, except {@link #lastSeen}.
  */
 final class RtspSession {
     enum Kind { VIEWER, PUBLISHER }
@@ -34,7 +34,7 @@ final class RtspSession {
     final String id;
     final Kind kind;
     final Stream stream;
-    final RtspConnection connection;
+    final Client connection;
     final Map<Integer, Setup> setups = new TreeMap<>();
     State state = State.READY;
     volatile long lastSeen = System.nanoTime();
@@ -44,7 +44,7 @@ final class RtspSession {
     volatile RtcpPackets.Report lastReport;
     boolean ended;
 
-    RtspSession(String id, Kind kind, Stream stream, RtspConnection connection) {
+    RtspSession(String id, Kind kind, Stream stream, Client connection) {
         this.id = id;
         this.kind = kind;
         this.stream = stream;

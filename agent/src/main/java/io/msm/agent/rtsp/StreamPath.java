@@ -1,6 +1,7 @@
 package io.msm.agent.rtsp;
 
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.routing.Backend;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -10,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A path clients name in rtsp://node:port/&lt;path&gt;: configured (published
  * to, or pulled from an upstream URL) or created by the first publisher
- * (rtsp.publish-by-default). Mutable fields are guarded by the server lock.
+ * (rtsp.publish-by-default). Mutable fields change under the {@link PathRegistry} lock.
  */
 final class StreamPath {
     final String name;
@@ -26,13 +27,13 @@ final class StreamPath {
     final AtomicLong publications = new AtomicLong();
 
     /** For a path a StreamRoute chose: the backend its upstream session pulls from, else null. */
-    final io.msm.agent.routing.Backend routed;
+    final Backend routed;
 
     StreamPath(String name, RtspSettings.PathSource config) {
         this(name, config, null);
     }
 
-    StreamPath(String name, RtspSettings.PathSource config, io.msm.agent.routing.Backend routed) {
+    StreamPath(String name, RtspSettings.PathSource config, Backend routed) {
         this.name = name;
         this.config = config;
         this.routed = routed;
