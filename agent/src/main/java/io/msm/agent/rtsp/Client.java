@@ -39,6 +39,16 @@ final class Client {
         return a instanceof Inet4Address ? a.getHostAddress() : "0.0.0.0";
     }
 
+    /** Whether a session of this connection uses interleaved channel {@code ch}. */
+    boolean channelInUse(int ch) {
+        for (RtspSession s : sessions) {
+            if (s.byChannel(ch) != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The stream a session of this connection watched has ended. */
     void streamEnded() {
         onStreamEnded.run();

@@ -3,7 +3,6 @@ package io.msm.agent.rtsp;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.media.MediaPlane;
-import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayPair;
 import io.msm.agent.routing.Backend;
 import io.msm.agent.routing.Failure;
@@ -21,16 +20,13 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -55,11 +51,8 @@ final class PathRegistry {
     private final RtspMetrics metrics;
     @GuardedBy("lock")
     private final Map<String, StreamPath> paths = new LinkedHashMap<>();
-    /** changed under the lock; read without it (keep-alives, metrics) */
-    private final Map<String, RtspSession> sessions = new ConcurrentHashMap<>();
-    /** viewers' UDP ports (RTP and RTCP) -> their session, for receiver reports; changed under the lock */
-    private final Map<InetSocketAddress, RtspSession> feedbackSources = new ConcurrentHashMap<>();
-    private final SecureRandom random = new SecureRandom();
+    /** sessions and viewers' feedback sources: changed under the lock */
+    private final SessionTable sessions = new SessionTable();
     /** StreamRoutes (Kubernetes) for paths the config does not name; read at each lookup. */
     private volatile Supplier<StreamRoutes> routes = () -> StreamRoutes.NONE;
     private volatile EventLoopGroup workers;
@@ -304,10 +297,7 @@ final class PathRegistry {
             StreamPath p = res.path();
             RtspSession session = null;
             if (sid != null) {
-                session = sessions.get(sid);
-                if (session == null || session.connection != c) {
-                    throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no session " + sid + " on this connection");
-                }
+                session = sessions.of(c, sid);
                 if (session.path() != p) {
                     throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "session " + sid
                             + " belongs to path " + session.path().name);
@@ -339,17 +329,7 @@ final class PathRegistry {
         if (t == null) {
             throw new Refused(RtspStatus.NOT_FOUND, "no track " + rest + " in the announced description");
         }
-        TransportSpec want = null;
-        for (TransportSpec o : offered) {
-            if (o.isRtpAvp() && !o.multicast() && (o.tcp() || o.clientPort() != null)) {
-                want = o;
-                break;
-            }
-        }
-        if (want == null) {
-            throw new Refused(RtspStatus.UNSUPPORTED_TRANSPORT, "publishers send RTP/AVP over UDP (with client_port) "
-                    + "or RTP/AVP/TCP (interleaved)");
-        }
+        TransportSpec want = Transports.forPublisher(offered);
         if (t.relays() != null) {
             throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "track " + t.index + " is already set up");
         }
@@ -357,25 +337,15 @@ final class PathRegistry {
             if (s.publisher != null) {
                 session = s.publisher;
             } else {
-                if (sessions.size() >= settings.maxSessions()) {
-                    throw new Refused(RtspStatus.NOT_ENOUGH_BANDWIDTH, "rtsp.max-sessions (" + settings.maxSessions()
-                            + ") reached");
-                }
-                session = newSession(c, RtspSession.Kind.PUBLISHER, s);
+                sessions.checkRoom(settings.maxSessions());
+                session = sessions.open(c, RtspSession.Kind.PUBLISHER, s);
                 s.publisher = session;
             }
         }
-        int rtpCh = 0;
-        int rtcpCh = 0;
+        TransportSpec.PortRange ch = Transports.channels(want, t, c);
         InetSocketAddress srcRtp;
         InetSocketAddress srcRtcp;
         if (want.tcp()) {
-            rtpCh = want.interleaved() != null ? want.interleaved().first() : 2 * t.index;
-            rtcpCh = want.interleaved() != null ? want.interleaved().second() : 2 * t.index + 1;
-            if (channelInUse(c, rtpCh) || channelInUse(c, rtcpCh)) {
-                throw new Refused(RtspStatus.UNSUPPORTED_TRANSPORT, "interleaved channel " + rtpCh + "-" + rtcpCh
-                        + " is in use on this connection");
-            }
             // the relays see these packets only by injection; their "source" is the connection itself
             srcRtp = c.remote;
             srcRtcp = c.remote;
@@ -392,16 +362,8 @@ final class PathRegistry {
                     + e.getMessage());
         }
         t.attach(pair);
-        TransportSpec reply;
-        if (want.tcp()) {
-            reply = new TransportSpec("RTP/AVP", true, false, null, null, new TransportSpec.PortRange(rtpCh, rtcpCh),
-                    true, null);
-        } else {
-            reply = new TransportSpec("RTP/AVP", false, false, want.clientPort(), new TransportSpec.PortRange(
-                    pair.rtp().local().getPort(), pair.rtcp().local().getPort()), null, true, null);
-        }
-        session.setups.put(t.index, new RtspSession.Setup(t, want, null, null, rtpCh, rtcpCh));
-        return new SetUp(session, reply, null);
+        session.setups.put(t.index, new RtspSession.Setup(t, want, null, null, ch.first(), ch.second()));
+        return new SetUp(session, Transports.publisherReply(want, ch, pair), null);
     }
 
     @GuardedBy("lock")
@@ -415,23 +377,7 @@ final class PathRegistry {
             throw new Refused(RtspStatus.SERVICE_UNAVAILABLE, "track " + t.index + " of " + s.path.name
                     + " is not being received");
         }
-        TransportSpec want = null;
-        boolean askedRecord = false;
-        for (TransportSpec o : offered) {
-            askedRecord |= o.record();
-            if (o.isRtpAvp() && !o.multicast() && !o.record() && (o.tcp() || o.clientPort() != null)) {
-                want = o;
-                break;
-            }
-        }
-        if (want == null) {
-            if (askedRecord) {
-                throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "mode=record needs an ANNOUNCE on this "
-                        + "connection first");
-            }
-            throw new Refused(RtspStatus.UNSUPPORTED_TRANSPORT, "served transports: RTP/AVP over UDP (unicast, with "
-                    + "client_port) and RTP/AVP/TCP (interleaved)");
-        }
+        TransportSpec want = Transports.forViewer(offered);
         if (session != null && session.stream != s) {
             throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "session " + session.id
                     + " watched a stream that has ended");
@@ -439,69 +385,30 @@ final class PathRegistry {
         if (session != null && session.setups.containsKey(t.index)) {
             throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "track " + t.index + " is already set up");
         }
-        int rtpCh = 0;
-        int rtcpCh = 0;
-        if (want.tcp()) {
-            rtpCh = want.interleaved() != null ? want.interleaved().first() : 2 * t.index;
-            rtcpCh = want.interleaved() != null ? want.interleaved().second() : 2 * t.index + 1;
-            if (channelInUse(c, rtpCh) || channelInUse(c, rtcpCh)) {
-                throw new Refused(RtspStatus.UNSUPPORTED_TRANSPORT, "interleaved channel " + rtpCh + "-" + rtcpCh
-                        + " is in use on this connection");
-            }
-        }
+        TransportSpec.PortRange ch = Transports.channels(want, t, c);
         if (session == null) {
-            if (sessions.size() >= settings.maxSessions()) {
-                throw new Refused(RtspStatus.NOT_ENOUGH_BANDWIDTH, "rtsp.max-sessions (" + settings.maxSessions()
-                        + ") reached");
-            }
-            session = newSession(c, RtspSession.Kind.VIEWER, s);
+            sessions.checkRoom(settings.maxSessions());
+            session = sessions.open(c, RtspSession.Kind.VIEWER, s);
             s.path.viewers.add(session);
-            cancelLinger(s.path);
+            s.path.cancelLinger();
         }
-        TransportSpec reply;
         InetSocketAddress rtp = null;
         InetSocketAddress rtcp = null;
-        if (want.tcp()) {
-            reply = new TransportSpec("RTP/AVP", true, false, null, null, new TransportSpec.PortRange(rtpCh, rtcpCh),
-                    false, null);
-        } else {
+        if (!want.tcp()) {
             // media goes to the address the RTSP connection comes from, never to a destination= the client names
             rtp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().first());
             rtcp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().second());
-            InetSocketAddress relay = t.rtp().local();
-            reply = new TransportSpec("RTP/AVP", false, false, want.clientPort(), new TransportSpec.PortRange(
-                    relay.getPort(), t.rtcp().local().getPort()), null, false, relay.getAddress().getHostAddress());
         }
-        session.setups.put(t.index, new RtspSession.Setup(t, want, rtp, rtcp, rtpCh, rtcpCh));
-        return new SetUp(session, reply, null);
+        session.setups.put(t.index, new RtspSession.Setup(t, want, rtp, rtcp, ch.first(), ch.second()));
+        return new SetUp(session, Transports.viewerReply(want, ch, t), null);
     }
 
-    private static boolean channelInUse(Client c, int ch) {
-        for (RtspSession s : c.sessions) {
-            if (s.byChannel(ch) != null) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    @GuardedBy("lock")
-    private RtspSession newSession(Client c, RtspSession.Kind kind, Stream s) {
-        RtspSession session = new RtspSession(newSessionId(), kind, s, c);
-        sessions.put(session.id, session);
-        c.sessions.add(session);
-        return session;
-    }
-
-    /** The session {@code sid} names, touched, when it is one of {@code c}'s (the lock held by the caller). */
+    /** The session {@code sid} names, touched, when it is one of {@code c}'s (a session's connection never changes). */
     private RtspSession owned(Client c, String sid) throws Refused {
         if (sid == null) {
             throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no Session header");
         }
-        RtspSession s = sessions.get(sid);
-        if (s == null || s.connection != c) {
-            throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no session " + sid + " on this connection");
-        }
+        RtspSession s = sessions.of(c, sid);
         s.touch();
         return s;
     }
@@ -538,8 +445,7 @@ final class PathRegistry {
                     } else {
                         s.subscribers.add(t.rtp().subscribe(u.rtp()));
                         s.subscribers.add(t.rtcp().subscribe(u.rtcp()));
-                        feedbackSources.put(u.rtp(), s);
-                        feedbackSources.put(u.rtcp(), s);
+                        sessions.feedbackFrom(s, u.rtp(), u.rtcp());
                     }
                 }
                 s.state = RtspSession.State.PLAYING;
@@ -555,7 +461,7 @@ final class PathRegistry {
                 throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "a live publication cannot be paused");
             }
             if (s.state == RtspSession.State.PLAYING) {
-                stopMedia(s);
+                s.stopMedia();
                 s.state = RtspSession.State.READY;
             }
             return s;
@@ -597,10 +503,7 @@ final class PathRegistry {
                 }
                 throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no Session header");
             }
-            RtspSession s = sessions.get(sid);
-            if (s == null || s.connection != c) {
-                throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no session " + sid + " on this connection");
-            }
+            RtspSession s = sessions.of(c, sid);
             endSession(s, "TEARDOWN");
             return s;
         }
@@ -633,24 +536,11 @@ final class PathRegistry {
                 metrics.interleavedIn.increment();
             }
         } else if (rtcp) {
-            s.touch();
-            if (RtcpPackets.isRtcp(f.data())) {
-                RtcpPackets.Report r = RtcpPackets.firstReport(f.data());
-                if (r != null) {
-                    s.lastReport = r;
-                }
-                s.path().receiverReports.incrementAndGet();
-            }
+            s.feedback(f.data(), true);
         }
     }
 
     // ---- sessions ----------------------------------------------------------------------------------------------
-
-    private String newSessionId() {
-        byte[] b = new byte[8];
-        random.nextBytes(b);
-        return HexFormat.of().formatHex(b);
-    }
 
     int sessionTimeoutSeconds() {
         return (int) Math.max(1, settings.sessionTimeout().toSeconds());
@@ -667,15 +557,8 @@ final class PathRegistry {
             return;
         }
         s.ended = true;
-        sessions.remove(s.id, s);
-        s.connection.sessions.remove(s);
-        stopMedia(s);
-        for (RtspSession.Setup u : s.setups.values()) {
-            if (u.rtp() != null) {
-                feedbackSources.remove(u.rtp(), s);
-                feedbackSources.remove(u.rtcp(), s);
-            }
-        }
+        sessions.remove(s);
+        s.stopMedia();
         log.debug("session {} ({} of {}) ended: {}", s.id, s.kind.name().toLowerCase(), s.path().name, why);
         StreamPath p = s.path();
         if (s.kind == RtspSession.Kind.PUBLISHER) {
@@ -685,17 +568,6 @@ final class PathRegistry {
             lingerIfIdle(p);
             dropIfIdle(p);
         }
-    }
-
-    /** Stop sending to a viewer (PAUSE, TEARDOWN, end). */
-    @GuardedBy("lock")
-    private void stopMedia(RtspSession s) {
-        s.subscribers.forEach(Relay.Subscriber::close);
-        s.subscribers.clear();
-        for (Track.TcpViewer v : s.tcpViewers) {
-            v.track().removeTcpViewer(v);
-        }
-        s.tcpViewers.clear();
     }
 
     /**
@@ -742,7 +614,7 @@ final class PathRegistry {
             long now = System.nanoTime();
             long limit = settings.sessionTimeout().toNanos();
             synchronized (lock) {
-                for (RtspSession s : new ArrayList<>(sessions.values())) {
+                for (RtspSession s : sessions.all()) {
                     if (s.kind == RtspSession.Kind.PUBLISHER) {
                         // a publisher keeps its session alive by sending media (many send no RTSP keep-alive)
                         long n = s.stream.upstreamPackets();
@@ -766,18 +638,7 @@ final class PathRegistry {
 
     /** A viewer's RTCP (receiver report) or NAT probe reached a relay: it is alive. */
     void onFeedback(InetSocketAddress from, ByteBuf data, boolean rtcp) {
-        RtspSession s = feedbackSources.get(from);
-        if (s == null) {
-            return;
-        }
-        s.touch();
-        if (rtcp && RtcpPackets.isRtcp(data)) {
-            RtcpPackets.Report r = RtcpPackets.firstReport(data);
-            if (r != null) {
-                s.lastReport = r;
-            }
-            s.path().receiverReports.incrementAndGet(); // after the report: who sees the count sees the loss
-        }
+        sessions.onFeedback(from, data, rtcp);
     }
 
     // ---- pulled paths ------------------------------------------------------------------------------------------
@@ -794,16 +655,8 @@ final class PathRegistry {
             // lock): p.upstream is then null again, and the caller learns it from u.ready()
             u.start();
         }
-        cancelLinger(p);
+        p.cancelLinger();
         return u;
-    }
-
-    @GuardedBy("lock")
-    private void cancelLinger(StreamPath p) {
-        if (p.linger != null) {
-            p.linger.cancel(false);
-            p.linger = null;
-        }
     }
 
     /** A pulled path without viewers closes its upstream after rtsp.upstream-linger. */
@@ -832,7 +685,7 @@ final class PathRegistry {
             return;
         }
         p.upstream = null;
-        cancelLinger(p);
+        p.cancelLinger();
         u.close();
         if (u.stream() != null) {
             endStream(u.stream(), why);
@@ -869,7 +722,7 @@ final class PathRegistry {
                     endStream(p.stream, "agent stopping");
                 }
             }
-            for (RtspSession s : new ArrayList<>(sessions.values())) {
+            for (RtspSession s : sessions.all()) {
                 endSession(s, "agent stopping");
             }
         }
@@ -879,10 +732,7 @@ final class PathRegistry {
         synchronized (lock) {
             List<RtspServer.PathState> out = new ArrayList<>();
             for (StreamPath p : paths.values()) {
-                out.add(new RtspServer.PathState(p.name, p.pulled() ? p.config.upstream().toString() : "publish",
-                        p.publishing(), p.viewers.size(),
-                        p.upstream == null ? "idle" : p.upstream.state().name().toLowerCase(),
-                        p.upstreamSessions.get()));
+                out.add(p.state());
             }
             return out;
         }
@@ -893,6 +743,6 @@ final class PathRegistry {
     }
 
     long sessionCount(RtspSession.Kind kind) {
-        return sessions.values().stream().filter(x -> x.kind == kind).count();
+        return sessions.count(kind);
     }
 }

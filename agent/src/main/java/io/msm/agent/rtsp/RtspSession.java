@@ -2,6 +2,7 @@ package io.msm.agent.rtsp;
 
 import io.msm.agent.media.Relay;
 import io.msm.agent.rtsp.wire.TransportSpec;
+import io.netty.buffer.ByteBuf;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -57,6 +58,28 @@ final class RtspSession {
 
     StreamPath path() {
         return stream.path;
+    }
+
+    /** A viewer's RTCP (a receiver report) or NAT probe: it is alive; its report counts for the path. */
+    void feedback(ByteBuf data, boolean rtcp) {
+        touch();
+        if (rtcp && RtcpPackets.isRtcp(data)) {
+            RtcpPackets.Report r = RtcpPackets.firstReport(data);
+            if (r != null) {
+                lastReport = r;
+            }
+            path().receiverReports.incrementAndGet(); // after the report: who sees the count sees the loss
+        }
+    }
+
+    /** Stop sending to this viewer (PAUSE, TEARDOWN, end); under the registry lock. */
+    void stopMedia() {
+        subscribers.forEach(Relay.Subscriber::close);
+        subscribers.clear();
+        for (Track.TcpViewer v : tcpViewers) {
+            v.track().removeTcpViewer(v);
+        }
+        tcpViewers.clear();
     }
 
     /** An interleaved channel this session uses, or null. */

@@ -53,6 +53,20 @@ final class StreamPath {
         return s != null && s.live && !s.ended ? s : null;
     }
 
+    /** A pending upstream linger is called off (a viewer came); under the registry lock. */
+    void cancelLinger() {
+        if (linger != null) {
+            linger.cancel(false);
+            linger = null;
+        }
+    }
+
+    RtspServer.PathState state() {
+        return new RtspServer.PathState(name, pulled() ? config.upstream().toString() : "publish", publishing(),
+                viewers.size(), upstream == null ? "idle" : upstream.state().name().toLowerCase(),
+                upstreamSessions.get());
+    }
+
     boolean publishing() {
         Stream s = stream;
         return s != null && s.live && s.origin == Stream.Origin.PUBLISHER;
