@@ -20,6 +20,7 @@ import io.msm.agent.media.KernelMediaPlane;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.UserspaceMediaPlane;
+import io.msm.agent.k8s.KubernetesWatch;
 import io.msm.agent.metrics.DatapathMetrics;
 import io.msm.agent.metrics.MediaMetrics;
 import io.msm.agent.metrics.MetricsServer;
@@ -260,7 +261,7 @@ public final class Agent implements AutoCloseable {
         s.add(new RtspServer(a.config().rtspListen(), a.config().rtsp(), a.mediaPlane(), a.registry())
                 .withRoutes(a::streamRoutes));
         if (a.config().kubernetes().active()) {
-            io.msm.agent.k8s.KubernetesWatch k = io.msm.agent.k8s.KubernetesWatch.forAgent(a.config(),
+            KubernetesWatch k = KubernetesWatch.forAgent(a.config(),
                     a.owner == null ? null : a.owner.datapath(), a.registry());
             a.streamRoutes = k.routes();
             s.add(k);
