@@ -20,10 +20,12 @@ import io.msm.agent.media.KernelMediaPlane;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.UserspaceMediaPlane;
+import io.msm.agent.k8s.KubernetesWatch;
 import io.msm.agent.metrics.DatapathMetrics;
 import io.msm.agent.metrics.MediaMetrics;
 import io.msm.agent.metrics.MetricsServer;
 import io.msm.agent.net.Transport;
+import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.RtspServer;
 import io.msm.agent.sip.SipService;
 import io.msm.agent.streams.StaticStreams;
@@ -76,7 +78,7 @@ public final class Agent implements AutoCloseable {
     private MetricsServer metrics;
     private MediaMetrics mediaMetrics;
     private volatile boolean ready;
-    private volatile io.msm.agent.k8s.StreamRoutes streamRoutes = io.msm.agent.k8s.StreamRoutes.NONE;
+    private volatile StreamRoutes streamRoutes = StreamRoutes.NONE;
 
     public Agent(AgentConfig cfg) {
         this.cfg = cfg;
@@ -102,7 +104,7 @@ public final class Agent implements AutoCloseable {
      * The StreamRoute routing table in a cluster (empty out of cluster): the
      * RTSP proxy consults it for paths with no configured source.
      */
-    public io.msm.agent.k8s.StreamRoutes streamRoutes() {
+    public StreamRoutes streamRoutes() {
         return streamRoutes;
     }
 
@@ -259,7 +261,7 @@ public final class Agent implements AutoCloseable {
         s.add(new RtspServer(a.config().rtspListen(), a.config().rtsp(), a.mediaPlane(), a.registry())
                 .withRoutes(a::streamRoutes));
         if (a.config().kubernetes().active()) {
-            io.msm.agent.k8s.KubernetesWatch k = io.msm.agent.k8s.KubernetesWatch.forAgent(a.config(),
+            KubernetesWatch k = KubernetesWatch.forAgent(a.config(),
                     a.owner == null ? null : a.owner.datapath(), a.registry());
             a.streamRoutes = k.routes();
             s.add(k);

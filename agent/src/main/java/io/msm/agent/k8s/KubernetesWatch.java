@@ -28,6 +28,8 @@ import io.msm.agent.k8s.route.Route;
 import io.msm.agent.k8s.route.RouteCompiler;
 import io.msm.agent.k8s.route.RouteStatus;
 import io.msm.agent.k8s.route.RouteTable;
+import io.msm.agent.routing.Failure;
+import io.msm.agent.routing.StreamRoutes;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.maps.TrafficClass;
 

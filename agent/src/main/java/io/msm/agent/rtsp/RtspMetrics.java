@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.Channel;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -49,19 +50,22 @@ final class RtspMetrics {
     final Counter interleavedIn;
     final Counter interleavedIgnored;
 
-    RtspMetrics(MeterRegistry registry, RtspServer server) {
+    RtspMetrics(MeterRegistry registry) {
         this.registry = registry;
-        for (RtspSession.Kind k : RtspSession.Kind.values()) {
-            global.add(Gauge.builder("msm.rtsp.sessions", server, s -> s.sessions.values().stream()
-                            .filter(x -> x.kind == k).count())
-                    .tag("kind", k.name().toLowerCase()).description("open RTSP sessions").register(registry));
-        }
-        global.add(Gauge.builder("msm.rtsp.connections", server, s -> s.connections.size())
-                .description("open RTSP connections").register(registry));
         badRequests = counter("msm.rtsp.bad.requests", "malformed RTSP input");
         timeouts = counter("msm.rtsp.session.timeouts", "sessions ended by rtsp.session-timeout");
         interleavedIn = counter("msm.rtsp.interleaved.in", "RTP/RTCP frames publishers interleaved on RTSP");
         interleavedIgnored = counter("msm.rtsp.interleaved.ignored", "interleaved frames on no session's channel");
+    }
+
+    /** The gauges of the registry's sessions and of the server's open connections. */
+    void bind(PathRegistry paths, Set<Channel> connections) {
+        for (RtspSession.Kind k : RtspSession.Kind.values()) {
+            global.add(Gauge.builder("msm.rtsp.sessions", paths, p -> p.sessionCount(k))
+                    .tag("kind", k.name().toLowerCase()).description("open RTSP sessions").register(registry));
+        }
+        global.add(Gauge.builder("msm.rtsp.connections", connections, Set::size)
+                .description("open RTSP connections").register(registry));
     }
 
     private Counter counter(String name, String description) {

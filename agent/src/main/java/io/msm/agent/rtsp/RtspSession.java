@@ -2,6 +2,7 @@ package io.msm.agent.rtsp;
 
 import io.msm.agent.media.Relay;
 import io.msm.agent.rtsp.wire.TransportSpec;
+import io.netty.buffer.ByteBuf;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -13,8 +14,8 @@ import java.util.TreeMap;
  * An RTSP session (RFC 2326 section 3): created by the first SETUP, ended by
  * TEARDOWN, by its connection closing, by its stream ending, or after
  * {@code rtsp.session-timeout} without a request, an RTCP receiver report
- * (viewers) or media (publishers). Mutable fields are guarded by the server
- * lock, except {@link #lastSeen}.
+ * (viewers) or media (publishers). Mutable fields change under the
+ * {@link PathRegistry} lock, except {@link #lastSeen}.
  */
 final class RtspSession {
     enum Kind { VIEWER, PUBLISHER }
@@ -34,7 +35,7 @@ final class RtspSession {
     final String id;
     final Kind kind;
     final Stream stream;
-    final RtspConnection connection;
+    final Client connection;
     final Map<Integer, Setup> setups = new TreeMap<>();
     State state = State.READY;
     volatile long lastSeen = System.nanoTime();
@@ -44,7 +45,7 @@ final class RtspSession {
     volatile RtcpPackets.Report lastReport;
     boolean ended;
 
-    RtspSession(String id, Kind kind, Stream stream, RtspConnection connection) {
+    RtspSession(String id, Kind kind, Stream stream, Client connection) {
         this.id = id;
         this.kind = kind;
         this.stream = stream;
@@ -57,6 +58,28 @@ final class RtspSession {
 
     StreamPath path() {
         return stream.path;
+    }
+
+    /** A viewer's RTCP (a receiver report) or NAT probe: it is alive; its report counts for the path. */
+    void feedback(ByteBuf data, boolean rtcp) {
+        touch();
+        if (rtcp && RtcpPackets.isRtcp(data)) {
+            RtcpPackets.Report r = RtcpPackets.firstReport(data);
+            if (r != null) {
+                lastReport = r;
+            }
+            path().receiverReports.incrementAndGet(); // after the report: who sees the count sees the loss
+        }
+    }
+
+    /** Stop sending to this viewer (PAUSE, TEARDOWN, end); under the registry lock. */
+    void stopMedia() {
+        subscribers.forEach(Relay.Subscriber::close);
+        subscribers.clear();
+        for (Track.TcpViewer v : tcpViewers) {
+            v.track().removeTcpViewer(v);
+        }
+        tcpViewers.clear();
     }
 
     /** An interleaved channel this session uses, or null. */

@@ -20,11 +20,11 @@ final class Stream {
     final SessionDescription sdp;
     final List<Track> tracks;
     final long sdpId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
-    /** RECORD received (publisher) or PLAY answered (upstream): viewers may join. Guarded by the server lock. */
+    /** RECORD received (publisher) or PLAY answered (upstream): viewers may join. Under the registry lock. */
     boolean live;
     boolean ended;
     /** The connection that announced it (publisher streams). */
-    RtspConnection announcer;
+    Client announcer;
     RtspSession publisher;
 
     Stream(StreamPath path, Origin origin, SessionDescription sdp, Track.Feedback feedback) {
@@ -34,7 +34,7 @@ final class Stream {
         List<Track> t = new ArrayList<>();
         List<MediaDescription> media = sdp.media();
         for (int i = 0; i < media.size(); i++) {
-            t.add(new Track(i, media.get(i), feedback));
+            t.add(new Track(path.name, i, media.get(i), feedback));
         }
         this.tracks = List.copyOf(t);
     }

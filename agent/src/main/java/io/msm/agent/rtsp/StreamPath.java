@@ -1,6 +1,7 @@
 package io.msm.agent.rtsp;
 
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.routing.Backend;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -10,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A path clients name in rtsp://node:port/&lt;path&gt;: configured (published
  * to, or pulled from an upstream URL) or created by the first publisher
- * (rtsp.publish-by-default). Mutable fields are guarded by the server lock.
+ * (rtsp.publish-by-default). Mutable fields change under the {@link PathRegistry} lock.
  */
 final class StreamPath {
     final String name;
@@ -26,13 +27,13 @@ final class StreamPath {
     final AtomicLong publications = new AtomicLong();
 
     /** For a path a StreamRoute chose: the backend its upstream session pulls from, else null. */
-    final io.msm.agent.k8s.Backend routed;
+    final Backend routed;
 
     StreamPath(String name, RtspSettings.PathSource config) {
         this(name, config, null);
     }
 
-    StreamPath(String name, RtspSettings.PathSource config, io.msm.agent.k8s.Backend routed) {
+    StreamPath(String name, RtspSettings.PathSource config, Backend routed) {
         this.name = name;
         this.config = config;
         this.routed = routed;
@@ -50,6 +51,20 @@ final class StreamPath {
     Stream liveStream() {
         Stream s = stream;
         return s != null && s.live && !s.ended ? s : null;
+    }
+
+    /** A pending upstream linger is called off (a viewer came); under the registry lock. */
+    void cancelLinger() {
+        if (linger != null) {
+            linger.cancel(false);
+            linger = null;
+        }
+    }
+
+    RtspServer.PathState state() {
+        return new RtspServer.PathState(name, pulled() ? config.upstream().toString() : "publish", publishing(),
+                viewers.size(), upstream == null ? "idle" : upstream.state().name().toLowerCase(),
+                upstreamSessions.get());
     }
 
     boolean publishing() {

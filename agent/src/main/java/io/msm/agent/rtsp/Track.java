@@ -1,12 +1,16 @@
 package io.msm.agent.rtsp;
 
+import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
+import io.msm.agent.media.RelayOptions;
 import io.msm.agent.media.RelayPair;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.wire.InterleavedFrame;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 
+import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -31,16 +35,32 @@ final class Track {
 
     final int index;
     final MediaDescription media;
+    /** "rtsp/&lt;path&gt;/track&lt;i&gt;": names the relays (fan-out groups, stream metrics) */
+    private final String label;
     private final Feedback feedback;
     private volatile RelayPair relays;
     private final List<TcpViewer> tcpViewers = new CopyOnWriteArrayList<>();
     final AtomicLong tcpDrops = new AtomicLong();
     final AtomicLong tcpFrames = new AtomicLong();
 
-    Track(int index, MediaDescription media, Feedback feedback) {
+    Track(String path, int index, MediaDescription media, Feedback feedback) {
         this.index = index;
         this.media = media;
+        this.label = "rtsp/" + path + "/track" + index;
         this.feedback = feedback;
+    }
+
+    /**
+     * A relay pair for this track on {@code at}, the node address its source
+     * reaches (the kernel keys the fan-out group by it), taking upstream
+     * packets only from {@code srcRtp}/{@code srcRtcp}; others (viewers'
+     * feedback) are delivered locally. Not attached yet: see {@link #attach}.
+     */
+    RelayPair openRelays(MediaPlane plane, InetAddress at, InetSocketAddress srcRtp, InetSocketAddress srcRtcp)
+            throws IOException {
+        return plane.openPair(at,
+                RelayOptions.of(label + "/rtp").withExpectedSource(srcRtp).withOthers(RelayOptions.Others.DELIVER_LOCAL),
+                RelayOptions.of(label + "/rtcp").withExpectedSource(srcRtcp).withOthers(RelayOptions.Others.DELIVER_LOCAL));
     }
 
     RelayPair relays() {

@@ -1,5 +1,6 @@
 package io.msm.agent.rtsp;
 
+import io.msm.agent.config.RtspSettings;
 import io.msm.agent.media.RelayPair;
 import io.msm.agent.rtsp.client.RtspClient;
 import io.msm.agent.rtsp.sdp.MediaDescription;
@@ -32,7 +33,7 @@ final class Upstream {
 
     enum State { CONNECTING, PLAYING, CLOSED }
 
-    final RtspServer server;
+    private final PathRegistry registry;
     final StreamPath path;
     private final URI uri;
     private final String url;
@@ -43,8 +44,8 @@ final class Upstream {
     private volatile String session;
     private volatile ScheduledFuture<?> keepAlive;
 
-    Upstream(RtspServer server, StreamPath path) {
-        this.server = server;
+    Upstream(PathRegistry registry, StreamPath path) {
+        this.registry = registry;
         this.path = path;
         this.uri = path.config.upstream();
         this.url = uri.toString();
@@ -76,8 +77,9 @@ final class Upstream {
             fail(e);
             return;
         }
-        RtspClient.connect(server.workers, addr, server.settings.upstreamTimeout(), server.settings.maxHeaderBytes(),
-                        server.settings.maxBodyBytes())
+        RtspSettings settings = registry.settings();
+        RtspClient.connect(registry.workers(), addr, settings.upstreamTimeout(), settings.maxHeaderBytes(),
+                        settings.maxBodyBytes())
                 .thenCompose(c -> {
                     client = c;
                     if (state == State.CLOSED) {
@@ -94,12 +96,12 @@ final class Upstream {
                         fail(e);
                     }
                 });
-        server.timers.schedule(() -> {
+        registry.timers().schedule(() -> {
             if (!ready.isDone()) {
-                fail(new IOException("not playing after " + server.settings.upstreamTimeout().toMillis()
+                fail(new IOException("not playing after " + settings.upstreamTimeout().toMillis()
                         + " ms (rtsp.upstream-timeout)"));
             }
-        }, server.settings.upstreamTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        }, settings.upstreamTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private static RtspResponse ok(RtspResponse r, String what) {
@@ -119,11 +121,11 @@ final class Upstream {
         }
         String base = r.headers().get("Content-Base").or(() -> r.headers().get("Content-Location")).orElse(url);
         Stream s;
-        synchronized (server.lock) {
+        synchronized (registry.lock) {
             if (state == State.CLOSED) {
                 throw new CompletionException(new IOException("closed"));
             }
-            s = new Stream(path, Stream.Origin.UPSTREAM, sdp, server::onFeedback);
+            s = new Stream(path, Stream.Origin.UPSTREAM, sdp, registry::onFeedback);
             stream = s;
             path.stream = s;
         }
@@ -168,13 +170,13 @@ final class Upstream {
         try {
             InetSocketAddress from = c.remoteAddress();
             // upstream's packets arrive at the address our TCP connection left from: the relays listen there
-            pair = RtspConnection.openPair(server, c.localAddress().getAddress(), path, t,
+            pair = t.openRelays(registry.plane(), c.localAddress().getAddress(),
                     new InetSocketAddress(from.getAddress(), 0), new InetSocketAddress(from.getAddress(), 0));
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(new IOException("no relay for upstream track " + t.index + ": "
                     + e.getMessage(), e));
         }
-        synchronized (server.lock) {
+        synchronized (registry.lock) {
             if (state == State.CLOSED) {
                 pair.close();
                 return CompletableFuture.failedFuture(new IOException("closed"));
@@ -224,16 +226,16 @@ final class Upstream {
         RtspHeaders h = new RtspHeaders().add("Session", session).add("Range", "npt=0.000-");
         return client.request("PLAY", aggregateUrl, h).thenApply(r -> {
             ok(r, "PLAY");
-            synchronized (server.lock) {
+            synchronized (registry.lock) {
                 if (state == State.CLOSED) {
                     throw new CompletionException(new IOException("closed"));
                 }
                 state = State.PLAYING;
                 s.live = true;
-                server.lingerIfIdle(path);
+                registry.lingerIfIdle(path);
             }
             long every = Math.max(1, sessionTimeout / 2);
-            keepAlive = server.timers.scheduleWithFixedDelay(this::keepAlive, every, every, TimeUnit.SECONDS);
+            keepAlive = registry.timers().scheduleWithFixedDelay(this::keepAlive, every, every, TimeUnit.SECONDS);
             log.info("{}: upstream {} playing ({} track(s))", path.name, url,
                     s.tracks.stream().filter(t -> t.relays() != null).count());
             ready.complete(s);
@@ -262,7 +264,7 @@ final class Upstream {
 
     private void lost(String why) {
         if (state != State.CLOSED) {
-            server.upstreamLost(this, why);
+            registry.upstreamLost(this, why);
         }
     }
 

@@ -449,24 +449,24 @@ class RtspServerTest {
         Publisher pub = publish(origin, "src");
         URI up = URI.create("rtsp://127.0.0.1:" + origin.address().getPort() + "/src");
         List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
-        List<io.msm.agent.k8s.Failure> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
-        io.msm.agent.k8s.StreamRoutes table = new io.msm.agent.k8s.StreamRoutes() {
+        List<io.msm.agent.routing.Failure> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.msm.agent.routing.StreamRoutes table = new io.msm.agent.routing.StreamRoutes() {
             @Override
-            public java.util.Optional<io.msm.agent.k8s.Backend> choose(String host, String path) {
+            public java.util.Optional<io.msm.agent.routing.Backend> choose(String host, String path) {
                 asked.add(host + path);
                 if (path.equals("/live/show")) {
-                    return java.util.Optional.of(new io.msm.agent.k8s.Backend("media/show", "media/origin:8554",
+                    return java.util.Optional.of(new io.msm.agent.routing.Backend("media/show", "media/origin:8554",
                             "127.0.0.1:" + origin.address().getPort(), up));
                 }
                 if (path.equals("/dead")) {
-                    return java.util.Optional.of(new io.msm.agent.k8s.Backend("media/dead", "media/gone:1",
+                    return java.util.Optional.of(new io.msm.agent.routing.Backend("media/dead", "media/gone:1",
                             "127.0.0.1:1", URI.create("rtsp://127.0.0.1:1/nothing")));
                 }
                 return java.util.Optional.empty();
             }
 
             @Override
-            public void report(io.msm.agent.k8s.Backend backend, io.msm.agent.k8s.Failure failure) {
+            public void report(io.msm.agent.routing.Backend backend, io.msm.agent.routing.Failure failure) {
                 reported.add(failure);
             }
         };
@@ -489,7 +489,7 @@ class RtspServerTest {
         int status = dead.send("DESCRIBE", dead.base).status();
         assertTrue(status == 502 || status == 504, "an unreachable backend: " + status);
         waitFor(() -> !reported.isEmpty(), 3000, "the failed backend reported to the route table");
-        assertEquals(io.msm.agent.k8s.Failure.Kind.DESCRIBE_FAILED, reported.get(0).kind());
+        assertEquals(io.msm.agent.routing.Failure.Kind.DESCRIBE_FAILED, reported.get(0).kind());
         waitFor(() -> proxy.pathStates().stream().noneMatch(p -> p.name().equals("dead")), 3000,
                 "the routed path is dropped, so the next viewer has the route choose again");
 

@@ -1,6 +1,6 @@
 package io.msm.agent.k8s.probe;
 
-import io.msm.agent.k8s.Failure;
+import io.msm.agent.routing.Failure;
 
 import java.io.IOException;
 import java.io.InputStream;

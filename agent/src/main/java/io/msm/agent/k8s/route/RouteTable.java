@@ -1,8 +1,8 @@
 package io.msm.agent.k8s.route;
 
-import io.msm.agent.k8s.Backend;
-import io.msm.agent.k8s.Failure;
-import io.msm.agent.k8s.StreamRoutes;
+import io.msm.agent.routing.Backend;
+import io.msm.agent.routing.Failure;
+import io.msm.agent.routing.StreamRoutes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

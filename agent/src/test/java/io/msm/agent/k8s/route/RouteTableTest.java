@@ -1,7 +1,7 @@
 package io.msm.agent.k8s.route;
 
-import io.msm.agent.k8s.Backend;
-import io.msm.agent.k8s.Failure;
+import io.msm.agent.routing.Backend;
+import io.msm.agent.routing.Failure;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;

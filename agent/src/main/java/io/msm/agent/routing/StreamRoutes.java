@@ -1,12 +1,14 @@
-package io.msm.agent.k8s;
+package io.msm.agent.routing;
 
 import java.util.Optional;
 
 /**
- * The media routing table built from StreamRoute resources, for the RTSP
- * proxy: for a request to a path it has no configured source for, the proxy
- * asks {@link #choose} and pulls the stream from the chosen backend's
- * {@link Backend#upstream()} URL as if it were a configured source.
+ * The media routing table, for the RTSP proxy: for a request to a path it
+ * has no configured source for, the proxy asks {@link #choose} and pulls the
+ * stream from the chosen backend's {@link Backend#upstream()} URL as if it
+ * were a configured source. In a cluster {@code k8s/} implements it from
+ * StreamRoute resources ({@code k8s.route.RouteTable}); the proxy sees only
+ * this package, so rtsp/ does not depend on Kubernetes.
  *
  * <ul>
  *   <li>Matching: the route whose host matches (exact, then "*.domain", then

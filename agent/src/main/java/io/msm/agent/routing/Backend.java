@@ -1,4 +1,4 @@
-package io.msm.agent.k8s;
+package io.msm.agent.routing;
 
 import java.net.URI;
 

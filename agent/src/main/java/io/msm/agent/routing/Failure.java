@@ -1,4 +1,4 @@
-package io.msm.agent.k8s;
+package io.msm.agent.routing;
 
 /**
  * Why a backend is taken out, as the proxy or the prober saw it.
