@@ -201,6 +201,12 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
 
     @Override
     public void onMessage(byte[] data, Hop from, boolean oversized, int declared) {
+        if (!started) {
+            // between bind and the end of start(): the router and registrar need the bound address,
+            // and restored calls must be known before their in-dialog requests; UDP senders retransmit
+            log.debug("SIP message from {} before the proxy finished starting: dropped", from);
+            return;
+        }
         try {
             if (oversized) {
                 metrics.bad("oversized");
