@@ -99,12 +99,9 @@ public final class Credentials {
             if (f.length != 3 && f.length != 4) {
                 throw new IllegalArgumentException(where + "want user:realm:HA1 or user:realm:ALGORITHM:HA1");
             }
-            if (!NAME.matcher(f[0]).matches()) {
-                throw new IllegalArgumentException(where + "user '" + f[0] + "' must be 1-64 characters of "
-                        + "letters, digits and ._~!$&'()*+,;=%@-");
-            }
-            if (f[1].isEmpty() || f[1].length() > 128 || f[1].contains("\"") || f[1].contains("\\")) {
-                throw new IllegalArgumentException(where + "realm must be 1-128 characters without quotes or backslashes");
+            String bad = checkNames(f[0], f[1]);
+            if (bad != null) {
+                throw new IllegalArgumentException(where + bad);
             }
             DigestAlgorithm alg;
             try {
@@ -129,8 +126,28 @@ public final class Credentials {
         return new Credentials(out, origin);
     }
 
-    /** The lines for a user, one per algorithm, as {@link #parse} reads them. */
+    /** Null when user and realm are acceptable, else why not. */
+    static String checkNames(String user, String realm) {
+        if (!NAME.matcher(user).matches()) {
+            return "user '" + user + "' must be 1-64 characters of letters, digits and ._~!$&'()*+,;=%@-";
+        }
+        if (realm.isEmpty() || realm.length() > 128 || realm.contains("\"") || realm.contains("\\")
+                || realm.contains(":")) {
+            return "realm must be 1-128 characters without quotes, backslashes or colons";
+        }
+        return null;
+    }
+
+    /**
+     * The lines for a user, one per algorithm, as {@link #parse} reads them.
+     *
+     * @throws IllegalArgumentException the user or realm cannot be written to the file
+     */
     public static List<String> lines(String user, String realm, String password) {
+        String bad = checkNames(user, realm);
+        if (bad != null) {
+            throw new IllegalArgumentException(bad);
+        }
         return List.of(
                 user + ":" + realm + ":" + DigestAlgorithm.MD5.ha1(user, realm, password),
                 user + ":" + realm + ":" + DigestAlgorithm.SHA_256.token() + ":"
