@@ -1,6 +1,7 @@
 package io.msm.agent;
 
 import ch.qos.logback.classic.Level;
+import io.msm.agent.auth.PasswdCommand;
 import io.msm.agent.config.AgentConfig;
 import io.msm.agent.config.ConfigException;
 import io.msm.agent.config.ConfigLoader;
@@ -21,7 +22,7 @@ import java.util.concurrent.Callable;
         description = {"The msm node agent: loads and attaches the eBPF datapath (classification, flow table, "
                 + "in-kernel fan-out), runs the RTSP and SIP proxies, and serves Prometheus metrics.",
                 "Every option can also be set in the YAML file given by --config (the command line wins)."},
-        subcommands = {Main.Cleanup.class, CommandLine.HelpCommand.class},
+        subcommands = {Main.Cleanup.class, PasswdCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or config error.",
                 "Stopping the agent leaves the datapath attached and forwarding; a restart adopts it.",
                 "'msm-agent cleanup' removes everything msm attached and pinned."})
