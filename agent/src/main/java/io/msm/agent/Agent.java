@@ -23,6 +23,7 @@ import io.msm.agent.media.UserspaceMediaPlane;
 import io.msm.agent.k8s.KubernetesWatch;
 import io.msm.agent.metrics.DatapathMetrics;
 import io.msm.agent.metrics.MediaMetrics;
+import io.msm.agent.metrics.Heartbeats;
 import io.msm.agent.metrics.MetricsServer;
 import io.msm.agent.net.Transport;
 import io.msm.agent.routing.StreamRoutes;
@@ -76,6 +77,7 @@ public final class Agent implements AutoCloseable {
     private MediaPlane plane;
     private FlowExpiry expiry;
     private MetricsServer metrics;
+    private Heartbeats heartbeats;
     private MediaMetrics mediaMetrics;
     private volatile boolean ready;
     private volatile StreamRoutes streamRoutes = StreamRoutes.NONE;
@@ -193,12 +195,16 @@ public final class Agent implements AutoCloseable {
                         "start", owner == null ? "userspace" : owner.how().name().toLowerCase())
                 .register(registry);
         mediaMetrics = new MediaMetrics(registry, this::relays);
-        metrics = new MetricsServer(cfg.metricsListen().socketAddress(), registry, () -> {
+        heartbeats = new Heartbeats(cfg.http().stallTimeout());
+        for (Service s : services) {
+            s.loops().forEach(heartbeats::watch);
+        }
+        metrics = new MetricsServer(cfg.metricsListen().socketAddress(), cfg.http(), registry, () -> {
             if (kernel != null) {
                 kernel.refresh();
             }
             mediaMetrics.sync();
-        }, () -> stopped.getCount() > 0, () -> ready, Map.copyOf(endpoints));
+        }, () -> stopped.getCount() > 0, () -> ready, heartbeats, Map.copyOf(endpoints));
     }
 
     private void logStartup() {
@@ -240,6 +246,9 @@ public final class Agent implements AutoCloseable {
         }
         if (metrics != null) {
             metrics.close();
+        }
+        if (heartbeats != null) {
+            heartbeats.close();
         }
         timers.shutdownNow();
         if (plane != null) {

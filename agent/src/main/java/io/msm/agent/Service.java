@@ -1,5 +1,8 @@
 package io.msm.agent;
 
+import java.util.Map;
+import java.util.concurrent.Executor;
+
 /** A long-running part of the agent started after the datapath (RTSP proxy, SIP proxy, Kubernetes watcher). */
 public interface Service extends AutoCloseable {
     String name();
@@ -12,6 +15,14 @@ public interface Service extends AutoCloseable {
 
     /** One line for the startup log: where it listens. */
     String describe();
+
+    /**
+     * The threads that answer clients (event loops, a media thread), by name: /readyz fails
+     * while one of them has not run a task for http.stall-timeout.
+     */
+    default Map<String, Executor> loops() {
+        return Map.of();
+    }
 
     @Override
     void close();

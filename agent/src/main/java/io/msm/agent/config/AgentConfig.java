@@ -30,6 +30,7 @@ public record AgentConfig(
         Protection protection,
         Media media,
         List<StaticStream> streams,
+        HttpSettings http,
         RtspSettings rtsp,
         SipSettings sip,
         KubernetesSettings kubernetes) {

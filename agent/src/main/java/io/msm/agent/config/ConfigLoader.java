@@ -25,6 +25,7 @@ import java.util.Map;
  * interfaces: [eth0]            # default: every non-loopback interface that is up, followed
  * bpffs: /sys/fs/bpf/msm
  * metrics-listen: 0.0.0.0:9469
+ * http: {...}   # limits and access of the metrics-listen listener; see HttpSettings
  * rtsp-listen: 0.0.0.0:8554
  * sip-listen: 0.0.0.0:5060
  * userspace: false
@@ -202,12 +203,13 @@ public final class ConfigLoader {
             return new AgentConfig.StaticStream(name, listen, source, subs);
         });
 
+        HttpSettings http = HttpSettings.read(n.section("http"));
         RtspSettings rtsp = RtspSettings.read(n.section("rtsp"));
         SipSettings sip = SipSettings.read(n.section("sip"));
         KubernetesSettings k8s = KubernetesSettings.read(n.section("kubernetes"));
         n.done();
         return new AgentConfig(List.copyOf(ifaces), Path.of(bpffs), metrics, rtspL, sipL, userspace, level, xdp, dp,
-                flows, classifier, prot, new AgentConfig.Media(range), streams, rtsp, sip, k8s);
+                flows, classifier, prot, new AgentConfig.Media(range), streams, http, rtsp, sip, k8s);
     }
 
     private static String pick(String cli, String file) {

@@ -2,6 +2,8 @@ package io.msm.agent.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
+import io.msm.agent.auth.Cidr;
+import io.msm.agent.auth.CidrSet;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -125,6 +127,21 @@ public final class ConfigNode {
             out.add(convert.apply(new Element(field(key) + "[" + i + "]", v.get(i))));
         }
         return out;
+    }
+
+    /** A list of address prefixes ("10.0.0.0/8", "fd00::/8", bare addresses); errors name the element. */
+    public CidrSet cidrs(String key, List<String> dflt) {
+        List<Cidr> list = list(key, null, e -> {
+            try {
+                return Cidr.parse(e.text());
+            } catch (IllegalArgumentException ex) {
+                throw new ConfigException(e.field(), ex.getMessage());
+            }
+        });
+        if (list == null) {
+            return CidrSet.parse(dflt);
+        }
+        return new CidrSet(list);
     }
 
     public ConfigNode section(String key) {

@@ -38,10 +38,10 @@ final class CallSource {
     private CallSource() {
     }
 
-    static Result load(URI agent, Path stateFile, Duration timeout) {
+    static Result load(URI agent, String token, Path stateFile, Duration timeout) {
         String agentError;
         try {
-            JsonNode root = fetch(agent, timeout);
+            JsonNode root = fetch(agent, token, timeout);
             JsonNode calls = root.path("calls");
             if (!calls.isArray()) {
                 throw new IOException("no \"calls\" array in the answer");
@@ -70,7 +70,7 @@ final class CallSource {
     }
 
     /** GET on the calling thread (it may have entered a network namespace; no helper threads). */
-    static JsonNode fetch(URI url, Duration timeout) throws IOException {
+    static JsonNode fetch(URI url, String token, Duration timeout) throws IOException {
         HttpURLConnection c;
         try {
             c = (HttpURLConnection) url.toURL().openConnection(Proxy.NO_PROXY);
@@ -79,8 +79,16 @@ final class CallSource {
         }
         c.setConnectTimeout((int) timeout.toMillis());
         c.setReadTimeout((int) timeout.toMillis() * 3);
+        if (token != null) {
+            c.setRequestProperty("Authorization", "Bearer " + token);
+        }
         try {
             int code = c.getResponseCode();
+            if (code == 401 || code == 403) {
+                throw new IOException("HTTP " + code + " from " + url + ": /calls shows personal data; the agent "
+                        + (code == 401 ? "wants its http.token-file token (--token-file FILE)"
+                                : "serves it to http.private-from only (ask from the node, or use --token-file FILE)"));
+            }
             if (code != 200) {
                 throw new IOException("HTTP " + code + " from " + url);
             }

@@ -20,6 +20,8 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -57,6 +59,10 @@ public final class CallsCommand implements Callable<Integer> {
             description = "msm-agent's calls endpoint (default: ${DEFAULT-VALUE}); asked with a 2 s timeout")
     String agent;
 
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "the bearer token the agent's http.token-file holds (needed when the agent has one)")
+    Path tokenFile;
+
     @Option(names = "--state-file", paramLabel = "FILE", defaultValue = DEFAULT_STATE_FILE,
             description = "the agent's sip.state-file, read when the agent does not answer (default: ${DEFAULT-VALUE})")
     Path stateFile;
@@ -73,7 +79,16 @@ public final class CallsCommand implements Callable<Integer> {
         } catch (URISyntaxException e) {
             throw new ParameterException(spec.commandLine(), "--agent is not a URL: " + e.getMessage());
         }
-        CallSource.Result src = CallSource.load(url, stateFile, Duration.ofSeconds(2));
+        String token = null;
+        if (tokenFile != null) {
+            try {
+                token = Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
+            } catch (IOException e) {
+                throw new ParameterException(spec.commandLine(), "--token-file " + tokenFile + " cannot be read: "
+                        + e.getMessage());
+            }
+        }
+        CallSource.Result src = CallSource.load(url, token, stateFile, Duration.ofSeconds(2));
         List<CallRows.Row> rows;
         String counters;
         DatapathView view = null;
