@@ -22,6 +22,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.Map;
+import java.util.LinkedHashMap;
+import java.util.concurrent.Executor;
+import io.netty.util.concurrent.EventExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -105,6 +109,19 @@ public final class RtspServer implements Service {
     /** Where it listens (with the port chosen when 0 was asked for). */
     public InetSocketAddress address() {
         return (InetSocketAddress) server.localAddress();
+    }
+
+    @Override
+    public Map<String, Executor> loops() {
+        Map<String, Executor> out = new LinkedHashMap<>();
+        if (workers != null) {
+            int i = 0;
+            for (EventExecutor e : workers) {
+                out.put("msm-rtsp-" + i++, e);
+            }
+            out.put("msm-rtsp-timers", timers);
+        }
+        return out;
     }
 
     @Override

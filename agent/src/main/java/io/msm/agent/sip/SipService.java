@@ -16,6 +16,8 @@ import io.netty.channel.EventLoopGroup;
 
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -43,6 +45,14 @@ public final class SipService implements Service {
     @Override
     public String name() {
         return "sip";
+    }
+
+    @Override
+    public Map<String, Executor> loops() {
+        if (proxy == null) {
+            return Map.of();
+        }
+        return Map.of("msm-sip (signalling)", proxy.signallingThread(), "msm-sip-media", proxy.mediaThread());
     }
 
     @Override

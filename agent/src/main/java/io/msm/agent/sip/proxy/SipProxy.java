@@ -49,6 +49,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -159,6 +160,16 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         watchdog.start();
         loop.scheduleWithFixedDelay(location::purge, 30, 30, TimeUnit.SECONDS);
         started = true;
+    }
+
+    /** The event loop every SIP message is handled on. */
+    public Executor signallingThread() {
+        return loop;
+    }
+
+    /** The thread that opens and closes calls' relays. */
+    public Executor mediaThread() {
+        return media.mediaThread();
     }
 
     public boolean started() {
