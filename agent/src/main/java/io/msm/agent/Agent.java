@@ -1,5 +1,6 @@
 package io.msm.agent;
 
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -16,14 +17,14 @@ import io.msm.agent.datapath.DatapathOwner;
 import io.msm.agent.datapath.FlowExpiry;
 import io.msm.agent.datapath.InterfaceWatcher;
 import io.msm.agent.datapath.Interfaces;
+import io.msm.agent.k8s.KubernetesWatch;
 import io.msm.agent.media.KernelMediaPlane;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.UserspaceMediaPlane;
-import io.msm.agent.k8s.KubernetesWatch;
 import io.msm.agent.metrics.DatapathMetrics;
-import io.msm.agent.metrics.MediaMetrics;
 import io.msm.agent.metrics.Heartbeats;
+import io.msm.agent.metrics.MediaMetrics;
 import io.msm.agent.metrics.MetricsServer;
 import io.msm.agent.net.Transport;
 import io.msm.agent.routing.StreamRoutes;
@@ -31,9 +32,7 @@ import io.msm.agent.rtsp.RtspServer;
 import io.msm.agent.sip.SipService;
 import io.msm.agent.streams.StaticStreams;
 import io.msm.bpf.maps.Meta;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,6 +43,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * msm-agent: owns the node's datapath (or runs without BPF in userspace
@@ -73,7 +74,7 @@ public final class Agent implements AutoCloseable {
     private DatapathOwner owner;
     private InterfaceWatcher watcher;
     /** A look at the default interface set this often, besides the one each link event triggers. */
-    static final java.time.Duration INTERFACE_RESCAN = java.time.Duration.ofSeconds(10);
+    static final Duration INTERFACE_RESCAN = Duration.ofSeconds(10);
     private MediaPlane plane;
     private FlowExpiry expiry;
     private MetricsServer metrics;
@@ -184,7 +185,7 @@ public final class Agent implements AutoCloseable {
         }
         if (watcher != null) {
             InterfaceWatcher w = watcher;
-            io.micrometer.core.instrument.FunctionCounter.builder("msm.datapath.interface.changes", w,
+            FunctionCounter.builder("msm.datapath.interface.changes", w,
                             InterfaceWatcher::changes)
                     .description("times the followed interface set changed (pods' veths came or went)")
                     .register(registry);

@@ -5,17 +5,19 @@ import io.msm.agent.auth.PasswdCommand;
 import io.msm.agent.config.AgentConfig;
 import io.msm.agent.config.ConfigException;
 import io.msm.agent.config.ConfigLoader;
+import io.msm.agent.config.KubernetesSettings;
 import io.msm.agent.datapath.DatapathOwner;
+import io.msm.agent.intercept.Interception;
 import io.msm.bpf.BpfException;
 import io.msm.bpf.maps.Meta;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-
-import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.Callable;
+import sun.misc.Signal;
 
 /** msm-agent's command line. */
 @Command(name = "msm-agent", mixinStandardHelpOptions = true, versionProvider = Main.VersionInfo.class,
@@ -97,7 +99,7 @@ public final class Main implements Callable<Integer> {
             agent.close();
         };
         for (String sig : new String[] {"TERM", "INT"}) {
-            sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> new Thread(stop, "msm-stop").start());
+            Signal.handle(new Signal(sig), s -> new Thread(stop, "msm-stop").start());
         }
         agent.awaitStop();
         return 0;
@@ -118,14 +120,14 @@ public final class Main implements Callable<Integer> {
         String bpffs = AgentConfig.DEFAULT_BPFFS;
 
         @Option(names = "--intercept-pins", paramLabel = "DIR", description = "pin directory of pod interception "
-                + "(default: " + io.msm.agent.config.KubernetesSettings.DEFAULT_PIN_DIR + ")")
-        String interceptPins = io.msm.agent.config.KubernetesSettings.DEFAULT_PIN_DIR;
+                + "(default: " + KubernetesSettings.DEFAULT_PIN_DIR + ")")
+        String interceptPins = KubernetesSettings.DEFAULT_PIN_DIR;
 
         @Override
         public Integer call() {
             try {
                 List<String> from = DatapathOwner.cleanup(Path.of(bpffs));
-                List<String> pods = io.msm.agent.intercept.Interception.cleanup(Path.of(interceptPins));
+                List<String> pods = Interception.cleanup(Path.of(interceptPins));
                 System.out.println("msm-agent cleanup: detached from " + (from.isEmpty() ? "no interface" : String.join(", ", from))
                         + "; removed " + bpffs + "; interception detached from " + pods.size() + " pod(s), removed "
                         + interceptPins);

@@ -1,10 +1,8 @@
 package io.msm.bpf;
 
+import io.msm.bpf.libbpf.Errno;
 import io.msm.bpf.libbpf.Native;
 import io.msm.bpf.libbpf.Opts;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +10,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
 
 /**
  * A BPF ELF object loaded through libbpf: open from bytes, size maps, reuse
@@ -156,7 +156,7 @@ public final class BpfObject implements AutoCloseable {
                 n.bpf.bpf_object__close(obj);
             }
         }
-        if (logs.length() > 0 && Math.abs(rc) == io.msm.bpf.libbpf.Errno.EACCES) {
+        if (logs.length() > 0 && Math.abs(rc) == Errno.EACCES) {
             // EACCES with a verifier log is a rejection, not a missing privilege
             hint = "the kernel's verifier rejected a program (its log follows); this kernel may be older than "
                     + "msm supports (Linux 6.1+)";

@@ -1,5 +1,6 @@
 package io.msm.bpf;
 
+import io.msm.bpf.libbpf.Errno;
 import io.msm.bpf.libbpf.Native;
 import io.msm.bpf.maps.Attachment;
 import io.msm.bpf.maps.BpfMap;
@@ -11,12 +12,14 @@ import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.MapInfo;
 import io.msm.bpf.maps.Meta;
+import io.msm.bpf.maps.PortTable;
 import io.msm.bpf.maps.RateLimitKey;
 import io.msm.bpf.maps.RateLimitState;
 import io.msm.bpf.maps.SubStats;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -203,7 +206,7 @@ public final class Datapath implements AutoCloseable {
         int fd = n.bpf.bpf_obj_get(path.toString());
         if (fd < 0) {
             int e = n.lastErrno();
-            if (e == io.msm.bpf.libbpf.Errno.ENOENT) {
+            if (e == Errno.ENOENT) {
                 throw new BpfException(path + " is not pinned (is msm-agent running? see 'msm status')", e);
             }
             String hint = BpfException.hintFor(e);
@@ -221,7 +224,7 @@ public final class Datapath implements AutoCloseable {
         Native n = Native.get();
         int fd = objGet(n, p);
         try {
-            io.msm.bpf.maps.MapInfo info = BpfMap.info(n, fd);
+            MapInfo info = BpfMap.info(n, fd);
             if (info.valueSize() != Meta.LAYOUT.size()) {
                 return Optional.of(new Meta(0, -1, 0, new byte[32]));
             }
@@ -306,8 +309,8 @@ public final class Datapath implements AutoCloseable {
         return view(MAP_GROUP_STATS, Codec.U32, GroupStats.CODEC);
     }
 
-    public BpfMap<Integer, io.msm.bpf.maps.GroupInfo> groupInfo() {
-        return view(MAP_GROUP_INFO, Codec.U32, io.msm.bpf.maps.GroupInfo.CODEC);
+    public BpfMap<Integer, GroupInfo> groupInfo() {
+        return view(MAP_GROUP_INFO, Codec.U32, GroupInfo.CODEC);
     }
 
     public BpfMap<Integer, SubStats> subStats() {
@@ -337,7 +340,7 @@ public final class Datapath implements AutoCloseable {
      * entries that differ from the map are written.
      */
     public void writePorts(int[] portFlags) {
-        if (portFlags.length != io.msm.bpf.maps.PortTable.SIZE) {
+        if (portFlags.length != PortTable.SIZE) {
             throw new IllegalArgumentException("port table needs 65536 entries");
         }
         BpfMap<Integer, Byte> ports = ports();

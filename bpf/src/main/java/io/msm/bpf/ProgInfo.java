@@ -1,10 +1,10 @@
 package io.msm.bpf;
 
 import io.msm.bpf.libbpf.Native;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
-
-import java.nio.charset.StandardCharsets;
 
 /**
  * What the kernel says about a loaded program (struct bpf_prog_info).
@@ -41,14 +41,14 @@ public record ProgInfo(int type, int id, String name, int xlatedLen, int verifie
     }
 
     /** Info for a program id; empty if the id no longer exists. */
-    public static java.util.Optional<ProgInfo> byId(int id) {
+    public static Optional<ProgInfo> byId(int id) {
         Native n = Native.get();
         int fd = n.bpf.bpf_prog_get_fd_by_id(id);
         if (fd < 0) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         try {
-            return java.util.Optional.of(of(fd));
+            return Optional.of(of(fd));
         } finally {
             n.libc.close(fd);
         }

@@ -11,6 +11,7 @@ import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.RateLimitKey;
@@ -18,12 +19,11 @@ import io.msm.bpf.maps.RateLimitState;
 import io.msm.bpf.maps.RtpStats;
 import io.msm.bpf.maps.StructLayout;
 import io.msm.bpf.maps.SubStats;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-
-import java.util.stream.Stream;
 
 
 /**
@@ -47,7 +47,7 @@ class LayoutMatchesBtfTest {
     static Stream<StructLayout> layouts() {
         return Stream.of(FlowKey.LAYOUT, Flow.LAYOUT, RtpStats.LAYOUT, Counters.LAYOUT, DatapathConfig.LAYOUT,
                 Meta.LAYOUT, FanoutKey.LAYOUT, FanoutSub.LAYOUT, FanoutGroup.LAYOUT, GroupStats.LAYOUT,
-                SubStats.LAYOUT, io.msm.bpf.maps.GroupInfo.LAYOUT, DenyKey.LAYOUT, RateLimitKey.LAYOUT, RateLimitState.LAYOUT, Attachment.LAYOUT);
+                SubStats.LAYOUT, GroupInfo.LAYOUT, DenyKey.LAYOUT, RateLimitKey.LAYOUT, RateLimitState.LAYOUT, Attachment.LAYOUT);
     }
 
     @ParameterizedTest(name = "{0}")

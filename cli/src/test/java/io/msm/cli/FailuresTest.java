@@ -1,19 +1,18 @@
 package io.msm.cli;
 
-import io.msm.bpf.maps.Meta;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.msm.bpf.BpfException;
 import io.msm.bpf.libbpf.Errno;
+import io.msm.bpf.maps.Meta;
 import io.msm.cli.source.Datapaths;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.nio.file.Path;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Each failure a user can meet: its exit code and the words that tell them what to do. */
 class FailuresTest {
@@ -123,6 +122,6 @@ class FailuresTest {
     @Test
     void exitCodesAreDistinct() {
         assertEquals(ExitCode.values().length,
-                java.util.Arrays.stream(ExitCode.values()).mapToInt(ExitCode::code).distinct().count());
+                Arrays.stream(ExitCode.values()).mapToInt(ExitCode::code).distinct().count());
     }
 }

@@ -1,17 +1,17 @@
 package io.msm.helm;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
 
 /** The agent's config file, built from values, and the rollout it triggers. */
 class AgentConfigTest {
@@ -21,7 +21,7 @@ class AgentConfigTest {
     static Map<String, Object> config(Manifests m) {
         try {
             return YAML.readValue(m.configMap().getData().get("agent.yaml"), Map.class);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new AssertionError("agent.yaml is not YAML: " + e.getMessage(), e);
         }
     }

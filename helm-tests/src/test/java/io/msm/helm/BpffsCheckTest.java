@@ -1,18 +1,18 @@
 package io.msm.helm;
 
-import io.fabric8.kubernetes.api.model.Container;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.fabric8.kubernetes.api.model.Container;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The init container's script, exactly as rendered into the pod, run with sh.
@@ -60,7 +60,7 @@ class BpffsCheckTest {
     void acceptsARealBpffs() throws Exception {
         Path sysBpf = Path.of("/sys/fs/bpf");
         // statfs of /sys/fs/bpf needs no privilege; skip where the machine has no bpffs there
-        org.junit.jupiter.api.Assumptions.assumeTrue(isBpffs(sysBpf), "/sys/fs/bpf is not bpffs on this machine");
+        Assumptions.assumeTrue(isBpffs(sysBpf), "/sys/fs/bpf is not bpffs on this machine");
         // MSM_BPFFS_MOUNT=false: whatever happens, never mount over the machine's /sys/fs/bpf
         Run r = run(renderedScript(""), sysBpf, "false");
         assertEquals(0, r.exit(), r.out());

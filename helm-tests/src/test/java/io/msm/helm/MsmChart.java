@@ -2,11 +2,12 @@ package io.msm.helm;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.marcnuri.helm.DryRun;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,7 +76,7 @@ final class MsmChart {
      */
     static String notes(Path valuesFile) {
         var install = new Helm(dir()).install().withName(RELEASE).withNamespace(NAMESPACE).clientOnly()
-                .withDryRunOption(com.marcnuri.helm.DryRun.CLIENT);
+                .withDryRunOption(DryRun.CLIENT);
         if (valuesFile != null) {
             install = install.withValuesFile(valuesFile);
         }
@@ -115,7 +116,7 @@ final class MsmChart {
                 throw new IllegalStateException("test resource " + name + " is missing");
             }
             return Path.of(url.toURI());
-        } catch (java.net.URISyntaxException e) {
+        } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -1,9 +1,12 @@
 package io.msm.helm;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 
 /** What `helm install` tells the user: how to check the agents and look at a node's flows. */
 class NotesTest {
@@ -29,17 +32,17 @@ class NotesTest {
     }
 
     @Test
-    void userspaceModeHasNoBpfAdvice() throws java.io.IOException {
-        java.nio.file.Path values = java.nio.file.Files.createTempFile("msm-values-", ".yaml");
+    void userspaceModeHasNoBpfAdvice() throws IOException {
+        Path values = Files.createTempFile("msm-values-", ".yaml");
         try {
-            java.nio.file.Files.writeString(values, "agent: {userspace: true}\n");
+            Files.writeString(values, "agent: {userspace: true}\n");
             String n = MsmChart.notes(values);
             assertTrue(n.contains("userspace relays, no BPF"), n);
             assertTrue(n.contains("msm flows"), n);
             assertFalse(n.contains("-c bpffs"), n);
             assertFalse(n.contains("msm-agent cleanup"), n);
         } finally {
-            java.nio.file.Files.deleteIfExists(values);
+            Files.deleteIfExists(values);
         }
     }
 }

@@ -1,26 +1,29 @@
 package io.msm.helm;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.google.re2j.Pattern;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import io.msm.helm.CrdSchema.Rule;
 import io.msm.helm.CrdSchema.Violation;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * StreamRoutes through the CRD's schema as the API server would admit them:
@@ -138,7 +141,7 @@ class StreamRouteAdmissionTest {
                 Arguments.of("misspelt field", routeWith(OK_MATCH, OK_BACKENDS, "failureDetecton: {rtpTimeoutSeconds: 5}"),
                         "spec.failureDetecton", "unknown field"),
                 Arguments.of("too many backends", routeWith(OK_MATCH,
-                        "[" + String.join(",", java.util.Collections.nCopies(17, "{url: 'rtsp://o'}")) + "]", ""),
+                        "[" + String.join(",", Collections.nCopies(17, "{url: 'rtsp://o'}")) + "]", ""),
                         "spec.backends", "Too many: 17"));
     }
 
@@ -191,15 +194,15 @@ class StreamRouteAdmissionTest {
     @Test
     void everySchemaPatternIsValidRe2() {
         // the API server compiles patterns with Go's regexp (RE2): no look-around, no backreferences
-        List<String> patterns = new java.util.ArrayList<>();
+        List<String> patterns = new ArrayList<>();
         collectPatterns(MsmChart.render().crd().getSpec().getVersions().get(0).getSchema().getOpenAPIV3Schema(), patterns);
         assertTrue(patterns.size() >= 6, patterns.toString());
         for (String p : patterns) {
-            com.google.re2j.Pattern.compile(p);
+            Pattern.compile(p);
         }
     }
 
-    private static void collectPatterns(io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps s, List<String> out) {
+    private static void collectPatterns(JSONSchemaProps s, List<String> out) {
         if (s == null) {
             return;
         }

@@ -1,18 +1,18 @@
 package io.msm.helm;
 
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceColumnDefinition;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceColumnDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /** The StreamRoute CRD's identity, subresources, columns and schema shape. */
 class StreamRouteCrdTest {
@@ -53,7 +53,7 @@ class StreamRouteCrdTest {
     @Test
     void printerColumnsShowTheMatchAndReadiness() {
         List<CustomResourceColumnDefinition> cols = crd().getSpec().getVersions().get(0).getAdditionalPrinterColumns();
-        Map<String, String> byName = new java.util.LinkedHashMap<>();
+        Map<String, String> byName = new LinkedHashMap<>();
         cols.forEach(c -> byName.put(c.getName(), c.getJsonPath()));
         assertEquals(List.of("Host", "Path", "Ready", "Reason", "Age"), List.copyOf(byName.keySet()));
         assertEquals(".spec.match.host", byName.get("Host"));

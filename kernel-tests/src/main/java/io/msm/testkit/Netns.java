@@ -2,7 +2,7 @@ package io.msm.testkit;
 
 import io.msm.bpf.libbpf.LibC;
 import io.msm.bpf.libbpf.Native;
-
+import io.msm.bpf.maps.Addr;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
@@ -97,7 +97,7 @@ public final class Netns implements AutoCloseable {
         if (i < 0) {
             throw new IllegalStateException("no MAC for " + ifname + " in " + name + ": " + out);
         }
-        return io.msm.bpf.maps.Addr.parseMac(out.substring(i + 11, i + 28));
+        return Addr.parseMac(out.substring(i + 11, i + 28));
     }
 
     /** Run task on a thread inside this namespace (60 s limit). */

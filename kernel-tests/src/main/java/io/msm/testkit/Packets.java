@@ -1,5 +1,6 @@
 package io.msm.testkit;
 
+import io.msm.bpf.maps.Addr;
 import java.io.ByteArrayOutputStream;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -232,7 +233,7 @@ public final class Packets {
     }
 
     public static InetAddress addr(String literal) {
-        return io.msm.bpf.maps.Addr.parse(literal);
+        return Addr.parse(literal);
     }
 
     /** An RTP packet (12-byte header, V=2) followed by payloadLen bytes of filler. */

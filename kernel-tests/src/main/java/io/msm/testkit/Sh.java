@@ -1,5 +1,6 @@
 package io.msm.testkit;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -62,10 +63,10 @@ public final class Sh {
     /** True if the program is on PATH (or an absolute path that exists). */
     public static boolean have(String program) {
         if (program.startsWith("/")) {
-            return new java.io.File(program).canExecute();
+            return new File(program).canExecute();
         }
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
-            if (new java.io.File(dir, program).canExecute()) {
+            if (new File(dir, program).canExecute()) {
                 return true;
             }
         }

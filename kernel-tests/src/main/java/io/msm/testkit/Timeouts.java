@@ -1,5 +1,7 @@
 package io.msm.testkit;
 
+import java.util.function.BooleanSupplier;
+
 /**
  * Test time limits, stretched where the machine is slow: under TCG (the VM
  * runner) a JVM starts several times slower. -Dmsm.test.timeScale=N
@@ -19,7 +21,7 @@ public final class Timeouts {
      * Poll cond every 20 ms until it holds; fail after ms (scaled) naming
      * what was awaited. Returns how long it took, in ms.
      */
-    public static long waitFor(java.util.function.BooleanSupplier cond, long ms, String what)
+    public static long waitFor(BooleanSupplier cond, long ms, String what)
             throws InterruptedException {
         long t0 = System.nanoTime();
         long end = t0 + ms(ms) * 1_000_000;

@@ -1,5 +1,11 @@
 package io.msm.kernel;
 
+import static io.msm.testkit.Packets.addr;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msm.bpf.BpfException;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.maps.Counters;
@@ -12,6 +18,10 @@ import io.msm.bpf.maps.TrafficClass;
 import io.msm.bpf.testrun.ProgTestRun;
 import io.msm.testkit.KernelTest;
 import io.msm.testkit.Packets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -19,15 +29,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-
-import java.util.List;
-import java.util.Optional;
-import java.util.stream.Stream;
-
-import static io.msm.testkit.Packets.addr;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The TC classifier on crafted packets through BPF_PROG_TEST_RUN: each
@@ -161,14 +162,14 @@ class ClassifierTest {
         byte[] full = udp4(5004, 6004).payload(Packets.rtp(1, 0, 1, 96, false, 40)).build();
         int ran = 0;
         for (int len = 1; len < full.length; len++) {
-            byte[] in = java.util.Arrays.copyOf(full, len);
+            byte[] in = Arrays.copyOf(full, len);
             if (len <= 14) {
                 continue; // the kernel refuses test runs of an Ethernet header alone
             }
             ProgTestRun.Result r;
             try {
                 r = ProgTestRun.run(dp.progFd(Datapath.PROG_TC), in);
-            } catch (io.msm.bpf.BpfException e) {
+            } catch (BpfException e) {
                 // newer kernels refuse test runs whose L3 header is incomplete
                 assertTrue(len < 14 + 20, "the kernel refused a " + len + "-byte frame: " + e.getMessage());
                 continue;
@@ -187,7 +188,7 @@ class ClassifierTest {
         int plen = ((f[18] & 0xff) << 8 | (f[19] & 0xff)) + 400;
         f[18] = (byte) (plen >> 8);
         f[19] = (byte) plen;
-        byte[] l3 = java.util.Arrays.copyOfRange(f, 14, f.length);
+        byte[] l3 = Arrays.copyOfRange(f, 14, f.length);
         return Packets.builder().etherType(Packets.ETH_P_IPV6).payload(l3);
     }
 

@@ -1,5 +1,10 @@
 package io.msm.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.BpfException;
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
@@ -19,20 +24,15 @@ import io.msm.testkit.Netns;
 import io.msm.testkit.Packets;
 import io.msm.testkit.Testkit;
 import io.msm.testkit.Veth;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.net.Inet4Address;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** Loading, pinning, adopting, attaching and detaching — and never touching foreign programs. */
 @KernelTest
@@ -70,7 +70,7 @@ class DatapathLifecycleTest {
             Meta meta = Datapath.readPinnedMeta(dir).orElseThrow();
             assertTrue(meta.written());
             assertEquals(Meta.LAYOUT_VERSION, meta.layoutVersion());
-            assertEquals(java.util.HexFormat.of().formatHex(dp.objectSha256()), meta.shaHex());
+            assertEquals(HexFormat.of().formatHex(dp.objectSha256()), meta.shaHex());
 
             try (Datapath again = Datapath.openPinned(dir)) {
                 assertTrue(again.fanoutGroups().lookup(k).isPresent(), "state seen through the pins");

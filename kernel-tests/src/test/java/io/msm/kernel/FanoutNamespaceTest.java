@@ -1,5 +1,9 @@
 package io.msm.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.attach.TcIngress;
@@ -19,22 +23,22 @@ import io.msm.testkit.Packets;
 import io.msm.testkit.StarTopology;
 import io.msm.testkit.StarTopology.Receiver;
 import io.msm.testkit.Testkit;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
-import java.util.ArrayList;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The datapath on real interfaces: an ordinary UDP socket in a sender
@@ -73,7 +77,7 @@ class FanoutNamespaceTest {
             kit.attach(r.ns(), r.ifname(), Testkit.PROG_CAPTURE_PASS);
             receivers.add(r.ns().call(() -> {
                 DatagramChannel ch = DatagramChannel.open();
-                ch.setOption(java.net.StandardSocketOptions.SO_RCVBUF, 4 << 20);
+                ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
                 ch.bind(new InetSocketAddress(r.addr(), 6000 + r.index()));
                 ch.configureBlocking(false);
                 return ch;
@@ -160,8 +164,8 @@ class FanoutNamespaceTest {
         List<byte[]> got = new ArrayList<>();
         ByteBuffer b = ByteBuffer.allocate(2048);
         long end = System.nanoTime() + 5_000_000_000L;
-        try (java.nio.channels.Selector sel = java.nio.channels.Selector.open()) {
-            c.register(sel, java.nio.channels.SelectionKey.OP_READ);
+        try (Selector sel = Selector.open()) {
+            c.register(sel, SelectionKey.OP_READ);
             while (got.size() < count) {
                 long left = (end - System.nanoTime()) / 1_000_000;
                 if (left <= 0) {
@@ -186,19 +190,19 @@ class FanoutNamespaceTest {
 
     /** Readers started before sending, so socket buffers never overflow. */
     static final class Readers {
-        final List<java.util.concurrent.CompletableFuture<List<byte[]>>> got = new ArrayList<>();
+        final List<CompletableFuture<List<byte[]>>> got = new ArrayList<>();
         final InetSocketAddress[][] from = new InetSocketAddress[N][1];
 
         Readers(int count) {
             for (int i = 0; i < N; i++) {
                 int idx = i;
-                got.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                got.add(CompletableFuture.supplyAsync(() -> {
                     try {
                         return receive(receivers.get(idx), count, from[idx]);
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }
-                }, java.util.concurrent.Executors.newSingleThreadExecutor()));
+                }, Executors.newSingleThreadExecutor()));
             }
         }
     }

@@ -1,5 +1,7 @@
 package io.msm.agent.config;
 
+import java.net.Inet4Address;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -76,7 +78,7 @@ public record KubernetesSettings(Enabled enabled, Optional<Path> kubeconfig, Opt
             case TRUE -> true;
             case FALSE -> false;
             case AUTO -> System.getenv("KUBERNETES_SERVICE_HOST") != null
-                    || java.nio.file.Files.exists(Path.of(SERVICE_ACCOUNT_DIR, "token"));
+                    || Files.exists(Path.of(SERVICE_ACCOUNT_DIR, "token"));
         };
     }
 
@@ -114,7 +116,7 @@ public record KubernetesSettings(Enabled enabled, Optional<Path> kubeconfig, Opt
         String addr = i.string("proxy-address", "");
         Optional<HostPort> proxy = addr.isEmpty() ? Optional.empty()
                 : Optional.of(HostPort.parseOptionalPort(i.field("proxy-address"), addr));
-        if (proxy.isPresent() && !(proxy.get().address() instanceof java.net.Inet4Address)) {
+        if (proxy.isPresent() && !(proxy.get().address() instanceof Inet4Address)) {
             throw new ConfigException(i.field("proxy-address"), "must be an IPv4 address (connect4 interception)");
         }
         int port = i.integer("proxy-port", 0, 0, 65535);

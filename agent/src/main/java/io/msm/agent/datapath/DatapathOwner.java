@@ -9,15 +9,14 @@ import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.attach.Xdp;
 import io.msm.bpf.attach.XdpMode;
+import io.msm.bpf.libbpf.Errno;
+import io.msm.bpf.libbpf.Native;
 import io.msm.bpf.maps.Attachment;
 import io.msm.bpf.maps.DatapathConfig;
 import io.msm.bpf.maps.DenyKey;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.PortTable;
-import io.msm.bpf.libbpf.Native;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Owns the kernel datapath for the agent: loads or adopts it, keeps it
@@ -179,7 +180,7 @@ public final class DatapathOwner implements AutoCloseable {
     private static boolean hasAnyEntry(Path dir) {
         try (var s = Files.list(dir)) {
             return s.findAny().isPresent();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return false;
         }
     }
@@ -214,7 +215,7 @@ public final class DatapathOwner implements AutoCloseable {
                 log.info("upgraded the datapath code in place (same map layout v{}): flows and fan-out groups kept",
                         Meta.LAYOUT_VERSION);
                 return dp;
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 dp.close();
                 throw new BpfException("cannot replace program pins in " + dir + ": " + e.getMessage(), e);
             } catch (RuntimeException e) {
@@ -366,7 +367,7 @@ public final class DatapathOwner implements AutoCloseable {
                 TcIngress.destroyQdisc(ifindex);
             }
         } catch (BpfException e) {
-            if (e.errno() != io.msm.bpf.libbpf.Errno.ENODEV) {
+            if (e.errno() != Errno.ENODEV) {
                 throw e;
             }
         }

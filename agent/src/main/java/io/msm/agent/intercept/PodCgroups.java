@@ -1,6 +1,7 @@
 package io.msm.agent.intercept;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -73,7 +74,7 @@ public final class PodCgroups {
             return f.endsWith(dashed) || f.endsWith(underscored + ".slice");
         })) {
             return s.findFirst();
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException e) {
             return Optional.empty(); // a directory vanished under the walk: the next event tries again
         }
     }

@@ -2,29 +2,36 @@ package io.msm.agent.media;
 
 import io.msm.agent.net.NextHop;
 import io.msm.agent.net.NextHops;
+import io.msm.bpf.Datapath;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.Flow;
+import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.SubStats;
+import io.msm.bpf.testrun.ProgTestRun;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramPacket;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** One relay of the kernel plane: a fan-out group plus its socket. */
 final class KernelRelay extends AbstractRelay {
@@ -54,7 +61,7 @@ final class KernelRelay extends AbstractRelay {
     private volatile boolean bypass;
     private long checkedUser;   // control thread
     private long checkedKernel; // control thread
-    private volatile java.util.concurrent.ScheduledFuture<?> bypassCheck;
+    private volatile ScheduledFuture<?> bypassCheck;
 
     KernelRelay(KernelMediaPlane plane, RelayOptions options) {
         super(options);
@@ -90,7 +97,7 @@ final class KernelRelay extends AbstractRelay {
                 }
                 plane.dp.groupStats().update(groupId, GroupStats.ZERO);
             }
-            plane.dp.groupInfo().update(groupId, new io.msm.bpf.maps.GroupInfo(options.label()));
+            plane.dp.groupInfo().update(groupId, new GroupInfo(options.label()));
             writeGroup();
             bypassCheck = plane.control.scheduleWithFixedDelay(this::checkBypass, BYPASS_CHECK_MS, BYPASS_CHECK_MS,
                     TimeUnit.MILLISECONDS);
@@ -136,15 +143,15 @@ final class KernelRelay extends AbstractRelay {
     }
 
     /** Run on the control thread and wait (group writes are serialised there). */
-    private <T> T call(java.util.concurrent.Callable<T> task) {
+    private <T> T call(Callable<T> task) {
         try {
             return plane.control.submit(task).get(10, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException re) {
                 throw re;
             }
             throw new IllegalStateException(e.getCause());
-        } catch (java.util.concurrent.TimeoutException e) {
+        } catch (TimeoutException e) {
             throw new IllegalStateException("fan-out control thread did not answer in 10 s");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -291,7 +298,7 @@ final class KernelRelay extends AbstractRelay {
             from = local();
         }
         try {
-            io.msm.bpf.testrun.ProgTestRun.run(plane.dp.progFd(io.msm.bpf.Datapath.PROG_TC),
+            ProgTestRun.run(plane.dp.progFd(Datapath.PROG_TC),
                     InjectedFrame.udp4(from, local(), data));
         } catch (RuntimeException e) {
             if (injectErrors.getAndIncrement() == 0) {
@@ -311,7 +318,7 @@ final class KernelRelay extends AbstractRelay {
             if (s.entry != null && !all) {
                 continue; // the kernel sends its copies
             }
-            io.netty.channel.Channel out = s.source.equals(local()) ? socket.channel : partnerChannel(s.source);
+            Channel out = s.source.equals(local()) ? socket.channel : partnerChannel(s.source);
             if (!socket.writeCopy(out, content, s.viewer)) {
                 userErrors.incrementAndGet();
                 continue;
@@ -326,7 +333,7 @@ final class KernelRelay extends AbstractRelay {
         }
     }
 
-    private io.netty.channel.Channel partnerChannel(InetSocketAddress src) {
+    private Channel partnerChannel(InetSocketAddress src) {
         KernelRelay r = plane.byLocal.get(src);
         return r == null ? null : r.socket.channel;
     }
@@ -370,7 +377,7 @@ final class KernelRelay extends AbstractRelay {
                 bypassCheck.cancel(false);
             }
             plane.dp.fanoutGroups().delete(key);
-            plane.dp.groupInfo().update(groupId, io.msm.bpf.maps.GroupInfo.NONE);
+            plane.dp.groupInfo().update(groupId, GroupInfo.NONE);
             plane.groupIds.release(groupId);
             for (KSub s : subs) {
                 if (s.entry != null) {

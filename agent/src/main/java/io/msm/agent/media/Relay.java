@@ -1,10 +1,10 @@
 package io.msm.agent.media;
 
 import io.netty.buffer.ByteBuf;
-
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 
 /**
  * One node-side UDP endpoint receiving an upstream flow and replicating it.
@@ -78,7 +78,7 @@ public interface Relay extends AutoCloseable {
          * neighbour first, off the caller's thread); fails if the
          * subscriber cannot be served.
          */
-        java.util.concurrent.CompletionStage<Void> ready();
+        CompletionStage<Void> ready();
 
         /** "kernel" or "userspace": who sends this subscriber's copies. */
         String servedBy();

@@ -3,13 +3,13 @@ package io.msm.agent.media;
 import io.msm.agent.net.Transport;
 import io.msm.bpf.maps.PortTable;
 import io.netty.channel.EventLoopGroup;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The media plane without BPF: every relay is a Netty (epoll) UDP socket
@@ -59,6 +59,6 @@ public final class UserspaceMediaPlane implements MediaPlane {
         for (UserspaceRelay r : List.copyOf(byLocal.values())) {
             r.close();
         }
-        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

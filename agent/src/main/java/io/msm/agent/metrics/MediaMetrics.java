@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.media.Relay;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -13,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
 /**
  * Per-stream metrics, one series per relay label (a path/track or static
@@ -46,7 +46,7 @@ public final class MediaMetrics {
     /** Relays by label as of the last sync: several relays may share one (e.g. every SIP call's "sip/caller/rtp"). */
     private volatile Map<String, List<Relay>> byLabel = Map.of();
 
-    private long sum(String label, java.util.function.ToLongFunction<Relay> f) {
+    private long sum(String label, ToLongFunction<Relay> f) {
         long n = 0;
         for (Relay r : byLabel.getOrDefault(label, List.of())) {
             n += f.applyAsLong(r);

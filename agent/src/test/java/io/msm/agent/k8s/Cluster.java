@@ -8,13 +8,14 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.msm.agent.k8s.crd.StreamRoute;
 import io.msm.agent.k8s.crd.StreamRouteSpec;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Consumer;
 
 /** Builders for what the tests put into the mock API server. */
 final class Cluster {
@@ -93,14 +94,14 @@ final class Cluster {
     }
 
     /** Change a route's spec (bumps metadata.generation). */
-    StreamRoute edit(String ns, String name, java.util.function.Consumer<StreamRouteSpec> change) {
+    StreamRoute edit(String ns, String name, Consumer<StreamRouteSpec> change) {
         for (int attempt = 0; ; attempt++) {
             try {
                 return client.resources(StreamRoute.class).inNamespace(ns).withName(name).edit(sr -> {
                     change.accept(sr.getSpec());
                     return sr;
                 });
-            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            } catch (KubernetesClientException e) {
                 // the agent wrote status in between: read again and retry, as kubectl edit would
                 if (e.getCode() != 409 || attempt == 10) {
                     throw e;

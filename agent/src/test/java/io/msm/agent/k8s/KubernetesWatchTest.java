@@ -1,7 +1,14 @@
 package io.msm.agent.k8s;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.msm.agent.config.ConfigLoader;
 import io.msm.agent.config.KubernetesSettings;
 import io.msm.agent.intercept.PodInterceptor;
@@ -12,11 +19,8 @@ import io.msm.agent.k8s.route.RouteTable;
 import io.msm.agent.routing.Backend;
 import io.msm.agent.routing.Failure;
 import io.msm.agent.routing.StreamRoutes;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -28,13 +32,12 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * The agent's Kubernetes side against fabric8's CRUD mock API server: pods,
@@ -304,9 +307,9 @@ class KubernetesWatchTest {
     void stoppedRtpFromTheFlowTableTakesABackendOut() throws Exception {
         TinyRtspServer a = origin("127.0.0.2");
         TinyRtspServer b = origin("127.0.0.3");
-        java.net.InetAddress aAddr = java.net.InetAddress.getByName("127.0.0.2");
-        java.net.InetAddress bAddr = java.net.InetAddress.getByName("127.0.0.3");
-        java.util.concurrent.atomic.AtomicLong bLast = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+        InetAddress aAddr = InetAddress.getByName("127.0.0.2");
+        InetAddress bAddr = InetAddress.getByName("127.0.0.3");
+        AtomicLong bLast = new AtomicLong(Long.MIN_VALUE);
         long t0 = System.nanoTime();
         // the kernel's view: a keeps sending; b sent until bLast
         Supplier<Collection<RouteTable.RtpFlow>> flows = () -> bLast.get() == Long.MIN_VALUE ? List.of()
@@ -377,7 +380,7 @@ class KubernetesWatchTest {
         Thread.sleep(1000);
         assertEquals(writes, w.statusWrites(), "an unchanged status is not written again");
 
-        io.micrometer.core.instrument.simple.SimpleMeterRegistry reg = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
         w.bindMetrics(reg, null);
         assertEquals(2.0, reg.get("msm.k8s.routes").gauge().value(), "both routes seen");
         assertEquals(1.0, reg.get("msm.k8s.targets").tag("state", "up").gauge().value(), "the one accepted target is up");
@@ -393,7 +396,7 @@ class KubernetesWatchTest {
         Pod agentB = k.pod("msm-system", "msm-b", "node-b", agentLabels, true);
         for (Pod p : List.of(agentA, agentB)) {
             mock.client.pods().inNamespace("msm-system").withName(p.getMetadata().getName()).editStatus(x -> {
-                x.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
+                x.getStatus().setConditions(List.of(new PodConditionBuilder()
                         .withType("Ready").withStatus("True").build()));
                 return x;
             });

@@ -13,10 +13,12 @@ import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.crud.Attribute;
 import io.fabric8.mockwebserver.crud.AttributeSet;
 import io.fabric8.mockwebserver.crud.CrudDispatcher;
-
 import java.lang.reflect.Field;
+import java.net.InetAddress;
 import java.util.HashMap;
 import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * fabric8's CRUD mock API server, made to honour the field selector
@@ -28,11 +30,11 @@ import java.util.List;
  */
 public final class NodeAwareMock implements AutoCloseable {
     // the mock logs every request at INFO through java.util.logging: keep test output readable
-    private static final java.util.logging.Logger MOCK_LOG = quiet();
+    private static final Logger MOCK_LOG = quiet();
 
-    private static java.util.logging.Logger quiet() {
-        java.util.logging.Logger l = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
-        l.setLevel(java.util.logging.Level.WARNING);
+    private static Logger quiet() {
+        Logger l = Logger.getLogger("io.fabric8.mockwebserver");
+        l.setLevel(Level.WARNING);
         return l;
     }
 
@@ -44,7 +46,7 @@ public final class NodeAwareMock implements AutoCloseable {
     }
 
     /** @param bind the address to listen on (null: the mock's default) */
-    public NodeAwareMock(java.net.InetAddress bind) {
+    public NodeAwareMock(InetAddress bind) {
         KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher(List.of());
         try {
             Field crd = KubernetesCrudDispatcher.class.getDeclaredField("crdProcessor");

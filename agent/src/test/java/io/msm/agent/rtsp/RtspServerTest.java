@@ -1,17 +1,22 @@
 package io.msm.agent.rtsp;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.msm.agent.config.HostPort;
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.media.UserspaceMediaPlane;
+import io.msm.agent.routing.Backend;
+import io.msm.agent.routing.Failure;
+import io.msm.agent.routing.Failure.Kind;
+import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.msm.bpf.maps.PortTable;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -25,12 +30,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The proxy end to end on loopback with the userspace media plane (no
@@ -97,10 +103,10 @@ class RtspServerTest {
                     closers.add(a);
                     closers.add(b);
                     return new DatagramChannel[] {a, b};
-                } catch (java.net.BindException e) {
+                } catch (BindException e) {
                     a.close();
                 }
-            } catch (java.net.BindException ignored) {
+            } catch (BindException ignored) {
                 // next
             }
         }
@@ -448,25 +454,25 @@ class RtspServerTest {
         RtspServer origin = server(settings(Duration.ofSeconds(30), 100, Duration.ZERO, Map.of()));
         Publisher pub = publish(origin, "src");
         URI up = URI.create("rtsp://127.0.0.1:" + origin.address().getPort() + "/src");
-        List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
-        List<io.msm.agent.routing.Failure> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
-        io.msm.agent.routing.StreamRoutes table = new io.msm.agent.routing.StreamRoutes() {
+        List<String> asked = new CopyOnWriteArrayList<>();
+        List<Failure> reported = new CopyOnWriteArrayList<>();
+        StreamRoutes table = new StreamRoutes() {
             @Override
-            public java.util.Optional<io.msm.agent.routing.Backend> choose(String host, String path) {
+            public Optional<Backend> choose(String host, String path) {
                 asked.add(host + path);
                 if (path.equals("/live/show")) {
-                    return java.util.Optional.of(new io.msm.agent.routing.Backend("media/show", "media/origin:8554",
+                    return Optional.of(new Backend("media/show", "media/origin:8554",
                             "127.0.0.1:" + origin.address().getPort(), up));
                 }
                 if (path.equals("/dead")) {
-                    return java.util.Optional.of(new io.msm.agent.routing.Backend("media/dead", "media/gone:1",
+                    return Optional.of(new Backend("media/dead", "media/gone:1",
                             "127.0.0.1:1", URI.create("rtsp://127.0.0.1:1/nothing")));
                 }
-                return java.util.Optional.empty();
+                return Optional.empty();
             }
 
             @Override
-            public void report(io.msm.agent.routing.Backend backend, io.msm.agent.routing.Failure failure) {
+            public void report(Backend backend, Failure failure) {
                 reported.add(failure);
             }
         };
@@ -489,7 +495,7 @@ class RtspServerTest {
         int status = dead.send("DESCRIBE", dead.base).status();
         assertTrue(status == 502 || status == 504, "an unreachable backend: " + status);
         waitFor(() -> !reported.isEmpty(), 3000, "the failed backend reported to the route table");
-        assertEquals(io.msm.agent.routing.Failure.Kind.DESCRIBE_FAILED, reported.get(0).kind());
+        assertEquals(Kind.DESCRIBE_FAILED, reported.get(0).kind());
         waitFor(() -> proxy.pathStates().stream().noneMatch(p -> p.name().equals("dead")), 3000,
                 "the routed path is dropped, so the next viewer has the route choose again");
 

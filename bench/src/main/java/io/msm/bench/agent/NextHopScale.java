@@ -5,8 +5,9 @@ import io.msm.agent.net.NextHop;
 import io.msm.agent.net.NextHops;
 import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
-
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -51,12 +52,12 @@ public final class NextHopScale {
                 batch.append(String.format("neigh add %s lladdr 02:00:00:00:%02x:%02x nud permanent dev nha%n",
                         a, host >> 8, host & 0xff));
             }
-            java.nio.file.Path f = java.nio.file.Files.createTempFile("msm-nh", ".batch");
+            Path f = Files.createTempFile("msm-nh", ".batch");
             try {
-                java.nio.file.Files.writeString(f, batch);
+                Files.writeString(f, batch);
                 ns.ip("-batch", f.toString());
             } finally {
-                java.nio.file.Files.deleteIfExists(f);
+                Files.deleteIfExists(f);
             }
             System.out.printf("next-hop resolution: %d destinations, %d rounds, %d cores, %s%n", n, rounds,
                     Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version"));

@@ -4,9 +4,9 @@ import io.msm.bpf.BpfObject;
 import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
+import io.msm.bpf.testrun.ProgTestRun;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Testkit;
-
 import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.List;
@@ -53,7 +53,7 @@ final class BenchSink implements AutoCloseable {
 
     /** Run the sink once on a packet (BPF_PROG_TEST_RUN); returns its verdict. For tests. */
     int testRun(byte[] packet) {
-        return io.msm.bpf.testrun.ProgTestRun.run(obj.progFd(PROG), packet).retval();
+        return ProgTestRun.run(obj.progFd(PROG), packet).retval();
     }
 
     /** Copies expected per upstream packet (N): the spread is recorded when the N-th arrives. */

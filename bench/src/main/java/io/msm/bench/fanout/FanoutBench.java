@@ -1,8 +1,8 @@
 package io.msm.bench.fanout;
 
+import io.msm.bench.report.Chart;
 import io.msm.testkit.Sh;
 import io.msm.testkit.Sysctl;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -127,7 +127,7 @@ public final class FanoutBench {
             calibration = String.format(Locale.ROOT, "Sender (rtpsend, AF_PACKET, CPU %d): at most %s pkt/s offered."
                             + " Baseline one-way latency sender → node ingress at %s pkt/s: p50 %.1f µs, p99 %.1f µs,"
                             + " p99.9 %.1f µs. Load average at start %.2f.", Topology.SENDER_CPU,
-                    io.msm.bench.report.Chart.human(run.senderMaxPps), io.msm.bench.report.Chart.human(FanoutRun.BASELINE_PPS),
+                    Chart.human(run.senderMaxPps), Chart.human(FanoutRun.BASELINE_PPS),
                     run.baselineLatency.quantile(0.5) / 1e3, run.baselineLatency.quantile(0.99) / 1e3,
                     run.baselineLatency.quantile(0.999) / 1e3, loadStart);
 

@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.bpf.ProgInfo;
 import io.msm.testkit.Sh;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -146,8 +146,8 @@ final class FanoutRun {
                 late = d[1];
                 dups = d[2];
                 long[] per = sb.perReceiver(sa, n);
-                min = java.util.Arrays.stream(per).min().orElse(0);
-                max = java.util.Arrays.stream(per).max().orElse(0);
+                min = Arrays.stream(per).min().orElse(0);
+                max = Arrays.stream(per).max().orElse(0);
             }
             lat = sb.latency().minus(sa.latency());
             spread = sb.spread().minus(sa.spread());

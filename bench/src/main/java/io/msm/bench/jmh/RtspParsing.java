@@ -1,11 +1,16 @@
 package io.msm.bench.jmh;
 
+import io.msm.agent.rtsp.wire.RtspRequest;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.rtsp.RtspDecoder;
 import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -16,10 +21,6 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-
-import java.nio.charset.StandardCharsets;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * RTSP request parsing: the bytes of one request in, the parsed request
@@ -59,7 +60,7 @@ public class RtspParsing {
         private final EmbeddedChannel ch;
         private final Class<?> type;
 
-        ChannelParser(io.netty.channel.ChannelHandler decoder, Class<?> type) {
+        ChannelParser(ChannelHandler decoder, Class<?> type) {
             this.ch = new EmbeddedChannel(decoder);
             this.type = type;
         }
@@ -102,7 +103,7 @@ public class RtspParsing {
                 Unpooled.directBuffer().writeBytes(REQUESTS.get(request).getBytes(StandardCharsets.US_ASCII)));
         impl = switch (parser) {
             case "msm" -> new ChannelParser(new io.msm.agent.rtsp.wire.RtspDecoder(8192, 65536),
-                    io.msm.agent.rtsp.wire.RtspRequest.class);
+                    RtspRequest.class);
             case "netty" -> new ChannelParser(new RtspDecoder(), HttpRequest.class);
             default -> throw new IllegalArgumentException("unknown parser " + parser);
         };

@@ -1,6 +1,5 @@
 package io.msm.bench.report;
 
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -12,6 +11,9 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.TreeSet;
+import java.util.function.DoubleUnaryOperator;
+import javax.imageio.ImageIO;
 
 /**
  * Line charts drawn with Java2D into a PNG (headless; no plotting package
@@ -104,8 +106,8 @@ public final class Chart {
             maxX = minX + 1;
         }
         double fMinX = minX, fMaxX = maxX, fMinY = minY, fMaxY = maxY;
-        java.util.function.DoubleUnaryOperator px = v -> x0 + (t(v, p.logX()) - fMinX) / (fMaxX - fMinX) * pw;
-        java.util.function.DoubleUnaryOperator py = v -> y0 + ph - (t(v, p.logY()) - fMinY) / (fMaxY - fMinY) * ph;
+        DoubleUnaryOperator px = v -> x0 + (t(v, p.logX()) - fMinX) / (fMaxX - fMinX) * pw;
+        DoubleUnaryOperator py = v -> y0 + ph - (t(v, p.logY()) - fMinY) / (fMaxY - fMinY) * ph;
 
         // grid and tick labels
         g.setColor(new Color(0xDDDDDD));
@@ -130,7 +132,7 @@ public final class Chart {
                 g.drawString(s, x0 - 6 - fm.stringWidth(s), y + 4);
             }
         }
-        java.util.TreeSet<Double> xs = new java.util.TreeSet<>();
+        TreeSet<Double> xs = new TreeSet<>();
         for (Series s : p.series()) {
             for (double v : s.x()) {
                 if (usable(v, p.logX())) {

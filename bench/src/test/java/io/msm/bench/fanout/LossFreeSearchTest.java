@@ -1,10 +1,12 @@
 package io.msm.bench.fanout;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 class LossFreeSearchTest {
     /** A trial against a node that forwards at most capacity copies/s and drops the rest. */
@@ -42,7 +44,7 @@ class LossFreeSearchTest {
     @Test
     void anEstimateFarTooHighComesDownAndNeverOverloadsByMuchAfterwards() {
         double truth = 200_000 / 64.0;
-        java.util.List<Double> tried = new java.util.ArrayList<>();
+        List<Double> tried = new ArrayList<>();
         LossFreeSearch.Result r = LossFreeSearch.search((pps, s) -> {
             tried.add(pps);
             return trial(64, pps, 500_000, 200_000, s);

@@ -2,12 +2,14 @@ package io.msm.bpf.btf;
 
 import io.msm.bpf.BpfException;
 import io.msm.bpf.libbpf.Native;
-import jnr.ffi.Pointer;
-
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import jnr.ffi.Pointer;
 
 /**
  * Reads struct layouts (size, member byte offsets) from a BPF object's BTF —
@@ -44,17 +46,17 @@ public final class BtfStructs implements AutoCloseable {
     public static BtfStructs parse(String name, byte[] elf) {
         Path tmp = null;
         try {
-            tmp = java.nio.file.Files.createTempFile(name, ".bpf.o");
-            java.nio.file.Files.write(tmp, elf);
+            tmp = Files.createTempFile(name, ".bpf.o");
+            Files.write(tmp, elf);
             return parse(tmp); // libbpf reads the whole file: it can go at once
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot write " + name + " to a temporary file: " + e.getMessage(),
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + name + " to a temporary file: " + e.getMessage(),
                     e);
         } finally {
             if (tmp != null) {
                 try {
-                    java.nio.file.Files.deleteIfExists(tmp);
-                } catch (java.io.IOException ignored) {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
                     // a temporary file
                 }
             }

@@ -1,6 +1,7 @@
 package io.msm.bpf.libbpf;
 
 import jnr.ffi.Pointer;
+import jnr.ffi.annotations.Delegate;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 import jnr.ffi.byref.IntByReference;
@@ -92,7 +93,7 @@ public interface LibBpf {
     // --- logging -------------------------------------------------------------------
     /** int (*)(enum libbpf_print_level level, const char *fmt, va_list args) */
     interface PrintFn {
-        @jnr.ffi.annotations.Delegate
+        @Delegate
         int print(int level, Pointer fmt, Pointer args);
     }
 

@@ -1,8 +1,13 @@
 package io.msm.bpf.libbpf;
 
 import io.msm.bpf.BpfException;
+import java.nio.charset.StandardCharsets;
 import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Loads libbpf and libc once. A missing libbpf is reported with what to
@@ -54,7 +59,7 @@ public final class Native {
         return n;
     }
 
-    private static final org.slf4j.Logger LIBBPF_LOG = org.slf4j.LoggerFactory.getLogger("libbpf");
+    private static final Logger LIBBPF_LOG = LoggerFactory.getLogger("libbpf");
     private LibBpf.PrintFn printFn; // strong reference: libbpf keeps only the native pointer
 
     /**
@@ -68,9 +73,9 @@ public final class Native {
             if (!LIBBPF_LOG.isDebugEnabled()) {
                 return 0;
             }
-            jnr.ffi.Pointer buf = jnr.ffi.Memory.allocateDirect(runtime, 1024);
+            Pointer buf = Memory.allocateDirect(runtime, 1024);
             int len = libc.vsnprintf(buf, 1024, fmt, args);
-            String msg = buf.getString(0, Math.max(0, Math.min(len, 1023)), java.nio.charset.StandardCharsets.UTF_8).trim();
+            String msg = buf.getString(0, Math.max(0, Math.min(len, 1023)), StandardCharsets.UTF_8).trim();
             LIBBPF_LOG.debug("{}", msg);
             return len;
         };

@@ -5,15 +5,16 @@ import io.msm.bpf.libbpf.Errno;
 import io.msm.bpf.libbpf.LibBpf;
 import io.msm.bpf.libbpf.Native;
 import io.msm.bpf.libbpf.Opts;
-import jnr.ffi.Pointer;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiConsumer;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
 
 /**
  * A typed view of one BPF map, by file descriptor. Keys and values are Java
@@ -76,8 +77,8 @@ public class BpfMap<K, V> implements AutoCloseable {
     }
 
     public static MapInfo info(Native n, int fd) {
-        Pointer buf = jnr.ffi.Memory.allocateDirect(n.runtime, 88, true);
-        Pointer len = jnr.ffi.Memory.allocateDirect(n.runtime, 4, true);
+        Pointer buf = Memory.allocateDirect(n.runtime, 88, true);
+        Pointer len = Memory.allocateDirect(n.runtime, 4, true);
         len.putInt(0, 88);
         int rc = n.bpf.bpf_obj_get_info_by_fd(fd, buf, len);
         if (rc < 0) {
@@ -90,7 +91,7 @@ public class BpfMap<K, V> implements AutoCloseable {
             z++;
         }
         return new MapInfo(buf.getInt(0), buf.getInt(4), buf.getInt(8), buf.getInt(12), buf.getInt(16),
-                buf.getInt(20), new String(name, 0, z, java.nio.charset.StandardCharsets.US_ASCII));
+                buf.getInt(20), new String(name, 0, z, StandardCharsets.US_ASCII));
     }
 
     public int fd() {

@@ -1,5 +1,7 @@
 package io.msm.bpf.maps;
 
+import java.util.Locale;
+
 /** enum msm_stat: datapath events counted per CPU in msm_counters. */
 public enum Stat {
     TC_PACKETS(0, "packets seen by the TC classifier"),
@@ -38,6 +40,6 @@ public enum Stat {
     }
 
     public String label() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -1,5 +1,7 @@
 package io.msm.bpf.maps;
 
+import java.util.Locale;
+
 /** enum msm_class: what the classifier decided a packet (or flow) is. */
 public enum TrafficClass {
     OTHER(0), RTP(1), RTCP(2), STUN(3), DTLS(4), GAME(5), CONTROL(6);
@@ -19,7 +21,7 @@ public enum TrafficClass {
 
     /** Lower-case name used by the CLI, JSON and metric labels. */
     public String label() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 
     public static TrafficClass of(int id) {

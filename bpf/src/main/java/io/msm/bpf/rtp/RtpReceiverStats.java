@@ -1,5 +1,7 @@
 package io.msm.bpf.rtp;
 
+import java.util.function.IntToLongFunction;
+
 /**
  * RFC 3550 receiver statistics in plain Java: A.1 sequence validation, A.3
  * extended sequence and loss, A.8 interarrival jitter. The same integer
@@ -30,10 +32,10 @@ public final class RtpReceiverStats {
     private long jitter; // unsigned 32-bit, scaled by 16
     private long clockRate;
 
-    private final java.util.function.IntToLongFunction clockRateOfPt;
+    private final IntToLongFunction clockRateOfPt;
 
     /** @param clockRateOfPt clock rate (Hz) for a payload type */
-    public RtpReceiverStats(java.util.function.IntToLongFunction clockRateOfPt) {
+    public RtpReceiverStats(IntToLongFunction clockRateOfPt) {
         this.clockRateOfPt = clockRateOfPt;
     }
 

@@ -1,15 +1,15 @@
 package io.msm.bpf.maps;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.net.Inet4Address;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Collections;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.Test;
 
 class CodecRoundTripTest {
     static <T> T roundTrip(Codec<T> c, T v) {
@@ -62,7 +62,7 @@ class CodecRoundTripTest {
         assertEquals(g.srcAddr(), back.srcAddr());
         assertEquals(1234, back.srcPort());
         assertEquals(FanoutGroup.F_STRICT, back.flags());
-        List<FanoutSub> many = java.util.Collections.nCopies(FanoutGroup.MAX_SUBS + 1, s);
+        List<FanoutSub> many = Collections.nCopies(FanoutGroup.MAX_SUBS + 1, s);
         assertThrows(IllegalArgumentException.class, () -> new FanoutGroup(1, 0, null, 0, many));
         FanoutKey k = new FanoutKey(v4("10.0.0.1"), 5004);
         assertEquals(k, roundTrip(FanoutKey.CODEC, k));

@@ -4,11 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.cli.CliFailure;
 import io.msm.cli.ExitCode;
-
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.HttpURLConnection;
 import java.net.Proxy;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -93,9 +94,9 @@ final class CallSource {
                 throw new IOException("HTTP " + code + " from " + url);
             }
             return JSON.readTree(new String(readBounded(c.getInputStream()), StandardCharsets.UTF_8));
-        } catch (java.net.ConnectException e) {
+        } catch (ConnectException e) {
             throw new IOException("connection refused");
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             throw new IOException("no answer within " + timeout.toMillis() + " ms");
         } finally {
             c.disconnect();

@@ -1,6 +1,7 @@
 package io.msm.cli.source;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,7 +32,7 @@ public final class HttpAgentProbe implements AgentProbe {
             return new Health(ok, r.statusCode(), first, ms(t0));
         } catch (HttpTimeoutException e) {
             return new Health(false, 0, "no answer within " + timeout.toMillis() + " ms", ms(t0));
-        } catch (java.net.ConnectException e) {
+        } catch (ConnectException e) {
             return new Health(false, 0, "connection refused (msm-agent not running, or listening elsewhere)", ms(t0));
         } catch (IOException e) {
             return new Health(false, 0, e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : ""), ms(t0));

@@ -4,18 +4,19 @@ import io.msm.bpf.Bpffs;
 import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.attach.Xdp;
 import io.msm.bpf.attach.XdpMode;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Pointer;
-import jnr.ffi.annotations.Out;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.Out;
 
 /** This machine, as seen from the calling thread's network namespace. */
 public final class LiveHost implements Host {
@@ -54,7 +55,7 @@ public final class LiveHost implements Host {
             ifNames = lib;
         }
         jnr.ffi.Runtime rt = jnr.ffi.Runtime.getRuntime(lib);
-        Pointer buf = jnr.ffi.Memory.allocateDirect(rt, 16, true); // IF_NAMESIZE
+        Pointer buf = Memory.allocateDirect(rt, 16, true); // IF_NAMESIZE
         Pointer r = lib.if_indextoname(ifindex, buf);
         if (r == null) {
             return Optional.empty();
@@ -81,7 +82,7 @@ public final class LiveHost implements Host {
         List<String> expected = PinnedDatapath.expectedPins();
         boolean onBpffs = Bpffs.isBpffs(dir);
         try {
-            if (!Files.readAttributes(dir, java.nio.file.attribute.BasicFileAttributes.class).isDirectory()) {
+            if (!Files.readAttributes(dir, BasicFileAttributes.class).isDirectory()) {
                 return new PinScan(false, false, onBpffs, List.of(), expected);
             }
         } catch (AccessDeniedException e) {

@@ -14,6 +14,7 @@ import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.MapInfo;
 import io.msm.bpf.maps.Meta;
@@ -23,7 +24,6 @@ import io.msm.bpf.maps.SubStats;
 import io.msm.cli.CliFailure;
 import io.msm.cli.ExitCode;
 import io.msm.cli.Failures;
-
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -172,7 +172,7 @@ public final class PinnedDatapath implements DatapathView {
         if (groupId < 0 || groupId >= groupStats.maxEntries()) {
             return "";
         }
-        return dp.groupInfo().lookup(groupId).map(io.msm.bpf.maps.GroupInfo::label).orElse("");
+        return dp.groupInfo().lookup(groupId).map(GroupInfo::label).orElse("");
     }
 
     @Override

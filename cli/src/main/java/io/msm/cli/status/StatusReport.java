@@ -8,11 +8,11 @@ import io.msm.cli.source.AgentProbe;
 import io.msm.cli.source.MapFill;
 import io.msm.cli.source.PinScan;
 import io.msm.cli.source.PinnedProgram;
-
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Everything {@code msm status} found, including what it could not read.
@@ -38,7 +38,7 @@ public record StatusReport(String kernel, Path dir, PinScan pins, CliFailure ope
         GONE;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
 
         public boolean healthy() {

@@ -9,8 +9,8 @@ import io.msm.cli.render.Units;
 import io.msm.cli.source.MapFill;
 import io.msm.cli.source.PinScan;
 import io.msm.cli.source.PinnedProgram;
-
 import java.io.PrintWriter;
+import java.io.StringWriter;
 
 /** {@code msm status} for people: a summary, then one table per section. */
 final class StatusText {
@@ -93,7 +93,7 @@ final class StatusText {
 
     /** A key/value block: the table without its (empty) header line. */
     private static void printWithoutHeader(PrintWriter out, Table t) {
-        java.io.StringWriter sw = new java.io.StringWriter();
+        StringWriter sw = new StringWriter();
         t.print(new PrintWriter(sw));
         String s = sw.toString();
         out.print(s.substring(s.indexOf('\n') + 1));

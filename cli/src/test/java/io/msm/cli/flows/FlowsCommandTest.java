@@ -1,5 +1,10 @@
 package io.msm.cli.flows;
 
+import static io.msm.cli.FakeDatapath.ip;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.bpf.maps.FanoutGroup;
@@ -11,17 +16,12 @@ import io.msm.bpf.maps.TrafficClass;
 import io.msm.cli.FakeDatapath;
 import io.msm.cli.FakeHost;
 import io.msm.cli.Run;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.net.Inet4Address;
 import java.util.ArrayList;
 import java.util.List;
-
-import static io.msm.cli.FakeDatapath.ip;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 class FlowsCommandTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -205,7 +205,7 @@ class FlowsCommandTest {
         };
         Run r = Run.of(dp, host, "flows", "--watch", "--count", "2", "--interval", "0.05");
         assertEquals(0, r.exit(), r.toString());
-        String[] frames = r.out().split(java.util.regex.Pattern.quote(FlowsCommand.CLEAR), -1);
+        String[] frames = r.out().split(Pattern.quote(FlowsCommand.CLEAR), -1);
         assertEquals(3, frames.length, "two frames, each after a clear: " + r.out());
         assertTrue(frames[1].contains("RATE") && frames[1].contains("BITRATE"), frames[1]);
         String first = line(frames[1], "10.0.0.1:5004");

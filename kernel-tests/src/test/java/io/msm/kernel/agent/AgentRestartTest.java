@@ -1,5 +1,10 @@
 package io.msm.kernel.agent;
 
+import static io.msm.testkit.Timeouts.waitFor;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.Datapath;
 import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.attach.Xdp;
@@ -7,15 +12,12 @@ import io.msm.bpf.attach.XdpMode;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.Netns;
 import io.msm.testkit.Packets;
 import io.msm.testkit.PromText;
 import io.msm.testkit.Sh;
 import io.msm.testkit.StarTopology;
 import io.msm.testkit.StaticStreamBed;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
@@ -24,11 +26,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static io.msm.testkit.Timeouts.waitFor;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The agent as a real process in the node namespace, with a static fan-out
@@ -62,7 +62,7 @@ class AgentRestartTest {
     }
 
     /** The 'drops' column of /proc/net/udp for the socket bound to port, inside ns. */
-    static long udpDrops(io.msm.testkit.Netns ns, int port) {
+    static long udpDrops(Netns ns, int port) {
         String hexPort = String.format(":%04X", port);
         for (String line : ns.exec("cat", "/proc/net/udp").split("\n")) {
             String[] f = line.trim().split("\\s+");

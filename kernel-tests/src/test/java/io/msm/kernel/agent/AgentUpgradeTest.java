@@ -1,5 +1,9 @@
 package io.msm.kernel.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
@@ -19,18 +23,14 @@ import io.msm.testkit.Packets;
 import io.msm.testkit.Sh;
 import io.msm.testkit.Timeouts;
 import io.msm.testkit.Veth;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What a starting agent does with pins it finds: new code on the same
@@ -95,7 +95,7 @@ class AgentUpgradeTest {
             try (Datapath after = Datapath.openPinned(bpffs)) {
                 assertTrue(after.flows().lookup(KEPT).isPresent(), "the flow table survived the upgrade");
                 assertTrue(after.progInfo(Datapath.PROG_TC).id() != oldTc, "new program pinned");
-                assertEquals(java.util.HexFormat.of().formatHex(Datapath.sha256(Datapath.objectBytes())),
+                assertEquals(HexFormat.of().formatHex(Datapath.sha256(Datapath.objectBytes())),
                         after.meta().lookup(0).orElseThrow().shaHex(), "identity updated");
             }
             assertEquals(0, agent.stop());

@@ -1,5 +1,10 @@
 package io.msm.kernel.agent;
 
+import static io.msm.testkit.Timeouts.waitFor;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.attach.TcIngress;
@@ -11,10 +16,8 @@ import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Packets;
 import io.msm.testkit.Veth;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
@@ -22,11 +25,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-
-import static io.msm.testkit.Timeouts.waitFor;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * With no interfaces in its config the agent follows the default set: a
@@ -98,8 +99,8 @@ class InterfaceFollowTest {
                         ch.send(ByteBuffer.wrap(Packets.rtp(i, i * 3000L, 0x1234, 96, false, 20)),
                                 new InetSocketAddress("10.93.1.1", 5004));
                     }
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
                 }
             });
             FlowKey k = FlowKey.udp(Packets.addr("10.93.1.2"), 40000, Packets.addr("10.93.1.1"), 5004);

@@ -1,7 +1,13 @@
 package io.msm.kernel.cli;
 
+import static io.msm.testkit.Packets.addr;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
@@ -35,11 +41,8 @@ import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Packets;
 import io.msm.testkit.Sh;
+import io.msm.testkit.Timeouts;
 import io.msm.testkit.Veth;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.Inet4Address;
@@ -50,11 +53,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-
-import static io.msm.testkit.Packets.addr;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The msm CLI against a real datapath: loaded, pinned to a private bpffs
@@ -289,7 +291,7 @@ class CliTest {
 
     @Test
     void statusReportsThePinnedDatapath() throws Exception {
-        com.sun.net.httpserver.HttpServer agent = com.sun.net.httpserver.HttpServer.create(
+        HttpServer agent = HttpServer.create(
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         agent.createContext("/healthz", ex -> {
             byte[] b = "ok".getBytes(StandardCharsets.US_ASCII);
@@ -301,7 +303,7 @@ class CliTest {
         try {
             String url = "http://127.0.0.1:" + agent.getAddress().getPort() + "/healthz";
             Run r = msmAt(dir, "status", "--json", "--agent", url, "--agent-timeout",
-                    Long.toString(io.msm.testkit.Timeouts.ms(1000)));
+                    Long.toString(Timeouts.ms(1000)));
             assertEquals(0, r.exit(), r.toString());
             JsonNode s = JSON.readTree(r.out());
             assertTrue(s.get("kernel").asText().startsWith("Linux "), s.get("kernel").asText());
@@ -383,7 +385,7 @@ class CliTest {
             ns.run(() -> TcIngress.detach(ifindex, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY));
             Run r = ns.call(() -> msmAt(dir, "status"));
             assertEquals(7, r.exit(), r.toString());
-            assertTrue(java.util.regex.Pattern.compile("\\s" + ifindex + "\\s+" + runId + "a\\s+tc\\s+" + ids[0]
+            assertTrue(Pattern.compile("\\s" + ifindex + "\\s+" + runId + "a\\s+tc\\s+" + ids[0]
                     + "\\s+-\\s+DETACHED\n").matcher(r.out()).find(), r.out());
             assertTrue(r.out().contains("tc program " + ids[0] + " on " + runId + "a (ifindex " + ifindex
                     + ") is detached: restart msm-agent to re-attach"), r.out());

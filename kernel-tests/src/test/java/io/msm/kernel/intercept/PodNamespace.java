@@ -5,9 +5,9 @@ import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Sh;
 import io.msm.testkit.Veth;
-
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -116,7 +116,7 @@ final class PodNamespace implements AutoCloseable {
                     .toList()) {
                 Sh.exec("rmdir", d.toString());
             }
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException e) {
             // best effort: report nothing, the next run uses another id
         }
     }

@@ -1,22 +1,19 @@
 package io.msm.kernel.rtsp;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.bpf.Bpffs;
+import io.msm.cli.Main;
 import io.msm.cli.source.Sources;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.Netns;
 import io.msm.testkit.PromText;
 import io.msm.testkit.Sh;
 import io.msm.testkit.StarTopology;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.Timeout;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -24,13 +21,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The RTSP proxy with real players in a namespace "cluster": ffmpeg
@@ -205,7 +206,7 @@ abstract class RtspPlayersSuite {
         return topo.node.call(() -> {
             StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
-            int code = io.msm.cli.Main.run(Sources.live(), new PrintWriter(out), new PrintWriter(err), "--bpffs",
+            int code = Main.run(Sources.live(), new PrintWriter(out), new PrintWriter(err), "--bpffs",
                     bpffs.toString(), "fanout", "--json");
             if (code != 0) {
                 throw new IllegalStateException("msm fanout: exit " + code + ": " + err);
@@ -262,7 +263,7 @@ abstract class RtspPlayersSuite {
             players.add(p);
         }
         String stream = "rtsp/cam/track0/rtp";
-        int udpViewers = (int) java.util.Arrays.stream(MIX).filter(k -> !k.tcp()).count();
+        int udpViewers = (int) Arrays.stream(MIX).filter(k -> !k.tcp()).count();
         waitFor(() -> metric("msm_stream_viewers", "stream", stream) == udpViewers
                         && metric("msm_rtsp_path_viewers", "path", "cam") == VIEWERS, 20_000,
                 "every viewer playing: " + agent.scrape().value("msm_rtsp_path_viewers", "path", "cam") + "\n"

@@ -1,13 +1,12 @@
 package io.msm.kernel.rtsp;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.Bpffs;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.KernelTest;
 import io.msm.testkit.Netns;
 import io.msm.testkit.StarTopology;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -24,8 +23,9 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * A measurement, not a test (tag probe; run with
@@ -138,7 +138,7 @@ class ViewersPerPathProbe {
                         next += 1_000_000_000L / PPS;
                         long wait = next - System.nanoTime();
                         if (wait > 0) {
-                            java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                            LockSupport.parkNanos(wait);
                         }
                     }
                 }, "probe-sender");

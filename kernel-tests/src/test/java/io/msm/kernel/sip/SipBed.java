@@ -11,24 +11,26 @@ import io.msm.testkit.PromText;
 import io.msm.testkit.Sh;
 import io.msm.testkit.Timeouts;
 import io.msm.testkit.Veth;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * The SIP test bed: msm-agent in a node namespace, a caller (sipp UAC), a
@@ -228,7 +230,7 @@ final class SipBed implements AutoCloseable {
         Counter(Netns ns, String addr, int port, boolean echo) {
             ch = ns.call(() -> {
                 DatagramChannel c = DatagramChannel.open();
-                c.setOption(java.net.StandardSocketOptions.SO_RCVBUF, 4 << 20);
+                c.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
                 return c.bind(new InetSocketAddress(addr, port));
             });
             reader = new Thread(() -> {
@@ -283,7 +285,7 @@ final class SipBed implements AutoCloseable {
     }
 
     /** Wait until /calls satisfies cond (a failed /calls request counts as not yet). */
-    void awaitCalls(java.util.function.Predicate<JsonNode> cond, long ms, String what) throws InterruptedException {
+    void awaitCalls(Predicate<JsonNode> cond, long ms, String what) throws InterruptedException {
         waitFor(() -> {
             try {
                 return cond.test(calls());
@@ -382,7 +384,7 @@ final class SipBed implements AutoCloseable {
         }
         Bpffs.removeTree(bpffs);
         try (var files = Files.walk(work)) {
-            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(f);
             }
         }

@@ -3,6 +3,7 @@ package io.msm.agent.k8s.route;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -78,7 +79,7 @@ public record Route(String key, long generation, String created, String host, Pa
 
     /** Same host and path rule: the two cannot both be accepted. */
     public boolean sameMatch(Route o) {
-        return java.util.Objects.equals(host, o.host) && pathType == o.pathType
+        return Objects.equals(host, o.host) && pathType == o.pathType
                 && (pathType == PathType.EXACT ? path.equals(o.path) : prefix().equals(o.prefix()));
     }
 }

@@ -3,12 +3,10 @@ package io.msm.agent.k8s.route;
 import io.msm.agent.routing.Backend;
 import io.msm.agent.routing.Failure;
 import io.msm.agent.routing.StreamRoutes;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,6 +19,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The routing table: accepted routes in precedence order, each backend
@@ -166,7 +166,7 @@ public final class RouteTable implements StreamRoutes {
         if (host.matches("[0-9.]+") || host.contains(":")) {
             try {
                 return InetAddress.getByName(host);
-            } catch (java.net.UnknownHostException e) {
+            } catch (UnknownHostException e) {
                 return null;
             }
         }

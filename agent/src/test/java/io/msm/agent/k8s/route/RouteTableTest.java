@@ -1,9 +1,11 @@
 package io.msm.agent.k8s.route;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.agent.routing.Backend;
 import io.msm.agent.routing.Failure;
-import org.junit.jupiter.api.Test;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -12,10 +14,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
 
 /** The routing table on its own: precedence, host forms, URL building, health transitions, RTP stop, hold-down. */
 class RouteTableTest {
@@ -110,7 +110,7 @@ class RouteTableTest {
             assertEquals("10.1.0.2:8554", table.choose(null, "/s").orElseThrow().endpoint());
         }
         table.markUp(k1);
-        assertTrue(java.util.stream.IntStream.range(0, 50).mapToObj(i -> table.choose(null, "/s").orElseThrow())
+        assertTrue(IntStream.range(0, 50).mapToObj(i -> table.choose(null, "/s").orElseThrow())
                 .anyMatch(b -> b.endpoint().equals("10.1.0.1:8554")), "back after a good probe");
 
         // RTP: e2 sent after it came up, then stopped for longer than rtpTimeout (5 s)

@@ -1,5 +1,8 @@
 package io.msm.agent.sip.proxy;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.msm.agent.config.ConfigLoader;
@@ -12,17 +15,14 @@ import io.msm.agent.sip.message.SipRequest;
 import io.msm.agent.sip.message.SipResponse;
 import io.msm.bpf.maps.PortTable;
 import io.netty.channel.EventLoopGroup;
-import org.junit.jupiter.api.Test;
-
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * A seeded mutation storm against the running proxy: thousands of broken
@@ -114,7 +114,7 @@ class SipProxyMutationTest {
             switch (rnd.nextInt(7)) {
                 case 0 -> b[rnd.nextInt(b.length)] ^= (byte) (1 << rnd.nextInt(8));
                 case 1 -> b[rnd.nextInt(b.length)] = (byte) rnd.nextInt(256);
-                case 2 -> b = java.util.Arrays.copyOf(b, 1 + rnd.nextInt(b.length));
+                case 2 -> b = Arrays.copyOf(b, 1 + rnd.nextInt(b.length));
                 case 3 -> {
                     int at = rnd.nextInt(b.length);
                     int len = Math.min(b.length - at, 1 + rnd.nextInt(40));

@@ -7,7 +7,7 @@ import io.msm.agent.sip.message.SipParser;
 import io.msm.agent.sip.message.SipRequest;
 import io.msm.agent.sip.message.SipResponse;
 import io.msm.agent.sip.sdp.Sdp;
-
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -256,7 +256,7 @@ final class TestUa implements AutoCloseable {
     }
 
     @Override
-    public void close() throws java.io.IOException {
+    public void close() throws IOException {
         sip.close();
         rtp.close();
         rtcp.close();

@@ -1,14 +1,14 @@
 package io.msm.agent.sip.sdp;
 
-import com.code_intelligence.jazzer.junit.FuzzTest;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Fuzzes the SDP parser and the anchoring rewrite. Whatever the bytes:
@@ -57,7 +57,7 @@ class SdpFuzzTest {
             a = Sdp.parse(out);
         } catch (SdpException e) {
             throw new AssertionError("the anchored SDP does not parse: " + e.getMessage() + "\n"
-                    + new String(out, java.nio.charset.StandardCharsets.UTF_8), e);
+                    + new String(out, StandardCharsets.UTF_8), e);
         }
         assertEquals(s.media().size(), a.media().size());
         for (int i = 0; i < a.media().size(); i++) {
