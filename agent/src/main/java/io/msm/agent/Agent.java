@@ -36,6 +36,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -193,7 +194,7 @@ public final class Agent implements AutoCloseable {
         DatapathMetrics kernel = dm;
         Gauge.builder("msm.agent.info", () -> 1).description("agent build and mode")
                 .tags("version", Version.get(), "mode", plane.mode(), "layout", Integer.toString(Meta.LAYOUT_VERSION),
-                        "start", owner == null ? "userspace" : owner.how().name().toLowerCase())
+                        "start", owner == null ? "userspace" : owner.how().name().toLowerCase(Locale.ROOT))
                 .register(registry);
         mediaMetrics = new MediaMetrics(registry, this::relays);
         heartbeats = new Heartbeats(cfg.http().stallTimeout());
@@ -212,7 +213,7 @@ public final class Agent implements AutoCloseable {
         StringBuilder sb = new StringBuilder("msm-agent ").append(Version.get()).append(" started: mode=")
                 .append(plane.mode()).append(" transport=").append(Transport.name());
         if (owner != null) {
-            sb.append(" datapath=").append(owner.how().name().toLowerCase()).append(" (layout v")
+            sb.append(" datapath=").append(owner.how().name().toLowerCase(Locale.ROOT)).append(" (layout v")
                     .append(Meta.LAYOUT_VERSION).append(", pinned at ").append(cfg.bpffs()).append(')');
             if (watcher != null) {
                 sb.append("\n  interfaces: every one that is up and not loopback, followed as links come and go");

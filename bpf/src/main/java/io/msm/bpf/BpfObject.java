@@ -22,7 +22,8 @@ import jnr.ffi.Pointer;
 public final class BpfObject implements AutoCloseable {
     private final Native n;
     private final Pointer object;
-    private final Pointer image; // libbpf reads the ELF image in place: keep it alive
+    @SuppressWarnings("UnusedVariable") // libbpf reads the ELF image in place: the field keeps it alive
+    private final Pointer image;
     private final Map<String, Integer> maps;
     private final Map<String, Integer> progs;
 

@@ -1,6 +1,7 @@
 package io.msm.kernel;
 
 import static io.msm.testkit.Packets.addr;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,10 +76,10 @@ class ClassifierTest {
                 Arguments.of("game port range", udp4(40000, 27016).payload(new byte[] {(byte) 0x80, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}), TrafficClass.GAME),
                 Arguments.of("RakNet ping", udp4(40000, 19132).payload(Packets.raknetUnconnectedPing()), TrafficClass.GAME),
                 Arguments.of("RTSP over TCP", Packets.builder().ip("10.1.0.1", "10.2.0.2").tcp(40000, 8554)
-                        .payload("OPTIONS * RTSP/1.0\r\n".getBytes()), TrafficClass.CONTROL),
+                        .payload("OPTIONS * RTSP/1.0\r\n".getBytes(UTF_8)), TrafficClass.CONTROL),
                 Arguments.of("RTSP reply (source port)", Packets.builder().ip("10.1.0.1", "10.2.0.2").tcp(554, 40000),
                         TrafficClass.CONTROL),
-                Arguments.of("SIP over UDP", udp4(5060, 5060).payload("INVITE sip:a@b SIP/2.0\r\n".getBytes()),
+                Arguments.of("SIP over UDP", udp4(5060, 5060).payload("INVITE sip:a@b SIP/2.0\r\n".getBytes(UTF_8)),
                         TrafficClass.CONTROL),
                 Arguments.of("other TCP", Packets.builder().ip("10.1.0.1", "10.2.0.2").tcp(40000, 80), TrafficClass.OTHER),
                 Arguments.of("DNS", udp4(40000, 53).payload(new byte[] {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0}),

@@ -288,7 +288,7 @@ class FanoutTestRunTest {
         List<Testkit.Captured> got;
         // all clones of one packet queue on this CPU's backlog before the veth
         // peers drain it: the default limit (1000) would drop some
-        try (Sysctl backlog = Sysctl.atLeast("net.core.netdev_max_backlog", 4 * n)) {
+        try (Sysctl backlog = Sysctl.atLeast("net.core.netdev_max_backlog", 4L * n)) {
             ProgTestRun.Result r = run(rtpPacket(Packets.builder()));
             assertEquals(TC_ACT_REDIRECT, r.retval());
             got = kit.await(n - 1, 10_000);

@@ -127,7 +127,7 @@ public record AuthHeader(String scheme, Map<String, String> params, String token
 
     /** RFC 7230 tchar, plus '/' and ':' which appear unquoted in some clients' uri values. */
     private static boolean isTokenChar(char c) {
-        return c > 32 && c < 127 && "\"(),;<=>?@[\\]{}".indexOf(c) < 0 || c == '/' || c == ':' || c == '@'
+        return (c > 32 && c < 127 && "\"(),;<=>?@[\\]{}".indexOf(c) < 0) || c == '/' || c == ':' || c == '@'
                 || c == '?' || c == '[' || c == ']';
     }
 

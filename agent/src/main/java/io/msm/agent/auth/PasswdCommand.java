@@ -40,6 +40,7 @@ public final class PasswdCommand implements Callable<Integer> {
     }
 
     @Override
+    @SuppressWarnings("SystemConsoleNull") // built for 17, where no console means stdin is not a terminal
     public Integer call() throws IOException {
         String password;
         Console console = System.console();

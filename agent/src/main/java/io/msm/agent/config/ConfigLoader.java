@@ -7,7 +7,6 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.msm.bpf.attach.XdpMode;
 import io.msm.bpf.maps.DenyKey;
 import io.msm.bpf.maps.PortTable;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -16,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -100,7 +100,7 @@ public final class ConfigLoader {
         HostPort sipL = HostPort.parse("sip-listen", pick(o.sipListen(), n.string("sip-listen", AgentConfig.DEFAULT_SIP)));
         boolean fileUserspace = n.bool("userspace", false);
         boolean userspace = o.userspace() != null ? o.userspace() : fileUserspace;
-        String level = pick(o.logLevel(), n.string("log-level", "info")).toLowerCase();
+        String level = pick(o.logLevel(), n.string("log-level", "info")).toLowerCase(Locale.ROOT);
         if (!List.of("trace", "debug", "info", "warn", "error").contains(level)) {
             throw new ConfigException("log-level", "must be one of trace, debug, info, warn, error (got '" + level + "')");
         }

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import io.msm.agent.auth.Cidr;
 import io.msm.agent.auth.CidrSet;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -108,7 +108,7 @@ public final class ConfigNode {
         }
         List<String> names = new ArrayList<>();
         for (E e : type.getEnumConstants()) {
-            names.add(e.name().toLowerCase().replace('_', '-'));
+            names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
         }
         throw new ConfigException(field(key), "must be one of " + String.join(", ", names) + " (got '" + s + "')");
     }

@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -330,14 +331,14 @@ public final class DatapathOwner implements AutoCloseable {
             } else if (cur == 0) {
                 Xdp.Attached a = Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), cfg.xdp().mode(), -1);
                 xdpProg = a.progId();
-                xdpMode = a.mode().name().toLowerCase();
+                xdpMode = a.mode().name().toLowerCase(Locale.ROOT);
                 flags = a.mode() == XdpMode.GENERIC ? flags | Attachment.F_XDP_GENERIC : flags & ~Attachment.F_XDP_GENERIC;
             } else if (Datapath.PROG_XDP.equals(known.name(cur))) {
                 // msm's older program: replaced only if it is still the one attached
                 XdpMode m = wasGeneric ? XdpMode.GENERIC : XdpMode.NATIVE;
                 Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), m, known.fd(cur));
                 xdpProg = xdpId;
-                xdpMode = m.name().toLowerCase();
+                xdpMode = m.name().toLowerCase(Locale.ROOT);
             } else {
                 log.warn("{}: XDP program {} is not msm's: leaving it, msm runs without XDP here",
                         name, known.describe(cur));

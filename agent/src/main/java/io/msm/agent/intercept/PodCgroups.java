@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -40,7 +41,7 @@ public final class PodCgroups {
     public static List<String> candidates(String uid, String qosClass) {
         String u = uid.replace('-', '_');
         List<String> out = new ArrayList<>();
-        String q = qosClass == null ? "" : qosClass.toLowerCase();
+        String q = qosClass == null ? "" : qosClass.toLowerCase(Locale.ROOT);
         if (q.isEmpty() || q.equals("guaranteed")) {
             out.add("kubepods.slice/kubepods-pod" + u + ".slice");
             out.add("kubepods/pod" + uid);

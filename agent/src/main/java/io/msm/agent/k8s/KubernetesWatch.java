@@ -32,7 +32,6 @@ import io.msm.agent.routing.Failure;
 import io.msm.agent.routing.StreamRoutes;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.maps.TrafficClass;
-
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -46,6 +45,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
@@ -419,7 +419,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     @Override
     public String describe() {
         return "kubernetes: node " + node + ", routes from StreamRoutes (probe every "
-                + cfg.probeInterval().toMillis() + " ms), status " + cfg.status().name().toLowerCase()
+                + cfg.probeInterval().toMillis() + " ms), status " + cfg.status().name().toLowerCase(Locale.ROOT)
                 + (interceptor == null ? ", interception off" : ", interception by " + cfg.intercept().label()
                 + " on TCP " + cfg.intercept().tcpPorts());
     }
@@ -503,7 +503,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             Gauge.builder("msm.k8s.targets", table, t -> t.probeJobs().stream()
                             .filter(j -> t.health(j.target()).map(h -> h.state() == st).orElse(false)).count())
                     .description("backend targets (Service endpoints, urls) by health").tag("state",
-                            st.name().toLowerCase()).register(registry);
+                            st.name().toLowerCase(Locale.ROOT)).register(registry);
         }
         FunctionCounter.builder("msm.k8s.status.writes", this,
                 w -> w.statusWrites.get()).description("StreamRoute status updates written").register(registry);

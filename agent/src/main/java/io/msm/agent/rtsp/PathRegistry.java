@@ -14,9 +14,6 @@ import io.msm.agent.rtsp.wire.TransportSpec;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -24,12 +21,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The paths of the RTSP proxy and what lives on them: their streams, the
@@ -559,7 +559,7 @@ final class PathRegistry {
         s.ended = true;
         sessions.remove(s);
         s.stopMedia();
-        log.debug("session {} ({} of {}) ended: {}", s.id, s.kind.name().toLowerCase(), s.path().name, why);
+        log.debug("session {} ({} of {}) ended: {}", s.id, s.kind.name().toLowerCase(Locale.ROOT), s.path().name, why);
         StreamPath p = s.path();
         if (s.kind == RtspSession.Kind.PUBLISHER) {
             endStream(s.stream, "its publisher left (" + why + ")");
@@ -625,7 +625,7 @@ final class PathRegistry {
                     }
                     if (now - s.lastSeen > limit) {
                         log.info("session {} ({} of {}) timed out: no request, receiver report or media for {} s", s.id,
-                                s.kind.name().toLowerCase(), s.path().name, limit / 1_000_000_000L);
+                                s.kind.name().toLowerCase(Locale.ROOT), s.path().name, limit / 1_000_000_000L);
                         metrics.timeouts.increment();
                         endSession(s, "timeout");
                     }

@@ -6,9 +6,9 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.Channel;
-
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -62,7 +62,7 @@ final class RtspMetrics {
     void bind(PathRegistry paths, Set<Channel> connections) {
         for (RtspSession.Kind k : RtspSession.Kind.values()) {
             global.add(Gauge.builder("msm.rtsp.sessions", paths, p -> p.sessionCount(k))
-                    .tag("kind", k.name().toLowerCase()).description("open RTSP sessions").register(registry));
+                    .tag("kind", k.name().toLowerCase(Locale.ROOT)).description("open RTSP sessions").register(registry));
         }
         global.add(Gauge.builder("msm.rtsp.connections", connections, Set::size)
                 .description("open RTSP connections").register(registry));

@@ -2,7 +2,7 @@ package io.msm.agent.rtsp;
 
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.routing.Backend;
-
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
@@ -63,7 +63,7 @@ final class StreamPath {
 
     RtspServer.PathState state() {
         return new RtspServer.PathState(name, pulled() ? config.upstream().toString() : "publish", publishing(),
-                viewers.size(), upstream == null ? "idle" : upstream.state().name().toLowerCase(),
+                viewers.size(), upstream == null ? "idle" : upstream.state().name().toLowerCase(Locale.ROOT),
                 upstreamSessions.get());
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -27,7 +28,7 @@ class CredentialsTest {
         // htdigest -c f testrealm@host.com Mufasa with password "Circle Of Life"
         String ha1 = DigestAlgorithm.MD5.ha1("Mufasa", "testrealm@host.com", "Circle Of Life");
         assertEquals("939e7578ed9e3c518a452acee763bce9", ha1);
-        Credentials c = Credentials.parse(List.of("Mufasa:testrealm@host.com:" + ha1.toUpperCase()), "f");
+        Credentials c = Credentials.parse(List.of("Mufasa:testrealm@host.com:" + ha1.toUpperCase(Locale.ROOT)), "f");
         assertEquals(ha1, c.ha1("Mufasa", "testrealm@host.com", DigestAlgorithm.MD5));
     }
 

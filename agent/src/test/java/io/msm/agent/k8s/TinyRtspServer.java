@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -90,7 +91,7 @@ final class TinyRtspServer implements AutoCloseable {
                 String req = head.toString();
                 String cseq = "0";
                 for (String l : req.split("\r\n")) {
-                    if (l.toLowerCase().startsWith("cseq:")) {
+                    if (l.toLowerCase(Locale.ROOT).startsWith("cseq:")) {
                         cseq = l.substring(5).trim();
                     }
                 }

@@ -1,9 +1,11 @@
 package io.msm.bench.classifier;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import io.msm.bench.report.Csv;
+import io.msm.bpf.BpfObject;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
-import io.msm.bpf.BpfObject;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
 import io.msm.bpf.maps.DatapathConfig;
@@ -18,7 +20,6 @@ import io.msm.testkit.Netns;
 import io.msm.testkit.Packets;
 import io.msm.testkit.Testkit;
 import io.msm.testkit.Veth;
-
 import java.net.Inet4Address;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -63,8 +64,8 @@ public final class ClassifierCost {
                 new Case("game (port range)", udp4(40000, 27016).payload(new byte[200]).build(), 0),
                 new Case("game (raknet ping)", udp4(40000, 19132).payload(Packets.raknetUnconnectedPing()).build(), 0),
                 new Case("rtsp (tcp 8554)", Packets.builder().ip("10.1.0.1", "10.2.0.2").tcp(40000, 8554)
-                        .payload("DESCRIBE rtsp://cam/1 RTSP/1.0\r\nCSeq: 2\r\n\r\n".getBytes()).build(), 0),
-                new Case("sip (udp 5060)", udp4(5060, 5060).payload("INVITE sip:a@b SIP/2.0\r\n".getBytes()).build(), 0),
+                        .payload("DESCRIBE rtsp://cam/1 RTSP/1.0\r\nCSeq: 2\r\n\r\n".getBytes(UTF_8)).build(), 0),
+                new Case("sip (udp 5060)", udp4(5060, 5060).payload("INVITE sip:a@b SIP/2.0\r\n".getBytes(UTF_8)).build(), 0),
                 new Case("other udp", udp4(40000, 40002).payload(new byte[] {64, 1, 2, 3, 4, 5, 6, 7}).build(), 0),
                 new Case("not ip (arp)", Packets.builder().etherType(Packets.ETH_P_ARP).payload(new byte[28]).build(), 0));
     }

@@ -1,11 +1,12 @@
 package io.msm.bench.fanout;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.ProgInfo;
 import io.msm.testkit.PromText;
 import io.msm.testkit.Sh;
-
 import java.io.IOException;
 import java.net.HttpURLConnection;
 import java.net.URI;
@@ -116,7 +117,7 @@ final class AgentSut implements SystemUnderTest {
                         .openConnection();
                 c.setConnectTimeout(500);
                 c.setReadTimeout(5000);
-                return c.getResponseCode() == 200 ? new String(c.getInputStream().readAllBytes()) : null;
+                return c.getResponseCode() == 200 ? new String(c.getInputStream().readAllBytes(), UTF_8) : null;
             } catch (IOException e) {
                 return null;
             }

@@ -6,6 +6,7 @@ import io.msm.testkit.Sysctl;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
+import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,7 +33,7 @@ public final class FanoutBench {
     }
 
     static void log(String s) {
-        System.out.println(LocalDateTime.now().format(DateTimeFormatter.ofPattern("HH:mm:ss")) + " " + s);
+        System.out.println(LocalDateTime.now(ZoneId.systemDefault()).format(DateTimeFormatter.ofPattern("HH:mm:ss")) + " " + s);
         System.out.flush();
     }
 
@@ -186,7 +187,7 @@ public final class FanoutBench {
         }
         double loadEnd = HostSample.loadAverage();
         String footer = machine + "; load avg " + loadStart + " → " + loadEnd + "; " + plan.mode() + " run "
-                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm"));
+                + LocalDateTime.now(ZoneId.systemDefault()).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm"));
         FanoutReport report = new FanoutReport(results);
         report.writeCsv(out);
         String md = "## Fan-out benchmark (" + plan.mode() + ")\n\n" + report.markdown(machine, calibration

@@ -1,7 +1,6 @@
 package io.msm.bench.fanout;
 
 import io.msm.bench.report.Chart;
-
 import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -64,7 +64,7 @@ public final class FanoutChart {
             if (f.length < header.size() || !"100".equals(f[header.indexOf("load_pct")])) {
                 continue;
             }
-            points.add(new Point(f[header.indexOf("system")], View.valueOf(f[header.indexOf("view")].toUpperCase()),
+            points.add(new Point(f[header.indexOf("system")], View.valueOf(f[header.indexOf("view")].toUpperCase(Locale.ROOT)),
                     Integer.parseInt(f[header.indexOf("n")]), Double.parseDouble(f[header.indexOf("delivered_copies_per_s")]),
                     Double.parseDouble(f[header.indexOf("node_ns_per_copy")])));
         }

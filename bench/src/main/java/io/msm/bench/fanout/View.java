@@ -1,5 +1,7 @@
 package io.msm.bench.fanout;
 
+import java.util.Locale;
+
 /** Where copies are counted (BENCH-NOTES: report both). */
 enum View {
     /**
@@ -22,6 +24,6 @@ enum View {
     }
 
     String key() {
-        return name().toLowerCase();
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -4,10 +4,10 @@ import io.msm.bpf.BpfException;
 import io.msm.bpf.libbpf.Errno;
 import io.msm.bpf.libbpf.LibC;
 import io.msm.bpf.libbpf.Native;
+import java.nio.file.Path;
+import java.util.Locale;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
-
-import java.nio.file.Path;
 
 /**
  * A BPF program on a cgroup v2 hook, held by a BPF link (bpf_link_create,
@@ -66,7 +66,7 @@ public final class CgroupLink {
             int link = n.bpf.bpf_link_create(progFd, cg, hook.attachType(), null);
             if (link < 0) {
                 String hint = BpfException.hintFor(link);
-                throw new BpfException("attach " + hook.name().toLowerCase() + " to cgroup " + cgroupDir + ": "
+                throw new BpfException("attach " + hook.name().toLowerCase(Locale.ROOT) + " to cgroup " + cgroupDir + ": "
                         + n.describe(link) + (hint != null ? " — " + hint : "")
                         + (-link == Errno.EBADF ? " (is it a cgroup v2 directory?)" : ""), link);
             }

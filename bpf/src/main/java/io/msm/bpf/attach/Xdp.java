@@ -4,6 +4,7 @@ import io.msm.bpf.BpfException;
 import io.msm.bpf.libbpf.Errno;
 import io.msm.bpf.libbpf.Native;
 import io.msm.bpf.libbpf.Opts;
+import java.util.Locale;
 import jnr.ffi.byref.IntByReference;
 
 /**
@@ -52,7 +53,7 @@ public final class Xdp {
                         + ") that is not msm's; msm will not replace it — detach it or run msm without XDP", rc);
             }
             String hint = BpfException.hintFor(rc);
-            throw new BpfException("attach XDP (" + mode.name().toLowerCase() + ") on ifindex " + ifindex + ": "
+            throw new BpfException("attach XDP (" + mode.name().toLowerCase(Locale.ROOT) + ") on ifindex " + ifindex + ": "
                     + n.describe(rc) + (hint != null ? " — " + hint : ""), rc);
         }
         return new Attached(ifindex, mode, queryId(ifindex, mode));

@@ -74,7 +74,7 @@ public final class RtpReceiverStats {
             if (seq == badSeq) {
                 initSeq(seq);
             } else {
-                badSeq = (seq + 1) & (SEQ_MOD - 1);
+                badSeq = (seq + 1L) & (SEQ_MOD - 1);
                 return false;
             }
         } else {

@@ -7,6 +7,18 @@ import io.msm.cli.MsmCommand;
 import io.msm.cli.MsmVersion;
 import io.msm.cli.render.Json;
 import io.msm.cli.source.DatapathView;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,18 +27,6 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
-
-import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.time.LocalTime;
-import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.Callable;
 
 /** {@code msm flows}: the flow table, as a table, as JSON, or refreshed in place. */
 @Command(name = "flows", mixinStandardHelpOptions = true, versionProvider = MsmVersion.class,
@@ -202,7 +202,7 @@ public final class FlowsCommand implements Callable<Integer> {
             rows = order(rows, by, rowsShown);
             out.print(CLEAR);
             out.println("msm flows at " + view.dir() + " — every " + (sleepMs / 1000.0) + " s — "
-                    + LocalTime.now().format(hms) + " — Ctrl-C to stop");
+                    + LocalTime.now(ZoneId.systemDefault()).format(hms) + " — Ctrl-C to stop");
             out.println();
             FlowTable.print(out, rows, now, true);
             out.println(summary(rows.size(), total, by));

@@ -10,7 +10,7 @@ public final class Units {
 
     /** 999 B, 1.2 kB, 34.5 MB, 1.0 GB */
     public static String bytes(long b) {
-        return scaled(b, "B");
+        return scaled((double) b, "B");
     }
 
     /** 12 pps, 1.5 kpps */

@@ -91,7 +91,7 @@ public final class StatusCommand implements Callable<Integer> {
     private URI agentUrl() {
         try {
             URI u = new URI(agent);
-            if (!"http".equalsIgnoreCase(u.getScheme()) && !"https".equalsIgnoreCase(u.getScheme())
+            if ((!"http".equalsIgnoreCase(u.getScheme()) && !"https".equalsIgnoreCase(u.getScheme()))
                     || u.getHost() == null) {
                 throw new ParameterException(spec.commandLine(), "--agent needs an http:// or https:// URL with a "
                         + "host, e.g. " + DEFAULT_AGENT + "; got '" + agent + "'");

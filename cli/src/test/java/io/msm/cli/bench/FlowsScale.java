@@ -1,5 +1,7 @@
 package io.msm.cli.bench;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
@@ -11,7 +13,6 @@ import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.RtpStats;
 import io.msm.bpf.maps.TrafficClass;
-
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -101,7 +102,7 @@ public final class FlowsScale {
                     : TrafficClass.STUN;
             RtpStats rtp = c == TrafficClass.RTP
                     ? new RtpStats(0x1000 + i, 96, 0, i & 0xffff, 65536, 1, 0, (i & 0xffff) + 65536 - (i % 7), 0,
-                    1234, 16 * 90 * (i % 50), 90000, RtpStats.F_INIT)
+                    1234, 16 * 90 * ((long) (i % 50)), 90000, RtpStats.F_INIT)
                     : RtpStats.EMPTY;
             map.update(k, new Flow(c.id(), 0, 1 << c.id(), 1000 + i, 200_000L + 1300L * i, now - 60_000_000_000L,
                     now - (i % 1000) * 1_000_000L, rtp));
@@ -123,7 +124,7 @@ public final class FlowsScale {
         pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.redirectError(ProcessBuilder.Redirect.PIPE);
         Process p = pb.start();
-        String err = new String(p.getErrorStream().readAllBytes());
+        String err = new String(p.getErrorStream().readAllBytes(), UTF_8);
         int exit = p.waitFor();
         double cpu = field(err, "User time \\(seconds\\): ([\\d.]+)") + field(err, "System time \\(seconds\\): ([\\d.]+)");
         return new double[] {wall(err), field(err, "Maximum resident set size \\(kbytes\\): (\\d+)"), cpu, exit};

@@ -72,7 +72,7 @@ public final class SessionDescription {
             }
             for (int i = 0; i < line.length(); i++) {
                 char c = line.charAt(i);
-                if (c < 0x20 && c != '\t' || c == 0x7f) {
+                if ((c < 0x20 && c != '\t') || c == 0x7f) {
                     throw new SdpException("line " + n + " has a control character");
                 }
             }

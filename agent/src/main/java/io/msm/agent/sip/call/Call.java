@@ -2,10 +2,10 @@ package io.msm.agent.sip.call;
 
 import io.msm.agent.sip.sdp.Sdp;
 import io.msm.agent.sip.transport.Hop;
-
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * One call through msm: its dialog identifiers, parties, state and the media
@@ -27,7 +27,7 @@ public final class Call {
         ENDED;
 
         public String label() {
-            return name().toLowerCase();
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

@@ -103,7 +103,7 @@ public final class Sdp {
             }
             for (int k = 0; k < l.length(); k++) {
                 char ch = l.charAt(k);
-                if (ch < 0x20 && ch != '\t' || ch == 0x7f) {
+                if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
                     throw new SdpException("control character in SDP line " + (i + 1));
                 }
             }

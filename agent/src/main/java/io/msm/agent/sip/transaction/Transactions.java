@@ -6,8 +6,8 @@ import io.msm.agent.sip.message.SipRequest;
 import io.msm.agent.sip.message.SipResponse;
 import io.msm.agent.sip.message.Via;
 import io.msm.agent.sip.transport.Hop;
-
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -39,7 +39,7 @@ public final class Transactions {
     public static String serverKey(SipRequest r, String method) {
         Via v = r.topVia();
         if (v.rfc3261Branch()) {
-            return v.branch() + "|" + v.sentBy().toLowerCase() + "|" + method;
+            return v.branch() + "|" + v.sentBy().toLowerCase(Locale.ROOT) + "|" + method;
         }
         // RFC 2543 peers: no unique branch; the dialog identifiers and CSeq number stand in
         CSeq c = r.cseq();

@@ -1,8 +1,8 @@
 package io.msm.agent.sip.transport;
 
 import io.netty.channel.Channel;
-
 import java.net.InetSocketAddress;
+import java.util.Locale;
 
 /**
  * One end of a SIP hop: the transport, the remote address, and for TCP the
@@ -39,6 +39,6 @@ public record Hop(Kind kind, InetSocketAddress remote, Channel connection) {
 
     @Override
     public String toString() {
-        return kind.name().toLowerCase() + ":" + remote.getAddress().getHostAddress() + ":" + remote.getPort();
+        return kind.name().toLowerCase(Locale.ROOT) + ":" + remote.getAddress().getHostAddress() + ":" + remote.getPort();
     }
 }

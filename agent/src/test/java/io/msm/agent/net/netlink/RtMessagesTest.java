@@ -1,21 +1,21 @@
 package io.msm.agent.net.netlink;
 
-import io.msm.agent.net.netlink.RtMessages.Message;
-import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.net.InetAddress;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-import java.util.List;
-
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msm.agent.net.netlink.RtMessages.Message;
+import java.io.ByteArrayOutputStream;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 /** The rtnetlink layouts, both ways, without a kernel (the kernel side: kernel-tests NextHopsNamespaceTest). */
 class RtMessagesTest {
@@ -184,7 +184,7 @@ class RtMessagesTest {
         assertArrayEquals(mac, l.address());
 
         Link tun = RtMessages.link(only(new Answer().message(RtMessages.RTM_NEWLINK, 1,
-                ifinfomsg(65534, 13, Link.IFF_UP), attr(RtMessages.IFLA_IFNAME, "tun0\0".getBytes())).bytes()));
+                ifinfomsg(65534, 13, Link.IFF_UP), attr(RtMessages.IFLA_IFNAME, "tun0\0".getBytes(UTF_8))).bytes()));
         assertFalse(tun.ethernet(), "ARPHRD_NONE without an address is not Ethernet");
         assertNull(tun.address());
     }
@@ -212,8 +212,8 @@ class RtMessagesTest {
     @Test
     void aDatagramSplitsIntoItsMessagesAndTheyOutliveTheReceiveBuffer() throws Exception {
         byte[] d = new Answer()
-                .message(RtMessages.RTM_NEWLINK, 2, ifinfomsg(1, 1, 1), attr(RtMessages.IFLA_IFNAME, "a\0".getBytes()))
-                .message(RtMessages.RTM_NEWLINK, 2, ifinfomsg(1, 2, 1), attr(RtMessages.IFLA_IFNAME, "bb\0".getBytes()))
+                .message(RtMessages.RTM_NEWLINK, 2, ifinfomsg(1, 1, 1), attr(RtMessages.IFLA_IFNAME, "a\0".getBytes(UTF_8)))
+                .message(RtMessages.RTM_NEWLINK, 2, ifinfomsg(1, 2, 1), attr(RtMessages.IFLA_IFNAME, "bb\0".getBytes(UTF_8)))
                 .message(RtMessages.NLMSG_DONE, 2, u32(0)).bytes();
         byte[] buf = Arrays.copyOf(d, 4096);
         List<Message> ms = RtMessages.split(buf, d.length);
@@ -235,7 +235,7 @@ class RtMessagesTest {
     @Test
     void malformedAnswersAreRefusedNotMisread() throws Exception {
         byte[] good = new Answer().message(RtMessages.RTM_NEWLINK, 1, ifinfomsg(1, 3, 1),
-                attr(RtMessages.IFLA_IFNAME, "eth0\0".getBytes())).bytes();
+                attr(RtMessages.IFLA_IFNAME, "eth0\0".getBytes(UTF_8))).bytes();
 
         // a message longer than the datagram
         byte[] longer = good.clone();

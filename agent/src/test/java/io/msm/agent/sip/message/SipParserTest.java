@@ -1,18 +1,18 @@
 package io.msm.agent.sip.message;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.nio.charset.StandardCharsets;
-import java.util.List;
-
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class SipParserTest {
     static final String INVITE = """
@@ -77,7 +77,7 @@ class SipParserTest {
 
     @Test
     void keepAlivesAreNotMessages() throws Exception {
-        assertNull(SipParser.parse("\r\n\r\n".getBytes(), 100));
+        assertNull(SipParser.parse("\r\n\r\n".getBytes(UTF_8), 100));
     }
 
     @Test
@@ -145,7 +145,7 @@ class SipParserTest {
             sb.append("X-H").append(i).append(": v\r\n");
         }
         sb.append(INVITE.substring(INVITE.indexOf("Max-Forwards")));
-        SipParseException e = assertThrows(SipParseException.class, () -> SipParser.parse(sb.toString().getBytes(), 65535));
+        SipParseException e = assertThrows(SipParseException.class, () -> SipParser.parse(sb.toString().getBytes(UTF_8), 65535));
         assertTrue(e.getMessage().contains("header fields"), e.getMessage());
     }
 

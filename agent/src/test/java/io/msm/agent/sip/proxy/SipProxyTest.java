@@ -1,5 +1,12 @@
 package io.msm.agent.sip.proxy;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.msm.agent.config.AgentConfig;
@@ -17,10 +24,6 @@ import io.msm.agent.sip.message.Via;
 import io.msm.agent.sip.sdp.Sdp;
 import io.msm.bpf.maps.PortTable;
 import io.netty.channel.EventLoopGroup;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.io.InputStream;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
@@ -34,15 +37,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * The proxy end to end on loopback, with scripted user agents and the
@@ -632,7 +632,7 @@ class SipProxyTest {
         }
         int cl = 0;
         for (String l : head.toString().split("\r\n")) {
-            if (l.toLowerCase().startsWith("content-length:")) {
+            if (l.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
                 cl = Integer.parseInt(l.substring(15).trim());
             }
         }
