@@ -10,6 +10,8 @@
 #   make vm-test   the kernel test suite on Debian's 6.1 kernel under qemu
 #                  (KERNEL=/path/to/vmlinuz [MODULES=/lib/modules/<ver>] for yours,
 #                   VM_ARGS="--class ClassifierTest" etc.: kernel-tests/vm/run.sh --help)
+#   make format    apply the source formats (google-java-format AOSP for Java, clang-format for C);
+#                  make test checks them (format-check, and Maven's verify for Java)
 #   make deps      install every target's system packages (Debian bookworm, apt-get, idempotent)
 #   make clean
 
@@ -65,17 +67,19 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: all deps deps-build deps-test deps-demo deps-bench deps-vm build test demo demo-datapath bench vm-test clean help
+.PHONY: all format format-check deps deps-lint deps-build deps-test deps-demo deps-bench deps-vm build test demo demo-datapath bench vm-test clean help
 
 all: build
 
 help:
-	@sed -n '2,13p' Makefile
+	@sed -n '2,17p' Makefile
 
 # Everything any target needs.
 deps:
 	$(call apt_install,deps,$(DEPS))
 
+deps-lint:
+	$(call apt_install,format,$(DEPS_LINT))
 deps-build:
 	$(call apt_install,build,$(DEPS_BUILD))
 deps-test:
@@ -88,11 +92,11 @@ deps-vm:
 	$(call apt_install,vm-test,$(DEPS_FOR_VM))
 
 build: deps-build
-	$(MVN) $(MVN_FLAGS) install -DskipTests
+	$(MVN) $(MVN_FLAGS) install -DskipTests -Dspotless.check.skip=true
 
 # Kernel tests run when root; with CI=true they must run (a skip is a failure).
 # Then the same kernel tests on Debian's 6.1 kernel in a VM (kernel-tests/vm/README.md).
-test: deps-test
+test: deps-test format-check
 	$(MVN) $(MVN_FLAGS) install
 	./bench/run.sh --smoke --no-build
 	./kernel-tests/vm/run.sh --ci --no-build
@@ -111,6 +115,18 @@ bench: deps-bench
 # 'build' compiled the test classes and wrote the classpath, hence --no-build
 vm-test: deps-vm build
 	./kernel-tests/vm/run.sh --no-build $(if $(KERNEL),--kernel $(KERNEL),) $(if $(MODULES),--modules $(MODULES),) $(VM_ARGS)
+
+# The C of the BPF objects and the benchmark's sender, in the kernel's style (.clang-format
+# beside them); Java by Maven (spotless, google-java-format AOSP).
+C_SOURCES = $(shell find bpf/src/main/c bench/src/main/c -name '*.[ch]')
+
+format: deps-lint
+	clang-format -i $(C_SOURCES)
+	$(MVN) $(MVN_FLAGS) -q spotless:apply
+
+format-check: deps-lint
+	@clang-format --dry-run --Werror $(C_SOURCES) || \
+	  { echo "format-check: C sources differ from .clang-format: run 'make format'" >&2; exit 1; }
 
 clean:
 	$(MVN) $(MVN_FLAGS) clean

@@ -68,8 +68,10 @@ static void die(const char *what)
 
 static void usage(const char *why)
 {
-	fprintf(stderr, "rtpsend: %s\nusage: rtpsend --ifname IF --src-mac MAC --dst-mac MAC --src IP:PORT "
-			"--dst IP:PORT [--rate PPS] [--duration S] [--seq N] [--size BYTES] [--batch N] [--udp]\n",
+	fprintf(stderr,
+		"rtpsend: %s\nusage: rtpsend --ifname IF --src-mac MAC --dst-mac MAC --src IP:PORT "
+		"--dst IP:PORT [--rate PPS] [--duration S] [--seq N] [--size BYTES] [--batch N] "
+		"[--udp]\n",
 		why);
 	exit(2);
 }
@@ -83,7 +85,8 @@ static uint64_t now_ns(void)
 
 static void parse_mac(const char *s, uint8_t *m)
 {
-	if (sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+	if (sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) !=
+	    6)
 		usage("bad MAC address");
 }
 
@@ -180,21 +183,39 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--udp")) { o.udp = 1; continue; }
+		if (!strcmp(a, "--udp")) {
+			o.udp = 1;
+			continue;
+		}
 		if (!v)
 			usage("missing value");
 		i++;
-		if (!strcmp(a, "--ifname")) o.ifname = v;
-		else if (!strcmp(a, "--src-mac")) { parse_mac(v, o.src_mac); have_smac = 1; }
-		else if (!strcmp(a, "--dst-mac")) { parse_mac(v, o.dst_mac); have_dmac = 1; }
-		else if (!strcmp(a, "--src")) { parse_hostport(v, &o.src); have_src = 1; }
-		else if (!strcmp(a, "--dst")) { parse_hostport(v, &o.dst); have_dst = 1; }
-		else if (!strcmp(a, "--rate")) o.rate = atof(v);
-		else if (!strcmp(a, "--duration")) o.duration = atof(v);
-		else if (!strcmp(a, "--seq")) o.seq = strtoul(v, NULL, 0);
-		else if (!strcmp(a, "--size")) o.size = strtoul(v, NULL, 0);
-		else if (!strcmp(a, "--batch")) o.batch = strtoul(v, NULL, 0);
-		else usage("unknown option");
+		if (!strcmp(a, "--ifname"))
+			o.ifname = v;
+		else if (!strcmp(a, "--src-mac")) {
+			parse_mac(v, o.src_mac);
+			have_smac = 1;
+		} else if (!strcmp(a, "--dst-mac")) {
+			parse_mac(v, o.dst_mac);
+			have_dmac = 1;
+		} else if (!strcmp(a, "--src")) {
+			parse_hostport(v, &o.src);
+			have_src = 1;
+		} else if (!strcmp(a, "--dst")) {
+			parse_hostport(v, &o.dst);
+			have_dst = 1;
+		} else if (!strcmp(a, "--rate"))
+			o.rate = atof(v);
+		else if (!strcmp(a, "--duration"))
+			o.duration = atof(v);
+		else if (!strcmp(a, "--seq"))
+			o.seq = strtoul(v, NULL, 0);
+		else if (!strcmp(a, "--size"))
+			o.size = strtoul(v, NULL, 0);
+		else if (!strcmp(a, "--batch"))
+			o.batch = strtoul(v, NULL, 0);
+		else
+			usage("unknown option");
 	}
 	if (!have_src || !have_dst)
 		usage("--src and --dst are required");
@@ -244,8 +265,8 @@ int main(int argc, char **argv)
 		memcpy(ll.sll_addr, o.dst_mac, 6);
 		for (unsigned i = 0; i < o.batch; i++) {
 			iov[i].iov_base = &frames[i];
-			iov[i].iov_len = sizeof(struct virtio_net_hdr) + 14 + sizeof(struct iphdr)
-					 + sizeof(struct udphdr) + o.size;
+			iov[i].iov_len = sizeof(struct virtio_net_hdr) + 14 + sizeof(struct iphdr) +
+					 sizeof(struct udphdr) + o.size;
 			msgs[i].msg_hdr.msg_name = &ll;
 			msgs[i].msg_hdr.msg_namelen = sizeof(ll);
 		}
@@ -301,11 +322,14 @@ int main(int argc, char **argv)
 	uint64_t elapsed = now_ns() - t0;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("sent=%llu errors=%llu elapsed_ns=%llu rate_pps=%.0f user_ns=%llu sys_ns=%llu next_seq=%u\n",
+	printf("sent=%llu errors=%llu elapsed_ns=%llu rate_pps=%.0f user_ns=%llu sys_ns=%llu "
+	       "next_seq=%u\n",
 	       (unsigned long long)sent, (unsigned long long)errors, (unsigned long long)elapsed,
 	       (double)(sent - errors) * 1e9 / (double)elapsed,
-	       (unsigned long long)(ru.ru_utime.tv_sec * 1000000000ull + ru.ru_utime.tv_usec * 1000ull),
-	       (unsigned long long)(ru.ru_stime.tv_sec * 1000000000ull + ru.ru_stime.tv_usec * 1000ull),
+	       (unsigned long long)(ru.ru_utime.tv_sec * 1000000000ull +
+				    ru.ru_utime.tv_usec * 1000ull),
+	       (unsigned long long)(ru.ru_stime.tv_sec * 1000000000ull +
+				    ru.ru_stime.tv_usec * 1000ull),
 	       (unsigned)seq);
 	close(fd);
 	return 0;

@@ -44,8 +44,7 @@ __noinline int msm_tc_parse(struct __sk_buff *skb, struct msm_pkt *p)
 	return msm_parse(data, data_end, skb->len, p);
 }
 
-__noinline int msm_tc_classify(struct __sk_buff *skb, struct msm_pkt *p,
-			       struct msm_config *cfg)
+__noinline int msm_tc_classify(struct __sk_buff *skb, struct msm_pkt *p, struct msm_config *cfg)
 {
 	if (!p || !cfg)
 		return MSM_CLASS_OTHER;
@@ -56,9 +55,8 @@ __noinline int msm_tc_classify(struct __sk_buff *skb, struct msm_pkt *p,
 
 /* cls_fanned: the class in bits 0..7, bit 8 set when a fan-out group matched
  * (BPF functions take five arguments at most) */
-__noinline int msm_tc_flow(struct __sk_buff *skb, struct msm_pkt *p,
-			   struct msm_config *cfg, struct msm_counters *ctr,
-			   __u32 cls_fanned)
+__noinline int msm_tc_flow(struct __sk_buff *skb, struct msm_pkt *p, struct msm_config *cfg,
+			   struct msm_counters *ctr, __u32 cls_fanned)
 {
 	if (!p || !cfg || !ctr)
 		return 0;

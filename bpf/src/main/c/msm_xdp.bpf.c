@@ -13,7 +13,7 @@
 #include "msm_maps.h"
 #include "msm_parse.h"
 
-#define MSM_NS_PER_TOKEN 1000000000ULL
+#define MSM_NS_PER_TOKEN  1000000000ULL
 #define MSM_MAX_REFILL_NS (100ULL * 1000000000ULL)
 
 static __always_inline int msm_denied(const struct msm_flow_key *k)

@@ -67,8 +67,7 @@ static __always_inline int msm_raknet(const __u8 *pl, void *data_end, __u32 len)
 	return a == ma && b == mb;
 }
 
-static __always_inline __u8 msm_classify(void *data, void *data_end,
-					 const struct msm_pkt *p,
+static __always_inline __u8 msm_classify(void *data, void *data_end, const struct msm_pkt *p,
 					 const struct msm_config *cfg)
 {
 	__u8 pf = msm_port_flags(p->key.sport) | msm_port_flags(p->key.dport);

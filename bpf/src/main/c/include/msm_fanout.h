@@ -53,8 +53,7 @@ static __always_inline int msm_eth_differs(const __u8 *a, const __u8 *b)
 }
 
 /* Rewrite the packet's headers from ctx->cur to `want`; returns 0 or <0. */
-static __always_inline int msm_rewrite(struct __sk_buff *skb,
-				       struct msm_fanout_scratch *c,
+static __always_inline int msm_rewrite(struct __sk_buff *skb, struct msm_fanout_scratch *c,
 				       const struct msm_hdr_state *want)
 {
 	long rc;
@@ -75,19 +74,18 @@ static __always_inline int msm_rewrite(struct __sk_buff *skb,
 	if (addrs) {
 		__u32 d = msm_csum_add(msm_csum_diff32(c->cur.saddr, want->saddr),
 				       msm_csum_diff32(c->cur.daddr, want->daddr));
-		rc = bpf_l3_csum_replace(skb, c->l3_off + offsetof(struct iphdr, check),
-					 0, d, 0);
+		rc = bpf_l3_csum_replace(skb, c->l3_off + offsetof(struct iphdr, check), 0, d, 0);
 		if (rc)
 			return rc;
-		rc = bpf_l4_csum_replace(skb, c->l4_off + offsetof(struct udphdr, check),
-					 0, d, BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0);
+		rc = bpf_l4_csum_replace(skb, c->l4_off + offsetof(struct udphdr, check), 0, d,
+					 BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0);
 		if (rc)
 			return rc;
 	}
 	if (ports) {
 		__u32 d = msm_csum_diff32(c->cur.ports, want->ports);
-		rc = bpf_l4_csum_replace(skb, c->l4_off + offsetof(struct udphdr, check),
-					 0, d, BPF_F_MARK_MANGLED_0);
+		rc = bpf_l4_csum_replace(skb, c->l4_off + offsetof(struct udphdr, check), 0, d,
+					 BPF_F_MARK_MANGLED_0);
 		if (rc)
 			return rc;
 	}
@@ -99,11 +97,9 @@ static __always_inline int msm_rewrite(struct __sk_buff *skb,
 		__u32 ports;
 	} w = { want->saddr, want->daddr, want->ports };
 	if (c->contiguous) {
-		rc = bpf_skb_store_bytes(skb, c->l3_off + offsetof(struct iphdr, saddr),
-					 &w, 12, 0);
+		rc = bpf_skb_store_bytes(skb, c->l3_off + offsetof(struct iphdr, saddr), &w, 12, 0);
 	} else {
-		rc = bpf_skb_store_bytes(skb, c->l3_off + offsetof(struct iphdr, saddr),
-					 &w, 8, 0);
+		rc = bpf_skb_store_bytes(skb, c->l3_off + offsetof(struct iphdr, saddr), &w, 8, 0);
 		if (!rc)
 			rc = bpf_skb_store_bytes(skb, c->l4_off, &w.ports, 4, 0);
 	}
@@ -166,9 +162,8 @@ static long msm_fanout_one(__u32 i, void *data)
 	return 0;
 }
 
-static __always_inline void msm_hdr_from_packet(struct msm_hdr_state *h, void *data,
-						void *data_end, __u32 l3_off,
-						__u32 l4_off, int *ok)
+static __always_inline void msm_hdr_from_packet(struct msm_hdr_state *h, void *data, void *data_end,
+						__u32 l3_off, __u32 l4_off, int *ok)
 {
 	*ok = 0;
 	if (l3_off > MSM_MAX_HDR_OFF || l4_off > MSM_MAX_HDR_OFF)

@@ -18,17 +18,17 @@
 #include "msm_shared.h"
 
 enum msm_parse_rc {
-	MSM_PARSE_OK        = 0, /* L4 header found, key filled */
-	MSM_PARSE_NOT_IP    = 1, /* not IPv4/IPv6, or an L4 we do not track */
+	MSM_PARSE_OK = 0,	 /* L4 header found, key filled */
+	MSM_PARSE_NOT_IP = 1,	 /* not IPv4/IPv6, or an L4 we do not track */
 	MSM_PARSE_MALFORMED = 2, /* truncated or inconsistent headers */
-	MSM_PARSE_FRAGMENT  = 3, /* non-first fragment: no ports */
+	MSM_PARSE_FRAGMENT = 3,	 /* non-first fragment: no ports */
 };
 
 #define MSM_MAX_VLAN 2
 /* header offsets past this are not followed (keeps packet pointer ranges
  * small enough for the verifier's range tracking) */
 #define MSM_MAX_HDR_OFF 1024
-#define MSM_MAX_V6_EXT 4
+#define MSM_MAX_V6_EXT	4
 
 #ifndef IPPROTO_HOPOPTS
 #define IPPROTO_HOPOPTS 0
@@ -54,25 +54,25 @@ struct ipv6_opt_hdr_msm {
 };
 
 struct ipv6_frag_hdr_msm {
-	__u8   nexthdr;
-	__u8   reserved;
+	__u8 nexthdr;
+	__u8 reserved;
 	__be16 frag_off; /* offset << 3 | M */
 	__be32 id;
 };
 
 struct msm_pkt {
-	__u32 l3_off;       /* offset of the IP header from data */
-	__u32 l4_off;       /* offset of the UDP/TCP header */
-	__u32 payload_off;  /* offset of the L4 payload */
-	__u32 payload_len;  /* UDP: from the UDP length; TCP: from the IP length */
-	__u32 ip_hlen;      /* IPv4 header length in bytes */
-	__u8  tcp_flags;
-	__u8  pad[3];
+	__u32 l3_off;	   /* offset of the IP header from data */
+	__u32 l4_off;	   /* offset of the UDP/TCP header */
+	__u32 payload_off; /* offset of the L4 payload */
+	__u32 payload_len; /* UDP: from the UDP length; TCP: from the IP length */
+	__u32 ip_hlen;	   /* IPv4 header length in bytes */
+	__u8 tcp_flags;
+	__u8 pad[3];
 	struct msm_flow_key key;
 };
 
-static __always_inline int msm_parse_l4(void *data, void *data_end, __u8 proto,
-					__u32 l4_off, __u32 l4_len, struct msm_pkt *p)
+static __always_inline int msm_parse_l4(void *data, void *data_end, __u8 proto, __u32 l4_off,
+					__u32 l4_len, struct msm_pkt *p)
 {
 	p->key.proto = proto;
 	p->l4_off = l4_off;
@@ -107,8 +107,8 @@ static __always_inline int msm_parse_l4(void *data, void *data_end, __u8 proto,
 	return MSM_PARSE_NOT_IP;
 }
 
-static __always_inline int msm_parse_ipv4(void *data, void *data_end, __u32 off,
-					  __u32 pkt_len, struct msm_pkt *p)
+static __always_inline int msm_parse_ipv4(void *data, void *data_end, __u32 off, __u32 pkt_len,
+					  struct msm_pkt *p)
 {
 	struct iphdr *ip = data + off;
 	if ((void *)(ip + 1) > data_end)
@@ -135,8 +135,8 @@ static __always_inline int msm_parse_ipv4(void *data, void *data_end, __u32 off,
 	return msm_parse_l4(data, data_end, ip->protocol, off + hlen, tot - hlen, p);
 }
 
-static __always_inline int msm_parse_ipv6(void *data, void *data_end, __u32 off,
-					  __u32 pkt_len, struct msm_pkt *p)
+static __always_inline int msm_parse_ipv6(void *data, void *data_end, __u32 off, __u32 pkt_len,
+					  struct msm_pkt *p)
 {
 	struct ipv6hdr *ip6 = data + off;
 	if ((void *)(ip6 + 1) > data_end)
@@ -192,8 +192,7 @@ static __always_inline int msm_parse_ipv6(void *data, void *data_end, __u32 off,
 /* Parse Ethernet (+ up to two 802.1Q/802.1ad tags), IPv4/IPv6, UDP/TCP.
  * pkt_len is the whole frame's length (skb->len; for XDP data_end - data),
  * which may exceed the linear part that data..data_end covers. */
-static __always_inline int msm_parse(void *data, void *data_end, __u32 pkt_len,
-				     struct msm_pkt *p)
+static __always_inline int msm_parse(void *data, void *data_end, __u32 pkt_len, struct msm_pkt *p)
 {
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)

@@ -14,14 +14,14 @@
 
 #include "msm_shared.h"
 
-#define MSM_RTP_SEQ_MOD        (1U << 16)
+#define MSM_RTP_SEQ_MOD	       (1U << 16)
 #define MSM_RTP_MAX_DROPOUT    3000
 #define MSM_RTP_MAX_MISORDER   100
 #define MSM_RTP_MIN_SEQUENTIAL 2
 
 struct msm_rtp_hdr {
-	__u8   vpxcc;
-	__u8   mpt;
+	__u8 vpxcc;
+	__u8 mpt;
 	__be16 seq;
 	__be32 ts;
 	__be32 ssrc;
@@ -93,9 +93,8 @@ static __always_inline int msm_rtp_update_seq(struct msm_rtp_stats *s, __u16 seq
 /* Update the flow's RTP state from the header at pl. now_ns - first_ns is the
  * arrival time, converted to RTP timestamp units with the payload type's
  * clock rate (microsecond resolution, no overflow for years of flow age). */
-static __always_inline void msm_rtp_update(struct msm_flow *f, const __u8 *pl,
-					   void *data_end, __u64 now_ns,
-					   const struct msm_config *cfg)
+static __always_inline void msm_rtp_update(struct msm_flow *f, const __u8 *pl, void *data_end,
+					   __u64 now_ns, const struct msm_config *cfg)
 {
 	const struct msm_rtp_hdr *h = (const void *)pl;
 	if ((void *)(h + 1) > data_end)

@@ -19,39 +19,39 @@
 /* Bumped whenever a map's key/value layout or a map's meaning changes. The
  * agent refuses to adopt pinned maps whose msm_meta.layout_version differs. */
 #define MSM_LAYOUT_VERSION 2
-#define MSM_META_MAGIC     0x314d534d /* "MSM1" little endian */
+#define MSM_META_MAGIC	   0x314d534d /* "MSM1" little endian */
 
 /* ---- traffic classes ---------------------------------------------------- */
 enum msm_class {
-	MSM_CLASS_OTHER   = 0,
-	MSM_CLASS_RTP     = 1,
-	MSM_CLASS_RTCP    = 2,
-	MSM_CLASS_STUN    = 3,
-	MSM_CLASS_DTLS    = 4,
-	MSM_CLASS_GAME    = 5,
+	MSM_CLASS_OTHER = 0,
+	MSM_CLASS_RTP = 1,
+	MSM_CLASS_RTCP = 2,
+	MSM_CLASS_STUN = 3,
+	MSM_CLASS_DTLS = 4,
+	MSM_CLASS_GAME = 5,
 	MSM_CLASS_CONTROL = 6,
-	MSM_CLASS_MAX     = 8, /* array size, keep a power of two */
+	MSM_CLASS_MAX = 8, /* array size, keep a power of two */
 };
 
 /* ---- global per-CPU counters (msm_counters, one entry) ----------------- */
 enum msm_stat {
-	MSM_STAT_TC_PACKETS      = 0,  /* packets seen by the TC classifier */
-	MSM_STAT_NOT_IP          = 1,  /* non-IP frames, passed untouched */
-	MSM_STAT_MALFORMED       = 2,  /* truncated / inconsistent headers, passed */
-	MSM_STAT_FRAGMENT        = 3,  /* non-first IP fragments, passed */
-	MSM_STAT_FLOW_NEW        = 4,  /* flow table entries created */
-	MSM_STAT_FLOW_FAIL       = 5,  /* flow table insert failures */
-	MSM_STAT_FANOUT_PACKETS  = 6,  /* upstream packets that hit a fan-out group */
-	MSM_STAT_FANOUT_COPIES   = 7,  /* copies sent to subscribers */
-	MSM_STAT_FANOUT_ERRORS   = 8,  /* failed rewrites / redirects */
-	MSM_STAT_FANOUT_LOCAL    = 9,  /* originals also passed to the local stack */
-	MSM_STAT_FANOUT_EMPTY    = 10, /* packets for a group with no subscriber */
-	MSM_STAT_XDP_PACKETS     = 11, /* packets seen by the XDP program */
-	MSM_STAT_XDP_DENY        = 12, /* dropped by the source deny-list */
-	MSM_STAT_XDP_RATELIMIT   = 13, /* dropped by the new-flow rate limit */
-	MSM_STAT_XDP_NEWFLOW     = 14, /* packets of flows not yet in the table */
-	MSM_STAT_STRICT_DROP     = 15, /* fan-out packets from a non-negotiated source */
-	MSM_STAT_MAX             = 16,
+	MSM_STAT_TC_PACKETS = 0,     /* packets seen by the TC classifier */
+	MSM_STAT_NOT_IP = 1,	     /* non-IP frames, passed untouched */
+	MSM_STAT_MALFORMED = 2,	     /* truncated / inconsistent headers, passed */
+	MSM_STAT_FRAGMENT = 3,	     /* non-first IP fragments, passed */
+	MSM_STAT_FLOW_NEW = 4,	     /* flow table entries created */
+	MSM_STAT_FLOW_FAIL = 5,	     /* flow table insert failures */
+	MSM_STAT_FANOUT_PACKETS = 6, /* upstream packets that hit a fan-out group */
+	MSM_STAT_FANOUT_COPIES = 7,  /* copies sent to subscribers */
+	MSM_STAT_FANOUT_ERRORS = 8,  /* failed rewrites / redirects */
+	MSM_STAT_FANOUT_LOCAL = 9,   /* originals also passed to the local stack */
+	MSM_STAT_FANOUT_EMPTY = 10,  /* packets for a group with no subscriber */
+	MSM_STAT_XDP_PACKETS = 11,   /* packets seen by the XDP program */
+	MSM_STAT_XDP_DENY = 12,	     /* dropped by the source deny-list */
+	MSM_STAT_XDP_RATELIMIT = 13, /* dropped by the new-flow rate limit */
+	MSM_STAT_XDP_NEWFLOW = 14,   /* packets of flows not yet in the table */
+	MSM_STAT_STRICT_DROP = 15,   /* fan-out packets from a non-negotiated source */
+	MSM_STAT_MAX = 16,
 };
 
 struct msm_counters {
@@ -65,11 +65,11 @@ struct msm_counters {
 #define MSM_FAMILY_IPV6 6
 
 struct msm_flow_key {
-	__u8  family;   /* MSM_FAMILY_IPV4 / MSM_FAMILY_IPV6 */
-	__u8  proto;    /* IPPROTO_UDP / IPPROTO_TCP */
-	__u16 sport;    /* host order */
-	__u16 dport;    /* host order */
-	__u16 pad;      /* always zero */
+	__u8 family;	/* MSM_FAMILY_IPV4 / MSM_FAMILY_IPV6 */
+	__u8 proto;	/* IPPROTO_UDP / IPPROTO_TCP */
+	__u16 sport;	/* host order */
+	__u16 dport;	/* host order */
+	__u16 pad;	/* always zero */
 	__u32 saddr[4]; /* network order; IPv4 in saddr[0], rest zero */
 	__u32 daddr[4];
 };
@@ -77,30 +77,30 @@ struct msm_flow_key {
 /* RFC 3550 appendix A.1/A.3/A.8 receiver state for one RTP source */
 struct msm_rtp_stats {
 	__u32 ssrc;
-	__u8  pt;           /* payload type of the last packet */
-	__u8  probation;    /* sequential packets still needed before valid */
-	__u16 max_seq;      /* highest sequence number seen */
-	__u32 cycles;       /* shifted count of sequence number wraps (n << 16) */
-	__u32 base_seq;     /* first sequence number counted */
-	__u32 bad_seq;      /* last 'bad' sequence number + 1 */
-	__u32 received;     /* packets received (A.3) */
-	__u32 late;         /* duplicates / packets older than max_seq */
-	__u32 transit;      /* relative transit time of the previous packet */
-	__u32 jitter;       /* interarrival jitter * 16, RTP timestamp units (A.8) */
-	__u32 clock_rate;   /* Hz used for this flow's jitter */
-	__u32 flags;        /* MSM_RTP_F_* */
+	__u8 pt;	  /* payload type of the last packet */
+	__u8 probation;	  /* sequential packets still needed before valid */
+	__u16 max_seq;	  /* highest sequence number seen */
+	__u32 cycles;	  /* shifted count of sequence number wraps (n << 16) */
+	__u32 base_seq;	  /* first sequence number counted */
+	__u32 bad_seq;	  /* last 'bad' sequence number + 1 */
+	__u32 received;	  /* packets received (A.3) */
+	__u32 late;	  /* duplicates / packets older than max_seq */
+	__u32 transit;	  /* relative transit time of the previous packet */
+	__u32 jitter;	  /* interarrival jitter * 16, RTP timestamp units (A.8) */
+	__u32 clock_rate; /* Hz used for this flow's jitter */
+	__u32 flags;	  /* MSM_RTP_F_* */
 	__u32 pad;
 };
-#define MSM_RTP_F_INIT    1 /* state initialised (first packet seen) */
+#define MSM_RTP_F_INIT	  1 /* state initialised (first packet seen) */
 #define MSM_RTP_F_TRANSIT 2 /* transit holds a valid previous value */
 
 #define MSM_FLOW_F_FANOUT 1 /* at least one packet of this flow was fanned out */
 
 struct msm_flow {
-	__u8  class;        /* enum msm_class: RTP/RTCP win over others once seen */
-	__u8  flags;        /* MSM_FLOW_F_* */
-	__u8  class_mask;   /* bit per class ever seen on this 5-tuple */
-	__u8  pad0;
+	__u8 class;	 /* enum msm_class: RTP/RTCP win over others once seen */
+	__u8 flags;	 /* MSM_FLOW_F_* */
+	__u8 class_mask; /* bit per class ever seen on this 5-tuple */
+	__u8 pad0;
 	__u32 pad1;
 	__u64 packets;
 	__u64 bytes;
@@ -110,34 +110,34 @@ struct msm_flow {
 };
 
 /* ---- classifier configuration (msm_config, one entry) ------------------ */
-#define MSM_NUM_PT            128
+#define MSM_NUM_PT 128
 
 /* msm_ports: one byte of MSM_PORT_F_* per port number (0..65535), written
  * by the agent from its control-port lists and game port ranges; a port's
  * meaning costs one array lookup per packet instead of a scan of lists. */
-#define MSM_NUM_PORTS           65536
-#define MSM_PORT_F_CONTROL_TCP  1 /* RTSP/SIP over TCP */
-#define MSM_PORT_F_CONTROL_UDP  2 /* SIP over UDP */
-#define MSM_PORT_F_GAME_UDP     4 /* configured game UDP ports */
+#define MSM_NUM_PORTS	       65536
+#define MSM_PORT_F_CONTROL_TCP 1 /* RTSP/SIP over TCP */
+#define MSM_PORT_F_CONTROL_UDP 2 /* SIP over UDP */
+#define MSM_PORT_F_GAME_UDP    4 /* configured game UDP ports */
 
-#define MSM_CFG_F_FLOWS   1 /* keep per-flow state (off: counters only) */
-#define MSM_CFG_F_FANOUT  2 /* fan-out groups active */
-#define MSM_CFG_F_RAKNET  4 /* classify RakNet offline messages as game */
+#define MSM_CFG_F_FLOWS	 1 /* keep per-flow state (off: counters only) */
+#define MSM_CFG_F_FANOUT 2 /* fan-out groups active */
+#define MSM_CFG_F_RAKNET 4 /* classify RakNet offline messages as game */
 
 struct msm_config {
 	__u32 flags;
-	__u32 newflow_rate;   /* XDP: new flows per second per source, 0 = unlimited */
-	__u32 newflow_burst;  /* XDP: bucket depth */
+	__u32 newflow_rate;  /* XDP: new flows per second per source, 0 = unlimited */
+	__u32 newflow_burst; /* XDP: bucket depth */
 	__u32 pad;
 	__u32 clock_rate[MSM_NUM_PT]; /* Hz per RTP payload type, 0 = built-in default */
 };
 
 /* ---- pinned-state identity (msm_meta, one entry) ----------------------- */
 struct msm_meta {
-	__u32 magic;          /* MSM_META_MAGIC once written by the agent */
+	__u32 magic;	      /* MSM_META_MAGIC once written by the agent */
 	__u32 layout_version; /* MSM_LAYOUT_VERSION of the object that created the maps */
 	__u64 created_ns;     /* CLOCK_MONOTONIC when the maps were created */
-	__u8  object_sha256[32];
+	__u8 object_sha256[32];
 };
 
 /* ---- fan-out ------------------------------------------------------------ */
@@ -149,74 +149,75 @@ struct msm_meta {
 #endif
 
 struct msm_fanout_key {
-	__u8  family;   /* MSM_FAMILY_IPV4 (only IPv4 is fanned out) */
-	__u8  proto;    /* IPPROTO_UDP */
-	__u16 port;     /* upstream destination port, host order */
-	__u32 addr[4];  /* upstream destination address, network order */
+	__u8 family;   /* MSM_FAMILY_IPV4 (only IPv4 is fanned out) */
+	__u8 proto;    /* IPPROTO_UDP */
+	__u16 port;    /* upstream destination port, host order */
+	__u32 addr[4]; /* upstream destination address, network order */
 };
 
 #define MSM_SUB_F_INGRESS 1 /* redirect into the ifindex's ingress, not egress */
 
 struct msm_fanout_sub {
-	__u32 ifindex;   /* device the copy leaves by */
-	__u32 sub_id;    /* index into msm_sub_stats */
-	__u8  dmac[6];   /* written as-is over the Ethernet header: dmac then smac */
-	__u8  smac[6];
-	__u32 saddr;     /* new IPv4 source, network order */
-	__u32 daddr;     /* new IPv4 destination, network order */
-	__u16 sport;     /* new UDP source port, host order */
-	__u16 dport;     /* new UDP destination port, host order */
-	__u32 flags;     /* MSM_SUB_F_* */
+	__u32 ifindex; /* device the copy leaves by */
+	__u32 sub_id;  /* index into msm_sub_stats */
+	__u8 dmac[6];  /* written as-is over the Ethernet header: dmac then smac */
+	__u8 smac[6];
+	__u32 saddr; /* new IPv4 source, network order */
+	__u32 daddr; /* new IPv4 destination, network order */
+	__u16 sport; /* new UDP source port, host order */
+	__u16 dport; /* new UDP destination port, host order */
+	__u32 flags; /* MSM_SUB_F_* */
 };
 
-#define MSM_GROUP_F_LOCAL       1 /* after the copies, deliver the original to the local stack */
-#define MSM_GROUP_F_STRICT      2 /* only relay packets from src_addr[:src_port] ... */
-#define MSM_GROUP_F_PASS_OTHERS 4 /* ... and hand the others to the local stack instead of
+#define MSM_GROUP_F_LOCAL  1 /* after the copies, deliver the original to the local stack */
+#define MSM_GROUP_F_STRICT 2 /* only relay packets from src_addr[:src_port] ... */
+#define MSM_GROUP_F_PASS_OTHERS \
+	4 /* ... and hand the others to the local stack instead of
 				     * dropping them (e.g. viewers' RTCP receiver reports
 				     * sent to the same node port as the publisher's SRs) */
 
 struct msm_fanout_group {
-	__u32 group_id;  /* index into msm_group_stats */
-	__u32 flags;     /* MSM_GROUP_F_* */
-	__u32 n_subs;    /* valid entries in subs[] */
-	__u16 src_port;  /* MSM_GROUP_F_STRICT: expected source port, host order */
+	__u32 group_id; /* index into msm_group_stats */
+	__u32 flags;	/* MSM_GROUP_F_* */
+	__u32 n_subs;	/* valid entries in subs[] */
+	__u16 src_port; /* MSM_GROUP_F_STRICT: expected source port, host order */
 	__u16 pad;
-	__u32 src_addr;  /* MSM_GROUP_F_STRICT: expected source address, network order */
+	__u32 src_addr; /* MSM_GROUP_F_STRICT: expected source address, network order */
 	__u32 pad2;
 	struct msm_fanout_sub subs[MSM_MAX_SUBS];
 };
 
 /* internal: the fan-out loop's per-CPU working state (not mirrored in Java) */
 struct msm_hdr_state {
-	__u8  eth[12];   /* dmac, smac as in the packet */
-	__u32 saddr;     /* network order */
+	__u8 eth[12]; /* dmac, smac as in the packet */
+	__u32 saddr;  /* network order */
 	__u32 daddr;
-	__u32 ports;     /* sport, dport as the 4 bytes lie in the UDP header */
+	__u32 ports; /* sport, dport as the 4 bytes lie in the UDP header */
 };
 
 struct msm_fanout_scratch {
 	__u32 l3_off;
 	__u32 l4_off;
-	__u32 contiguous;  /* IHL == 5: addresses and ports are one 12-byte run */
-	__u32 n_clone;     /* subscribers served by a clone (the rest: redirect) */
+	__u32 contiguous; /* IHL == 5: addresses and ports are one 12-byte run */
+	__u32 n_clone;	  /* subscribers served by a clone (the rest: redirect) */
 	__u32 copies;
 	__u32 errors;
 	__u32 bytes;
-	__u32 last_ok;     /* the redirected (last) subscriber's rewrite succeeded */
+	__u32 last_ok;		  /* the redirected (last) subscriber's rewrite succeeded */
 	struct msm_hdr_state cur; /* header values in the packet right now */
 };
 
 /* what a group is for, written by the agent for people (msm fanout) */
 #define MSM_LABEL_LEN 64
 struct msm_group_info {
-	char  label[MSM_LABEL_LEN]; /* e.g. "rtsp/cam1/track0/rtp", NUL-terminated */
+	char label[MSM_LABEL_LEN]; /* e.g. "rtsp/cam1/track0/rtp", NUL-terminated */
 };
 
 struct msm_group_stats {
-	__u64 packets;   /* upstream packets */
-	__u64 bytes;     /* upstream bytes */
-	__u64 copies;    /* copies sent */
-	__u64 errors;    /* copies that failed */
+	__u64 packets; /* upstream packets */
+	__u64 bytes;   /* upstream bytes */
+	__u64 copies;  /* copies sent */
+	__u64 errors;  /* copies that failed */
 	__u64 strict_drops;
 };
 
@@ -228,47 +229,47 @@ struct msm_sub_stats {
 
 /* ---- XDP protection ----------------------------------------------------- */
 struct msm_deny_key {
-	__u32 prefixlen;  /* LPM: 8 bits family + address prefix length */
-	__u8  family;     /* MSM_FAMILY_IPV4 / MSM_FAMILY_IPV6 */
-	__u8  addr[16];   /* network order; IPv4 in the first 4 bytes */
-	__u8  pad[3];
+	__u32 prefixlen; /* LPM: 8 bits family + address prefix length */
+	__u8 family;	 /* MSM_FAMILY_IPV4 / MSM_FAMILY_IPV6 */
+	__u8 addr[16];	 /* network order; IPv4 in the first 4 bytes */
+	__u8 pad[3];
 };
 
 struct msm_ratelimit_key {
-	__u8  family;
-	__u8  pad[3];
+	__u8 family;
+	__u8 pad[3];
 	__u32 addr[4];
 };
 
 struct msm_ratelimit_state {
-	__u64 tokens;    /* nanotokens: 1e9 per flow allowed */
+	__u64 tokens; /* nanotokens: 1e9 per flow allowed */
 	__u64 last_ns;
 	__u64 dropped;
 };
 
 /* ---- bookkeeping for the agent (not used by the programs) -------------- */
-#define MSM_ATTACH_F_TC            1 /* msm's TC filter is attached */
-#define MSM_ATTACH_F_TC_QDISC      2 /* msm created the clsact qdisc */
-#define MSM_ATTACH_F_XDP           4 /* msm's XDP program is attached */
-#define MSM_ATTACH_F_XDP_GENERIC   8 /* ... in generic (skb) mode */
+#define MSM_ATTACH_F_TC		 1 /* msm's TC filter is attached */
+#define MSM_ATTACH_F_TC_QDISC	 2 /* msm created the clsact qdisc */
+#define MSM_ATTACH_F_XDP	 4 /* msm's XDP program is attached */
+#define MSM_ATTACH_F_XDP_GENERIC 8 /* ... in generic (skb) mode */
 
 struct msm_attachment {
-	__u32 flags;       /* MSM_ATTACH_F_* */
+	__u32 flags; /* MSM_ATTACH_F_* */
 	__u32 tc_handle;
 	__u32 tc_priority;
 	__u32 tc_prog_id;
 	__u32 xdp_prog_id;
 	__u32 pad;
-	char  ifname[16];
+	char ifname[16];
 };
 
 /* Default map sizes; the loader may change them before load. */
-#define MSM_DEFAULT_FLOWS      65536
+#define MSM_DEFAULT_FLOWS 65536
 #ifndef MSM_DEFAULT_GROUPS
-#define MSM_DEFAULT_GROUPS     256
+#define MSM_DEFAULT_GROUPS 256
 #endif
-#define MSM_DEFAULT_SUB_IDS    8192
-#define MSM_DEFAULT_DENY       4096
-#define MSM_DEFAULT_RATELIMIT  65536
+#define MSM_DEFAULT_SUB_IDS   8192
+#define MSM_DEFAULT_DENY      4096
+#define MSM_DEFAULT_RATELIMIT 65536
 
 #endif /* MSM_SHARED_H */

@@ -16,9 +16,9 @@
 
 /* what a redirected connection was heading for (msm_icpt_ports key) */
 struct msm_icpt_key {
-	__u16 port;  /* destination port, host order */
-	__u8  proto; /* IPPROTO_TCP */
-	__u8  pad;
+	__u16 port; /* destination port, host order */
+	__u8 proto; /* IPPROTO_TCP */
+	__u8 pad;
 };
 
 /* where it goes instead: the node's proxy */
@@ -31,15 +31,15 @@ struct msm_icpt_target {
 /* the original destination of a redirected socket, by socket cookie, so that
  * getpeername() answers what the application connected to */
 struct msm_icpt_orig {
-	__u32 addr;  /* network order */
-	__u16 port;  /* host order */
+	__u32 addr; /* network order */
+	__u16 port; /* host order */
 	__u16 pad;
 };
 
 /* per-CPU counters (msm_icpt_stats, one entry) */
 struct msm_icpt_stats {
-	__u64 redirected;  /* connect() calls rewritten to the proxy */
-	__u64 passed;      /* TCP connect() calls on other ports, or to loopback */
+	__u64 redirected;    /* connect() calls rewritten to the proxy */
+	__u64 passed;	     /* TCP connect() calls on other ports, or to loopback */
 	__u64 peer_restored; /* getpeername() answers rewritten to the original */
 };
 

@@ -12,31 +12,31 @@
 
 #include <linux/types.h>
 
-#define MSM_BENCH_MAGIC   0x424d534d /* "MSMB" little endian */
+#define MSM_BENCH_MAGIC 0x424d534d /* "MSMB" little endian */
 
 struct msm_bench_stamp {
-	__u64 sent_ns;  /* CLOCK_MONOTONIC at send, host order (same host) */
-	__u32 magic;    /* MSM_BENCH_MAGIC */
+	__u64 sent_ns; /* CLOCK_MONOTONIC at send, host order (same host) */
+	__u32 magic;   /* MSM_BENCH_MAGIC */
 	__u32 pad;
 } __attribute__((packed));
 
-#define MSM_BENCH_MAX_RX     4096
-#define MSM_BENCH_SLOTS      4096  /* power of two */
-#define MSM_BENCH_SUB_BITS   4
-#define MSM_BENCH_SUB        16    /* buckets per power of two */
-#define MSM_BENCH_BUCKETS    1024  /* power of two; covers up to 2^63 ns */
+#define MSM_BENCH_MAX_RX   4096
+#define MSM_BENCH_SLOTS	   4096 /* power of two */
+#define MSM_BENCH_SUB_BITS 4
+#define MSM_BENCH_SUB	   16	/* buckets per power of two */
+#define MSM_BENCH_BUCKETS  1024 /* power of two; covers up to 2^63 ns */
 
 struct msm_bench_cfg {
-	__u32 copies;   /* copies expected per upstream packet (N), 0: no spread */
+	__u32 copies; /* copies expected per upstream packet (N), 0: no spread */
 	__u32 pad;
 };
 
 struct msm_bench_rx {
 	__u64 packets;
 	__u64 bytes;
-	__u64 late;        /* arrived behind the highest sequence number seen */
-	__u64 duplicates;  /* same sequence number as the highest seen */
-	__u32 max_seq;     /* highest sequence number seen (16 bits used) */
+	__u64 late;	  /* arrived behind the highest sequence number seen */
+	__u64 duplicates; /* same sequence number as the highest seen */
+	__u32 max_seq;	  /* highest sequence number seen (16 bits used) */
 	__u32 started;
 	__u64 last_sent_ns; /* send time of the newest packet seen */
 };

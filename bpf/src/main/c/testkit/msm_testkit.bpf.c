@@ -29,11 +29,11 @@
 #define MSM_CAPTURE_BYTES 2048 /* a power of two, see below */
 
 struct msm_capture_rec {
-	__u32 len;       /* skb->len */
-	__u32 ifindex;   /* device the program ran on */
-	__u32 caplen;    /* bytes valid in data[] */
+	__u32 len;     /* skb->len */
+	__u32 ifindex; /* device the program ran on */
+	__u32 caplen;  /* bytes valid in data[] */
 	__u32 pad;
-	__u8  data[MSM_CAPTURE_BYTES];
+	__u8 data[MSM_CAPTURE_BYTES];
 };
 
 struct msm_sink_stats {
@@ -149,12 +149,29 @@ struct {
 static __always_inline __u32 msm_msb(__u64 v)
 {
 	__u32 r = 0;
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8)  { v >>= 8;  r += 8; }
-	if (v >> 4)  { v >>= 4;  r += 4; }
-	if (v >> 2)  { v >>= 2;  r += 2; }
-	if (v >> 1)  { r += 1; }
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1) {
+		r += 1;
+	}
 	return r;
 }
 
@@ -212,11 +229,10 @@ int msm_bench_sink(struct __sk_buff *skb)
 		if (delta == 0) {
 			r->duplicates++;
 			dup = 1;
-		}
-		else if (delta < 0x8000)
-			r->max_seq = seq;    /* in order, or after a gap (loss) */
+		} else if (delta < 0x8000)
+			r->max_seq = seq; /* in order, or after a gap (loss) */
 		else
-			r->late++;           /* behind the highest seen: reordered */
+			r->late++; /* behind the highest seen: reordered */
 	}
 	if (h.stamp.sent_ns > r->last_sent_ns)
 		r->last_sent_ns = h.stamp.sent_ns;
@@ -250,8 +266,8 @@ int msm_bench_sink(struct __sk_buff *skb)
 struct msm_clone_floor_cfg {
 	__u32 copies;
 	__u32 ifindex;
-	__u32 mode;     /* 0: clone only; 1: rewrite the UDP dport, then clone */
-	__u32 l4_off;   /* UDP header offset (no parsing here: the benchmark knows its packet) */
+	__u32 mode;   /* 0: clone only; 1: rewrite the UDP dport, then clone */
+	__u32 l4_off; /* UDP header offset (no parsing here: the benchmark knows its packet) */
 };
 
 struct {
@@ -273,7 +289,8 @@ static long msm_clone_floor_one(__u32 i, void *data)
 		__u16 old = bpf_htons(6000 + ((i - 1) & 0x3ff));
 		__u16 port = bpf_htons(6000 + (i & 0x3ff));
 		__u32 off = c->cfg->l4_off & 0xff;
-		bpf_l4_csum_replace(c->skb, off + 6, old, port, sizeof(port) | BPF_F_MARK_MANGLED_0);
+		bpf_l4_csum_replace(c->skb, off + 6, old, port,
+				    sizeof(port) | BPF_F_MARK_MANGLED_0);
 		bpf_skb_store_bytes(c->skb, off + 2, &port, sizeof(port), 0);
 	}
 	bpf_clone_redirect(c->skb, c->cfg->ifindex, 0);

@@ -48,34 +48,39 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * msm-agent: owns the node's datapath (or runs without BPF in userspace
- * mode), the media plane, the control-protocol services and the metrics
- * endpoint. {@link #start} brings everything up and logs what runs where;
- * {@link #close} stops the userspace parts and leaves the kernel datapath
+ * msm-agent: owns the node's datapath (or runs without BPF in userspace mode), the media plane, the
+ * control-protocol services and the metrics endpoint. {@link #start} brings everything up and logs
+ * what runs where; {@link #close} stops the userspace parts and leaves the kernel datapath
  * forwarding (a restarted agent adopts it).
  */
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
 
     /** Builds the control-protocol services once the media plane exists. */
-    public interface ServiceFactory extends Function<Agent, List<Service>> {
-    }
+    public interface ServiceFactory extends Function<Agent, List<Service>> {}
 
     private final AgentConfig cfg;
-    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "msm-timers");
-        t.setDaemon(true);
-        return t;
-    });
+    private final PrometheusMeterRegistry registry =
+            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final ScheduledExecutorService timers =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "msm-timers");
+                        t.setDaemon(true);
+                        return t;
+                    });
     private final List<Service> services = new ArrayList<>();
+
     /** JSON endpoints services add to the metrics listener (path -> document) */
     private final Map<String, Supplier<String>> endpoints = new LinkedHashMap<>();
+
     private final CountDownLatch stopped = new CountDownLatch(1);
     private DatapathOwner owner;
     private InterfaceWatcher watcher;
+
     /** A look at the default interface set this often, besides the one each link event triggers. */
     static final Duration INTERFACE_RESCAN = Duration.ofSeconds(10);
+
     private MediaPlane plane;
     private FlowExpiry expiry;
     private MetricsServer metrics;
@@ -105,14 +110,17 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * The StreamRoute routing table in a cluster (empty out of cluster): the
-     * RTSP proxy consults it for paths with no configured source.
+     * The StreamRoute routing table in a cluster (empty out of cluster): the RTSP proxy consults it
+     * for paths with no configured source.
      */
     public StreamRoutes streamRoutes() {
         return streamRoutes;
     }
 
-    /** Serve a JSON document on the metrics listener (call before start completes, e.g. from a service factory). */
+    /**
+     * Serve a JSON document on the metrics listener (call before start completes, e.g. from a
+     * service factory).
+     */
     public void addEndpoint(String path, Supplier<String> json) {
         endpoints.put(path, json);
     }
@@ -136,18 +144,28 @@ public final class Agent implements AutoCloseable {
 
     private void startDatapath() {
         if (cfg.userspace()) {
-            plane = new UserspaceMediaPlane(cfg.media().portRange(), Math.max(1, Runtime.getRuntime().availableProcessors()));
+            plane =
+                    new UserspaceMediaPlane(
+                            cfg.media().portRange(),
+                            Math.max(1, Runtime.getRuntime().availableProcessors()));
             return;
         }
-        List<String> ifaces = cfg.interfaces().isEmpty() ? Interfaces.defaultSet() : cfg.interfaces();
+        List<String> ifaces =
+                cfg.interfaces().isEmpty() ? Interfaces.defaultSet() : cfg.interfaces();
         owner = DatapathOwner.start(cfg, ifaces);
         if (cfg.interfaces().isEmpty()) {
             // the default set changes as pods start and stop (their veths): follow it
             watcher = InterfaceWatcher.start(owner, INTERFACE_RESCAN);
         }
         Backlog.ensureAtLeast(cfg.datapath().netdevMaxBacklog());
-        KernelMediaPlane k = new KernelMediaPlane(owner.datapath(), cfg.datapath().maxGroups(),
-                cfg.datapath().maxSubscribers(), cfg.media().portRange(), cfg.datapath().orphanGrace(), 1);
+        KernelMediaPlane k =
+                new KernelMediaPlane(
+                        owner.datapath(),
+                        cfg.datapath().maxGroups(),
+                        cfg.datapath().maxSubscribers(),
+                        cfg.media().portRange(),
+                        cfg.datapath().orphanGrace(),
+                        1);
         plane = k;
         expiry = new FlowExpiry(owner.datapath(), cfg.flows().idleTimeout(), k::onFlowScan);
         long every = cfg.flows().expiryInterval().toMillis();
@@ -180,48 +198,84 @@ public final class Agent implements AutoCloseable {
         if (owner != null) {
             DatapathOwner o = owner;
             Gauge.builder("msm.datapath.interfaces", o, x -> x.attached().size())
-                    .description("interfaces msm's TC program is attached to (followed as links come and go when the"
-                            + " config names none)")
+                    .description(
+                            "interfaces msm's TC program is attached to (followed as links come and go when the"
+                                    + " config names none)")
                     .register(registry);
         }
         if (watcher != null) {
             InterfaceWatcher w = watcher;
-            FunctionCounter.builder("msm.datapath.interface.changes", w,
-                            InterfaceWatcher::changes)
-                    .description("times the followed interface set changed (pods' veths came or went)")
+            FunctionCounter.builder("msm.datapath.interface.changes", w, InterfaceWatcher::changes)
+                    .description(
+                            "times the followed interface set changed (pods' veths came or went)")
                     .register(registry);
         }
         DatapathMetrics kernel = dm;
-        Gauge.builder("msm.agent.info", () -> 1).description("agent build and mode")
-                .tags("version", Version.get(), "mode", plane.mode(), "layout", Integer.toString(Meta.LAYOUT_VERSION),
-                        "start", owner == null ? "userspace" : owner.how().name().toLowerCase(Locale.ROOT))
+        Gauge.builder("msm.agent.info", () -> 1)
+                .description("agent build and mode")
+                .tags(
+                        "version",
+                        Version.get(),
+                        "mode",
+                        plane.mode(),
+                        "layout",
+                        Integer.toString(Meta.LAYOUT_VERSION),
+                        "start",
+                        owner == null ? "userspace" : owner.how().name().toLowerCase(Locale.ROOT))
                 .register(registry);
         mediaMetrics = new MediaMetrics(registry, this::relays);
         heartbeats = new Heartbeats(cfg.http().stallTimeout());
         for (Service s : services) {
             s.loops().forEach(heartbeats::watch);
         }
-        metrics = new MetricsServer(cfg.metricsListen().socketAddress(), cfg.http(), registry, () -> {
-            if (kernel != null) {
-                kernel.refresh();
-            }
-            mediaMetrics.sync();
-        }, () -> stopped.getCount() > 0, () -> ready, heartbeats, Map.copyOf(endpoints));
+        metrics =
+                new MetricsServer(
+                        cfg.metricsListen().socketAddress(),
+                        cfg.http(),
+                        registry,
+                        () -> {
+                            if (kernel != null) {
+                                kernel.refresh();
+                            }
+                            mediaMetrics.sync();
+                        },
+                        () -> stopped.getCount() > 0,
+                        () -> ready,
+                        heartbeats,
+                        Map.copyOf(endpoints));
     }
 
     private void logStartup() {
-        StringBuilder sb = new StringBuilder("msm-agent ").append(Version.get()).append(" started: mode=")
-                .append(plane.mode()).append(" transport=").append(Transport.name());
+        StringBuilder sb =
+                new StringBuilder("msm-agent ")
+                        .append(Version.get())
+                        .append(" started: mode=")
+                        .append(plane.mode())
+                        .append(" transport=")
+                        .append(Transport.name());
         if (owner != null) {
-            sb.append(" datapath=").append(owner.how().name().toLowerCase(Locale.ROOT)).append(" (layout v")
-                    .append(Meta.LAYOUT_VERSION).append(", pinned at ").append(cfg.bpffs()).append(')');
+            sb.append(" datapath=")
+                    .append(owner.how().name().toLowerCase(Locale.ROOT))
+                    .append(" (layout v")
+                    .append(Meta.LAYOUT_VERSION)
+                    .append(", pinned at ")
+                    .append(cfg.bpffs())
+                    .append(')');
             if (watcher != null) {
-                sb.append("\n  interfaces: every one that is up and not loopback, followed as links come and go");
+                sb.append(
+                        "\n  interfaces: every one that is up and not loopback, followed as links come and go");
             }
             for (DatapathOwner.Attached a : owner.attached()) {
-                sb.append("\n  ").append(a.ifname()).append(" (ifindex ").append(a.ifindex()).append("): tc ingress prog ")
-                        .append(a.tcProgId()).append(a.xdpProgId() != 0 ? ", xdp " + a.xdpMode() + " prog " + a.xdpProgId()
-                                : ", xdp off");
+                sb.append("\n  ")
+                        .append(a.ifname())
+                        .append(" (ifindex ")
+                        .append(a.ifindex())
+                        .append("): tc ingress prog ")
+                        .append(a.tcProgId())
+                        .append(
+                                a.xdpProgId() != 0
+                                        ? ", xdp " + a.xdpMode() + " prog " + a.xdpProgId()
+                                        : ", xdp off");
             }
         }
         sb.append("\n  metrics: http://").append(cfg.metricsListen()).append("/metrics");
@@ -269,16 +323,26 @@ public final class Agent implements AutoCloseable {
     public static List<Service> defaultServices(Agent a) {
         List<Service> s = new ArrayList<>();
         s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
-        s.add(new RtspServer(a.config().rtspListen(), a.config().rtsp(), a.mediaPlane(), a.registry())
-                .withRoutes(a::streamRoutes));
+        s.add(
+                new RtspServer(
+                                a.config().rtspListen(),
+                                a.config().rtsp(),
+                                a.mediaPlane(),
+                                a.registry())
+                        .withRoutes(a::streamRoutes));
         if (a.config().kubernetes().active()) {
-            KubernetesWatch k = KubernetesWatch.forAgent(a.config(),
-                    a.owner == null ? null : a.owner.datapath(), a.registry());
+            KubernetesWatch k =
+                    KubernetesWatch.forAgent(
+                            a.config(), a.owner == null ? null : a.owner.datapath(), a.registry());
             a.streamRoutes = k.routes();
             s.add(k);
         }
-        SipService sip = new SipService(a.config().sip(), a.config().sipListen().socketAddress(), a.mediaPlane(),
-                a.registry());
+        SipService sip =
+                new SipService(
+                        a.config().sip(),
+                        a.config().sipListen().socketAddress(),
+                        a.mediaPlane(),
+                        a.registry());
         a.addEndpoint("/calls", sip::callsJson);
         s.add(sip);
         return s;

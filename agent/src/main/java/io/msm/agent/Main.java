@@ -20,42 +20,68 @@ import picocli.CommandLine.Option;
 import sun.misc.Signal;
 
 /** msm-agent's command line. */
-@Command(name = "msm-agent", mixinStandardHelpOptions = true, versionProvider = Main.VersionInfo.class,
-        description = {"The msm node agent: loads and attaches the eBPF datapath (classification, flow table, "
-                + "in-kernel fan-out), runs the RTSP and SIP proxies, and serves Prometheus metrics.",
-                "Every option can also be set in the YAML file given by --config (the command line wins)."},
+@Command(
+        name = "msm-agent",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionInfo.class,
+        description = {
+            "The msm node agent: loads and attaches the eBPF datapath (classification, flow table, "
+                    + "in-kernel fan-out), runs the RTSP and SIP proxies, and serves Prometheus metrics.",
+            "Every option can also be set in the YAML file given by --config (the command line wins)."
+        },
         subcommands = {Main.Cleanup.class, PasswdCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or config error.",
-                "Stopping the agent leaves the datapath attached and forwarding; a restart adopts it.",
-                "'msm-agent cleanup' removes everything msm attached and pinned."})
+        footer = {
+            "",
+            "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or config error.",
+            "Stopping the agent leaves the datapath attached and forwarding; a restart adopts it.",
+            "'msm-agent cleanup' removes everything msm attached and pinned."
+        })
 public final class Main implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML config file")
     Path config;
 
-    @Option(names = "--interface", paramLabel = "IF",
-            description = "interface to attach to (repeatable; default: every non-loopback interface that is up, followed as interfaces come and go)")
+    @Option(
+            names = "--interface",
+            paramLabel = "IF",
+            description =
+                    "interface to attach to (repeatable; default: every non-loopback interface that is up, followed as interfaces come and go)")
     List<String> interfaces;
 
-    @Option(names = "--bpffs", paramLabel = "DIR", description = "where the datapath is pinned (default: "
-            + AgentConfig.DEFAULT_BPFFS + ")")
+    @Option(
+            names = "--bpffs",
+            paramLabel = "DIR",
+            description =
+                    "where the datapath is pinned (default: " + AgentConfig.DEFAULT_BPFFS + ")")
     String bpffs;
 
-    @Option(names = "--metrics-listen", paramLabel = "ADDR:PORT",
-            description = "/metrics, /healthz, /readyz (default: " + AgentConfig.DEFAULT_METRICS + ")")
+    @Option(
+            names = "--metrics-listen",
+            paramLabel = "ADDR:PORT",
+            description =
+                    "/metrics, /healthz, /readyz (default: " + AgentConfig.DEFAULT_METRICS + ")")
     String metricsListen;
 
-    @Option(names = "--rtsp-listen", paramLabel = "ADDR:PORT", description = "RTSP proxy (default: "
-            + AgentConfig.DEFAULT_RTSP + ")")
+    @Option(
+            names = "--rtsp-listen",
+            paramLabel = "ADDR:PORT",
+            description = "RTSP proxy (default: " + AgentConfig.DEFAULT_RTSP + ")")
     String rtspListen;
 
-    @Option(names = "--sip-listen", paramLabel = "ADDR:PORT", description = "SIP proxy (default: "
-            + AgentConfig.DEFAULT_SIP + ")")
+    @Option(
+            names = "--sip-listen",
+            paramLabel = "ADDR:PORT",
+            description = "SIP proxy (default: " + AgentConfig.DEFAULT_SIP + ")")
     String sipListen;
 
-    @Option(names = "--userspace", description = "no BPF at all: the media plane relays in userspace (slower)")
+    @Option(
+            names = "--userspace",
+            description = "no BPF at all: the media plane relays in userspace (slower)")
     Boolean userspace;
 
-    @Option(names = "--log-level", paramLabel = "LEVEL", description = "trace, debug, info (default), warn, error")
+    @Option(
+            names = "--log-level",
+            paramLabel = "LEVEL",
+            description = "trace, debug, info (default), warn, error")
     String logLevel;
 
     static Agent.ServiceFactory services = Agent::defaultServices;
@@ -76,8 +102,17 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
         AgentConfig cfg;
         try {
-            cfg = ConfigLoader.load(config, new ConfigLoader.Overrides(interfaces, bpffs, metricsListen, rtspListen,
-                    sipListen, userspace, logLevel));
+            cfg =
+                    ConfigLoader.load(
+                            config,
+                            new ConfigLoader.Overrides(
+                                    interfaces,
+                                    bpffs,
+                                    metricsListen,
+                                    rtspListen,
+                                    sipListen,
+                                    userspace,
+                                    logLevel));
         } catch (ConfigException e) {
             System.err.println("msm-agent: " + e.getMessage());
             return 2;
@@ -94,10 +129,12 @@ public final class Main implements Callable<Integer> {
             return 1;
         }
         // SIGTERM/SIGINT: an orderly stop that exits 0 (a JVM shutdown hook would exit 143)
-        Runnable stop = () -> {
-            LoggerFactory.getLogger(Main.class).info("stopping (the datapath stays attached and keeps forwarding)");
-            agent.close();
-        };
+        Runnable stop =
+                () -> {
+                    LoggerFactory.getLogger(Main.class)
+                            .info("stopping (the datapath stays attached and keeps forwarding)");
+                    agent.close();
+                };
         for (String sig : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(sig), s -> new Thread(stop, "msm-stop").start());
         }
@@ -107,20 +144,33 @@ public final class Main implements Callable<Integer> {
 
     static void setLogLevel(String level) {
         ch.qos.logback.classic.Logger root =
-                (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+                (ch.qos.logback.classic.Logger)
+                        LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.toLevel(level, Level.INFO));
     }
 
-    @Command(name = "cleanup", mixinStandardHelpOptions = true,
-            description = "Detach every program msm attached (only msm's: foreign filters and XDP programs stay), "
-                    + "delete clsact qdiscs msm created if they are empty, detach pod interception from every pod "
-                    + "cgroup, and remove msm's pins.")
+    @Command(
+            name = "cleanup",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Detach every program msm attached (only msm's: foreign filters and XDP programs stay), "
+                            + "delete clsact qdiscs msm created if they are empty, detach pod interception from every pod "
+                            + "cgroup, and remove msm's pins.")
     static final class Cleanup implements Callable<Integer> {
-        @Option(names = "--bpffs", paramLabel = "DIR", description = "pin directory (default: " + AgentConfig.DEFAULT_BPFFS + ")")
+        @Option(
+                names = "--bpffs",
+                paramLabel = "DIR",
+                description = "pin directory (default: " + AgentConfig.DEFAULT_BPFFS + ")")
         String bpffs = AgentConfig.DEFAULT_BPFFS;
 
-        @Option(names = "--intercept-pins", paramLabel = "DIR", description = "pin directory of pod interception "
-                + "(default: " + KubernetesSettings.DEFAULT_PIN_DIR + ")")
+        @Option(
+                names = "--intercept-pins",
+                paramLabel = "DIR",
+                description =
+                        "pin directory of pod interception "
+                                + "(default: "
+                                + KubernetesSettings.DEFAULT_PIN_DIR
+                                + ")")
         String interceptPins = KubernetesSettings.DEFAULT_PIN_DIR;
 
         @Override
@@ -128,9 +178,15 @@ public final class Main implements Callable<Integer> {
             try {
                 List<String> from = DatapathOwner.cleanup(Path.of(bpffs));
                 List<String> pods = Interception.cleanup(Path.of(interceptPins));
-                System.out.println("msm-agent cleanup: detached from " + (from.isEmpty() ? "no interface" : String.join(", ", from))
-                        + "; removed " + bpffs + "; interception detached from " + pods.size() + " pod(s), removed "
-                        + interceptPins);
+                System.out.println(
+                        "msm-agent cleanup: detached from "
+                                + (from.isEmpty() ? "no interface" : String.join(", ", from))
+                                + "; removed "
+                                + bpffs
+                                + "; interception detached from "
+                                + pods.size()
+                                + " pod(s), removed "
+                                + interceptPins);
                 return 0;
             } catch (BpfException e) {
                 System.err.println("msm-agent cleanup: " + e.getMessage());
@@ -142,7 +198,9 @@ public final class Main implements Callable<Integer> {
     static final class VersionInfo implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"msm-agent " + Version.get() + " (datapath layout v" + Meta.LAYOUT_VERSION + ")"};
+            return new String[] {
+                "msm-agent " + Version.get() + " (datapath layout v" + Meta.LAYOUT_VERSION + ")"
+            };
         }
     }
 }

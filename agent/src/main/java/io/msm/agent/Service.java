@@ -3,7 +3,10 @@ package io.msm.agent;
 import java.util.Map;
 import java.util.concurrent.Executor;
 
-/** A long-running part of the agent started after the datapath (RTSP proxy, SIP proxy, Kubernetes watcher). */
+/**
+ * A long-running part of the agent started after the datapath (RTSP proxy, SIP proxy, Kubernetes
+ * watcher).
+ */
 public interface Service extends AutoCloseable {
     String name();
 
@@ -17,8 +20,8 @@ public interface Service extends AutoCloseable {
     String describe();
 
     /**
-     * The threads that answer clients (event loops, a media thread), by name: /readyz fails
-     * while one of them has not run a task for http.stall-timeout.
+     * The threads that answer clients (event loops, a media thread), by name: /readyz fails while
+     * one of them has not run a task for http.stall-timeout.
      */
     default Map<String, Executor> loops() {
         return Map.of();

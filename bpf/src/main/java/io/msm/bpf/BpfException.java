@@ -3,8 +3,8 @@ package io.msm.bpf;
 import io.msm.bpf.libbpf.Errno;
 
 /**
- * A failed BPF operation: what was attempted, the errno, a hint a user can act
- * on and, for program loads, the verifier log.
+ * A failed BPF operation: what was attempted, the errno, a hint a user can act on and, for program
+ * loads, the verifier log.
  */
 public class BpfException extends RuntimeException {
     private static final long serialVersionUID = 1L;

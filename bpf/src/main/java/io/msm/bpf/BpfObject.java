@@ -14,20 +14,27 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
- * A BPF ELF object loaded through libbpf: open from bytes, size maps, reuse
- * existing maps, load (a verifier rejection throws with the verifier log),
- * then hand out program and map descriptors. Closing it closes the
- * descriptors; pinned or attached programs stay in the kernel.
+ * A BPF ELF object loaded through libbpf: open from bytes, size maps, reuse existing maps, load (a
+ * verifier rejection throws with the verifier log), then hand out program and map descriptors.
+ * Closing it closes the descriptors; pinned or attached programs stay in the kernel.
  */
 public final class BpfObject implements AutoCloseable {
     private final Native n;
     private final Pointer object;
-    @SuppressWarnings("UnusedVariable") // libbpf reads the ELF image in place: the field keeps it alive
+
+    @SuppressWarnings(
+            "UnusedVariable") // libbpf reads the ELF image in place: the field keeps it alive
     private final Pointer image;
+
     private final Map<String, Integer> maps;
     private final Map<String, Integer> progs;
 
-    private BpfObject(Native n, Pointer object, Pointer image, Map<String, Integer> maps, Map<String, Integer> progs) {
+    private BpfObject(
+            Native n,
+            Pointer object,
+            Pointer image,
+            Map<String, Integer> maps,
+            Map<String, Integer> progs) {
         this.n = n;
         this.object = object;
         this.image = image;
@@ -39,7 +46,8 @@ public final class BpfObject implements AutoCloseable {
     public static byte[] resource(String path) {
         try (InputStream in = BpfObject.class.getResourceAsStream(path)) {
             if (in == null) {
-                throw new BpfException("BPF object " + path + " is not on the classpath: build with 'make build'");
+                throw new BpfException(
+                        "BPF object " + path + " is not on the classpath: build with 'make build'");
             }
             return in.readAllBytes();
         } catch (IOException e) {
@@ -73,20 +81,21 @@ public final class BpfObject implements AutoCloseable {
             throw e;
         }
         Map<String, Integer> maps = new LinkedHashMap<>();
-        for (Pointer m = n.bpf.bpf_object__next_map(o.object, null); m != null;
-             m = n.bpf.bpf_object__next_map(o.object, m)) {
+        for (Pointer m = n.bpf.bpf_object__next_map(o.object, null);
+                m != null;
+                m = n.bpf.bpf_object__next_map(o.object, m)) {
             maps.put(n.bpf.bpf_map__name(m), n.bpf.bpf_map__fd(m));
         }
         Map<String, Integer> progs = new LinkedHashMap<>();
-        for (Pointer p = n.bpf.bpf_object__next_program(o.object, null); p != null;
-             p = n.bpf.bpf_object__next_program(o.object, p)) {
+        for (Pointer p = n.bpf.bpf_object__next_program(o.object, null);
+                p != null;
+                p = n.bpf.bpf_object__next_program(o.object, p)) {
             progs.put(n.bpf.bpf_program__name(p), n.bpf.bpf_program__fd(p));
         }
         return new BpfObject(n, o.object, o.image, maps, progs);
     }
 
-    private record Opened(Pointer object, Pointer image) {
-    }
+    private record Opened(Pointer object, Pointer image) {}
 
     private static Opened open(Native n, String name, byte[] elf) {
         Pointer image = Memory.allocateDirect(n.runtime, elf.length);
@@ -120,7 +129,8 @@ public final class BpfObject implements AutoCloseable {
             }
             int rc = n.bpf.bpf_map__reuse_fd(m, e.getValue());
             if (rc < 0) {
-                throw new BpfException("cannot reuse map " + e.getKey() + ": " + n.describe(rc), rc);
+                throw new BpfException(
+                        "cannot reuse map " + e.getKey() + ": " + n.describe(rc), rc);
             }
         }
     }
@@ -135,8 +145,9 @@ public final class BpfObject implements AutoCloseable {
             configure(n, obj, s);
             int size = 16 << 20;
             Map<String, Pointer> bufs = new LinkedHashMap<>();
-            for (Pointer p = n.bpf.bpf_object__next_program(obj, null); p != null;
-                 p = n.bpf.bpf_object__next_program(obj, p)) {
+            for (Pointer p = n.bpf.bpf_object__next_program(obj, null);
+                    p != null;
+                    p = n.bpf.bpf_object__next_program(obj, p)) {
                 Pointer buf = Memory.allocateDirect(n.runtime, size, true);
                 n.bpf.bpf_program__set_log_buf(p, buf, size);
                 n.bpf.bpf_program__set_log_level(p, 1);
@@ -146,8 +157,11 @@ public final class BpfObject implements AutoCloseable {
             for (Map.Entry<String, Pointer> e : bufs.entrySet()) {
                 String log = e.getValue().getString(0, size, StandardCharsets.UTF_8);
                 if (!log.isBlank()) {
-                    logs.append("--- verifier log of ").append(e.getKey()).append(" (tail) ---\n")
-                            .append(tail(log, 60)).append('\n');
+                    logs.append("--- verifier log of ")
+                            .append(e.getKey())
+                            .append(" (tail) ---\n")
+                            .append(tail(log, 60))
+                            .append('\n');
                 }
             }
         } catch (RuntimeException ignored) {
@@ -159,22 +173,31 @@ public final class BpfObject implements AutoCloseable {
         }
         if (logs.length() > 0 && Math.abs(rc) == Errno.EACCES) {
             // EACCES with a verifier log is a rejection, not a missing privilege
-            hint = "the kernel's verifier rejected a program (its log follows); this kernel may be older than "
-                    + "msm supports (Linux 6.1+)";
+            hint =
+                    "the kernel's verifier rejected a program (its log follows); this kernel may be older than "
+                            + "msm supports (Linux 6.1+)";
         }
-        String msg = "loading BPF object " + name + " failed: " + n.describe(rc) + (hint != null ? " — " + hint : "");
-        return new BpfException(logs.length() > 0 ? msg + "\n" + logs : msg, rc, logs.toString(), null);
+        String msg =
+                "loading BPF object "
+                        + name
+                        + " failed: "
+                        + n.describe(rc)
+                        + (hint != null ? " — " + hint : "");
+        return new BpfException(
+                logs.length() > 0 ? msg + "\n" + logs : msg, rc, logs.toString(), null);
     }
 
     private static String tail(String log, int lines) {
         String[] all = log.split("\n");
-        return String.join("\n", Arrays.copyOfRange(all, Math.max(0, all.length - lines), all.length));
+        return String.join(
+                "\n", Arrays.copyOfRange(all, Math.max(0, all.length - lines), all.length));
     }
 
     public int progFd(String name) {
         Integer fd = progs.get(name);
         if (fd == null) {
-            throw new BpfException("program " + name + " is not in this object (has: " + progs.keySet() + ")");
+            throw new BpfException(
+                    "program " + name + " is not in this object (has: " + progs.keySet() + ")");
         }
         return fd;
     }
@@ -182,7 +205,8 @@ public final class BpfObject implements AutoCloseable {
     public int mapFd(String name) {
         Integer fd = maps.get(name);
         if (fd == null) {
-            throw new BpfException("map " + name + " is not in this object (has: " + maps.keySet() + ")");
+            throw new BpfException(
+                    "map " + name + " is not in this object (has: " + maps.keySet() + ")");
         }
         return fd;
     }

@@ -1,7 +1,6 @@
 package io.msm.bpf;
 
 import io.msm.bpf.libbpf.Native;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,8 +10,7 @@ import java.util.List;
 public final class Bpffs {
     public static final String DEFAULT_ROOT = "/sys/fs/bpf";
 
-    private Bpffs() {
-    }
+    private Bpffs() {}
 
     /** True if path lies on a mounted bpf filesystem. */
     public static boolean isBpffs(Path path) {
@@ -38,8 +36,8 @@ public final class Bpffs {
     }
 
     /**
-     * Make dir usable for pins: mount bpffs on /sys/fs/bpf if dir is below it
-     * and nothing is mounted there, then create dir.
+     * Make dir usable for pins: mount bpffs on /sys/fs/bpf if dir is below it and nothing is
+     * mounted there, then create dir.
      */
     public static Path ensure(String dir) {
         Path p = Path.of(dir).toAbsolutePath().normalize();
@@ -49,13 +47,22 @@ public final class Bpffs {
                 int rc = Native.get().libc.mount("bpf", DEFAULT_ROOT, "bpf", 0, null);
                 if (rc != 0) {
                     int e = Native.get().lastErrno();
-                    throw new BpfException("cannot mount bpffs on " + DEFAULT_ROOT + ": " + Native.get().describe(e)
-                            + " — mount it (mount -t bpf bpf /sys/fs/bpf) or run as root", e);
+                    throw new BpfException(
+                            "cannot mount bpffs on "
+                                    + DEFAULT_ROOT
+                                    + ": "
+                                    + Native.get().describe(e)
+                                    + " — mount it (mount -t bpf bpf /sys/fs/bpf) or run as root",
+                            e);
                 }
             }
             if (!isBpffs(p)) {
-                throw new BpfException(dir + " is not on a bpf filesystem: use a directory under a bpffs mount "
-                        + "(default " + DEFAULT_ROOT + "/msm)");
+                throw new BpfException(
+                        dir
+                                + " is not on a bpf filesystem: use a directory under a bpffs mount "
+                                + "(default "
+                                + DEFAULT_ROOT
+                                + "/msm)");
             }
         }
         try {

@@ -30,8 +30,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The msm datapath object (msm.bpf.o): its programs and maps, either freshly
- * loaded through libbpf or re-opened from the pins a previous agent left.
+ * The msm datapath object (msm.bpf.o): its programs and maps, either freshly loaded through libbpf
+ * or re-opened from the pins a previous agent left.
  *
  * <pre>
  *   Datapath dp = Datapath.load(DatapathSpec.DEFAULT);   // verify + load
@@ -63,8 +63,21 @@ public final class Datapath implements AutoCloseable {
     public static final String MAP_ATTACHMENTS = "msm_attachments";
 
     /** Maps pinned (the scratch map is per-packet working memory, not state). */
-    public static final List<String> PINNED_MAPS = List.of(MAP_FLOWS, MAP_COUNTERS, MAP_CONFIG, MAP_PORTS, MAP_META,
-            MAP_FANOUT, MAP_GROUP_STATS, MAP_GROUP_INFO, MAP_SUB_STATS, MAP_DENY, MAP_RATELIMIT, MAP_ATTACHMENTS);
+    public static final List<String> PINNED_MAPS =
+            List.of(
+                    MAP_FLOWS,
+                    MAP_COUNTERS,
+                    MAP_CONFIG,
+                    MAP_PORTS,
+                    MAP_META,
+                    MAP_FANOUT,
+                    MAP_GROUP_STATS,
+                    MAP_GROUP_INFO,
+                    MAP_SUB_STATS,
+                    MAP_DENY,
+                    MAP_RATELIMIT,
+                    MAP_ATTACHMENTS);
+
     public static final List<String> PROGRAMS = List.of(PROG_TC, PROG_XDP);
 
     /** Pin file name of a program: "prog_" + name. */
@@ -73,15 +86,21 @@ public final class Datapath implements AutoCloseable {
     }
 
     private final Native n;
-    private final BpfObject object;        // null when opened from pins
+    private final BpfObject object; // null when opened from pins
     private final Map<String, Integer> mapFds;
     private final Map<String, Integer> progFds;
     private final boolean ownsFds;
     private final byte[] sha256;
     private volatile Path pinnedAt;
 
-    private Datapath(Native n, BpfObject object, Map<String, Integer> mapFds,
-                     Map<String, Integer> progFds, boolean ownsFds, byte[] sha256, Path pinnedAt) {
+    private Datapath(
+            Native n,
+            BpfObject object,
+            Map<String, Integer> mapFds,
+            Map<String, Integer> progFds,
+            boolean ownsFds,
+            byte[] sha256,
+            Path pinnedAt) {
         this.n = n;
         this.object = object;
         this.mapFds = mapFds;
@@ -112,10 +131,9 @@ public final class Datapath implements AutoCloseable {
     }
 
     /**
-     * Verify and load {@code elf}. Maps named in {@code reuse} (name -> fd)
-     * are not created: the new programs use those maps (hot upgrade of the
-     * code with the state kept). A verifier rejection throws a
-     * {@link BpfException} carrying the verifier log.
+     * Verify and load {@code elf}. Maps named in {@code reuse} (name -> fd) are not created: the
+     * new programs use those maps (hot upgrade of the code with the state kept). A verifier
+     * rejection throws a {@link BpfException} carrying the verifier log.
      */
     public static Datapath load(byte[] elf, DatapathSpec spec, Map<String, Integer> reuse) {
         Map<String, Integer> sizes = new LinkedHashMap<>();
@@ -132,7 +150,14 @@ public final class Datapath implements AutoCloseable {
             for (String p : PROGRAMS) {
                 progs.put(p, obj.progFd(p));
             }
-            return new Datapath(Native.get(), obj, new LinkedHashMap<>(obj.maps()), progs, false, sha256(elf), null);
+            return new Datapath(
+                    Native.get(),
+                    obj,
+                    new LinkedHashMap<>(obj.maps()),
+                    progs,
+                    false,
+                    sha256(elf),
+                    null);
         } catch (RuntimeException e) {
             obj.close();
             throw e;
@@ -177,13 +202,17 @@ public final class Datapath implements AutoCloseable {
     }
 
     /**
-     * Re-open a pinned datapath (programs and maps). Throws with a message
-     * that says what to do when the pins are missing or unreadable.
+     * Re-open a pinned datapath (programs and maps). Throws with a message that says what to do
+     * when the pins are missing or unreadable.
      */
     public static Datapath openPinned(Path dir) {
         Native n = Native.get();
         if (!Files.isDirectory(dir)) {
-            throw new BpfException("no msm datapath pinned at " + dir + " (is msm-agent running? see 'msm status')", 2);
+            throw new BpfException(
+                    "no msm datapath pinned at "
+                            + dir
+                            + " (is msm-agent running? see 'msm status')",
+                    2);
         }
         Map<String, Integer> maps = new LinkedHashMap<>();
         Map<String, Integer> progs = new LinkedHashMap<>();
@@ -207,10 +236,17 @@ public final class Datapath implements AutoCloseable {
         if (fd < 0) {
             int e = n.lastErrno();
             if (e == Errno.ENOENT) {
-                throw new BpfException(path + " is not pinned (is msm-agent running? see 'msm status')", e);
+                throw new BpfException(
+                        path + " is not pinned (is msm-agent running? see 'msm status')", e);
             }
             String hint = BpfException.hintFor(e);
-            throw new BpfException("cannot open " + path + ": " + n.describe(e) + (hint != null ? " — " + hint : ""), e);
+            throw new BpfException(
+                    "cannot open "
+                            + path
+                            + ": "
+                            + n.describe(e)
+                            + (hint != null ? " — " + hint : ""),
+                    e);
         }
         return fd;
     }
@@ -336,8 +372,8 @@ public final class Datapath implements AutoCloseable {
     }
 
     /**
-     * Write the 65536-entry port table: portFlags[port] = PortTable.F_*; only
-     * entries that differ from the map are written.
+     * Write the 65536-entry port table: portFlags[port] = PortTable.F_*; only entries that differ
+     * from the map are written.
      */
     public void writePorts(int[] portFlags) {
         if (portFlags.length != PortTable.SIZE) {

@@ -3,10 +3,10 @@ package io.msm.bpf;
 /**
  * Map sizes chosen at load time (the object's defaults are in msm_shared.h).
  *
- * @param flows     flow table entries (LRU)
- * @param groups    fan-out groups (each preallocates MSM_MAX_SUBS subscriber slots, 36 kB)
- * @param subIds    subscriber counter slots across all groups
- * @param deny      deny-list prefixes
+ * @param flows flow table entries (LRU)
+ * @param groups fan-out groups (each preallocates MSM_MAX_SUBS subscriber slots, 36 kB)
+ * @param subIds subscriber counter slots across all groups
+ * @param deny deny-list prefixes
  * @param rateLimit sources tracked by the new-flow limiter
  */
 public record DatapathSpec(int flows, int groups, int subIds, int deny, int rateLimit) {
@@ -22,7 +22,8 @@ public record DatapathSpec(int flows, int groups, int subIds, int deny, int rate
 
     private static void check(String field, int v, int min, int max) {
         if (v < min || v > max) {
-            throw new IllegalArgumentException(field + " must be " + min + ".." + max + ", got " + v);
+            throw new IllegalArgumentException(
+                    field + " must be " + min + ".." + max + ", got " + v);
         }
     }
 

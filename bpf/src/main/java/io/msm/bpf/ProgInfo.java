@@ -10,11 +10,17 @@ import jnr.ffi.Pointer;
  * What the kernel says about a loaded program (struct bpf_prog_info).
  *
  * @param verifiedInsns the verifier's "processed N insns" for this program
- * @param runTimeNs     total run time (only counted with kernel.bpf_stats_enabled=1)
- * @param runCount      runs (idem)
+ * @param runTimeNs total run time (only counted with kernel.bpf_stats_enabled=1)
+ * @param runCount runs (idem)
  */
-public record ProgInfo(int type, int id, String name, int xlatedLen, int verifiedInsns, long runTimeNs,
-                       long runCount) {
+public record ProgInfo(
+        int type,
+        int id,
+        String name,
+        int xlatedLen,
+        int verifiedInsns,
+        long runTimeNs,
+        long runCount) {
     private static final int SIZE = 232;
 
     public static ProgInfo of(int fd) {
@@ -24,7 +30,8 @@ public record ProgInfo(int type, int id, String name, int xlatedLen, int verifie
         len.putInt(0, SIZE);
         int rc = n.bpf.bpf_obj_get_info_by_fd(fd, buf, len);
         if (rc < 0) {
-            throw new BpfException("bpf_obj_get_info_by_fd(prog fd " + fd + "): " + n.describe(rc), rc);
+            throw new BpfException(
+                    "bpf_obj_get_info_by_fd(prog fd " + fd + "): " + n.describe(rc), rc);
         }
         byte[] name = new byte[16];
         buf.get(64, name, 0, 16);
@@ -36,8 +43,14 @@ public record ProgInfo(int type, int id, String name, int xlatedLen, int verifie
         int verified = got >= 220 ? buf.getInt(216) : 0;
         long runTime = got >= 200 ? buf.getLong(192) : 0;
         long runCnt = got >= 208 ? buf.getLong(200) : 0;
-        return new ProgInfo(buf.getInt(0), buf.getInt(4), new String(name, 0, z, StandardCharsets.US_ASCII),
-                buf.getInt(20), verified, runTime, runCnt);
+        return new ProgInfo(
+                buf.getInt(0),
+                buf.getInt(4),
+                new String(name, 0, z, StandardCharsets.US_ASCII),
+                buf.getInt(20),
+                verified,
+                runTime,
+                runCnt);
     }
 
     /** Info for a program id; empty if the id no longer exists. */

@@ -25,11 +25,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-
 /**
- * Every Java mirror of a C struct has the size and member offsets the
- * compiler gave the struct, read from the object's BTF. A change on one
- * side only fails here. (Reads a file: no root needed.)
+ * Every Java mirror of a C struct has the size and member offsets the compiler gave the struct,
+ * read from the object's BTF. A change on one side only fails here. (Reads a file: no root needed.)
  */
 class LayoutMatchesBtfTest {
     static BtfStructs btf;
@@ -45,9 +43,23 @@ class LayoutMatchesBtfTest {
     }
 
     static Stream<StructLayout> layouts() {
-        return Stream.of(FlowKey.LAYOUT, Flow.LAYOUT, RtpStats.LAYOUT, Counters.LAYOUT, DatapathConfig.LAYOUT,
-                Meta.LAYOUT, FanoutKey.LAYOUT, FanoutSub.LAYOUT, FanoutGroup.LAYOUT, GroupStats.LAYOUT,
-                SubStats.LAYOUT, GroupInfo.LAYOUT, DenyKey.LAYOUT, RateLimitKey.LAYOUT, RateLimitState.LAYOUT, Attachment.LAYOUT);
+        return Stream.of(
+                FlowKey.LAYOUT,
+                Flow.LAYOUT,
+                RtpStats.LAYOUT,
+                Counters.LAYOUT,
+                DatapathConfig.LAYOUT,
+                Meta.LAYOUT,
+                FanoutKey.LAYOUT,
+                FanoutSub.LAYOUT,
+                FanoutGroup.LAYOUT,
+                GroupStats.LAYOUT,
+                SubStats.LAYOUT,
+                GroupInfo.LAYOUT,
+                DenyKey.LAYOUT,
+                RateLimitKey.LAYOUT,
+                RateLimitState.LAYOUT,
+                Attachment.LAYOUT);
     }
 
     @ParameterizedTest(name = "{0}")

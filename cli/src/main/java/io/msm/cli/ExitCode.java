@@ -1,8 +1,8 @@
 package io.msm.cli;
 
 /**
- * What {@code msm} exits with. Scripts branch on these, so each failure a
- * user can act on has its own code; the list is printed in every --help.
+ * What {@code msm} exits with. Scripts branch on these, so each failure a user can act on has its
+ * own code; the list is printed in every --help.
  */
 public enum ExitCode {
     OK(0, "success"),

@@ -2,12 +2,11 @@ package io.msm.cli;
 
 import io.msm.bpf.Datapath;
 import io.msm.bpf.maps.Meta;
-import picocli.CommandLine.IVersionProvider;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.HexFormat;
 import java.util.Properties;
+import picocli.CommandLine.IVersionProvider;
 
 /** The release of this msm and the datapath layout it reads. */
 public final class MsmVersion implements IVersionProvider {
@@ -48,6 +47,7 @@ public final class MsmVersion implements IVersionProvider {
             "msm " + release(),
             "datapath layout version " + Meta.LAYOUT_VERSION,
             "datapath object sha256 " + (sha == null ? "(not in this build)" : sha),
-            "java " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ")"};
+            "java " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ")"
+        };
     }
 }

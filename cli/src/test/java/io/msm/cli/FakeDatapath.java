@@ -16,7 +16,6 @@ import io.msm.cli.source.DatapathView;
 import io.msm.cli.source.FanoutKeys;
 import io.msm.cli.source.MapFill;
 import io.msm.cli.source.PinnedProgram;
-
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -43,8 +42,10 @@ public final class FakeDatapath implements DatapathView {
     public Counters totals = Counters.zero();
     public Meta meta = new Meta(Meta.MAGIC, Meta.LAYOUT_VERSION, 0, new byte[32]);
     public int flowReads;
+
     /** Runs before each flow read: lets a test change the flows between --watch refreshes. */
-    public Runnable beforeFlowRead = () -> { };
+    public Runnable beforeFlowRead = () -> {};
+
     public boolean closed;
 
     public static InetAddress ip(String literal) {
@@ -55,12 +56,45 @@ public final class FakeDatapath implements DatapathView {
         }
     }
 
-    /** An RTP flow with receiver stats: highest seq = cycles + maxSeq, lost = expected - received. */
-    public static Flow rtpFlow(long packets, long bytes, long firstNs, long lastNs, long ssrc, int maxSeq,
-                               long cycles, long baseSeq, long received, long jitterScaled, long clockRate) {
-        RtpStats s = new RtpStats(ssrc, 96, 0, maxSeq, cycles, baseSeq, 0, received, 0, 0, jitterScaled, clockRate,
-                RtpStats.F_INIT);
-        return new Flow(TrafficClass.RTP.id(), 0, 1 << TrafficClass.RTP.id(), packets, bytes, firstNs, lastNs, s);
+    /**
+     * An RTP flow with receiver stats: highest seq = cycles + maxSeq, lost = expected - received.
+     */
+    public static Flow rtpFlow(
+            long packets,
+            long bytes,
+            long firstNs,
+            long lastNs,
+            long ssrc,
+            int maxSeq,
+            long cycles,
+            long baseSeq,
+            long received,
+            long jitterScaled,
+            long clockRate) {
+        RtpStats s =
+                new RtpStats(
+                        ssrc,
+                        96,
+                        0,
+                        maxSeq,
+                        cycles,
+                        baseSeq,
+                        0,
+                        received,
+                        0,
+                        0,
+                        jitterScaled,
+                        clockRate,
+                        RtpStats.F_INIT);
+        return new Flow(
+                TrafficClass.RTP.id(),
+                0,
+                1 << TrafficClass.RTP.id(),
+                packets,
+                bytes,
+                firstNs,
+                lastNs,
+                s);
     }
 
     public static Flow flow(TrafficClass c, long packets, long bytes, long firstNs, long lastNs) {

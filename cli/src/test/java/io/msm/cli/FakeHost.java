@@ -2,7 +2,6 @@ package io.msm.cli;
 
 import io.msm.cli.source.Host;
 import io.msm.cli.source.PinScan;
-
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -12,8 +11,10 @@ import java.util.Optional;
 /** A machine with a clock the test moves and interfaces/attachments it declares. */
 public final class FakeHost implements Host {
     public long nowNs = 100_000_000_000L;
+
     /** Added to the clock on every read (so each --watch refresh sees time pass). */
     public long tickNs;
+
     public final Map<Integer, String> ifnames = new HashMap<>();
     public final Map<Integer, Integer> tc = new HashMap<>();
     public final Map<Integer, Integer> xdp = new HashMap<>();

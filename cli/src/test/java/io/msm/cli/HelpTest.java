@@ -1,22 +1,25 @@
 package io.msm.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.maps.Meta;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 class HelpTest {
     static Run run(String... args) {
-        return Run.of(dir -> {
-            throw new AssertionError("help must not open the datapath");
-        }, new FakeHost(), Run.AGENT_UP, args);
+        return Run.of(
+                dir -> {
+                    throw new AssertionError("help must not open the datapath");
+                },
+                new FakeHost(),
+                Run.AGENT_UP,
+                args);
     }
 
     @ParameterizedTest
@@ -31,13 +34,19 @@ class HelpTest {
         assertEquals(0, r.exit(), r.toString());
         String usage = "Usage: msm" + (command.isEmpty() ? "" : " " + command);
         // picocli's HelpCommand puts its description first
-        assertTrue(command.equals("help") ? r.out().contains(usage) : r.out().startsWith(usage), r.out());
+        assertTrue(
+                command.equals("help") ? r.out().contains(usage) : r.out().startsWith(usage),
+                r.out());
         if (!command.equals("help")) {
             assertTrue(r.out().contains("Exit codes:"), r.out());
             assertTrue(r.out().contains("3   no msm datapath pinned"), r.out());
-            assertTrue(r.out().contains("4   not allowed to read the pins: needs root or CAP_BPF"), r.out());
+            assertTrue(
+                    r.out().contains("4   not allowed to read the pins: needs root or CAP_BPF"),
+                    r.out());
         }
-        assertTrue(r.out().contains("--bpffs=DIR") || command.equals("help"), "global option shown: " + r.out());
+        assertTrue(
+                r.out().contains("--bpffs=DIR") || command.equals("help"),
+                "global option shown: " + r.out());
     }
 
     @ParameterizedTest
@@ -66,7 +75,8 @@ class HelpTest {
         Run r = run("version");
         assertEquals(0, r.exit(), r.toString());
         assertTrue(r.out().startsWith("msm "), r.out());
-        assertTrue(r.out().contains("datapath layout version " + Meta.LAYOUT_VERSION + "\n"), r.out());
+        assertTrue(
+                r.out().contains("datapath layout version " + Meta.LAYOUT_VERSION + "\n"), r.out());
         assertEquals(r.out(), run("--version").out());
     }
 
@@ -74,19 +84,39 @@ class HelpTest {
     void bpffsWorksBeforeAndAfterTheCommand() {
         List<Path> opened = new ArrayList<>();
         FakeDatapath dp = new FakeDatapath();
-        Run.of(dir -> {
-            opened.add(dir);
-            return dp;
-        }, new FakeHost(), Run.AGENT_UP, "--bpffs", "/sys/fs/bpf/a", "flows");
-        Run.of(dir -> {
-            opened.add(dir);
-            return dp;
-        }, new FakeHost(), Run.AGENT_UP, "fanout", "--bpffs", "/sys/fs/bpf/b");
-        Run.of(dir -> {
-            opened.add(dir);
-            return dp;
-        }, new FakeHost(), Run.AGENT_UP, "flows");
-        assertEquals(List.of(Path.of("/sys/fs/bpf/a"), Path.of("/sys/fs/bpf/b"), Path.of(MsmCommand.DEFAULT_BPFFS)),
+        Run.of(
+                dir -> {
+                    opened.add(dir);
+                    return dp;
+                },
+                new FakeHost(),
+                Run.AGENT_UP,
+                "--bpffs",
+                "/sys/fs/bpf/a",
+                "flows");
+        Run.of(
+                dir -> {
+                    opened.add(dir);
+                    return dp;
+                },
+                new FakeHost(),
+                Run.AGENT_UP,
+                "fanout",
+                "--bpffs",
+                "/sys/fs/bpf/b");
+        Run.of(
+                dir -> {
+                    opened.add(dir);
+                    return dp;
+                },
+                new FakeHost(),
+                Run.AGENT_UP,
+                "flows");
+        assertEquals(
+                List.of(
+                        Path.of("/sys/fs/bpf/a"),
+                        Path.of("/sys/fs/bpf/b"),
+                        Path.of(MsmCommand.DEFAULT_BPFFS)),
                 opened);
     }
 }

@@ -27,7 +27,12 @@ class AgentConfigTest {
     }
 
     static String checksum(Manifests m) {
-        return m.daemonSet().getSpec().getTemplate().getMetadata().getAnnotations().get("checksum/config");
+        return m.daemonSet()
+                .getSpec()
+                .getTemplate()
+                .getMetadata()
+                .getAnnotations()
+                .get("checksum/config");
     }
 
     @Test
@@ -41,12 +46,36 @@ class AgentConfigTest {
         assertEquals("info", c.get("log-level"));
         assertEquals(Map.of("enabled", true, "mode", "auto"), c.get("xdp"));
         assertEquals(Map.of("idle-timeout", "60s", "expiry-interval", "5s"), c.get("flows"));
-        assertEquals(Map.of("control-tcp-ports", List.of(554, 8554, 5060), "control-udp-ports", List.of(5060),
-                "game-udp-ports", List.of(), "raknet", true), c.get("classifier"));
+        assertEquals(
+                Map.of(
+                        "control-tcp-ports",
+                        List.of(554, 8554, 5060),
+                        "control-udp-ports",
+                        List.of(5060),
+                        "game-udp-ports",
+                        List.of(),
+                        "raknet",
+                        true),
+                c.get("classifier"));
         assertEquals(Map.of("port-range", "20000-29999"), c.get("media"));
-        assertFalse(c.containsKey("interfaces"), "no interface list: the agent takes every up interface");
-        assertEquals(Set.of("bpffs", "metrics-listen", "rtsp-listen", "sip-listen", "userspace", "log-level", "xdp",
-                "flows", "classifier", "media", "kubernetes"), c.keySet(), "only keys msm-agent's config loader reads");
+        assertFalse(
+                c.containsKey("interfaces"),
+                "no interface list: the agent takes every up interface");
+        assertEquals(
+                Set.of(
+                        "bpffs",
+                        "metrics-listen",
+                        "rtsp-listen",
+                        "sip-listen",
+                        "userspace",
+                        "log-level",
+                        "xdp",
+                        "flows",
+                        "classifier",
+                        "media",
+                        "kubernetes"),
+                c.keySet(),
+                "only keys msm-agent's config loader reads");
     }
 
     @Test
@@ -56,21 +85,43 @@ class AgentConfigTest {
         assertEquals(true, k.get("enabled"), "in a cluster: always on");
         assertEquals("5s", k.get("probe-interval"));
         assertEquals("elect", k.get("status"));
-        assertEquals(MsmChart.NAMESPACE, k.get("agent-namespace"), "the election looks at this release's agents");
-        assertEquals("app.kubernetes.io/instance=msm,app.kubernetes.io/name=msm,app.kubernetes.io/component=agent",
-                k.get("agent-selector"), "the DaemonSet's pod labels");
-        assertEquals(Map.of("enabled", true, "tcp-ports", List.of(554, 8554), "cgroup-root", "/run/msm/cgroup",
-                "pin-dir", "/sys/fs/bpf/msm-intercept"), k.get("intercept"),
+        assertEquals(
+                MsmChart.NAMESPACE,
+                k.get("agent-namespace"),
+                "the election looks at this release's agents");
+        assertEquals(
+                "app.kubernetes.io/instance=msm,app.kubernetes.io/name=msm,app.kubernetes.io/component=agent",
+                k.get("agent-selector"),
+                "the DaemonSet's pod labels");
+        assertEquals(
+                Map.of(
+                        "enabled",
+                        true,
+                        "tcp-ports",
+                        List.of(554, 8554),
+                        "cgroup-root",
+                        "/run/msm/cgroup",
+                        "pin-dir",
+                        "/sys/fs/bpf/msm-intercept"),
+                k.get("intercept"),
                 "the agent reads the cgroup root where the DaemonSet mounts it");
-        Map<String, Object> off = (Map<String, Object>) ((Map<String, Object>) config(MsmChart.render(
-                "agent: {userspace: true}\n")).get("kubernetes")).get("intercept");
+        Map<String, Object> off =
+                (Map<String, Object>)
+                        ((Map<String, Object>)
+                                        config(MsmChart.render("agent: {userspace: true}\n"))
+                                                .get("kubernetes"))
+                                .get("intercept");
         assertEquals(false, off.get("enabled"), "no BPF, no interception");
-        Map<String, Object> custom = (Map<String, Object>) config(MsmChart.render(
-                "agent: {kubernetes: {status: always, probeInterval: 2s, intercept: {ports: [554]}}}\n"))
-                .get("kubernetes");
+        Map<String, Object> custom =
+                (Map<String, Object>)
+                        config(
+                                        MsmChart.render(
+                                                "agent: {kubernetes: {status: always, probeInterval: 2s, intercept: {ports: [554]}}}\n"))
+                                .get("kubernetes");
         assertEquals("always", custom.get("status"));
         assertEquals("2s", custom.get("probe-interval"));
-        assertEquals(List.of(554), ((Map<String, Object>) custom.get("intercept")).get("tcp-ports"));
+        assertEquals(
+                List.of(554), ((Map<String, Object>) custom.get("intercept")).get("tcp-ports"));
     }
 
     @Test
@@ -89,7 +140,10 @@ class AgentConfigTest {
         Map<String, Object> cl = (Map<String, Object>) c.get("classifier");
         assertEquals(List.of(554), cl.get("control-tcp-ports"));
         assertEquals(List.of(5060, 5070), cl.get("control-udp-ports"));
-        assertEquals(List.of("27015-27030", "19132", "7777"), cl.get("game-udp-ports"), "ranges as text");
+        assertEquals(
+                List.of("27015-27030", "19132", "7777"),
+                cl.get("game-udp-ports"),
+                "ranges as text");
         assertEquals(false, cl.get("raknet"));
         // extraConfig merges into sections instead of replacing them
         assertEquals(Map.of("97", 48000), cl.get("clock-rates"));
@@ -99,8 +153,10 @@ class AgentConfigTest {
     @Test
     @SuppressWarnings("unchecked")
     void extraConfigWinsOverTheChartsKeys() {
-        Map<String, Object> c = config(MsmChart.render(
-                "agent: {extraConfig: {log-level: trace, xdp: {enabled: false}}}\n"));
+        Map<String, Object> c =
+                config(
+                        MsmChart.render(
+                                "agent: {extraConfig: {log-level: trace, xdp: {enabled: false}}}\n"));
         assertEquals("trace", c.get("log-level"));
         assertEquals(Map.of("enabled", false, "mode", "auto"), c.get("xdp"));
     }
@@ -121,6 +177,10 @@ class AgentConfigTest {
         assertNotEquals(sum, checksum(MsmChart.render("agent: {gamePorts: ['27015']}\n")));
         assertNotEquals(sum, checksum(MsmChart.render("agent: {interfaces: [eth1]}\n")));
         // values that do not touch the config file must not restart every agent
-        assertEquals(sum, checksum(MsmChart.render("podAnnotations: {a: b}\nresources: {requests: {cpu: 1}}\n")));
+        assertEquals(
+                sum,
+                checksum(
+                        MsmChart.render(
+                                "podAnnotations: {a: b}\nresources: {requests: {cpu: 1}}\n")));
     }
 }

@@ -15,15 +15,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The init container's script, exactly as rendered into the pod, run with sh.
- * Only the branches that need no root: the mount itself is Kubernetes' and the
- * kernel's business (checked by hand: see the chart README).
+ * The init container's script, exactly as rendered into the pod, run with sh. Only the branches
+ * that need no root: the mount itself is Kubernetes' and the kernel's business (checked by hand:
+ * see the chart README).
  */
 class BpffsCheckTest {
-    record Run(int exit, String out) {
-    }
+    record Run(int exit, String out) {}
 
-    static Run run(String script, Path root, String mount) throws IOException, InterruptedException {
+    static Run run(String script, Path root, String mount)
+            throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true);
         pb.environment().put("MSM_BPFFS_ROOT", root.toString());
         pb.environment().put("MSM_BPFFS_MOUNT", mount);
@@ -35,7 +35,9 @@ class BpffsCheckTest {
     }
 
     static String renderedScript(String values) {
-        Container init = DaemonSetTest.container(DaemonSetTest.pod(MsmChart.render(values)).getInitContainers(), "bpffs");
+        Container init =
+                DaemonSetTest.container(
+                        DaemonSetTest.pod(MsmChart.render(values)).getInitContainers(), "bpffs");
         assertEquals(List.of("/bin/sh", "-c"), init.getCommand());
         return init.getArgs().get(0);
     }

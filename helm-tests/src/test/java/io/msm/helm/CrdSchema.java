@@ -15,7 +15,6 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.ValidationRule;
-
 import java.math.BigInteger;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -28,17 +27,16 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A CRD version's openAPIV3Schema applied to a custom resource the way the API
- * server does on create: defaults first, then the structural checks (type,
- * required, unknown fields, enum, pattern, lengths, ranges, item counts, list-map
- * keys, date-time), then the x-kubernetes-validations CEL rules with self bound to
- * the value at the rule's place. Patterns run on RE2 (re2j), the dialect of the API
- * server's Go regexp; CEL runs on cel-java with the standard library, which
- * covers what our rules use (has, exists, comparisons) — not the Kubernetes
+ * A CRD version's openAPIV3Schema applied to a custom resource the way the API server does on
+ * create: defaults first, then the structural checks (type, required, unknown fields, enum,
+ * pattern, lengths, ranges, item counts, list-map keys, date-time), then the
+ * x-kubernetes-validations CEL rules with self bound to the value at the rule's place. Patterns run
+ * on RE2 (re2j), the dialect of the API server's Go regexp; CEL runs on cel-java with the standard
+ * library, which covers what our rules use (has, exists, comparisons) — not the Kubernetes
  * extension libraries (quantity, url, ...).
  *
- * Not covered: metadata (the API server validates it itself), oldSelf transition
- * rules, CEL cost limits, int-or-string and embedded resources.
+ * <p>Not covered: metadata (the API server validates it itself), oldSelf transition rules, CEL cost
+ * limits, int-or-string and embedded resources.
  */
 final class CrdSchema {
     /** One rejection: the field path (as kubectl shows it) and what is wrong. */
@@ -50,17 +48,19 @@ final class CrdSchema {
     }
 
     /** A CEL rule of the schema and the place (schema path) it is attached to. */
-    record Rule(String path, String rule, String message) {
-    }
+    record Rule(String path, String rule, String message) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final JSONSchemaProps root;
-    private final Cel cel = CelFactory.standardCelBuilder()
-            .setStandardMacros(CelStandardMacro.STANDARD_MACROS) // has, all, exists, exists_one, map, filter
-            .addVar("self", SimpleType.DYN)
-            .setResultType(SimpleType.BOOL)
-            .build();
+    private final Cel cel =
+            CelFactory.standardCelBuilder()
+                    .setStandardMacros(
+                            CelStandardMacro
+                                    .STANDARD_MACROS) // has, all, exists, exists_one, map, filter
+                    .addVar("self", SimpleType.DYN)
+                    .setResultType(SimpleType.BOOL)
+                    .build();
     private final Map<String, CelRuntime.Program> programs = new HashMap<>();
 
     private CrdSchema(JSONSchemaProps root) {
@@ -68,9 +68,16 @@ final class CrdSchema {
     }
 
     static CrdSchema of(CustomResourceDefinition crd, String version) {
-        CustomResourceDefinitionVersion v = crd.getSpec().getVersions().stream()
-                .filter(x -> x.getName().equals(version)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException(crd.getMetadata().getName() + " has no version " + version));
+        CustomResourceDefinitionVersion v =
+                crd.getSpec().getVersions().stream()
+                        .filter(x -> x.getName().equals(version))
+                        .findFirst()
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                crd.getMetadata().getName()
+                                                        + " has no version "
+                                                        + version));
         return new CrdSchema(v.getSchema().getOpenAPIV3Schema());
     }
 
@@ -89,7 +96,8 @@ final class CrdSchema {
             out.add(new Rule(path.isEmpty() ? "<root>" : path, r.getRule(), r.getMessage()));
         }
         if (s.getProperties() != null) {
-            s.getProperties().forEach((k, p) -> collectRules(p, path.isEmpty() ? k : path + "." + k, out));
+            s.getProperties()
+                    .forEach((k, p) -> collectRules(p, path.isEmpty() ? k : path + "." + k, out));
         }
         if (s.getItems() != null) {
             collectRules(s.getItems().getSchema(), path + "[*]", out);
@@ -97,20 +105,21 @@ final class CrdSchema {
     }
 
     /**
-     * Compiles (parses and type-checks) a rule the way the schema would run it.
-     * Throws with CEL's error text when the rule is not valid CEL.
+     * Compiles (parses and type-checks) a rule the way the schema would run it. Throws with CEL's
+     * error text when the rule is not valid CEL.
      */
     CelAbstractSyntaxTree compile(String rule) {
         try {
             return cel.compile(rule).getAst();
         } catch (CelValidationException e) {
-            throw new IllegalArgumentException("CEL rule does not compile: " + rule + "\n" + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "CEL rule does not compile: " + rule + "\n" + e.getMessage(), e);
         }
     }
 
     /**
-     * What the API server would reject in this object (parsed from YAML/JSON).
-     * The object is defaulted in place, as the API server stores it.
+     * What the API server would reject in this object (parsed from YAML/JSON). The object is
+     * defaulted in place, as the API server stores it.
      */
     List<Violation> validate(Map<String, Object> object) {
         List<Violation> out = new ArrayList<>();
@@ -133,13 +142,24 @@ final class CrdSchema {
         }
         String type = s.getType();
         if (type != null && !hasType(value, type)) {
-            out.add(new Violation(at, "Invalid value: \"" + jsonType(value) + "\": " + at + " in body must be of type " + type));
+            out.add(
+                    new Violation(
+                            at,
+                            "Invalid value: \""
+                                    + jsonType(value)
+                                    + "\": "
+                                    + at
+                                    + " in body must be of type "
+                                    + type));
             return;
         }
         if (s.getEnum() != null && !s.getEnum().isEmpty()) {
             JsonNode v = JSON.valueToTree(value);
             if (s.getEnum().stream().noneMatch(e -> sameJson(e, v))) {
-                out.add(new Violation(at, "Unsupported value: " + v + ": supported values: " + s.getEnum()));
+                out.add(
+                        new Violation(
+                                at,
+                                "Unsupported value: " + v + ": supported values: " + s.getEnum()));
             }
         }
         if (value instanceof Map<?, ?> m) {
@@ -160,19 +180,25 @@ final class CrdSchema {
         }
     }
 
-    private void validateObject(JSONSchemaProps s, Map<String, Object> m, String path, List<Violation> out) {
-        Map<String, JSONSchemaProps> props = s.getProperties() == null ? Map.of() : s.getProperties();
-        props.forEach((k, p) -> {
-            if (!m.containsKey(k) && p.getDefault() != null) {
-                m.put(k, JSON.convertValue(p.getDefault(), Object.class));
-            }
-        });
+    private void validateObject(
+            JSONSchemaProps s, Map<String, Object> m, String path, List<Violation> out) {
+        Map<String, JSONSchemaProps> props =
+                s.getProperties() == null ? Map.of() : s.getProperties();
+        props.forEach(
+                (k, p) -> {
+                    if (!m.containsKey(k) && p.getDefault() != null) {
+                        m.put(k, JSON.convertValue(p.getDefault(), Object.class));
+                    }
+                });
         for (String req : nonNull(s.getRequired())) {
             if (!m.containsKey(req)) {
                 out.add(new Violation(join(path, req), "Required value"));
             }
         }
-        JSONSchemaProps additional = s.getAdditionalProperties() == null ? null : s.getAdditionalProperties().getSchema();
+        JSONSchemaProps additional =
+                s.getAdditionalProperties() == null
+                        ? null
+                        : s.getAdditionalProperties().getSchema();
         boolean freeForm = props.isEmpty() && additional == null;
         for (Map.Entry<String, Object> e : m.entrySet()) {
             String p = join(path, e.getKey());
@@ -188,14 +214,30 @@ final class CrdSchema {
         }
     }
 
-    private void validateArray(JSONSchemaProps s, List<Object> l, String path, List<Violation> out) {
+    private void validateArray(
+            JSONSchemaProps s, List<Object> l, String path, List<Violation> out) {
         String at = path.isEmpty() ? "<root>" : path;
         if (s.getMinItems() != null && l.size() < s.getMinItems()) {
-            out.add(new Violation(at, "Invalid value: " + l.size() + ": " + at + " in body should have at least "
-                    + s.getMinItems() + " items"));
+            out.add(
+                    new Violation(
+                            at,
+                            "Invalid value: "
+                                    + l.size()
+                                    + ": "
+                                    + at
+                                    + " in body should have at least "
+                                    + s.getMinItems()
+                                    + " items"));
         }
         if (s.getMaxItems() != null && l.size() > s.getMaxItems()) {
-            out.add(new Violation(at, "Too many: " + l.size() + ": must have at most " + s.getMaxItems() + " items"));
+            out.add(
+                    new Violation(
+                            at,
+                            "Too many: "
+                                    + l.size()
+                                    + ": must have at most "
+                                    + s.getMaxItems()
+                                    + " items"));
         }
         JSONSchemaProps items = s.getItems() == null ? null : s.getItems().getSchema();
         Set<List<Object>> keys = new HashSet<>();
@@ -216,59 +258,112 @@ final class CrdSchema {
         }
     }
 
-    private static void validateString(JSONSchemaProps s, String str, String at, List<Violation> out) {
+    private static void validateString(
+            JSONSchemaProps s, String str, String at, List<Violation> out) {
         int len = str.codePointCount(0, str.length());
         if (s.getMinLength() != null && len < s.getMinLength()) {
-            out.add(new Violation(at, "Invalid value: \"" + str + "\": " + at + " in body should be at least "
-                    + s.getMinLength() + " chars long"));
+            out.add(
+                    new Violation(
+                            at,
+                            "Invalid value: \""
+                                    + str
+                                    + "\": "
+                                    + at
+                                    + " in body should be at least "
+                                    + s.getMinLength()
+                                    + " chars long"));
         }
         if (s.getMaxLength() != null && len > s.getMaxLength()) {
-            out.add(new Violation(at, "Too long: may not be more than " + s.getMaxLength() + " bytes"));
+            out.add(
+                    new Violation(
+                            at, "Too long: may not be more than " + s.getMaxLength() + " bytes"));
         }
         if (s.getPattern() != null && !Pattern.compile(s.getPattern()).matcher(str).find()) {
-            out.add(new Violation(at, "Invalid value: \"" + str + "\": " + at + " in body should match '"
-                    + s.getPattern() + "'"));
+            out.add(
+                    new Violation(
+                            at,
+                            "Invalid value: \""
+                                    + str
+                                    + "\": "
+                                    + at
+                                    + " in body should match '"
+                                    + s.getPattern()
+                                    + "'"));
         }
         if ("date-time".equals(s.getFormat())) {
             try {
                 OffsetDateTime.parse(str);
             } catch (DateTimeParseException e) {
-                out.add(new Violation(at, "Invalid value: \"" + str + "\": " + at + " in body must be of type date-time"));
+                out.add(
+                        new Violation(
+                                at,
+                                "Invalid value: \""
+                                        + str
+                                        + "\": "
+                                        + at
+                                        + " in body must be of type date-time"));
             }
         }
     }
 
-    private static void validateNumber(JSONSchemaProps s, Number n, String at, List<Violation> out) {
+    private static void validateNumber(
+            JSONSchemaProps s, Number n, String at, List<Violation> out) {
         double d = n.doubleValue();
         if (s.getMinimum() != null) {
             boolean exclusive = Boolean.TRUE.equals(s.getExclusiveMinimum());
             if (exclusive ? d <= s.getMinimum() : d < s.getMinimum()) {
-                out.add(new Violation(at, "Invalid value: " + n + ": " + at + " in body should be greater than "
-                        + (exclusive ? "" : "or equal to ") + fmt(s.getMinimum())));
+                out.add(
+                        new Violation(
+                                at,
+                                "Invalid value: "
+                                        + n
+                                        + ": "
+                                        + at
+                                        + " in body should be greater than "
+                                        + (exclusive ? "" : "or equal to ")
+                                        + fmt(s.getMinimum())));
             }
         }
         if (s.getMaximum() != null) {
             boolean exclusive = Boolean.TRUE.equals(s.getExclusiveMaximum());
             if (exclusive ? d >= s.getMaximum() : d > s.getMaximum()) {
-                out.add(new Violation(at, "Invalid value: " + n + ": " + at + " in body should be less than "
-                        + (exclusive ? "" : "or equal to ") + fmt(s.getMaximum())));
+                out.add(
+                        new Violation(
+                                at,
+                                "Invalid value: "
+                                        + n
+                                        + ": "
+                                        + at
+                                        + " in body should be less than "
+                                        + (exclusive ? "" : "or equal to ")
+                                        + fmt(s.getMaximum())));
             }
         }
     }
 
     private void evaluate(ValidationRule r, Object value, String at, List<Violation> out) {
-        CelRuntime.Program program = programs.computeIfAbsent(r.getRule(), rule -> {
-            try {
-                return cel.createProgram(compile(rule));
-            } catch (CelEvaluationException e) {
-                throw new IllegalArgumentException("cannot plan CEL rule " + rule + ": " + e.getMessage(), e);
-            }
-        });
+        CelRuntime.Program program =
+                programs.computeIfAbsent(
+                        r.getRule(),
+                        rule -> {
+                            try {
+                                return cel.createProgram(compile(rule));
+                            } catch (CelEvaluationException e) {
+                                throw new IllegalArgumentException(
+                                        "cannot plan CEL rule " + rule + ": " + e.getMessage(), e);
+                            }
+                        });
         Object result;
         try {
             result = program.eval(Map.of("self", celValue(value)));
         } catch (CelEvaluationException e) {
-            out.add(new Violation(at, "Invalid value: rule " + r.getRule() + " failed to evaluate: " + e.getMessage()));
+            out.add(
+                    new Violation(
+                            at,
+                            "Invalid value: rule "
+                                    + r.getRule()
+                                    + " failed to evaluate: "
+                                    + e.getMessage()));
             return;
         }
         if (!Boolean.TRUE.equals(result)) {
@@ -305,10 +400,16 @@ final class CrdSchema {
             case "array" -> v instanceof List;
             case "string" -> v instanceof String;
             case "boolean" -> v instanceof Boolean;
-            case "integer" -> v instanceof Integer || v instanceof Long || v instanceof BigInteger
-                    || v instanceof Short || v instanceof Byte;
+            case "integer" ->
+                    v instanceof Integer
+                            || v instanceof Long
+                            || v instanceof BigInteger
+                            || v instanceof Short
+                            || v instanceof Byte;
             case "number" -> v instanceof Number;
-            default -> throw new IllegalArgumentException("schema type " + type + " is not a structural schema type");
+            default ->
+                    throw new IllegalArgumentException(
+                            "schema type " + type + " is not a structural schema type");
         };
     }
 

@@ -1,5 +1,11 @@
 package io.msm.helm;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -11,22 +17,16 @@ import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
-import org.junit.jupiter.api.Test;
-
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The agent's DaemonSet: host access, security, probes, scheduling. */
 class DaemonSetTest {
     private static final Manifests DEFAULTS = MsmChart.render();
-    private static final Manifests CUSTOM = MsmChart.render(MsmChart.resource("values-custom.yaml"));
+    private static final Manifests CUSTOM =
+            MsmChart.render(MsmChart.resource("values-custom.yaml"));
 
     static PodSpec pod(Manifests m) {
         return m.daemonSet().getSpec().getTemplate().getSpec();
@@ -37,17 +37,26 @@ class DaemonSetTest {
     }
 
     static Container container(List<Container> cs, String name) {
-        return cs.stream().filter(c -> c.getName().equals(name)).findFirst()
+        return cs.stream()
+                .filter(c -> c.getName().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no container " + name + " in " + cs));
     }
 
     static VolumeMount mount(Container c, String volume) {
-        return c.getVolumeMounts().stream().filter(v -> v.getName().equals(volume)).findFirst()
-                .orElseThrow(() -> new AssertionError("container " + c.getName() + " does not mount " + volume));
+        return c.getVolumeMounts().stream()
+                .filter(v -> v.getName().equals(volume))
+                .findFirst()
+                .orElseThrow(
+                        () ->
+                                new AssertionError(
+                                        "container " + c.getName() + " does not mount " + volume));
     }
 
     static Volume volume(PodSpec p, String name) {
-        return p.getVolumes().stream().filter(v -> v.getName().equals(name)).findFirst()
+        return p.getVolumes().stream()
+                .filter(v -> v.getName().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no volume " + name));
     }
 
@@ -67,8 +76,11 @@ class DaemonSetTest {
 
     @Test
     void knowsItsNodeFromTheDownwardApi() {
-        EnvVar node = agent(DEFAULTS).getEnv().stream().filter(e -> e.getName().equals("K8S_NODE_NAME"))
-                .findFirst().orElseThrow(() -> new AssertionError("K8S_NODE_NAME is not set"));
+        EnvVar node =
+                agent(DEFAULTS).getEnv().stream()
+                        .filter(e -> e.getName().equals("K8S_NODE_NAME"))
+                        .findFirst()
+                        .orElseThrow(() -> new AssertionError("K8S_NODE_NAME is not set"));
         assertNull(node.getValue());
         assertEquals("spec.nodeName", node.getValueFrom().getFieldRef().getFieldPath());
     }
@@ -80,7 +92,9 @@ class DaemonSetTest {
         assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation());
         assertEquals(List.of("ALL"), sc.getCapabilities().getDrop());
         assertEquals(List.of("BPF", "NET_ADMIN", "PERFMON"), sc.getCapabilities().getAdd());
-        assertFalse(sc.getCapabilities().getAdd().contains("SYS_ADMIN"), "SYS_ADMIN is not needed by the agent");
+        assertFalse(
+                sc.getCapabilities().getAdd().contains("SYS_ADMIN"),
+                "SYS_ADMIN is not needed by the agent");
         assertEquals("Unconfined", sc.getSeccompProfile().getType());
         assertTrue(sc.getReadOnlyRootFilesystem());
         assertNotNull(volume(pod(DEFAULTS), "tmp").getEmptyDir(), "the JVM needs a writable /tmp");
@@ -139,28 +153,46 @@ class DaemonSetTest {
     void interceptionSeesTheNodesCgroupsReadOnly() {
         Volume v = volume(pod(DEFAULTS), "cgroup");
         assertEquals("/sys/fs/cgroup", v.getHostPath().getPath(), "the node's cgroup v2 mount");
-        assertEquals("Directory", v.getHostPath().getType(), "never created: a missing mount is an error");
+        assertEquals(
+                "Directory",
+                v.getHostPath().getType(),
+                "never created: a missing mount is an error");
         VolumeMount m = mount(agent(DEFAULTS), "cgroup");
         assertEquals("/run/msm/cgroup", m.getMountPath(), "where the agent's config says it is");
-        assertEquals(Boolean.TRUE, m.getReadOnly(), "the agent opens cgroup directories, it writes nothing there");
-        Manifests hybrid = MsmChart.render("agent: {kubernetes: {intercept: {cgroupRoot: /sys/fs/cgroup/unified}}}\n");
-        assertEquals("/sys/fs/cgroup/unified", volume(pod(hybrid), "cgroup").getHostPath().getPath());
-        for (String off : List.of("agent: {kubernetes: {intercept: {enabled: false}}}\n", "agent: {userspace: true}\n")) {
-            assertTrue(pod(MsmChart.render(off)).getVolumes().stream().noneMatch(x -> x.getName().equals("cgroup")),
+        assertEquals(
+                Boolean.TRUE,
+                m.getReadOnly(),
+                "the agent opens cgroup directories, it writes nothing there");
+        Manifests hybrid =
+                MsmChart.render(
+                        "agent: {kubernetes: {intercept: {cgroupRoot: /sys/fs/cgroup/unified}}}\n");
+        assertEquals(
+                "/sys/fs/cgroup/unified", volume(pod(hybrid), "cgroup").getHostPath().getPath());
+        for (String off :
+                List.of(
+                        "agent: {kubernetes: {intercept: {enabled: false}}}\n",
+                        "agent: {userspace: true}\n")) {
+            assertTrue(
+                    pod(MsmChart.render(off)).getVolumes().stream()
+                            .noneMatch(x -> x.getName().equals("cgroup")),
                     off);
         }
     }
 
     @Test
     void userspaceModeNeedsNoBpfAtAll() {
-        Manifests m = MsmChart.render("""
+        Manifests m =
+                MsmChart.render(
+                        """
                 agent: {userspace: true}
                 securityContext: {capabilities: {add: [BPF, NET_ADMIN, PERFMON, NET_BIND_SERVICE]}}
                 """);
         PodSpec p = pod(m);
         assertTrue(p.getInitContainers() == null || p.getInitContainers().isEmpty());
         assertTrue(p.getVolumes().stream().noneMatch(v -> v.getName().equals("bpffs")));
-        assertEquals(List.of("NET_BIND_SERVICE"), agent(m).getSecurityContext().getCapabilities().getAdd());
+        assertEquals(
+                List.of("NET_BIND_SERVICE"),
+                agent(m).getSecurityContext().getCapabilities().getAdd());
         assertTrue(p.getHostNetwork(), "the relays still listen on the node's addresses");
     }
 
@@ -199,7 +231,9 @@ class DaemonSetTest {
     }
 
     private static ContainerPort port(Container c, String name) {
-        return c.getPorts().stream().filter(p -> name.equals(p.getName())).findFirst()
+        return c.getPorts().stream()
+                .filter(p -> name.equals(p.getName()))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no port " + name));
     }
 
@@ -208,21 +242,27 @@ class DaemonSetTest {
         Container a = agent(DEFAULTS);
         assertEquals(List.of("--config", "/etc/msm/agent.yaml"), a.getArgs());
         assertEquals("/etc/msm", mount(a, "config").getMountPath());
-        assertEquals(DEFAULTS.configMap().getMetadata().getName(),
+        assertEquals(
+                DEFAULTS.configMap().getMetadata().getName(),
                 volume(pod(DEFAULTS), "config").getConfigMap().getName());
         assertTrue(DEFAULTS.configMap().getData().containsKey("agent.yaml"));
         assertTrue(a.getCommand().isEmpty(), "the image's entrypoint (msm-agent) runs");
 
         Container c = agent(CUSTOM);
-        assertEquals(List.of("--config", "/etc/msm/agent.yaml", "--log-level", "debug"), c.getArgs());
-        assertEquals("-XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError", env(c, "MSM_JAVA_OPTS"));
+        assertEquals(
+                List.of("--config", "/etc/msm/agent.yaml", "--log-level", "debug"), c.getArgs());
+        assertEquals(
+                "-XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError", env(c, "MSM_JAVA_OPTS"));
         assertEquals("1", env(c, "MSM_EXTRA"));
         assertNull(env(a, "MSM_JAVA_OPTS"), "no JVM options unless asked");
     }
 
     private static String env(Container c, String name) {
-        return Optional.ofNullable(c.getEnv()).orElse(List.of()).stream().filter(e -> e.getName().equals(name))
-                .findFirst().map(EnvVar::getValue).orElse(null);
+        return Optional.ofNullable(c.getEnv()).orElse(List.of()).stream()
+                .filter(e -> e.getName().equals(name))
+                .findFirst()
+                .map(EnvVar::getValue)
+                .orElse(null);
     }
 
     @Test
@@ -233,16 +273,25 @@ class DaemonSetTest {
         Toleration t = p.getTolerations().get(0);
         assertEquals("Exists", t.getOperator());
         assertNull(t.getKey(), "an empty key with Exists matches every taint");
-        assertNull(t.getEffect(), "an empty effect matches NoSchedule, PreferNoSchedule and NoExecute");
+        assertNull(
+                t.getEffect(),
+                "an empty effect matches NoSchedule, PreferNoSchedule and NoExecute");
         assertEquals(Map.of("kubernetes.io/os", "linux"), p.getNodeSelector());
 
         PodSpec c = pod(CUSTOM);
         assertEquals("media-critical", c.getPriorityClassName());
         assertEquals("dedicated", c.getTolerations().get(0).getKey());
         assertEquals("true", c.getNodeSelector().get("media.example.com/edge"));
-        assertEquals("kubernetes.io/arch", c.getAffinity().getNodeAffinity()
-                .getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms().get(0)
-                .getMatchExpressions().get(0).getKey());
+        assertEquals(
+                "kubernetes.io/arch",
+                c.getAffinity()
+                        .getNodeAffinity()
+                        .getRequiredDuringSchedulingIgnoredDuringExecution()
+                        .getNodeSelectorTerms()
+                        .get(0)
+                        .getMatchExpressions()
+                        .get(0)
+                        .getKey());
     }
 
     @Test
@@ -251,7 +300,9 @@ class DaemonSetTest {
         assertEquals(new Quantity("256Mi"), r.getRequests().get("memory"));
         assertEquals(new Quantity("100m"), r.getRequests().get("cpu"));
         assertEquals(new Quantity("512Mi"), r.getLimits().get("memory"));
-        assertFalse(r.getLimits().containsKey("cpu"), "no CPU throttling of the control path by default");
+        assertFalse(
+                r.getLimits().containsKey("cpu"),
+                "no CPU throttling of the control path by default");
         assertEquals(new Quantity("1Gi"), agent(CUSTOM).getResources().getLimits().get("memory"));
     }
 
@@ -259,11 +310,25 @@ class DaemonSetTest {
     void rollsOneNodeAtATime() {
         DaemonSet ds = DEFAULTS.daemonSet();
         assertEquals("RollingUpdate", ds.getSpec().getUpdateStrategy().getType());
-        assertEquals(1, ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal());
-        assertNull(ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxSurge(),
+        assertEquals(
+                1,
+                ds.getSpec()
+                        .getUpdateStrategy()
+                        .getRollingUpdate()
+                        .getMaxUnavailable()
+                        .getIntVal());
+        assertNull(
+                ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxSurge(),
                 "host ports: no surge");
         assertEquals(30L, pod(DEFAULTS).getTerminationGracePeriodSeconds());
-        assertEquals(2, CUSTOM.daemonSet().getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal());
+        assertEquals(
+                2,
+                CUSTOM.daemonSet()
+                        .getSpec()
+                        .getUpdateStrategy()
+                        .getRollingUpdate()
+                        .getMaxUnavailable()
+                        .getIntVal());
         assertEquals(45L, pod(CUSTOM).getTerminationGracePeriodSeconds());
 
         // the merged default rollingUpdate must not follow OnDelete (the API refuses that pair)
@@ -274,7 +339,8 @@ class DaemonSetTest {
 
     @Test
     void imageAndPullSettings() {
-        assertEquals("msm:0.1.0", agent(DEFAULTS).getImage(), "tag defaults to the chart's appVersion");
+        assertEquals(
+                "msm:0.1.0", agent(DEFAULTS).getImage(), "tag defaults to the chart's appVersion");
         assertEquals("IfNotPresent", agent(DEFAULTS).getImagePullPolicy());
         assertTrue(pod(DEFAULTS).getImagePullSecrets().isEmpty());
         assertEquals("registry.invalid/msm/msm:0.2.0-rc1", agent(CUSTOM).getImage());
@@ -286,12 +352,20 @@ class DaemonSetTest {
     void selectorMatchesThePodsAndExtraPodMetadataIsApplied() {
         DaemonSet ds = CUSTOM.daemonSet();
         Map<String, String> labels = ds.getSpec().getTemplate().getMetadata().getLabels();
-        ds.getSpec().getSelector().getMatchLabels().forEach((k, v) -> assertEquals(v, labels.get(k), k));
+        ds.getSpec()
+                .getSelector()
+                .getMatchLabels()
+                .forEach((k, v) -> assertEquals(v, labels.get(k), k));
         assertEquals("edge", labels.get("tier"));
-        assertEquals("media", ds.getSpec().getTemplate().getMetadata().getAnnotations().get("example.com/team"));
+        assertEquals(
+                "media",
+                ds.getSpec().getTemplate().getMetadata().getAnnotations().get("example.com/team"));
         assertEquals("media-mesh", ds.getMetadata().getName());
         assertEquals("msm-agent", pod(CUSTOM).getServiceAccountName());
-        assertEquals("msm", DEFAULTS.daemonSet().getMetadata().getName(), "so that `kubectl exec ds/msm` works");
+        assertEquals(
+                "msm",
+                DEFAULTS.daemonSet().getMetadata().getName(),
+                "so that `kubectl exec ds/msm` works");
         assertEquals(MsmChart.NAMESPACE, DEFAULTS.daemonSet().getMetadata().getNamespace());
     }
 }

@@ -1,16 +1,15 @@
 package io.msm.helm;
 
-import com.marcnuri.helm.LintResult;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
-
-import java.util.stream.Stream;
-
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.marcnuri.helm.LintResult;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** helm lint --strict, and what values.schema.json and the templates refuse. */
 class LintTest {
@@ -31,7 +30,9 @@ class LintTest {
         // proves the lint above would notice: the same path with a value the schema forbids
         LintResult r = MsmChart.lint(MsmChart.resource("values-bad.yaml"));
         assertTrue(r.isFailed(), "lint passed values-bad.yaml: " + r.getMessages());
-        assertTrue(String.join("\n", r.getMessages()).contains("logLevel"), String.join("\n", r.getMessages()));
+        assertTrue(
+                String.join("\n", r.getMessages()).contains("logLevel"),
+                String.join("\n", r.getMessages()));
     }
 
     static Stream<Arguments> badValues() {
@@ -51,21 +52,31 @@ class LintTest {
                 Arguments.of("securityContext: {seccompProfile: Localhost}\n", "seccompProfile"),
                 Arguments.of("image: {pullPolicy: Sometimes}\n", "pullPolicy"),
                 Arguments.of("serviceMonitor: {interval: soon}\n", "interval"),
-                Arguments.of("updateStrategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 1, maxSurge: 1}}\n",
+                Arguments.of(
+                        "updateStrategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 1, maxSurge: 1}}\n",
                         "maxSurge"),
                 // cross-field checks done in the templates
-                Arguments.of("agent: {mediaPorts: {from: 30000, to: 20000}}\n", "from (30000) is above to (20000)"),
+                Arguments.of(
+                        "agent: {mediaPorts: {from: 30000, to: 20000}}\n",
+                        "from (30000) is above to (20000)"),
                 Arguments.of("agent: {mediaPorts: {from: 30000, to: 30001}}\n", "at least 4 ports"),
                 Arguments.of("agent: {gamePorts: ['30000-20000']}\n", "runs backwards"),
                 Arguments.of("agent: {gamePorts: ['70000']}\n", "above 65535"),
-                Arguments.of("securityContext: {privileged: true, seccompProfile: RuntimeDefault}\n", "no effect"));
+                Arguments.of(
+                        "securityContext: {privileged: true, seccompProfile: RuntimeDefault}\n",
+                        "no effect"));
     }
 
     @ParameterizedTest(name = "{1}")
     @MethodSource("badValues")
     void refusesBadValuesWithAMessageNamingThem(String values, String mentioned) {
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> MsmChart.template(values),
-                "helm accepted " + values);
-        assertTrue(e.getMessage().contains(mentioned), "message should mention " + mentioned + ": " + e.getMessage());
+        IllegalStateException e =
+                assertThrows(
+                        IllegalStateException.class,
+                        () -> MsmChart.template(values),
+                        "helm accepted " + values);
+        assertTrue(
+                e.getMessage().contains(mentioned),
+                "message should mention " + mentioned + ": " + e.getMessage());
     }
 }

@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -16,15 +15,14 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * What helm template produced, as typed fabric8 objects (kinds fabric8 does not
- * know, like ServiceMonitor, as GenericKubernetesResource).
+ * What helm template produced, as typed fabric8 objects (kinds fabric8 does not know, like
+ * ServiceMonitor, as GenericKubernetesResource).
  */
 final class Manifests {
     static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
     /** One rendered document and the template it came from. */
-    record Document(String source, String yaml, HasMetadata object) {
-    }
+    record Document(String source, String yaml, HasMetadata object) {}
 
     private final List<Document> documents;
 
@@ -38,8 +36,12 @@ final class Manifests {
             if (part.lines().allMatch(l -> l.isBlank() || l.startsWith("#"))) {
                 continue;
             }
-            String source = part.lines().filter(l -> l.startsWith("# Source: ")).findFirst()
-                    .map(l -> l.substring("# Source: ".length())).orElse("?");
+            String source =
+                    part.lines()
+                            .filter(l -> l.startsWith("# Source: "))
+                            .findFirst()
+                            .map(l -> l.substring("# Source: ".length()))
+                            .orElse("?");
             HasMetadata o = SERIALIZATION.unmarshal(part, HasMetadata.class);
             docs.add(new Document(source, part, o));
         }
@@ -63,7 +65,8 @@ final class Manifests {
     <T extends HasMetadata> T one(Class<T> type, String kind) {
         List<HasMetadata> found = ofKind(kind);
         if (found.size() != 1) {
-            throw new AssertionError("expected exactly one " + kind + ", rendered " + found.size() + ": " + kinds());
+            throw new AssertionError(
+                    "expected exactly one " + kind + ", rendered " + found.size() + ": " + kinds());
         }
         return type.cast(found.get(0));
     }
@@ -94,9 +97,9 @@ final class Manifests {
     }
 
     /**
-     * Fields fabric8 did not recognise, as "Kind/name: path.field" — a misspelt
-     * or misplaced key in a template that Kubernetes would reject or ignore.
-     * fabric8 keeps such keys in additionalProperties instead of failing.
+     * Fields fabric8 did not recognise, as "Kind/name: path.field" — a misspelt or misplaced key in
+     * a template that Kubernetes would reject or ignore. fabric8 keeps such keys in
+     * additionalProperties instead of failing.
      */
     List<String> unknownFields() {
         List<String> out = new ArrayList<>();
@@ -127,7 +130,9 @@ final class Manifests {
             return; // strings, numbers, JsonNode (schema defaults and enums), ...
         }
         for (Method m : o.getClass().getMethods()) {
-            if (m.getParameterCount() != 0 || Modifier.isStatic(m.getModifiers()) || !m.getName().startsWith("get")
+            if (m.getParameterCount() != 0
+                    || Modifier.isStatic(m.getModifiers())
+                    || !m.getName().startsWith("get")
                     || m.getDeclaringClass() == Object.class) {
                 continue;
             }
@@ -140,7 +145,8 @@ final class Manifests {
             if (m.getName().equals("getAdditionalProperties") && v instanceof Map<?, ?> extra) {
                 extra.keySet().forEach(k -> out.add(path + " " + k));
             } else {
-                String field = Character.toLowerCase(m.getName().charAt(3)) + m.getName().substring(4);
+                String field =
+                        Character.toLowerCase(m.getName().charAt(3)) + m.getName().substring(4);
                 collectUnknown(v, path + "." + field, out);
             }
         }

@@ -1,16 +1,15 @@
 package io.msm.helm;
 
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.ServicePort;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /** The metrics Service and the optional ServiceMonitor. */
 class MetricsTest {
@@ -24,8 +23,11 @@ class MetricsTest {
         assertEquals("http-metrics", p.getName());
         assertEquals(9469, p.getPort());
         assertEquals("http-metrics", p.getTargetPort().getStrVal());
-        Map<String, String> podLabels = m.daemonSet().getSpec().getTemplate().getMetadata().getLabels();
-        s.getSpec().getSelector().forEach((k, v) -> assertEquals(v, podLabels.get(k), "selector " + k));
+        Map<String, String> podLabels =
+                m.daemonSet().getSpec().getTemplate().getMetadata().getLabels();
+        s.getSpec()
+                .getSelector()
+                .forEach((k, v) -> assertEquals(v, podLabels.get(k), "selector " + k));
     }
 
     @Test
@@ -41,9 +43,16 @@ class MetricsTest {
         assertEquals("monitoring.coreos.com/v1", sm.getApiVersion());
         assertEquals("prometheus", sm.getMetadata().getLabels().get("release"));
         Map<String, Object> spec = (Map<String, Object>) sm.getAdditionalProperties().get("spec");
-        Map<String, String> selector = (Map<String, String>) ((Map<String, Object>) spec.get("selector")).get("matchLabels");
+        Map<String, String> selector =
+                (Map<String, String>)
+                        ((Map<String, Object>) spec.get("selector")).get("matchLabels");
         Service s = m.one(Service.class, "Service");
-        selector.forEach((k, v) -> assertEquals(v, s.getMetadata().getLabels().get(k), "ServiceMonitor selects " + k));
+        selector.forEach(
+                (k, v) ->
+                        assertEquals(
+                                v,
+                                s.getMetadata().getLabels().get(k),
+                                "ServiceMonitor selects " + k));
         List<Map<String, Object>> endpoints = (List<Map<String, Object>>) spec.get("endpoints");
         assertEquals(1, endpoints.size());
         assertEquals("http-metrics", endpoints.get(0).get("port"));
@@ -56,8 +65,14 @@ class MetricsTest {
 
     @Test
     void serviceMonitorWithoutServiceIsRefusedWithAReason() {
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> MsmChart.template("service: {enabled: false}\nserviceMonitor: {enabled: true}\n"));
-        assertTrue(e.getMessage().contains("serviceMonitor.enabled=true needs service.enabled=true"), e.getMessage());
+        IllegalStateException e =
+                assertThrows(
+                        IllegalStateException.class,
+                        () ->
+                                MsmChart.template(
+                                        "service: {enabled: false}\nserviceMonitor: {enabled: true}\n"));
+        assertTrue(
+                e.getMessage().contains("serviceMonitor.enabled=true needs service.enabled=true"),
+                e.getMessage());
     }
 }

@@ -18,9 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The chart under test, driven through real Helm (helm-java runs Helm's own Go
- * code): render it to manifests and lint it, with the chart's default values or
- * with more values on top.
+ * The chart under test, driven through real Helm (helm-java runs Helm's own Go code): render it to
+ * manifests and lint it, with the chart's default values or with more values on top.
  */
 final class MsmChart {
     static final String RELEASE = "msm";
@@ -28,14 +27,17 @@ final class MsmChart {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
-    private MsmChart() {
-    }
+    private MsmChart() {}
 
     /** helm/msm of this checkout (surefire passes it; the fallback is for IDE runs). */
     static Path dir() {
-        Path p = Path.of(System.getProperty("msm.chart", "../helm/msm")).toAbsolutePath().normalize();
+        Path p =
+                Path.of(System.getProperty("msm.chart", "../helm/msm"))
+                        .toAbsolutePath()
+                        .normalize();
         if (!Files.isRegularFile(p.resolve("Chart.yaml"))) {
-            throw new IllegalStateException("no chart at " + p + ": run the tests from helm-tests/ or set -Dmsm.chart");
+            throw new IllegalStateException(
+                    "no chart at " + p + ": run the tests from helm-tests/ or set -Dmsm.chart");
         }
         return p;
     }
@@ -52,31 +54,45 @@ final class MsmChart {
 
     /** Rendered with a values file on top of the defaults. */
     static Manifests render(Path valuesFile) {
-        return Manifests.parse(new Helm(dir()).template().withName(RELEASE).withNamespace(NAMESPACE)
-                .withValuesFile(valuesFile).call());
+        return Manifests.parse(
+                new Helm(dir())
+                        .template()
+                        .withName(RELEASE)
+                        .withNamespace(NAMESPACE)
+                        .withValuesFile(valuesFile)
+                        .call());
     }
 
     /**
-     * helm template's output. Helm's failures (schema violations, fail in a
-     * template) come out as IllegalStateException with Helm's message.
+     * helm template's output. Helm's failures (schema violations, fail in a template) come out as
+     * IllegalStateException with Helm's message.
      */
     static String template(String valuesYaml) {
         Path values = writeTemp(valuesYaml);
         try {
-            return new Helm(dir()).template().withName(RELEASE).withNamespace(NAMESPACE)
-                    .withValuesFile(values).call();
+            return new Helm(dir())
+                    .template()
+                    .withName(RELEASE)
+                    .withNamespace(NAMESPACE)
+                    .withValuesFile(values)
+                    .call();
         } finally {
             deleteQuietly(values);
         }
     }
 
     /**
-     * NOTES.txt as `helm install --dry-run=client` prints it (helm template does
-     * not render notes). Client-only: no cluster is contacted.
+     * NOTES.txt as `helm install --dry-run=client` prints it (helm template does not render notes).
+     * Client-only: no cluster is contacted.
      */
     static String notes(Path valuesFile) {
-        var install = new Helm(dir()).install().withName(RELEASE).withNamespace(NAMESPACE).clientOnly()
-                .withDryRunOption(DryRun.CLIENT);
+        var install =
+                new Helm(dir())
+                        .install()
+                        .withName(RELEASE)
+                        .withNamespace(NAMESPACE)
+                        .clientOnly()
+                        .withDryRunOption(DryRun.CLIENT);
         if (valuesFile != null) {
             install = install.withValuesFile(valuesFile);
         }
@@ -89,9 +105,9 @@ final class MsmChart {
     }
 
     /**
-     * helm lint --strict. helm-java's lint takes no values files, so for other
-     * values the chart is copied and its values.yaml replaced by the defaults
-     * merged with the given file, which is what Helm itself would compute.
+     * helm lint --strict. helm-java's lint takes no values files, so for other values the chart is
+     * copied and its values.yaml replaced by the defaults merged with the given file, which is what
+     * Helm itself would compute.
      */
     static LintResult lint(Path valuesFile) {
         if (valuesFile == null) {
@@ -99,7 +115,8 @@ final class MsmChart {
         }
         Path copy = copyChart();
         try {
-            Map<String, Object> merged = merge(readYaml(dir().resolve("values.yaml")), readYaml(valuesFile));
+            Map<String, Object> merged =
+                    merge(readYaml(dir().resolve("values.yaml")), readYaml(valuesFile));
             YAML.writeValue(copy.resolve("values.yaml").toFile(), merged);
             return new Helm(copy).lint().strict().call();
         } catch (IOException e) {
@@ -135,14 +152,15 @@ final class MsmChart {
     @SuppressWarnings("unchecked")
     static Map<String, Object> merge(Map<String, Object> base, Map<String, Object> over) {
         Map<String, Object> out = new LinkedHashMap<>(base);
-        over.forEach((k, v) -> {
-            Object b = out.get(k);
-            if (b instanceof Map && v instanceof Map) {
-                out.put(k, merge((Map<String, Object>) b, (Map<String, Object>) v));
-            } else {
-                out.put(k, v);
-            }
-        });
+        over.forEach(
+                (k, v) -> {
+                    Object b = out.get(k);
+                    if (b instanceof Map && v instanceof Map) {
+                        out.put(k, merge((Map<String, Object>) b, (Map<String, Object>) v));
+                    } else {
+                        out.put(k, v);
+                    }
+                });
         return out;
     }
 
@@ -151,19 +169,26 @@ final class MsmChart {
             Path root = Files.createTempDirectory("msm-chart-");
             Path target = root.resolve("msm");
             Path src = dir();
-            Files.walkFileTree(src, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
-                    Files.createDirectories(target.resolve(src.relativize(d).toString()));
-                    return FileVisitResult.CONTINUE;
-                }
+            Files.walkFileTree(
+                    src,
+                    new SimpleFileVisitor<>() {
+                        @Override
+                        public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a)
+                                throws IOException {
+                            Files.createDirectories(target.resolve(src.relativize(d).toString()));
+                            return FileVisitResult.CONTINUE;
+                        }
 
-                @Override
-                public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                    Files.copy(f, target.resolve(src.relativize(f).toString()), StandardCopyOption.REPLACE_EXISTING);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+                        @Override
+                        public FileVisitResult visitFile(Path f, BasicFileAttributes a)
+                                throws IOException {
+                            Files.copy(
+                                    f,
+                                    target.resolve(src.relativize(f).toString()),
+                                    StandardCopyOption.REPLACE_EXISTING);
+                            return FileVisitResult.CONTINUE;
+                        }
+                    });
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot copy the chart to a temporary directory", e);
@@ -190,7 +215,8 @@ final class MsmChart {
 
     private static void deleteTree(Path root) {
         try (var s = Files.walk(root)) {
-            s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(MsmChart::deleteQuietly);
+            s.sorted((a, b) -> b.getNameCount() - a.getNameCount())
+                    .forEach(MsmChart::deleteQuietly);
         } catch (IOException ignored) {
             // idem
         }

@@ -1,18 +1,17 @@
 package io.msm.helm;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
-import org.junit.jupiter.api.Test;
-
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The agent may read what its informers watch and write only StreamRoute status. */
 class RbacTest {
@@ -44,7 +43,9 @@ class RbacTest {
     }
 
     private static Set<Grant> read(String group, String resource) {
-        return Set.of(new Grant(group, resource, "get"), new Grant(group, resource, "list"),
+        return Set.of(
+                new Grant(group, resource, "get"),
+                new Grant(group, resource, "list"),
                 new Grant(group, resource, "watch"));
     }
 
@@ -68,23 +69,35 @@ class RbacTest {
 
     @Test
     void namespacesOnlyWithInterception() {
-        for (String values : List.of("agent: {userspace: true}\n", "agent: {kubernetes: {intercept: {enabled: false}}}\n")) {
+        for (String values :
+                List.of(
+                        "agent: {userspace: true}\n",
+                        "agent: {kubernetes: {intercept: {enabled: false}}}\n")) {
             ClusterRole role = MsmChart.render(values).one(ClusterRole.class, "ClusterRole");
-            assertTrue(grants(role).stream().noneMatch(g -> g.resource().equals("namespaces")), values);
+            assertTrue(
+                    grants(role).stream().noneMatch(g -> g.resource().equals("namespaces")),
+                    values);
         }
     }
 
     @Test
     void noWildcardsNoResourceNamesNoNonResourceUrls() {
-        for (Manifests m : List.of(MsmChart.render(), MsmChart.render(MsmChart.resource("values-custom.yaml")))) {
+        for (Manifests m :
+                List.of(
+                        MsmChart.render(),
+                        MsmChart.render(MsmChart.resource("values-custom.yaml")))) {
             ClusterRole role = m.one(ClusterRole.class, "ClusterRole");
             for (PolicyRule r : role.getRules()) {
                 assertFalse(r.getApiGroups().contains("*"), r.toString());
                 assertFalse(r.getResources().contains("*"), r.toString());
                 assertFalse(r.getVerbs().contains("*"), r.toString());
-                assertTrue(r.getNonResourceURLs() == null || r.getNonResourceURLs().isEmpty(), r.toString());
+                assertTrue(
+                        r.getNonResourceURLs() == null || r.getNonResourceURLs().isEmpty(),
+                        r.toString());
             }
-            assertTrue(role.getAggregationRule() == null, "no aggregation: the role is exactly its rules");
+            assertTrue(
+                    role.getAggregationRule() == null,
+                    "no aggregation: the role is exactly its rules");
         }
     }
 
@@ -93,15 +106,18 @@ class RbacTest {
         Set<String> writeVerbs = Set.of("create", "update", "patch", "delete", "deletecollection");
         for (Grant g : grants(MsmChart.render().one(ClusterRole.class, "ClusterRole"))) {
             if (writeVerbs.contains(g.verb())) {
-                assertEquals("streamroutes/status", g.resource(), "write access beyond status: " + g);
+                assertEquals(
+                        "streamroutes/status", g.resource(), "write access beyond status: " + g);
             }
         }
     }
 
     @Test
     void eventsOnlyWhenAskedFor() {
-        Set<Grant> with = grants(MsmChart.render(MsmChart.resource("values-custom.yaml"))
-                .one(ClusterRole.class, "ClusterRole"));
+        Set<Grant> with =
+                grants(
+                        MsmChart.render(MsmChart.resource("values-custom.yaml"))
+                                .one(ClusterRole.class, "ClusterRole"));
         Set<Grant> want = new TreeSet<>(expectedLeastPrivilege());
         for (String g : List.of("", "events.k8s.io")) {
             want.add(new Grant(g, "events", "create"));
@@ -126,7 +142,9 @@ class RbacTest {
 
     @Test
     void rbacCanBeLeftToTheCluster() {
-        Manifests m = MsmChart.render("rbac: {create: false}\nserviceAccount: {create: false, name: msm-sa}\n");
+        Manifests m =
+                MsmChart.render(
+                        "rbac: {create: false}\nserviceAccount: {create: false, name: msm-sa}\n");
         assertTrue(m.ofKind("ClusterRole").isEmpty());
         assertTrue(m.ofKind("ClusterRoleBinding").isEmpty());
         assertTrue(m.ofKind("ServiceAccount").isEmpty());

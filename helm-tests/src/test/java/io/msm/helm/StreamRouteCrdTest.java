@@ -46,16 +46,20 @@ class StreamRouteCrdTest {
         assertEquals("v1alpha1", v.getName());
         assertTrue(v.getServed());
         assertTrue(v.getStorage());
-        assertNotNull(v.getSubresources().getStatus(), "status subresource: the agent writes status only");
+        assertNotNull(
+                v.getSubresources().getStatus(),
+                "status subresource: the agent writes status only");
         assertNull(v.getSubresources().getScale());
     }
 
     @Test
     void printerColumnsShowTheMatchAndReadiness() {
-        List<CustomResourceColumnDefinition> cols = crd().getSpec().getVersions().get(0).getAdditionalPrinterColumns();
+        List<CustomResourceColumnDefinition> cols =
+                crd().getSpec().getVersions().get(0).getAdditionalPrinterColumns();
         Map<String, String> byName = new LinkedHashMap<>();
         cols.forEach(c -> byName.put(c.getName(), c.getJsonPath()));
-        assertEquals(List.of("Host", "Path", "Ready", "Reason", "Age"), List.copyOf(byName.keySet()));
+        assertEquals(
+                List.of("Host", "Path", "Ready", "Reason", "Age"), List.copyOf(byName.keySet()));
         assertEquals(".spec.match.host", byName.get("Host"));
         assertEquals(".spec.match.path.value", byName.get("Path"));
         assertEquals(".status.conditions[?(@.type==\"Ready\")].status", byName.get("Ready"));
@@ -69,10 +73,13 @@ class StreamRouteCrdTest {
         assertEquals("map", cond.getXKubernetesListType());
         assertEquals(List.of("type"), cond.getXKubernetesListMapKeys());
         JSONSchemaProps item = cond.getItems().getSchema();
-        assertEquals(List.of("type", "status", "reason", "message", "lastTransitionTime"), item.getRequired());
+        assertEquals(
+                List.of("type", "status", "reason", "message", "lastTransitionTime"),
+                item.getRequired());
         assertEquals("date-time", at(item, "lastTransitionTime").getFormat());
         assertEquals("int64", at(item, "observedGeneration").getFormat());
-        assertEquals(List.of("\"True\"", "\"False\"", "\"Unknown\""),
+        assertEquals(
+                List.of("\"True\"", "\"False\"", "\"Unknown\""),
                 at(item, "status").getEnum().stream().map(Object::toString).toList());
         JSONSchemaProps backend = at(schema(), "status", "backends", "[*]");
         assertEquals(List.of("name", "ready"), backend.getRequired());
@@ -85,7 +92,9 @@ class StreamRouteCrdTest {
         JSONSchemaProps spec = at(schema(), "spec");
         assertEquals(List.of("match", "backends"), spec.getRequired());
         JSONSchemaProps path = at(spec, "match", "path");
-        assertEquals(List.of("\"Exact\"", "\"PathPrefix\""), at(path, "type").getEnum().stream().map(Object::toString).toList());
+        assertEquals(
+                List.of("\"Exact\"", "\"PathPrefix\""),
+                at(path, "type").getEnum().stream().map(Object::toString).toList());
         assertTrue(at(path, "value").getPattern().startsWith("^/"));
         assertEquals(1L, at(spec, "backends").getMinItems());
         JSONSchemaProps weight = at(spec, "backends", "[*]", "weight");
@@ -102,9 +111,13 @@ class StreamRouteCrdTest {
     @Test
     void crdIsKeptOnUninstallUnlessToldOtherwise() {
         assertEquals("keep", crd().getMetadata().getAnnotations().get("helm.sh/resource-policy"));
-        CustomResourceDefinition notKept = MsmChart.render(MsmChart.resource("values-custom.yaml")).crd();
-        assertTrue(notKept.getMetadata().getAnnotations() == null
-                || !notKept.getMetadata().getAnnotations().containsKey("helm.sh/resource-policy"));
+        CustomResourceDefinition notKept =
+                MsmChart.render(MsmChart.resource("values-custom.yaml")).crd();
+        assertTrue(
+                notKept.getMetadata().getAnnotations() == null
+                        || !notKept.getMetadata()
+                                .getAnnotations()
+                                .containsKey("helm.sh/resource-policy"));
     }
 
     @Test

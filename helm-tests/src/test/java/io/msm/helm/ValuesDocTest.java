@@ -1,6 +1,7 @@
 package io.msm.helm;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,21 +11,17 @@ import java.util.Deque;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
- * values.yaml documents every key, and the chart README lists every value.
- * A key is documented by the comment right above it; "# -- text" marks a value
- * (a leaf, or a map/list whose whole default is the value, like resources),
- * any other comment a section whose keys are documented one by one.
+ * values.yaml documents every key, and the chart README lists every value. A key is documented by
+ * the comment right above it; "# -- text" marks a value (a leaf, or a map/list whose whole default
+ * is the value, like resources), any other comment a section whose keys are documented one by one.
  */
 class ValuesDocTest {
     private static final Pattern KEY = Pattern.compile("^(\\s*)([A-Za-z][\\w.\\-/]*):(.*)$");
 
-    record Key(String path, boolean isValue, boolean documented, int line) {
-    }
+    record Key(String path, boolean isValue, boolean documented, int line) {}
 
     static List<Key> keys() throws IOException {
         List<String> lines = Files.readAllLines(MsmChart.dir().resolve("values.yaml"));
@@ -67,7 +64,7 @@ class ValuesDocTest {
             if (isValue) {
                 valueIndent = indent;
             }
-            stack.push(new Object[]{indent, m.group(2)});
+            stack.push(new Object[] {indent, m.group(2)});
         }
         return out;
     }
@@ -76,7 +73,11 @@ class ValuesDocTest {
     void everyKeyHasAComment() throws IOException {
         List<Key> keys = keys();
         assertTrue(keys.size() > 50, "parsed only " + keys.size() + " keys from values.yaml");
-        List<String> bare = keys.stream().filter(k -> !k.documented()).map(k -> k.line() + ": " + k.path()).toList();
+        List<String> bare =
+                keys.stream()
+                        .filter(k -> !k.documented())
+                        .map(k -> k.line() + ": " + k.path())
+                        .toList();
         assertEquals(List.of(), bare, "keys in values.yaml without a comment above them");
     }
 
@@ -86,9 +87,15 @@ class ValuesDocTest {
         List<Key> keys = keys();
         for (Key k : keys) {
             if (!k.isValue()) {
-                boolean hasChildren = keys.stream().anyMatch(c -> c.path().startsWith(k.path() + "."));
-                assertTrue(hasChildren, "values.yaml line " + k.line() + ": " + k.path()
-                        + " is a value but its comment does not start with '# --'");
+                boolean hasChildren =
+                        keys.stream().anyMatch(c -> c.path().startsWith(k.path() + "."));
+                assertTrue(
+                        hasChildren,
+                        "values.yaml line "
+                                + k.line()
+                                + ": "
+                                + k.path()
+                                + " is a value but its comment does not start with '# --'");
             }
         }
     }
@@ -96,8 +103,12 @@ class ValuesDocTest {
     @Test
     void readmeListsEveryValue() throws IOException {
         String readme = Files.readString(MsmChart.dir().resolve("README.md"));
-        List<String> missing = keys().stream().filter(Key::isValue).map(Key::path)
-                .filter(p -> !readme.contains("| `" + p + "` |")).toList();
+        List<String> missing =
+                keys().stream()
+                        .filter(Key::isValue)
+                        .map(Key::path)
+                        .filter(p -> !readme.contains("| `" + p + "` |"))
+                        .toList();
         assertEquals(List.of(), missing, "values missing from the table in helm/msm/README.md");
     }
 }

@@ -12,11 +12,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * An msm-agent started as a real process inside a test namespace, its log
- * captured to a file. It enters only the network namespace ({@code nsenter
- * --net}): {@code ip netns exec} would also give it a private /sys, and so a
- * private bpffs whose pins die with the process. {@link #kill()}
- * sends SIGKILL to exactly that process (by PID), as a crash would.
+ * An msm-agent started as a real process inside a test namespace, its log captured to a file. It
+ * enters only the network namespace ({@code nsenter --net}): {@code ip netns exec} would also give
+ * it a private /sys, and so a private bpffs whose pins die with the process. {@link #kill()} sends
+ * SIGKILL to exactly that process (by PID), as a crash would.
  */
 public final class AgentProcess implements AutoCloseable {
     private final Process process;
@@ -33,12 +32,16 @@ public final class AgentProcess implements AutoCloseable {
 
     /** The built agent jar (agent/target/msm-agent.jar next to this module). */
     public static Path jar() {
-        for (Path p : List.of(Path.of("../agent/target/msm-agent.jar"), Path.of("agent/target/msm-agent.jar"))) {
+        for (Path p :
+                List.of(
+                        Path.of("../agent/target/msm-agent.jar"),
+                        Path.of("agent/target/msm-agent.jar"))) {
             if (Files.exists(p)) {
                 return p.toAbsolutePath().normalize();
             }
         }
-        throw new IllegalStateException("agent/target/msm-agent.jar not built: run 'make build' (mvn package)");
+        throw new IllegalStateException(
+                "agent/target/msm-agent.jar not built: run 'make build' (mvn package)");
     }
 
     /** bin/msm-agent, the launcher users run (its JVM settings are part of what is tested). */
@@ -51,30 +54,39 @@ public final class AgentProcess implements AutoCloseable {
     }
 
     /**
-     * Start msm-agent in ns with the given arguments; metricsHostPort is the
-     * --metrics-listen address (inside ns) used for readiness and scrapes.
+     * Start msm-agent in ns with the given arguments; metricsHostPort is the --metrics-listen
+     * address (inside ns) used for readiness and scrapes.
      */
-    public static AgentProcess start(Netns ns, String metricsHostPort, List<String> args) throws IOException {
+    public static AgentProcess start(Netns ns, String metricsHostPort, List<String> args)
+            throws IOException {
         return start(ns, metricsHostPort, args, List.of());
     }
 
     /**
-     * The capabilities the Helm chart gives the agent (BPF, NET_ADMIN,
-     * PERFMON; no SYS_ADMIN), as a command prefix: a root process whose
-     * bounding set holds only these has only these after exec.
+     * The capabilities the Helm chart gives the agent (BPF, NET_ADMIN, PERFMON; no SYS_ADMIN), as a
+     * command prefix: a root process whose bounding set holds only these has only these after exec.
      */
-    public static final List<String> CHART_CAPS = List.of("setpriv", "--bounding-set=-all,+bpf,+net_admin,+perfmon",
-            "--inh-caps=-all", "--");
+    public static final List<String> CHART_CAPS =
+            List.of(
+                    "setpriv",
+                    "--bounding-set=-all,+bpf,+net_admin,+perfmon",
+                    "--inh-caps=-all",
+                    "--");
 
     /** Start msm-agent in ns under a command prefix such as {@link #CHART_CAPS}. */
-    public static AgentProcess start(Netns ns, String metricsHostPort, List<String> args, List<String> prefix)
+    public static AgentProcess start(
+            Netns ns, String metricsHostPort, List<String> args, List<String> prefix)
             throws IOException {
         Path log = Files.createTempFile("msm-agent-", ".log");
         List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + ns.name()));
         cmd.addAll(prefix);
         cmd.addAll(List.of(launcher().toString(), "--metrics-listen", metricsHostPort));
         cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p =
+                new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
         return new AgentProcess(p, log, ns, metricsHostPort);
     }
 
@@ -88,31 +100,41 @@ public final class AgentProcess implements AutoCloseable {
         long end = System.nanoTime() + timeoutMs * 1_000_000;
         while (System.nanoTime() < end) {
             if (!process.isAlive()) {
-                throw new IllegalStateException("msm-agent exited with " + process.exitValue() + ":\n" + log());
+                throw new IllegalStateException(
+                        "msm-agent exited with " + process.exitValue() + ":\n" + log());
             }
             if (get("/readyz").startsWith("200")) {
                 return this;
             }
             Thread.sleep(100);
         }
-        throw new IllegalStateException("msm-agent not ready after " + timeoutMs + " ms:\n" + log());
+        throw new IllegalStateException(
+                "msm-agent not ready after " + timeoutMs + " ms:\n" + log());
     }
 
     /** "CODE body" of an HTTP GET to the agent (made from inside its namespace). */
     public String get(String path) {
-        return ns.call(() -> {
-            try {
-                HttpURLConnection c = (HttpURLConnection) URI.create("http://" + metrics + path).toURL().openConnection();
-                c.setConnectTimeout(1000);
-                c.setReadTimeout(5000);
-                int code = c.getResponseCode();
-                var in = code < 400 ? c.getInputStream() : c.getErrorStream();
-                String body = in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
-                return code + " " + body;
-            } catch (IOException e) {
-                return "000 " + e.getMessage();
-            }
-        });
+        return ns.call(
+                () -> {
+                    try {
+                        HttpURLConnection c =
+                                (HttpURLConnection)
+                                        URI.create("http://" + metrics + path)
+                                                .toURL()
+                                                .openConnection();
+                        c.setConnectTimeout(1000);
+                        c.setReadTimeout(5000);
+                        int code = c.getResponseCode();
+                        var in = code < 400 ? c.getInputStream() : c.getErrorStream();
+                        String body =
+                                in == null
+                                        ? ""
+                                        : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                        return code + " " + body;
+                    } catch (IOException e) {
+                        return "000 " + e.getMessage();
+                    }
+                });
     }
 
     public PromText scrape() {

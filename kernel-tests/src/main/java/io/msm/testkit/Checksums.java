@@ -3,10 +3,11 @@ package io.msm.testkit;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 
-/** Internet checksums (RFC 1071), computed from scratch to check the datapath's incremental ones. */
+/**
+ * Internet checksums (RFC 1071), computed from scratch to check the datapath's incremental ones.
+ */
 public final class Checksums {
-    private Checksums() {
-    }
+    private Checksums() {}
 
     /** One's complement sum of 16-bit words, not folded/complemented. */
     public static long sum(byte[] data, int off, int len, long acc) {

@@ -7,8 +7,8 @@ import java.nio.channels.DatagramChannel;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An ordinary UDP socket in a test namespace with a thread that counts
- * what arrives (until closed): a viewer that only needs to be counted.
+ * An ordinary UDP socket in a test namespace with a thread that counts what arrives (until closed):
+ * a viewer that only needs to be counted.
  */
 public final class CountingReceiver implements AutoCloseable {
     private final DatagramChannel channel;
@@ -16,17 +16,20 @@ public final class CountingReceiver implements AutoCloseable {
 
     private CountingReceiver(DatagramChannel channel) {
         this.channel = channel;
-        Thread t = new Thread(() -> {
-            ByteBuffer b = ByteBuffer.allocate(2048);
-            try {
-                while (channel.receive(b) != null) {
-                    count.incrementAndGet();
-                    b.clear();
-                }
-            } catch (IOException closed) {
-                // closed at the end
-            }
-        }, "count-" + channel);
+        Thread t =
+                new Thread(
+                        () -> {
+                            ByteBuffer b = ByteBuffer.allocate(2048);
+                            try {
+                                while (channel.receive(b) != null) {
+                                    count.incrementAndGet();
+                                    b.clear();
+                                }
+                            } catch (IOException closed) {
+                                // closed at the end
+                            }
+                        },
+                        "count-" + channel);
         t.setDaemon(true);
         t.start();
     }

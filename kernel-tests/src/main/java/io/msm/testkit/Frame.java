@@ -1,17 +1,29 @@
 package io.msm.testkit;
 
 import io.msm.bpf.maps.Addr;
-
 import java.net.InetAddress;
 import java.util.Arrays;
 
 /**
- * A parsed Ethernet/IPv4/UDP frame, for asserting on what the datapath
- * produced: addresses, ports, payload, and whether each checksum is right.
+ * A parsed Ethernet/IPv4/UDP frame, for asserting on what the datapath produced: addresses, ports,
+ * payload, and whether each checksum is right.
  */
-public record Frame(byte[] dstMac, byte[] srcMac, int etherType, int l3Off, InetAddress src, InetAddress dst,
-                    int ihl, int ttl, boolean ipChecksumOk, int sport, int dport, int udpLen, int udpChecksum,
-                    byte[] payload, byte[] raw) {
+public record Frame(
+        byte[] dstMac,
+        byte[] srcMac,
+        int etherType,
+        int l3Off,
+        InetAddress src,
+        InetAddress dst,
+        int ihl,
+        int ttl,
+        boolean ipChecksumOk,
+        int sport,
+        int dport,
+        int udpLen,
+        int udpChecksum,
+        byte[] payload,
+        byte[] raw) {
 
     public static Frame parse(byte[] f) {
         int type = ((f[12] & 0xff) << 8) | (f[13] & 0xff);
@@ -23,7 +35,8 @@ public record Frame(byte[] dstMac, byte[] srcMac, int etherType, int l3Off, Inet
         byte[] dmac = Arrays.copyOfRange(f, 0, 6);
         byte[] smac = Arrays.copyOfRange(f, 6, 12);
         if (type != Packets.ETH_P_IP) {
-            return new Frame(dmac, smac, type, l3, null, null, 0, 0, false, 0, 0, 0, 0, new byte[0], f);
+            return new Frame(
+                    dmac, smac, type, l3, null, null, 0, 0, false, 0, 0, 0, 0, new byte[0], f);
         }
         int ihl = (f[l3] & 0x0f) * 4;
         byte[] hdr = Arrays.copyOfRange(f, l3, l3 + ihl);
@@ -37,8 +50,22 @@ public record Frame(byte[] dstMac, byte[] srcMac, int etherType, int l3Off, Inet
         int csum = u16(f, l4 + 6);
         int end = Math.min(f.length, l4 + ulen);
         byte[] payload = Arrays.copyOfRange(f, Math.min(l4 + 8, end), end);
-        return new Frame(dmac, smac, type, l3, src, dst, ihl, f[l3 + 8] & 0xff, ipOk, sport, dport, ulen, csum,
-                payload, f);
+        return new Frame(
+                dmac,
+                smac,
+                type,
+                l3,
+                src,
+                dst,
+                ihl,
+                f[l3 + 8] & 0xff,
+                ipOk,
+                sport,
+                dport,
+                ulen,
+                csum,
+                payload,
+                f);
     }
 
     private static int u16(byte[] f, int off) {
@@ -62,8 +89,8 @@ public record Frame(byte[] dstMac, byte[] srcMac, int etherType, int l3Off, Inet
     }
 
     /**
-     * For a packet still carrying CHECKSUM_PARTIAL (transmit offload): the
-     * field holds the folded pseudo-header sum the device completes.
+     * For a packet still carrying CHECKSUM_PARTIAL (transmit offload): the field holds the folded
+     * pseudo-header sum the device completes.
      */
     public boolean udpPartialChecksumOk() {
         int expect = Checksums.fold(Checksums.pseudoHeader(src, dst, 17, udpLen));

@@ -2,14 +2,13 @@ package io.msm.testkit;
 
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.libbpf.Native;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /** See {@link KernelTest}. */
 public final class KernelTestCondition implements BeforeAllCallback {

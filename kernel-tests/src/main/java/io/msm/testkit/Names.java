@@ -4,8 +4,7 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /** Short unique names for namespaces, links and pin directories, so parallel runs never collide. */
 public final class Names {
-    private Names() {
-    }
+    private Names() {}
 
     /** "msm" + 5 random base-36 chars: a run id that fits interface names. */
     public static String runId() {

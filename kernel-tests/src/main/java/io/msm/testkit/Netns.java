@@ -10,14 +10,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * A network namespace this test created ({@code ip netns add}); deleted by
- * {@link #close()}, which also destroys its interfaces (and so their veth
- * peers, qdiscs and filters).
+ * A network namespace this test created ({@code ip netns add}); deleted by {@link #close()}, which
+ * also destroys its interfaces (and so their veth peers, qdiscs and filters).
  *
- * <p>{@link #call} runs code on a fresh thread that has entered the
- * namespace: sockets it opens, netlink calls it makes (libbpf's TC/XDP
- * attach) and BPF_PROG_TEST_RUN skbs all belong to the namespace. The
- * thread ends afterwards, so no other code ever runs in the wrong namespace.
+ * <p>{@link #call} runs code on a fresh thread that has entered the namespace: sockets it opens,
+ * netlink calls it makes (libbpf's TC/XDP attach) and BPF_PROG_TEST_RUN skbs all belong to the
+ * namespace. The thread ends afterwards, so no other code ever runs in the wrong namespace.
  */
 public final class Netns implements AutoCloseable {
     private final String name;
@@ -28,9 +26,8 @@ public final class Netns implements AutoCloseable {
     }
 
     /**
-     * Create a namespace (removing a stale one of the same name) with lo up
-     * and IPv6 off, so new links stay quiet (no router solicitations or MLD
-     * reports to confuse packet counts).
+     * Create a namespace (removing a stale one of the same name) with lo up and IPv6 off, so new
+     * links stay quiet (no router solicitations or MLD reports to confuse packet counts).
      */
     public static Netns create(String name) {
         return create(name, false);
@@ -45,7 +42,11 @@ public final class Netns implements AutoCloseable {
         Netns ns = new Netns(name);
         try {
             if (!ipv6) {
-                ns.exec("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                ns.exec(
+                        "sysctl",
+                        "-q",
+                        "-w",
+                        "net.ipv6.conf.all.disable_ipv6=1",
                         "net.ipv6.conf.default.disable_ipv6=1");
             }
             ns.ip("link", "set", "lo", "up");
@@ -82,13 +83,15 @@ public final class Netns implements AutoCloseable {
     }
 
     public int ifindex(String ifname) {
-        return call(() -> {
-            int idx = Native.get().libc.if_nametoindex(ifname);
-            if (idx == 0) {
-                throw new IllegalStateException("no interface " + ifname + " in netns " + name);
-            }
-            return idx;
-        });
+        return call(
+                () -> {
+                    int idx = Native.get().libc.if_nametoindex(ifname);
+                    if (idx == 0) {
+                        throw new IllegalStateException(
+                                "no interface " + ifname + " in netns " + name);
+                    }
+                    return idx;
+                });
     }
 
     public byte[] mac(String ifname) {
@@ -102,10 +105,12 @@ public final class Netns implements AutoCloseable {
 
     /** Run task on a thread inside this namespace (60 s limit). */
     public <T> T call(Callable<T> task) {
-        FutureTask<T> f = new FutureTask<>(() -> {
-            enter();
-            return task.call();
-        });
+        FutureTask<T> f =
+                new FutureTask<>(
+                        () -> {
+                            enter();
+                            return task.call();
+                        });
         Thread t = new Thread(f, "netns-" + name);
         t.setDaemon(true);
         t.start();
@@ -130,21 +135,24 @@ public final class Netns implements AutoCloseable {
     }
 
     public void run(Runnable task) {
-        call(() -> {
-            task.run();
-            return null;
-        });
+        call(
+                () -> {
+                    task.run();
+                    return null;
+                });
     }
 
     private void enter() {
         Native n = Native.get();
         int fd = n.libc.open("/var/run/netns/" + name, LibC.O_RDONLY | LibC.O_CLOEXEC);
         if (fd < 0) {
-            throw new IllegalStateException("cannot open netns " + name + ": " + n.describe(n.lastErrno()));
+            throw new IllegalStateException(
+                    "cannot open netns " + name + ": " + n.describe(n.lastErrno()));
         }
         try {
             if (n.libc.setns(fd, LibC.CLONE_NEWNET) != 0) {
-                throw new IllegalStateException("setns(" + name + "): " + n.describe(n.lastErrno()));
+                throw new IllegalStateException(
+                        "setns(" + name + "): " + n.describe(n.lastErrno()));
             }
         } finally {
             n.libc.close(fd);

@@ -7,9 +7,8 @@ import java.net.InetAddress;
 import java.nio.ByteBuffer;
 
 /**
- * Builds Ethernet frames for BPF_PROG_TEST_RUN and raw checks: optional
- * 802.1Q tags, IPv4 (options, fragments) or IPv6, UDP or TCP, any payload,
- * with correct checksums unless told otherwise.
+ * Builds Ethernet frames for BPF_PROG_TEST_RUN and raw checks: optional 802.1Q tags, IPv4 (options,
+ * fragments) or IPv6, UDP or TCP, any payload, with correct checksums unless told otherwise.
  */
 public final class Packets {
     public static final int ETH_P_IP = 0x0800;
@@ -20,8 +19,7 @@ public final class Packets {
     public static final byte[] MAC_A = {0x02, 0, 0, 0, 0, 0x0a};
     public static final byte[] MAC_B = {0x02, 0, 0, 0, 0, 0x0b};
 
-    private Packets() {
-    }
+    private Packets() {}
 
     public static Builder builder() {
         return new Builder();
@@ -151,7 +149,10 @@ public final class Packets {
             f.writeBytes(dst);
             f.writeBytes(src);
             boolean v6 = srcIp instanceof Inet6Address;
-            int type = etherType >= 0 ? etherType : srcIp == null ? ETH_P_ARP : v6 ? ETH_P_IPV6 : ETH_P_IP;
+            int type =
+                    etherType >= 0
+                            ? etherType
+                            : srcIp == null ? ETH_P_ARP : v6 ? ETH_P_IPV6 : ETH_P_IP;
             for (int tag : vlans) {
                 put16(f, ETH_P_8021Q);
                 put16(f, tag & 0xfff);
@@ -175,7 +176,11 @@ public final class Packets {
             if (proto == 17) {
                 ByteBuffer b = ByteBuffer.allocate(8 + payload.length);
                 b.putShort((short) sport).putShort((short) dport);
-                b.putShort((short) (udpLengthOverride != null ? udpLengthOverride : 8 + payload.length));
+                b.putShort(
+                        (short)
+                                (udpLengthOverride != null
+                                        ? udpLengthOverride
+                                        : 8 + payload.length));
                 b.putShort((short) 0).put(payload);
                 byte[] u = b.array();
                 if (udpChecksum) {
@@ -237,7 +242,8 @@ public final class Packets {
     }
 
     /** An RTP packet (12-byte header, V=2) followed by payloadLen bytes of filler. */
-    public static byte[] rtp(int seq, long timestamp, long ssrc, int payloadType, boolean marker, int payloadLen) {
+    public static byte[] rtp(
+            int seq, long timestamp, long ssrc, int payloadType, boolean marker, int payloadLen) {
         ByteBuffer b = ByteBuffer.allocate(12 + payloadLen);
         b.put((byte) 0x80).put((byte) ((marker ? 0x80 : 0) | (payloadType & 0x7f)));
         b.putShort((short) seq).putInt((int) timestamp).putInt((int) ssrc);
@@ -258,21 +264,45 @@ public final class Packets {
     /** A STUN binding request (type 0x0001, magic cookie), 20 bytes. */
     public static byte[] stunBindingRequest() {
         ByteBuffer b = ByteBuffer.allocate(20);
-        b.putShort((short) 1).putShort((short) 0).putInt(0x2112A442).putLong(0x0102030405060708L).putInt(9);
+        b.putShort((short) 1)
+                .putShort((short) 0)
+                .putInt(0x2112A442)
+                .putLong(0x0102030405060708L)
+                .putInt(9);
         return b.array();
     }
 
     /** A DTLS 1.2 handshake record header (content type 22) plus body. */
     public static byte[] dtlsHandshake() {
         ByteBuffer b = ByteBuffer.allocate(25);
-        b.put((byte) 22).putShort((short) 0xfefd).putShort((short) 0).putInt(0).putShort((short) 1)
+        b.put((byte) 22)
+                .putShort((short) 0xfefd)
+                .putShort((short) 0)
+                .putInt(0)
+                .putShort((short) 1)
                 .putShort((short) 12);
         return b.array();
     }
 
     /** The RakNet OFFLINE_MESSAGE_DATA_ID magic. */
-    public static final byte[] RAKNET_MAGIC = {0x00, (byte) 0xff, (byte) 0xff, 0x00, (byte) 0xfe, (byte) 0xfe,
-            (byte) 0xfe, (byte) 0xfe, (byte) 0xfd, (byte) 0xfd, (byte) 0xfd, (byte) 0xfd, 0x12, 0x34, 0x56, 0x78};
+    public static final byte[] RAKNET_MAGIC = {
+        0x00,
+        (byte) 0xff,
+        (byte) 0xff,
+        0x00,
+        (byte) 0xfe,
+        (byte) 0xfe,
+        (byte) 0xfe,
+        (byte) 0xfe,
+        (byte) 0xfd,
+        (byte) 0xfd,
+        (byte) 0xfd,
+        (byte) 0xfd,
+        0x12,
+        0x34,
+        0x56,
+        0x78
+    };
 
     /** A RakNet unconnected ping: id 0x01, 8-byte time, magic, client GUID. */
     public static byte[] raknetUnconnectedPing() {

@@ -7,14 +7,12 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A parser for the Prometheus text exposition format (0.0.4): every sample
- * line becomes (name, labels, value); # HELP / # TYPE lines are checked to
- * precede their samples. Malformed lines throw, so a test that scrapes
- * /metrics also proves the output is well-formed.
+ * A parser for the Prometheus text exposition format (0.0.4): every sample line becomes (name,
+ * labels, value); # HELP / # TYPE lines are checked to precede their samples. Malformed lines
+ * throw, so a test that scrapes /metrics also proves the output is well-formed.
  */
 public final class PromText {
-    public record Sample(String name, Map<String, String> labels, double value) {
-    }
+    public record Sample(String name, Map<String, String> labels, double value) {}
 
     private final List<Sample> samples;
     private final Map<String, String> types;
@@ -36,7 +34,8 @@ public final class PromText {
             if (line.startsWith("# TYPE ")) {
                 String[] f = line.split(" ");
                 if (f.length != 4) {
-                    throw new IllegalArgumentException("line " + lineNo + ": bad TYPE line: " + line);
+                    throw new IllegalArgumentException(
+                            "line " + lineNo + ": bad TYPE line: " + line);
                 }
                 types.put(f[2], f[3]);
                 continue;
@@ -60,18 +59,21 @@ public final class PromText {
                 name = line.substring(0, space);
             }
             if (!name.matches("[a-zA-Z_:][a-zA-Z0-9_:]*")) {
-                throw new IllegalArgumentException("line " + lineNo + ": bad metric name '" + name + "'");
+                throw new IllegalArgumentException(
+                        "line " + lineNo + ": bad metric name '" + name + "'");
             }
             String[] rest = line.substring(space).trim().split(" ");
-            double v = switch (rest[0]) {
-                case "+Inf" -> Double.POSITIVE_INFINITY;
-                case "-Inf" -> Double.NEGATIVE_INFINITY;
-                case "NaN" -> Double.NaN;
-                default -> Double.parseDouble(rest[0]);
-            };
+            double v =
+                    switch (rest[0]) {
+                        case "+Inf" -> Double.POSITIVE_INFINITY;
+                        case "-Inf" -> Double.NEGATIVE_INFINITY;
+                        case "NaN" -> Double.NaN;
+                        default -> Double.parseDouble(rest[0]);
+                    };
             String family = family(name, types);
             if (family == null) {
-                throw new IllegalArgumentException("line " + lineNo + ": sample " + name + " before its # TYPE");
+                throw new IllegalArgumentException(
+                        "line " + lineNo + ": sample " + name + " before its # TYPE");
             }
             out.add(new Sample(name, labels, v));
         }
@@ -82,8 +84,10 @@ public final class PromText {
         if (types.containsKey(name)) {
             return name;
         }
-        for (String suffix : new String[] {"_total", "_count", "_sum", "_bucket", "_max", "_created"}) {
-            if (name.endsWith(suffix) && types.containsKey(name.substring(0, name.length() - suffix.length()))) {
+        for (String suffix :
+                new String[] {"_total", "_count", "_sum", "_bucket", "_max", "_created"}) {
+            if (name.endsWith(suffix)
+                    && types.containsKey(name.substring(0, name.length() - suffix.length()))) {
                 return name.substring(0, name.length() - suffix.length());
             }
         }

@@ -10,18 +10,21 @@ import java.util.concurrent.TimeUnit;
 
 /** Runs system commands (ip, tc, ethtool) with a timeout; a failure says which command and why. */
 public final class Sh {
-    private Sh() {
-    }
+    private Sh() {}
 
-    public record Result(int exit, String out, String err) {
-    }
+    public record Result(int exit, String out, String err) {}
 
     /** Run and require exit 0. */
     public static String run(String... cmd) {
         Result r = exec(cmd);
         if (r.exit != 0) {
-            throw new IllegalStateException("command failed (exit " + r.exit + "): " + String.join(" ", cmd)
-                    + "\n" + r.err.trim());
+            throw new IllegalStateException(
+                    "command failed (exit "
+                            + r.exit
+                            + "): "
+                            + String.join(" ", cmd)
+                            + "\n"
+                            + r.err.trim());
         }
         return r.out;
     }
@@ -36,21 +39,29 @@ public final class Sh {
         try {
             Process p = pb.start();
             byte[][] out = new byte[2][];
-            Thread t = new Thread(() -> {
-                try {
-                    out[1] = p.getErrorStream().readAllBytes();
-                } catch (IOException e) {
-                    out[1] = new byte[0];
-                }
-            });
+            Thread t =
+                    new Thread(
+                            () -> {
+                                try {
+                                    out[1] = p.getErrorStream().readAllBytes();
+                                } catch (IOException e) {
+                                    out[1] = new byte[0];
+                                }
+                            });
             t.start();
             out[0] = p.getInputStream().readAllBytes();
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                throw new IllegalStateException("command timed out after " + timeoutSeconds + " s: " + String.join(" ", cmd));
+                throw new IllegalStateException(
+                        "command timed out after "
+                                + timeoutSeconds
+                                + " s: "
+                                + String.join(" ", cmd));
             }
             t.join();
-            return new Result(p.exitValue(), new String(out[0], StandardCharsets.UTF_8),
+            return new Result(
+                    p.exitValue(),
+                    new String(out[0], StandardCharsets.UTF_8),
                     new String(out[1] == null ? new byte[0] : out[1], StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new IllegalStateException("cannot run " + cmd[0] + ": " + e.getMessage(), e);
@@ -65,7 +76,8 @@ public final class Sh {
         if (program.startsWith("/")) {
             return new File(program).canExecute();
         }
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+        for (String dir :
+                System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
             if (new File(dir, program).canExecute()) {
                 return true;
             }

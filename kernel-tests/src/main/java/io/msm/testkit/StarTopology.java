@@ -5,16 +5,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The fan-out test bed: a sender, a node, and N receivers, each in a
- * namespace of its own, joined to the node by veth pairs.
+ * The fan-out test bed: a sender, a node, and N receivers, each in a namespace of its own, joined
+ * to the node by veth pairs.
  *
  * <pre>
  *  [sender] s0 10.77.1.2 ── n-in 10.77.1.1 [node] n-r{i} 10.77.(10+i).1 ── r{i} 10.77.(10+i).2 [recv i]
  * </pre>
  *
- * Receivers beyond 240 use 10.78.x.y. All names carry the run id, and
- * {@link #close()} deletes every namespace (and with them every link,
- * qdisc and filter).
+ * Receivers beyond 240 use 10.78.x.y. All names carry the run id, and {@link #close()} deletes
+ * every namespace (and with them every link, qdisc and filter).
  */
 public final class StarTopology implements AutoCloseable {
     public final String id;
@@ -27,15 +26,19 @@ public final class StarTopology implements AutoCloseable {
     public static final Inet4Address NODE_IN_ADDR = (Inet4Address) Packets.addr("10.77.1.1");
 
     /**
-     * @param ns        the receiver's namespace
-     * @param ifname    its interface
-     * @param addr      its address
-     * @param nodeIf    the node-side interface towards it
-     * @param nodeAddr  the node's address on that link
+     * @param ns the receiver's namespace
+     * @param ifname its interface
+     * @param addr its address
+     * @param nodeIf the node-side interface towards it
+     * @param nodeAddr the node's address on that link
      */
-    public record Receiver(int index, Netns ns, String ifname, Inet4Address addr, String nodeIf,
-                           Inet4Address nodeAddr) {
-    }
+    public record Receiver(
+            int index,
+            Netns ns,
+            String ifname,
+            Inet4Address addr,
+            String nodeIf,
+            Inet4Address nodeAddr) {}
 
     private StarTopology(String id, Netns sender, Netns node) {
         this.id = id;
@@ -57,8 +60,14 @@ public final class StarTopology implements AutoCloseable {
             for (int i = 0; i < receivers; i++) {
                 String net = i < 240 ? "10.77." + (10 + i) : "10.78." + (i - 240);
                 Netns r = Netns.create(id + "-r" + i);
-                t.receivers.add(new Receiver(i, r, "r" + i, (Inet4Address) Packets.addr(net + ".2"), "n-r" + i,
-                        (Inet4Address) Packets.addr(net + ".1")));
+                t.receivers.add(
+                        new Receiver(
+                                i,
+                                r,
+                                "r" + i,
+                                (Inet4Address) Packets.addr(net + ".2"),
+                                "n-r" + i,
+                                (Inet4Address) Packets.addr(net + ".1")));
                 Veth.create(node, "n-r" + i, net + ".1/24", r, "r" + i, net + ".2/24");
             }
             return t;

@@ -1,7 +1,6 @@
 package io.msm.testkit;
 
 import io.msm.bpf.Bpffs;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -11,11 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A {@link StarTopology} with a counting receiver on port 6000 of every
- * receiver, a bpffs directory of its own and an agent config whose static
- * stream "cam" (on the node's n-in address, port 5004) is sent to all of
- * them. {@link #close} removes everything: receivers, what the agent left
- * ({@code msm-agent cleanup}), namespaces, pins, the config file.
+ * A {@link StarTopology} with a counting receiver on port 6000 of every receiver, a bpffs directory
+ * of its own and an agent config whose static stream "cam" (on the node's n-in address, port 5004)
+ * is sent to all of them. {@link #close} removes everything: receivers, what the agent left ({@code
+ * msm-agent cleanup}), namespaces, pins, the config file.
  */
 public final class StaticStreamBed implements AutoCloseable {
     public static final int STREAM_PORT = 5004;
@@ -34,10 +32,11 @@ public final class StaticStreamBed implements AutoCloseable {
     }
 
     /**
-     * @param settings    config lines besides interfaces, bpffs and streams (listeners, timers…)
+     * @param settings config lines besides interfaces, bpffs and streams (listeners, timers…)
      * @param streamExtra more lines of the stream's entry (e.g. "source: 10.77.1.2"), or none
      */
-    public static StaticStreamBed create(int receivers, List<String> settings, String... streamExtra) {
+    public static StaticStreamBed create(
+            int receivers, List<String> settings, String... streamExtra) {
         StarTopology topo = StarTopology.create(receivers);
         Path bpffs = Path.of("/sys/fs/bpf/msmtest-" + topo.id);
         CountingReceiver[] got = new CountingReceiver[receivers];
@@ -45,9 +44,13 @@ public final class StaticStreamBed implements AutoCloseable {
         try {
             StringBuilder subs = new StringBuilder();
             for (StarTopology.Receiver r : topo.receivers) {
-                subs.append(subs.length() == 0 ? "" : ", ").append(r.addr().getHostAddress()).append(':')
+                subs.append(subs.length() == 0 ? "" : ", ")
+                        .append(r.addr().getHostAddress())
+                        .append(':')
                         .append(RECEIVER_PORT);
-                got[r.index()] = CountingReceiver.bind(r.ns(), new InetSocketAddress(r.addr(), RECEIVER_PORT));
+                got[r.index()] =
+                        CountingReceiver.bind(
+                                r.ns(), new InetSocketAddress(r.addr(), RECEIVER_PORT));
             }
             List<String> lines = new ArrayList<>();
             lines.add("interfaces: [" + StarTopology.NODE_IN_IF + "]");
@@ -55,7 +58,11 @@ public final class StaticStreamBed implements AutoCloseable {
             lines.addAll(settings);
             lines.add("streams:");
             lines.add("  - name: cam");
-            lines.add("    listen: " + StarTopology.NODE_IN_ADDR.getHostAddress() + ":" + STREAM_PORT);
+            lines.add(
+                    "    listen: "
+                            + StarTopology.NODE_IN_ADDR.getHostAddress()
+                            + ":"
+                            + STREAM_PORT);
             for (String x : streamExtra) {
                 lines.add("    " + x);
             }

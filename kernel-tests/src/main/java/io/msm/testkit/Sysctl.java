@@ -11,8 +11,8 @@ public final class Sysctl implements AutoCloseable {
     }
 
     /**
-     * Make the integer sysctl at least {@code min}, e.g. net.core.netdev_max_backlog,
-     * which bounds how many clones one CPU can queue towards veth peers.
+     * Make the integer sysctl at least {@code min}, e.g. net.core.netdev_max_backlog, which bounds
+     * how many clones one CPU can queue towards veth peers.
      */
     public static Sysctl atLeast(String name, long min) {
         // through sysctl(8): java.nio's readString/writeString misread procfs files

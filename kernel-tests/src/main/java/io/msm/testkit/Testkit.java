@@ -4,26 +4,30 @@ import io.msm.bpf.BpfObject;
 import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
-
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * The test instruments of msm_testkit.bpf.o: a capture program that records
- * each packet (up to 2048 bytes) into a queue, and a sink that counts and
- * drops (the cheapest receiver). Attach them where copies arrive.
+ * The test instruments of msm_testkit.bpf.o: a capture program that records each packet (up to 2048
+ * bytes) into a queue, and a sink that counts and drops (the cheapest receiver). Attach them where
+ * copies arrive.
  */
 public final class Testkit implements AutoCloseable {
     public static final String RESOURCE = "/io/msm/bpf/msm_testkit.bpf.o";
     public static final String PROG_CAPTURE = "msm_capture";
     public static final String PROG_CAPTURE_PASS = "msm_capture_pass";
     public static final String PROG_SINK = "msm_sink";
+
     /** Handle/priority of testkit filters (distinct from msm's). */
     public static final int HANDLE = 0x7e57;
+
     public static final int PRIORITY = 5;
-    /** MSM_CAPTURE_BYTES: how much of each packet is captured (a whole 1500-byte frame and more). */
+
+    /**
+     * MSM_CAPTURE_BYTES: how much of each packet is captured (a whole 1500-byte frame and more).
+     */
     public static final int CAPTURE_BYTES = 2048;
 
     private final BpfObject obj;
@@ -43,27 +47,28 @@ public final class Testkit implements AutoCloseable {
         }
     }
 
-    private static final Codec<Captured> CAPTURED = new Codec<>() {
-        @Override
-        public int size() {
-            return 16 + CAPTURE_BYTES;
-        }
+    private static final Codec<Captured> CAPTURED =
+            new Codec<>() {
+                @Override
+                public int size() {
+                    return 16 + CAPTURE_BYTES;
+                }
 
-        @Override
-        public void write(ByteBuffer b, int off, Captured c) {
-            throw new UnsupportedOperationException();
-        }
+                @Override
+                public void write(ByteBuffer b, int off, Captured c) {
+                    throw new UnsupportedOperationException();
+                }
 
-        @Override
-        public Captured read(ByteBuffer b, int off) {
-            int caplen = Math.min(b.getInt(off + 8), CAPTURE_BYTES);
-            byte[] d = new byte[caplen];
-            for (int i = 0; i < caplen; i++) {
-                d[i] = b.get(off + 16 + i);
-            }
-            return new Captured(b.getInt(off), b.getInt(off + 4), d);
-        }
-    };
+                @Override
+                public Captured read(ByteBuffer b, int off) {
+                    int caplen = Math.min(b.getInt(off + 8), CAPTURE_BYTES);
+                    byte[] d = new byte[caplen];
+                    for (int i = 0; i < caplen; i++) {
+                        d[i] = b.get(off + 16 + i);
+                    }
+                    return new Captured(b.getInt(off), b.getInt(off + 4), d);
+                }
+            };
 
     /** Attach a program to ifindex's TC ingress (call from inside the device's namespace). */
     public void attach(int ifindex, String prog) {
@@ -78,21 +83,25 @@ public final class Testkit implements AutoCloseable {
     /** Everything captured so far, oldest first. */
     public List<Captured> drain() {
         List<Captured> out = new ArrayList<>();
-        try (BpfMap<Integer, Captured> q = new BpfMap<>(obj.mapFd("msm_capture_q"), false, new Codec<>() {
-            @Override
-            public int size() {
-                return 0;
-            }
+        try (BpfMap<Integer, Captured> q =
+                new BpfMap<>(
+                        obj.mapFd("msm_capture_q"),
+                        false,
+                        new Codec<>() {
+                            @Override
+                            public int size() {
+                                return 0;
+                            }
 
-            @Override
-            public void write(ByteBuffer b, int off, Integer v) {
-            }
+                            @Override
+                            public void write(ByteBuffer b, int off, Integer v) {}
 
-            @Override
-            public Integer read(ByteBuffer b, int off) {
-                return 0;
-            }
-        }, CAPTURED)) {
+                            @Override
+                            public Integer read(ByteBuffer b, int off) {
+                                return 0;
+                            }
+                        },
+                        CAPTURED)) {
             while (true) {
                 var c = q.pop();
                 if (c.isEmpty()) {
@@ -119,23 +128,28 @@ public final class Testkit implements AutoCloseable {
 
     /** Packets and bytes the sink counted (all CPUs). */
     public long[] sinkCounts() {
-        try (BpfMap<Integer, long[]> m = new BpfMap<>(obj.mapFd("msm_sink_stats"), false, Codec.U32, new Codec<>() {
-            @Override
-            public int size() {
-                return 16;
-            }
+        try (BpfMap<Integer, long[]> m =
+                new BpfMap<>(
+                        obj.mapFd("msm_sink_stats"),
+                        false,
+                        Codec.U32,
+                        new Codec<>() {
+                            @Override
+                            public int size() {
+                                return 16;
+                            }
 
-            @Override
-            public void write(ByteBuffer b, int off, long[] v) {
-                b.putLong(off, v[0]);
-                b.putLong(off + 8, v[1]);
-            }
+                            @Override
+                            public void write(ByteBuffer b, int off, long[] v) {
+                                b.putLong(off, v[0]);
+                                b.putLong(off + 8, v[1]);
+                            }
 
-            @Override
-            public long[] read(ByteBuffer b, int off) {
-                return new long[] {b.getLong(off), b.getLong(off + 8)};
-            }
-        })) {
+                            @Override
+                            public long[] read(ByteBuffer b, int off) {
+                                return new long[] {b.getLong(off), b.getLong(off + 8)};
+                            }
+                        })) {
             long[] t = new long[2];
             for (long[] c : m.lookupPerCpu(0).orElse(List.of())) {
                 t[0] += c[0];

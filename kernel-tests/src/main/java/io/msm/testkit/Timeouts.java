@@ -3,23 +3,23 @@ package io.msm.testkit;
 import java.util.function.BooleanSupplier;
 
 /**
- * Test time limits, stretched where the machine is slow: under TCG (the VM
- * runner) a JVM starts several times slower. -Dmsm.test.timeScale=N
- * multiplies every limit that goes through here (default 1).
+ * Test time limits, stretched where the machine is slow: under TCG (the VM runner) a JVM starts
+ * several times slower. -Dmsm.test.timeScale=N multiplies every limit that goes through here
+ * (default 1).
  */
 public final class Timeouts {
-    private static final double SCALE = Double.parseDouble(System.getProperty("msm.test.timeScale", "1"));
+    private static final double SCALE =
+            Double.parseDouble(System.getProperty("msm.test.timeScale", "1"));
 
-    private Timeouts() {
-    }
+    private Timeouts() {}
 
     public static long ms(long ms) {
         return (long) (ms * SCALE);
     }
 
     /**
-     * Poll cond every 20 ms until it holds; fail after ms (scaled) naming
-     * what was awaited. Returns how long it took, in ms.
+     * Poll cond every 20 ms until it holds; fail after ms (scaled) naming what was awaited. Returns
+     * how long it took, in ms.
      */
     public static long waitFor(BooleanSupplier cond, long ms, String what)
             throws InterruptedException {

@@ -5,7 +5,6 @@ import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.ProgInfo;
 import io.msm.bpf.intercept.ConnectRedirect;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -19,21 +18,22 @@ import java.util.Map;
 import java.util.OptionalInt;
 
 /**
- * The verifier-complexity budget of the datapath's programs and the figures
- * last measured per kernel, as kept in kernel-tests/verifier-budget.properties:
+ * The verifier-complexity budget of the datapath's programs and the figures last measured per
+ * kernel, as kept in kernel-tests/verifier-budget.properties:
  *
  * <pre>
  * budget.msm_tc_ingress=60000
  * measured.6.1.0-56-amd64.msm_tc_ingress=31337
  * </pre>
  *
- * The budget guards against a change that makes a program far harder to verify
- * (the kernel's hard limit is 1M processed instructions, and older kernels give
- * up sooner on complex branches); the measured lines are a record, not a check.
+ * The budget guards against a change that makes a program far harder to verify (the kernel's hard
+ * limit is 1M processed instructions, and older kernels give up sooner on complex branches); the
+ * measured lines are a record, not a check.
  */
 public final class VerifierBudget {
     /** On the test classpath (the module's pom copies the file there). */
     public static final String RESOURCE = "/verifier-budget.properties";
+
     private static final String BUDGET = "budget.";
     private static final String MEASURED = "measured.";
 
@@ -51,15 +51,18 @@ public final class VerifierBudget {
         try {
             return parse(Files.readString(file, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the verifier budget " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot read the verifier budget " + file + ": " + e.getMessage(), e);
         }
     }
 
     public static VerifierBudget fromClasspath() {
         try (InputStream in = VerifierBudget.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
-                throw new IllegalStateException(RESOURCE + " is not on the classpath: build kernel-tests with Maven"
-                        + " (its pom copies kernel-tests/verifier-budget.properties into target/test-classes)");
+                throw new IllegalStateException(
+                        RESOURCE
+                                + " is not on the classpath: build kernel-tests with Maven"
+                                + " (its pom copies kernel-tests/verifier-budget.properties into target/test-classes)");
             }
             return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         } catch (IOException e) {
@@ -80,7 +83,9 @@ public final class VerifierBudget {
         for (String l : lines) {
             int eq = l.indexOf('=');
             if (!l.startsWith("#") && eq > 0 && l.startsWith(prefix)) {
-                out.put(l.substring(prefix.length(), eq).trim(), Integer.parseInt(l.substring(eq + 1).trim()));
+                out.put(
+                        l.substring(prefix.length(), eq).trim(),
+                        Integer.parseInt(l.substring(eq + 1).trim()));
             }
         }
         return out;
@@ -138,8 +143,12 @@ public final class VerifierBudget {
         }
     }
 
-    /** Every program msm loads: the datapath's (TC, XDP) and the pod interception's (cgroup sock_addr). */
-    public static final List<String> PROGRAMS = List.copyOf(concat(Datapath.PROGRAMS, ConnectRedirect.PROGRAMS));
+    /**
+     * Every program msm loads: the datapath's (TC, XDP) and the pod interception's (cgroup
+     * sock_addr).
+     */
+    public static final List<String> PROGRAMS =
+            List.copyOf(concat(Datapath.PROGRAMS, ConnectRedirect.PROGRAMS));
 
     private static List<String> concat(List<String> a, List<String> b) {
         List<String> out = new ArrayList<>(a);
@@ -148,10 +157,9 @@ public final class VerifierBudget {
     }
 
     /**
-     * Load the datapath (small maps: their size does not change verification)
-     * and the interception object (loaded only: nothing pinned, nothing attached)
-     * and read each program's "processed N insns"; 0 where the kernel does not
-     * report it (before 5.16).
+     * Load the datapath (small maps: their size does not change verification) and the interception
+     * object (loaded only: nothing pinned, nothing attached) and read each program's "processed N
+     * insns"; 0 where the kernel does not report it (before 5.16).
      */
     public static Map<String, Integer> measure() {
         Map<String, Integer> out = new LinkedHashMap<>();

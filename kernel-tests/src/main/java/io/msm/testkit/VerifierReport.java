@@ -1,7 +1,6 @@
 package io.msm.testkit;
 
 import io.msm.bpf.BpfException;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -11,9 +10,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Prints how hard the datapath's programs are to verify on the running kernel,
- * as lines of verifier-budget.properties with a comment giving each one's share
- * of its budget. The VM runner calls it inside each guest.
+ * Prints how hard the datapath's programs are to verify on the running kernel, as lines of
+ * verifier-budget.properties with a comment giving each one's share of its budget. The VM runner
+ * calls it inside each guest.
  *
  * <pre>
  * VerifierReport [--budget FILE]                  measure here, print
@@ -22,12 +21,11 @@ import java.util.Map;
  *                                                 write them into FILE
  * </pre>
  *
- * Exit status: 0 when every program loaded and is within budget, 1 when one is
- * over budget, 2 when the kernel rejected the datapath (the verifier log is printed).
+ * Exit status: 0 when every program loaded and is within budget, 1 when one is over budget, 2 when
+ * the kernel rejected the datapath (the verifier log is printed).
  */
 public final class VerifierReport {
-    private VerifierReport() {
-    }
+    private VerifierReport() {}
 
     public static void main(String[] args) {
         Path budgetFile = null;
@@ -39,11 +37,13 @@ public final class VerifierReport {
                 case "--record" -> record = Path.of(args[++i]);
                 case "--from" -> from = Path.of(args[++i]);
                 case "-h", "--help" -> {
-                    System.out.println("usage: VerifierReport [--budget FILE] | --record FILE [--from MEASURED]");
+                    System.out.println(
+                            "usage: VerifierReport [--budget FILE] | --record FILE [--from MEASURED]");
                     return;
                 }
                 default -> {
-                    System.err.println("VerifierReport: unknown argument " + args[i] + " (see --help)");
+                    System.err.println(
+                            "VerifierReport: unknown argument " + args[i] + " (see --help)");
                     System.exit(64);
                 }
             }
@@ -51,7 +51,10 @@ public final class VerifierReport {
         if (record != null) {
             budgetFile = record;
         }
-        VerifierBudget budget = budgetFile != null ? VerifierBudget.read(budgetFile) : VerifierBudget.fromClasspath();
+        VerifierBudget budget =
+                budgetFile != null
+                        ? VerifierBudget.read(budgetFile)
+                        : VerifierBudget.fromClasspath();
 
         Map<String, Map<String, Integer>> byKernel = new LinkedHashMap<>();
         if (from != null) {
@@ -61,7 +64,8 @@ public final class VerifierReport {
             try {
                 byKernel.put(release, VerifierBudget.measure());
             } catch (BpfException e) {
-                System.out.println("# kernel " + release + ": the datapath did not load: " + e.getMessage());
+                System.out.println(
+                        "# kernel " + release + ": the datapath did not load: " + e.getMessage());
                 System.exit(2);
             }
         }
@@ -70,13 +74,20 @@ public final class VerifierReport {
         for (var k : byKernel.entrySet()) {
             for (var p : k.getValue().entrySet()) {
                 var b = budget.budget(p.getKey());
-                String share = b.isPresent()
-                        ? String.format("of budget %d (%.1f%%)%s", b.getAsInt(), 100.0 * p.getValue() / b.getAsInt(),
-                        p.getValue() > b.getAsInt() ? " OVER BUDGET" : "")
-                        : "(no budget set)";
+                String share =
+                        b.isPresent()
+                                ? String.format(
+                                        "of budget %d (%.1f%%)%s",
+                                        b.getAsInt(),
+                                        100.0 * p.getValue() / b.getAsInt(),
+                                        p.getValue() > b.getAsInt() ? " OVER BUDGET" : "")
+                                : "(no budget set)";
                 over |= b.isPresent() && p.getValue() > b.getAsInt();
-                System.out.printf("# kernel %s: %s processed %d insns %s%n", k.getKey(), p.getKey(), p.getValue(), share);
-                System.out.println(VerifierBudget.measuredKey(k.getKey(), p.getKey()) + "=" + p.getValue());
+                System.out.printf(
+                        "# kernel %s: %s processed %d insns %s%n",
+                        k.getKey(), p.getKey(), p.getValue(), share);
+                System.out.println(
+                        VerifierBudget.measuredKey(k.getKey(), p.getKey()) + "=" + p.getValue());
                 budget.record(k.getKey(), p.getKey(), p.getValue());
             }
         }
@@ -94,7 +105,8 @@ public final class VerifierReport {
         try {
             lines = Files.readAllLines(file);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read measured figures from " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot read measured figures from " + file + ": " + e.getMessage(), e);
         }
         for (String l : lines) {
             int eq = l.indexOf('=');

@@ -1,13 +1,14 @@
 package io.msm.testkit;
 
 /**
- * A veth pair whose ends live in namespaces the test created. Each end gets
- * an optional IPv4 address (CIDR) and is brought up.
+ * A veth pair whose ends live in namespaces the test created. Each end gets an optional IPv4
+ * address (CIDR) and is brought up.
  */
 public record Veth(Netns nsA, String a, Netns nsB, String b) {
 
     /** Create a pair a@nsA <-> b@nsB (both may be the same namespace). */
-    public static Veth create(Netns nsA, String a, String cidrA, Netns nsB, String b, String cidrB) {
+    public static Veth create(
+            Netns nsA, String a, String cidrA, Netns nsB, String b, String cidrB) {
         if (a.length() > 15 || b.length() > 15) {
             throw new IllegalArgumentException("interface names are at most 15 characters");
         }

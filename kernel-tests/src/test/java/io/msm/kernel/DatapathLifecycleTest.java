@@ -73,8 +73,11 @@ class DatapathLifecycleTest {
             assertEquals(HexFormat.of().formatHex(dp.objectSha256()), meta.shaHex());
 
             try (Datapath again = Datapath.openPinned(dir)) {
-                assertTrue(again.fanoutGroups().lookup(k).isPresent(), "state seen through the pins");
-                assertEquals(dp.progInfo(Datapath.PROG_TC).id(), again.progInfo(Datapath.PROG_TC).id(),
+                assertTrue(
+                        again.fanoutGroups().lookup(k).isPresent(), "state seen through the pins");
+                assertEquals(
+                        dp.progInfo(Datapath.PROG_TC).id(),
+                        again.progInfo(Datapath.PROG_TC).id(),
                         "the same program, not a new one");
                 assertTrue(again.progInfo(Datapath.PROG_TC).verifiedInsns() > 0);
             }
@@ -94,10 +97,15 @@ class DatapathLifecycleTest {
         try (Datapath first = Datapath.load(DatapathSpec.DEFAULT.withFlows(1024))) {
             FanoutKey k = new FanoutKey((Inet4Address) Packets.addr("10.0.0.9"), 6000);
             first.fanoutGroups().update(k, new FanoutGroup(2, 0, null, 0, List.of()));
-            try (Datapath second = Datapath.load(Datapath.objectBytes(), DatapathSpec.DEFAULT.withFlows(1024),
-                    first.mapFds())) {
+            try (Datapath second =
+                    Datapath.load(
+                            Datapath.objectBytes(),
+                            DatapathSpec.DEFAULT.withFlows(1024),
+                            first.mapFds())) {
                 assertTrue(second.fanoutGroups().lookup(k).isPresent(), "new programs, old maps");
-                assertTrue(second.progInfo(Datapath.PROG_TC).id() != first.progInfo(Datapath.PROG_TC).id());
+                assertTrue(
+                        second.progInfo(Datapath.PROG_TC).id()
+                                != first.progInfo(Datapath.PROG_TC).id());
             }
         }
     }
@@ -105,24 +113,41 @@ class DatapathLifecycleTest {
     @Test
     void tcAttachReplaceDetachLeavesForeignFiltersAlone() {
         int lb = ns.ifindex("lb");
-        try (Datapath dp = Datapath.load(DatapathSpec.DEFAULT.withFlows(1024)); Testkit kit = Testkit.load()) {
-            ns.run(() -> {
-                kit.attach(lb, Testkit.PROG_SINK); // a foreign filter on the same hook
-                int h = TcIngress.DEFAULT_HANDLE;
-                int prio = TcIngress.DEFAULT_PRIORITY;
-                TcIngress.Attached a = TcIngress.attach(lb, dp.progFd(Datapath.PROG_TC), h, prio, false);
-                assertFalse(a.createdQdisc(), "clsact was already there (the foreign filter's)");
-                assertEquals(Optional.of(dp.progInfo(Datapath.PROG_TC).id()), TcIngress.query(lb, h, prio));
-                BpfException dup = assertThrows(BpfException.class,
-                        () -> TcIngress.attach(lb, dp.progFd(Datapath.PROG_TC), h, prio, false));
-                assertTrue(dup.getMessage().contains("not msm's"), dup.getMessage());
-                TcIngress.attach(lb, dp.progFd(Datapath.PROG_TC), h, prio, true); // replace our own
-                assertTrue(TcIngress.detach(lb, h, prio));
-                assertEquals(Optional.empty(), TcIngress.query(lb, h, prio));
-                assertFalse(TcIngress.detach(lb, h, prio), "detaching twice is harmless");
-                assertTrue(TcIngress.query(lb, Testkit.HANDLE, Testkit.PRIORITY).isPresent(),
-                        "the foreign filter is still there");
-            });
+        try (Datapath dp = Datapath.load(DatapathSpec.DEFAULT.withFlows(1024));
+                Testkit kit = Testkit.load()) {
+            ns.run(
+                    () -> {
+                        kit.attach(lb, Testkit.PROG_SINK); // a foreign filter on the same hook
+                        int h = TcIngress.DEFAULT_HANDLE;
+                        int prio = TcIngress.DEFAULT_PRIORITY;
+                        TcIngress.Attached a =
+                                TcIngress.attach(lb, dp.progFd(Datapath.PROG_TC), h, prio, false);
+                        assertFalse(
+                                a.createdQdisc(),
+                                "clsact was already there (the foreign filter's)");
+                        assertEquals(
+                                Optional.of(dp.progInfo(Datapath.PROG_TC).id()),
+                                TcIngress.query(lb, h, prio));
+                        BpfException dup =
+                                assertThrows(
+                                        BpfException.class,
+                                        () ->
+                                                TcIngress.attach(
+                                                        lb,
+                                                        dp.progFd(Datapath.PROG_TC),
+                                                        h,
+                                                        prio,
+                                                        false));
+                        assertTrue(dup.getMessage().contains("not msm's"), dup.getMessage());
+                        TcIngress.attach(
+                                lb, dp.progFd(Datapath.PROG_TC), h, prio, true); // replace our own
+                        assertTrue(TcIngress.detach(lb, h, prio));
+                        assertEquals(Optional.empty(), TcIngress.query(lb, h, prio));
+                        assertFalse(TcIngress.detach(lb, h, prio), "detaching twice is harmless");
+                        assertTrue(
+                                TcIngress.query(lb, Testkit.HANDLE, Testkit.PRIORITY).isPresent(),
+                                "the foreign filter is still there");
+                    });
         }
     }
 
@@ -130,23 +155,29 @@ class DatapathLifecycleTest {
     void xdpNeverReplacesAForeignProgram() {
         int la = ns.ifindex("la");
         try (Datapath dp = Datapath.load(DatapathSpec.DEFAULT.withFlows(1024));
-             Datapath other = Datapath.load(DatapathSpec.DEFAULT.withFlows(1024))) {
-            ns.run(() -> {
-                int mine = dp.progFd(Datapath.PROG_XDP);
-                int foreign = other.progFd(Datapath.PROG_XDP);
-                Xdp.Attached a = Xdp.attach(la, mine, XdpMode.NATIVE, -1);
-                assertEquals(ProgInfo.of(mine).id(), a.progId(), "native XDP on veth");
-                BpfException e = assertThrows(BpfException.class, () -> Xdp.attach(la, foreign, XdpMode.NATIVE, -1));
-                assertTrue(e.getMessage().contains("will not replace"), e.getMessage());
-                assertFalse(Xdp.detach(la, XdpMode.NATIVE, foreign), "detach names the expected program");
-                assertEquals(ProgInfo.of(mine).id(), Xdp.queryId(la, XdpMode.NATIVE));
-                Xdp.attach(la, mine, XdpMode.NATIVE, mine); // atomic replace of our own
-                assertTrue(Xdp.detach(la, XdpMode.NATIVE, mine));
-                assertEquals(0, Xdp.queryId(la, XdpMode.NATIVE));
-                Xdp.Attached g = Xdp.attach(la, mine, XdpMode.GENERIC, -1);
-                assertEquals(XdpMode.GENERIC, g.mode());
-                assertTrue(Xdp.detach(la, XdpMode.GENERIC, mine));
-            });
+                Datapath other = Datapath.load(DatapathSpec.DEFAULT.withFlows(1024))) {
+            ns.run(
+                    () -> {
+                        int mine = dp.progFd(Datapath.PROG_XDP);
+                        int foreign = other.progFd(Datapath.PROG_XDP);
+                        Xdp.Attached a = Xdp.attach(la, mine, XdpMode.NATIVE, -1);
+                        assertEquals(ProgInfo.of(mine).id(), a.progId(), "native XDP on veth");
+                        BpfException e =
+                                assertThrows(
+                                        BpfException.class,
+                                        () -> Xdp.attach(la, foreign, XdpMode.NATIVE, -1));
+                        assertTrue(e.getMessage().contains("will not replace"), e.getMessage());
+                        assertFalse(
+                                Xdp.detach(la, XdpMode.NATIVE, foreign),
+                                "detach names the expected program");
+                        assertEquals(ProgInfo.of(mine).id(), Xdp.queryId(la, XdpMode.NATIVE));
+                        Xdp.attach(la, mine, XdpMode.NATIVE, mine); // atomic replace of our own
+                        assertTrue(Xdp.detach(la, XdpMode.NATIVE, mine));
+                        assertEquals(0, Xdp.queryId(la, XdpMode.NATIVE));
+                        Xdp.Attached g = Xdp.attach(la, mine, XdpMode.GENERIC, -1);
+                        assertEquals(XdpMode.GENERIC, g.mode());
+                        assertTrue(Xdp.detach(la, XdpMode.GENERIC, mine));
+                    });
         }
     }
 

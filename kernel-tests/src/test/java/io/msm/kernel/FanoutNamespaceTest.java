@@ -41,12 +41,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The datapath on real interfaces: an ordinary UDP socket in a sender
- * namespace sends RTP to the node, the TC program on the node's ingress fans
- * it out, and ordinary UDP sockets in N receiver namespaces get it — with
- * the right source, destination and checksums (seen by a capture-and-pass
- * program on each receiver). Nothing reaches a socket on the node unless the
- * group asks for it.
+ * The datapath on real interfaces: an ordinary UDP socket in a sender namespace sends RTP to the
+ * node, the TC program on the node's ingress fans it out, and ordinary UDP sockets in N receiver
+ * namespaces get it — with the right source, destination and checksums (seen by a capture-and-pass
+ * program on each receiver). Nothing reaches a socket on the node unless the group asks for it.
  */
 @KernelTest
 class FanoutNamespaceTest {
@@ -68,32 +66,55 @@ class FanoutNamespaceTest {
         dp = Datapath.load(DatapathSpec.DEFAULT.withFlows(4096).withGroups(8).withSubIds(64));
         dp.configure(DatapathConfig.defaults(), PortTable.defaults());
         int inIf = topo.node.ifindex(StarTopology.NODE_IN_IF);
-        topo.node.run(() -> TcIngress.attach(inIf, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE,
-                TcIngress.DEFAULT_PRIORITY, false));
+        topo.node.run(
+                () ->
+                        TcIngress.attach(
+                                inIf,
+                                dp.progFd(Datapath.PROG_TC),
+                                TcIngress.DEFAULT_HANDLE,
+                                TcIngress.DEFAULT_PRIORITY,
+                                false));
         kit = Testkit.load();
         for (Receiver r : topo.receivers) {
-            subs.add(new FanoutSub(topo.node.ifindex(r.nodeIf()), r.index(), r.ns().mac(r.ifname()),
-                    topo.node.mac(r.nodeIf()), r.nodeAddr(), r.addr(), UPSTREAM_PORT, 6000 + r.index(), 0));
+            subs.add(
+                    new FanoutSub(
+                            topo.node.ifindex(r.nodeIf()),
+                            r.index(),
+                            r.ns().mac(r.ifname()),
+                            topo.node.mac(r.nodeIf()),
+                            r.nodeAddr(),
+                            r.addr(),
+                            UPSTREAM_PORT,
+                            6000 + r.index(),
+                            0));
             kit.attach(r.ns(), r.ifname(), Testkit.PROG_CAPTURE_PASS);
-            receivers.add(r.ns().call(() -> {
-                DatagramChannel ch = DatagramChannel.open();
-                ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
-                ch.bind(new InetSocketAddress(r.addr(), 6000 + r.index()));
-                ch.configureBlocking(false);
-                return ch;
-            }));
+            receivers.add(
+                    r.ns().call(
+                                    () -> {
+                                        DatagramChannel ch = DatagramChannel.open();
+                                        ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+                                        ch.bind(new InetSocketAddress(r.addr(), 6000 + r.index()));
+                                        ch.configureBlocking(false);
+                                        return ch;
+                                    }));
         }
-        nodeSocket = topo.node.call(() -> {
-            DatagramChannel ch = DatagramChannel.open();
-            ch.bind(new InetSocketAddress(StarTopology.NODE_IN_ADDR, UPSTREAM_PORT));
-            ch.configureBlocking(false);
-            return ch;
-        });
-        sender = topo.sender.call(() -> {
-            DatagramChannel ch = DatagramChannel.open();
-            ch.bind(new InetSocketAddress(StarTopology.SENDER_ADDR, 40000));
-            return ch;
-        });
+        nodeSocket =
+                topo.node.call(
+                        () -> {
+                            DatagramChannel ch = DatagramChannel.open();
+                            ch.bind(
+                                    new InetSocketAddress(
+                                            StarTopology.NODE_IN_ADDR, UPSTREAM_PORT));
+                            ch.configureBlocking(false);
+                            return ch;
+                        });
+        sender =
+                topo.sender.call(
+                        () -> {
+                            DatagramChannel ch = DatagramChannel.open();
+                            ch.bind(new InetSocketAddress(StarTopology.SENDER_ADDR, 40000));
+                            return ch;
+                        });
     }
 
     @AfterAll
@@ -160,7 +181,8 @@ class FanoutNamespaceTest {
     }
 
     /** Receive until count datagrams arrived or 5 s passed (waits in select, not in sleeps). */
-    static List<byte[]> receive(DatagramChannel c, int count, InetSocketAddress[] from) throws Exception {
+    static List<byte[]> receive(DatagramChannel c, int count, InetSocketAddress[] from)
+            throws Exception {
         List<byte[]> got = new ArrayList<>();
         ByteBuffer b = ByteBuffer.allocate(2048);
         long end = System.nanoTime() + 5_000_000_000L;
@@ -196,13 +218,16 @@ class FanoutNamespaceTest {
         Readers(int count) {
             for (int i = 0; i < N; i++) {
                 int idx = i;
-                got.add(CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return receive(receivers.get(idx), count, from[idx]);
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                }, Executors.newSingleThreadExecutor()));
+                got.add(
+                        CompletableFuture.supplyAsync(
+                                () -> {
+                                    try {
+                                        return receive(receivers.get(idx), count, from[idx]);
+                                    } catch (Exception e) {
+                                        throw new IllegalStateException(e);
+                                    }
+                                },
+                                Executors.newSingleThreadExecutor()));
             }
         }
     }
@@ -212,10 +237,15 @@ class FanoutNamespaceTest {
             InetSocketAddress[] from = readers.from[r.index()];
             List<byte[]> got = readers.got.get(r.index()).get();
             assertEquals(count, got.size(), "receiver " + r.index() + " got every packet");
-            assertEquals(new InetSocketAddress(r.nodeAddr(), UPSTREAM_PORT), from[0],
+            assertEquals(
+                    new InetSocketAddress(r.nodeAddr(), UPSTREAM_PORT),
+                    from[0],
                     "receiver " + r.index() + " sees the node's address on its link as the source");
             for (int i = 0; i < count; i++) {
-                assertArrayEquals(payload(i), got.get(i), "receiver " + r.index() + " packet " + i + " intact, in order");
+                assertArrayEquals(
+                        payload(i),
+                        got.get(i),
+                        "receiver " + r.index() + " packet " + i + " intact, in order");
             }
         }
     }
@@ -232,7 +262,8 @@ class FanoutNamespaceTest {
             if (fullChecksums) {
                 assertTrue(f.udpChecksumOk(), "UDP checksum of the copy to " + f.dstString());
             } else {
-                assertTrue(f.udpPartialChecksumOk(),
+                assertTrue(
+                        f.udpPartialChecksumOk(),
                         "offloaded UDP checksum (pseudo header) of the copy to " + f.dstString());
             }
         }
@@ -241,7 +272,9 @@ class FanoutNamespaceTest {
     @Test
     void everyReceiverGetsEveryPacketAndTheNodeNone() throws Exception {
         dp.fanoutGroups().update(key(), new FanoutGroup(1, 0, null, 0, subs));
-        FlowKey flow = FlowKey.udp(StarTopology.SENDER_ADDR, 40000, StarTopology.NODE_IN_ADDR, UPSTREAM_PORT);
+        FlowKey flow =
+                FlowKey.udp(
+                        StarTopology.SENDER_ADDR, 40000, StarTopology.NODE_IN_ADDR, UPSTREAM_PORT);
         long flowBefore = dp.flows().lookup(flow).map(Flow::packets).orElse(0L);
         GroupStats g0 = GroupStats.sum(dp.groupStats().lookupPerCpu(1).orElseThrow());
 
@@ -250,7 +283,8 @@ class FanoutNamespaceTest {
 
         checkReceivers(readers, PACKETS);
         checkCaptures(PACKETS, false);
-        assertEquals(0, drain(nodeSocket), "the node's own socket sees none of the fanned-out packets");
+        assertEquals(
+                0, drain(nodeSocket), "the node's own socket sees none of the fanned-out packets");
         Flow f = dp.flows().lookup(flow).orElseThrow();
         assertEquals(PACKETS, f.packets() - flowBefore, "flow table counts what was sent");
         assertEquals(TrafficClass.RTP, f.trafficClass());
@@ -261,7 +295,9 @@ class FanoutNamespaceTest {
         assertEquals((long) PACKETS * N, g.copies() - g0.copies());
         assertEquals(0, g.errors() - g0.errors());
         for (FanoutSub s : subs) {
-            assertTrue(SubStats.sum(dp.subStats().lookupPerCpu(s.subId()).orElseThrow()).packets() >= PACKETS);
+            assertTrue(
+                    SubStats.sum(dp.subStats().lookupPerCpu(s.subId()).orElseThrow()).packets()
+                            >= PACKETS);
         }
     }
 
@@ -288,7 +324,10 @@ class FanoutNamespaceTest {
         InetSocketAddress[] from = new InetSocketAddress[1];
         List<byte[]> atNode = receive(nodeSocket, 30, from);
         assertEquals(30, atNode.size(), "the node's socket gets the originals");
-        assertEquals(new InetSocketAddress(StarTopology.SENDER_ADDR, 40000), from[0], "unchanged source");
+        assertEquals(
+                new InetSocketAddress(StarTopology.SENDER_ADDR, 40000),
+                from[0],
+                "unchanged source");
         assertArrayEquals(payload(29), atNode.get(29));
     }
 

@@ -1,5 +1,9 @@
 package io.msm.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.maps.Addr;
@@ -21,11 +25,6 @@ import io.msm.testkit.Packets;
 import io.msm.testkit.Sysctl;
 import io.msm.testkit.Testkit;
 import io.msm.testkit.Veth;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.net.Inet4Address;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,15 +32,15 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
- * The fan-out loop on crafted packets: BPF_PROG_TEST_RUN inside a namespace
- * whose veth pairs carry the clones to a capture program, so every copy is
- * checked byte for byte (addresses, ports, both checksums, payload).
+ * The fan-out loop on crafted packets: BPF_PROG_TEST_RUN inside a namespace whose veth pairs carry
+ * the clones to a capture program, so every copy is checked byte for byte (addresses, ports, both
+ * checksums, payload).
  */
 @KernelTest
 class FanoutTestRunTest {
@@ -99,8 +98,16 @@ class FanoutTestRunTest {
     }
 
     static FanoutSub sub(int i, int viaVeth) {
-        return new FanoutSub(ifindex[viaVeth], i, mac(1, i), mac(2, i), (Inet4Address) Packets.addr("10.9.0.1"),
-                (Inet4Address) Packets.addr("10.9." + (i / 200) + "." + (i % 200 + 2)), 5004, 6000 + i, 0);
+        return new FanoutSub(
+                ifindex[viaVeth],
+                i,
+                mac(1, i),
+                mac(2, i),
+                (Inet4Address) Packets.addr("10.9.0.1"),
+                (Inet4Address) Packets.addr("10.9." + (i / 200) + "." + (i % 200 + 2)),
+                5004,
+                6000 + i,
+                0);
     }
 
     static List<FanoutSub> subs(int n) {
@@ -112,7 +119,9 @@ class FanoutTestRunTest {
     }
 
     static byte[] rtpPacket(Packets.Builder b) {
-        return b.ip("10.1.0.5", "10.0.0.1").udp(40000, 5004).payload(Packets.rtp(77, 123456, 0xabcdef, 96, true, 1000))
+        return b.ip("10.1.0.5", "10.0.0.1")
+                .udp(40000, 5004)
+                .payload(Packets.rtp(77, 123456, 0xabcdef, 96, true, 1000))
                 .build();
     }
 
@@ -135,7 +144,9 @@ class FanoutTestRunTest {
         } else {
             assertEquals(0, f.udpChecksum(), who + ": a zero UDP checksum stays zero");
         }
-        assertArrayEquals(Arrays.copyOf(payload, Math.min(payload.length, f.payload().length)), f.payload(),
+        assertArrayEquals(
+                Arrays.copyOf(payload, Math.min(payload.length, f.payload().length)),
+                f.payload(),
                 who + ": payload untouched");
     }
 
@@ -160,7 +171,10 @@ class FanoutTestRunTest {
         List<Testkit.Captured> got = captured(N - 1);
         assertEquals(N - 1, got.size(), "one clone per subscriber but the last");
         for (int i = 0; i < N - 1; i++) {
-            assertEquals(peerIfindex[i], got.get(i).ifindex(), "clone " + i + " left through its own veth");
+            assertEquals(
+                    peerIfindex[i],
+                    got.get(i).ifindex(),
+                    "clone " + i + " left through its own veth");
             assertEquals(in.length, got.get(i).len());
             assertCopy(got.get(i).frame(), subs.get(i), orig.payload(), true);
         }
@@ -194,7 +208,8 @@ class FanoutTestRunTest {
     void ipOptionsAndVlanTagsAreHandled() throws Exception {
         List<FanoutSub> subs = subs(3);
         dp.fanoutGroups().update(KEY, new FanoutGroup(1, 0, null, 0, subs));
-        byte[] in = rtpPacket(Packets.builder().vlan(7).ipOptions(new byte[] {1, 1, 1, 0, 1, 1, 1, 0}));
+        byte[] in =
+                rtpPacket(Packets.builder().vlan(7).ipOptions(new byte[] {1, 1, 1, 0, 1, 1, 1, 0}));
         ProgTestRun.Result r = run(in);
         assertEquals(TC_ACT_REDIRECT, r.retval());
         Frame last = Frame.parse(r.packet());
@@ -233,8 +248,12 @@ class FanoutTestRunTest {
     @Test
     void packetsForOtherDestinationsAreNotTouched() throws Exception {
         dp.fanoutGroups().update(KEY, new FanoutGroup(1, 0, null, 0, subs(2)));
-        byte[] other = Packets.builder().ip("10.1.0.5", "10.0.0.1").udp(40000, 5006)
-                .payload(Packets.rtp(1, 1, 1, 96, false, 100)).build();
+        byte[] other =
+                Packets.builder()
+                        .ip("10.1.0.5", "10.0.0.1")
+                        .udp(40000, 5006)
+                        .payload(Packets.rtp(1, 1, 1, 96, false, 100))
+                        .build();
         ProgTestRun.Result r = run(other);
         assertEquals(TC_ACT_OK, r.retval());
         assertArrayEquals(other, r.packet());
@@ -244,22 +263,39 @@ class FanoutTestRunTest {
     @Test
     void strictSourceDropsOrPassesOthers() throws Exception {
         Inet4Address publisher = (Inet4Address) Packets.addr("10.1.0.5");
-        dp.fanoutGroups().update(KEY, new FanoutGroup(5, FanoutGroup.F_STRICT, publisher, 40000, subs(2)));
+        dp.fanoutGroups()
+                .update(KEY, new FanoutGroup(5, FanoutGroup.F_STRICT, publisher, 40000, subs(2)));
         byte[] fromPublisher = rtpPacket(Packets.builder());
-        byte[] fromElsewhere = Packets.builder().ip("10.1.0.99", "10.0.0.1").udp(40000, 5004)
-                .payload(Packets.rtp(1, 1, 1, 96, false, 100)).build();
+        byte[] fromElsewhere =
+                Packets.builder()
+                        .ip("10.1.0.99", "10.0.0.1")
+                        .udp(40000, 5004)
+                        .payload(Packets.rtp(1, 1, 1, 96, false, 100))
+                        .build();
         long drops = dp.totals().get(Stat.STRICT_DROP);
         assertEquals(TC_ACT_REDIRECT, run(fromPublisher).retval());
-        assertEquals(1, captured(1).size(), "the publisher's packet: one clone (and the original redirected)");
+        assertEquals(
+                1,
+                captured(1).size(),
+                "the publisher's packet: one clone (and the original redirected)");
         assertEquals(TC_ACT_SHOT, run(fromElsewhere).retval());
         assertEquals(1, dp.totals().get(Stat.STRICT_DROP) - drops);
-        assertEquals(1, GroupStats.sum(dp.groupStats().lookupPerCpu(5).orElseThrow()).strictDrops());
+        assertEquals(
+                1, GroupStats.sum(dp.groupStats().lookupPerCpu(5).orElseThrow()).strictDrops());
 
-        dp.fanoutGroups().update(KEY, new FanoutGroup(5, FanoutGroup.F_STRICT | FanoutGroup.F_PASS_OTHERS, publisher,
-                40000, subs(2)));
+        dp.fanoutGroups()
+                .update(
+                        KEY,
+                        new FanoutGroup(
+                                5,
+                                FanoutGroup.F_STRICT | FanoutGroup.F_PASS_OTHERS,
+                                publisher,
+                                40000,
+                                subs(2)));
         kit.drain();
         ProgTestRun.Result r = run(fromElsewhere);
-        assertEquals(TC_ACT_OK, r.retval(), "others go to the local stack (e.g. RTCP receiver reports)");
+        assertEquals(
+                TC_ACT_OK, r.retval(), "others go to the local stack (e.g. RTCP receiver reports)");
         assertArrayEquals(fromElsewhere, r.packet());
         assertEquals(0, kit.await(1, 200).size(), "and are not fanned out");
     }
@@ -268,8 +304,18 @@ class FanoutTestRunTest {
     void aMissingDeviceIsCountedAndTheOthersStillGetTheirCopy() throws Exception {
         List<FanoutSub> subs = new ArrayList<>(subs(4));
         FanoutSub bad = sub(9, 0);
-        subs.add(1, new FanoutSub(999_999, 9, bad.dmac(), bad.smac(), bad.saddr(), bad.daddr(), bad.sport(),
-                bad.dport(), 0));
+        subs.add(
+                1,
+                new FanoutSub(
+                        999_999,
+                        9,
+                        bad.dmac(),
+                        bad.smac(),
+                        bad.saddr(),
+                        bad.daddr(),
+                        bad.sport(),
+                        bad.dport(),
+                        0));
         dp.fanoutGroups().update(KEY, new FanoutGroup(6, 0, null, 0, subs));
         assertEquals(TC_ACT_REDIRECT, run(rtpPacket(Packets.builder())).retval());
         assertEquals(3, captured(3).size(), "the three good clones arrive");
@@ -284,7 +330,10 @@ class FanoutTestRunTest {
         int n = FanoutGroup.MAX_SUBS;
         List<FanoutSub> subs = subs(n);
         dp.fanoutGroups().update(KEY, new FanoutGroup(7, 0, null, 0, subs));
-        assertEquals(n, dp.fanoutGroups().lookup(KEY).orElseThrow().subs().size(), "group of " + n + " stored");
+        assertEquals(
+                n,
+                dp.fanoutGroups().lookup(KEY).orElseThrow().subs().size(),
+                "group of " + n + " stored");
         List<Testkit.Captured> got;
         // all clones of one packet queue on this CPU's backlog before the veth
         // peers drain it: the default limit (1000) would drop some

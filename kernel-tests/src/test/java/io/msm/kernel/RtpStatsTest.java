@@ -1,5 +1,9 @@
 package io.msm.kernel;
 
+import static io.msm.testkit.Packets.addr;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.maps.DatapathConfig;
@@ -11,24 +15,18 @@ import io.msm.bpf.rtp.RtpReceiverStats;
 import io.msm.bpf.testrun.ProgTestRun;
 import io.msm.testkit.KernelTest;
 import io.msm.testkit.Packets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Random;
-
-import static io.msm.testkit.Packets.addr;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 /**
- * RFC 3550 receiver statistics kept by the kernel, packet by packet against
- * the plain-Java reference (io.msm.bpf.rtp.RtpReceiverStats): sequence wrap,
- * loss, reordering, duplicates, SSRC change, and A.8 jitter with the same
- * arrival times the kernel saw.
+ * RFC 3550 receiver statistics kept by the kernel, packet by packet against the plain-Java
+ * reference (io.msm.bpf.rtp.RtpReceiverStats): sequence wrap, loss, reordering, duplicates, SSRC
+ * change, and A.8 jitter with the same arrival times the kernel saw.
  */
 @KernelTest
 class RtpStatsTest {
@@ -56,15 +54,21 @@ class RtpStatsTest {
 
     /** Send one RTP packet; returns the flow as the kernel left it. */
     static Flow send(int seq, long ts, long ssrc, int pt) {
-        byte[] p = Packets.builder().ip("10.1.0.1", "10.2.0.2").udp(5004, 6004)
-                .payload(Packets.rtp(seq & 0xffff, ts, ssrc, pt, false, 20)).build();
+        byte[] p =
+                Packets.builder()
+                        .ip("10.1.0.1", "10.2.0.2")
+                        .udp(5004, 6004)
+                        .payload(Packets.rtp(seq & 0xffff, ts, ssrc, pt, false, 20))
+                        .build();
         ProgTestRun.run(dp.progFd(Datapath.PROG_TC), p);
         return dp.flows().lookup(KEY).orElseThrow();
     }
 
     /** Replay seqs through kernel and reference; compare after every packet. */
     static RtpStats replay(int[] seqs, long[] timestamps, long ssrc, int pt) {
-        RtpReceiverStats ref = new RtpReceiverStats(p -> DatapathConfig.defaults().withClockRate(97, 48000).clockRates()[p]);
+        RtpReceiverStats ref =
+                new RtpReceiverStats(
+                        p -> DatapathConfig.defaults().withClockRate(97, 48000).clockRates()[p]);
         Flow f = null;
         for (int i = 0; i < seqs.length; i++) {
             f = send(seqs[i], timestamps[i], ssrc, pt);
@@ -145,7 +149,8 @@ class RtpStatsTest {
         // 13, 18 and 19 arrive after a higher number; the second 16 repeats the
         // highest so far, which A.1 treats as in order (udelta 0)
         assertEquals(3, s.late(), "13, 18, 19 arrived late");
-        assertEquals(-1, s.lost(), "a duplicate makes the cumulative loss negative, as RFC 3550 says");
+        assertEquals(
+                -1, s.lost(), "a duplicate makes the cumulative loss negative, as RFC 3550 says");
         assertEquals(48000, s.clockRate(), "configured clock rate for PT 97");
     }
 
@@ -153,7 +158,10 @@ class RtpStatsTest {
     void largeJumpRestartsAfterTwoSequentialPackets() {
         int[] seqs = {1, 2, 3, 4, 30000, 30001, 30002, 30003};
         RtpStats s = replay(seqs, ts(seqs.length, 3000), 5, 96);
-        assertEquals(30001, s.baseSeq(), "re-initialised at the second sequential packet after the jump");
+        assertEquals(
+                30001,
+                s.baseSeq(),
+                "re-initialised at the second sequential packet after the jump");
         assertEquals(0, s.lost());
     }
 
@@ -175,7 +183,7 @@ class RtpStatsTest {
         long t = 90000;
         for (int i = 0; i < n; i++) {
             seq += r.nextInt(20) == 0 ? 2 : 1; // some loss
-            t += 3000 + r.nextInt(600) - 300;   // timestamps that wobble
+            t += 3000 + r.nextInt(600) - 300; // timestamps that wobble
             seqs[i] = seq;
             ts[i] = t;
         }

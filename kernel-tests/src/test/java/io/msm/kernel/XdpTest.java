@@ -1,5 +1,9 @@
 package io.msm.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.maps.DatapathConfig;
@@ -14,10 +18,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The XDP program: source deny-list and the per-source new-flow token bucket. */
 @KernelTest
@@ -51,8 +51,11 @@ class XdpTest {
     }
 
     static byte[] udp(String src, int sport) {
-        return Packets.builder().ip(src, src.contains(":") ? "2001:db8::2" : "10.2.0.2").udp(sport, 6004)
-                .payload(Packets.rtp(1, 0, 1, 96, false, 40)).build();
+        return Packets.builder()
+                .ip(src, src.contains(":") ? "2001:db8::2" : "10.2.0.2")
+                .udp(sport, 6004)
+                .payload(Packets.rtp(1, 0, 1, 96, false, 40))
+                .build();
     }
 
     static int xdp(byte[] p) {
@@ -74,7 +77,10 @@ class XdpTest {
         assertEquals(XDP_DROP, xdp(udp("2001:db8:bad::7", 1000)));
         assertEquals(XDP_PASS, xdp(udp("2001:db8:900d::7", 1000)));
         assertEquals(3, dp.totals().get(Stat.XDP_DENY) - before);
-        assertEquals(2L, dp.denyList().lookup(DenyKey.parse("10.66.0.0/16")).orElseThrow(), "per-prefix hits");
+        assertEquals(
+                2L,
+                dp.denyList().lookup(DenyKey.parse("10.66.0.0/16")).orElseThrow(),
+                "per-prefix hits");
     }
 
     @Test
@@ -96,7 +102,12 @@ class XdpTest {
         // a burst of 5, plus at most a token refilled while the loop ran (5/s)
         assertTrue(passed >= 5 && passed <= 6, "burst of 5 new flows allowed, got " + passed);
         assertTrue(dp.totals().get(Stat.XDP_RATELIMIT) >= 14);
-        assertTrue(dp.rateLimits().lookup(new RateLimitKey(Packets.addr("10.1.0.1"))).orElseThrow().dropped() >= 14);
+        assertTrue(
+                dp.rateLimits()
+                                .lookup(new RateLimitKey(Packets.addr("10.1.0.1")))
+                                .orElseThrow()
+                                .dropped()
+                        >= 14);
         assertEquals(XDP_PASS, xdp(udp("10.1.0.2", 2000)), "another source has its own bucket");
     }
 
@@ -114,7 +125,11 @@ class XdpTest {
 
     @Test
     void nonIpAndMalformedPass() {
-        assertEquals(XDP_PASS, xdp(Packets.builder().etherType(Packets.ETH_P_ARP).payload(new byte[28]).build()));
-        assertEquals(XDP_PASS, xdp(Packets.builder().ip("10.1.0.1", "10.2.0.2").udp(1, 2).udpLength(3).build()));
+        assertEquals(
+                XDP_PASS,
+                xdp(Packets.builder().etherType(Packets.ETH_P_ARP).payload(new byte[28]).build()));
+        assertEquals(
+                XDP_PASS,
+                xdp(Packets.builder().ip("10.1.0.1", "10.2.0.2").udp(1, 2).udpLength(3).build()));
     }
 }

@@ -5,11 +5,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * An Authorization / Proxy-Authorization value: a scheme and, for Digest, its
- * comma-separated {@code name=token} / {@code name="quoted string"} parameters
- * (RFC 7235 section 2.1, RFC 3261 section 25.1), or for Basic its token68.
- * Bounded: at most {@link #MAX_LENGTH} characters and {@link #MAX_PARAMS} parameters,
- * no duplicate names; anything else is a {@link IllegalArgumentException} with the reason.
+ * An Authorization / Proxy-Authorization value: a scheme and, for Digest, its comma-separated
+ * {@code name=token} / {@code name="quoted string"} parameters (RFC 7235 section 2.1, RFC 3261
+ * section 25.1), or for Basic its token68. Bounded: at most {@link #MAX_LENGTH} characters and
+ * {@link #MAX_PARAMS} parameters, no duplicate names; anything else is a {@link
+ * IllegalArgumentException} with the reason.
  *
  * @param scheme lowercase ("digest", "basic", ...)
  * @param params parameter names lowercase; values unquoted and unescaped
@@ -32,7 +32,8 @@ public record AuthHeader(String scheme, Map<String, String> params, String token
             throw new IllegalArgumentException("no credentials");
         }
         if (value.length() > MAX_LENGTH) {
-            throw new IllegalArgumentException("credentials longer than " + MAX_LENGTH + " characters");
+            throw new IllegalArgumentException(
+                    "credentials longer than " + MAX_LENGTH + " characters");
         }
         String s = value.strip();
         int i = 0;
@@ -63,7 +64,8 @@ public record AuthHeader(String scheme, Map<String, String> params, String token
                 i++;
             }
             if (i == start) {
-                throw new IllegalArgumentException("a parameter name is expected at offset " + start);
+                throw new IllegalArgumentException(
+                        "a parameter name is expected at offset " + start);
             }
             String name = s.substring(start, i).toLowerCase(Locale.ROOT);
             i = skipSpace(s, i);
@@ -88,7 +90,8 @@ public record AuthHeader(String scheme, Map<String, String> params, String token
                     }
                 }
                 if (!closed) {
-                    throw new IllegalArgumentException("parameter '" + name + "' has an unterminated quoted value");
+                    throw new IllegalArgumentException(
+                            "parameter '" + name + "' has an unterminated quoted value");
                 }
                 val = b.toString();
             } else {
@@ -97,7 +100,8 @@ public record AuthHeader(String scheme, Map<String, String> params, String token
                     i++;
                 }
                 if (i == vs) {
-                    throw new IllegalArgumentException("parameter '" + name + "' has an empty value");
+                    throw new IllegalArgumentException(
+                            "parameter '" + name + "' has an empty value");
                 }
                 val = s.substring(vs, i);
             }
@@ -110,7 +114,8 @@ public record AuthHeader(String scheme, Map<String, String> params, String token
             i = skipSpace(s, i);
             if (i < n) {
                 if (s.charAt(i) != ',') {
-                    throw new IllegalArgumentException("',' expected after parameter '" + name + "'");
+                    throw new IllegalArgumentException(
+                            "',' expected after parameter '" + name + "'");
                 }
                 i = skipSpace(s, i + 1);
             }
@@ -127,8 +132,13 @@ public record AuthHeader(String scheme, Map<String, String> params, String token
 
     /** RFC 7230 tchar, plus '/' and ':' which appear unquoted in some clients' uri values. */
     private static boolean isTokenChar(char c) {
-        return (c > 32 && c < 127 && "\"(),;<=>?@[\\]{}".indexOf(c) < 0) || c == '/' || c == ':' || c == '@'
-                || c == '?' || c == '[' || c == ']';
+        return (c > 32 && c < 127 && "\"(),;<=>?@[\\]{}".indexOf(c) < 0)
+                || c == '/'
+                || c == ':'
+                || c == '@'
+                || c == '?'
+                || c == '['
+                || c == ']';
     }
 
     /** A quoted-string for a challenge parameter (escapes quotes and backslashes). */

@@ -5,23 +5,24 @@ import java.net.UnknownHostException;
 import java.util.Arrays;
 
 /**
- * An address prefix, IPv4 or IPv6 ("10.1.0.0/16", "fd00::/8", or a bare address
- * meaning /32 or /128). IPv4-mapped IPv6 addresses ({@code ::ffff:a.b.c.d}, as a
- * dual-stack socket reports IPv4 peers) match IPv4 prefixes.
+ * An address prefix, IPv4 or IPv6 ("10.1.0.0/16", "fd00::/8", or a bare address meaning /32 or
+ * /128). IPv4-mapped IPv6 addresses ({@code ::ffff:a.b.c.d}, as a dual-stack socket reports IPv4
+ * peers) match IPv4 prefixes.
  */
 public record Cidr(byte[] network, int prefix) {
 
     public Cidr {
         network = network.clone();
         if (prefix < 0 || prefix > network.length * 8) {
-            throw new IllegalArgumentException("prefix length " + prefix + " is over " + network.length * 8);
+            throw new IllegalArgumentException(
+                    "prefix length " + prefix + " is over " + network.length * 8);
         }
         mask(network, prefix);
     }
 
     /**
-     * Parses "address[/prefix]". Only literals: a host name here would make the
-     * trust decision depend on DNS.
+     * Parses "address[/prefix]". Only literals: a host name here would make the trust decision
+     * depend on DNS.
      *
      * @throws IllegalArgumentException with the reason, for the caller to name the field
      */
@@ -30,23 +31,27 @@ public record Cidr(byte[] network, int prefix) {
         int slash = t.indexOf('/');
         String addr = slash < 0 ? t : t.substring(0, slash);
         if (addr.isEmpty() || !(addr.indexOf(':') >= 0 || addr.matches("[0-9.]+"))) {
-            throw new IllegalArgumentException("'" + s + "' is not an IP address or prefix (like 10.0.0.0/8 or fd00::/8)");
+            throw new IllegalArgumentException(
+                    "'" + s + "' is not an IP address or prefix (like 10.0.0.0/8 or fd00::/8)");
         }
         byte[] a;
         try {
             a = InetAddress.getByName(addr).getAddress(); // a literal: no lookup
         } catch (UnknownHostException | SecurityException e) {
-            throw new IllegalArgumentException("'" + s + "' is not an IP address or prefix: " + e.getMessage());
+            throw new IllegalArgumentException(
+                    "'" + s + "' is not an IP address or prefix: " + e.getMessage());
         }
         int len = a.length * 8;
         if (slash >= 0) {
             String p = t.substring(slash + 1);
             if (!p.matches("[0-9]{1,3}")) {
-                throw new IllegalArgumentException("'" + s + "': the prefix length must be a number");
+                throw new IllegalArgumentException(
+                        "'" + s + "': the prefix length must be a number");
             }
             len = Integer.parseInt(p);
             if (len > a.length * 8) {
-                throw new IllegalArgumentException("'" + s + "': prefix length " + len + " is over " + a.length * 8);
+                throw new IllegalArgumentException(
+                        "'" + s + "': prefix length " + len + " is over " + a.length * 8);
             }
         }
         return new Cidr(a, len);

@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A list of prefixes a source may be in: trusted networks, allow-lists. Empty
- * means nobody (the safe default), never everybody.
+ * A list of prefixes a source may be in: trusted networks, allow-lists. Empty means nobody (the
+ * safe default), never everybody.
  */
 public final class CidrSet {
     public static final CidrSet NONE = new CidrSet(List.of());
@@ -18,8 +18,8 @@ public final class CidrSet {
     }
 
     /**
-     * Parses each entry; the error names the entry's index, for the caller to prefix
-     * with the field ("sip.trusted[2]: ...").
+     * Parses each entry; the error names the entry's index, for the caller to prefix with the field
+     * ("sip.trusted[2]: ...").
      */
     public static CidrSet parse(List<String> entries) {
         List<Cidr> out = new ArrayList<>();

@@ -13,19 +13,19 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Users and their password hashes (HA1 = H(user:realm:password)), never the passwords:
- * what the Digest and Basic checks need, and all a leaked file gives away.
+ * Users and their password hashes (HA1 = H(user:realm:password)), never the passwords: what the
+ * Digest and Basic checks need, and all a leaked file gives away.
  *
- * <p>The file has one line per user, realm and algorithm; blank lines and lines
- * starting with {@code #} are ignored:
+ * <p>The file has one line per user, realm and algorithm; blank lines and lines starting with
+ * {@code #} are ignored:
  *
  * <pre>
  * alice:msm:5f4dcc3b5aa765d61d8327deb882cf99              # MD5, as Apache's htdigest writes it
  * alice:msm:SHA-256:9f86d081884c7d659a2feaa0c55ad015...   # SHA-256 (RFC 7616, RFC 8760)
  * </pre>
  *
- * {@code msm-agent passwd USER} writes such lines. In Kubernetes the file comes from a
- * Secret mounted read-only.
+ * {@code msm-agent passwd USER} writes such lines. In Kubernetes the file comes from a Secret
+ * mounted read-only.
  */
 public final class Credentials {
     public static final Credentials NONE = new Credentials(Map.of(), "(no users)");
@@ -44,7 +44,9 @@ public final class Credentials {
         this.origin = origin;
     }
 
-    /** The stored HA1 (lowercase hex), or null when this user has none for the realm and algorithm. */
+    /**
+     * The stored HA1 (lowercase hex), or null when this user has none for the realm and algorithm.
+     */
     public String ha1(String user, String realm, DigestAlgorithm algorithm) {
         return ha1.get(new Key(user, realm, algorithm));
     }
@@ -67,7 +69,8 @@ public final class Credentials {
      * Reads a users file.
      *
      * @throws IOException the file cannot be read
-     * @throws IllegalArgumentException a line is malformed: the message names the file, line and reason
+     * @throws IllegalArgumentException a line is malformed: the message names the file, line and
+     *     reason
      */
     public static Credentials read(Path file) throws IOException {
         return parse(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString());
@@ -97,7 +100,8 @@ public final class Credentials {
             String where = origin + " line " + (i + 1) + ": ";
             String[] f = line.split(":", -1);
             if (f.length != 3 && f.length != 4) {
-                throw new IllegalArgumentException(where + "want user:realm:HA1 or user:realm:ALGORITHM:HA1");
+                throw new IllegalArgumentException(
+                        where + "want user:realm:HA1 or user:realm:ALGORITHM:HA1");
             }
             String bad = checkNames(f[0], f[1]);
             if (bad != null) {
@@ -111,13 +115,25 @@ public final class Credentials {
             }
             String h = f[f.length - 1];
             if (h.length() != alg.hexLength() || !HEX.matcher(h).matches()) {
-                throw new IllegalArgumentException(where + "the " + alg.token() + " HA1 must be " + alg.hexLength()
-                        + " hex digits (H(user:realm:password); 'msm-agent passwd' writes it)");
+                throw new IllegalArgumentException(
+                        where
+                                + "the "
+                                + alg.token()
+                                + " HA1 must be "
+                                + alg.hexLength()
+                                + " hex digits (H(user:realm:password); 'msm-agent passwd' writes it)");
             }
             Key k = new Key(f[0], f[1], alg);
             if (out.put(k, h.toLowerCase(Locale.ROOT)) != null) {
-                throw new IllegalArgumentException(where + "user '" + f[0] + "' has a second " + alg.token()
-                        + " entry for realm '" + f[1] + "'");
+                throw new IllegalArgumentException(
+                        where
+                                + "user '"
+                                + f[0]
+                                + "' has a second "
+                                + alg.token()
+                                + " entry for realm '"
+                                + f[1]
+                                + "'");
             }
             if (out.size() > MAX_USERS) {
                 throw new IllegalArgumentException(where + "more than " + MAX_USERS + " entries");
@@ -129,9 +145,14 @@ public final class Credentials {
     /** Null when user and realm are acceptable, else why not. */
     static String checkNames(String user, String realm) {
         if (!NAME.matcher(user).matches()) {
-            return "user '" + user + "' must be 1-64 characters of letters, digits and ._~!$&'()*+,;=%@-";
+            return "user '"
+                    + user
+                    + "' must be 1-64 characters of letters, digits and ._~!$&'()*+,;=%@-";
         }
-        if (realm.isEmpty() || realm.length() > 128 || realm.contains("\"") || realm.contains("\\")
+        if (realm.isEmpty()
+                || realm.length() > 128
+                || realm.contains("\"")
+                || realm.contains("\\")
                 || realm.contains(":")) {
             return "realm must be 1-128 characters without quotes, backslashes or colons";
         }
@@ -150,7 +171,12 @@ public final class Credentials {
         }
         return List.of(
                 user + ":" + realm + ":" + DigestAlgorithm.MD5.ha1(user, realm, password),
-                user + ":" + realm + ":" + DigestAlgorithm.SHA_256.token() + ":"
+                user
+                        + ":"
+                        + realm
+                        + ":"
+                        + DigestAlgorithm.SHA_256.token()
+                        + ":"
                         + DigestAlgorithm.SHA_256.ha1(user, realm, password));
     }
 

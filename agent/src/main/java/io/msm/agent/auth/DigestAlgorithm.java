@@ -54,8 +54,14 @@ public enum DigestAlgorithm {
                 return a;
             }
         }
-        throw new IllegalArgumentException("algorithm '" + token + "' is not supported (only "
-                + SHA_256.token + " and " + MD5.token + ")");
+        throw new IllegalArgumentException(
+                "algorithm '"
+                        + token
+                        + "' is not supported (only "
+                        + SHA_256.token
+                        + " and "
+                        + MD5.token
+                        + ")");
     }
 
     @Override

@@ -22,17 +22,17 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * HTTP Digest authentication as RTSP (RFC 2326 / RFC 7826) and SIP (RFC 3261 section
- * 22, RFC 8760) use it: challenges, and checks of the answers against stored HA1 hashes.
+ * HTTP Digest authentication as RTSP (RFC 2326 / RFC 7826) and SIP (RFC 3261 section 22, RFC 8760)
+ * use it: challenges, and checks of the answers against stored HA1 hashes.
  *
- * <p>Nonces are stateless: {@code base64url(time | random | HMAC(secret, time | random |
- * realm | client address))}, so a nonce is good only from the address it was given to and
- * only for {@code nonceLifetime}; an expired nonce with an otherwise correct answer gets
- * {@code stale=true} (the client retries without asking its user). With {@code qop=auth}
- * the nonce count must grow with every request under one nonce (replays are refused);
- * the counts are kept for nonces that verified, at most {@code maxNonces}, while they are
- * fresh. Clients that answer without qop (RFC 2069: GStreamer, live555/VLC) are accepted
- * only when {@code allowLegacy}, and then only for the request URI the answer names.
+ * <p>Nonces are stateless: {@code base64url(time | random | HMAC(secret, time | random | realm |
+ * client address))}, so a nonce is good only from the address it was given to and only for {@code
+ * nonceLifetime}; an expired nonce with an otherwise correct answer gets {@code stale=true} (the
+ * client retries without asking its user). With {@code qop=auth} the nonce count must grow with
+ * every request under one nonce (replays are refused); the counts are kept for nonces that
+ * verified, at most {@code maxNonces}, while they are fresh. Clients that answer without qop (RFC
+ * 2069: GStreamer, live555/VLC) are accepted only when {@code allowLegacy}, and then only for the
+ * request URI the answer names.
  */
 public final class DigestAuthenticator {
     /** How a check ended. */
@@ -66,16 +66,22 @@ public final class DigestAuthenticator {
     private final LinkedHashMap<String, Long> counts = new LinkedHashMap<>();
 
     /**
-     * @param realm         the realm challenged with (and in the users' HA1)
-     * @param users         the current users (read at each check, so a reloaded file applies at once)
-     * @param algorithms    offered, strongest first; each is one challenge header
+     * @param realm the realm challenged with (and in the users' HA1)
+     * @param users the current users (read at each check, so a reloaded file applies at once)
+     * @param algorithms offered, strongest first; each is one challenge header
      * @param nonceLifetime how long a nonce is good for
-     * @param allowLegacy   accept answers without qop (RFC 2069)
-     * @param maxNonces     nonce counts kept at most (one per authenticated client, roughly)
-     * @param millis        the clock
+     * @param allowLegacy accept answers without qop (RFC 2069)
+     * @param maxNonces nonce counts kept at most (one per authenticated client, roughly)
+     * @param millis the clock
      */
-    public DigestAuthenticator(String realm, Supplier<Credentials> users, List<DigestAlgorithm> algorithms,
-                               Duration nonceLifetime, boolean allowLegacy, int maxNonces, LongSupplier millis) {
+    public DigestAuthenticator(
+            String realm,
+            Supplier<Credentials> users,
+            List<DigestAlgorithm> algorithms,
+            Duration nonceLifetime,
+            boolean allowLegacy,
+            int maxNonces,
+            LongSupplier millis) {
         if (algorithms.isEmpty()) {
             throw new IllegalArgumentException("no algorithm to offer");
         }
@@ -100,8 +106,15 @@ public final class DigestAuthenticator {
         String nonce = nonce(client);
         List<String> out = new ArrayList<>();
         for (DigestAlgorithm a : algorithms) {
-            out.add("Digest realm=" + AuthHeader.quote(realm) + ", nonce=" + AuthHeader.quote(nonce)
-                    + ", algorithm=" + a.token() + ", qop=\"auth\"" + (stale ? ", stale=true" : ""));
+            out.add(
+                    "Digest realm="
+                            + AuthHeader.quote(realm)
+                            + ", nonce="
+                            + AuthHeader.quote(nonce)
+                            + ", algorithm="
+                            + a.token()
+                            + ", qop=\"auth\""
+                            + (stale ? ", stale=true" : ""));
         }
         return out;
     }
@@ -109,10 +122,10 @@ public final class DigestAuthenticator {
     /**
      * Checks an Authorization value against the request it came with.
      *
-     * @param client     the request's source address (nonces are bound to it)
-     * @param method     the request method
+     * @param client the request's source address (nonces are bound to it)
+     * @param method the request method
      * @param requestUri the request's URI, compared with the answer's {@code uri}
-     * @param header     the Authorization / Proxy-Authorization value, or null
+     * @param header the Authorization / Proxy-Authorization value, or null
      */
     public Outcome verify(InetAddress client, String method, String requestUri, String header) {
         AuthHeader h;
@@ -154,21 +167,27 @@ public final class DigestAuthenticator {
             if (!allowLegacy) {
                 return new Outcome.Rejected("qop=auth is required");
             }
-        } else if (!qop.equals("auth") || nc == null || cnonce == null || !nc.matches("[0-9a-fA-F]{8}")) {
+        } else if (!qop.equals("auth")
+                || nc == null
+                || cnonce == null
+                || !nc.matches("[0-9a-fA-F]{8}")) {
             return new Outcome.Rejected("qop must be auth, with an 8-digit nc and a cnonce");
         } else {
             count = Long.parseLong(nc, 16);
         }
         long issued = issued(nonce, client);
         if (issued < 0) {
-            return new Outcome.Rejected("the nonce is not one this server gave to " + client.getHostAddress());
+            return new Outcome.Rejected(
+                    "the nonce is not one this server gave to " + client.getHostAddress());
         }
         String ha1 = users.get().ha1(user, realm, alg);
         // unknown users cost the same as known ones, so timing does not list the users
         String ha1OrDummy = ha1 != null ? ha1 : alg.hex("\0");
         String expect = response(alg, ha1OrDummy, nonce, nc, cnonce, qop, method, uri);
-        boolean right = MessageDigest.isEqual(expect.getBytes(StandardCharsets.US_ASCII),
-                response.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII));
+        boolean right =
+                MessageDigest.isEqual(
+                        expect.getBytes(StandardCharsets.US_ASCII),
+                        response.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII));
         if (ha1 == null || !right) {
             return new Outcome.Rejected("unknown user or wrong password");
         }
@@ -197,14 +216,17 @@ public final class DigestAuthenticator {
         }
         if (counts.size() >= maxNonces) {
             // forget nonces that expired; they cannot verify again anyway
-            for (Iterator<Map.Entry<String, Long>> it = counts.entrySet().iterator(); it.hasNext(); ) {
+            for (Iterator<Map.Entry<String, Long>> it = counts.entrySet().iterator();
+                    it.hasNext(); ) {
                 if (now - issuedUnchecked(it.next().getKey()) > lifetimeMillis) {
                     it.remove();
                 }
             }
             if (counts.size() >= maxNonces) {
                 // full of fresh nonces: refuse rather than forget a count a replay could reuse
-                return "too many clients authenticated within the nonce lifetime (" + maxNonces + ")";
+                return "too many clients authenticated within the nonce lifetime ("
+                        + maxNonces
+                        + ")";
             }
         }
         counts.put(nonce, count);
@@ -212,8 +234,8 @@ public final class DigestAuthenticator {
     }
 
     /**
-     * Checks Basic credentials (RFC 7617) against the users' HA1: only over TLS or
-     * loopback should a caller accept them, since they carry the password itself.
+     * Checks Basic credentials (RFC 7617) against the users' HA1: only over TLS or loopback should
+     * a caller accept them, since they carry the password itself.
      */
     public Outcome verifyBasic(String header) {
         AuthHeader h;
@@ -241,20 +263,31 @@ public final class DigestAuthenticator {
         for (DigestAlgorithm a : algorithms) {
             String ha1 = c.ha1(user, realm, a);
             if (ha1 != null) {
-                boolean right = MessageDigest.isEqual(ha1.getBytes(StandardCharsets.US_ASCII),
-                        a.ha1(user, realm, password).getBytes(StandardCharsets.US_ASCII));
-                return right ? new Outcome.Accepted(user, a) : new Outcome.Rejected("unknown user or wrong password");
+                boolean right =
+                        MessageDigest.isEqual(
+                                ha1.getBytes(StandardCharsets.US_ASCII),
+                                a.ha1(user, realm, password).getBytes(StandardCharsets.US_ASCII));
+                return right
+                        ? new Outcome.Accepted(user, a)
+                        : new Outcome.Rejected("unknown user or wrong password");
             }
         }
         return new Outcome.Rejected("unknown user or wrong password");
     }
 
     /**
-     * The {@code response} parameter (RFC 7616 section 3.4.1; RFC 2069 when qop is null):
-     * what a client sends and what a server expects.
+     * The {@code response} parameter (RFC 7616 section 3.4.1; RFC 2069 when qop is null): what a
+     * client sends and what a server expects.
      */
-    public static String response(DigestAlgorithm alg, String ha1, String nonce, String nc, String cnonce,
-                                  String qop, String method, String uri) {
+    public static String response(
+            DigestAlgorithm alg,
+            String ha1,
+            String nonce,
+            String nc,
+            String cnonce,
+            String qop,
+            String method,
+            String uri) {
         String ha2 = alg.hex(method + ":" + uri);
         return qop == null
                 ? alg.hex(ha1 + ":" + nonce + ":" + ha2)

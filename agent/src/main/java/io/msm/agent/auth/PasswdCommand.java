@@ -12,17 +12,30 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code msm-agent passwd USER}: the users-file lines for a user, from a password read without echo. */
-@Command(name = "passwd", mixinStandardHelpOptions = true,
-        description = {"Print the users-file lines (MD5 and SHA-256 HA1 hashes) for USER; append them to the file "
-                + "named by rtsp.users-file / sip.users-file. The password is read from the terminal without echo, "
-                + "or as the first line of standard input (echo \"$PW\" | msm-agent passwd bob).",
-            "The password itself is stored nowhere."})
+/**
+ * {@code msm-agent passwd USER}: the users-file lines for a user, from a password read without
+ * echo.
+ */
+@Command(
+        name = "passwd",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Print the users-file lines (MD5 and SHA-256 HA1 hashes) for USER; append them to the file "
+                    + "named by rtsp.users-file / sip.users-file. The password is read from the terminal without echo, "
+                    + "or as the first line of standard input (echo \"$PW\" | msm-agent passwd bob).",
+            "The password itself is stored nowhere."
+        })
 public final class PasswdCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "USER", description = "user name (letters, digits and ._~!$&'()*+,;=%@-)")
+    @Parameters(
+            index = "0",
+            paramLabel = "USER",
+            description = "user name (letters, digits and ._~!$&'()*+,;=%@-)")
     String user;
 
-    @Option(names = "--realm", paramLabel = "REALM", description = "the realm msm challenges with (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--realm",
+            paramLabel = "REALM",
+            description = "the realm msm challenges with (default: ${DEFAULT-VALUE})")
     String realm = "msm";
 
     private final InputStream in;
@@ -40,7 +53,8 @@ public final class PasswdCommand implements Callable<Integer> {
     }
 
     @Override
-    @SuppressWarnings("SystemConsoleNull") // built for 17, where no console means stdin is not a terminal
+    @SuppressWarnings(
+            "SystemConsoleNull") // built for 17, where no console means stdin is not a terminal
     public Integer call() throws IOException {
         String password;
         Console console = System.console();
@@ -53,10 +67,13 @@ public final class PasswdCommand implements Callable<Integer> {
             }
             password = new String(a);
         } else {
-            password = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).readLine();
+            password =
+                    new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))
+                            .readLine();
         }
         if (password == null || password.isEmpty()) {
-            err.println("msm-agent passwd: no password given (type it, or pipe it in as the first line)");
+            err.println(
+                    "msm-agent passwd: no password given (type it, or pipe it in as the first line)");
             return 1;
         }
         try {

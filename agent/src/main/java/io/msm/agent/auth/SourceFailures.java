@@ -9,11 +9,11 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * Failed logins per source address: after {@code maxFailures} within {@code window} a
- * source is locked out for {@code lockout} (its requests are refused before any check,
- * so guessing passwords costs the guesser time and msm nothing). A success clears the
- * source's count. At most {@code capacity} sources are tracked; beyond that the oldest
- * entry goes, so a spray from many addresses cannot grow the table.
+ * Failed logins per source address: after {@code maxFailures} within {@code window} a source is
+ * locked out for {@code lockout} (its requests are refused before any check, so guessing passwords
+ * costs the guesser time and msm nothing). A success clears the source's count. At most {@code
+ * capacity} sources are tracked; beyond that the oldest entry goes, so a spray from many addresses
+ * cannot grow the table.
  */
 public final class SourceFailures {
     private static final class Entry {
@@ -31,7 +31,8 @@ public final class SourceFailures {
     @GuardedBy("this")
     private final LinkedHashMap<InetAddress, Entry> sources = new LinkedHashMap<>(16, 0.75f, true);
 
-    public SourceFailures(int maxFailures, Duration window, Duration lockout, int capacity, LongSupplier nanos) {
+    public SourceFailures(
+            int maxFailures, Duration window, Duration lockout, int capacity, LongSupplier nanos) {
         this.maxFailures = maxFailures;
         this.windowNanos = window.toNanos();
         this.lockoutNanos = lockout.toNanos();

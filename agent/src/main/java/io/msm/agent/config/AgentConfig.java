@@ -3,7 +3,6 @@ package io.msm.agent.config;
 import io.msm.bpf.attach.XdpMode;
 import io.msm.bpf.maps.DenyKey;
 import io.msm.bpf.maps.PortTable;
-
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,9 +10,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Everything msm-agent is told, from its YAML file and command line (the
- * command line wins). Built and validated by {@link ConfigLoader}; every
- * rejected value names its field.
+ * Everything msm-agent is told, from its YAML file and command line (the command line wins). Built
+ * and validated by {@link ConfigLoader}; every rejected value names its field.
  */
 public record AgentConfig(
         List<String> interfaces,
@@ -40,52 +38,69 @@ public record AgentConfig(
     public static final String DEFAULT_RTSP = "0.0.0.0:8554";
     public static final String DEFAULT_SIP = "0.0.0.0:5060";
 
-    /** @param enabled attach the XDP program; @param mode native, generic or auto */
-    public record Xdp(boolean enabled, XdpMode mode) {
-    }
+    /**
+     * @param enabled attach the XDP program; @param mode native, generic or auto
+     */
+    public record Xdp(boolean enabled, XdpMode mode) {}
 
     /**
-     * @param maxFlows          flow table entries
-     * @param maxGroups         fan-out groups
-     * @param maxSubscribers    subscriber counter slots (all groups)
-     * @param tcPriority        priority of msm's TC filter (1 = first)
-     * @param onLayoutChange    what to do when pinned maps have another layout version
-     * @param netdevMaxBacklog  raise net.core.netdev_max_backlog to at least this (0: leave it)
-     * @param orphanGrace       how long groups nobody reclaims after a restart keep forwarding
+     * @param maxFlows flow table entries
+     * @param maxGroups fan-out groups
+     * @param maxSubscribers subscriber counter slots (all groups)
+     * @param tcPriority priority of msm's TC filter (1 = first)
+     * @param onLayoutChange what to do when pinned maps have another layout version
+     * @param netdevMaxBacklog raise net.core.netdev_max_backlog to at least this (0: leave it)
+     * @param orphanGrace how long groups nobody reclaims after a restart keep forwarding
      */
-    public record Datapath(int maxFlows, int maxGroups, int maxSubscribers, int tcPriority,
-                           LayoutChange onLayoutChange, int netdevMaxBacklog, Duration orphanGrace) {
-    }
+    public record Datapath(
+            int maxFlows,
+            int maxGroups,
+            int maxSubscribers,
+            int tcPriority,
+            LayoutChange onLayoutChange,
+            int netdevMaxBacklog,
+            Duration orphanGrace) {}
 
     public enum LayoutChange {
-        /** detach the old programs, drop the old maps, load fresh (state is rebuilt by the control plane) */
+        /**
+         * detach the old programs, drop the old maps, load fresh (state is rebuilt by the control
+         * plane)
+         */
         REPLACE,
         /** refuse to start and say why */
         REFUSE
     }
 
-    /** @param idleTimeout flows idle this long are removed; @param expiryInterval how often to look */
-    public record Flows(Duration idleTimeout, Duration expiryInterval) {
-    }
+    /**
+     * @param idleTimeout flows idle this long are removed; @param expiryInterval how often to look
+     */
+    public record Flows(Duration idleTimeout, Duration expiryInterval) {}
 
-    public record Classifier(List<Integer> controlTcpPorts, List<Integer> controlUdpPorts,
-                             List<PortTable.Range> gameUdpPorts, boolean raknet, Map<Integer, Integer> clockRates) {
-    }
+    public record Classifier(
+            List<Integer> controlTcpPorts,
+            List<Integer> controlUdpPorts,
+            List<PortTable.Range> gameUdpPorts,
+            boolean raknet,
+            Map<Integer, Integer> clockRates) {}
 
-    /** @param newFlowsPerSecond per source, 0 = unlimited */
-    public record Protection(List<DenyKey> deny, int newFlowsPerSecond, int newFlowBurst) {
-    }
+    /**
+     * @param newFlowsPerSecond per source, 0 = unlimited
+     */
+    public record Protection(List<DenyKey> deny, int newFlowsPerSecond, int newFlowBurst) {}
 
-    /** @param portRange node UDP ports for relays (RTSP publishers, SIP calls) */
-    public record Media(PortTable.Range portRange) {
-    }
+    /**
+     * @param portRange node UDP ports for relays (RTSP publishers, SIP calls)
+     */
+    public record Media(PortTable.Range portRange) {}
 
     /**
      * A fan-out defined in the config: packets to {@code listen} go to every subscriber.
      *
      * @param source only packets from this address (port 0: any port) are replicated; null: any
      */
-    public record StaticStream(String name, InetSocketAddress listen, InetSocketAddress source,
-                               List<InetSocketAddress> subscribers) {
-    }
+    public record StaticStream(
+            String name,
+            InetSocketAddress listen,
+            InetSocketAddress source,
+            List<InetSocketAddress> subscribers) {}
 }

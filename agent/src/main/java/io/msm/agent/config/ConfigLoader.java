@@ -45,13 +45,19 @@ import java.util.Map;
  * </pre>
  */
 public final class ConfigLoader {
-    private ConfigLoader() {
-    }
+    private ConfigLoader() {}
 
     /** Values given on the command line; null means "not given". */
-    public record Overrides(List<String> interfaces, String bpffs, String metricsListen, String rtspListen,
-                            String sipListen, Boolean userspace, String logLevel) {
-        public static final Overrides NONE = new Overrides(null, null, null, null, null, null, null);
+    public record Overrides(
+            List<String> interfaces,
+            String bpffs,
+            String metricsListen,
+            String rtspListen,
+            String sipListen,
+            Boolean userspace,
+            String logLevel) {
+        public static final Overrides NONE =
+                new Overrides(null, null, null, null, null, null, null);
     }
 
     public static AgentConfig load(Path file, Overrides o) {
@@ -63,10 +69,14 @@ public final class ConfigLoader {
             try {
                 root = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(file));
             } catch (JsonProcessingException e) {
-                String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
-                throw new ConfigException("--config", file + " is not valid YAML" + where + ": " + e.getOriginalMessage());
+                String where =
+                        e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+                throw new ConfigException(
+                        "--config",
+                        file + " is not valid YAML" + where + ": " + e.getOriginalMessage());
             } catch (IOException e) {
-                throw new ConfigException("--config", "cannot read " + file + ": " + e.getMessage());
+                throw new ConfigException(
+                        "--config", "cannot read " + file + ": " + e.getMessage());
             }
         }
         return parse(root, o);
@@ -82,9 +92,11 @@ public final class ConfigLoader {
 
     static AgentConfig parse(JsonNode root, Overrides o) {
         ConfigNode n = new ConfigNode("", root);
-        // read every file value first (so none is mistaken for unknown), then let the command line win
+        // read every file value first (so none is mistaken for unknown), then let the command line
+        // win
         List<String> fileIfaces = n.list("interfaces", List.of(), ConfigNode.Element::text);
-        List<String> ifaces = o.interfaces() != null && !o.interfaces().isEmpty() ? o.interfaces() : fileIfaces;
+        List<String> ifaces =
+                o.interfaces() != null && !o.interfaces().isEmpty() ? o.interfaces() : fileIfaces;
         for (String i : ifaces) {
             if (i.isBlank() || i.length() > 15 || i.contains("/") || i.contains(" ")) {
                 throw new ConfigException("interfaces", "not an interface name: '" + i + "'");
@@ -94,48 +106,81 @@ public final class ConfigLoader {
         if (!bpffs.startsWith("/")) {
             throw new ConfigException("bpffs", "must be an absolute path (got '" + bpffs + "')");
         }
-        HostPort metrics = HostPort.parse("metrics-listen", pick(o.metricsListen(),
-                n.string("metrics-listen", AgentConfig.DEFAULT_METRICS)));
-        HostPort rtspL = HostPort.parse("rtsp-listen", pick(o.rtspListen(), n.string("rtsp-listen", AgentConfig.DEFAULT_RTSP)));
-        HostPort sipL = HostPort.parse("sip-listen", pick(o.sipListen(), n.string("sip-listen", AgentConfig.DEFAULT_SIP)));
+        HostPort metrics =
+                HostPort.parse(
+                        "metrics-listen",
+                        pick(
+                                o.metricsListen(),
+                                n.string("metrics-listen", AgentConfig.DEFAULT_METRICS)));
+        HostPort rtspL =
+                HostPort.parse(
+                        "rtsp-listen",
+                        pick(o.rtspListen(), n.string("rtsp-listen", AgentConfig.DEFAULT_RTSP)));
+        HostPort sipL =
+                HostPort.parse(
+                        "sip-listen",
+                        pick(o.sipListen(), n.string("sip-listen", AgentConfig.DEFAULT_SIP)));
         boolean fileUserspace = n.bool("userspace", false);
         boolean userspace = o.userspace() != null ? o.userspace() : fileUserspace;
         String level = pick(o.logLevel(), n.string("log-level", "info")).toLowerCase(Locale.ROOT);
         if (!List.of("trace", "debug", "info", "warn", "error").contains(level)) {
-            throw new ConfigException("log-level", "must be one of trace, debug, info, warn, error (got '" + level + "')");
+            throw new ConfigException(
+                    "log-level",
+                    "must be one of trace, debug, info, warn, error (got '" + level + "')");
         }
 
         ConfigNode x = n.section("xdp");
-        AgentConfig.Xdp xdp = new AgentConfig.Xdp(x.bool("enabled", true), x.enumeration("mode", XdpMode.AUTO, XdpMode.class));
+        AgentConfig.Xdp xdp =
+                new AgentConfig.Xdp(
+                        x.bool("enabled", true),
+                        x.enumeration("mode", XdpMode.AUTO, XdpMode.class));
         x.done();
 
         ConfigNode d = n.section("datapath");
-        AgentConfig.Datapath dp = new AgentConfig.Datapath(
-                d.integer("max-flows", 65536, 1024, 16_777_216),
-                d.integer("max-groups", 256, 1, 65536),
-                d.integer("max-subscribers", 8192, 1, 1_048_576),
-                d.integer("tc-priority", 1, 1, 65535),
-                d.enumeration("on-layout-change", AgentConfig.LayoutChange.REPLACE, AgentConfig.LayoutChange.class),
-                d.integer("netdev-max-backlog", 100_000, 0, 10_000_000),
-                d.duration("orphan-grace", Duration.ofMinutes(2), Duration.ZERO));
+        AgentConfig.Datapath dp =
+                new AgentConfig.Datapath(
+                        d.integer("max-flows", 65536, 1024, 16_777_216),
+                        d.integer("max-groups", 256, 1, 65536),
+                        d.integer("max-subscribers", 8192, 1, 1_048_576),
+                        d.integer("tc-priority", 1, 1, 65535),
+                        d.enumeration(
+                                "on-layout-change",
+                                AgentConfig.LayoutChange.REPLACE,
+                                AgentConfig.LayoutChange.class),
+                        d.integer("netdev-max-backlog", 100_000, 0, 10_000_000),
+                        d.duration("orphan-grace", Duration.ofMinutes(2), Duration.ZERO));
         d.done();
 
         ConfigNode f = n.section("flows");
-        AgentConfig.Flows flows = new AgentConfig.Flows(
-                f.duration("idle-timeout", Duration.ofSeconds(60), Duration.ofSeconds(1)),
-                f.duration("expiry-interval", Duration.ofSeconds(5), Duration.ofMillis(100)));
+        AgentConfig.Flows flows =
+                new AgentConfig.Flows(
+                        f.duration("idle-timeout", Duration.ofSeconds(60), Duration.ofSeconds(1)),
+                        f.duration(
+                                "expiry-interval", Duration.ofSeconds(5), Duration.ofMillis(100)));
         f.done();
 
         ConfigNode c = n.section("classifier");
-        List<Integer> tcp = c.list("control-tcp-ports", PortTable.DEFAULT_CONTROL_TCP, ConfigNode.Element::port);
-        List<Integer> udp = c.list("control-udp-ports", PortTable.DEFAULT_CONTROL_UDP, ConfigNode.Element::port);
-        List<PortTable.Range> game = c.list("game-udp-ports", List.of(), e -> {
-            try {
-                return PortTable.Range.parse(e.text());
-            } catch (IllegalArgumentException ex) {
-                throw new ConfigException(e.field(), ex.getMessage());
-            }
-        });
+        List<Integer> tcp =
+                c.list(
+                        "control-tcp-ports",
+                        PortTable.DEFAULT_CONTROL_TCP,
+                        ConfigNode.Element::port);
+        List<Integer> udp =
+                c.list(
+                        "control-udp-ports",
+                        PortTable.DEFAULT_CONTROL_UDP,
+                        ConfigNode.Element::port);
+        List<PortTable.Range> game =
+                c.list(
+                        "game-udp-ports",
+                        List.of(),
+                        e -> {
+                            try {
+                                return PortTable.Range.parse(e.text());
+                            } catch (IllegalArgumentException ex) {
+                                throw new ConfigException(e.field(), ex.getMessage());
+                            }
+                        });
         boolean raknet = c.bool("raknet", true);
         Map<Integer, Integer> rates = new LinkedHashMap<>();
         ConfigNode cr = c.section("clock-rates");
@@ -153,18 +198,26 @@ public final class ConfigLoader {
         }
         cr.done();
         c.done();
-        AgentConfig.Classifier classifier = new AgentConfig.Classifier(tcp, udp, game, raknet, rates);
+        AgentConfig.Classifier classifier =
+                new AgentConfig.Classifier(tcp, udp, game, raknet, rates);
 
         ConfigNode p = n.section("protection");
-        List<DenyKey> deny = p.list("deny", List.of(), e -> {
-            try {
-                return DenyKey.parse(e.text());
-            } catch (IllegalArgumentException ex) {
-                throw new ConfigException(e.field(), ex.getMessage());
-            }
-        });
-        AgentConfig.Protection prot = new AgentConfig.Protection(deny,
-                p.integer("new-flows-per-second", 0, 0, 10_000_000), p.integer("new-flow-burst", 0, 0, 10_000_000));
+        List<DenyKey> deny =
+                p.list(
+                        "deny",
+                        List.of(),
+                        e -> {
+                            try {
+                                return DenyKey.parse(e.text());
+                            } catch (IllegalArgumentException ex) {
+                                throw new ConfigException(e.field(), ex.getMessage());
+                            }
+                        });
+        AgentConfig.Protection prot =
+                new AgentConfig.Protection(
+                        deny,
+                        p.integer("new-flows-per-second", 0, 0, 10_000_000),
+                        p.integer("new-flow-burst", 0, 0, 10_000_000));
         p.done();
 
         ConfigNode m = n.section("media");
@@ -175,41 +228,76 @@ public final class ConfigLoader {
             throw new ConfigException(m.field("port-range"), e.getMessage());
         }
         if (range.hi() - range.lo() < 3) {
-            throw new ConfigException(m.field("port-range"), "needs at least 4 ports (RTP/RTCP pairs)");
+            throw new ConfigException(
+                    m.field("port-range"), "needs at least 4 ports (RTP/RTCP pairs)");
         }
         m.done();
 
-        List<AgentConfig.StaticStream> streams = n.list("streams", List.of(), e -> {
-            ConfigNode s = e.node();
-            String name = s.string("name", null);
-            if (name == null || !name.matches("[A-Za-z0-9._\\-/]+")) {
-                throw new ConfigException(s.field("name"), "required: letters, digits, . _ - /");
-            }
-            InetSocketAddress listen = HostPort.parse(s.field("listen"), s.string("listen", null)).socketAddress();
-            if (listen.getPort() == 0) {
-                throw new ConfigException(s.field("listen"), "needs a port");
-            }
-            String src = s.string("source", null);
-            InetSocketAddress source = src == null ? null
-                    : HostPort.parseOptionalPort(s.field("source"), src).socketAddress();
-            List<InetSocketAddress> subs = s.list("subscribers", new ArrayList<>(), se -> {
-                InetSocketAddress a = HostPort.parse(se.field(), se.text()).socketAddress();
-                if (a.getPort() == 0) {
-                    throw new ConfigException(se.field(), "needs a port");
-                }
-                return a;
-            });
-            s.done();
-            return new AgentConfig.StaticStream(name, listen, source, subs);
-        });
+        List<AgentConfig.StaticStream> streams =
+                n.list(
+                        "streams",
+                        List.of(),
+                        e -> {
+                            ConfigNode s = e.node();
+                            String name = s.string("name", null);
+                            if (name == null || !name.matches("[A-Za-z0-9._\\-/]+")) {
+                                throw new ConfigException(
+                                        s.field("name"), "required: letters, digits, . _ - /");
+                            }
+                            InetSocketAddress listen =
+                                    HostPort.parse(s.field("listen"), s.string("listen", null))
+                                            .socketAddress();
+                            if (listen.getPort() == 0) {
+                                throw new ConfigException(s.field("listen"), "needs a port");
+                            }
+                            String src = s.string("source", null);
+                            InetSocketAddress source =
+                                    src == null
+                                            ? null
+                                            : HostPort.parseOptionalPort(s.field("source"), src)
+                                                    .socketAddress();
+                            List<InetSocketAddress> subs =
+                                    s.list(
+                                            "subscribers",
+                                            new ArrayList<>(),
+                                            se -> {
+                                                InetSocketAddress a =
+                                                        HostPort.parse(se.field(), se.text())
+                                                                .socketAddress();
+                                                if (a.getPort() == 0) {
+                                                    throw new ConfigException(
+                                                            se.field(), "needs a port");
+                                                }
+                                                return a;
+                                            });
+                            s.done();
+                            return new AgentConfig.StaticStream(name, listen, source, subs);
+                        });
 
         HttpSettings http = HttpSettings.read(n.section("http"));
         RtspSettings rtsp = RtspSettings.read(n.section("rtsp"));
         SipSettings sip = SipSettings.read(n.section("sip"));
         KubernetesSettings k8s = KubernetesSettings.read(n.section("kubernetes"));
         n.done();
-        return new AgentConfig(List.copyOf(ifaces), Path.of(bpffs), metrics, rtspL, sipL, userspace, level, xdp, dp,
-                flows, classifier, prot, new AgentConfig.Media(range), streams, http, rtsp, sip, k8s);
+        return new AgentConfig(
+                List.copyOf(ifaces),
+                Path.of(bpffs),
+                metrics,
+                rtspL,
+                sipL,
+                userspace,
+                level,
+                xdp,
+                dp,
+                flows,
+                classifier,
+                prot,
+                new AgentConfig.Media(range),
+                streams,
+                http,
+                rtsp,
+                sip,
+                k8s);
     }
 
     private static String pick(String cli, String file) {

@@ -14,9 +14,9 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * A section of the YAML config with its dotted path, read field by field:
- * every error names the field ("classifier.game-udp-ports[2]") and the
- * reason, and {@link #done()} rejects keys nobody read (typos).
+ * A section of the YAML config with its dotted path, read field by field: every error names the
+ * field ("classifier.game-udp-ports[2]") and the reason, and {@link #done()} rejects keys nobody
+ * read (typos).
  */
 public final class ConfigNode {
     private final String path;
@@ -27,7 +27,8 @@ public final class ConfigNode {
         this.path = path;
         this.node = node == null ? MissingNode.getInstance() : node;
         if (!this.node.isMissingNode() && !this.node.isNull() && !this.node.isObject()) {
-            throw new ConfigException(path.isEmpty() ? "(top level)" : path, "must be a mapping of keys to values");
+            throw new ConfigException(
+                    path.isEmpty() ? "(top level)" : path, "must be a mapping of keys to values");
         }
     }
 
@@ -63,7 +64,8 @@ public final class ConfigNode {
             return dflt;
         }
         if (!v.isBoolean()) {
-            throw new ConfigException(field(key), "must be true or false (got '" + v.asText() + "')");
+            throw new ConfigException(
+                    field(key), "must be true or false (got '" + v.asText() + "')");
         }
         return v.asBoolean();
     }
@@ -74,11 +76,13 @@ public final class ConfigNode {
             return dflt;
         }
         if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-            throw new ConfigException(field(key), "must be a whole number (got '" + v.asText() + "')");
+            throw new ConfigException(
+                    field(key), "must be a whole number (got '" + v.asText() + "')");
         }
         int i = v.asInt();
         if (i < min || i > max) {
-            throw new ConfigException(field(key), "must be " + min + ".." + max + " (got " + i + ")");
+            throw new ConfigException(
+                    field(key), "must be " + min + ".." + max + " (got " + i + ")");
         }
         return i;
     }
@@ -90,8 +94,9 @@ public final class ConfigNode {
         }
         Duration d = Durations.parse(field(key), v.asText());
         if (d.compareTo(min) < 0) {
-            throw new ConfigException(field(key), "must be at least " + Durations.format(min) + " (got "
-                    + v.asText() + ")");
+            throw new ConfigException(
+                    field(key),
+                    "must be at least " + Durations.format(min) + " (got " + v.asText() + ")");
         }
         return d;
     }
@@ -110,7 +115,8 @@ public final class ConfigNode {
         for (E e : type.getEnumConstants()) {
             names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
         }
-        throw new ConfigException(field(key), "must be one of " + String.join(", ", names) + " (got '" + s + "')");
+        throw new ConfigException(
+                field(key), "must be one of " + String.join(", ", names) + " (got '" + s + "')");
     }
 
     /** A list of values, each converted (conversion errors name the element). */
@@ -129,15 +135,22 @@ public final class ConfigNode {
         return out;
     }
 
-    /** A list of address prefixes ("10.0.0.0/8", "fd00::/8", bare addresses); errors name the element. */
+    /**
+     * A list of address prefixes ("10.0.0.0/8", "fd00::/8", bare addresses); errors name the
+     * element.
+     */
     public CidrSet cidrs(String key, List<String> dflt) {
-        List<Cidr> list = list(key, null, e -> {
-            try {
-                return Cidr.parse(e.text());
-            } catch (IllegalArgumentException ex) {
-                throw new ConfigException(e.field(), ex.getMessage());
-            }
-        });
+        List<Cidr> list =
+                list(
+                        key,
+                        null,
+                        e -> {
+                            try {
+                                return Cidr.parse(e.text());
+                            } catch (IllegalArgumentException ex) {
+                                throw new ConfigException(e.field(), ex.getMessage());
+                            }
+                        });
         if (list == null) {
             return CidrSet.parse(dflt);
         }
@@ -161,8 +174,12 @@ public final class ConfigNode {
     public void done() {
         for (String k : keys()) {
             if (!read.contains(k)) {
-                throw new ConfigException(field(k), "unknown setting" + (read.isEmpty() ? ""
-                        : " (known here: " + String.join(", ", read) + ")"));
+                throw new ConfigException(
+                        field(k),
+                        "unknown setting"
+                                + (read.isEmpty()
+                                        ? ""
+                                        : " (known here: " + String.join(", ", read) + ")"));
             }
         }
     }
@@ -178,7 +195,8 @@ public final class ConfigNode {
 
         public int port() {
             if (!value.isIntegralNumber() || value.asInt() < 1 || value.asInt() > 65535) {
-                throw new ConfigException(field, "must be a port number 1..65535 (got '" + value.asText() + "')");
+                throw new ConfigException(
+                        field, "must be a port number 1..65535 (got '" + value.asText() + "')");
             }
             return value.asInt();
         }

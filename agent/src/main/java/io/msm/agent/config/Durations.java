@@ -8,8 +8,7 @@ import java.util.regex.Pattern;
 public final class Durations {
     private static final Pattern P = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
 
-    private Durations() {
-    }
+    private Durations() {}
 
     public static Duration parse(String field, String value) {
         if (value == null) {
@@ -17,7 +16,8 @@ public final class Durations {
         }
         Matcher m = P.matcher(value.trim());
         if (!m.matches()) {
-            throw new ConfigException(field, "must be a duration like 500ms, 30s, 2m or 1h (got '" + value + "')");
+            throw new ConfigException(
+                    field, "must be a duration like 500ms, 30s, 2m or 1h (got '" + value + "')");
         }
         long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "s" : m.group(2);

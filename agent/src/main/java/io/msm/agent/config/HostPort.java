@@ -13,13 +13,15 @@ public record HostPort(InetAddress address, int port) {
         String v = value.trim();
         int colon = v.lastIndexOf(':');
         if (colon <= 0 || colon == v.length() - 1) {
-            throw new ConfigException(field, "must be ADDR:PORT, e.g. 0.0.0.0:8554 (got '" + value + "')");
+            throw new ConfigException(
+                    field, "must be ADDR:PORT, e.g. 0.0.0.0:8554 (got '" + value + "')");
         }
         String host = v.substring(0, colon);
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);
         } else if (host.contains(":")) {
-            throw new ConfigException(field, "IPv6 addresses go in brackets: [::]:8554 (got '" + value + "')");
+            throw new ConfigException(
+                    field, "IPv6 addresses go in brackets: [::]:8554 (got '" + value + "')");
         }
         int port;
         try {
@@ -31,7 +33,8 @@ public record HostPort(InetAddress address, int port) {
             throw new ConfigException(field, "port must be 0..65535 (got " + port + ")");
         }
         if (!(host.indexOf(':') >= 0 || host.matches("[0-9.]+"))) {
-            throw new ConfigException(field, "address must be an IP literal, not a name (got '" + host + "')");
+            throw new ConfigException(
+                    field, "address must be an IP literal, not a name (got '" + host + "')");
         }
         try {
             return new HostPort(InetAddress.getByName(host), port);
@@ -40,10 +43,7 @@ public record HostPort(InetAddress address, int port) {
         }
     }
 
-    /**
-     * "ADDR" or "ADDR:PORT" ("[v6]" or "[v6]:PORT"); a missing port is 0
-     * (meaning: any port).
-     */
+    /** "ADDR" or "ADDR:PORT" ("[v6]" or "[v6]:PORT"); a missing port is 0 (meaning: any port). */
     public static HostPort parseOptionalPort(String field, String value) {
         if (value == null || value.isBlank()) {
             throw new ConfigException(field, "must be ADDR or ADDR:PORT");

@@ -19,16 +19,22 @@ import java.util.List;
  *   private-from: [127.0.0.0/8, ::1]  # without a token, those endpoints answer only these clients
  * </pre>
  *
- * @param maxConnections          open connections at most
+ * @param maxConnections open connections at most
  * @param maxConnectionsPerSource open connections per client address (IPv6 /64)
- * @param requestTimeout          a request must arrive whole within this
- * @param idleTimeout             a connection without a request this long is closed
- * @param stallTimeout            an event loop that has not run a task this long makes /readyz fail
- * @param tokenFile               bearer token for personal-data endpoints; null: none (loopback only)
- * @param privateFrom             clients served personal-data endpoints without a token
+ * @param requestTimeout a request must arrive whole within this
+ * @param idleTimeout a connection without a request this long is closed
+ * @param stallTimeout an event loop that has not run a task this long makes /readyz fail
+ * @param tokenFile bearer token for personal-data endpoints; null: none (loopback only)
+ * @param privateFrom clients served personal-data endpoints without a token
  */
-public record HttpSettings(int maxConnections, int maxConnectionsPerSource, Duration requestTimeout,
-                           Duration idleTimeout, Duration stallTimeout, Path tokenFile, CidrSet privateFrom) {
+public record HttpSettings(
+        int maxConnections,
+        int maxConnectionsPerSource,
+        Duration requestTimeout,
+        Duration idleTimeout,
+        Duration stallTimeout,
+        Path tokenFile,
+        CidrSet privateFrom) {
 
     public static final List<String> LOOPBACK = List.of("127.0.0.0/8", "::1/128");
 
@@ -40,16 +46,24 @@ public record HttpSettings(int maxConnections, int maxConnectionsPerSource, Dura
         int max = n.integer("max-connections", 256, 1, 100_000);
         int perSource = n.integer("max-connections-per-source", 16, 1, 100_000);
         if (perSource > max) {
-            throw new ConfigException(n.field("max-connections-per-source"),
+            throw new ConfigException(
+                    n.field("max-connections-per-source"),
                     "must not be over max-connections (" + max + ")");
         }
-        Duration request = n.duration("request-timeout", Duration.ofSeconds(5), Duration.ofMillis(100));
+        Duration request =
+                n.duration("request-timeout", Duration.ofSeconds(5), Duration.ofMillis(100));
         Duration idle = n.duration("idle-timeout", Duration.ofSeconds(60), Duration.ofSeconds(1));
         Duration stall = n.duration("stall-timeout", Duration.ofSeconds(5), Duration.ofMillis(500));
         String token = n.string("token-file", "");
         CidrSet privateFrom = n.cidrs("private-from", LOOPBACK);
         n.done();
-        return new HttpSettings(max, perSource, request, idle, stall, token.isEmpty() ? null : Path.of(token),
+        return new HttpSettings(
+                max,
+                perSource,
+                request,
+                idle,
+                stall,
+                token.isEmpty() ? null : Path.of(token),
                 privateFrom);
     }
 }

@@ -8,10 +8,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The agent's Kubernetes side (section {@code kubernetes:}): in-cluster
- * watching of its node's pods, Services, EndpointSlices and StreamRoutes,
- * the route table, backend failure detection, status writing, and transparent
- * interception of opted-in pods.
+ * The agent's Kubernetes side (section {@code kubernetes:}): in-cluster watching of its node's
+ * pods, Services, EndpointSlices and StreamRoutes, the route table, backend failure detection,
+ * status writing, and transparent interception of opted-in pods.
  *
  * <pre>
  * kubernetes:
@@ -34,11 +33,20 @@ import java.util.Optional;
  *     pin-dir: /sys/fs/bpf/msm-intercept
  * </pre>
  */
-public record KubernetesSettings(Enabled enabled, Optional<Path> kubeconfig, Optional<String> nodeName, Duration probeInterval,
-                                 Duration describeTimeout, Duration rtpTimeout, StatusWriter status,
-                                 Optional<String> agentNamespace, String agentSelector, Intercept intercept) {
+public record KubernetesSettings(
+        Enabled enabled,
+        Optional<Path> kubeconfig,
+        Optional<String> nodeName,
+        Duration probeInterval,
+        Duration describeTimeout,
+        Duration rtpTimeout,
+        StatusWriter status,
+        Optional<String> agentNamespace,
+        String agentSelector,
+        Intercept intercept) {
 
-    public static final String SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+    public static final String SERVICE_ACCOUNT_DIR =
+            "/var/run/secrets/kubernetes.io/serviceaccount";
     public static final String DEFAULT_LABEL = "msm.io/intercept";
     public static final String DEFAULT_PIN_DIR = "/sys/fs/bpf/msm-intercept";
 
@@ -49,7 +57,9 @@ public record KubernetesSettings(Enabled enabled, Optional<Path> kubeconfig, Opt
         FALSE
     }
 
-    /** Who writes a StreamRoute's status (every node runs an agent: one must write, or they fight). */
+    /**
+     * Who writes a StreamRoute's status (every node runs an agent: one must write, or they fight).
+     */
     public enum StatusWriter {
         /** the ready agent on the lowest node name (by the agent pods it sees) */
         ELECT,
@@ -61,12 +71,17 @@ public record KubernetesSettings(Enabled enabled, Optional<Path> kubeconfig, Opt
 
     /**
      * @param proxyAddress empty: the pod's hostIP
-     * @param proxyPort    0: rtsp-listen's port
-     * @param cgroupRoot   empty: the cgroup v2 mount point
+     * @param proxyPort 0: rtsp-listen's port
+     * @param cgroupRoot empty: the cgroup v2 mount point
      */
-    public record Intercept(boolean enabled, String label, List<Integer> tcpPorts, Optional<HostPort> proxyAddress,
-                            int proxyPort, Optional<Path> cgroupRoot, Path pinDir) {
-    }
+    public record Intercept(
+            boolean enabled,
+            String label,
+            List<Integer> tcpPorts,
+            Optional<HostPort> proxyAddress,
+            int proxyPort,
+            Optional<Path> cgroupRoot,
+            Path pinDir) {}
 
     public static KubernetesSettings defaults() {
         return read(new ConfigNode("kubernetes", null));
@@ -77,8 +92,9 @@ public record KubernetesSettings(Enabled enabled, Optional<Path> kubeconfig, Opt
         return switch (enabled) {
             case TRUE -> true;
             case FALSE -> false;
-            case AUTO -> System.getenv("KUBERNETES_SERVICE_HOST") != null
-                    || Files.exists(Path.of(SERVICE_ACCOUNT_DIR, "token"));
+            case AUTO ->
+                    System.getenv("KUBERNETES_SERVICE_HOST") != null
+                            || Files.exists(Path.of(SERVICE_ACCOUNT_DIR, "token"));
         };
     }
 
@@ -86,54 +102,81 @@ public record KubernetesSettings(Enabled enabled, Optional<Path> kubeconfig, Opt
         Enabled enabled = n.enumeration("enabled", Enabled.AUTO, Enabled.class);
         String kubeconfig = n.string("kubeconfig", "");
         if (!kubeconfig.isEmpty() && !kubeconfig.startsWith("/")) {
-            throw new ConfigException(n.field("kubeconfig"), "must be an absolute path (got '" + kubeconfig + "')");
+            throw new ConfigException(
+                    n.field("kubeconfig"), "must be an absolute path (got '" + kubeconfig + "')");
         }
         String node = n.string("node-name", "");
         if (!node.isEmpty() && !node.matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?")) {
-            throw new ConfigException(n.field("node-name"), "must be a Kubernetes node name (got '" + node + "')");
+            throw new ConfigException(
+                    n.field("node-name"), "must be a Kubernetes node name (got '" + node + "')");
         }
-        Duration probe = n.duration("probe-interval", Duration.ofSeconds(5), Duration.ofMillis(100));
-        Duration describe = n.duration("describe-timeout", Duration.ofSeconds(3), Duration.ofMillis(100));
+        Duration probe =
+                n.duration("probe-interval", Duration.ofSeconds(5), Duration.ofMillis(100));
+        Duration describe =
+                n.duration("describe-timeout", Duration.ofSeconds(3), Duration.ofMillis(100));
         Duration rtp = n.duration("rtp-timeout", Duration.ofSeconds(5), Duration.ofMillis(100));
         StatusWriter status = n.enumeration("status", StatusWriter.ELECT, StatusWriter.class);
         String ns = n.string("agent-namespace", "");
         String selector = n.string("agent-selector", "app.kubernetes.io/component=agent");
-        if (!selector.matches("[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*)*")) {
-            throw new ConfigException(n.field("agent-selector"), "must be label=value[,label=value...] (got '"
-                    + selector + "')");
+        if (!selector.matches(
+                "[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*)*")) {
+            throw new ConfigException(
+                    n.field("agent-selector"),
+                    "must be label=value[,label=value...] (got '" + selector + "')");
         }
 
         ConfigNode i = n.section("intercept");
         boolean on = i.bool("enabled", true);
         String label = i.string("label", DEFAULT_LABEL);
         if (!label.matches("([a-z0-9.-]+/)?[A-Za-z0-9][-A-Za-z0-9_.]*")) {
-            throw new ConfigException(i.field("label"), "must be a label key like msm.io/intercept (got '" + label + "')");
+            throw new ConfigException(
+                    i.field("label"),
+                    "must be a label key like msm.io/intercept (got '" + label + "')");
         }
         List<Integer> ports = i.list("tcp-ports", List.of(554, 8554), ConfigNode.Element::port);
         if (ports.size() > 64) {
-            throw new ConfigException(i.field("tcp-ports"), "at most 64 ports (got " + ports.size() + ")");
+            throw new ConfigException(
+                    i.field("tcp-ports"), "at most 64 ports (got " + ports.size() + ")");
         }
         String addr = i.string("proxy-address", "");
-        Optional<HostPort> proxy = addr.isEmpty() ? Optional.empty()
-                : Optional.of(HostPort.parseOptionalPort(i.field("proxy-address"), addr));
+        Optional<HostPort> proxy =
+                addr.isEmpty()
+                        ? Optional.empty()
+                        : Optional.of(HostPort.parseOptionalPort(i.field("proxy-address"), addr));
         if (proxy.isPresent() && !(proxy.get().address() instanceof Inet4Address)) {
-            throw new ConfigException(i.field("proxy-address"), "must be an IPv4 address (connect4 interception)");
+            throw new ConfigException(
+                    i.field("proxy-address"), "must be an IPv4 address (connect4 interception)");
         }
         int port = i.integer("proxy-port", 0, 0, 65535);
         String cg = i.string("cgroup-root", "");
         if (!cg.isEmpty() && !cg.startsWith("/")) {
-            throw new ConfigException(i.field("cgroup-root"), "must be an absolute path (got '" + cg + "')");
+            throw new ConfigException(
+                    i.field("cgroup-root"), "must be an absolute path (got '" + cg + "')");
         }
         String pin = i.string("pin-dir", DEFAULT_PIN_DIR);
         if (!pin.startsWith("/")) {
-            throw new ConfigException(i.field("pin-dir"), "must be an absolute path (got '" + pin + "')");
+            throw new ConfigException(
+                    i.field("pin-dir"), "must be an absolute path (got '" + pin + "')");
         }
         i.done();
         n.done();
-        return new KubernetesSettings(enabled, kubeconfig.isEmpty() ? Optional.empty() : Optional.of(Path.of(kubeconfig)),
-                node.isEmpty() ? Optional.empty() : Optional.of(node), probe, describe,
-                rtp, status, ns.isEmpty() ? Optional.empty() : Optional.of(ns), selector,
-                new Intercept(on, label, List.copyOf(ports), proxy, port,
-                        cg.isEmpty() ? Optional.empty() : Optional.of(Path.of(cg)), Path.of(pin)));
+        return new KubernetesSettings(
+                enabled,
+                kubeconfig.isEmpty() ? Optional.empty() : Optional.of(Path.of(kubeconfig)),
+                node.isEmpty() ? Optional.empty() : Optional.of(node),
+                probe,
+                describe,
+                rtp,
+                status,
+                ns.isEmpty() ? Optional.empty() : Optional.of(ns),
+                selector,
+                new Intercept(
+                        on,
+                        label,
+                        List.copyOf(ports),
+                        proxy,
+                        port,
+                        cg.isEmpty() ? Optional.empty() : Optional.of(Path.of(cg)),
+                        Path.of(pin)));
     }
 }

@@ -9,18 +9,26 @@ import java.util.Map;
  * The RTSP proxy's settings (section {@code rtsp:}).
  *
  * @param publishByDefault a path with no configured source accepts ANNOUNCE/RECORD
- * @param sessionTimeout   RFC 2326 session timeout announced in Session: ...;timeout=
- * @param maxSessions      concurrent sessions; more get 453 Not Enough Bandwidth
- * @param upstreamLinger   a pulled upstream stays open this long after its last viewer left
- * @param maxHeaderBytes   request line + headers bound; more gets 400 (and the connection closes)
- * @param maxBodyBytes     body bound (SDP of ANNOUNCE, SET_PARAMETER)
- * @param maxPaths         paths publishers may create (publish-by-default) at once; more get 453
- * @param upstreamTimeout  a pulled path's upstream must be playing within this (else viewers get 504/502)
- * @param paths            configured paths by name
+ * @param sessionTimeout RFC 2326 session timeout announced in Session: ...;timeout=
+ * @param maxSessions concurrent sessions; more get 453 Not Enough Bandwidth
+ * @param upstreamLinger a pulled upstream stays open this long after its last viewer left
+ * @param maxHeaderBytes request line + headers bound; more gets 400 (and the connection closes)
+ * @param maxBodyBytes body bound (SDP of ANNOUNCE, SET_PARAMETER)
+ * @param maxPaths paths publishers may create (publish-by-default) at once; more get 453
+ * @param upstreamTimeout a pulled path's upstream must be playing within this (else viewers get
+ *     504/502)
+ * @param paths configured paths by name
  */
-public record RtspSettings(boolean publishByDefault, Duration sessionTimeout, int maxSessions, Duration upstreamLinger,
-                           int maxHeaderBytes, int maxBodyBytes, int maxPaths, Duration upstreamTimeout,
-                           Map<String, PathSource> paths) {
+public record RtspSettings(
+        boolean publishByDefault,
+        Duration sessionTimeout,
+        int maxSessions,
+        Duration upstreamLinger,
+        int maxHeaderBytes,
+        int maxBodyBytes,
+        int maxPaths,
+        Duration upstreamTimeout,
+        Map<String, PathSource> paths) {
 
     /** Where a path's stream comes from. */
     public record PathSource(String name, Kind kind, URI upstream) {
@@ -38,20 +46,27 @@ public record RtspSettings(boolean publishByDefault, Duration sessionTimeout, in
 
     public static RtspSettings read(ConfigNode n) {
         boolean publish = n.bool("publish-by-default", true);
-        Duration timeout = n.duration("session-timeout", Duration.ofSeconds(60), Duration.ofSeconds(5));
+        Duration timeout =
+                n.duration("session-timeout", Duration.ofSeconds(60), Duration.ofSeconds(5));
         int max = n.integer("max-sessions", 1000, 1, 1_000_000);
         Duration linger = n.duration("upstream-linger", Duration.ofSeconds(10), Duration.ZERO);
         int hdr = n.integer("max-header-bytes", 8192, 512, 1 << 20);
         int body = n.integer("max-body-bytes", 65536, 0, 16 << 20);
         int maxPaths = n.integer("max-paths", 256, 1, 100_000);
-        Duration upTimeout = n.duration("upstream-timeout", Duration.ofSeconds(10), Duration.ofMillis(100));
+        Duration upTimeout =
+                n.duration("upstream-timeout", Duration.ofSeconds(10), Duration.ofMillis(100));
         ConfigNode ps = n.section("paths");
         Map<String, PathSource> paths = new LinkedHashMap<>();
         for (String name : ps.keys()) {
             String field = ps.field(name);
-            if (!name.matches("[A-Za-z0-9._~\\-/]+") || name.startsWith("/") || name.contains("..")) {
-                throw new ConfigException(field, "a path name is letters, digits, . _ ~ - and / (not leading), got '"
-                        + name + "'");
+            if (!name.matches("[A-Za-z0-9._~\\-/]+")
+                    || name.startsWith("/")
+                    || name.contains("..")) {
+                throw new ConfigException(
+                        field,
+                        "a path name is letters, digits, . _ ~ - and / (not leading), got '"
+                                + name
+                                + "'");
             }
             ConfigNode p = ps.section(name);
             String src = p.string("source", "publish");
@@ -63,11 +78,16 @@ public record RtspSettings(boolean publishByDefault, Duration sessionTimeout, in
                 try {
                     u = new URI(src);
                 } catch (Exception e) {
-                    throw new ConfigException(p.field("source"), "must be 'publish' or an rtsp:// URL (got '" + src + "')");
+                    throw new ConfigException(
+                            p.field("source"),
+                            "must be 'publish' or an rtsp:// URL (got '" + src + "')");
                 }
                 if (!"rtsp".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
-                    throw new ConfigException(p.field("source"), "must be 'publish' or an rtsp://host[:port]/path URL (got '"
-                            + src + "')");
+                    throw new ConfigException(
+                            p.field("source"),
+                            "must be 'publish' or an rtsp://host[:port]/path URL (got '"
+                                    + src
+                                    + "')");
                 }
                 source = new PathSource(name, PathSource.Kind.PULL, u);
             }
@@ -75,6 +95,7 @@ public record RtspSettings(boolean publishByDefault, Duration sessionTimeout, in
             paths.put(name, source);
         }
         n.done();
-        return new RtspSettings(publish, timeout, max, linger, hdr, body, maxPaths, upTimeout, paths);
+        return new RtspSettings(
+                publish, timeout, max, linger, hdr, body, maxPaths, upTimeout, paths);
     }
 }

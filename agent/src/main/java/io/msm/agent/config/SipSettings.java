@@ -26,28 +26,38 @@ import java.util.Locale;
  *     - {match: "@example.com", target: "10.0.0.7:5060", transport: udp}
  * </pre>
  *
- * @param maxMessageBytes    larger messages are refused (513 / dropped)
- * @param maxCalls           concurrent calls with anchored media
- * @param invitesPerSecond   new INVITEs accepted per second; more get 503 with Retry-After
- * @param retryAfter         Retry-After of the 503 sent when max-calls is reached or no ports are free
- * @param rtpTimeout         a call without RTP for this long is torn down and its ports freed
+ * @param maxMessageBytes larger messages are refused (513 / dropped)
+ * @param maxCalls concurrent calls with anchored media
+ * @param invitesPerSecond new INVITEs accepted per second; more get 503 with Retry-After
+ * @param retryAfter Retry-After of the 503 sent when max-calls is reached or no ports are free
+ * @param rtpTimeout a call without RTP for this long is torn down and its ports freed
  * @param maxRegisterExpires cap on REGISTER expiry
- * @param maxRegistrations   bindings the location service holds at most
- * @param stateFile          where calls are persisted for a restart; null: not persisted
- * @param tcp                listen on TCP as well as UDP
- * @param domains            domains served by the registrar (besides the node's own addresses)
- * @param timers             RFC 3261 timer values
- * @param routes             static routes: user or domain -> target
+ * @param maxRegistrations bindings the location service holds at most
+ * @param stateFile where calls are persisted for a restart; null: not persisted
+ * @param tcp listen on TCP as well as UDP
+ * @param domains domains served by the registrar (besides the node's own addresses)
+ * @param timers RFC 3261 timer values
+ * @param routes static routes: user or domain -> target
  */
-public record SipSettings(int maxMessageBytes, int maxCalls, int invitesPerSecond, Duration retryAfter,
-                          Duration rtpTimeout, Duration maxRegisterExpires, int maxRegistrations, Path stateFile,
-                          boolean tcp, List<String> domains, Timers timers, List<Route> routes) {
+public record SipSettings(
+        int maxMessageBytes,
+        int maxCalls,
+        int invitesPerSecond,
+        Duration retryAfter,
+        Duration rtpTimeout,
+        Duration maxRegisterExpires,
+        int maxRegistrations,
+        Path stateFile,
+        boolean tcp,
+        List<String> domains,
+        Timers timers,
+        List<Route> routes) {
 
     public static final String DEFAULT_STATE_FILE = "/var/lib/msm/sip-state.json";
 
     /**
-     * @param match     "user@domain", "@domain" or "user"
-     * @param target    "host:port" to forward to
+     * @param match "user@domain", "@domain" or "user"
+     * @param target "host:port" to forward to
      * @param transport "udp" or "tcp"
      */
     public record Route(String match, HostPort target, String transport) {
@@ -57,16 +67,19 @@ public record SipSettings(int maxMessageBytes, int maxCalls, int invitesPerSecon
     }
 
     /**
-     * RFC 3261 section 17 timers: T1 (RTT estimate), T2 (longest retransmit
-     * interval of non-INVITE requests and INVITE responses), T4 (how long a
-     * message stays in the network) and the proxy's timer C (an INVITE with
-     * provisional answers only is cancelled after it). Timers B, D, F, H, J
-     * and M are 64*T1 (32 s with the RFC's T1, which is what D must be at
-     * least on UDP); G and E start at T1 and double up to T2; I and K are T4.
+     * RFC 3261 section 17 timers: T1 (RTT estimate), T2 (longest retransmit interval of non-INVITE
+     * requests and INVITE responses), T4 (how long a message stays in the network) and the proxy's
+     * timer C (an INVITE with provisional answers only is cancelled after it). Timers B, D, F, H, J
+     * and M are 64*T1 (32 s with the RFC's T1, which is what D must be at least on UDP); G and E
+     * start at T1 and double up to T2; I and K are T4.
      */
     public record Timers(Duration t1, Duration t2, Duration t4, Duration c) {
-        public static final Timers RFC = new Timers(Duration.ofMillis(500), Duration.ofSeconds(4), Duration.ofSeconds(5),
-                Duration.ofMinutes(3));
+        public static final Timers RFC =
+                new Timers(
+                        Duration.ofMillis(500),
+                        Duration.ofSeconds(4),
+                        Duration.ofSeconds(5),
+                        Duration.ofMinutes(3));
 
         /** 64*T1: timers B, F, H, J and M. */
         public Duration sixtyFourT1() {
@@ -84,73 +97,143 @@ public record SipSettings(int maxMessageBytes, int maxCalls, int invitesPerSecon
         int ips = n.integer("invites-per-second", 100, 1, 100_000);
         Duration retry = n.duration("retry-after", Duration.ofSeconds(5), Duration.ofSeconds(1));
         Duration rtp = n.duration("rtp-timeout", Duration.ofSeconds(60), Duration.ofSeconds(1));
-        Duration reg = n.duration("max-register-expires", Duration.ofHours(1), Duration.ofSeconds(60));
+        Duration reg =
+                n.duration("max-register-expires", Duration.ofHours(1), Duration.ofSeconds(60));
         int maxRegs = n.integer("max-registrations", 10_000, 1, 1_000_000);
         String sf = n.string("state-file", DEFAULT_STATE_FILE);
         Path stateFile = null;
         if (sf != null && !sf.isBlank()) {
             if (!sf.startsWith("/")) {
-                throw new ConfigException(n.field("state-file"), "must be an absolute path, or \"\" to keep calls "
-                        + "in memory only (got '" + sf + "')");
+                throw new ConfigException(
+                        n.field("state-file"),
+                        "must be an absolute path, or \"\" to keep calls "
+                                + "in memory only (got '"
+                                + sf
+                                + "')");
             }
             stateFile = Path.of(sf);
         }
         boolean tcp = n.bool("tcp", true);
-        List<String> domains = n.list("domains", List.of(), e -> {
-            String d = e.text().trim().toLowerCase(Locale.ROOT);
-            if (!d.matches("[a-z0-9]([a-z0-9\\-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9\\-]*[a-z0-9])?)*")) {
-                throw new ConfigException(e.field(), "must be a domain name like example.com (got '" + e.text() + "')");
-            }
-            return d;
-        });
+        List<String> domains =
+                n.list(
+                        "domains",
+                        List.of(),
+                        e -> {
+                            String d = e.text().trim().toLowerCase(Locale.ROOT);
+                            if (!d.matches(
+                                    "[a-z0-9]([a-z0-9\\-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9\\-]*[a-z0-9])?)*")) {
+                                throw new ConfigException(
+                                        e.field(),
+                                        "must be a domain name like example.com (got '"
+                                                + e.text()
+                                                + "')");
+                            }
+                            return d;
+                        });
         ConfigNode t = n.section("timers");
         Duration t1 = t.duration("t1", Timers.RFC.t1(), Duration.ofMillis(10));
         Duration t2 = t.duration("t2", Timers.RFC.t2(), Duration.ofMillis(10));
         if (t2.compareTo(t1) < 0) {
-            throw new ConfigException(t.field("t2"), "must be at least t1 (" + Durations.format(t1) + ")");
+            throw new ConfigException(
+                    t.field("t2"), "must be at least t1 (" + Durations.format(t1) + ")");
         }
         Duration t4 = t.duration("t4", Timers.RFC.t4(), Duration.ofMillis(10));
         Duration c = t.duration("c", Timers.RFC.c(), Duration.ofSeconds(1));
         if (c.compareTo(t1.multipliedBy(64)) <= 0 && t.has("c")) {
-            throw new ConfigException(t.field("c"), "must be longer than 64*t1 (" + Durations.format(t1.multipliedBy(64))
-                    + "), as RFC 3261 section 16.6 requires");
+            throw new ConfigException(
+                    t.field("c"),
+                    "must be longer than 64*t1 ("
+                            + Durations.format(t1.multipliedBy(64))
+                            + "), as RFC 3261 section 16.6 requires");
         }
         t.done();
-        List<Route> routes = n.list("routes", new ArrayList<>(), e -> {
-            ConfigNode r = e.node();
-            String match = r.string("match", null);
-            if (match == null || match.isBlank()) {
-                throw new ConfigException(r.field("match"), "required: user@domain, @domain or user");
-            }
-            if (match.chars().anyMatch(ch -> ch <= ' ' || ch == '<' || ch == '>' || ch == ';' || ch == ':')
-                    || match.indexOf('@') != match.lastIndexOf('@') || match.equals("@")) {
-                throw new ConfigException(r.field("match"), "must be user@domain, @domain or user (got '" + match + "')");
-            }
-            HostPort target = HostPort.parse(r.field("target"), r.string("target", null));
-            if (target.port() == 0) {
-                throw new ConfigException(r.field("target"), "needs a port, e.g. 10.0.0.7:5060");
-            }
-            String transport = r.string("transport", "udp").toLowerCase(Locale.ROOT);
-            if (!transport.equals("udp") && !transport.equals("tcp")) {
-                throw new ConfigException(r.field("transport"), "must be udp or tcp (got '" + transport + "')");
-            }
-            r.done();
-            return new Route(match, target, transport);
-        });
+        List<Route> routes =
+                n.list(
+                        "routes",
+                        new ArrayList<>(),
+                        e -> {
+                            ConfigNode r = e.node();
+                            String match = r.string("match", null);
+                            if (match == null || match.isBlank()) {
+                                throw new ConfigException(
+                                        r.field("match"), "required: user@domain, @domain or user");
+                            }
+                            if (match.chars()
+                                            .anyMatch(
+                                                    ch ->
+                                                            ch <= ' ' || ch == '<' || ch == '>'
+                                                                    || ch == ';' || ch == ':')
+                                    || match.indexOf('@') != match.lastIndexOf('@')
+                                    || match.equals("@")) {
+                                throw new ConfigException(
+                                        r.field("match"),
+                                        "must be user@domain, @domain or user (got '"
+                                                + match
+                                                + "')");
+                            }
+                            HostPort target =
+                                    HostPort.parse(r.field("target"), r.string("target", null));
+                            if (target.port() == 0) {
+                                throw new ConfigException(
+                                        r.field("target"), "needs a port, e.g. 10.0.0.7:5060");
+                            }
+                            String transport =
+                                    r.string("transport", "udp").toLowerCase(Locale.ROOT);
+                            if (!transport.equals("udp") && !transport.equals("tcp")) {
+                                throw new ConfigException(
+                                        r.field("transport"),
+                                        "must be udp or tcp (got '" + transport + "')");
+                            }
+                            r.done();
+                            return new Route(match, target, transport);
+                        });
         n.done();
-        return new SipSettings(maxMsg, maxCalls, ips, retry, rtp, reg, maxRegs, stateFile, tcp, List.copyOf(domains),
-                new Timers(t1, t2, t4, c), List.copyOf(routes));
+        return new SipSettings(
+                maxMsg,
+                maxCalls,
+                ips,
+                retry,
+                rtp,
+                reg,
+                maxRegs,
+                stateFile,
+                tcp,
+                List.copyOf(domains),
+                new Timers(t1, t2, t4, c),
+                List.copyOf(routes));
     }
 
     /** The same settings with another state file (tests). */
     public SipSettings withStateFile(Path p) {
-        return new SipSettings(maxMessageBytes, maxCalls, invitesPerSecond, retryAfter, rtpTimeout, maxRegisterExpires,
-                maxRegistrations, p, tcp, domains, timers, routes);
+        return new SipSettings(
+                maxMessageBytes,
+                maxCalls,
+                invitesPerSecond,
+                retryAfter,
+                rtpTimeout,
+                maxRegisterExpires,
+                maxRegistrations,
+                p,
+                tcp,
+                domains,
+                timers,
+                routes);
     }
 
     /** The same settings with other timers (tests). */
     public SipSettings withTimers(Timers t) {
-        return new SipSettings(maxMessageBytes, maxCalls, invitesPerSecond, retryAfter, rtpTimeout, maxRegisterExpires,
-                maxRegistrations, stateFile, tcp, domains, t, routes);
+        return new SipSettings(
+                maxMessageBytes,
+                maxCalls,
+                invitesPerSecond,
+                retryAfter,
+                rtpTimeout,
+                maxRegisterExpires,
+                maxRegistrations,
+                stateFile,
+                tcp,
+                domains,
+                t,
+                routes);
     }
 }

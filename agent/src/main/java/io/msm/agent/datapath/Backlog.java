@@ -1,21 +1,19 @@
 package io.msm.agent.datapath;
 
+import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-
 /**
- * net.core.netdev_max_backlog: a fanned-out packet's clones all queue on the
- * CPU's backlog before the veth peers drain it, so a group larger than the
- * limit (default 1000) silently loses copies. The agent raises it and says so.
+ * net.core.netdev_max_backlog: a fanned-out packet's clones all queue on the CPU's backlog before
+ * the veth peers drain it, so a group larger than the limit (default 1000) silently loses copies.
+ * The agent raises it and says so.
  */
 public final class Backlog {
     private static final Logger log = LoggerFactory.getLogger(Backlog.class);
     static final String PATH = "/proc/sys/net/core/netdev_max_backlog";
 
-    private Backlog() {
-    }
+    private Backlog() {}
 
     /** Raise to at least min (0: leave alone); returns the value in force. */
     public static long ensureAtLeast(long min) {
@@ -23,18 +21,26 @@ public final class Backlog {
             long cur = Long.parseLong(Sysfs.read(PATH));
             if (min > 0 && cur < min) {
                 Sysfs.write(PATH, Long.toString(min));
-                log.info("raised net.core.netdev_max_backlog from {} to {}: each fanned-out packet queues one clone "
-                        + "per subscriber on the CPU backlog", cur, min);
+                log.info(
+                        "raised net.core.netdev_max_backlog from {} to {}: each fanned-out packet queues one clone "
+                                + "per subscriber on the CPU backlog",
+                        cur,
+                        min);
                 return min;
             }
             return cur;
         } catch (IOException | NumberFormatException e) {
-            log.warn("cannot read/raise net.core.netdev_max_backlog ({}); large fan-out groups may lose copies", e.getMessage());
+            log.warn(
+                    "cannot read/raise net.core.netdev_max_backlog ({}); large fan-out groups may lose copies",
+                    e.getMessage());
             return -1;
         }
     }
 
-    /** Packets dropped because a CPU backlog was full, all CPUs (column 2 of /proc/net/softnet_stat). */
+    /**
+     * Packets dropped because a CPU backlog was full, all CPUs (column 2 of
+     * /proc/net/softnet_stat).
+     */
     public static long softnetDrops() {
         try {
             long sum = 0;

@@ -32,32 +32,38 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Owns the kernel datapath for the agent: loads or adopts it, keeps it
- * pinned, writes the classifier config, attaches it to the interfaces.
+ * Owns the kernel datapath for the agent: loads or adopts it, keeps it pinned, writes the
+ * classifier config, attaches it to the interfaces.
  *
  * <p>Start-up decides between four cases and logs which:
+ *
  * <ul>
- *   <li>FRESH — nothing pinned: load, pin, attach;</li>
- *   <li>ADOPTED — pins of this very object: reuse programs and maps, nothing
- *       is replaced, forwarding never stops (restart, also after kill -9);</li>
- *   <li>UPGRADED — same map layout, new code: load the new programs on the
- *       pinned maps and swap them in atomically (TC replace, XDP replace);
- *       state (flows, fan-out groups) is kept;</li>
- *   <li>REPLACED — another map layout: detach the old programs, drop the old
- *       pins, load fresh (state is rebuilt by the control plane), or refuse
- *       if {@code datapath.on-layout-change: refuse}.</li>
+ *   <li>FRESH — nothing pinned: load, pin, attach;
+ *   <li>ADOPTED — pins of this very object: reuse programs and maps, nothing is replaced,
+ *       forwarding never stops (restart, also after kill -9);
+ *   <li>UPGRADED — same map layout, new code: load the new programs on the pinned maps and swap
+ *       them in atomically (TC replace, XDP replace); state (flows, fan-out groups) is kept;
+ *   <li>REPLACED — another map layout: detach the old programs, drop the old pins, load fresh
+ *       (state is rebuilt by the control plane), or refuse if {@code datapath.on-layout-change:
+ *       refuse}.
  * </ul>
- * Stopping the agent leaves everything attached and pinned; {@link #cleanup}
- * removes exactly what msm added.
+ *
+ * Stopping the agent leaves everything attached and pinned; {@link #cleanup} removes exactly what
+ * msm added.
  */
 public final class DatapathOwner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DatapathOwner.class);
 
-    public enum Start { FRESH, ADOPTED, UPGRADED, REPLACED }
+    public enum Start {
+        FRESH,
+        ADOPTED,
+        UPGRADED,
+        REPLACED
+    }
 
     /** One interface msm is attached to. */
-    public record Attached(String ifname, int ifindex, int tcProgId, int xdpProgId, String xdpMode) {
-    }
+    public record Attached(
+            String ifname, int ifindex, int tcProgId, int xdpProgId, String xdpMode) {}
 
     private final Datapath datapath;
     private final Start how;
@@ -84,10 +90,9 @@ public final class DatapathOwner implements AutoCloseable {
     }
 
     /**
-     * Bring the attachments to a new interface list (the default set after
-     * links came or went): attach to the new ones, detach from the ones that
-     * left. An interface that vanishes meanwhile is skipped, not an error.
-     * Returns the interfaces attached and detached by this call.
+     * Bring the attachments to a new interface list (the default set after links came or went):
+     * attach to the new ones, detach from the ones that left. An interface that vanishes meanwhile
+     * is skipped, not an error. Returns the interfaces attached and detached by this call.
      */
     public synchronized Change follow(List<String> interfaces) {
         Set<String> was = new HashSet<>();
@@ -116,8 +121,12 @@ public final class DatapathOwner implements AutoCloseable {
     }
 
     public static DatapathSpec spec(AgentConfig cfg) {
-        return new DatapathSpec(cfg.datapath().maxFlows(), cfg.datapath().maxGroups(), cfg.datapath().maxSubscribers(),
-                DatapathSpec.DEFAULT.deny(), DatapathSpec.DEFAULT.rateLimit());
+        return new DatapathSpec(
+                cfg.datapath().maxFlows(),
+                cfg.datapath().maxGroups(),
+                cfg.datapath().maxSubscribers(),
+                DatapathSpec.DEFAULT.deny(),
+                DatapathSpec.DEFAULT.rateLimit());
     }
 
     public static DatapathOwner start(AgentConfig cfg, List<String> interfaces) {
@@ -125,19 +134,27 @@ public final class DatapathOwner implements AutoCloseable {
         byte[] elf = Datapath.objectBytes();
         byte[] sha = Datapath.sha256(elf);
         // the previous agent's programs, held through their pins before an upgrade replaces them
-        try (KnownPrograms known = Datapath.pinsPresent(dir) ? KnownPrograms.pinned(dir) : KnownPrograms.none()) {
+        try (KnownPrograms known =
+                Datapath.pinsPresent(dir) ? KnownPrograms.pinned(dir) : KnownPrograms.none()) {
             return start(cfg, interfaces, dir, elf, sha, known);
         }
     }
 
-    private static DatapathOwner start(AgentConfig cfg, List<String> interfaces, Path dir, byte[] elf, byte[] sha,
-                                       KnownPrograms known) {
+    private static DatapathOwner start(
+            AgentConfig cfg,
+            List<String> interfaces,
+            Path dir,
+            byte[] elf,
+            byte[] sha,
+            KnownPrograms known) {
         Datapath dp;
         Start how;
         if (Datapath.pinsPresent(dir)) {
             Optional<Meta> meta = Datapath.readPinnedMeta(dir);
-            boolean sameLayout = meta.isPresent() && meta.get().written()
-                    && meta.get().layoutVersion() == Meta.LAYOUT_VERSION;
+            boolean sameLayout =
+                    meta.isPresent()
+                            && meta.get().written()
+                            && meta.get().layoutVersion() == Meta.LAYOUT_VERSION;
             if (sameLayout && Arrays.equals(meta.get().objectSha256(), sha)) {
                 dp = Datapath.openPinned(dir);
                 how = Start.ADOPTED;
@@ -145,14 +162,26 @@ public final class DatapathOwner implements AutoCloseable {
                 dp = upgrade(dir, elf, cfg);
                 how = Start.UPGRADED;
             } else {
-                String was = meta.map(m -> m.written() ? "layout v" + m.layoutVersion() : "no identity").orElse("no identity");
+                String was =
+                        meta.map(m -> m.written() ? "layout v" + m.layoutVersion() : "no identity")
+                                .orElse("no identity");
                 if (cfg.datapath().onLayoutChange() == AgentConfig.LayoutChange.REFUSE) {
-                    throw new ConfigException("datapath.on-layout-change", "the datapath pinned at " + dir + " has " + was
-                            + ", this agent needs layout v" + Meta.LAYOUT_VERSION
-                            + "; refusing as configured — run 'msm-agent cleanup' or set on-layout-change: replace");
+                    throw new ConfigException(
+                            "datapath.on-layout-change",
+                            "the datapath pinned at "
+                                    + dir
+                                    + " has "
+                                    + was
+                                    + ", this agent needs layout v"
+                                    + Meta.LAYOUT_VERSION
+                                    + "; refusing as configured — run 'msm-agent cleanup' or set on-layout-change: replace");
                 }
-                log.warn("pinned datapath at {} has {}, this agent needs layout v{}: replacing it (flows and fan-out "
-                        + "groups are rebuilt by the control plane)", dir, was, Meta.LAYOUT_VERSION);
+                log.warn(
+                        "pinned datapath at {} has {}, this agent needs layout v{}: replacing it (flows and fan-out "
+                                + "groups are rebuilt by the control plane)",
+                        dir,
+                        was,
+                        Meta.LAYOUT_VERSION);
                 cleanup(dir);
                 Bpffs.ensure(dir.toString());
                 dp = fresh(dir, elf, cfg);
@@ -209,16 +238,19 @@ public final class DatapathOwner implements AutoCloseable {
                     Files.deleteIfExists(pin);
                     int rc = Native.get().bpf.bpf_obj_pin(dp.progFd(p), pin.toString());
                     if (rc < 0) {
-                        throw new BpfException("cannot pin " + pin + ": " + Native.get().describe(rc), rc);
+                        throw new BpfException(
+                                "cannot pin " + pin + ": " + Native.get().describe(rc), rc);
                     }
                 }
                 dp.writeMeta(System.nanoTime());
-                log.info("upgraded the datapath code in place (same map layout v{}): flows and fan-out groups kept",
+                log.info(
+                        "upgraded the datapath code in place (same map layout v{}): flows and fan-out groups kept",
                         Meta.LAYOUT_VERSION);
                 return dp;
             } catch (IOException e) {
                 dp.close();
-                throw new BpfException("cannot replace program pins in " + dir + ": " + e.getMessage(), e);
+                throw new BpfException(
+                        "cannot replace program pins in " + dir + ": " + e.getMessage(), e);
             } catch (RuntimeException e) {
                 dp.close();
                 throw e;
@@ -230,12 +262,20 @@ public final class DatapathOwner implements AutoCloseable {
     static void configure(Datapath dp, AgentConfig cfg) {
         AgentConfig.Classifier c = cfg.classifier();
         DatapathConfig dc = DatapathConfig.defaults();
-        int flags = DatapathConfig.F_FLOWS | DatapathConfig.F_FANOUT | (c.raknet() ? DatapathConfig.F_RAKNET : 0);
-        dc = dc.withFlags(flags).withNewflowLimit(cfg.protection().newFlowsPerSecond(), cfg.protection().newFlowBurst());
+        int flags =
+                DatapathConfig.F_FLOWS
+                        | DatapathConfig.F_FANOUT
+                        | (c.raknet() ? DatapathConfig.F_RAKNET : 0);
+        dc =
+                dc.withFlags(flags)
+                        .withNewflowLimit(
+                                cfg.protection().newFlowsPerSecond(),
+                                cfg.protection().newFlowBurst());
         for (Map.Entry<Integer, Integer> e : c.clockRates().entrySet()) {
             dc = dc.withClockRate(e.getKey(), e.getValue());
         }
-        dp.configure(dc, PortTable.build(c.controlTcpPorts(), c.controlUdpPorts(), c.gameUdpPorts()));
+        dp.configure(
+                dc, PortTable.build(c.controlTcpPorts(), c.controlUdpPorts(), c.gameUdpPorts()));
         var deny = dp.denyList();
         Set<DenyKey> want = new HashSet<>(cfg.protection().deny());
         for (DenyKey k : deny.keys()) {
@@ -251,11 +291,16 @@ public final class DatapathOwner implements AutoCloseable {
     }
 
     /**
-     * Attach to every interface of the list and detach from those msm recorded that are no longer in it.
-     * Lenient: an interface that cannot be attached (gone meanwhile) is logged and left out, not fatal.
+     * Attach to every interface of the list and detach from those msm recorded that are no longer
+     * in it. Lenient: an interface that cannot be attached (gone meanwhile) is logged and left out,
+     * not fatal.
      */
-    private static List<Attached> attach(Datapath dp, AgentConfig cfg, List<String> interfaces, KnownPrograms known,
-                                         boolean lenient) {
+    private static List<Attached> attach(
+            Datapath dp,
+            AgentConfig cfg,
+            List<String> interfaces,
+            KnownPrograms known,
+            boolean lenient) {
         var records = dp.attachments();
         Map<Integer, Attachment> before = new LinkedHashMap<>();
         records.forEach(before::put);
@@ -270,10 +315,13 @@ public final class DatapathOwner implements AutoCloseable {
                 if (lenient) {
                     continue; // gone since it was listed
                 }
-                throw new ConfigException("interfaces", "no interface named '" + name + "' on this node");
+                throw new ConfigException(
+                        "interfaces", "no interface named '" + name + "' on this node");
             }
             wanted.add(ifindex);
-            Attachment rec = before.getOrDefault(ifindex, new Attachment(0, TcIngress.DEFAULT_HANDLE, prio, 0, 0, name));
+            Attachment rec =
+                    before.getOrDefault(
+                            ifindex, new Attachment(0, TcIngress.DEFAULT_HANDLE, prio, 0, 0, name));
             try {
                 out.add(attachOne(dp, cfg, name, ifindex, rec, tcId, xdpId, known));
             } catch (BpfException e) {
@@ -287,8 +335,10 @@ public final class DatapathOwner implements AutoCloseable {
         // interfaces msm was on but is no longer told to be on
         for (Map.Entry<Integer, Attachment> e : before.entrySet()) {
             if (!wanted.contains(e.getKey())) {
-                log.info("detaching from {} (ifindex {}): no longer in the interface list (or gone)",
-                        e.getValue().ifname(), e.getKey());
+                log.info(
+                        "detaching from {} (ifindex {}): no longer in the interface list (or gone)",
+                        e.getValue().ifname(),
+                        e.getKey());
                 detach(e.getKey(), e.getValue(), known);
                 records.delete(e.getKey());
             }
@@ -296,27 +346,45 @@ public final class DatapathOwner implements AutoCloseable {
         return out;
     }
 
-    /** msm's TC (and, if enabled, XDP) program on one interface, recorded in the attachments map. */
-    private static Attached attachOne(Datapath dp, AgentConfig cfg, String name, int ifindex, Attachment rec, int tcId,
-                                      int xdpId, KnownPrograms known) {
+    /**
+     * msm's TC (and, if enabled, XDP) program on one interface, recorded in the attachments map.
+     */
+    private static Attached attachOne(
+            Datapath dp,
+            AgentConfig cfg,
+            String name,
+            int ifindex,
+            Attachment rec,
+            int tcId,
+            int xdpId,
+            KnownPrograms known) {
         var records = dp.attachments();
         int prio = cfg.datapath().tcPriority();
         int flags = rec.flags();
 
-        // TC: ours already there -> keep; an older msm program -> replace atomically; foreign -> refuse
+        // TC: ours already there -> keep; an older msm program -> replace atomically; foreign ->
+        // refuse
         if (TcIngress.ensureClsact(ifindex)) {
             flags |= Attachment.F_TC_QDISC;
         }
         Optional<Integer> there = TcIngress.query(ifindex, TcIngress.DEFAULT_HANDLE, prio);
         if (there.isEmpty()) {
-            TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, false);
+            TcIngress.attach(
+                    ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, false);
         } else if (there.get() != tcId) {
             if (!Datapath.PROG_TC.equals(known.name(there.get()))) {
-                throw new BpfException(name + ": TC ingress priority " + prio + " handle 0x"
-                        + Integer.toHexString(TcIngress.DEFAULT_HANDLE) + " holds program "
-                        + known.describe(there.get()) + ", not msm's: set datapath.tc-priority to a free priority");
+                throw new BpfException(
+                        name
+                                + ": TC ingress priority "
+                                + prio
+                                + " handle 0x"
+                                + Integer.toHexString(TcIngress.DEFAULT_HANDLE)
+                                + " holds program "
+                                + known.describe(there.get())
+                                + ", not msm's: set datapath.tc-priority to a free priority");
             }
-            TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, true);
+            TcIngress.attach(
+                    ifindex, dp.progFd(Datapath.PROG_TC), TcIngress.DEFAULT_HANDLE, prio, true);
         }
         flags |= Attachment.F_TC;
 
@@ -329,10 +397,14 @@ public final class DatapathOwner implements AutoCloseable {
                 xdpProg = cur;
                 xdpMode = wasGeneric ? "generic" : "native";
             } else if (cur == 0) {
-                Xdp.Attached a = Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), cfg.xdp().mode(), -1);
+                Xdp.Attached a =
+                        Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), cfg.xdp().mode(), -1);
                 xdpProg = a.progId();
                 xdpMode = a.mode().name().toLowerCase(Locale.ROOT);
-                flags = a.mode() == XdpMode.GENERIC ? flags | Attachment.F_XDP_GENERIC : flags & ~Attachment.F_XDP_GENERIC;
+                flags =
+                        a.mode() == XdpMode.GENERIC
+                                ? flags | Attachment.F_XDP_GENERIC
+                                : flags & ~Attachment.F_XDP_GENERIC;
             } else if (Datapath.PROG_XDP.equals(known.name(cur))) {
                 // msm's older program: replaced only if it is still the one attached
                 XdpMode m = wasGeneric ? XdpMode.GENERIC : XdpMode.NATIVE;
@@ -340,29 +412,44 @@ public final class DatapathOwner implements AutoCloseable {
                 xdpProg = xdpId;
                 xdpMode = m.name().toLowerCase(Locale.ROOT);
             } else {
-                log.warn("{}: XDP program {} is not msm's: leaving it, msm runs without XDP here",
-                        name, known.describe(cur));
+                log.warn(
+                        "{}: XDP program {} is not msm's: leaving it, msm runs without XDP here",
+                        name,
+                        known.describe(cur));
             }
             flags = xdpProg != 0 ? flags | Attachment.F_XDP : flags & ~Attachment.F_XDP;
         }
-        records.update(ifindex, new Attachment(flags, TcIngress.DEFAULT_HANDLE, prio, tcId, xdpProg, name));
+        records.update(
+                ifindex,
+                new Attachment(flags, TcIngress.DEFAULT_HANDLE, prio, tcId, xdpProg, name));
         return new Attached(name, ifindex, tcId, xdpProg, xdpMode);
     }
 
-    /** Remove msm's programs from one interface, and the clsact qdisc if msm created it and it is empty. */
+    /**
+     * Remove msm's programs from one interface, and the clsact qdisc if msm created it and it is
+     * empty.
+     */
     static void detach(int ifindex, Attachment a, KnownPrograms known) {
         try {
-            TcIngress.query(ifindex, a.tcHandle(), a.tcPriority()).ifPresent(id -> {
-                if (Datapath.PROG_TC.equals(known.name(id))) {
-                    TcIngress.detach(ifindex, a.tcHandle(), a.tcPriority());
-                } else {
-                    log.warn("ifindex {}: TC priority {} holds program {}, not msm's: left attached", ifindex,
-                            a.tcPriority(), known.describe(id));
-                }
-            });
+            TcIngress.query(ifindex, a.tcHandle(), a.tcPriority())
+                    .ifPresent(
+                            id -> {
+                                if (Datapath.PROG_TC.equals(known.name(id))) {
+                                    TcIngress.detach(ifindex, a.tcHandle(), a.tcPriority());
+                                } else {
+                                    log.warn(
+                                            "ifindex {}: TC priority {} holds program {}, not msm's: left attached",
+                                            ifindex,
+                                            a.tcPriority(),
+                                            known.describe(id));
+                                }
+                            });
             int x = Xdp.queryId(ifindex, XdpMode.AUTO);
             if (x != 0 && Datapath.PROG_XDP.equals(known.name(x))) {
-                Xdp.detach(ifindex, a.has(Attachment.F_XDP_GENERIC) ? XdpMode.GENERIC : XdpMode.NATIVE, known.fd(x));
+                Xdp.detach(
+                        ifindex,
+                        a.has(Attachment.F_XDP_GENERIC) ? XdpMode.GENERIC : XdpMode.NATIVE,
+                        known.fd(x));
             }
             if (a.has(Attachment.F_TC_QDISC) && ClsactFilters.empty(ifindex)) {
                 TcIngress.destroyQdisc(ifindex);
@@ -375,9 +462,8 @@ public final class DatapathOwner implements AutoCloseable {
     }
 
     /**
-     * Detach everything msm attached (per its records) and remove the pins.
-     * Works on a datapath of any layout: without readable records it scans
-     * every interface for programs named like msm's.
+     * Detach everything msm attached (per its records) and remove the pins. Works on a datapath of
+     * any layout: without readable records it scans every interface for programs named like msm's.
      */
     public static List<String> cleanup(Path dir) {
         try (KnownPrograms known = KnownPrograms.pinned(dir)) {
@@ -390,7 +476,9 @@ public final class DatapathOwner implements AutoCloseable {
         boolean usedRecords = false;
         if (Datapath.pinsPresent(dir)) {
             Optional<Meta> meta = Datapath.readPinnedMeta(dir);
-            if (meta.isPresent() && meta.get().written() && meta.get().layoutVersion() == Meta.LAYOUT_VERSION) {
+            if (meta.isPresent()
+                    && meta.get().written()
+                    && meta.get().layoutVersion() == Meta.LAYOUT_VERSION) {
                 try (Datapath dp = Datapath.openPinned(dir)) {
                     var records = dp.attachments();
                     for (var e : records.entries()) {
@@ -405,9 +493,17 @@ public final class DatapathOwner implements AutoCloseable {
             for (String name : Interfaces.all()) {
                 int idx = Interfaces.index(name);
                 if (idx != 0) {
-                    Attachment guess = new Attachment(0, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY, 0, 0, name);
-                    boolean had = TcIngress.query(idx, guess.tcHandle(), guess.tcPriority()).isPresent()
-                            || Xdp.queryId(idx, XdpMode.AUTO) != 0;
+                    Attachment guess =
+                            new Attachment(
+                                    0,
+                                    TcIngress.DEFAULT_HANDLE,
+                                    TcIngress.DEFAULT_PRIORITY,
+                                    0,
+                                    0,
+                                    name);
+                    boolean had =
+                            TcIngress.query(idx, guess.tcHandle(), guess.tcPriority()).isPresent()
+                                    || Xdp.queryId(idx, XdpMode.AUTO) != 0;
                     detach(idx, guess, known);
                     if (had) {
                         done.add(name);

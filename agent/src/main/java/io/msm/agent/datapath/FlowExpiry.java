@@ -5,9 +5,6 @@ import io.msm.bpf.maps.Addr;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.TrafficClass;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,18 +13,20 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Removes flows idle longer than the configured time — the LRU is the last
- * resort, not the mechanism — and, on the same pass, counts active flows
- * per class and finds the busiest RTP flow per destination (for stream
- * statistics).
+ * Removes flows idle longer than the configured time — the LRU is the last resort, not the
+ * mechanism — and, on the same pass, counts active flows per class and finds the busiest RTP flow
+ * per destination (for stream statistics).
  */
 public final class FlowExpiry implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(FlowExpiry.class);
 
     /** What one pass saw. */
-    public record Snapshot(Map<TrafficClass, Long> activeByClass, long total, long expired, long scanNanos) {
+    public record Snapshot(
+            Map<TrafficClass, Long> activeByClass, long total, long expired, long scanNanos) {
         public static final Snapshot EMPTY = new Snapshot(Map.of(), 0, 0, 0);
     }
 
@@ -37,7 +36,8 @@ public final class FlowExpiry implements Runnable {
     private volatile Snapshot last = Snapshot.EMPTY;
     private long expiredTotal;
 
-    public FlowExpiry(Datapath dp, Duration idle, Consumer<Map<InetSocketAddress, Flow>> rtpFlowsByDst) {
+    public FlowExpiry(
+            Datapath dp, Duration idle, Consumer<Map<InetSocketAddress, Flow>> rtpFlowsByDst) {
         this.dp = dp;
         this.idleNs = idle.toNanos();
         this.rtpFlowsByDst = rtpFlowsByDst;
@@ -67,18 +67,19 @@ public final class FlowExpiry implements Runnable {
         Map<InetSocketAddress, Flow> rtp = new HashMap<>();
         long[] total = {0};
         var flows = dp.flows();
-        flows.forEach((k, f) -> {
-            if (t0 - f.lastNs() > idleNs) {
-                idle.add(k);
-                return;
-            }
-            total[0]++;
-            byClass.merge(f.trafficClass(), 1L, Long::sum);
-            if (f.trafficClass() == TrafficClass.RTP && k.family() == 4) {
-                InetSocketAddress dst = new InetSocketAddress(k.dst(), k.dport());
-                rtp.merge(dst, f, (a, b) -> a.packets() >= b.packets() ? a : b);
-            }
-        });
+        flows.forEach(
+                (k, f) -> {
+                    if (t0 - f.lastNs() > idleNs) {
+                        idle.add(k);
+                        return;
+                    }
+                    total[0]++;
+                    byClass.merge(f.trafficClass(), 1L, Long::sum);
+                    if (f.trafficClass() == TrafficClass.RTP && k.family() == 4) {
+                        InetSocketAddress dst = new InetSocketAddress(k.dst(), k.dport());
+                        rtp.merge(dst, f, (a, b) -> a.packets() >= b.packets() ? a : b);
+                    }
+                });
         for (FlowKey k : idle) {
             flows.delete(k);
         }
@@ -96,6 +97,10 @@ public final class FlowExpiry implements Runnable {
 
     /** For logs: "udp 10.0.0.1:5004 -> ..." */
     static String describe(FlowKey k) {
-        return k.protoName() + " " + Addr.hostPort(k.src(), k.sport()) + " -> " + Addr.hostPort(k.dst(), k.dport());
+        return k.protoName()
+                + " "
+                + Addr.hostPort(k.src(), k.sport())
+                + " -> "
+                + Addr.hostPort(k.dst(), k.dport());
     }
 }

@@ -2,28 +2,27 @@ package io.msm.agent.datapath;
 
 import io.msm.agent.net.netlink.NetlinkException;
 import io.msm.agent.net.netlink.RtNetlink;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Keeps msm on every interface of the default set while links come and go:
- * on a Kubernetes node each pod's veth appears when the pod starts, and
- * media from a pod is classified and fanned out only if msm's TC program is
- * on the veth it arrives by. Link events (rtnetlink) trigger a look at the
- * default set, a short quiet time after the last one (a pod start brings
- * several: create, rename, up); a periodic look catches anything missed.
+ * Keeps msm on every interface of the default set while links come and go: on a Kubernetes node
+ * each pod's veth appears when the pod starts, and media from a pod is classified and fanned out
+ * only if msm's TC program is on the veth it arrives by. Link events (rtnetlink) trigger a look at
+ * the default set, a short quiet time after the last one (a pod start brings several: create,
+ * rename, up); a periodic look catches anything missed.
  *
- * <p>Used when the config names no interfaces; a list in the config is
- * taken as it is.
+ * <p>Used when the config names no interfaces; a list in the config is taken as it is.
  */
 public final class InterfaceWatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(InterfaceWatcher.class);
+
     /** How long link events are collected after the first before the set is looked at. */
     static final long SETTLE_MS = 300;
+
     /** Never collect for longer than this: a steady stream of events still gets a look. */
     static final long SETTLE_MAX_MS = 2000;
 
@@ -48,7 +47,8 @@ public final class InterfaceWatcher implements AutoCloseable {
         try {
             events = RtNetlink.openLinkEvents(SETTLE_MS);
         } catch (NetlinkException e) {
-            throw new IllegalStateException("cannot follow the node's interfaces: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot follow the node's interfaces: " + e.getMessage(), e);
         }
         InterfaceWatcher w = new InterfaceWatcher(owner, events, rescan);
         w.thread.start();
@@ -76,7 +76,9 @@ public final class InterfaceWatcher implements AutoCloseable {
                 if (stop) {
                     return;
                 }
-                log.warn("reading link events: {} (looking at the interfaces every {} s meanwhile)", e.getMessage(),
+                log.warn(
+                        "reading link events: {} (looking at the interfaces every {} s meanwhile)",
+                        e.getMessage(),
                         rescanNs / 1_000_000_000L);
                 sleep(1000);
                 changed = true;
@@ -98,7 +100,10 @@ public final class InterfaceWatcher implements AutoCloseable {
             DatapathOwner.Change c = owner.follow(want);
             if (c.any()) {
                 changes.incrementAndGet();
-                log.info("interfaces changed: attached to {}, detached from {}", c.attached(), c.detached());
+                log.info(
+                        "interfaces changed: attached to {}, detached from {}",
+                        c.attached(),
+                        c.detached());
             }
         } catch (RuntimeException e) {
             log.warn("following the interfaces: {}", e.getMessage());

@@ -4,7 +4,6 @@ import io.msm.agent.net.netlink.Link;
 import io.msm.agent.net.netlink.NetlinkException;
 import io.msm.agent.net.netlink.RtNetlink;
 import io.msm.bpf.libbpf.Native;
-
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.util.ArrayList;
@@ -13,14 +12,12 @@ import java.util.List;
 
 /** Network interfaces by name and index. */
 public final class Interfaces {
-    private Interfaces() {
-    }
+    private Interfaces() {}
 
     /**
-     * Every interface that is administratively up and not loopback: the
-     * default attach set. Asked over netlink: Java's NetworkInterface.isUp()
-     * also wants the link "running", which lags a fresh veth by up to a
-     * second, and would leave it out.
+     * Every interface that is administratively up and not loopback: the default attach set. Asked
+     * over netlink: Java's NetworkInterface.isUp() also wants the link "running", which lags a
+     * fresh veth by up to a second, and would leave it out.
      */
     public static List<String> defaultSet() {
         List<String> out = new ArrayList<>();

@@ -3,32 +3,27 @@ package io.msm.agent.datapath;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.ProgInfo;
 import io.msm.bpf.libbpf.Native;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The programs an agent can name and hold without BPF_PROG_GET_FD_BY_ID,
- * which needs CAP_SYS_ADMIN — and an agent in a pod has BPF, NET_ADMIN and
- * PERFMON only: the ones it loaded, and the ones pinned in its bpffs
- * directory (the previous agent's, which an upgrade replaces and cleanup
- * removes). A program it does not know is looked up by id, which works only
- * where the agent has CAP_SYS_ADMIN (on a host, as root).
+ * The programs an agent can name and hold without BPF_PROG_GET_FD_BY_ID, which needs CAP_SYS_ADMIN
+ * — and an agent in a pod has BPF, NET_ADMIN and PERFMON only: the ones it loaded, and the ones
+ * pinned in its bpffs directory (the previous agent's, which an upgrade replaces and cleanup
+ * removes). A program it does not know is looked up by id, which works only where the agent has
+ * CAP_SYS_ADMIN (on a host, as root).
  *
- * <p>Every fd it hands out stays valid until {@link #close}; callers never
- * close them.
+ * <p>Every fd it hands out stays valid until {@link #close}; callers never close them.
  */
 final class KnownPrograms implements AutoCloseable {
-    private record Known(String name, int fd, boolean owned) {
-    }
+    private record Known(String name, int fd, boolean owned) {}
 
     private final Native n = Native.get();
     private final Map<Integer, Known> byId = new HashMap<>();
 
-    private KnownPrograms() {
-    }
+    private KnownPrograms() {}
 
     static KnownPrograms none() {
         return new KnownPrograms();
@@ -79,8 +74,11 @@ final class KnownPrograms implements AutoCloseable {
     /** A name for messages: the program's, or why it is unknown. */
     String describe(int id) {
         String name = name(id);
-        return name != null ? "'" + name + "' (id " + id + ")"
-                : "id " + id + " (not one of msm's pinned programs; looking it up by id needs CAP_SYS_ADMIN)";
+        return name != null
+                ? "'" + name + "' (id " + id + ")"
+                : "id "
+                        + id
+                        + " (not one of msm's pinned programs; looking it up by id needs CAP_SYS_ADMIN)";
     }
 
     /** An fd of the program with this id, or -1 when it cannot be had. */

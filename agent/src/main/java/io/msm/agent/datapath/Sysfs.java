@@ -6,13 +6,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reads and writes procfs/sysfs files with one system call each: sysctl
- * files answer only a read at offset 0, which java.nio's readString does
- * not guarantee.
+ * Reads and writes procfs/sysfs files with one system call each: sysctl files answer only a read at
+ * offset 0, which java.nio's readString does not guarantee.
  */
 public final class Sysfs {
-    private Sysfs() {
-    }
+    private Sysfs() {}
 
     public static String read(String path) throws IOException {
         try (FileInputStream in = new FileInputStream(path)) {

@@ -7,13 +7,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup on unified hosts,
- * /sys/fs/cgroup/unified on systemd's hybrid layout (where systemd mirrors
- * its slices, kubepods.slice included, into the v2 tree).
+ * Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified
+ * on systemd's hybrid layout (where systemd mirrors its slices, kubepods.slice included, into the
+ * v2 tree).
  */
 public final class CgroupV2 {
-    private CgroupV2() {
-    }
+    private CgroupV2() {}
 
     /** The first cgroup2 mount in mountsText (/proc/self/mounts), /sys/fs/cgroup preferred. */
     public static Optional<Path> mountPoint(String mountsText) {
@@ -43,14 +42,17 @@ public final class CgroupV2 {
     }
 
     /**
-     * The mount point, or an error that says what to do: interception
-     * attaches to pod cgroups, which only cgroup v2 has.
+     * The mount point, or an error that says what to do: interception attaches to pod cgroups,
+     * which only cgroup v2 has.
      */
     public static Path require() {
-        return mountPoint().orElseThrow(() -> new IllegalStateException(
-                "no cgroup v2 hierarchy is mounted (checked /proc/self/mounts): pod interception needs cgroup v2 — "
-                        + "boot the node with systemd.unified_cgroup_hierarchy=1, mount the host's /sys/fs/cgroup into "
-                        + "the agent, or set kubernetes.intercept.cgroup-root"));
+        return mountPoint()
+                .orElseThrow(
+                        () ->
+                                new IllegalStateException(
+                                        "no cgroup v2 hierarchy is mounted (checked /proc/self/mounts): pod interception needs cgroup v2 — "
+                                                + "boot the node with systemd.unified_cgroup_hierarchy=1, mount the host's /sys/fs/cgroup into "
+                                                + "the agent, or set kubernetes.intercept.cgroup-root"));
     }
 
     /** The cgroup v2 directory of a process (from /proc/PID/cgroup, line "0::/path"). */

@@ -4,9 +4,6 @@ import io.msm.bpf.BpfException;
 import io.msm.bpf.intercept.ConnectRedirect;
 import io.msm.bpf.intercept.InterceptStats;
 import io.msm.bpf.intercept.InterceptTarget;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -18,17 +15,18 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Transparent interception of pods on this node: the pods it is told to
- * intercept get msm's cgroup/connect4 program on their cgroup, so that their
- * TCP connects to the configured control ports (RTSP 554/8554) reach the
- * node's proxy whatever address they dial; every other pod's links are
- * removed. Fed by the Kubernetes watcher (pod events), but knows nothing of
- * Kubernetes beyond a pod's UID and QoS class.
+ * Transparent interception of pods on this node: the pods it is told to intercept get msm's
+ * cgroup/connect4 program on their cgroup, so that their TCP connects to the configured control
+ * ports (RTSP 554/8554) reach the node's proxy whatever address they dial; every other pod's links
+ * are removed. Fed by the Kubernetes watcher (pod events), but knows nothing of Kubernetes beyond a
+ * pod's UID and QoS class.
  *
- * <p>A pod whose cgroup does not exist yet (still being created) is kept as
- * pending and tried again on the next {@link #reconcile}.
+ * <p>A pod whose cgroup does not exist yet (still being created) is kept as pending and tried again
+ * on the next {@link #reconcile}.
  */
 public final class Interception implements PodInterceptor, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Interception.class);
@@ -40,7 +38,8 @@ public final class Interception implements PodInterceptor, AutoCloseable {
     private Inet4Address proxyAddress;
     private final Map<String, PodRef> pending = new TreeMap<>();
 
-    private Interception(ConnectRedirect redirect, PodCgroups cgroups, List<Integer> ports, int proxyPort) {
+    private Interception(
+            ConnectRedirect redirect, PodCgroups cgroups, List<Integer> ports, int proxyPort) {
         this.redirect = redirect;
         this.cgroups = cgroups;
         this.ports = List.copyOf(ports);
@@ -48,15 +47,20 @@ public final class Interception implements PodInterceptor, AutoCloseable {
     }
 
     /**
-     * Load (or adopt) the interception programs pinned under pinDir. Ports are
-     * listed at once; they redirect only once {@link #proxyAddress} is known.
+     * Load (or adopt) the interception programs pinned under pinDir. Ports are listed at once; they
+     * redirect only once {@link #proxyAddress} is known.
      */
-    public static Interception start(Path pinDir, Path cgroupRoot, List<Integer> ports, InetSocketAddress proxy,
-                                     int proxyPort) {
+    public static Interception start(
+            Path pinDir,
+            Path cgroupRoot,
+            List<Integer> ports,
+            InetSocketAddress proxy,
+            int proxyPort) {
         ConnectRedirect r = ConnectRedirect.start(pinDir);
         Interception i = new Interception(r, new PodCgroups(cgroupRoot), ports, proxyPort);
         try {
-            i.proxyAddress = proxy != null && proxy.getAddress() instanceof Inet4Address v4 ? v4 : null;
+            i.proxyAddress =
+                    proxy != null && proxy.getAddress() instanceof Inet4Address v4 ? v4 : null;
             i.writePorts();
         } catch (RuntimeException e) {
             r.close();
@@ -71,8 +75,11 @@ public final class Interception implements PodInterceptor, AutoCloseable {
         if (!address.equals(proxyAddress)) {
             proxyAddress = address;
             writePorts();
-            log.info("interception: connects to TCP ports {} from opted-in pods go to {}:{}", ports,
-                    address.getHostAddress(), proxyPort);
+            log.info(
+                    "interception: connects to TCP ports {} from opted-in pods go to {}:{}",
+                    ports,
+                    address.getHostAddress(),
+                    proxyPort);
         }
     }
 
@@ -83,14 +90,16 @@ public final class Interception implements PodInterceptor, AutoCloseable {
     private void writePorts() {
         Map<Integer, InterceptTarget> want = new LinkedHashMap<>();
         for (int p : ports) {
-            want.put(p, new InterceptTarget(proxyAddress, proxyPort)); // null address: listed, passes
+            want.put(
+                    p,
+                    new InterceptTarget(proxyAddress, proxyPort)); // null address: listed, passes
         }
         redirect.setPorts(want);
     }
 
     /**
-     * Make the attached set exactly {@code pods}: attach the new ones, detach
-     * pods no longer wanted (deleted, opted out, moved away).
+     * Make the attached set exactly {@code pods}: attach the new ones, detach pods no longer wanted
+     * (deleted, opted out, moved away).
      *
      * @return UIDs attached now (including ones attached before)
      */
@@ -117,7 +126,10 @@ public final class Interception implements PodInterceptor, AutoCloseable {
         Optional<Path> dir = cgroups.find(p.uid(), p.qosClass());
         if (dir.isEmpty()) {
             if (pending.put(p.uid(), p) == null) {
-                log.info("interception: no cgroup yet for pod {} under {}; will retry", p, cgroups.root());
+                log.info(
+                        "interception: no cgroup yet for pod {} under {}; will retry",
+                        p,
+                        cgroups.root());
             }
             return;
         }
@@ -128,7 +140,9 @@ public final class Interception implements PodInterceptor, AutoCloseable {
             pending.remove(p.uid());
         } catch (BpfException e) {
             if (e.isNotFound()) {
-                pending.put(p.uid(), p); // the cgroup went away under us: the pod is ending or restarting
+                pending.put(
+                        p.uid(),
+                        p); // the cgroup went away under us: the pod is ending or restarting
                 return;
             }
             throw e;
@@ -143,11 +157,13 @@ public final class Interception implements PodInterceptor, AutoCloseable {
 
     public synchronized Set<String> attached() {
         Set<String> out = new TreeSet<>();
-        redirect.attached().forEach((uid, cg) -> {
-            if (cg != 0) {
-                out.add(uid);
-            }
-        });
+        redirect.attached()
+                .forEach(
+                        (uid, cg) -> {
+                            if (cg != 0) {
+                                out.add(uid);
+                            }
+                        });
         return out;
     }
 

@@ -2,19 +2,17 @@ package io.msm.agent.k8s;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
-
 import java.util.Collection;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.function.Supplier;
 
 /**
- * Decides which agent writes StreamRoute status, so that the agents of
- * every node do not fight over it: the ready agent with the lowest node name
- * (the agents' pods, watched by label in the agents' namespace). A stable
- * rule without leases: every agent computes the same answer from the same
- * pods, and while pods change two agents may briefly both write — harmless,
- * since each write is the full status and only changes are written.
+ * Decides which agent writes StreamRoute status, so that the agents of every node do not fight over
+ * it: the ready agent with the lowest node name (the agents' pods, watched by label in the agents'
+ * namespace). A stable rule without leases: every agent computes the same answer from the same
+ * pods, and while pods change two agents may briefly both write — harmless, since each write is the
+ * full status and only changes are written.
  */
 final class AgentPeers {
     private final String node;
@@ -30,7 +28,9 @@ final class AgentPeers {
         TreeSet<String> out = new TreeSet<>();
         out.add(node);
         for (Pod p : agentPods.get()) {
-            if (p.getSpec() == null || p.getSpec().getNodeName() == null || p.getMetadata().getDeletionTimestamp() != null) {
+            if (p.getSpec() == null
+                    || p.getSpec().getNodeName() == null
+                    || p.getMetadata().getDeletionTimestamp() != null) {
                 continue;
             }
             if (ready(p)) {

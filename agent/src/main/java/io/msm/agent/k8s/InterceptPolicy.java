@@ -2,16 +2,13 @@ package io.msm.agent.k8s;
 
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
-
 import java.util.Map;
 
 /**
- * Which pods are intercepted: opt-in with the key (default
- * {@code msm.io/intercept}) set to "true" as a label or annotation of the
- * pod, or as a label or annotation of its namespace; a pod's own "false"
- * opts it out of a namespace that opted in. Pods on the host network are
- * never intercepted (they are the node: the agent itself among them), nor
- * pods that have finished.
+ * Which pods are intercepted: opt-in with the key (default {@code msm.io/intercept}) set to "true"
+ * as a label or annotation of the pod, or as a label or annotation of its namespace; a pod's own
+ * "false" opts it out of a namespace that opted in. Pods on the host network are never intercepted
+ * (they are the node: the agent itself among them), nor pods that have finished.
  */
 final class InterceptPolicy {
     private final String key;

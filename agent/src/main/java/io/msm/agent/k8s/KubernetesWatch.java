@@ -66,21 +66,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * msm-agent in a cluster: informers (no polling) on
+ *
  * <ul>
- *   <li>the pods of this node ({@code spec.nodeName} field selector) — which
- *       to intercept, and the node's address as pods reach it;</li>
- *   <li>namespaces (only with interception: the namespace-wide opt-in);</li>
- *   <li>Services and EndpointSlices — Service backends' endpoints;</li>
- *   <li>StreamRoutes — the routing table;</li>
- *   <li>the agents' own pods — who writes StreamRoute status.</li>
+ *   <li>the pods of this node ({@code spec.nodeName} field selector) — which to intercept, and the
+ *       node's address as pods reach it;
+ *   <li>namespaces (only with interception: the namespace-wide opt-in);
+ *   <li>Services and EndpointSlices — Service backends' endpoints;
+ *   <li>StreamRoutes — the routing table;
+ *   <li>the agents' own pods — who writes StreamRoute status.
  * </ul>
- * Every event schedules one rebuild on the watcher's thread (events that
- * arrive meanwhile are folded into it). A probe round every probe-interval
- * sends OPTIONS/DESCRIBE to every target and reads RTP idle times from the
- * kernel's flow table; failed targets leave the table until they recover.
- * Status (Accepted, BackendsReady, Ready, per-backend readiness) is written
- * through the status subresource, by the elected agent only, and only when
- * it changed.
+ *
+ * Every event schedules one rebuild on the watcher's thread (events that arrive meanwhile are
+ * folded into it). A probe round every probe-interval sends OPTIONS/DESCRIBE to every target and
+ * reads RTP idle times from the kernel's flow table; failed targets leave the table until they
+ * recover. Status (Accepted, BackendsReady, Ready, per-backend readiness) is written through the
+ * status subresource, by the elected agent only, and only when it changed.
  */
 public final class KubernetesWatch implements io.msm.agent.Service {
     private static final Logger log = LoggerFactory.getLogger(KubernetesWatch.class);
@@ -91,7 +91,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     private final String node;
     private final RouteTable table;
     private final RouteCompiler compiler;
-    private final PodInterceptor interceptor;        // null: no interception
+    private final PodInterceptor interceptor; // null: no interception
     private final InterceptPolicy policy;
     private final Supplier<Collection<RouteTable.RtpFlow>> rtpFlows;
     private final ScheduledExecutorService loop;
@@ -115,14 +115,20 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     private boolean ownsClientAnyway; // a client built from kubernetes.kubeconfig
 
     /**
-     * @param client      API client (null: built from the environment — in-cluster service account or kubeconfig)
-     * @param node        this node's name
+     * @param client API client (null: built from the environment — in-cluster service account or
+     *     kubeconfig)
+     * @param node this node's name
      * @param interceptor pods to intercept go here (null: interception off)
-     * @param rtpFlows    RTP flows of the kernel's flow table (empty outside BPF mode)
-     * @param random      spreads sessions over backends (seed it in tests)
+     * @param rtpFlows RTP flows of the kernel's flow table (empty outside BPF mode)
+     * @param random spreads sessions over backends (seed it in tests)
      */
-    public KubernetesWatch(KubernetesClient client, KubernetesSettings cfg, String node, PodInterceptor interceptor,
-                           Supplier<Collection<RouteTable.RtpFlow>> rtpFlows, RandomGenerator random) {
+    public KubernetesWatch(
+            KubernetesClient client,
+            KubernetesSettings cfg,
+            String node,
+            PodInterceptor interceptor,
+            Supplier<Collection<RouteTable.RtpFlow>> rtpFlows,
+            RandomGenerator random) {
         this.ownsClient = client == null;
         this.client = client != null ? client : new KubernetesClientBuilder().build();
         this.cfg = cfg;
@@ -132,24 +138,36 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         this.interceptor = interceptor;
         this.policy = new InterceptPolicy(cfg.intercept().label());
         this.rtpFlows = rtpFlows;
-        this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "msm-k8s");
-            t.setDaemon(true);
-            return t;
-        });
+        this.loop =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "msm-k8s");
+                            t.setDaemon(true);
+                            return t;
+                        });
         AtomicInteger n = new AtomicInteger();
-        this.probes = Executors.newFixedThreadPool(4, r -> {
-            Thread t = new Thread(r, "msm-probe-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.probes =
+                Executors.newFixedThreadPool(
+                        4,
+                        r -> {
+                            Thread t = new Thread(r, "msm-probe-" + n.incrementAndGet());
+                            t.setDaemon(true);
+                            return t;
+                        });
     }
 
     /** The node name from the settings or $K8S_NODE_NAME, or an error that says how to set it. */
     public static String nodeName(KubernetesSettings cfg) {
-        return cfg.nodeName().or(() -> Optional.ofNullable(System.getenv("K8S_NODE_NAME")).filter(s -> !s.isBlank()))
-                .orElseThrow(() -> new ConfigException("kubernetes.node-name",
-                        "unknown: set K8S_NODE_NAME (the chart sets it from spec.nodeName) or kubernetes.node-name"));
+        return cfg.nodeName()
+                .or(
+                        () ->
+                                Optional.ofNullable(System.getenv("K8S_NODE_NAME"))
+                                        .filter(s -> !s.isBlank()))
+                .orElseThrow(
+                        () ->
+                                new ConfigException(
+                                        "kubernetes.node-name",
+                                        "unknown: set K8S_NODE_NAME (the chart sets it from spec.nodeName) or kubernetes.node-name"));
     }
 
     /** The routing table for the RTSP proxy. */
@@ -174,8 +192,13 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     public void start() {
         ResourceEventHandler<HasMetadata> onRoutes = handler(routesDirty);
         ResourceEventHandler<HasMetadata> onPods = handler(podsDirty);
-        long resync = 0; // events only: the informers' caches are the truth, no periodic replay needed
-        nodePods = client.pods().inAnyNamespace().withField("spec.nodeName", node).runnableInformer(resync);
+        long resync =
+                0; // events only: the informers' caches are the truth, no periodic replay needed
+        nodePods =
+                client.pods()
+                        .inAnyNamespace()
+                        .withField("spec.nodeName", node)
+                        .runnableInformer(resync);
         services = client.services().inAnyNamespace().runnableInformer(resync);
         slices = client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(resync);
         slices.addIndexers(Map.of(EndpointSliceIndex.BY_SERVICE, EndpointSliceIndex::byService));
@@ -188,11 +211,16 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         if (cfg.status() == KubernetesSettings.StatusWriter.ELECT) {
             String ns = cfg.agentNamespace().orElseGet(client::getNamespace);
             if (ns == null) {
-                log.warn("kubernetes.status: elect needs the agents' namespace (kubernetes.agent-namespace, or the "
-                        + "service account's): this agent will write status as if it were elected");
+                log.warn(
+                        "kubernetes.status: elect needs the agents' namespace (kubernetes.agent-namespace, or the "
+                                + "service account's): this agent will write status as if it were elected");
                 peers = new AgentPeers(node, List::of);
             } else {
-                agentPods = client.pods().inNamespace(ns).withLabelSelector(cfg.agentSelector()).runnableInformer(resync);
+                agentPods =
+                        client.pods()
+                                .inNamespace(ns)
+                                .withLabelSelector(cfg.agentSelector())
+                                .runnableInformer(resync);
                 informers.add(agentPods);
                 SharedIndexInformer<Pod> ap = agentPods;
                 peers = new AgentPeers(node, () -> ap.getStore().list());
@@ -205,23 +233,31 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             SharedIndexInformer<HasMetadata> h = (SharedIndexInformer<HasMetadata>) i;
             // pod and namespace events change interception; the others the routing table
             // (and the agents' pods the status writer, which every rebuild asks anew)
-            h.addEventHandler(i == nodePods || i == namespaces ? onPods
-                    : i == agentPods ? handler(new AtomicBoolean()) : onRoutes);
+            h.addEventHandler(
+                    i == nodePods || i == namespaces
+                            ? onPods
+                            : i == agentPods ? handler(new AtomicBoolean()) : onRoutes);
             started.add(h.start().toCompletableFuture());
         }
-        CompletableFuture.allOf(started.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
-            if (e != null) {
-                log.warn("kubernetes: an informer could not list its resources ({}); it keeps retrying. Is the "
-                        + "StreamRoute CRD installed (kubectl get crd streamroutes.msm.io) and the RBAC of the chart "
-                        + "in place?", rootMessage(e));
-                return;
-            }
-            synced = true;
-            routesDirty.set(true);
-            podsDirty.set(true);
-            log.info("kubernetes: watching node {}'s pods, services, endpointslices and streamroutes", node);
-            changed();
-        });
+        CompletableFuture.allOf(started.toArray(CompletableFuture[]::new))
+                .whenComplete(
+                        (v, e) -> {
+                            if (e != null) {
+                                log.warn(
+                                        "kubernetes: an informer could not list its resources ({}); it keeps retrying. Is the "
+                                                + "StreamRoute CRD installed (kubectl get crd streamroutes.msm.io) and the RBAC of the chart "
+                                                + "in place?",
+                                        rootMessage(e));
+                                return;
+                            }
+                            synced = true;
+                            routesDirty.set(true);
+                            podsDirty.set(true);
+                            log.info(
+                                    "kubernetes: watching node {}'s pods, services, endpointslices and streamroutes",
+                                    node);
+                            changed();
+                        });
         long every = cfg.probeInterval().toMillis();
         loop.scheduleWithFixedDelay(this::probeRound, every, every, TimeUnit.MILLISECONDS);
     }
@@ -259,17 +295,20 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     /** An informer event: one rebuild for however many events arrive before it runs. */
     private void changed() {
         if (!closed && rebuildPending.compareAndSet(false, true)) {
-            loop.execute(() -> {
-                rebuildPending.set(false);
-                rebuild();
-            });
+            loop.execute(
+                    () -> {
+                        rebuildPending.set(false);
+                        rebuild();
+                    });
         }
     }
 
     private void rebuild() {
         if (!synced) {
-            // the initial lists arrive informer by informer: acting on half of them would detach pods
-            // opted in by a namespace not listed yet, or write ServiceNotFound for a Service still coming
+            // the initial lists arrive informer by informer: acting on half of them would detach
+            // pods
+            // opted in by a namespace not listed yet, or write ServiceNotFound for a Service still
+            // coming
             return;
         }
         try {
@@ -285,8 +324,12 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                 compiled.add(compiler.compile(sr));
             }
             table.update(compiled, endpoints);
-            if (table.probeJobs().stream().anyMatch(j -> table.health(j.target())
-                    .map(h -> h.state() == RouteTable.State.NEW).orElse(false))) {
+            if (table.probeJobs().stream()
+                    .anyMatch(
+                            j ->
+                                    table.health(j.target())
+                                            .map(h -> h.state() == RouteTable.State.NEW)
+                                            .orElse(false))) {
                 probeTargets(); // new targets: probe now, not a whole interval later
             }
             writeStatus();
@@ -312,10 +355,17 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                     // not a literal: skip
                 }
             }
-            Namespace ns = namespaces == null ? null : namespaces.getStore().getByKey(p.getMetadata().getNamespace());
+            Namespace ns =
+                    namespaces == null
+                            ? null
+                            : namespaces.getStore().getByKey(p.getMetadata().getNamespace());
             if (p.getMetadata().getUid() != null && policy.wants(p, ns)) {
-                want.add(new PodRef(p.getMetadata().getUid(), p.getMetadata().getNamespace(), p.getMetadata().getName(),
-                        p.getStatus() == null ? null : p.getStatus().getQosClass()));
+                want.add(
+                        new PodRef(
+                                p.getMetadata().getUid(),
+                                p.getMetadata().getNamespace(),
+                                p.getMetadata().getName(),
+                                p.getStatus() == null ? null : p.getStatus().getQosClass()));
             }
         }
         if (hostIp != null && cfg.intercept().proxyAddress().isEmpty()) {
@@ -353,10 +403,15 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         Map<RouteTable.ProbeJob, Future<Optional<Failure>>> running = new LinkedHashMap<>();
         long longest = 0;
         for (RouteTable.ProbeJob j : jobs) {
-            running.put(j, probes.submit(() -> RtspProbe.probe(j.host(), j.port(), j.describe(), j.timeout())));
+            running.put(
+                    j,
+                    probes.submit(
+                            () -> RtspProbe.probe(j.host(), j.port(), j.describe(), j.timeout())));
             longest = Math.max(longest, j.timeout().toMillis());
         }
-        long end = System.nanoTime() + (longest * 2 + 1000) * 1_000_000; // connect + requests, then give up
+        long end =
+                System.nanoTime()
+                        + (longest * 2 + 1000) * 1_000_000; // connect + requests, then give up
         for (Map.Entry<RouteTable.ProbeJob, Future<Optional<Failure>>> e : running.entrySet()) {
             try {
                 long left = Math.max(1, (end - System.nanoTime()) / 1_000_000);
@@ -368,9 +423,13 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                 }
             } catch (TimeoutException ex) {
                 e.getValue().cancel(true);
-                table.markDown(e.getKey().target(), Failure.of(Failure.Kind.DESCRIBE_FAILED, "probe did not finish"));
+                table.markDown(
+                        e.getKey().target(),
+                        Failure.of(Failure.Kind.DESCRIBE_FAILED, "probe did not finish"));
             } catch (ExecutionException ex) {
-                table.markDown(e.getKey().target(), Failure.of(Failure.Kind.DESCRIBE_FAILED, ex.getCause().toString()));
+                table.markDown(
+                        e.getKey().target(),
+                        Failure.of(Failure.Kind.DESCRIBE_FAILED, ex.getCause().toString()));
             } catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
                 return;
@@ -397,16 +456,22 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             StreamRoute copy = client.getKubernetesSerialization().clone(sr);
             copy.setStatus(want);
             try {
-                client.resources(StreamRoute.class).inNamespace(sr.getMetadata().getNamespace()).resource(copy)
+                client.resources(StreamRoute.class)
+                        .inNamespace(sr.getMetadata().getNamespace())
+                        .resource(copy)
                         .updateStatus();
                 statusWrites.incrementAndGet();
                 log.debug("status of route {} written", sr.key());
             } catch (KubernetesClientException e) {
                 if (e.getCode() == 409 || e.getCode() == 404) {
-                    continue; // changed or deleted meanwhile: the informer brings the new state, and another round
+                    continue; // changed or deleted meanwhile: the informer brings the new state,
+                    // and another round
                 }
-                log.warn("cannot write status of StreamRoute {}: {} (is streamroutes/status update allowed by the "
-                        + "agent's ClusterRole?)", sr.key(), e.getMessage());
+                log.warn(
+                        "cannot write status of StreamRoute {}: {} (is streamroutes/status update allowed by the "
+                                + "agent's ClusterRole?)",
+                        sr.key(),
+                        e.getMessage());
             }
         }
     }
@@ -418,10 +483,18 @@ public final class KubernetesWatch implements io.msm.agent.Service {
 
     @Override
     public String describe() {
-        return "kubernetes: node " + node + ", routes from StreamRoutes (probe every "
-                + cfg.probeInterval().toMillis() + " ms), status " + cfg.status().name().toLowerCase(Locale.ROOT)
-                + (interceptor == null ? ", interception off" : ", interception by " + cfg.intercept().label()
-                + " on TCP " + cfg.intercept().tcpPorts());
+        return "kubernetes: node "
+                + node
+                + ", routes from StreamRoutes (probe every "
+                + cfg.probeInterval().toMillis()
+                + " ms), status "
+                + cfg.status().name().toLowerCase(Locale.ROOT)
+                + (interceptor == null
+                        ? ", interception off"
+                        : ", interception by "
+                                + cfg.intercept().label()
+                                + " on TCP "
+                                + cfg.intercept().tcpPorts());
     }
 
     @Override
@@ -449,40 +522,56 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     }
 
     /**
-     * The watcher for a running agent: interception when the datapath is in
-     * BPF mode and kubernetes.intercept.enabled, RTP idle times from its flow
-     * table, the RTSP proxy's port as the interception target.
+     * The watcher for a running agent: interception when the datapath is in BPF mode and
+     * kubernetes.intercept.enabled, RTP idle times from its flow table, the RTSP proxy's port as
+     * the interception target.
      */
-    public static KubernetesWatch forAgent(AgentConfig agentCfg, Datapath datapath,
-                                           MeterRegistry registry) {
+    public static KubernetesWatch forAgent(
+            AgentConfig agentCfg, Datapath datapath, MeterRegistry registry) {
         KubernetesSettings k = agentCfg.kubernetes();
         String node = nodeName(k);
         Interception icpt = null;
         if (k.intercept().enabled() && datapath != null) {
-            // interception is an extra: a node where it cannot work (no cgroup v2, an old kernel) still routes
+            // interception is an extra: a node where it cannot work (no cgroup v2, an old kernel)
+            // still routes
             try {
                 Path root = k.intercept().cgroupRoot().orElseGet(CgroupV2::require);
-                int port = k.intercept().proxyPort() != 0 ? k.intercept().proxyPort() : agentCfg.rtspListen().port();
-                InetSocketAddress proxy = k.intercept().proxyAddress()
-                        .map(h -> new InetSocketAddress(h.address(), port)).orElse(null);
-                icpt = Interception.start(k.intercept().pinDir(), root,
-                        k.intercept().tcpPorts(), proxy, port);
+                int port =
+                        k.intercept().proxyPort() != 0
+                                ? k.intercept().proxyPort()
+                                : agentCfg.rtspListen().port();
+                InetSocketAddress proxy =
+                        k.intercept()
+                                .proxyAddress()
+                                .map(h -> new InetSocketAddress(h.address(), port))
+                                .orElse(null);
+                icpt =
+                        Interception.start(
+                                k.intercept().pinDir(),
+                                root,
+                                k.intercept().tcpPorts(),
+                                proxy,
+                                port);
             } catch (RuntimeException e) {
                 log.warn("interception off on this node: {}", e.getMessage());
             }
         } else if (k.intercept().enabled()) {
             log.info("interception needs the BPF datapath: off in userspace mode");
         }
-        Supplier<Collection<RouteTable.RtpFlow>> flows = datapath == null ? List::of : () -> rtpFlows(datapath);
+        Supplier<Collection<RouteTable.RtpFlow>> flows =
+                datapath == null ? List::of : () -> rtpFlows(datapath);
         KubernetesClient client = null;
         if (k.kubeconfig().isPresent()) {
             try {
                 String text = Files.readString(k.kubeconfig().get());
-                client = new KubernetesClientBuilder()
-                        .withConfig(Config.fromKubeconfig(text)).build();
+                client =
+                        new KubernetesClientBuilder()
+                                .withConfig(Config.fromKubeconfig(text))
+                                .build();
             } catch (IOException e) {
-                throw new ConfigException("kubernetes.kubeconfig", "cannot read "
-                        + k.kubeconfig().get() + ": " + e.getMessage());
+                throw new ConfigException(
+                        "kubernetes.kubeconfig",
+                        "cannot read " + k.kubeconfig().get() + ": " + e.getMessage());
             }
         }
         KubernetesWatch w = new KubernetesWatch(client, k, node, icpt, flows, new Random());
@@ -495,23 +584,35 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     }
 
     /** Routes, target health and interception on /metrics. */
-    void bindMetrics(MeterRegistry registry,
-                     Interception icpt) {
+    void bindMetrics(MeterRegistry registry, Interception icpt) {
         Gauge.builder("msm.k8s.routes", table, t -> t.routeKeys().size())
-                .description("StreamRoutes this agent sees").register(registry);
+                .description("StreamRoutes this agent sees")
+                .register(registry);
         for (RouteTable.State st : RouteTable.State.values()) {
-            Gauge.builder("msm.k8s.targets", table, t -> t.probeJobs().stream()
-                            .filter(j -> t.health(j.target()).map(h -> h.state() == st).orElse(false)).count())
-                    .description("backend targets (Service endpoints, urls) by health").tag("state",
-                            st.name().toLowerCase(Locale.ROOT)).register(registry);
+            Gauge.builder(
+                            "msm.k8s.targets",
+                            table,
+                            t ->
+                                    t.probeJobs().stream()
+                                            .filter(
+                                                    j ->
+                                                            t.health(j.target())
+                                                                    .map(h -> h.state() == st)
+                                                                    .orElse(false))
+                                            .count())
+                    .description("backend targets (Service endpoints, urls) by health")
+                    .tag("state", st.name().toLowerCase(Locale.ROOT))
+                    .register(registry);
         }
-        FunctionCounter.builder("msm.k8s.status.writes", this,
-                w -> w.statusWrites.get()).description("StreamRoute status updates written").register(registry);
+        FunctionCounter.builder("msm.k8s.status.writes", this, w -> w.statusWrites.get())
+                .description("StreamRoute status updates written")
+                .register(registry);
         if (icpt != null) {
             Gauge.builder("msm.intercept.pods", icpt, i -> i.attached().size())
-                    .description("pods of this node whose connects are intercepted").register(registry);
-            FunctionCounter.builder("msm.intercept.redirects", icpt,
-                    i -> i.stats().redirected()).description("connects redirected to the proxy (kernel counter)")
+                    .description("pods of this node whose connects are intercepted")
+                    .register(registry);
+            FunctionCounter.builder("msm.intercept.redirects", icpt, i -> i.stats().redirected())
+                    .description("connects redirected to the proxy (kernel counter)")
                     .register(registry);
         }
     }
@@ -520,11 +621,12 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     static Collection<RouteTable.RtpFlow> rtpFlows(Datapath dp) {
         List<RouteTable.RtpFlow> out = new ArrayList<>();
         try (var m = dp.flows()) {
-            m.forEach((k, f) -> {
-                if (f.trafficClass() == TrafficClass.RTP) {
-                    out.add(new RouteTable.RtpFlow(k.src(), f.firstNs(), f.lastNs()));
-                }
-            });
+            m.forEach(
+                    (k, f) -> {
+                        if (f.trafficClass() == TrafficClass.RTP) {
+                            out.add(new RouteTable.RtpFlow(k.src(), f.firstNs(), f.lastNs()));
+                        }
+                    });
         }
         return out;
     }

@@ -11,11 +11,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every request, connection or packet msm turns away because of a limit or a policy, for
- * one protocol: one metric family for all of them, {@code msm_refused_total{protocol,
- * reason}}, with reasons fixed up front (bounded label values), and a log line per reason
- * at most every {@link #LOG_EVERY_NANOS} (the first at once, later ones with how many were
- * not logged), so a flood does not flood the log.
+ * Every request, connection or packet msm turns away because of a limit or a policy, for one
+ * protocol: one metric family for all of them, {@code msm_refused_total{protocol, reason}}, with
+ * reasons fixed up front (bounded label values), and a log line per reason at most every {@link
+ * #LOG_EVERY_NANOS} (the first at once, later ones with how many were not logged), so a flood does
+ * not flood the log.
  */
 public final class Refusals {
     private static final Logger log = LoggerFactory.getLogger(Refusals.class);
@@ -43,10 +43,14 @@ public final class Refusals {
         this.protocol = protocol;
         this.nanos = nanos;
         for (String r : reasons) {
-            this.reasons.put(r, new Reason(Counter.builder("msm.refused")
-                    .description("Requests, connections and packets turned away by a limit or policy")
-                    .tags("protocol", protocol, "reason", r)
-                    .register(registry)));
+            this.reasons.put(
+                    r,
+                    new Reason(
+                            Counter.builder("msm.refused")
+                                    .description(
+                                            "Requests, connections and packets turned away by a limit or policy")
+                                    .tags("protocol", protocol, "reason", r)
+                                    .register(registry)));
         }
     }
 
@@ -59,14 +63,24 @@ public final class Refusals {
     public void refuse(String reason, String detail) {
         Reason r = reasons.get(reason);
         if (r == null) {
-            throw new IllegalArgumentException(protocol + " refusal reason '" + reason + "' is not one of " + reasons.keySet());
+            throw new IllegalArgumentException(
+                    protocol
+                            + " refusal reason '"
+                            + reason
+                            + "' is not one of "
+                            + reasons.keySet());
         }
         r.counter.increment();
         long now = nanos.getAsLong();
         long last = r.lastLog.get();
-        if ((last == Long.MIN_VALUE || now - last >= LOG_EVERY_NANOS) && r.lastLog.compareAndSet(last, now)) {
+        if ((last == Long.MIN_VALUE || now - last >= LOG_EVERY_NANOS)
+                && r.lastLog.compareAndSet(last, now)) {
             long more = r.unlogged.getAndSet(0);
-            log.info("{} refused ({}): {}{}", protocol, reason, detail,
+            log.info(
+                    "{} refused ({}): {}{}",
+                    protocol,
+                    reason,
+                    detail,
                     more > 0 ? " (and " + more + " more like it since the last such line)" : "");
         } else {
             r.unlogged.incrementAndGet();

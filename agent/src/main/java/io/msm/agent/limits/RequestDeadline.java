@@ -8,17 +8,19 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A deadline for each request to arrive whole, from its first byte (slowloris: a
- * header sent a byte a minute holds a connection and its buffer for ever otherwise).
- * Two stages around a protocol's decoder, made per connection by {@link #stages()}:
- * {@code before} starts the clock when bytes arrive and none is running, {@code after}
- * stops it when the decoder hands a whole message on. A connection past its deadline is
- * counted under {@link #REASON} and closed.
+ * A deadline for each request to arrive whole, from its first byte (slowloris: a header sent a byte
+ * a minute holds a connection and its buffer for ever otherwise). Two stages around a protocol's
+ * decoder, made per connection by {@link #stages()}: {@code before} starts the clock when bytes
+ * arrive and none is running, {@code after} stops it when the decoder hands a whole message on. A
+ * connection past its deadline is counted under {@link #REASON} and closed.
  */
 public final class RequestDeadline {
     public static final String REASON = "request_timeout";
 
-    /** The two stages of one connection: add {@code before} ahead of the decoder, {@code after} behind it. */
+    /**
+     * The two stages of one connection: add {@code before} ahead of the decoder, {@code after}
+     * behind it.
+     */
     public record Stages(ChannelHandler before, ChannelHandler after) {}
 
     private final long timeoutNanos;
@@ -55,12 +57,22 @@ public final class RequestDeadline {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (clock.pending == null) {
-                clock.pending = ctx.executor().schedule(() -> {
-                    clock.pending = null;
-                    refusals.refuse(REASON, ctx.channel().remoteAddress() + " did not send a whole request within "
-                            + Duration.ofNanos(timeoutNanos).toMillis() + " ms");
-                    ctx.close();
-                }, timeoutNanos, TimeUnit.NANOSECONDS);
+                clock.pending =
+                        ctx.executor()
+                                .schedule(
+                                        () -> {
+                                            clock.pending = null;
+                                            refusals.refuse(
+                                                    REASON,
+                                                    ctx.channel().remoteAddress()
+                                                            + " did not send a whole request within "
+                                                            + Duration.ofNanos(timeoutNanos)
+                                                                    .toMillis()
+                                                            + " ms");
+                                            ctx.close();
+                                        },
+                                        timeoutNanos,
+                                        TimeUnit.NANOSECONDS);
             }
             ctx.fireChannelRead(msg);
         }

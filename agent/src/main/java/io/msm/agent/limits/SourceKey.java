@@ -1,14 +1,14 @@
 package io.msm.agent.limits;
 
 import java.net.InetAddress;
-import java.net.SocketAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.Arrays;
 
 /**
- * Whom a per-source limit counts: an IPv4 address, or an IPv6 /64 (one subscriber's
- * allocation: counting single IPv6 addresses would let one host take a limit 2^64 times).
- * IPv4-mapped IPv6 addresses count as their IPv4 address.
+ * Whom a per-source limit counts: an IPv4 address, or an IPv6 /64 (one subscriber's allocation:
+ * counting single IPv6 addresses would let one host take a limit 2^64 times). IPv4-mapped IPv6
+ * addresses count as their IPv4 address.
  */
 public record SourceKey(byte[] bytes) {
     public SourceKey {
@@ -27,14 +27,15 @@ public record SourceKey(byte[] bytes) {
         return new SourceKey(b);
     }
 
-    /** A socket's peer; anything that is not an IP socket (tests' embedded channels) is one source. */
+    /**
+     * A socket's peer; anything that is not an IP socket (tests' embedded channels) is one source.
+     */
     public static SourceKey of(SocketAddress a) {
         if (a instanceof InetSocketAddress i && i.getAddress() != null) {
             return of(i.getAddress());
         }
         return new SourceKey(new byte[0]);
     }
-
 
     @Override
     public boolean equals(Object o) {
@@ -49,12 +50,19 @@ public record SourceKey(byte[] bytes) {
     @Override
     public String toString() {
         if (bytes.length == 4) {
-            return (bytes[0] & 0xff) + "." + (bytes[1] & 0xff) + "." + (bytes[2] & 0xff) + "." + (bytes[3] & 0xff);
+            return (bytes[0] & 0xff)
+                    + "."
+                    + (bytes[1] & 0xff)
+                    + "."
+                    + (bytes[2] & 0xff)
+                    + "."
+                    + (bytes[3] & 0xff);
         }
         if (bytes.length == 8) {
             StringBuilder s = new StringBuilder();
             for (int i = 0; i < 8; i += 2) {
-                s.append(Integer.toHexString(((bytes[i] & 0xff) << 8) | (bytes[i + 1] & 0xff))).append(':');
+                s.append(Integer.toHexString(((bytes[i] & 0xff) << 8) | (bytes[i + 1] & 0xff)))
+                        .append(':');
             }
             return s.append(":/64").toString();
         }

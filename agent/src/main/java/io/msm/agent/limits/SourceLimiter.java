@@ -5,13 +5,16 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Concurrent holdings (connections, sessions, calls) per source and in total. A holding is
- * a {@link Lease}, given back exactly once by {@link Lease#close()}. The table holds at most
- * {@code total} sources, so it is bounded by the limit itself.
+ * Concurrent holdings (connections, sessions, calls) per source and in total. A holding is a {@link
+ * Lease}, given back exactly once by {@link Lease#close()}. The table holds at most {@code total}
+ * sources, so it is bounded by the limit itself.
  */
 public final class SourceLimiter {
     /** What a refused acquire ran into. */
-    public enum Limit { PER_SOURCE, TOTAL }
+    public enum Limit {
+        PER_SOURCE,
+        TOTAL
+    }
 
     /** A holding; closing it twice gives back once. */
     public final class Lease implements AutoCloseable {
@@ -51,8 +54,10 @@ public final class SourceLimiter {
 
     private final int perSource;
     private final int max;
+
     @GuardedBy("this")
     private final Map<SourceKey, Integer> held = new HashMap<>();
+
     @GuardedBy("this")
     private int total;
 

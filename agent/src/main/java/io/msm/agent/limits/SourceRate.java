@@ -7,9 +7,9 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * A token bucket per source ({@code perSecond}, bursts of {@code burst}). At most
- * {@code capacity} sources are tracked; the least recently seen goes first, which at
- * worst hands an evicted source a full bucket again — bounded memory is the point.
+ * A token bucket per source ({@code perSecond}, bursts of {@code burst}). At most {@code capacity}
+ * sources are tracked; the least recently seen goes first, which at worst hands an evicted source a
+ * full bucket again — bounded memory is the point.
  */
 public final class SourceRate {
     private static final class Bucket {
@@ -21,12 +21,14 @@ public final class SourceRate {
     private final double burst;
     private final int capacity;
     private final LongSupplier nanos;
+
     @GuardedBy("this")
     private final LinkedHashMap<SourceKey, Bucket> buckets = new LinkedHashMap<>(16, 0.75f, true);
 
     public SourceRate(double perSecond, double burst, int capacity, LongSupplier nanos) {
         if (perSecond <= 0 || burst < 1 || capacity < 1) {
-            throw new IllegalArgumentException("rate > 0, burst >= 1 and capacity >= 1 are required");
+            throw new IllegalArgumentException(
+                    "rate > 0, burst >= 1 and capacity >= 1 are required");
         }
         this.perSecond = perSecond;
         this.burst = burst;

@@ -2,13 +2,12 @@ package io.msm.agent.media;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoopGroup;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 
 /**
- * What both planes' relays share: the socket, the options, the tap, and the
- * rule that decides which packets are upstream.
+ * What both planes' relays share: the socket, the options, the tap, and the rule that decides which
+ * packets are upstream.
  */
 abstract class AbstractRelay implements Relay, RelaySocket.Receiver {
     protected volatile RelayOptions options;
@@ -25,13 +24,16 @@ abstract class AbstractRelay implements Relay, RelaySocket.Receiver {
     }
 
     /** The options or the tap changed (the kernel plane rewrites its group). */
-    protected void changed() {
-    }
+    protected void changed() {}
 
-    /** Upstream: from the expected source (any port when its port is 0), or anyone when none is expected. */
+    /**
+     * Upstream: from the expected source (any port when its port is 0), or anyone when none is
+     * expected.
+     */
     static boolean matches(InetSocketAddress expected, InetSocketAddress from) {
-        return expected == null || (expected.getAddress().equals(from.getAddress())
-                && (expected.getPort() == 0 || expected.getPort() == from.getPort()));
+        return expected == null
+                || (expected.getAddress().equals(from.getAddress())
+                        && (expected.getPort() == 0 || expected.getPort() == from.getPort()));
     }
 
     @Override

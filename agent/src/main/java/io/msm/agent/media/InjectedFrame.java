@@ -1,13 +1,13 @@
 package io.msm.agent.media;
 
 import io.netty.buffer.ByteBuf;
-
 import java.net.InetSocketAddress;
 
-/** An Ethernet/IPv4/UDP frame around a payload, for running the TC program on an injected packet. */
+/**
+ * An Ethernet/IPv4/UDP frame around a payload, for running the TC program on an injected packet.
+ */
 final class InjectedFrame {
-    private InjectedFrame() {
-    }
+    private InjectedFrame() {}
 
     static byte[] udp4(InetSocketAddress from, InetSocketAddress to, ByteBuf payload) {
         int n = payload.readableBytes();

@@ -8,9 +8,6 @@ import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.PortTable;
 import io.msm.bpf.maps.SubStats;
 import io.netty.channel.EventLoopGroup;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -22,24 +19,23 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The media plane on the kernel datapath: each relay owns a fan-out group
- * keyed by its address:port; subscribers are resolved to an egress
- * interface and MAC addresses (from the kernel's routing and neighbour
- * tables) on a control thread and written into the group, and from then
- * on the TC program sends their copies. The relay's socket only sees what
- * the group hands to the local stack.
+ * The media plane on the kernel datapath: each relay owns a fan-out group keyed by its
+ * address:port; subscribers are resolved to an egress interface and MAC addresses (from the
+ * kernel's routing and neighbour tables) on a control thread and written into the group, and from
+ * then on the TC program sends their copies. The relay's socket only sees what the group hands to
+ * the local stack.
  *
- * <p>Subscribers the kernel cannot serve — IPv6, a route through a device
- * without Ethernet addresses, an unresolvable neighbour, a full group —
- * are served from userspace by the same relay (the group then also
- * delivers the original to the socket), so a client never notices.
+ * <p>Subscribers the kernel cannot serve — IPv6, a route through a device without Ethernet
+ * addresses, an unresolvable neighbour, a full group — are served from userspace by the same relay
+ * (the group then also delivers the original to the socket), so a client never notices.
  *
- * <p>After an agent restart the groups found in the pinned map are
- * orphans: they keep forwarding; a relay opened on the same address:port
- * claims its group and the subscribers it re-adds, without duplicates;
- * whatever nobody claims within {@code orphanGrace} is removed.
+ * <p>After an agent restart the groups found in the pinned map are orphans: they keep forwarding; a
+ * relay opened on the same address:port claims its group and the subscribers it re-adds, without
+ * duplicates; whatever nobody claims within {@code orphanGrace} is removed.
  */
 public final class KernelMediaPlane implements MediaPlane {
     private static final Logger log = LoggerFactory.getLogger(KernelMediaPlane.class);
@@ -56,31 +52,43 @@ public final class KernelMediaPlane implements MediaPlane {
     final NextHopCache nextHops = new NextHopCache(Duration.ofSeconds(30));
     volatile Map<InetSocketAddress, Flow> flowsByDst = Map.of();
 
-    public KernelMediaPlane(Datapath dp, int maxGroups, int maxSubs, PortTable.Range portRange, Duration orphanGrace,
-                            int threads) {
+    public KernelMediaPlane(
+            Datapath dp,
+            int maxGroups,
+            int maxSubs,
+            PortTable.Range portRange,
+            Duration orphanGrace,
+            int threads) {
         this.dp = dp;
         this.groupIds = new IdPool(maxGroups);
         this.subIds = new IdPool(maxSubs);
         this.pairs = new PortPairs(portRange);
         this.orphanGrace = orphanGrace;
         this.sockets = Transport.group(threads, "msm-relay");
-        this.control = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "msm-fanout-control");
-            t.setDaemon(true);
-            return t;
-        });
+        this.control =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "msm-fanout-control");
+                            t.setDaemon(true);
+                            return t;
+                        });
         adoptOrphans();
     }
 
     private void adoptOrphans() {
-        dp.fanoutGroups().forEach((k, g) -> {
-            groupIds.claim(g.groupId());
-            g.subs().forEach(s -> subIds.claim(s.subId()));
-            orphans.put(k, g);
-        });
+        dp.fanoutGroups()
+                .forEach(
+                        (k, g) -> {
+                            groupIds.claim(g.groupId());
+                            g.subs().forEach(s -> subIds.claim(s.subId()));
+                            orphans.put(k, g);
+                        });
         if (!orphans.isEmpty()) {
-            log.info("adopted {} fan-out group(s) from the pinned datapath; they keep forwarding, and are removed "
-                    + "unless reclaimed within {}s", orphans.size(), orphanGrace.toSeconds());
+            log.info(
+                    "adopted {} fan-out group(s) from the pinned datapath; they keep forwarding, and are removed "
+                            + "unless reclaimed within {}s",
+                    orphans.size(),
+                    orphanGrace.toSeconds());
             control.schedule(this::expireOrphans, orphanGrace.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
@@ -91,7 +99,10 @@ public final class KernelMediaPlane implements MediaPlane {
                 dp.fanoutGroups().delete(e.getKey());
                 groupIds.release(e.getValue().groupId());
                 e.getValue().subs().forEach(s -> subIds.release(s.subId()));
-                log.info("removed unclaimed fan-out group {} ({} subscribers)", e.getKey(), e.getValue().subs().size());
+                log.info(
+                        "removed unclaimed fan-out group {} ({} subscribers)",
+                        e.getKey(),
+                        e.getValue().subs().size());
             }
         }
     }
@@ -108,8 +119,9 @@ public final class KernelMediaPlane implements MediaPlane {
     @Override
     public Relay open(InetSocketAddress bind, RelayOptions options) throws IOException {
         if (!(bind.getAddress() instanceof Inet4Address) || bind.getAddress().isAnyLocalAddress()) {
-            throw new IllegalArgumentException("a kernel relay needs a concrete IPv4 address to key its fan-out group, got "
-                    + bind);
+            throw new IllegalArgumentException(
+                    "a kernel relay needs a concrete IPv4 address to key its fan-out group, got "
+                            + bind);
         }
         KernelRelay r = new KernelRelay(this, options);
         r.bind(sockets, bind);
@@ -124,7 +136,8 @@ public final class KernelMediaPlane implements MediaPlane {
     }
 
     @Override
-    public RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp) throws IOException {
+    public RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp)
+            throws IOException {
         return pairs.open(this::open, addr, rtp, rtcp);
     }
 
@@ -132,7 +145,10 @@ public final class KernelMediaPlane implements MediaPlane {
         return List.copyOf(byLocal.values());
     }
 
-    /** Called after each flow-table scan: the busiest RTP flow per destination, for relay statistics. */
+    /**
+     * Called after each flow-table scan: the busiest RTP flow per destination, for relay
+     * statistics.
+     */
     public void onFlowScan(Map<InetSocketAddress, Flow> rtpFlowsByDst) {
         flowsByDst = Map.copyOf(rtpFlowsByDst);
     }

@@ -41,25 +41,39 @@ final class KernelRelay extends AbstractRelay {
     private FanoutKey key;
     private int groupId = -1;
     private final List<KSub> subs = new CopyOnWriteArrayList<>();
+
     /** subscribers found in an adopted group, not yet re-added by anyone (control thread only) */
     private final List<FanoutSub> adopted = new ArrayList<>();
+
     private volatile boolean closed;
-    /** packets are injected (interleaved publisher): the group clones to every subscriber, see {@link #inject} */
+
+    /**
+     * packets are injected (interleaved publisher): the group clones to every subscriber, see
+     * {@link #inject}
+     */
     private volatile boolean injecting;
+
     private final AtomicLong injectErrors = new AtomicLong();
     private final AtomicLong userCopies = new AtomicLong();
     private final AtomicLong userErrors = new AtomicLong();
     private final AtomicLong userUpstream = new AtomicLong();
-    /** How often a relay checks that its upstream passes msm's TC program, and on how many packets it decides. */
-    static final long BYPASS_CHECK_MS = 1000;
-    static final long BYPASS_MIN_PACKETS = 3;
+
     /**
-     * The upstream reaches the socket without passing msm's TC program (it
-     * arrives over loopback, or over an interface the agent is not attached
-     * to), so the kernel makes no copies: userspace serves every subscriber.
+     * How often a relay checks that its upstream passes msm's TC program, and on how many packets
+     * it decides.
+     */
+    static final long BYPASS_CHECK_MS = 1000;
+
+    static final long BYPASS_MIN_PACKETS = 3;
+
+    /**
+     * The upstream reaches the socket without passing msm's TC program (it arrives over loopback,
+     * or over an interface the agent is not attached to), so the kernel makes no copies: userspace
+     * serves every subscriber.
      */
     private volatile boolean bypass;
-    private long checkedUser;   // control thread
+
+    private long checkedUser; // control thread
     private long checkedKernel; // control thread
     private volatile ScheduledFuture<?> bypassCheck;
 
@@ -81,61 +95,88 @@ final class KernelRelay extends AbstractRelay {
 
     /** Claim an orphaned group with this key, or allocate one; write it. */
     void start() {
-        call(() -> {
-            FanoutGroup orphan = plane.orphans.remove(key);
-            if (orphan != null) {
-                groupId = orphan.groupId();
-                adopted.addAll(orphan.subs());
-                log.info("{}: reclaimed fan-out group {} with {} subscriber(s) from before the restart", options.label(),
-                        key, orphan.subs().size());
-                plane.control.schedule(this::dropUnclaimed, plane.orphanGrace().toMillis(), TimeUnit.MILLISECONDS);
-            } else {
-                groupId = plane.groupIds.allocate();
-                if (groupId < 0) {
-                    throw new IllegalStateException("no free fan-out group (datapath.max-groups = "
-                            + plane.groupIds.size() + " in use)");
-                }
-                plane.dp.groupStats().update(groupId, GroupStats.ZERO);
-            }
-            plane.dp.groupInfo().update(groupId, new GroupInfo(options.label()));
-            writeGroup();
-            bypassCheck = plane.control.scheduleWithFixedDelay(this::checkBypass, BYPASS_CHECK_MS, BYPASS_CHECK_MS,
-                    TimeUnit.MILLISECONDS);
-            return null;
-        });
+        call(
+                () -> {
+                    FanoutGroup orphan = plane.orphans.remove(key);
+                    if (orphan != null) {
+                        groupId = orphan.groupId();
+                        adopted.addAll(orphan.subs());
+                        log.info(
+                                "{}: reclaimed fan-out group {} with {} subscriber(s) from before the restart",
+                                options.label(),
+                                key,
+                                orphan.subs().size());
+                        plane.control.schedule(
+                                this::dropUnclaimed,
+                                plane.orphanGrace().toMillis(),
+                                TimeUnit.MILLISECONDS);
+                    } else {
+                        groupId = plane.groupIds.allocate();
+                        if (groupId < 0) {
+                            throw new IllegalStateException(
+                                    "no free fan-out group (datapath.max-groups = "
+                                            + plane.groupIds.size()
+                                            + " in use)");
+                        }
+                        plane.dp.groupStats().update(groupId, GroupStats.ZERO);
+                    }
+                    plane.dp.groupInfo().update(groupId, new GroupInfo(options.label()));
+                    writeGroup();
+                    bypassCheck =
+                            plane.control.scheduleWithFixedDelay(
+                                    this::checkBypass,
+                                    BYPASS_CHECK_MS,
+                                    BYPASS_CHECK_MS,
+                                    TimeUnit.MILLISECONDS);
+                    return null;
+                });
     }
 
     /**
-     * Control thread, every second: upstream packets that reached the socket
-     * while the group counted none passed no TC program (a group that fans
-     * out counts every original, whether it then hands it up or not).
+     * Control thread, every second: upstream packets that reached the socket while the group
+     * counted none passed no TC program (a group that fans out counts every original, whether it
+     * then hands it up or not).
      */
     private void checkBypass() {
         if (closed || groupId < 0) {
             return;
         }
-        // one per-CPU lookup a second per relay (a microsecond or two), so both baselines stay current
+        // one per-CPU lookup a second per relay (a microsecond or two), so both baselines stay
+        // current
         long u = userUpstream.get();
-        long k = plane.dp.groupStats().lookupPerCpu(groupId).map(GroupStats::sum).orElse(GroupStats.ZERO).packets();
+        long k =
+                plane.dp
+                        .groupStats()
+                        .lookupPerCpu(groupId)
+                        .map(GroupStats::sum)
+                        .orElse(GroupStats.ZERO)
+                        .packets();
         long du = u - checkedUser;
         long dk = k - checkedKernel;
         checkedUser = u;
         checkedKernel = k;
         if (!bypass && dk == 0 && du >= BYPASS_MIN_PACKETS) {
             bypass = true;
-            log.warn("{}: the upstream to {} reaches the node without passing msm's TC program (over loopback, or an"
-                    + " interface the agent is not attached to): its subscribers are served from userspace until it"
-                    + " does", options.label(), key);
+            log.warn(
+                    "{}: the upstream to {} reaches the node without passing msm's TC program (over loopback, or an"
+                            + " interface the agent is not attached to): its subscribers are served from userspace until it"
+                            + " does",
+                    options.label(),
+                    key);
         } else if (bypass && dk > 0) {
             bypass = false;
-            log.info("{}: the upstream passes msm's TC program again: the kernel serves its subscribers",
+            log.info(
+                    "{}: the upstream passes msm's TC program again: the kernel serves its subscribers",
                     options.label());
         }
     }
 
     private void dropUnclaimed() {
         if (!adopted.isEmpty() && !closed) {
-            log.info("{}: {} adopted subscriber(s) were not re-added; removing them", options.label(), adopted.size());
+            log.info(
+                    "{}: {} adopted subscriber(s) were not re-added; removing them",
+                    options.label(),
+                    adopted.size());
             adopted.forEach(s -> plane.subIds.release(s.subId()));
             adopted.clear();
             writeGroup();
@@ -170,7 +211,8 @@ final class KernelRelay extends AbstractRelay {
             if (s.entry != null) {
                 entries.add(s.entry);
             } else {
-                fallback = true; // served from userspace: for good, or until its next hop is resolved
+                fallback =
+                        true; // served from userspace: for good, or until its next hop is resolved
             }
         }
         RelayOptions o = options;
@@ -180,7 +222,8 @@ final class KernelRelay extends AbstractRelay {
         }
         Inet4Address src = null;
         int srcPort = 0;
-        if (o.expectedSource() != null && o.expectedSource().getAddress() instanceof Inet4Address a) {
+        if (o.expectedSource() != null
+                && o.expectedSource().getAddress() instanceof Inet4Address a) {
             flags |= FanoutGroup.F_STRICT;
             if (o.others() == RelayOptions.Others.DELIVER_LOCAL) {
                 flags |= FanoutGroup.F_PASS_OTHERS;
@@ -200,10 +243,9 @@ final class KernelRelay extends AbstractRelay {
     }
 
     /**
-     * Control thread: next hop, ids, group entry — or userspace fallback.
-     * While the next hop is being resolved (milliseconds, or up to a second
-     * when the neighbour has to be probed) the subscriber is served from
-     * userspace, so its first packets are not lost.
+     * Control thread: next hop, ids, group entry — or userspace fallback. While the next hop is
+     * being resolved (milliseconds, or up to a second when the neighbour has to be probed) the
+     * subscriber is served from userspace, so its first packets are not lost.
      */
     private void resolve(KSub s) {
         if (closed || !subs.contains(s)) {
@@ -212,19 +254,26 @@ final class KernelRelay extends AbstractRelay {
         }
         writeGroup(); // the group hands the originals up meanwhile (F_LOCAL)
         try {
-            if (!(s.viewer.getAddress() instanceof Inet4Address) || !(s.source.getAddress() instanceof Inet4Address)) {
-                throw new NextHops.Unresolved("IPv6 subscribers are served from userspace (the kernel fan-out is IPv4)");
+            if (!(s.viewer.getAddress() instanceof Inet4Address)
+                    || !(s.source.getAddress() instanceof Inet4Address)) {
+                throw new NextHops.Unresolved(
+                        "IPv6 subscribers are served from userspace (the kernel fan-out is IPv4)");
             }
             long kernelSubs = subs.stream().filter(x -> x.entry != null).count() + adopted.size();
             if (kernelSubs >= FanoutGroup.MAX_SUBS) {
-                throw new NextHops.Unresolved("group full (" + FanoutGroup.MAX_SUBS + " subscribers)");
+                throw new NextHops.Unresolved(
+                        "group full (" + FanoutGroup.MAX_SUBS + " subscribers)");
             }
-            NextHop hop = plane.nextHops.resolve(s.viewer.getAddress(), () -> NeighbourProbe.send(s.viewer));
+            NextHop hop =
+                    plane.nextHops.resolve(
+                            s.viewer.getAddress(), () -> NeighbourProbe.send(s.viewer));
             int dport = s.viewer.getPort();
             int sport = s.source.getPort();
             FanoutSub reuse = null;
             for (FanoutSub a : adopted) {
-                if (a.daddr().equals(s.viewer.getAddress()) && a.dport() == dport && a.sport() == sport) {
+                if (a.daddr().equals(s.viewer.getAddress())
+                        && a.dport() == dport
+                        && a.sport() == sport) {
                     reuse = a;
                     break;
                 }
@@ -236,12 +285,22 @@ final class KernelRelay extends AbstractRelay {
             } else {
                 id = plane.subIds.allocate();
                 if (id < 0) {
-                    throw new NextHops.Unresolved("no free subscriber slot (datapath.max-subscribers)");
+                    throw new NextHops.Unresolved(
+                            "no free subscriber slot (datapath.max-subscribers)");
                 }
                 plane.dp.subStats().update(id, SubStats.ZERO);
             }
-            s.entry = new FanoutSub(hop.ifindex(), id, hop.dstMac(), hop.srcMac(), (Inet4Address) s.source.getAddress(),
-                    (Inet4Address) s.viewer.getAddress(), sport, dport, 0);
+            s.entry =
+                    new FanoutSub(
+                            hop.ifindex(),
+                            id,
+                            hop.dstMac(),
+                            hop.srcMac(),
+                            (Inet4Address) s.source.getAddress(),
+                            (Inet4Address) s.viewer.getAddress(),
+                            sport,
+                            dport,
+                            0);
             writeGroup();
         } catch (NextHops.Unresolved | RuntimeException e) {
             log.info("{}: {} served from userspace: {}", options.label(), s.viewer, e.getMessage());
@@ -272,14 +331,12 @@ final class KernelRelay extends AbstractRelay {
     }
 
     /**
-     * The kernel makes the copies of an injected packet too: the TC program
-     * runs on it through BPF_PROG_TEST_RUN, as if it had arrived on an
-     * interface, and its bpf_clone_redirect() copies leave for real. The
-     * group then has F_LOCAL set, so every subscriber gets a clone (a test
-     * run drops the original the last subscriber would otherwise take);
-     * userspace-served subscribers and the tap are served here, since a test
-     * run delivers nothing to the socket. One system call per packet,
-     * whatever the number of subscribers.
+     * The kernel makes the copies of an injected packet too: the TC program runs on it through
+     * BPF_PROG_TEST_RUN, as if it had arrived on an interface, and its bpf_clone_redirect() copies
+     * leave for real. The group then has F_LOCAL set, so every subscriber gets a clone (a test run
+     * drops the original the last subscriber would otherwise take); userspace-served subscribers
+     * and the tap are served here, since a test run delivers nothing to the socket. One system call
+     * per packet, whatever the number of subscribers.
      */
     @Override
     public void inject(ByteBuf data) {
@@ -288,22 +345,25 @@ final class KernelRelay extends AbstractRelay {
         }
         if (!injecting) {
             injecting = true;
-            call(() -> {
-                writeGroup();
-                return null;
-            });
+            call(
+                    () -> {
+                        writeGroup();
+                        return null;
+                    });
         }
         InetSocketAddress from = options.expectedSource();
         if (from == null || !(from.getAddress() instanceof Inet4Address)) {
             from = local();
         }
         try {
-            ProgTestRun.run(plane.dp.progFd(Datapath.PROG_TC),
-                    InjectedFrame.udp4(from, local(), data));
+            ProgTestRun.run(
+                    plane.dp.progFd(Datapath.PROG_TC), InjectedFrame.udp4(from, local(), data));
         } catch (RuntimeException e) {
             if (injectErrors.getAndIncrement() == 0) {
-                log.warn("{}: injecting into the fan-out group failed ({}); kernel-served subscribers miss these packets",
-                        options.label(), e.getMessage());
+                log.warn(
+                        "{}: injecting into the fan-out group failed ({}); kernel-served subscribers miss these packets",
+                        options.label(),
+                        e.getMessage());
             }
             userErrors.incrementAndGet();
         }
@@ -345,9 +405,19 @@ final class KernelRelay extends AbstractRelay {
 
     @Override
     public RelayStats stats() {
-        GroupStats g = groupId < 0 ? GroupStats.ZERO
-                : plane.dp.groupStats().lookupPerCpu(groupId).map(GroupStats::sum).orElse(GroupStats.ZERO);
-        return new RelayStats(g.packets(), g.bytes(), g.copies() + userCopies.get(), g.errors() + userErrors.get(),
+        GroupStats g =
+                groupId < 0
+                        ? GroupStats.ZERO
+                        : plane.dp
+                                .groupStats()
+                                .lookupPerCpu(groupId)
+                                .map(GroupStats::sum)
+                                .orElse(GroupStats.ZERO);
+        return new RelayStats(
+                g.packets(),
+                g.bytes(),
+                g.copies() + userCopies.get(),
+                g.errors() + userErrors.get(),
                 g.strictDrops());
     }
 
@@ -358,7 +428,9 @@ final class KernelRelay extends AbstractRelay {
             return Optional.empty();
         }
         var r = f.rtp();
-        return Optional.of(new RtpStreamStats(r.ssrc(), r.extendedHighestSeq(), r.lost(), r.jitterMs(), r.received()));
+        return Optional.of(
+                new RtpStreamStats(
+                        r.ssrc(), r.extendedHighestSeq(), r.lost(), r.jitterMs(), r.received()));
     }
 
     /** The group's id in msm_group_stats (for inspection). */
@@ -371,24 +443,25 @@ final class KernelRelay extends AbstractRelay {
         if (closed) {
             return;
         }
-        call(() -> {
-            closed = true;
-            if (bypassCheck != null) {
-                bypassCheck.cancel(false);
-            }
-            plane.dp.fanoutGroups().delete(key);
-            plane.dp.groupInfo().update(groupId, GroupInfo.NONE);
-            plane.groupIds.release(groupId);
-            for (KSub s : subs) {
-                if (s.entry != null) {
-                    plane.subIds.release(s.entry.subId());
-                }
-            }
-            adopted.forEach(a -> plane.subIds.release(a.subId()));
-            subs.clear();
-            adopted.clear();
-            return null;
-        });
+        call(
+                () -> {
+                    closed = true;
+                    if (bypassCheck != null) {
+                        bypassCheck.cancel(false);
+                    }
+                    plane.dp.fanoutGroups().delete(key);
+                    plane.dp.groupInfo().update(groupId, GroupInfo.NONE);
+                    plane.groupIds.release(groupId);
+                    for (KSub s : subs) {
+                        if (s.entry != null) {
+                            plane.subIds.release(s.entry.subId());
+                        }
+                    }
+                    adopted.forEach(a -> plane.subIds.release(a.subId()));
+                    subs.clear();
+                    adopted.clear();
+                    return null;
+                });
         plane.closed(this);
         socket.close();
     }
@@ -406,8 +479,8 @@ final class KernelRelay extends AbstractRelay {
     private final class KSub implements Subscriber {
         final InetSocketAddress viewer;
         final InetSocketAddress source;
-        volatile FanoutSub entry;     // set when the kernel serves it
-        volatile boolean fallback;    // userspace serves it
+        volatile FanoutSub entry; // set when the kernel serves it
+        volatile boolean fallback; // userspace serves it
         final CompletableFuture<Void> ready = new CompletableFuture<>();
         final AtomicLong userPackets = new AtomicLong();
         final AtomicLong userBytes = new AtomicLong();
@@ -446,7 +519,9 @@ final class KernelRelay extends AbstractRelay {
 
         @Override
         public String servedBy() {
-            return entry != null ? (bypass ? "userspace" : "kernel") : fallback ? "userspace" : "pending";
+            return entry != null
+                    ? (bypass ? "userspace" : "kernel")
+                    : fallback ? "userspace" : "pending";
         }
 
         @Override
@@ -454,13 +529,14 @@ final class KernelRelay extends AbstractRelay {
             if (!subs.remove(this)) {
                 return;
             }
-            plane.control.execute(() -> {
-                writeGroup();
-                FanoutSub e = entry;
-                if (e != null) {
-                    plane.subIds.release(e.subId());
-                }
-            });
+            plane.control.execute(
+                    () -> {
+                        writeGroup();
+                        FanoutSub e = entry;
+                        if (e != null) {
+                            plane.subIds.release(e.subId());
+                        }
+                    });
         }
     }
 }

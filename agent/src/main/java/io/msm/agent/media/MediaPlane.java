@@ -5,19 +5,18 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /**
- * Where media packets go: the control protocols (RTSP, SIP) open node-side
- * UDP endpoints ({@link Relay}s) that receive one upstream flow each and
- * replicate it to subscribers. Two implementations behave the same to
- * clients:
+ * Where media packets go: the control protocols (RTSP, SIP) open node-side UDP endpoints ({@link
+ * Relay}s) that receive one upstream flow each and replicate it to subscribers. Two implementations
+ * behave the same to clients:
+ *
  * <ul>
- *   <li>kernel: the TC program rewrites and clones each packet to every
- *       subscriber (a fan-out group keyed by the endpoint's addr:port);
- *       userspace sees none of the replicated packets;</li>
- *   <li>userspace: a Netty epoll relay receives and sends the copies.</li>
+ *   <li>kernel: the TC program rewrites and clones each packet to every subscriber (a fan-out group
+ *       keyed by the endpoint's addr:port); userspace sees none of the replicated packets;
+ *   <li>userspace: a Netty epoll relay receives and sends the copies.
  * </ul>
- * Copies leave from the endpoint's own address and port (or from another
- * relay's, for SIP's two-way anchoring), so a subscriber sees one stable
- * source.
+ *
+ * Copies leave from the endpoint's own address and port (or from another relay's, for SIP's two-way
+ * anchoring), so a subscriber sees one stable source.
  */
 public interface MediaPlane extends AutoCloseable {
     /** "kernel" or "userspace". */
@@ -31,9 +30,8 @@ public interface MediaPlane extends AutoCloseable {
     Relay open(InetSocketAddress bind, RelayOptions options) throws IOException;
 
     /**
-     * Open two relays on consecutive ports, even for RTP and odd for RTCP
-     * (RFC 3550 section 11), on {@code addr}, searching the configured
-     * media port range.
+     * Open two relays on consecutive ports, even for RTP and odd for RTCP (RFC 3550 section 11), on
+     * {@code addr}, searching the configured media port range.
      */
     RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp) throws IOException;
 

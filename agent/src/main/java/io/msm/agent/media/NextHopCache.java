@@ -2,7 +2,6 @@ package io.msm.agent.media;
 
 import io.msm.agent.net.NextHop;
 import io.msm.agent.net.NextHops;
-
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.Map;
@@ -10,8 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /** Next hops by destination for a while: a viewer's RTP and RTCP subscriptions resolve once. */
 final class NextHopCache {
-    private record Entry(NextHop hop, long expiresNs) {
-    }
+    private record Entry(NextHop hop, long expiresNs) {}
 
     private final Map<InetAddress, Entry> cache = new ConcurrentHashMap<>();
     private final long ttlNs;

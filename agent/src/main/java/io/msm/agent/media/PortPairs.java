@@ -1,7 +1,6 @@
 package io.msm.agent.media;
 
 import io.msm.bpf.maps.PortTable;
-
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetAddress;
@@ -22,7 +21,8 @@ final class PortPairs {
         this.cursor = new AtomicInteger(range.lo() + (range.lo() & 1));
     }
 
-    RelayPair open(Opener opener, InetAddress addr, RelayOptions rtp, RelayOptions rtcp) throws IOException {
+    RelayPair open(Opener opener, InetAddress addr, RelayOptions rtp, RelayOptions rtcp)
+            throws IOException {
         int span = range.hi() - range.lo() + 1;
         for (int tries = 0; tries < span / 2; tries++) {
             int p = cursor.getAndAdd(2);
@@ -42,7 +42,10 @@ final class PortPairs {
                 a.close();
             }
         }
-        throw new BindException("no free RTP/RTCP port pair in media.port-range " + range + " on "
-                + addr.getHostAddress());
+        throw new BindException(
+                "no free RTP/RTCP port pair in media.port-range "
+                        + range
+                        + " on "
+                        + addr.getHostAddress());
     }
 }

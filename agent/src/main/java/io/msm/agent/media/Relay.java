@@ -7,8 +7,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
- * One node-side UDP endpoint receiving an upstream flow and replicating it.
- * Thread-safe; closing it removes its subscribers and frees the port.
+ * One node-side UDP endpoint receiving an upstream flow and replicating it. Thread-safe; closing it
+ * removes its subscribers and frees the port.
  */
 public interface Relay extends AutoCloseable {
     /** The node address and port the upstream sends to. */
@@ -17,8 +17,8 @@ public interface Relay extends AutoCloseable {
     RelayOptions options();
 
     /**
-     * Restrict (or widen, with null) which source is upstream; e.g. once a
-     * publisher's client port is known.
+     * Restrict (or widen, with null) which source is upstream; e.g. once a publisher's client port
+     * is known.
      */
     void expectSource(InetSocketAddress source);
 
@@ -28,26 +28,24 @@ public interface Relay extends AutoCloseable {
     }
 
     /**
-     * Send copies to {@code viewer} from {@code source} (another relay's
-     * local address, for two-way anchoring; null: {@link #local()}).
+     * Send copies to {@code viewer} from {@code source} (another relay's local address, for two-way
+     * anchoring; null: {@link #local()}).
      */
     Subscriber subscribe(InetSocketAddress viewer, InetSocketAddress source);
 
     List<Subscriber> subscribers();
 
     /**
-     * Receive in userspace: packets from non-upstream sources (when the
-     * options deliver them locally) and, with {@code upstreamToo}, every
-     * upstream packet as well (kernel mode then also passes the original to
-     * the socket — needed for RTP-over-TCP viewers). null removes the tap.
+     * Receive in userspace: packets from non-upstream sources (when the options deliver them
+     * locally) and, with {@code upstreamToo}, every upstream packet as well (kernel mode then also
+     * passes the original to the socket — needed for RTP-over-TCP viewers). null removes the tap.
      */
     void tap(PacketListener listener, boolean upstreamToo);
 
     /**
-     * Hand the relay one upstream packet that did not reach its socket — RTP
-     * a publisher interleaves on its RTSP connection. It is replicated to
-     * every subscriber (and the tap) as if it had arrived from the expected
-     * source. The caller keeps its reference to {@code data}.
+     * Hand the relay one upstream packet that did not reach its socket — RTP a publisher
+     * interleaves on its RTSP connection. It is replicated to every subscriber (and the tap) as if
+     * it had arrived from the expected source. The caller keeps its reference to {@code data}.
      */
     void inject(ByteBuf data);
 
@@ -74,9 +72,8 @@ public interface Relay extends AutoCloseable {
         long bytes();
 
         /**
-         * Completes when copies flow (kernel mode resolves the route and
-         * neighbour first, off the caller's thread); fails if the
-         * subscriber cannot be served.
+         * Completes when copies flow (kernel mode resolves the route and neighbour first, off the
+         * caller's thread); fails if the subscriber cannot be served.
          */
         CompletionStage<Void> ready();
 
@@ -90,7 +87,9 @@ public interface Relay extends AutoCloseable {
     /** Datagrams handed to userspace. */
     @FunctionalInterface
     interface PacketListener {
-        /** @param upstream true for a packet of the upstream flow */
+        /**
+         * @param upstream true for a packet of the upstream flow
+         */
         void onPacket(InetSocketAddress from, ByteBuf data, boolean upstream);
     }
 }

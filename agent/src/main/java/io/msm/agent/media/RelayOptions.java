@@ -5,10 +5,10 @@ import java.net.InetSocketAddress;
 /**
  * How a relay treats what reaches its port.
  *
- * @param label          for metrics and 'msm fanout': e.g. "cam1/track0/rtp" (bounded set, no addresses)
+ * @param label for metrics and 'msm fanout': e.g. "cam1/track0/rtp" (bounded set, no addresses)
  * @param expectedSource when set, only packets from this source (port 0: any port of that address)
- *                       are upstream and replicated; null: every packet is upstream
- * @param others         what happens to packets from other sources
+ *     are upstream and replicated; null: every packet is upstream
+ * @param others what happens to packets from other sources
  */
 public record RelayOptions(String label, InetSocketAddress expectedSource, Others others) {
     public enum Others {

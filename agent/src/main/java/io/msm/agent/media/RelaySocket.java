@@ -20,8 +20,7 @@ final class RelaySocket {
         void onDatagram(DatagramPacket p);
 
         /** End of a read burst: flush what was written. */
-        default void onReadComplete() {
-        }
+        default void onReadComplete() {}
     }
 
     final Channel channel;
@@ -30,34 +29,48 @@ final class RelaySocket {
         this.channel = channel;
     }
 
-    static RelaySocket bind(EventLoopGroup group, InetSocketAddress addr, Receiver receiver) throws IOException {
-        Bootstrap b = new Bootstrap().group(group).channel(Transport.datagram())
-                .option(ChannelOption.SO_RCVBUF, 4 << 20)
-                .option(ChannelOption.SO_SNDBUF, 4 << 20)
-                // a packet's copies go out as one burst (N x 1.2 kB): let Netty hold up to 2 MB of them
-                // while the socket's send buffer (net.core.wmem_max, often 208 kB) drains, instead of
-                // dropping copies whenever the kernel is a little late; past that, copies are dropped
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(512 << 10, 2 << 20))
-                .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
-                    @Override
-                    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket msg) {
-                        receiver.onDatagram(msg);
-                    }
+    static RelaySocket bind(EventLoopGroup group, InetSocketAddress addr, Receiver receiver)
+            throws IOException {
+        Bootstrap b =
+                new Bootstrap()
+                        .group(group)
+                        .channel(Transport.datagram())
+                        .option(ChannelOption.SO_RCVBUF, 4 << 20)
+                        .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                        // a packet's copies go out as one burst (N x 1.2 kB): let Netty hold up to
+                        // 2 MB of them
+                        // while the socket's send buffer (net.core.wmem_max, often 208 kB) drains,
+                        // instead of
+                        // dropping copies whenever the kernel is a little late; past that, copies
+                        // are dropped
+                        .option(
+                                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                                new WriteBufferWaterMark(512 << 10, 2 << 20))
+                        .handler(
+                                new SimpleChannelInboundHandler<DatagramPacket>() {
+                                    @Override
+                                    protected void channelRead0(
+                                            ChannelHandlerContext ctx, DatagramPacket msg) {
+                                        receiver.onDatagram(msg);
+                                    }
 
-                    @Override
-                    public void channelReadComplete(ChannelHandlerContext ctx) {
-                        receiver.onReadComplete();
-                    }
+                                    @Override
+                                    public void channelReadComplete(ChannelHandlerContext ctx) {
+                                        receiver.onReadComplete();
+                                    }
 
-                    @Override
-                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                        // ICMP port unreachable and friends: a viewer went away; nothing to do here
-                    }
-                });
+                                    @Override
+                                    public void exceptionCaught(
+                                            ChannelHandlerContext ctx, Throwable cause) {
+                                        // ICMP port unreachable and friends: a viewer went away;
+                                        // nothing to do here
+                                    }
+                                });
         try {
             return new RelaySocket(b.bind(addr).syncUninterruptibly().channel());
         } catch (Exception e) {
-            if (e instanceof BindException || e.getCause() instanceof BindException
+            if (e instanceof BindException
+                    || e.getCause() instanceof BindException
                     || String.valueOf(e.getMessage()).contains("Address already in use")) {
                 throw new BindException("cannot bind UDP " + addr + ": " + e.getMessage());
             }
@@ -66,10 +79,9 @@ final class RelaySocket {
     }
 
     /**
-     * Queue one copy of content to viewer on out (the relay's own channel,
-     * flushed at the end of the read burst, or a partner relay's, flushed
-     * now). A burst that fills the outbound buffer (2 MB, ~1700 copies of
-     * 1200 bytes) is flushed and goes on; a copy that still finds no room is
+     * Queue one copy of content to viewer on out (the relay's own channel, flushed at the end of
+     * the read burst, or a partner relay's, flushed now). A burst that fills the outbound buffer (2
+     * MB, ~1700 copies of 1200 bytes) is flushed and goes on; a copy that still finds no room is
      * dropped — real-time media is not queued further. Returns false when dropped.
      */
     boolean writeCopy(Channel out, ByteBuf content, InetSocketAddress viewer) {

@@ -4,8 +4,7 @@ import io.netty.buffer.ByteBuf;
 
 /** RFC 7983/5761 demux of a UDP payload, as the kernel classifier does it. */
 final class RtpPackets {
-    private RtpPackets() {
-    }
+    private RtpPackets() {}
 
     static boolean isRtp(ByteBuf b) {
         if (b.readableBytes() < 12) {

@@ -12,10 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The media plane without BPF: every relay is a Netty (epoll) UDP socket
- * that receives the upstream and writes one datagram per subscriber
- * (batched into sendmmsg by the epoll transport). Same behaviour as the
- * kernel plane, at userspace cost.
+ * The media plane without BPF: every relay is a Netty (epoll) UDP socket that receives the upstream
+ * and writes one datagram per subscriber (batched into sendmmsg by the epoll transport). Same
+ * behaviour as the kernel plane, at userspace cost.
  */
 public final class UserspaceMediaPlane implements MediaPlane {
     private final EventLoopGroup group;
@@ -41,7 +40,8 @@ public final class UserspaceMediaPlane implements MediaPlane {
     }
 
     @Override
-    public RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp) throws IOException {
+    public RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp)
+            throws IOException {
         return pairs.open(this::open, addr, rtp, rtcp);
     }
 

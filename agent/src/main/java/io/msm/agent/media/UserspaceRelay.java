@@ -4,10 +4,7 @@ import io.msm.bpf.maps.DatapathConfig;
 import io.msm.bpf.rtp.RtpReceiverStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramPacket;
-
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
@@ -27,7 +24,7 @@ final class UserspaceRelay extends AbstractRelay {
     private final AtomicLong copies = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
-    private RtpReceiverStats rtp;          // event-loop confined
+    private RtpReceiverStats rtp; // event-loop confined
     private long firstNs;
     private volatile RtpStreamStats rtpSnapshot;
 
@@ -57,16 +54,20 @@ final class UserspaceRelay extends AbstractRelay {
     @Override
     public void inject(ByteBuf data) {
         ByteBuf copy = data.retainedDuplicate();
-        InetSocketAddress from = options.expectedSource() != null ? options.expectedSource() : local();
+        InetSocketAddress from =
+                options.expectedSource() != null ? options.expectedSource() : local();
         // on the relay's event loop: the RTP statistics are confined to it
-        socket.channel.eventLoop().execute(() -> {
-            try {
-                upstream(from, copy);
-                onReadComplete(); // flush the copies, refresh the RTP statistics
-            } finally {
-                copy.release();
-            }
-        });
+        socket.channel
+                .eventLoop()
+                .execute(
+                        () -> {
+                            try {
+                                upstream(from, copy);
+                                onReadComplete(); // flush the copies, refresh the RTP statistics
+                            } finally {
+                                copy.release();
+                            }
+                        });
     }
 
     private void upstream(InetSocketAddress from, ByteBuf content) {
@@ -78,8 +79,12 @@ final class UserspaceRelay extends AbstractRelay {
                 rtp = new RtpReceiverStats(pt -> CLOCK[pt]);
                 firstNs = now;
             }
-            rtp.onPacket(RtpPackets.ssrc(content), RtpPackets.seq(content), RtpPackets.timestamp(content),
-                    RtpPackets.payloadType(content), now - firstNs);
+            rtp.onPacket(
+                    RtpPackets.ssrc(content),
+                    RtpPackets.seq(content),
+                    RtpPackets.timestamp(content),
+                    RtpPackets.payloadType(content),
+                    now - firstNs);
         }
         for (Sub s : subs) {
             if (!socket.writeCopy(s.channel(), content, s.viewer)) {
@@ -101,7 +106,9 @@ final class UserspaceRelay extends AbstractRelay {
         socket.channel.flush();
         RtpReceiverStats r = rtp;
         if (r != null) {
-            rtpSnapshot = new RtpStreamStats(r.ssrc(), r.extendedHighestSeq(), r.lost(), r.jitterMs(), r.received());
+            rtpSnapshot =
+                    new RtpStreamStats(
+                            r.ssrc(), r.extendedHighestSeq(), r.lost(), r.jitterMs(), r.received());
         }
     }
 
@@ -119,7 +126,8 @@ final class UserspaceRelay extends AbstractRelay {
 
     @Override
     public RelayStats stats() {
-        return new RelayStats(upPackets.get(), upBytes.get(), copies.get(), errors.get(), dropped.get());
+        return new RelayStats(
+                upPackets.get(), upBytes.get(), copies.get(), errors.get(), dropped.get());
     }
 
     @Override
@@ -145,7 +153,9 @@ final class UserspaceRelay extends AbstractRelay {
             this.source = source;
         }
 
-        /** The channel the copies leave from: ours, or the partner relay's for two-way anchoring. */
+        /**
+         * The channel the copies leave from: ours, or the partner relay's for two-way anchoring.
+         */
         Channel channel() {
             if (source.equals(local())) {
                 return socket.channel;

@@ -11,13 +11,12 @@ import io.msm.bpf.Datapath;
 import io.msm.bpf.maps.Counters;
 import io.msm.bpf.maps.Stat;
 import io.msm.bpf.maps.TrafficClass;
-
 import java.util.function.Supplier;
 
 /**
- * Kernel counters as Prometheus metrics. The per-CPU counters are read once
- * per scrape ({@link #refresh}) and summed over CPUs; labels are
- * bounded (classes, event names) — never one series per flow.
+ * Kernel counters as Prometheus metrics. The per-CPU counters are read once per scrape ({@link
+ * #refresh}) and summed over CPUs; labels are bounded (classes, event names) — never one series per
+ * flow.
  *
  * <pre>
  * msm_class_packets_total{class}        packets seen per traffic class
@@ -55,23 +54,39 @@ public final class DatapathMetrics implements MeterBinder {
         for (TrafficClass c : TrafficClass.values()) {
             Tags t = Tags.of("class", c.label());
             FunctionCounter.builder("msm.class.packets", counters, s -> s.get().packets(c))
-                    .description("packets seen by the TC classifier, per class").tags(t).register(r);
-            FunctionCounter.builder("msm.class", counters, s -> s.get().bytes(c)).baseUnit("bytes")
-                    .description("bytes seen by the TC classifier, per class").tags(t).register(r);
-            Gauge.builder("msm.flows.active", expiry, e -> e.last().activeByClass().getOrDefault(c, 0L))
-                    .description("flows in the flow table, per class (as of the last expiry pass)").tags(t).register(r);
+                    .description("packets seen by the TC classifier, per class")
+                    .tags(t)
+                    .register(r);
+            FunctionCounter.builder("msm.class", counters, s -> s.get().bytes(c))
+                    .baseUnit("bytes")
+                    .description("bytes seen by the TC classifier, per class")
+                    .tags(t)
+                    .register(r);
+            Gauge.builder(
+                            "msm.flows.active",
+                            expiry,
+                            e -> e.last().activeByClass().getOrDefault(c, 0L))
+                    .description("flows in the flow table, per class (as of the last expiry pass)")
+                    .tags(t)
+                    .register(r);
         }
         for (Stat s : Stat.values()) {
             FunctionCounter.builder("msm.datapath.events", counters, c -> c.get().get(s))
-                    .description("datapath events by kind: malformed or fragmented input, flow table inserts, fan-out "
-                            + "copies and errors, XDP drops ('msm status' explains each)")
-                    .tags("event", s.label()).register(r);
+                    .description(
+                            "datapath events by kind: malformed or fragmented input, flow table inserts, fan-out "
+                                    + "copies and errors, XDP drops ('msm status' explains each)")
+                    .tags("event", s.label())
+                    .register(r);
         }
         FunctionCounter.builder("msm.flows.expired", expiry, FlowExpiry::expiredTotal)
-                .description("idle flows removed by the agent").register(r);
+                .description("idle flows removed by the agent")
+                .register(r);
         Gauge.builder("msm.flow.table.capacity", dp, d -> d.flows().maxEntries())
-                .description("flow table entries available").register(r);
+                .description("flow table entries available")
+                .register(r);
         FunctionCounter.builder("msm.softnet.dropped", this, m -> Backlog.softnetDrops())
-                .description("packets dropped because a CPU backlog was full (net.core.netdev_max_backlog)").register(r);
+                .description(
+                        "packets dropped because a CPU backlog was full (net.core.netdev_max_backlog)")
+                .register(r);
     }
 }

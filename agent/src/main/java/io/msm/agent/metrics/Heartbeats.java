@@ -13,10 +13,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
- * Whether the threads that answer clients still run: every {@link #PERIOD_MILLIS} a tiny
- * task is handed to each watched executor (a proxy's event loops, the SIP media thread);
- * one that has not run its task for longer than the stall timeout is stalled, and
- * {@code /readyz} says so instead of answering 200 for an agent that no longer serves.
+ * Whether the threads that answer clients still run: every {@link #PERIOD_MILLIS} a tiny task is
+ * handed to each watched executor (a proxy's event loops, the SIP media thread); one that has not
+ * run its task for longer than the stall timeout is stalled, and {@code /readyz} says so instead of
+ * answering 200 for an agent that no longer serves.
  */
 public final class Heartbeats implements AutoCloseable {
     static final long PERIOD_MILLIS = 250;
@@ -37,11 +37,13 @@ public final class Heartbeats implements AutoCloseable {
     private final long stallNanos;
     private final LongSupplier nanos;
     private final List<Watched> watched = new CopyOnWriteArrayList<>();
-    private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "msm-heartbeats");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService ticker =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "msm-heartbeats");
+                        t.setDaemon(true);
+                        return t;
+                    });
 
     public Heartbeats(Duration stallTimeout) {
         this(stallTimeout, System::nanoTime);
@@ -50,7 +52,8 @@ public final class Heartbeats implements AutoCloseable {
     Heartbeats(Duration stallTimeout, LongSupplier nanos) {
         this.stallNanos = stallTimeout.toNanos();
         this.nanos = nanos;
-        ticker.scheduleWithFixedDelay(this::beat, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+        ticker.scheduleWithFixedDelay(
+                this::beat, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** Watches one executor (an event loop of a group: add each, see {@code Service.loops()}). */
@@ -65,10 +68,11 @@ public final class Heartbeats implements AutoCloseable {
             }
             w.pending = true;
             try {
-                w.executor.execute(() -> {
-                    w.lastBeat = nanos.getAsLong();
-                    w.pending = false;
-                });
+                w.executor.execute(
+                        () -> {
+                            w.lastBeat = nanos.getAsLong();
+                            w.pending = false;
+                        });
             } catch (RejectedExecutionException e) {
                 watched.remove(w); // shut down: nothing left to watch
             }

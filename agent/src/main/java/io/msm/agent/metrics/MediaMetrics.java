@@ -15,9 +15,8 @@ import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
 /**
- * Per-stream metrics, one series per relay label (a path/track or static
- * stream name, never an address; relays sharing a label are summed),
- * synced with the open relays before each scrape:
+ * Per-stream metrics, one series per relay label (a path/track or static stream name, never an
+ * address; relays sharing a label are summed), synced with the open relays before each scrape:
  *
  * <pre>
  * msm_stream_viewers{stream}                  subscribers of the stream
@@ -38,12 +37,19 @@ public final class MediaMetrics {
         this.registry = registry;
         this.relays = relays;
         Gauge.builder("msm.fanout.groups", () -> relays.get().size())
-                .description("open relays (fan-out groups)").register(registry);
-        Gauge.builder("msm.fanout.subscribers", () -> relays.get().stream().mapToInt(r -> r.subscribers().size()).sum())
-                .description("subscribers over all relays").register(registry);
+                .description("open relays (fan-out groups)")
+                .register(registry);
+        Gauge.builder(
+                        "msm.fanout.subscribers",
+                        () -> relays.get().stream().mapToInt(r -> r.subscribers().size()).sum())
+                .description("subscribers over all relays")
+                .register(registry);
     }
 
-    /** Relays by label as of the last sync: several relays may share one (e.g. every SIP call's "sip/caller/rtp"). */
+    /**
+     * Relays by label as of the last sync: several relays may share one (e.g. every SIP call's
+     * "sip/caller/rtp").
+     */
     private volatile Map<String, List<Relay>> byLabel = Map.of();
 
     private long sum(String label, ToLongFunction<Relay> f) {
@@ -55,9 +61,8 @@ public final class MediaMetrics {
     }
 
     /**
-     * Register meters for new streams, remove those of closed ones. A label
-     * shared by several relays is one series: counts are summed over them,
-     * jitter is the largest.
+     * Register meters for new streams, remove those of closed ones. A label shared by several
+     * relays is one series: counts are summed over them, jitter is the largest.
      */
     public synchronized void sync() {
         Map<String, List<Relay>> now = new HashMap<>();
@@ -75,29 +80,95 @@ public final class MediaMetrics {
                 continue;
             }
             List<Meter> m = new ArrayList<>();
-            m.add(Gauge.builder("msm.stream.viewers", this, x -> x.sum(label, r -> r.subscribers().size()))
-                    .tag("stream", label).description("subscribers of the stream").register(registry));
-            m.add(Gauge.builder("msm.stream.viewers.userspace", this, x -> x.sum(label,
-                            r -> r.subscribers().stream().filter(v -> !"kernel".equals(v.servedBy())).count()))
-                    .tag("stream", label)
-                    .description("subscribers of the stream not served by the kernel now: the userspace plane, next hop"
-                            + " still resolving or not servable, or a source that bypasses msm's TC program")
-                    .register(registry));
-            m.add(FunctionCounter.builder("msm.stream.upstream.packets", this,
-                            x -> x.sum(label, r -> r.stats().upstreamPackets()))
-                    .tag("stream", label).description("packets received from the stream's source").register(registry));
-            m.add(FunctionCounter.builder("msm.stream.copies", this, x -> x.sum(label, r -> r.stats().copies()))
-                    .tag("stream", label).description("copies sent to the stream's viewers").register(registry));
-            m.add(FunctionCounter.builder("msm.stream.copy.errors", this, x -> x.sum(label, r -> r.stats().errors()))
-                    .tag("stream", label).description("copies that could not be sent").register(registry));
-            m.add(Gauge.builder("msm.stream.rtp.lost", this, x -> x.sum(label, r -> r.rtpStats().map(s -> s.lost())
-                            .orElse(0L)))
-                    .baseUnit("packets").tag("stream", label)
-                    .description("RFC 3550 cumulative packets lost of the upstream").register(registry));
-            m.add(Gauge.builder("msm.stream.rtp.jitter", this, x -> x.byLabel.getOrDefault(label, List.of()).stream()
-                            .mapToDouble(r -> r.rtpStats().map(s -> s.jitterMs() / 1000).orElse(0.0)).max().orElse(0.0))
-                    .baseUnit("seconds").tag("stream", label)
-                    .description("RFC 3550 interarrival jitter of the upstream").register(registry));
+            m.add(
+                    Gauge.builder(
+                                    "msm.stream.viewers",
+                                    this,
+                                    x -> x.sum(label, r -> r.subscribers().size()))
+                            .tag("stream", label)
+                            .description("subscribers of the stream")
+                            .register(registry));
+            m.add(
+                    Gauge.builder(
+                                    "msm.stream.viewers.userspace",
+                                    this,
+                                    x ->
+                                            x.sum(
+                                                    label,
+                                                    r ->
+                                                            r.subscribers().stream()
+                                                                    .filter(
+                                                                            v ->
+                                                                                    !"kernel"
+                                                                                            .equals(
+                                                                                                    v
+                                                                                                            .servedBy()))
+                                                                    .count()))
+                            .tag("stream", label)
+                            .description(
+                                    "subscribers of the stream not served by the kernel now: the userspace plane, next hop"
+                                            + " still resolving or not servable, or a source that bypasses msm's TC program")
+                            .register(registry));
+            m.add(
+                    FunctionCounter.builder(
+                                    "msm.stream.upstream.packets",
+                                    this,
+                                    x -> x.sum(label, r -> r.stats().upstreamPackets()))
+                            .tag("stream", label)
+                            .description("packets received from the stream's source")
+                            .register(registry));
+            m.add(
+                    FunctionCounter.builder(
+                                    "msm.stream.copies",
+                                    this,
+                                    x -> x.sum(label, r -> r.stats().copies()))
+                            .tag("stream", label)
+                            .description("copies sent to the stream's viewers")
+                            .register(registry));
+            m.add(
+                    FunctionCounter.builder(
+                                    "msm.stream.copy.errors",
+                                    this,
+                                    x -> x.sum(label, r -> r.stats().errors()))
+                            .tag("stream", label)
+                            .description("copies that could not be sent")
+                            .register(registry));
+            m.add(
+                    Gauge.builder(
+                                    "msm.stream.rtp.lost",
+                                    this,
+                                    x ->
+                                            x.sum(
+                                                    label,
+                                                    r ->
+                                                            r.rtpStats()
+                                                                    .map(s -> s.lost())
+                                                                    .orElse(0L)))
+                            .baseUnit("packets")
+                            .tag("stream", label)
+                            .description("RFC 3550 cumulative packets lost of the upstream")
+                            .register(registry));
+            m.add(
+                    Gauge.builder(
+                                    "msm.stream.rtp.jitter",
+                                    this,
+                                    x ->
+                                            x.byLabel.getOrDefault(label, List.of()).stream()
+                                                    .mapToDouble(
+                                                            r ->
+                                                                    r.rtpStats()
+                                                                            .map(
+                                                                                    s ->
+                                                                                            s
+                                                                                                            .jitterMs()
+                                                                                                    / 1000)
+                                                                            .orElse(0.0))
+                                                    .max()
+                                                    .orElse(0.0))
+                            .baseUnit("seconds")
+                            .tag("stream", label)
+                            .description("RFC 3550 interarrival jitter of the upstream")
+                            .register(registry));
             meters.put(label, m);
         }
     }

@@ -49,18 +49,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * HTTP on --metrics-listen: /metrics (Prometheus text format), /healthz (the agent is
- * alive), /readyz (datapath attached, listeners up, no event loop stalled), and JSON
- * endpoints services add (/calls of the SIP proxy), which show personal data and so
- * answer only with the bearer token of {@code http.token-file} or, without one, only
- * clients in {@code http.private-from} (loopback).
+ * HTTP on --metrics-listen: /metrics (Prometheus text format), /healthz (the agent is alive),
+ * /readyz (datapath attached, listeners up, no event loop stalled), and JSON endpoints services add
+ * (/calls of the SIP proxy), which show personal data and so answer only with the bearer token of
+ * {@code http.token-file} or, without one, only clients in {@code http.private-from} (loopback).
  *
- * <p>It faces the network like the proxies do: connections are capped per source and
- * in total, a request must arrive whole within {@code http.request-timeout} and be
- * small (8 kB of headers, no body), idle connections are closed, and /healthz and
- * /readyz are answered on the event loop from state at hand, so slow clients and a
- * slow scrape cannot make the probes time out. Scrapes and JSON run on one worker
- * thread with a short queue; past it a request gets 503 rather than waiting.
+ * <p>It faces the network like the proxies do: connections are capped per source and in total, a
+ * request must arrive whole within {@code http.request-timeout} and be small (8 kB of headers, no
+ * body), idle connections are closed, and /healthz and /readyz are answered on the event loop from
+ * state at hand, so slow clients and a slow scrape cannot make the probes time out. Scrapes and
+ * JSON run on one worker thread with a short queue; past it a request gets 503 rather than waiting.
  */
 public final class MetricsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MetricsServer.class);
@@ -82,12 +80,19 @@ public final class MetricsServer implements AutoCloseable {
     private final Channel server;
 
     /**
-     * @param json more endpoints: path -> JSON document, built on each GET; they show
-     *             personal data and are served as the class comment says
+     * @param json more endpoints: path -> JSON document, built on each GET; they show personal data
+     *     and are served as the class comment says
      */
-    public MetricsServer(InetSocketAddress listen, HttpSettings settings, PrometheusMeterRegistry registry,
-                         Runnable beforeScrape, BooleanSupplier healthy, BooleanSupplier ready, Heartbeats heartbeats,
-                         Map<String, Supplier<String>> json) throws IOException {
+    public MetricsServer(
+            InetSocketAddress listen,
+            HttpSettings settings,
+            PrometheusMeterRegistry registry,
+            Runnable beforeScrape,
+            BooleanSupplier healthy,
+            BooleanSupplier ready,
+            Heartbeats heartbeats,
+            Map<String, Supplier<String>> json)
+            throws IOException {
         this.settings = settings;
         this.registry = registry;
         this.beforeScrape = beforeScrape;
@@ -95,41 +100,76 @@ public final class MetricsServer implements AutoCloseable {
         this.ready = ready;
         this.heartbeats = heartbeats;
         this.json = Map.copyOf(json);
-        this.refusals = new Refusals(registry, "http", Set.of(ConnectionGate.PER_SOURCE, ConnectionGate.TOTAL,
-                RequestDeadline.REASON, "idle", REASON_BUSY, REASON_PRIVATE, "bad_request"));
+        this.refusals =
+                new Refusals(
+                        registry,
+                        "http",
+                        Set.of(
+                                ConnectionGate.PER_SOURCE,
+                                ConnectionGate.TOTAL,
+                                RequestDeadline.REASON,
+                                "idle",
+                                REASON_BUSY,
+                                REASON_PRIVATE,
+                                "bad_request"));
         if (settings.tokenFile() != null) {
             token(); // a missing or short token file stops the start, with the reason
         }
-        this.work = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(WORK_QUEUE), r -> {
-            Thread t = new Thread(r, "msm-http-work");
-            t.setDaemon(true);
-            return t;
-        });
+        this.work =
+                new ThreadPoolExecutor(
+                        1,
+                        1,
+                        0,
+                        TimeUnit.SECONDS,
+                        new ArrayBlockingQueue<>(WORK_QUEUE),
+                        r -> {
+                            Thread t = new Thread(r, "msm-http-work");
+                            t.setDaemon(true);
+                            return t;
+                        });
         this.group = Transport.group(1, "msm-http");
-        ConnectionGate gate = new ConnectionGate(
-                new SourceLimiter(settings.maxConnectionsPerSource(), settings.maxConnections()), refusals);
+        ConnectionGate gate =
+                new ConnectionGate(
+                        new SourceLimiter(
+                                settings.maxConnectionsPerSource(), settings.maxConnections()),
+                        refusals);
         RequestDeadline deadline = new RequestDeadline(settings.requestTimeout(), refusals);
         long idleMillis = settings.idleTimeout().toMillis();
         try {
-            this.server = new ServerBootstrap().group(group).channel(Transport.server())
-                    .option(ChannelOption.SO_BACKLOG, 128)
-                    .option(ChannelOption.SO_REUSEADDR, true)
-                    .childHandler(new ChannelInitializer<>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            RequestDeadline.Stages st = deadline.stages();
-                            ch.pipeline().addLast(gate,
-                                    new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS),
-                                    st.before(),
-                                    new HttpServerCodec(4096, MAX_HEADER_BYTES, 8192),
-                                    new HttpObjectAggregator(8192),
-                                    st.after(),
-                                    new Handler());
-                        }
-                    }).bind(listen).syncUninterruptibly().channel();
+            this.server =
+                    new ServerBootstrap()
+                            .group(group)
+                            .channel(Transport.server())
+                            .option(ChannelOption.SO_BACKLOG, 128)
+                            .option(ChannelOption.SO_REUSEADDR, true)
+                            .childHandler(
+                                    new ChannelInitializer<>() {
+                                        @Override
+                                        protected void initChannel(Channel ch) {
+                                            RequestDeadline.Stages st = deadline.stages();
+                                            ch.pipeline()
+                                                    .addLast(
+                                                            gate,
+                                                            new IdleStateHandler(
+                                                                    0,
+                                                                    0,
+                                                                    idleMillis,
+                                                                    TimeUnit.MILLISECONDS),
+                                                            st.before(),
+                                                            new HttpServerCodec(
+                                                                    4096, MAX_HEADER_BYTES, 8192),
+                                                            new HttpObjectAggregator(8192),
+                                                            st.after(),
+                                                            new Handler());
+                                        }
+                                    })
+                            .bind(listen)
+                            .syncUninterruptibly()
+                            .channel();
         } catch (RuntimeException e) {
             close();
-            throw new IOException("cannot listen on " + listen + " (metrics-listen): " + e.getMessage(), e);
+            throw new IOException(
+                    "cannot listen on " + listen + " (metrics-listen): " + e.getMessage(), e);
         }
     }
 
@@ -142,12 +182,17 @@ public final class MetricsServer implements AutoCloseable {
         try {
             String t = Files.readString(f, StandardCharsets.UTF_8).strip();
             if (t.length() < 16) {
-                throw new IllegalStateException("http.token-file " + f + " holds " + t.length()
-                        + " characters; a bearer token needs at least 16 (e.g. openssl rand -hex 32)");
+                throw new IllegalStateException(
+                        "http.token-file "
+                                + f
+                                + " holds "
+                                + t.length()
+                                + " characters; a bearer token needs at least 16 (e.g. openssl rand -hex 32)");
             }
             return t;
         } catch (IOException e) {
-            throw new IllegalStateException("http.token-file " + f + " cannot be read: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "http.token-file " + f + " cannot be read: " + e.getMessage(), e);
         }
     }
 
@@ -156,13 +201,27 @@ public final class MetricsServer implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             if (!req.decoderResult().isSuccess()) {
-                refusals.refuse("bad_request", ctx.channel().remoteAddress() + ": " + req.decoderResult().cause());
-                respond(ctx, false, false, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request\n");
+                refusals.refuse(
+                        "bad_request",
+                        ctx.channel().remoteAddress() + ": " + req.decoderResult().cause());
+                respond(
+                        ctx,
+                        false,
+                        false,
+                        HttpResponseStatus.BAD_REQUEST,
+                        "text/plain",
+                        "bad request\n");
                 return;
             }
             boolean head = req.method().equals(HttpMethod.HEAD);
             if (!head && !req.method().equals(HttpMethod.GET)) {
-                respond(ctx, keepAlive, false, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "GET or HEAD only\n");
+                respond(
+                        ctx,
+                        keepAlive,
+                        false,
+                        HttpResponseStatus.METHOD_NOT_ALLOWED,
+                        "text/plain",
+                        "GET or HEAD only\n");
                 return;
             }
             String path = req.uri();
@@ -173,25 +232,52 @@ public final class MetricsServer implements AutoCloseable {
             switch (path) {
                 case "/healthz" -> {
                     boolean ok = healthy.getAsBoolean();
-                    respond(ctx, keepAlive, head, ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                            "text/plain", ok ? "ok\n" : "unhealthy\n");
+                    respond(
+                            ctx,
+                            keepAlive,
+                            head,
+                            ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                            "text/plain",
+                            ok ? "ok\n" : "unhealthy\n");
                 }
                 case "/readyz" -> {
                     List<String> why = notReady();
-                    respond(ctx, keepAlive, head, why.isEmpty() ? HttpResponseStatus.OK
-                            : HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain",
-                            why.isEmpty() ? "ready\n" : "not ready: " + String.join("; ", why) + "\n");
+                    respond(
+                            ctx,
+                            keepAlive,
+                            head,
+                            why.isEmpty()
+                                    ? HttpResponseStatus.OK
+                                    : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                            "text/plain",
+                            why.isEmpty()
+                                    ? "ready\n"
+                                    : "not ready: " + String.join("; ", why) + "\n");
                 }
-                case "/metrics" -> offload(ctx, keepAlive, head, "text/plain; version=0.0.4; charset=utf-8", () -> {
-                    beforeScrape.run();
-                    return registry.scrape();
-                });
+                case "/metrics" ->
+                        offload(
+                                ctx,
+                                keepAlive,
+                                head,
+                                "text/plain; version=0.0.4; charset=utf-8",
+                                () -> {
+                                    beforeScrape.run();
+                                    return registry.scrape();
+                                });
                 default -> {
                     Supplier<String> body = json.get(path);
                     if (body == null) {
-                        respond(ctx, keepAlive, head, HttpResponseStatus.NOT_FOUND, "text/plain",
+                        respond(
+                                ctx,
+                                keepAlive,
+                                head,
+                                HttpResponseStatus.NOT_FOUND,
+                                "text/plain",
                                 "try /metrics, /healthz or /readyz"
-                                        + (json.isEmpty() ? "" : ", " + String.join(", ", json.keySet())) + "\n");
+                                        + (json.isEmpty()
+                                                ? ""
+                                                : ", " + String.join(", ", json.keySet()))
+                                        + "\n");
                     } else if (mayShowPrivate(ctx, req)) {
                         offload(ctx, keepAlive, head, "application/json", () -> body.get() + "\n");
                     }
@@ -202,8 +288,12 @@ public final class MetricsServer implements AutoCloseable {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof IdleStateEvent) {
-                refusals.refuse("idle", ctx.channel().remoteAddress() + " sent nothing for "
-                        + settings.idleTimeout().toSeconds() + " s");
+                refusals.refuse(
+                        "idle",
+                        ctx.channel().remoteAddress()
+                                + " sent nothing for "
+                                + settings.idleTimeout().toSeconds()
+                                + " s");
                 ctx.close();
             } else {
                 ctx.fireUserEventTriggered(evt);
@@ -234,13 +324,20 @@ public final class MetricsServer implements AutoCloseable {
         String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
         if (settings.tokenFile() != null) {
             String want = "Bearer " + token();
-            if (auth != null && MessageDigest.isEqual(want.getBytes(StandardCharsets.UTF_8),
-                    auth.strip().getBytes(StandardCharsets.UTF_8))) {
+            if (auth != null
+                    && MessageDigest.isEqual(
+                            want.getBytes(StandardCharsets.UTF_8),
+                            auth.strip().getBytes(StandardCharsets.UTF_8))) {
                 return true;
             }
-            refusals.refuse(REASON_PRIVATE, peer + " " + req.uri() + ": " + (auth == null ? "no" : "wrong") + " token");
-            FullHttpResponse r = response(HttpResponseStatus.UNAUTHORIZED, "text/plain",
-                    "this endpoint needs the bearer token of http.token-file\n");
+            refusals.refuse(
+                    REASON_PRIVATE,
+                    peer + " " + req.uri() + ": " + (auth == null ? "no" : "wrong") + " token");
+            FullHttpResponse r =
+                    response(
+                            HttpResponseStatus.UNAUTHORIZED,
+                            "text/plain",
+                            "this endpoint needs the bearer token of http.token-file\n");
             r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"msm\"");
             send(ctx, HttpUtil.isKeepAlive(req), r);
             return false;
@@ -249,31 +346,53 @@ public final class MetricsServer implements AutoCloseable {
             return true;
         }
         refusals.refuse(REASON_PRIVATE, peer + " " + req.uri() + ": not in http.private-from");
-        respond(ctx, HttpUtil.isKeepAlive(req), false, HttpResponseStatus.FORBIDDEN, "text/plain",
-                "this endpoint shows personal data: it answers " + settings.privateFrom()
+        respond(
+                ctx,
+                HttpUtil.isKeepAlive(req),
+                false,
+                HttpResponseStatus.FORBIDDEN,
+                "text/plain",
+                "this endpoint shows personal data: it answers "
+                        + settings.privateFrom()
                         + " only, unless http.token-file is set\n");
         return false;
     }
 
     /** Runs a slow answer on the worker; past its short queue, 503 at once. */
-    private void offload(ChannelHandlerContext ctx, boolean keepAlive, boolean head, String type,
-                         Supplier<String> body) {
+    private void offload(
+            ChannelHandlerContext ctx,
+            boolean keepAlive,
+            boolean head,
+            String type,
+            Supplier<String> body) {
         try {
-            work.execute(() -> {
-                String b;
-                try {
-                    b = body.get();
-                } catch (RuntimeException e) {
-                    log.warn("http: answering {} failed: {}", ctx.channel().remoteAddress(), e.toString());
-                    respond(ctx, keepAlive, head, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain",
-                            "internal error: " + e.getMessage() + "\n");
-                    return;
-                }
-                respond(ctx, keepAlive, head, HttpResponseStatus.OK, type, b);
-            });
+            work.execute(
+                    () -> {
+                        String b;
+                        try {
+                            b = body.get();
+                        } catch (RuntimeException e) {
+                            log.warn(
+                                    "http: answering {} failed: {}",
+                                    ctx.channel().remoteAddress(),
+                                    e.toString());
+                            respond(
+                                    ctx,
+                                    keepAlive,
+                                    head,
+                                    HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                                    "text/plain",
+                                    "internal error: " + e.getMessage() + "\n");
+                            return;
+                        }
+                        respond(ctx, keepAlive, head, HttpResponseStatus.OK, type, b);
+                    });
         } catch (RejectedExecutionException e) {
-            refusals.refuse(REASON_BUSY, ctx.channel().remoteAddress() + ": " + WORK_QUEUE + " requests waiting");
-            FullHttpResponse r = response(HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain", "busy, retry\n");
+            refusals.refuse(
+                    REASON_BUSY,
+                    ctx.channel().remoteAddress() + ": " + WORK_QUEUE + " requests waiting");
+            FullHttpResponse r =
+                    response(HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain", "busy, retry\n");
             r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
             send(ctx, keepAlive, r);
         }
@@ -281,14 +400,21 @@ public final class MetricsServer implements AutoCloseable {
 
     private static FullHttpResponse response(HttpResponseStatus status, String type, String body) {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(b));
+        FullHttpResponse r =
+                new DefaultFullHttpResponse(
+                        HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(b));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, b.length);
         return r;
     }
 
-    private static void respond(ChannelHandlerContext ctx, boolean keepAlive, boolean head, HttpResponseStatus status,
-                                String type, String body) {
+    private static void respond(
+            ChannelHandlerContext ctx,
+            boolean keepAlive,
+            boolean head,
+            HttpResponseStatus status,
+            String type,
+            String body) {
         FullHttpResponse r = response(status, type, body);
         if (head) {
             r.content().clear();

@@ -17,14 +17,13 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 /**
- * Netty's native epoll transport where it loads (Linux), NIO otherwise —
- * one place that decides, for the media relays and both proxies.
+ * Netty's native epoll transport where it loads (Linux), NIO otherwise — one place that decides,
+ * for the media relays and both proxies.
  */
 public final class Transport {
     private static final boolean EPOLL = !Boolean.getBoolean("msm.nio") && Epoll.isAvailable();
 
-    private Transport() {
-    }
+    private Transport() {}
 
     /** "epoll" or "nio" (with the reason epoll is unavailable). */
     public static String name() {
@@ -32,7 +31,10 @@ public final class Transport {
             return "epoll";
         }
         Throwable why = Epoll.unavailabilityCause();
-        return "nio" + (why != null && !Boolean.getBoolean("msm.nio") ? " (epoll unavailable: " + why.getMessage() + ")" : "");
+        return "nio"
+                + (why != null && !Boolean.getBoolean("msm.nio")
+                        ? " (epoll unavailable: " + why.getMessage() + ")"
+                        : "");
     }
 
     public static boolean epoll() {

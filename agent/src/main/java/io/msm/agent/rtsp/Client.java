@@ -1,7 +1,6 @@
 package io.msm.agent.rtsp;
 
 import io.netty.channel.Channel;
-
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -9,21 +8,31 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A client's RTSP connection as the {@link PathRegistry} knows it: where it
- * is, the sessions it opened and the stream it announced and has not yet
- * recorded. The registry keeps this state (under its lock); the connection
- * holds it only to name itself in its requests, and learns through
- * {@link #streamEnded()} that a stream it watched ended.
+ * A client's RTSP connection as the {@link PathRegistry} knows it: where it is, the sessions it
+ * opened and the stream it announced and has not yet recorded. The registry keeps this state (under
+ * its lock); the connection holds it only to name itself in its requests, and learns through {@link
+ * #streamEnded()} that a stream it watched ended.
  */
 final class Client {
     final Channel channel;
+
     /** the node address the client reached us at (relays for its tracks listen there) */
     final InetSocketAddress local;
+
     final InetSocketAddress remote;
-    /** sessions created on this connection: changed under the registry lock, read without it for interleaved media */
+
+    /**
+     * sessions created on this connection: changed under the registry lock, read without it for
+     * interleaved media
+     */
     final Set<RtspSession> sessions = ConcurrentHashMap.newKeySet();
-    /** a stream this connection ANNOUNCEd and has not yet RECORDed or released (under the registry lock) */
+
+    /**
+     * a stream this connection ANNOUNCEd and has not yet RECORDed or released (under the registry
+     * lock)
+     */
     Stream announced;
+
     private final Runnable onStreamEnded;
 
     Client(Channel channel, Runnable onStreamEnded) {

@@ -32,13 +32,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The paths of the RTSP proxy and what lives on them: their streams, the
- * sessions of viewers and publishers, the viewers' feedback sources, the
- * upstream session of a pulled path and its linger, and session expiry.
- * Connections ask it — describe, announce, set up, play, pause, record,
- * tear down — and reply with what it answers or {@link Refused refuses};
- * it never reaches into a connection (a {@link Client} is its own record of
- * one, and is told when a stream it watched ended).
+ * The paths of the RTSP proxy and what lives on them: their streams, the sessions of viewers and
+ * publishers, the viewers' feedback sources, the upstream session of a pulled path and its linger,
+ * and session expiry. Connections ask it — describe, announce, set up, play, pause, record, tear
+ * down — and reply with what it answers or {@link Refused refuses}; it never reaches into a
+ * connection (a {@link Client} is its own record of one, and is told when a stream it watched
+ * ended).
  *
  * <p>State changes under {@link #lock}; media never takes it.
  */
@@ -49,12 +48,16 @@ final class PathRegistry {
     private final RtspSettings settings;
     private final MediaPlane plane;
     private final RtspMetrics metrics;
+
     @GuardedBy("lock")
     private final Map<String, StreamPath> paths = new LinkedHashMap<>();
+
     /** sessions and viewers' feedback sources: changed under the lock */
     private final SessionTable sessions = new SessionTable();
+
     /** StreamRoutes (Kubernetes) for paths the config does not name; read at each lookup. */
     private volatile Supplier<StreamRoutes> routes = () -> StreamRoutes.NONE;
+
     private volatile EventLoopGroup workers;
     private volatile ScheduledExecutorService timers;
 
@@ -68,7 +71,10 @@ final class PathRegistry {
         this.routes = r;
     }
 
-    /** The configured paths; upstream sessions connect on {@code workers}, linger and time out on {@code timers}. */
+    /**
+     * The configured paths; upstream sessions connect on {@code workers}, linger and time out on
+     * {@code timers}.
+     */
     void start(EventLoopGroup workers, ScheduledExecutorService timers) {
         this.workers = workers;
         this.timers = timers;
@@ -95,7 +101,8 @@ final class PathRegistry {
         return timers;
     }
 
-    // ---- paths -------------------------------------------------------------------------------------------------
+    // ---- paths
+    // -------------------------------------------------------------------------------------------------
 
     @GuardedBy("lock")
     private void addPath(StreamPath p) {
@@ -104,14 +111,15 @@ final class PathRegistry {
     }
 
     /**
-     * A path a publisher created goes away with its last stream and viewer;
-     * a routed path with its upstream session (the next viewer has the
-     * route choose a backend again).
+     * A path a publisher created goes away with its last stream and viewer; a routed path with its
+     * upstream session (the next viewer has the route choose a backend again).
      */
     @GuardedBy("lock")
     private void dropIfIdle(StreamPath p) {
-        boolean idle = p.dynamic() ? p.stream == null && p.viewers.isEmpty()
-                : p.routed != null && p.upstream == null && p.viewers.isEmpty();
+        boolean idle =
+                p.dynamic()
+                        ? p.stream == null && p.viewers.isEmpty()
+                        : p.routed != null && p.upstream == null && p.viewers.isEmpty();
         if (idle && paths.get(p.name) == p) {
             paths.remove(p.name);
             metrics.pathRemoved(p);
@@ -124,15 +132,13 @@ final class PathRegistry {
     }
 
     /** A path and the rest of the URL path below it (null when the URL names the path itself). */
-    private record Resolved(StreamPath path, String rest) {
-    }
+    private record Resolved(StreamPath path, String rest) {}
 
     /**
-     * Like {@link #resolve(String)}, and when no path is known, the
-     * StreamRoute matching host and path (or its parent, for a track URL)
-     * picks a backend: a routed path is created that pulls from it, shared by
-     * the viewers that come while its upstream session lives. Weights thus
-     * split upstream sessions (per node), not viewers of one session.
+     * Like {@link #resolve(String)}, and when no path is known, the StreamRoute matching host and
+     * path (or its parent, for a track URL) picks a backend: a routed path is created that pulls
+     * from it, shared by the viewers that come while its upstream session lives. Weights thus split
+     * upstream sessions (per node), not viewers of one session.
      */
     @GuardedBy("lock")
     private Resolved resolve(String host, String urlPath) {
@@ -142,14 +148,27 @@ final class PathRegistry {
         }
         StreamRoutes table = routes.get();
         int slash = urlPath.lastIndexOf('/');
-        String[] candidates = slash > 0 ? new String[] {urlPath, urlPath.substring(0, slash)} : new String[] {urlPath};
+        String[] candidates =
+                slash > 0
+                        ? new String[] {urlPath, urlPath.substring(0, slash)}
+                        : new String[] {urlPath};
         for (String name : candidates) {
             Optional<Backend> b = table.choose(host, "/" + name);
             if (b.isPresent()) {
-                StreamPath p = new StreamPath(name, new RtspSettings.PathSource(name, RtspSettings.PathSource.Kind.PULL,
-                        b.get().upstream()), b.get());
+                StreamPath p =
+                        new StreamPath(
+                                name,
+                                new RtspSettings.PathSource(
+                                        name,
+                                        RtspSettings.PathSource.Kind.PULL,
+                                        b.get().upstream()),
+                                b.get());
                 addPath(p);
-                log.info("{}: routed by StreamRoute {} to {} ({})", name, b.get().route(), b.get().name(),
+                log.info(
+                        "{}: routed by StreamRoute {} to {} ({})",
+                        name,
+                        b.get().route(),
+                        b.get().name(),
                         b.get().upstream());
                 return new Resolved(p, name.equals(urlPath) ? null : urlPath.substring(slash + 1));
             }
@@ -176,7 +195,8 @@ final class PathRegistry {
         return null;
     }
 
-    // ---- what connections ask ----------------------------------------------------------------------------------
+    // ---- what connections ask
+    // ----------------------------------------------------------------------------------
 
     /** A client connected. */
     Client connect(Channel channel, Runnable onStreamEnded) {
@@ -197,20 +217,18 @@ final class PathRegistry {
     }
 
     /**
-     * The path's upstream is being set up: ask again once {@code ready}
-     * completes, at most {@code timeout} (the upstream's own timeout fails it
-     * first).
+     * The path's upstream is being set up: ask again once {@code ready} completes, at most {@code
+     * timeout} (the upstream's own timeout fails it first).
      */
-    record UpstreamWait(CompletableFuture<Stream> ready, URI upstream, Duration timeout) {
-    }
+    record UpstreamWait(CompletableFuture<Stream> ready, URI upstream, Duration timeout) {}
 
     private UpstreamWait waitFor(Upstream u) {
-        return new UpstreamWait(u.ready(), u.path.config.upstream(), settings.upstreamTimeout().plusSeconds(1));
+        return new UpstreamWait(
+                u.ready(), u.path.config.upstream(), settings.upstreamTimeout().plusSeconds(1));
     }
 
     /** A DESCRIBE's answer: the served description, or the upstream to wait for. */
-    record Description(String sdp, UpstreamWait upstream) {
-    }
+    record Description(String sdp, UpstreamWait upstream) {}
 
     Description describe(Client c, String host, String urlPath) throws Refused {
         synchronized (lock) {
@@ -233,7 +251,8 @@ final class PathRegistry {
             }
             String sdp = s.sdp.served(c.serverAddress(), s.sdpId, p.name);
             if (p.pulled()) {
-                lingerIfIdle(p); // a DESCRIBE without SETUP keeps the upstream only for the linger time
+                lingerIfIdle(
+                        p); // a DESCRIBE without SETUP keeps the upstream only for the linger time
             }
             return new Description(sdp, null);
         }
@@ -244,25 +263,34 @@ final class PathRegistry {
         synchronized (lock) {
             StreamPath p = paths.get(name);
             if (p != null && p.pulled()) {
-                throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "path " + name
-                        + " is pulled from its upstream; it cannot be published to");
+                throw new Refused(
+                        RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                        "path " + name + " is pulled from its upstream; it cannot be published to");
             }
             if (p == null) {
                 if (!settings.publishByDefault()) {
-                    throw new Refused(RtspStatus.NOT_FOUND, "path " + name + " is not configured (rtsp.paths) and "
-                            + "rtsp.publish-by-default is off");
+                    throw new Refused(
+                            RtspStatus.NOT_FOUND,
+                            "path "
+                                    + name
+                                    + " is not configured (rtsp.paths) and "
+                                    + "rtsp.publish-by-default is off");
                 }
                 if (dynamicPaths() >= settings.maxPaths()) {
-                    throw new Refused(RtspStatus.NOT_ENOUGH_BANDWIDTH, "rtsp.max-paths (" + settings.maxPaths()
-                            + ") paths are published already");
+                    throw new Refused(
+                            RtspStatus.NOT_ENOUGH_BANDWIDTH,
+                            "rtsp.max-paths ("
+                                    + settings.maxPaths()
+                                    + ") paths are published already");
                 }
                 p = new StreamPath(name, null);
                 addPath(p);
             }
             if (p.stream != null && !p.stream.ended) {
                 if (p.stream.announcer != c || p.stream.live) {
-                    throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "path " + name
-                            + " already has a publisher");
+                    throw new Refused(
+                            RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                            "path " + name + " already has a publisher");
                 }
                 endStream(p.stream, "announced again");
             }
@@ -280,12 +308,11 @@ final class PathRegistry {
     }
 
     /** A SETUP's answer: the session and the Transport to reply, or the upstream to wait for. */
-    record SetUp(RtspSession session, TransportSpec transport, UpstreamWait upstream) {
-    }
+    record SetUp(RtspSession session, TransportSpec transport, UpstreamWait upstream) {}
 
     /**
-     * SETUP of the track {@code uri} names, on the session {@code sid}
-     * (null: a new one), with the transports the client offered.
+     * SETUP of the track {@code uri} names, on the session {@code sid} (null: a new one), with the
+     * transports the client offered.
      */
     SetUp setup(Client c, String uri, String sid, List<TransportSpec> offered) throws Refused {
         synchronized (lock) {
@@ -299,8 +326,9 @@ final class PathRegistry {
             if (sid != null) {
                 session = sessions.of(c, sid);
                 if (session.path() != p) {
-                    throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "session " + sid
-                            + " belongs to path " + session.path().name);
+                    throw new Refused(
+                            RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                            "session " + sid + " belongs to path " + session.path().name);
                 }
                 session.touch();
             }
@@ -309,7 +337,9 @@ final class PathRegistry {
                 return setupPublisher(c, uri, a, res.rest(), offered, session);
             }
             if (session != null && session.kind == RtspSession.Kind.PUBLISHER) {
-                throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "tracks cannot be added after RECORD");
+                throw new Refused(
+                        RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                        "tracks cannot be added after RECORD");
             }
             Stream s = p.liveStream();
             if (s == null) {
@@ -323,15 +353,24 @@ final class PathRegistry {
     }
 
     @GuardedBy("lock")
-    private SetUp setupPublisher(Client c, String uri, Stream s, String rest, List<TransportSpec> offered,
-                                 RtspSession session) throws Refused {
+    private SetUp setupPublisher(
+            Client c,
+            String uri,
+            Stream s,
+            String rest,
+            List<TransportSpec> offered,
+            RtspSession session)
+            throws Refused {
         Track t = s.track(rest, uri);
         if (t == null) {
-            throw new Refused(RtspStatus.NOT_FOUND, "no track " + rest + " in the announced description");
+            throw new Refused(
+                    RtspStatus.NOT_FOUND, "no track " + rest + " in the announced description");
         }
         TransportSpec want = Transports.forPublisher(offered);
         if (t.relays() != null) {
-            throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "track " + t.index + " is already set up");
+            throw new Refused(
+                    RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                    "track " + t.index + " is already set up");
         }
         if (session == null) {
             if (s.publisher != null) {
@@ -346,7 +385,8 @@ final class PathRegistry {
         InetSocketAddress srcRtp;
         InetSocketAddress srcRtcp;
         if (want.tcp()) {
-            // the relays see these packets only by injection; their "source" is the connection itself
+            // the relays see these packets only by injection; their "source" is the connection
+            // itself
             srcRtp = c.remote;
             srcRtcp = c.remote;
         } else {
@@ -358,32 +398,44 @@ final class PathRegistry {
             // on the address the client reached us at: the kernel keys its fan-out group by it
             pair = t.openRelays(plane, c.local.getAddress(), srcRtp, srcRtcp);
         } catch (IOException | RuntimeException e) {
-            throw new Refused(RtspStatus.NOT_ENOUGH_BANDWIDTH, "no relay for track " + t.index + ": "
-                    + e.getMessage());
+            throw new Refused(
+                    RtspStatus.NOT_ENOUGH_BANDWIDTH,
+                    "no relay for track " + t.index + ": " + e.getMessage());
         }
         t.attach(pair);
-        session.setups.put(t.index, new RtspSession.Setup(t, want, null, null, ch.first(), ch.second()));
+        session.setups.put(
+                t.index, new RtspSession.Setup(t, want, null, null, ch.first(), ch.second()));
         return new SetUp(session, Transports.publisherReply(want, ch, pair), null);
     }
 
     @GuardedBy("lock")
-    private SetUp setupViewer(Client c, String uri, Stream s, String rest, List<TransportSpec> offered,
-                              RtspSession session) throws Refused {
+    private SetUp setupViewer(
+            Client c,
+            String uri,
+            Stream s,
+            String rest,
+            List<TransportSpec> offered,
+            RtspSession session)
+            throws Refused {
         Track t = s.track(rest, uri);
         if (t == null) {
             throw new Refused(RtspStatus.NOT_FOUND, "no track " + rest + " in " + s.path.name);
         }
         if (t.relays() == null) {
-            throw new Refused(RtspStatus.SERVICE_UNAVAILABLE, "track " + t.index + " of " + s.path.name
-                    + " is not being received");
+            throw new Refused(
+                    RtspStatus.SERVICE_UNAVAILABLE,
+                    "track " + t.index + " of " + s.path.name + " is not being received");
         }
         TransportSpec want = Transports.forViewer(offered);
         if (session != null && session.stream != s) {
-            throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "session " + session.id
-                    + " watched a stream that has ended");
+            throw new Refused(
+                    RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                    "session " + session.id + " watched a stream that has ended");
         }
         if (session != null && session.setups.containsKey(t.index)) {
-            throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "track " + t.index + " is already set up");
+            throw new Refused(
+                    RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                    "track " + t.index + " is already set up");
         }
         TransportSpec.PortRange ch = Transports.channels(want, t, c);
         if (session == null) {
@@ -395,15 +447,20 @@ final class PathRegistry {
         InetSocketAddress rtp = null;
         InetSocketAddress rtcp = null;
         if (!want.tcp()) {
-            // media goes to the address the RTSP connection comes from, never to a destination= the client names
+            // media goes to the address the RTSP connection comes from, never to a destination= the
+            // client names
             rtp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().first());
             rtcp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().second());
         }
-        session.setups.put(t.index, new RtspSession.Setup(t, want, rtp, rtcp, ch.first(), ch.second()));
+        session.setups.put(
+                t.index, new RtspSession.Setup(t, want, rtp, rtcp, ch.first(), ch.second()));
         return new SetUp(session, Transports.viewerReply(want, ch, t), null);
     }
 
-    /** The session {@code sid} names, touched, when it is one of {@code c}'s (a session's connection never changes). */
+    /**
+     * The session {@code sid} names, touched, when it is one of {@code c}'s (a session's connection
+     * never changes).
+     */
     private RtspSession owned(Client c, String sid) throws Refused {
         if (sid == null) {
             throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no Session header");
@@ -430,7 +487,9 @@ final class PathRegistry {
         synchronized (lock) {
             RtspSession s = owned(c, sid);
             if (s.kind != RtspSession.Kind.VIEWER) {
-                throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "a publishing session cannot PLAY");
+                throw new Refused(
+                        RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                        "a publishing session cannot PLAY");
             }
             if (s.setups.isEmpty()) {
                 throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "SETUP a track first");
@@ -439,7 +498,9 @@ final class PathRegistry {
                 for (RtspSession.Setup u : s.setups.values()) {
                     Track t = u.track();
                     if (u.transport().tcp()) {
-                        Track.TcpViewer v = new Track.TcpViewer(t, s, c.channel, u.rtpChannel(), u.rtcpChannel());
+                        Track.TcpViewer v =
+                                new Track.TcpViewer(
+                                        t, s, c.channel, u.rtpChannel(), u.rtcpChannel());
                         s.tcpViewers.add(v);
                         t.addTcpViewer(v);
                     } else {
@@ -458,7 +519,9 @@ final class PathRegistry {
         synchronized (lock) {
             RtspSession s = owned(c, sid);
             if (s.kind != RtspSession.Kind.VIEWER) {
-                throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "a live publication cannot be paused");
+                throw new Refused(
+                        RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                        "a live publication cannot be paused");
             }
             if (s.state == RtspSession.State.PLAYING) {
                 s.stopMedia();
@@ -472,7 +535,8 @@ final class PathRegistry {
         synchronized (lock) {
             RtspSession s = owned(c, sid);
             if (s.kind != RtspSession.Kind.PUBLISHER) {
-                throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
+                throw new Refused(
+                        RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
                         "RECORD needs ANNOUNCE and SETUP with mode=record");
             }
             Stream st = s.stream;
@@ -486,14 +550,21 @@ final class PathRegistry {
                 if (c.announced == st) {
                     c.announced = null; // from now on the session owns it
                 }
-                log.info("{}: publishing from {} ({} of {} track(s) set up)", st.path.name, c.remote, s.setups.size(),
+                log.info(
+                        "{}: publishing from {} ({} of {} track(s) set up)",
+                        st.path.name,
+                        c.remote,
+                        s.setups.size(),
                         st.tracks.size());
             }
             return s;
         }
     }
 
-    /** TEARDOWN: the session ended, or null when it was a publisher giving up between ANNOUNCE and SETUP. */
+    /**
+     * TEARDOWN: the session ended, or null when it was a publisher giving up between ANNOUNCE and
+     * SETUP.
+     */
     RtspSession teardown(Client c, String sid) throws Refused {
         synchronized (lock) {
             if (sid == null) {
@@ -509,7 +580,10 @@ final class PathRegistry {
         }
     }
 
-    /** RTP or RTCP a client interleaved on its RTSP connection: a publisher's media, or a viewer's reports. */
+    /**
+     * RTP or RTCP a client interleaved on its RTSP connection: a publisher's media, or a viewer's
+     * reports.
+     */
     void interleaved(Client c, InterleavedFrame f) {
         RtspSession s = null;
         RtspSession.Setup u = null;
@@ -540,16 +614,16 @@ final class PathRegistry {
         }
     }
 
-    // ---- sessions ----------------------------------------------------------------------------------------------
+    // ---- sessions
+    // ----------------------------------------------------------------------------------------------
 
     int sessionTimeoutSeconds() {
         return (int) Math.max(1, settings.sessionTimeout().toSeconds());
     }
 
     /**
-     * End a session — unsubscribe its viewers' ports, release a publisher's
-     * stream (ending every viewer of it), start the upstream linger when a
-     * pulled path's last viewer left.
+     * End a session — unsubscribe its viewers' ports, release a publisher's stream (ending every
+     * viewer of it), start the upstream linger when a pulled path's last viewer left.
      */
     @GuardedBy("lock")
     private void endSession(RtspSession s, String why) {
@@ -559,7 +633,12 @@ final class PathRegistry {
         s.ended = true;
         sessions.remove(s);
         s.stopMedia();
-        log.debug("session {} ({} of {}) ended: {}", s.id, s.kind.name().toLowerCase(Locale.ROOT), s.path().name, why);
+        log.debug(
+                "session {} ({} of {}) ended: {}",
+                s.id,
+                s.kind.name().toLowerCase(Locale.ROOT),
+                s.path().name,
+                why);
         StreamPath p = s.path();
         if (s.kind == RtspSession.Kind.PUBLISHER) {
             endStream(s.stream, "its publisher left (" + why + ")");
@@ -571,9 +650,9 @@ final class PathRegistry {
     }
 
     /**
-     * A stream ends (publisher gone, upstream lost or closed): its viewers'
-     * sessions end and their connections are told, so they close and
-     * players see the end of the stream at once rather than a silent timeout.
+     * A stream ends (publisher gone, upstream lost or closed): its viewers' sessions end and their
+     * connections are told, so they close and players see the end of the stream at once rather than
+     * a silent timeout.
      */
     @GuardedBy("lock")
     private void endStream(Stream st, String why) {
@@ -603,12 +682,19 @@ final class PathRegistry {
         }
         st.closeTracks();
         if (!viewers.isEmpty() || st.live) {
-            log.info("{}: stream ended ({}); {} viewer session(s) closed", p.name, why, viewers.size());
+            log.info(
+                    "{}: stream ended ({}); {} viewer session(s) closed",
+                    p.name,
+                    why,
+                    viewers.size());
         }
         dropIfIdle(p);
     }
 
-    /** Every so often: sessions without a request, receiver report or media for rtsp.session-timeout end. */
+    /**
+     * Every so often: sessions without a request, receiver report or media for rtsp.session-timeout
+     * end.
+     */
     void expireSessions() {
         try {
             long now = System.nanoTime();
@@ -616,7 +702,8 @@ final class PathRegistry {
             synchronized (lock) {
                 for (RtspSession s : sessions.all()) {
                     if (s.kind == RtspSession.Kind.PUBLISHER) {
-                        // a publisher keeps its session alive by sending media (many send no RTSP keep-alive)
+                        // a publisher keeps its session alive by sending media (many send no RTSP
+                        // keep-alive)
                         long n = s.stream.upstreamPackets();
                         if (n != s.lastUpstreamPackets) {
                             s.lastUpstreamPackets = n;
@@ -624,8 +711,12 @@ final class PathRegistry {
                         }
                     }
                     if (now - s.lastSeen > limit) {
-                        log.info("session {} ({} of {}) timed out: no request, receiver report or media for {} s", s.id,
-                                s.kind.name().toLowerCase(Locale.ROOT), s.path().name, limit / 1_000_000_000L);
+                        log.info(
+                                "session {} ({} of {}) timed out: no request, receiver report or media for {} s",
+                                s.id,
+                                s.kind.name().toLowerCase(Locale.ROOT),
+                                s.path().name,
+                                limit / 1_000_000_000L);
                         metrics.timeouts.increment();
                         endSession(s, "timeout");
                     }
@@ -641,7 +732,8 @@ final class PathRegistry {
         sessions.onFeedback(from, data, rtcp);
     }
 
-    // ---- pulled paths ------------------------------------------------------------------------------------------
+    // ---- pulled paths
+    // ------------------------------------------------------------------------------------------
 
     /** The upstream of a pulled path, started if needed. */
     @GuardedBy("lock")
@@ -666,16 +758,22 @@ final class PathRegistry {
             return;
         }
         Upstream u = p.upstream;
-        p.linger = timers.schedule(() -> {
-            synchronized (lock) {
-                p.linger = null;
-                if (p.upstream == u && p.viewers.isEmpty()) {
-                    log.info("{}: no viewers for {} ms; closing the upstream session", p.name,
-                            settings.upstreamLinger().toMillis());
-                    closeUpstream(p, "no viewers");
-                }
-            }
-        }, settings.upstreamLinger().toMillis(), TimeUnit.MILLISECONDS);
+        p.linger =
+                timers.schedule(
+                        () -> {
+                            synchronized (lock) {
+                                p.linger = null;
+                                if (p.upstream == u && p.viewers.isEmpty()) {
+                                    log.info(
+                                            "{}: no viewers for {} ms; closing the upstream session",
+                                            p.name,
+                                            settings.upstreamLinger().toMillis());
+                                    closeUpstream(p, "no viewers");
+                                }
+                            }
+                        },
+                        settings.upstreamLinger().toMillis(),
+                        TimeUnit.MILLISECONDS);
     }
 
     @GuardedBy("lock")
@@ -704,14 +802,21 @@ final class PathRegistry {
             log.warn("{}: upstream {} lost: {}", p.name, p.config.upstream(), why);
             if (p.routed != null) {
                 // the route takes this backend out of new choices until its probe succeeds
-                routes.get().report(p.routed, Failure.of(u.stream() == null ? Failure.Kind.DESCRIBE_FAILED
-                        : Failure.Kind.RTP_STOPPED, why));
+                routes.get()
+                        .report(
+                                p.routed,
+                                Failure.of(
+                                        u.stream() == null
+                                                ? Failure.Kind.DESCRIBE_FAILED
+                                                : Failure.Kind.RTP_STOPPED,
+                                        why));
             }
             closeUpstream(p, "upstream lost: " + why);
         }
     }
 
-    // ---- the whole ---------------------------------------------------------------------------------------------
+    // ---- the whole
+    // ---------------------------------------------------------------------------------------------
 
     /** The agent stops: upstream sessions close, streams and sessions end. */
     void close() {

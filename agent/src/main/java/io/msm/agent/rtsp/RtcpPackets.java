@@ -2,14 +2,17 @@ package io.msm.agent.rtsp;
 
 import io.netty.buffer.ByteBuf;
 
-/** The little of RTCP (RFC 3550 section 6.4) the proxy reads from viewers: receiver report blocks. */
+/**
+ * The little of RTCP (RFC 3550 section 6.4) the proxy reads from viewers: receiver report blocks.
+ */
 final class RtcpPackets {
-    /** First report block of a receiver report: loss fraction (0..1) and interarrival jitter in timestamp units. */
-    record Report(double fractionLost, long cumulativeLost, long jitter) {
-    }
+    /**
+     * First report block of a receiver report: loss fraction (0..1) and interarrival jitter in
+     * timestamp units.
+     */
+    record Report(double fractionLost, long cumulativeLost, long jitter) {}
 
-    private RtcpPackets() {
-    }
+    private RtcpPackets() {}
 
     /** True for an RTCP compound packet (version 2, packet type 200..204 first). */
     static boolean isRtcp(ByteBuf b) {
@@ -40,7 +43,8 @@ final class RtcpPackets {
                 if ((cumulative & 0x800000) != 0) {
                     cumulative |= 0xff000000; // signed 24 bits
                 }
-                return new Report(((lost >>> 24) & 0xff) / 256.0, cumulative, b.getUnsignedInt(block + 12));
+                return new Report(
+                        ((lost >>> 24) & 0xff) / 256.0, cumulative, b.getUnsignedInt(block + 12));
             }
             i += len;
         }

@@ -17,9 +17,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.util.ReferenceCountUtil;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -28,27 +25,33 @@ import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One client's RTSP connection: parses its requests, asks the
- * {@link PathRegistry} and replies, in order; hands it the interleaved media
- * and tells it when the connection closes. A request that must wait (a
- * pulled path whose upstream is still being set up) stops reading until it
- * is answered, so responses never overtake each other.
+ * One client's RTSP connection: parses its requests, asks the {@link PathRegistry} and replies, in
+ * order; hands it the interleaved media and tells it when the connection closes. A request that
+ * must wait (a pulled path whose upstream is still being set up) stops reading until it is
+ * answered, so responses never overtake each other.
  */
 final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
     private static final Logger log = LoggerFactory.getLogger(RtspConnection.class);
-    static final String PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, "
-            + "ANNOUNCE, RECORD";
+    static final String PUBLIC =
+            "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, "
+                    + "ANNOUNCE, RECORD";
 
     private final PathRegistry paths;
     private final RtspMetrics metrics;
+
     /** the server's open connections, which this one joins while active */
     private final Set<Channel> open;
+
     private Channel channel;
     private InetSocketAddress remote;
+
     /** this connection as the registry knows it */
     private Client client;
+
     private boolean waiting;
     private final ArrayDeque<RtspMessage> queued = new ArrayDeque<>();
 
@@ -89,8 +92,11 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
     private void closeSoon() {
         Channel c = channel;
         if (c != null) {
-            c.eventLoop().execute(() -> c.writeAndFlush(Unpooled.EMPTY_BUFFER)
-                    .addListener(ChannelFutureListener.CLOSE));
+            c.eventLoop()
+                    .execute(
+                            () ->
+                                    c.writeAndFlush(Unpooled.EMPTY_BUFFER)
+                                            .addListener(ChannelFutureListener.CLOSE));
         }
     }
 
@@ -129,7 +135,8 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
         }
     }
 
-    // ---- requests ----------------------------------------------------------------------------------------------
+    // ---- requests
+    // ----------------------------------------------------------------------------------------------
 
     /** A reply, or null when the request waits for the upstream and will be handled again. */
     private void handle(RtspRequest req) {
@@ -138,24 +145,31 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
             r = error(RtspStatus.BAD_REQUEST, "no CSeq header");
         } else {
             try {
-                r = switch (req.method()) {
-                    case "OPTIONS" -> options(req);
-                    case "DESCRIBE" -> describe(req);
-                    case "ANNOUNCE" -> announce(req);
-                    case "SETUP" -> setup(req);
-                    case "PLAY" -> play(req);
-                    case "PAUSE" -> pause(req);
-                    case "RECORD" -> record(req);
-                    case "TEARDOWN" -> teardown(req);
-                    case "GET_PARAMETER", "SET_PARAMETER" -> parameter(req);
-                    default -> error(RtspStatus.NOT_IMPLEMENTED, "method " + req.method() + " is not supported")
-                            .header("Public", PUBLIC);
-                };
+                r =
+                        switch (req.method()) {
+                            case "OPTIONS" -> options(req);
+                            case "DESCRIBE" -> describe(req);
+                            case "ANNOUNCE" -> announce(req);
+                            case "SETUP" -> setup(req);
+                            case "PLAY" -> play(req);
+                            case "PAUSE" -> pause(req);
+                            case "RECORD" -> record(req);
+                            case "TEARDOWN" -> teardown(req);
+                            case "GET_PARAMETER", "SET_PARAMETER" -> parameter(req);
+                            default ->
+                                    error(
+                                                    RtspStatus.NOT_IMPLEMENTED,
+                                                    "method " + req.method() + " is not supported")
+                                            .header("Public", PUBLIC);
+                        };
             } catch (Refused e) {
                 r = error(e.status, e.getMessage());
             } catch (RuntimeException e) {
                 log.warn("{} {} from {}: {}", req.method(), req.uri(), remote, e.toString(), e);
-                r = error(RtspStatus.INTERNAL_SERVER_ERROR, e.getClass().getSimpleName() + ": " + e.getMessage());
+                r =
+                        error(
+                                RtspStatus.INTERNAL_SERVER_ERROR,
+                                e.getClass().getSimpleName() + ": " + e.getMessage());
             }
         }
         if (r == null) {
@@ -172,7 +186,12 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
         channel.writeAndFlush(r);
         metrics.response(req.method(), r.status());
         if (r.status() >= 400) {
-            log.debug("{} {} from {}: {} {}", req.method(), req.uri(), remote, r.status(),
+            log.debug(
+                    "{} {} from {}: {} {}",
+                    req.method(),
+                    req.uri(),
+                    remote,
+                    r.status(),
                     r.headers().getOrNull("X-Reason"));
         }
     }
@@ -187,32 +206,55 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
     }
 
     /**
-     * Wait for a pulled path's upstream, then handle the request again:
-     * reading stops meanwhile, so later requests stay behind it.
+     * Wait for a pulled path's upstream, then handle the request again: reading stops meanwhile, so
+     * later requests stay behind it.
      */
     private RtspResponse awaitUpstream(RtspRequest req, PathRegistry.UpstreamWait u) {
         waiting = true;
         channel.config().setAutoRead(false);
-        u.ready().orTimeout(u.timeout().toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((s, e) -> channel.eventLoop().execute(() -> {
-                    waiting = false;
-                    if (e != null) {
-                        String why = e instanceof CompletionException && e.getCause() != null
-                                ? e.getCause().getMessage() : e.getMessage();
-                        boolean timeout = e instanceof TimeoutException || e.getCause() instanceof TimeoutException;
-                        reply(req, error(timeout ? RtspStatus.GATEWAY_TIMEOUT : RtspStatus.BAD_GATEWAY,
-                                "upstream " + u.upstream() + ": " + why));
-                    } else {
-                        handle(req);
-                    }
-                    // handle() may have started another wait
-                    while (!waiting && !queued.isEmpty()) {
-                        dispatch(queued.poll());
-                    }
-                    if (!waiting) {
-                        channel.config().setAutoRead(true);
-                    }
-                }));
+        u.ready()
+                .orTimeout(u.timeout().toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete(
+                        (s, e) ->
+                                channel.eventLoop()
+                                        .execute(
+                                                () -> {
+                                                    waiting = false;
+                                                    if (e != null) {
+                                                        String why =
+                                                                e instanceof CompletionException
+                                                                                && e.getCause()
+                                                                                        != null
+                                                                        ? e.getCause().getMessage()
+                                                                        : e.getMessage();
+                                                        boolean timeout =
+                                                                e instanceof TimeoutException
+                                                                        || e.getCause()
+                                                                                instanceof
+                                                                                TimeoutException;
+                                                        reply(
+                                                                req,
+                                                                error(
+                                                                        timeout
+                                                                                ? RtspStatus
+                                                                                        .GATEWAY_TIMEOUT
+                                                                                : RtspStatus
+                                                                                        .BAD_GATEWAY,
+                                                                        "upstream "
+                                                                                + u.upstream()
+                                                                                + ": "
+                                                                                + why));
+                                                    } else {
+                                                        handle(req);
+                                                    }
+                                                    // handle() may have started another wait
+                                                    while (!waiting && !queued.isEmpty()) {
+                                                        dispatch(queued.poll());
+                                                    }
+                                                    if (!waiting) {
+                                                        channel.config().setAutoRead(true);
+                                                    }
+                                                }));
         return null;
     }
 
@@ -226,26 +268,39 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
 
     private RtspResponse describe(RtspRequest req) throws Refused {
         String accept = req.headers().getOrNull("Accept");
-        if (accept != null && !accept.toLowerCase(Locale.ROOT).contains("application/sdp") && !accept.contains("*/*")) {
-            return error(RtspStatus.UNSUPPORTED_MEDIA_TYPE, "only application/sdp descriptions are served");
+        if (accept != null
+                && !accept.toLowerCase(Locale.ROOT).contains("application/sdp")
+                && !accept.contains("*/*")) {
+            return error(
+                    RtspStatus.UNSUPPORTED_MEDIA_TYPE,
+                    "only application/sdp descriptions are served");
         }
-        PathRegistry.Description d = paths.describe(client, RtspUrls.host(req.uri()), RtspUrls.path(req.uri()));
+        PathRegistry.Description d =
+                paths.describe(client, RtspUrls.host(req.uri()), RtspUrls.path(req.uri()));
         if (d.upstream() != null) {
             return awaitUpstream(req, d.upstream());
         }
-        return RtspResponse.of(RtspStatus.OK).header("Content-Base", RtspUrls.base(req.uri()))
+        return RtspResponse.of(RtspStatus.OK)
+                .header("Content-Base", RtspUrls.base(req.uri()))
                 .withBody("application/sdp", d.sdp());
     }
 
     private RtspResponse announce(RtspRequest req) throws Refused {
         String type = req.headers().getOrNull("Content-Type");
         if (type != null && !type.toLowerCase(Locale.ROOT).startsWith("application/sdp")) {
-            return error(RtspStatus.UNSUPPORTED_MEDIA_TYPE, "ANNOUNCE takes application/sdp, got " + type);
+            return error(
+                    RtspStatus.UNSUPPORTED_MEDIA_TYPE,
+                    "ANNOUNCE takes application/sdp, got " + type);
         }
         String name = RtspUrls.path(req.uri());
         if (!RtspUrls.validPathName(name)) {
-            return error(RtspStatus.BAD_REQUEST, "a path is letters, digits, . _ ~ - and / (at most "
-                    + RtspUrls.MAX_PATH + "), got '" + (name == null ? req.uri() : name) + "'");
+            return error(
+                    RtspStatus.BAD_REQUEST,
+                    "a path is letters, digits, . _ ~ - and / (at most "
+                            + RtspUrls.MAX_PATH
+                            + "), got '"
+                            + (name == null ? req.uri() : name)
+                            + "'");
         }
         SessionDescription sdp;
         try {
@@ -255,8 +310,13 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
         }
         for (MediaDescription m : sdp.media()) {
             if (!m.isRtpAvp()) {
-                return error(RtspStatus.UNSUPPORTED_MEDIA_TYPE, "media " + m.media() + " uses " + m.protocol()
-                        + "; only RTP/AVP can be published");
+                return error(
+                        RtspStatus.UNSUPPORTED_MEDIA_TYPE,
+                        "media "
+                                + m.media()
+                                + " uses "
+                                + m.protocol()
+                                + "; only RTP/AVP can be published");
             }
         }
         paths.announce(client, name, sdp);
@@ -284,7 +344,8 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
         if (r.upstream() != null) {
             return awaitUpstream(req, r.upstream());
         }
-        return RtspResponse.of(RtspStatus.OK).header("Transport", r.transport().format())
+        return RtspResponse.of(RtspStatus.OK)
+                .header("Transport", r.transport().format())
                 .header("Session", r.session().id + ";timeout=" + paths.sessionTimeoutSeconds());
     }
 
@@ -294,17 +355,21 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
     }
 
     private RtspResponse pause(RtspRequest req) throws Refused {
-        return RtspResponse.of(RtspStatus.OK).header("Session", paths.pause(client, sessionId(req)).id);
+        return RtspResponse.of(RtspStatus.OK)
+                .header("Session", paths.pause(client, sessionId(req)).id);
     }
 
     private RtspResponse record(RtspRequest req) throws Refused {
-        return RtspResponse.of(RtspStatus.OK).header("Session", paths.record(client, sessionId(req)).id);
+        return RtspResponse.of(RtspStatus.OK)
+                .header("Session", paths.record(client, sessionId(req)).id);
     }
 
     private RtspResponse teardown(RtspRequest req) throws Refused {
         RtspSession s = paths.teardown(client, sessionId(req));
         // none: a publisher gave up between ANNOUNCE and SETUP
-        return s == null ? RtspResponse.of(RtspStatus.OK) : RtspResponse.of(RtspStatus.OK).header("Session", s.id);
+        return s == null
+                ? RtspResponse.of(RtspStatus.OK)
+                : RtspResponse.of(RtspStatus.OK).header("Session", s.id);
     }
 
     private RtspResponse parameter(RtspRequest req) throws Refused {

@@ -14,10 +14,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The proxy's meters. Per-path series carry a {@code path} label: the
- * configured paths and the ones publishers created, which exist only while
- * published and are at most {@code rtsp.max-paths} — a bounded set; they
- * are removed with their path.
+ * The proxy's meters. Per-path series carry a {@code path} label: the configured paths and the ones
+ * publishers created, which exist only while published and are at most {@code rtsp.max-paths} — a
+ * bounded set; they are removed with their path.
  *
  * <pre>
  * msm_rtsp_path_viewers{path}                  viewer sessions
@@ -39,8 +38,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * </pre>
  */
 final class RtspMetrics {
-    private static final Set<String> METHODS = Set.of("OPTIONS", "DESCRIBE", "ANNOUNCE", "SETUP", "PLAY", "PAUSE",
-            "RECORD", "TEARDOWN", "GET_PARAMETER", "SET_PARAMETER", "malformed");
+    private static final Set<String> METHODS =
+            Set.of(
+                    "OPTIONS",
+                    "DESCRIBE",
+                    "ANNOUNCE",
+                    "SETUP",
+                    "PLAY",
+                    "PAUSE",
+                    "RECORD",
+                    "TEARDOWN",
+                    "GET_PARAMETER",
+                    "SET_PARAMETER",
+                    "malformed");
 
     private final MeterRegistry registry;
     private final Map<StreamPath, List<Meter>> perPath = new ConcurrentHashMap<>();
@@ -54,18 +64,29 @@ final class RtspMetrics {
         this.registry = registry;
         badRequests = counter("msm.rtsp.bad.requests", "malformed RTSP input");
         timeouts = counter("msm.rtsp.session.timeouts", "sessions ended by rtsp.session-timeout");
-        interleavedIn = counter("msm.rtsp.interleaved.in", "RTP/RTCP frames publishers interleaved on RTSP");
-        interleavedIgnored = counter("msm.rtsp.interleaved.ignored", "interleaved frames on no session's channel");
+        interleavedIn =
+                counter(
+                        "msm.rtsp.interleaved.in",
+                        "RTP/RTCP frames publishers interleaved on RTSP");
+        interleavedIgnored =
+                counter(
+                        "msm.rtsp.interleaved.ignored",
+                        "interleaved frames on no session's channel");
     }
 
     /** The gauges of the registry's sessions and of the server's open connections. */
     void bind(PathRegistry paths, Set<Channel> connections) {
         for (RtspSession.Kind k : RtspSession.Kind.values()) {
-            global.add(Gauge.builder("msm.rtsp.sessions", paths, p -> p.sessionCount(k))
-                    .tag("kind", k.name().toLowerCase(Locale.ROOT)).description("open RTSP sessions").register(registry));
+            global.add(
+                    Gauge.builder("msm.rtsp.sessions", paths, p -> p.sessionCount(k))
+                            .tag("kind", k.name().toLowerCase(Locale.ROOT))
+                            .description("open RTSP sessions")
+                            .register(registry));
         }
-        global.add(Gauge.builder("msm.rtsp.connections", connections, Set::size)
-                .description("open RTSP connections").register(registry));
+        global.add(
+                Gauge.builder("msm.rtsp.connections", connections, Set::size)
+                        .description("open RTSP connections")
+                        .register(registry));
     }
 
     private Counter counter(String name, String description) {
@@ -76,31 +97,66 @@ final class RtspMetrics {
 
     void response(String method, int status) {
         String m = METHODS.contains(method) ? method : "other";
-        Counter.builder("msm.rtsp.responses").tag("method", m).tag("status", Integer.toString(status))
-                .description("RTSP responses sent").register(registry).increment();
+        Counter.builder("msm.rtsp.responses")
+                .tag("method", m)
+                .tag("status", Integer.toString(status))
+                .description("RTSP responses sent")
+                .register(registry)
+                .increment();
     }
 
     void pathAdded(StreamPath p) {
         String n = p.name;
         List<Meter> m = new ArrayList<>();
-        m.add(Gauge.builder("msm.rtsp.path.viewers", p, x -> x.viewers.size()).tag("path", n)
-                .description("viewer sessions of the path").register(registry));
-        m.add(Gauge.builder("msm.rtsp.path.tcp.viewers", p, RtspMetrics::tcpViewers).tag("path", n)
-                .description("viewers taking RTP interleaved on their RTSP connection").register(registry));
-        m.add(Gauge.builder("msm.rtsp.path.publishing", p, x -> x.publishing() ? 1 : 0).tag("path", n)
-                .description("1 while a publisher records to the path").register(registry));
-        m.add(Gauge.builder("msm.rtsp.path.upstream.state", p, RtspMetrics::upstreamState).tag("path", n)
-                .description("pulled paths: 0 idle, 1 connecting, 2 playing").register(registry));
-        m.add(FunctionCounter.builder("msm.rtsp.path.upstream.sessions", p, x -> x.upstreamSessions.get())
-                .tag("path", n).description("upstream sessions opened").register(registry));
-        m.add(FunctionCounter.builder("msm.rtsp.path.upstream.failures", p, x -> x.upstreamFailures.get())
-                .tag("path", n).description("upstream sessions lost or failed to open").register(registry));
-        m.add(FunctionCounter.builder("msm.rtsp.path.publications", p, x -> x.publications.get())
-                .tag("path", n).description("RECORDs accepted").register(registry));
-        m.add(FunctionCounter.builder("msm.rtsp.path.receiver.reports", p, x -> x.receiverReports.get())
-                .tag("path", n).description("RTCP receiver reports from viewers").register(registry));
-        m.add(Gauge.builder("msm.rtsp.path.viewer.loss", p, RtspMetrics::worstLoss).baseUnit("ratio").tag("path", n)
-                .description("worst fraction lost in viewers' last receiver reports").register(registry));
+        m.add(
+                Gauge.builder("msm.rtsp.path.viewers", p, x -> x.viewers.size())
+                        .tag("path", n)
+                        .description("viewer sessions of the path")
+                        .register(registry));
+        m.add(
+                Gauge.builder("msm.rtsp.path.tcp.viewers", p, RtspMetrics::tcpViewers)
+                        .tag("path", n)
+                        .description("viewers taking RTP interleaved on their RTSP connection")
+                        .register(registry));
+        m.add(
+                Gauge.builder("msm.rtsp.path.publishing", p, x -> x.publishing() ? 1 : 0)
+                        .tag("path", n)
+                        .description("1 while a publisher records to the path")
+                        .register(registry));
+        m.add(
+                Gauge.builder("msm.rtsp.path.upstream.state", p, RtspMetrics::upstreamState)
+                        .tag("path", n)
+                        .description("pulled paths: 0 idle, 1 connecting, 2 playing")
+                        .register(registry));
+        m.add(
+                FunctionCounter.builder(
+                                "msm.rtsp.path.upstream.sessions", p, x -> x.upstreamSessions.get())
+                        .tag("path", n)
+                        .description("upstream sessions opened")
+                        .register(registry));
+        m.add(
+                FunctionCounter.builder(
+                                "msm.rtsp.path.upstream.failures", p, x -> x.upstreamFailures.get())
+                        .tag("path", n)
+                        .description("upstream sessions lost or failed to open")
+                        .register(registry));
+        m.add(
+                FunctionCounter.builder("msm.rtsp.path.publications", p, x -> x.publications.get())
+                        .tag("path", n)
+                        .description("RECORDs accepted")
+                        .register(registry));
+        m.add(
+                FunctionCounter.builder(
+                                "msm.rtsp.path.receiver.reports", p, x -> x.receiverReports.get())
+                        .tag("path", n)
+                        .description("RTCP receiver reports from viewers")
+                        .register(registry));
+        m.add(
+                Gauge.builder("msm.rtsp.path.viewer.loss", p, RtspMetrics::worstLoss)
+                        .baseUnit("ratio")
+                        .tag("path", n)
+                        .description("worst fraction lost in viewers' last receiver reports")
+                        .register(registry));
         List<Meter> old = perPath.put(p, m);
         if (old != null) {
             old.forEach(registry::remove);

@@ -14,47 +14,47 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-
+import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.Map;
-import java.util.LinkedHashMap;
-import java.util.concurrent.Executor;
-import io.netty.util.concurrent.EventExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * The RTSP proxy (RFC 2326): viewers DESCRIBE/SETUP/PLAY paths whose
- * streams come from a publisher (ANNOUNCE/RECORD) or from an upstream RTSP
- * server pulled on demand; their media is fanned out by the media plane —
- * in the kernel for RTP over UDP, from the relays' taps for RTP
- * interleaved on the RTSP connection.
+ * The RTSP proxy (RFC 2326): viewers DESCRIBE/SETUP/PLAY paths whose streams come from a publisher
+ * (ANNOUNCE/RECORD) or from an upstream RTSP server pulled on demand; their media is fanned out by
+ * the media plane — in the kernel for RTP over UDP, from the relays' taps for RTP interleaved on
+ * the RTSP connection.
  *
- * <p>This class is the Netty lifecycle: it listens, runs the event loops and
- * the timers, and gives each accepted connection an {@link RtspConnection}
- * (parse and reply) that asks the {@link PathRegistry} (paths, streams,
- * sessions, their state and lifetimes).
+ * <p>This class is the Netty lifecycle: it listens, runs the event loops and the timers, and gives
+ * each accepted connection an {@link RtspConnection} (parse and reply) that asks the {@link
+ * PathRegistry} (paths, streams, sessions, their state and lifetimes).
  */
 public final class RtspServer implements Service {
     private final HostPort listen;
     private final RtspSettings settings;
     private final RtspMetrics metrics;
     private final PathRegistry paths;
+
     /** open client connections */
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
+
     private EventLoopGroup boss;
     private EventLoopGroup workers;
     private ScheduledExecutorService timers;
     private Channel server;
     private volatile boolean ready;
 
-    public RtspServer(HostPort listen, RtspSettings settings, MediaPlane plane, MeterRegistry registry) {
+    public RtspServer(
+            HostPort listen, RtspSettings settings, MediaPlane plane, MeterRegistry registry) {
         this.listen = listen;
         this.settings = settings;
         this.metrics = new RtspMetrics(registry);
@@ -75,31 +75,51 @@ public final class RtspServer implements Service {
 
     @Override
     public void start() throws Exception {
-        timers = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "msm-rtsp-timers");
-            t.setDaemon(true);
-            return t;
-        });
+        timers =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "msm-rtsp-timers");
+                            t.setDaemon(true);
+                            return t;
+                        });
         boss = Transport.group(1, "msm-rtsp-accept");
-        workers = Transport.group(Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())), "msm-rtsp");
+        workers =
+                Transport.group(
+                        Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())),
+                        "msm-rtsp");
         paths.start(workers, timers);
-        ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(Transport.server())
-                .option(ChannelOption.SO_BACKLOG, 256)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new RtspDecoder(settings.maxHeaderBytes(), settings.maxBodyBytes()),
-                                RtspEncoder.INSTANCE, new RtspConnection(paths, metrics, connections));
-                    }
-                });
+        ServerBootstrap b =
+                new ServerBootstrap()
+                        .group(boss, workers)
+                        .channel(Transport.server())
+                        .option(ChannelOption.SO_BACKLOG, 256)
+                        .option(ChannelOption.SO_REUSEADDR, true)
+                        .childOption(ChannelOption.TCP_NODELAY, true)
+                        .childHandler(
+                                new ChannelInitializer<>() {
+                                    @Override
+                                    protected void initChannel(Channel ch) {
+                                        ch.pipeline()
+                                                .addLast(
+                                                        new RtspDecoder(
+                                                                settings.maxHeaderBytes(),
+                                                                settings.maxBodyBytes()),
+                                                        RtspEncoder.INSTANCE,
+                                                        new RtspConnection(
+                                                                paths, metrics, connections));
+                                    }
+                                });
         try {
             server = b.bind(listen.socketAddress()).syncUninterruptibly().channel();
         } catch (Exception e) {
             close();
-            throw new IllegalStateException("RTSP proxy cannot listen on " + listen + " (rtsp-listen): " + e.getMessage()
-                    + " — is another RTSP server running there? Choose another --rtsp-listen", e);
+            throw new IllegalStateException(
+                    "RTSP proxy cannot listen on "
+                            + listen
+                            + " (rtsp-listen): "
+                            + e.getMessage()
+                            + " — is another RTSP server running there? Choose another --rtsp-listen",
+                    e);
         }
         long every = Math.max(200, Math.min(1000, settings.sessionTimeout().toMillis() / 10));
         timers.scheduleWithFixedDelay(paths::expireSessions, every, every, TimeUnit.MILLISECONDS);
@@ -133,9 +153,16 @@ public final class RtspServer implements Service {
     public String describe() {
         List<String> d = new ArrayList<>();
         for (RtspSettings.PathSource p : settings.paths().values()) {
-            d.add(p.name() + (p.kind() == RtspSettings.PathSource.Kind.PULL ? " <- " + p.upstream() : " (publish)"));
+            d.add(
+                    p.name()
+                            + (p.kind() == RtspSettings.PathSource.Kind.PULL
+                                    ? " <- " + p.upstream()
+                                    : " (publish)"));
         }
-        return "rtsp: rtsp://" + listen + "/<path>, paths: " + (d.isEmpty() ? "none configured" : String.join(", ", d))
+        return "rtsp: rtsp://"
+                + listen
+                + "/<path>, paths: "
+                + (d.isEmpty() ? "none configured" : String.join(", ", d))
                 + (settings.publishByDefault() ? "; any other path accepts publishing" : "");
     }
 
@@ -162,9 +189,13 @@ public final class RtspServer implements Service {
     }
 
     /** A snapshot of one path for tests and inspection. */
-    public record PathState(String name, String source, boolean publishing, int viewers, String upstream,
-                            long upstreamSessions) {
-    }
+    public record PathState(
+            String name,
+            String source,
+            boolean publishing,
+            int viewers,
+            String upstream,
+            long upstreamSessions) {}
 
     public List<PathState> pathStates() {
         return paths.pathStates();

@@ -3,7 +3,6 @@ package io.msm.agent.rtsp;
 import io.msm.agent.media.Relay;
 import io.msm.agent.rtsp.wire.TransportSpec;
 import io.netty.buffer.ByteBuf;
-
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,26 +10,36 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * An RTSP session (RFC 2326 section 3): created by the first SETUP, ended by
- * TEARDOWN, by its connection closing, by its stream ending, or after
- * {@code rtsp.session-timeout} without a request, an RTCP receiver report
- * (viewers) or media (publishers). Mutable fields change under the
+ * An RTSP session (RFC 2326 section 3): created by the first SETUP, ended by TEARDOWN, by its
+ * connection closing, by its stream ending, or after {@code rtsp.session-timeout} without a
+ * request, an RTCP receiver report (viewers) or media (publishers). Mutable fields change under the
  * {@link PathRegistry} lock, except {@link #lastSeen}.
  */
 final class RtspSession {
-    enum Kind { VIEWER, PUBLISHER }
+    enum Kind {
+        VIEWER,
+        PUBLISHER
+    }
 
-    enum State { READY, PLAYING, RECORDING }
+    enum State {
+        READY,
+        PLAYING,
+        RECORDING
+    }
 
     /**
      * One SETUP: a track and where its packets go (viewer) or come from (publisher).
      *
-     * @param rtp  viewer's RTP destination (UDP), or null
+     * @param rtp viewer's RTP destination (UDP), or null
      * @param rtcp viewer's RTCP destination (UDP), or null
      */
-    record Setup(Track track, TransportSpec transport, InetSocketAddress rtp, InetSocketAddress rtcp, int rtpChannel,
-                 int rtcpChannel) {
-    }
+    record Setup(
+            Track track,
+            TransportSpec transport,
+            InetSocketAddress rtp,
+            InetSocketAddress rtcp,
+            int rtpChannel,
+            int rtcpChannel) {}
 
     final String id;
     final Kind kind;
@@ -60,7 +69,10 @@ final class RtspSession {
         return stream.path;
     }
 
-    /** A viewer's RTCP (a receiver report) or NAT probe: it is alive; its report counts for the path. */
+    /**
+     * A viewer's RTCP (a receiver report) or NAT probe: it is alive; its report counts for the
+     * path.
+     */
     void feedback(ByteBuf data, boolean rtcp) {
         touch();
         if (rtcp && RtcpPackets.isRtcp(data)) {
@@ -68,7 +80,8 @@ final class RtspSession {
             if (r != null) {
                 lastReport = r;
             }
-            path().receiverReports.incrementAndGet(); // after the report: who sees the count sees the loss
+            path().receiverReports
+                    .incrementAndGet(); // after the report: who sees the count sees the loss
         }
     }
 

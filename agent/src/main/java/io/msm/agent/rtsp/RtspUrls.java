@@ -6,19 +6,21 @@ import java.util.Locale;
 final class RtspUrls {
     /** What a path name may be made of (as in rtsp.paths keys). */
     static final String PATH_CHARS = "[A-Za-z0-9._~\\-/]+";
+
     static final int MAX_PATH = 128;
 
-    private RtspUrls() {
-    }
+    private RtspUrls() {}
 
     /**
-     * The path of an rtsp:// URL (or of an absolute path), without leading
-     * or trailing slashes, query or fragment; null if the URI is neither.
+     * The path of an rtsp:// URL (or of an absolute path), without leading or trailing slashes,
+     * query or fragment; null if the URI is neither.
      */
     static String path(String uri) {
         String u = uri;
         String lower = u.toLowerCase(Locale.ROOT);
-        if (lower.startsWith("rtsp://") || lower.startsWith("rtspu://") || lower.startsWith("rtsps://")) {
+        if (lower.startsWith("rtsp://")
+                || lower.startsWith("rtspu://")
+                || lower.startsWith("rtsps://")) {
             int start = u.indexOf("//") + 2;
             int slash = u.indexOf('/', start);
             u = slash < 0 ? "" : u.substring(slash);
@@ -41,13 +43,15 @@ final class RtspUrls {
     }
 
     /**
-     * The host part of an rtsp:// URL (what a StreamRoute matches on: the
-     * name the client dialled, kept in the URL even when its connection was
-     * steered to the node), or null for an absolute path.
+     * The host part of an rtsp:// URL (what a StreamRoute matches on: the name the client dialled,
+     * kept in the URL even when its connection was steered to the node), or null for an absolute
+     * path.
      */
     static String host(String uri) {
         String lower = uri.toLowerCase(Locale.ROOT);
-        if (!(lower.startsWith("rtsp://") || lower.startsWith("rtspu://") || lower.startsWith("rtsps://"))) {
+        if (!(lower.startsWith("rtsp://")
+                || lower.startsWith("rtspu://")
+                || lower.startsWith("rtsps://"))) {
             return null;
         }
         int start = uri.indexOf("//") + 2;
@@ -62,11 +66,18 @@ final class RtspUrls {
 
     /** A name a client may publish to. */
     static boolean validPathName(String p) {
-        return p != null && !p.isEmpty() && p.length() <= MAX_PATH && p.matches(PATH_CHARS) && !p.contains("..")
+        return p != null
+                && !p.isEmpty()
+                && p.length() <= MAX_PATH
+                && p.matches(PATH_CHARS)
+                && !p.contains("..")
                 && !p.contains("//");
     }
 
-    /** The URL with query removed and exactly one trailing slash: what relative control URLs resolve against. */
+    /**
+     * The URL with query removed and exactly one trailing slash: what relative control URLs resolve
+     * against.
+     */
     static String base(String uri) {
         String u = uri;
         int cut = indexOfAny(u, '?', '#');

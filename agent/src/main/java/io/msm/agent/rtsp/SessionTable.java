@@ -2,7 +2,6 @@ package io.msm.agent.rtsp;
 
 import io.msm.agent.rtsp.wire.RtspStatus;
 import io.netty.buffer.ByteBuf;
-
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -12,10 +11,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The {@link PathRegistry}'s open sessions by id, and the viewers' feedback
- * sources: their UDP RTP and RTCP ports, mapped to their session, for the
- * receiver reports and NAT probes that reach a relay. Changed only under the
- * registry's lock; read without it (keep-alives, the relays' taps, metrics).
+ * The {@link PathRegistry}'s open sessions by id, and the viewers' feedback sources: their UDP RTP
+ * and RTCP ports, mapped to their session, for the receiver reports and NAT probes that reach a
+ * relay. Changed only under the registry's lock; read without it (keep-alives, the relays' taps,
+ * metrics).
  */
 final class SessionTable {
     private final Map<String, RtspSession> byId = new ConcurrentHashMap<>();
@@ -39,7 +38,8 @@ final class SessionTable {
     /** Refused (453) when {@code max} sessions are open. */
     void checkRoom(int max) throws Refused {
         if (byId.size() >= max) {
-            throw new Refused(RtspStatus.NOT_ENOUGH_BANDWIDTH, "rtsp.max-sessions (" + max + ") reached");
+            throw new Refused(
+                    RtspStatus.NOT_ENOUGH_BANDWIDTH, "rtsp.max-sessions (" + max + ") reached");
         }
     }
 
@@ -52,7 +52,8 @@ final class SessionTable {
     RtspSession of(Client c, String sid) throws Refused {
         RtspSession s = byId.get(sid);
         if (s == null || s.connection != c) {
-            throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no session " + sid + " on this connection");
+            throw new Refused(
+                    RtspStatus.SESSION_NOT_FOUND, "no session " + sid + " on this connection");
         }
         return s;
     }

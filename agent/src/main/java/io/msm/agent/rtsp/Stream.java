@@ -2,29 +2,37 @@ package io.msm.agent.rtsp;
 
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SessionDescription;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * One live media stream on a path: a publisher's (from its ANNOUNCE) or
- * the upstream's (from its DESCRIBE). Its tracks own the relays; viewers'
- * sessions belong to it and end with it.
+ * One live media stream on a path: a publisher's (from its ANNOUNCE) or the upstream's (from its
+ * DESCRIBE). Its tracks own the relays; viewers' sessions belong to it and end with it.
  */
 final class Stream {
-    enum Origin { PUBLISHER, UPSTREAM }
+    enum Origin {
+        PUBLISHER,
+        UPSTREAM
+    }
 
     final StreamPath path;
     final Origin origin;
     final SessionDescription sdp;
     final List<Track> tracks;
     final long sdpId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
-    /** RECORD received (publisher) or PLAY answered (upstream): viewers may join. Under the registry lock. */
+
+    /**
+     * RECORD received (publisher) or PLAY answered (upstream): viewers may join. Under the registry
+     * lock.
+     */
     boolean live;
+
     boolean ended;
+
     /** The connection that announced it (publisher streams). */
     Client announcer;
+
     RtspSession publisher;
 
     Stream(StreamPath path, Origin origin, SessionDescription sdp, Track.Feedback feedback) {
@@ -40,9 +48,8 @@ final class Stream {
     }
 
     /**
-     * The track a SETUP URL names: by our control (trackID=i), by the
-     * source's own control attribute (relative or absolute), or the only
-     * track when the URL is the aggregate one.
+     * The track a SETUP URL names: by our control (trackID=i), by the source's own control
+     * attribute (relative or absolute), or the only track when the URL is the aggregate one.
      *
      * @param rest the URL path below the stream path, or null
      */
@@ -55,7 +62,10 @@ final class Stream {
             }
             for (Track t : tracks) {
                 String c = t.media.control();
-                if (c != null && (rest.equals(c) || requestUri.equals(c) || RtspUrls.base(requestUri).equals(RtspUrls.base(c)))) {
+                if (c != null
+                        && (rest.equals(c)
+                                || requestUri.equals(c)
+                                || RtspUrls.base(requestUri).equals(RtspUrls.base(c)))) {
                     return t;
                 }
             }

@@ -9,14 +9,16 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A path clients name in rtsp://node:port/&lt;path&gt;: configured (published
- * to, or pulled from an upstream URL) or created by the first publisher
- * (rtsp.publish-by-default). Mutable fields change under the {@link PathRegistry} lock.
+ * A path clients name in rtsp://node:port/&lt;path&gt;: configured (published to, or pulled from an
+ * upstream URL) or created by the first publisher (rtsp.publish-by-default). Mutable fields change
+ * under the {@link PathRegistry} lock.
  */
 final class StreamPath {
     final String name;
+
     /** null for a path a publisher created */
     final RtspSettings.PathSource config;
+
     Stream stream;
     Upstream upstream;
     ScheduledFuture<?> linger;
@@ -62,8 +64,12 @@ final class StreamPath {
     }
 
     RtspServer.PathState state() {
-        return new RtspServer.PathState(name, pulled() ? config.upstream().toString() : "publish", publishing(),
-                viewers.size(), upstream == null ? "idle" : upstream.state().name().toLowerCase(Locale.ROOT),
+        return new RtspServer.PathState(
+                name,
+                pulled() ? config.upstream().toString() : "publish",
+                publishing(),
+                viewers.size(),
+                upstream == null ? "idle" : upstream.state().name().toLowerCase(Locale.ROOT),
                 upstreamSessions.get());
     }
 

@@ -8,7 +8,6 @@ import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.wire.InterleavedFrame;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -17,26 +16,30 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One media track of a stream and its RTP/RTCP relay pair on the node.
- * UDP viewers are subscribers of the relays (the kernel makes their
- * copies); viewers that take RTP over their RTSP connection are served
- * from the relays' taps, which then also hand every upstream packet to
- * userspace — only while such viewers exist.
+ * One media track of a stream and its RTP/RTCP relay pair on the node. UDP viewers are subscribers
+ * of the relays (the kernel makes their copies); viewers that take RTP over their RTSP connection
+ * are served from the relays' taps, which then also hand every upstream packet to userspace — only
+ * while such viewers exist.
  */
 final class Track {
-    /** Viewer feedback (RTCP receiver reports, NAT probes) reaching a relay from a non-upstream source. */
+    /**
+     * Viewer feedback (RTCP receiver reports, NAT probes) reaching a relay from a non-upstream
+     * source.
+     */
     interface Feedback {
         void onFeedback(InetSocketAddress from, ByteBuf data, boolean rtcp);
     }
 
     /** A viewer served over its RTSP connection, on two interleaved channels. */
-    record TcpViewer(Track track, RtspSession session, Channel channel, int rtpChannel, int rtcpChannel) {
-    }
+    record TcpViewer(
+            Track track, RtspSession session, Channel channel, int rtpChannel, int rtcpChannel) {}
 
     final int index;
     final MediaDescription media;
+
     /** "rtsp/&lt;path&gt;/track&lt;i&gt;": names the relays (fan-out groups, stream metrics) */
     private final String label;
+
     private final Feedback feedback;
     private volatile RelayPair relays;
     private final List<TcpViewer> tcpViewers = new CopyOnWriteArrayList<>();
@@ -51,16 +54,22 @@ final class Track {
     }
 
     /**
-     * A relay pair for this track on {@code at}, the node address its source
-     * reaches (the kernel keys the fan-out group by it), taking upstream
-     * packets only from {@code srcRtp}/{@code srcRtcp}; others (viewers'
-     * feedback) are delivered locally. Not attached yet: see {@link #attach}.
+     * A relay pair for this track on {@code at}, the node address its source reaches (the kernel
+     * keys the fan-out group by it), taking upstream packets only from {@code srcRtp}/{@code
+     * srcRtcp}; others (viewers' feedback) are delivered locally. Not attached yet: see {@link
+     * #attach}.
      */
-    RelayPair openRelays(MediaPlane plane, InetAddress at, InetSocketAddress srcRtp, InetSocketAddress srcRtcp)
+    RelayPair openRelays(
+            MediaPlane plane, InetAddress at, InetSocketAddress srcRtp, InetSocketAddress srcRtcp)
             throws IOException {
-        return plane.openPair(at,
-                RelayOptions.of(label + "/rtp").withExpectedSource(srcRtp).withOthers(RelayOptions.Others.DELIVER_LOCAL),
-                RelayOptions.of(label + "/rtcp").withExpectedSource(srcRtcp).withOthers(RelayOptions.Others.DELIVER_LOCAL));
+        return plane.openPair(
+                at,
+                RelayOptions.of(label + "/rtp")
+                        .withExpectedSource(srcRtp)
+                        .withOthers(RelayOptions.Others.DELIVER_LOCAL),
+                RelayOptions.of(label + "/rtcp")
+                        .withExpectedSource(srcRtcp)
+                        .withOthers(RelayOptions.Others.DELIVER_LOCAL));
     }
 
     RelayPair relays() {
@@ -96,8 +105,12 @@ final class Track {
                 tcpDrops.incrementAndGet();
                 continue;
             }
-            v.channel().writeAndFlush(new InterleavedFrame(rtcp ? v.rtcpChannel() : v.rtpChannel(), data.retainedDuplicate()),
-                    v.channel().voidPromise());
+            v.channel()
+                    .writeAndFlush(
+                            new InterleavedFrame(
+                                    rtcp ? v.rtcpChannel() : v.rtpChannel(),
+                                    data.retainedDuplicate()),
+                            v.channel().voidPromise());
             tcpFrames.incrementAndGet();
         }
     }
@@ -129,7 +142,9 @@ final class Track {
     /** Upstream packets seen by the relays (kernel: counted by TC), for publisher liveness. */
     long upstreamPackets() {
         RelayPair r = relays;
-        return r == null ? 0 : r.rtp().stats().upstreamPackets() + r.rtcp().stats().upstreamPackets();
+        return r == null
+                ? 0
+                : r.rtp().stats().upstreamPackets() + r.rtcp().stats().upstreamPackets();
     }
 
     void close() {

@@ -9,9 +9,6 @@ import io.msm.agent.rtsp.sdp.SessionDescription;
 import io.msm.agent.rtsp.wire.RtspHeaders;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.msm.agent.rtsp.wire.TransportSpec;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -19,19 +16,24 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The one session a pulled path holds with its upstream RTSP server: the
- * proxy DESCRIBEs, SETUPs every RTP/AVP track over UDP to a relay pair of
- * its own (so the upstream's packets take the kernel fan-out like a
- * publisher's), PLAYs, and keeps the session alive with OPTIONS. Shared by
- * every viewer of the path; opened for the first, closed
- * {@code rtsp.upstream-linger} after the last.
+ * The one session a pulled path holds with its upstream RTSP server: the proxy DESCRIBEs, SETUPs
+ * every RTP/AVP track over UDP to a relay pair of its own (so the upstream's packets take the
+ * kernel fan-out like a publisher's), PLAYs, and keeps the session alive with OPTIONS. Shared by
+ * every viewer of the path; opened for the first, closed {@code rtsp.upstream-linger} after the
+ * last.
  */
 final class Upstream {
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
 
-    enum State { CONNECTING, PLAYING, CLOSED }
+    enum State {
+        CONNECTING,
+        PLAYING,
+        CLOSED
+    }
 
     private final PathRegistry registry;
     final StreamPath path;
@@ -78,35 +80,54 @@ final class Upstream {
             return;
         }
         RtspSettings settings = registry.settings();
-        RtspClient.connect(registry.workers(), addr, settings.upstreamTimeout(), settings.maxHeaderBytes(),
+        RtspClient.connect(
+                        registry.workers(),
+                        addr,
+                        settings.upstreamTimeout(),
+                        settings.maxHeaderBytes(),
                         settings.maxBodyBytes())
-                .thenCompose(c -> {
-                    client = c;
-                    if (state == State.CLOSED) {
-                        c.close();
-                        throw new CompletionException(new IOException("closed while connecting"));
-                    }
-                    c.closeFuture().thenRun(() -> lost("connection closed by the upstream"));
-                    return c.request("DESCRIBE", url, new RtspHeaders().add("Accept", "application/sdp"));
-                })
+                .thenCompose(
+                        c -> {
+                            client = c;
+                            if (state == State.CLOSED) {
+                                c.close();
+                                throw new CompletionException(
+                                        new IOException("closed while connecting"));
+                            }
+                            c.closeFuture()
+                                    .thenRun(() -> lost("connection closed by the upstream"));
+                            return c.request(
+                                    "DESCRIBE",
+                                    url,
+                                    new RtspHeaders().add("Accept", "application/sdp"));
+                        })
                 .thenCompose(this::onDescribe)
                 .thenCompose(this::play)
-                .whenComplete((s, e) -> {
-                    if (e != null) {
-                        fail(e);
-                    }
-                });
-        registry.timers().schedule(() -> {
-            if (!ready.isDone()) {
-                fail(new IOException("not playing after " + settings.upstreamTimeout().toMillis()
-                        + " ms (rtsp.upstream-timeout)"));
-            }
-        }, settings.upstreamTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                .whenComplete(
+                        (s, e) -> {
+                            if (e != null) {
+                                fail(e);
+                            }
+                        });
+        registry.timers()
+                .schedule(
+                        () -> {
+                            if (!ready.isDone()) {
+                                fail(
+                                        new IOException(
+                                                "not playing after "
+                                                        + settings.upstreamTimeout().toMillis()
+                                                        + " ms (rtsp.upstream-timeout)"));
+                            }
+                        },
+                        settings.upstreamTimeout().toMillis(),
+                        TimeUnit.MILLISECONDS);
     }
 
     private static RtspResponse ok(RtspResponse r, String what) {
         if (r.status() != 200) {
-            throw new CompletionException(new IOException(what + " answered " + r.status() + " " + r.reason()));
+            throw new CompletionException(
+                    new IOException(what + " answered " + r.status() + " " + r.reason()));
         }
         return r;
     }
@@ -117,9 +138,14 @@ final class Upstream {
         try {
             sdp = SessionDescription.parse(r.bodyText());
         } catch (SdpException e) {
-            throw new CompletionException(new IOException("upstream description: " + e.getMessage()));
+            throw new CompletionException(
+                    new IOException("upstream description: " + e.getMessage()));
         }
-        String base = r.headers().get("Content-Base").or(() -> r.headers().get("Content-Location")).orElse(url);
+        String base =
+                r.headers()
+                        .get("Content-Base")
+                        .or(() -> r.headers().get("Content-Location"))
+                        .orElse(url);
         Stream s;
         synchronized (registry.lock) {
             if (state == State.CLOSED) {
@@ -137,12 +163,14 @@ final class Upstream {
             chain = chain.thenCompose(x -> setup(t, base));
         }
         aggregateUrl = aggregate(sdp, base);
-        return chain.thenApply(x -> {
-            if (s.tracks.stream().noneMatch(t -> t.relays() != null)) {
-                throw new CompletionException(new IOException("no RTP/AVP track in the upstream description"));
-            }
-            return s;
-        });
+        return chain.thenApply(
+                x -> {
+                    if (s.tracks.stream().noneMatch(t -> t.relays() != null)) {
+                        throw new CompletionException(
+                                new IOException("no RTP/AVP track in the upstream description"));
+                    }
+                    return s;
+                });
     }
 
     private volatile String aggregateUrl;
@@ -164,17 +192,26 @@ final class Upstream {
 
     private CompletableFuture<Void> setup(Track t, String base) {
         MediaDescription m = t.media;
-        String control = m.control() == null && stream.tracks.size() == 1 ? base : resolve(base, m.control());
+        String control =
+                m.control() == null && stream.tracks.size() == 1
+                        ? base
+                        : resolve(base, m.control());
         RelayPair pair;
         RtspClient c = client;
         try {
             InetSocketAddress from = c.remoteAddress();
-            // upstream's packets arrive at the address our TCP connection left from: the relays listen there
-            pair = t.openRelays(registry.plane(), c.localAddress().getAddress(),
-                    new InetSocketAddress(from.getAddress(), 0), new InetSocketAddress(from.getAddress(), 0));
+            // upstream's packets arrive at the address our TCP connection left from: the relays
+            // listen there
+            pair =
+                    t.openRelays(
+                            registry.plane(),
+                            c.localAddress().getAddress(),
+                            new InetSocketAddress(from.getAddress(), 0),
+                            new InetSocketAddress(from.getAddress(), 0));
         } catch (IOException | RuntimeException e) {
-            return CompletableFuture.failedFuture(new IOException("no relay for upstream track " + t.index + ": "
-                    + e.getMessage(), e));
+            return CompletableFuture.failedFuture(
+                    new IOException(
+                            "no relay for upstream track " + t.index + ": " + e.getMessage(), e));
         }
         synchronized (registry.lock) {
             if (state == State.CLOSED) {
@@ -183,64 +220,106 @@ final class Upstream {
             }
             t.attach(pair);
         }
-        RtspHeaders h = new RtspHeaders().add("Transport", "RTP/AVP;unicast;client_port="
-                + pair.rtp().local().getPort() + "-" + pair.rtcp().local().getPort());
+        RtspHeaders h =
+                new RtspHeaders()
+                        .add(
+                                "Transport",
+                                "RTP/AVP;unicast;client_port="
+                                        + pair.rtp().local().getPort()
+                                        + "-"
+                                        + pair.rtcp().local().getPort());
         if (session != null) {
             h.add("Session", session);
         }
-        return c.request("SETUP", control, h).thenAccept(r -> {
-            ok(r, "SETUP " + control);
-            String sess = r.headers().getOrNull("Session");
-            if (sess == null) {
-                throw new CompletionException(new IOException("SETUP " + control + " answered without a Session"));
-            }
-            int semi = sess.indexOf(';');
-            session = (semi < 0 ? sess : sess.substring(0, semi)).trim();
-            int timeout = 60;
-            int at = sess.indexOf("timeout=");
-            if (at >= 0) {
-                try {
-                    timeout = Integer.parseInt(sess.substring(at + 8).replaceAll("[^0-9].*", ""));
-                } catch (NumberFormatException ignored) {
-                    // keep 60 s (RFC 2326 default)
-                }
-            }
-            sessionTimeout = Math.max(2, timeout);
-            try {
-                TransportSpec got = TransportSpec.parse(r.headers().get("Transport").orElse("RTP/AVP"));
-                InetSocketAddress from = c.remoteAddress();
-                if (got.serverPort() != null) {
-                    // only the upstream's own ports are upstream: anything else is viewer feedback
-                    pair.rtp().expectSource(new InetSocketAddress(from.getAddress(), got.serverPort().first()));
-                    pair.rtcp().expectSource(new InetSocketAddress(from.getAddress(), got.serverPort().second()));
-                }
-            } catch (IllegalArgumentException e) {
-                throw new CompletionException(new IOException("SETUP " + control + ": bad Transport: " + e.getMessage()));
-            }
-        });
+        return c.request("SETUP", control, h)
+                .thenAccept(
+                        r -> {
+                            ok(r, "SETUP " + control);
+                            String sess = r.headers().getOrNull("Session");
+                            if (sess == null) {
+                                throw new CompletionException(
+                                        new IOException(
+                                                "SETUP "
+                                                        + control
+                                                        + " answered without a Session"));
+                            }
+                            int semi = sess.indexOf(';');
+                            session = (semi < 0 ? sess : sess.substring(0, semi)).trim();
+                            int timeout = 60;
+                            int at = sess.indexOf("timeout=");
+                            if (at >= 0) {
+                                try {
+                                    timeout =
+                                            Integer.parseInt(
+                                                    sess.substring(at + 8)
+                                                            .replaceAll("[^0-9].*", ""));
+                                } catch (NumberFormatException ignored) {
+                                    // keep 60 s (RFC 2326 default)
+                                }
+                            }
+                            sessionTimeout = Math.max(2, timeout);
+                            try {
+                                TransportSpec got =
+                                        TransportSpec.parse(
+                                                r.headers().get("Transport").orElse("RTP/AVP"));
+                                InetSocketAddress from = c.remoteAddress();
+                                if (got.serverPort() != null) {
+                                    // only the upstream's own ports are upstream: anything else is
+                                    // viewer feedback
+                                    pair.rtp()
+                                            .expectSource(
+                                                    new InetSocketAddress(
+                                                            from.getAddress(),
+                                                            got.serverPort().first()));
+                                    pair.rtcp()
+                                            .expectSource(
+                                                    new InetSocketAddress(
+                                                            from.getAddress(),
+                                                            got.serverPort().second()));
+                                }
+                            } catch (IllegalArgumentException e) {
+                                throw new CompletionException(
+                                        new IOException(
+                                                "SETUP "
+                                                        + control
+                                                        + ": bad Transport: "
+                                                        + e.getMessage()));
+                            }
+                        });
     }
 
     private volatile int sessionTimeout = 60;
 
     private CompletableFuture<Stream> play(Stream s) {
         RtspHeaders h = new RtspHeaders().add("Session", session).add("Range", "npt=0.000-");
-        return client.request("PLAY", aggregateUrl, h).thenApply(r -> {
-            ok(r, "PLAY");
-            synchronized (registry.lock) {
-                if (state == State.CLOSED) {
-                    throw new CompletionException(new IOException("closed"));
-                }
-                state = State.PLAYING;
-                s.live = true;
-                registry.lingerIfIdle(path);
-            }
-            long every = Math.max(1, sessionTimeout / 2);
-            keepAlive = registry.timers().scheduleWithFixedDelay(this::keepAlive, every, every, TimeUnit.SECONDS);
-            log.info("{}: upstream {} playing ({} track(s))", path.name, url,
-                    s.tracks.stream().filter(t -> t.relays() != null).count());
-            ready.complete(s);
-            return s;
-        });
+        return client.request("PLAY", aggregateUrl, h)
+                .thenApply(
+                        r -> {
+                            ok(r, "PLAY");
+                            synchronized (registry.lock) {
+                                if (state == State.CLOSED) {
+                                    throw new CompletionException(new IOException("closed"));
+                                }
+                                state = State.PLAYING;
+                                s.live = true;
+                                registry.lingerIfIdle(path);
+                            }
+                            long every = Math.max(1, sessionTimeout / 2);
+                            keepAlive =
+                                    registry.timers()
+                                            .scheduleWithFixedDelay(
+                                                    this::keepAlive,
+                                                    every,
+                                                    every,
+                                                    TimeUnit.SECONDS);
+                            log.info(
+                                    "{}: upstream {} playing ({} track(s))",
+                                    path.name,
+                                    url,
+                                    s.tracks.stream().filter(t -> t.relays() != null).count());
+                            ready.complete(s);
+                            return s;
+                        });
     }
 
     private void keepAlive() {
@@ -248,15 +327,18 @@ final class Upstream {
         if (c == null || state != State.PLAYING) {
             return;
         }
-        c.request("OPTIONS", url, new RtspHeaders().add("Session", session)).whenComplete((r, e) -> {
-            if (e != null) {
-                lost("keep-alive failed: " + e.getMessage());
-            }
-        });
+        c.request("OPTIONS", url, new RtspHeaders().add("Session", session))
+                .whenComplete(
+                        (r, e) -> {
+                            if (e != null) {
+                                lost("keep-alive failed: " + e.getMessage());
+                            }
+                        });
     }
 
     private void fail(Throwable e) {
-        Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        Throwable cause =
+                e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
         if (ready.completeExceptionally(cause)) {
             lost(cause.getMessage());
         }
@@ -268,7 +350,10 @@ final class Upstream {
         }
     }
 
-    /** Stop: TEARDOWN (without waiting long for the answer), close the connection. Relays close with the stream. */
+    /**
+     * Stop: TEARDOWN (without waiting long for the answer), close the connection. Relays close with
+     * the stream.
+     */
     void close() {
         if (state == State.CLOSED) {
             return;
@@ -281,8 +366,12 @@ final class Upstream {
         }
         RtspClient c = client;
         if (c != null && c.isOpen() && session != null) {
-            c.request("TEARDOWN", aggregateUrl != null ? aggregateUrl : url, new RtspHeaders().add("Session", session))
-                    .orTimeout(2, TimeUnit.SECONDS).whenComplete((r, e) -> c.close());
+            c.request(
+                            "TEARDOWN",
+                            aggregateUrl != null ? aggregateUrl : url,
+                            new RtspHeaders().add("Session", session))
+                    .orTimeout(2, TimeUnit.SECONDS)
+                    .whenComplete((r, e) -> c.close());
         } else if (c != null) {
             c.close();
         }

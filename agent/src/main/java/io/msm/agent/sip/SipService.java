@@ -9,11 +9,10 @@ import io.msm.agent.Service;
 import io.msm.agent.config.SipSettings;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.RelayStats;
+import io.msm.agent.net.Transport;
 import io.msm.agent.sip.call.MediaSession;
 import io.msm.agent.sip.proxy.SipProxy;
-import io.msm.agent.net.Transport;
 import io.netty.channel.EventLoopGroup;
-
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -21,9 +20,9 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The SIP proxy as an agent service: listens on --sip-listen (UDP and TCP),
- * anchors call media on the agent's media plane, and answers /calls on the
- * metrics listener with the calls and their live relay counters.
+ * The SIP proxy as an agent service: listens on --sip-listen (UDP and TCP), anchors call media on
+ * the agent's media plane, and answers /calls on the metrics listener with the calls and their live
+ * relay counters.
  */
 public final class SipService implements Service {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -35,7 +34,11 @@ public final class SipService implements Service {
     private EventLoopGroup group;
     private SipProxy proxy;
 
-    public SipService(SipSettings settings, InetSocketAddress listen, MediaPlane plane, MeterRegistry registry) {
+    public SipService(
+            SipSettings settings,
+            InetSocketAddress listen,
+            MediaPlane plane,
+            MeterRegistry registry) {
         this.settings = settings;
         this.listen = listen;
         this.plane = plane;
@@ -52,7 +55,11 @@ public final class SipService implements Service {
         if (proxy == null) {
             return Map.of();
         }
-        return Map.of("msm-sip (signalling)", proxy.signallingThread(), "msm-sip-media", proxy.mediaThread());
+        return Map.of(
+                "msm-sip (signalling)",
+                proxy.signallingThread(),
+                "msm-sip-media",
+                proxy.mediaThread());
     }
 
     @Override
@@ -82,9 +89,9 @@ public final class SipService implements Service {
     }
 
     /**
-     * /calls: every call with its parties, state, duration and per stream and
-     * direction the relays' counters (packets in, copies out, strict-source
-     * drops, RFC 3550 loss and jitter of what arrived).
+     * /calls: every call with its parties, state, duration and per stream and direction the relays'
+     * counters (packets in, copies out, strict-source drops, RFC 3550 loss and jitter of what
+     * arrived).
      */
     public String callsJson() {
         ObjectNode root = JSON.createObjectNode();
@@ -116,18 +123,30 @@ public final class SipService implements Service {
                 MediaSession.StreamRelays r = m == null ? null : m.streams().get(i);
                 JsonNode caller = s.path("caller");
                 JsonNode callee = s.path("callee");
-                s.set("caller_to_callee", direction(r == null ? null : r.callerToCallee(), caller.path("last_rtp"),
-                        s.path("caller_side"), s.path("callee_side"), callee.path("rtp")));
-                s.set("callee_to_caller", direction(r == null ? null : r.calleeToCaller(), callee.path("last_rtp"),
-                        s.path("callee_side"), s.path("caller_side"), caller.path("rtp")));
+                s.set(
+                        "caller_to_callee",
+                        direction(
+                                r == null ? null : r.callerToCallee(),
+                                caller.path("last_rtp"),
+                                s.path("caller_side"),
+                                s.path("callee_side"),
+                                callee.path("rtp")));
+                s.set(
+                        "callee_to_caller",
+                        direction(
+                                r == null ? null : r.calleeToCaller(),
+                                callee.path("last_rtp"),
+                                s.path("callee_side"),
+                                s.path("caller_side"),
+                                caller.path("rtp")));
             }
             out.add(c);
         }
         return root.toString();
     }
 
-    private static ObjectNode direction(MediaSession.Flow d, JsonNode from, JsonNode nodeIn, JsonNode nodeOut,
-                                        JsonNode to) {
+    private static ObjectNode direction(
+            MediaSession.Flow d, JsonNode from, JsonNode nodeIn, JsonNode nodeOut, JsonNode to) {
         ObjectNode o = JSON.createObjectNode();
         o.set("from", from.isMissingNode() ? null : from);
         o.set("node_in", nodeIn);
@@ -146,13 +165,15 @@ public final class SipService implements Service {
         o.put("rtcp_packets", rtcp.upstreamPackets());
         o.put("rtcp_copies", rtcp.copies());
         o.put("strict_drops", rtp.droppedOthers() + rtcp.droppedOthers());
-        d.rtpReceiver().ifPresent(x -> {
-            ObjectNode r = o.putObject("rtp");
-            r.put("ssrc", x.ssrc());
-            r.put("received", x.received());
-            r.put("lost", x.lost());
-            r.put("jitter_ms", x.jitterMs());
-        });
+        d.rtpReceiver()
+                .ifPresent(
+                        x -> {
+                            ObjectNode r = o.putObject("rtp");
+                            r.put("ssrc", x.ssrc());
+                            r.put("received", x.received());
+                            r.put("lost", x.lost());
+                            r.put("jitter_ms", x.jitterMs());
+                        });
         return o;
     }
 

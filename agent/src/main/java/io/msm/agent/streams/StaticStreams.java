@@ -5,15 +5,13 @@ import io.msm.agent.config.AgentConfig;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayOptions;
-
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Fan-outs declared in the config ({@code streams:}): packets to a node
- * address:port go to a fixed list of subscribers — the media plane without
- * a control protocol (e.g. a multicast replacement for a fixed set of
- * decoders).
+ * Fan-outs declared in the config ({@code streams:}): packets to a node address:port go to a fixed
+ * list of subscribers — the media plane without a control protocol (e.g. a multicast replacement
+ * for a fixed set of decoders).
  */
 public final class StaticStreams implements Service {
     private final List<AgentConfig.StaticStream> streams;

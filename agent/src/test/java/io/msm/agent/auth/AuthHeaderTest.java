@@ -11,8 +11,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class AuthHeaderTest {
     @Test
     void digestParametersAreReadQuotedOrNot() {
-        AuthHeader h = AuthHeader.parse("Digest username=\"bob\",realm=\"msm\", nonce=\"a\\\"b\", uri=\"sip:x@y;transport=tcp\","
-                + " response=\"00ff\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"c\"");
+        AuthHeader h =
+                AuthHeader.parse(
+                        "Digest username=\"bob\",realm=\"msm\", nonce=\"a\\\"b\", uri=\"sip:x@y;transport=tcp\","
+                                + " response=\"00ff\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"c\"");
         assertEquals("digest", h.scheme());
         assertEquals("bob", h.param("username"));
         assertEquals("a\"b", h.param("nonce"));
@@ -29,23 +31,28 @@ class AuthHeaderTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-        "no scheme              | =abc",
-        "parameter without '='  | Digest username",
-        "empty value            | Digest username=",
-        "unterminated quote     | Digest username=\"bob",
-        "duplicate parameter    | Digest nonce=a, nonce=b",
-        "missing comma          | Digest a=b c=d",
-        "Basic not base64       | Basic a b",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "no scheme              | =abc",
+                "parameter without '='  | Digest username",
+                "empty value            | Digest username=",
+                "unterminated quote     | Digest username=\"bob",
+                "duplicate parameter    | Digest nonce=a, nonce=b",
+                "missing comma          | Digest a=b c=d",
+                "Basic not base64       | Basic a b",
+            })
     void malformedCredentialsAreRefusedWithAReason(String why, String value) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AuthHeader.parse(value), why);
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> AuthHeader.parse(value), why);
         assertTrue(!e.getMessage().isBlank(), why);
     }
 
     @Test
     void sizeAndParameterCountAreBounded() {
-        assertThrows(IllegalArgumentException.class, () -> AuthHeader.parse("Digest a=\"" + "x".repeat(5000) + "\""));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> AuthHeader.parse("Digest a=\"" + "x".repeat(5000) + "\""));
         StringBuilder many = new StringBuilder("Digest ");
         for (int i = 0; i < 40; i++) {
             many.append(i == 0 ? "" : ", ").append("p").append(i).append("=v");

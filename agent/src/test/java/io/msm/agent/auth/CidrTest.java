@@ -35,16 +35,19 @@ class CidrTest {
     }
 
     @ParameterizedTest(name = "refused: [{0}]")
-    @CsvSource(delimiter = '|', value = {
-        "10.0.0.0/33",
-        "fd00::/129",
-        "10.0.0.0/x",
-        "example.com",
-        "''",
-        "10.0.0.0/-1",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "10.0.0.0/33",
+                "fd00::/129",
+                "10.0.0.0/x",
+                "example.com",
+                "''",
+                "10.0.0.0/-1",
+            })
     void badPrefixesAreRefusedWithTheReason(String s) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Cidr.parse(s));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Cidr.parse(s));
         assertTrue(e.getMessage().contains("'" + s + "'"), e.getMessage());
     }
 
@@ -54,8 +57,10 @@ class CidrTest {
         CidrSet s = CidrSet.parse(List.of("127.0.0.0/8", "fd00::/8"));
         assertTrue(s.contains(a("127.0.0.1")));
         assertFalse(s.contains(a("192.0.2.1")));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> CidrSet.parse(List.of("10.0.0.0/8", "nope")));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> CidrSet.parse(List.of("10.0.0.0/8", "nope")));
         assertTrue(e.getMessage().startsWith("[1]: "), e.getMessage());
         assertEquals("10.1.0.0/16", Cidr.parse("10.1.2.3/16").toString());
     }

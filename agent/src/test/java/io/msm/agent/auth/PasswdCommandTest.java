@@ -17,10 +17,14 @@ class PasswdCommandTest {
     static Run run(String stdin, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PasswdCommand cmd = new PasswdCommand(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        PasswdCommand cmd =
+                new PasswdCommand(
+                        new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+                        new PrintStream(out, true, StandardCharsets.UTF_8),
+                        new PrintStream(err, true, StandardCharsets.UTF_8));
         int code = new CommandLine(cmd).execute(args);
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return new Run(
+                code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
     @Test
@@ -28,8 +32,12 @@ class PasswdCommandTest {
         Run r = run("s3cret\n", "bob", "--realm", "cams");
         assertEquals(0, r.code(), r.err());
         Credentials c = Credentials.parse(List.of(r.out().split("\n")), "out");
-        assertEquals(DigestAlgorithm.SHA_256.ha1("bob", "cams", "s3cret"), c.ha1("bob", "cams", DigestAlgorithm.SHA_256));
-        assertEquals(DigestAlgorithm.MD5.ha1("bob", "cams", "s3cret"), c.ha1("bob", "cams", DigestAlgorithm.MD5));
+        assertEquals(
+                DigestAlgorithm.SHA_256.ha1("bob", "cams", "s3cret"),
+                c.ha1("bob", "cams", DigestAlgorithm.SHA_256));
+        assertEquals(
+                DigestAlgorithm.MD5.ha1("bob", "cams", "s3cret"),
+                c.ha1("bob", "cams", DigestAlgorithm.MD5));
         assertTrue(!r.out().contains("s3cret"), "the password is not printed");
     }
 

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 
 class SourceFailuresTest {
     final AtomicLong now = new AtomicLong();
-    final SourceFailures f = new SourceFailures(3, Duration.ofSeconds(60), Duration.ofSeconds(30), 4, now::get);
+    final SourceFailures f =
+            new SourceFailures(3, Duration.ofSeconds(60), Duration.ofSeconds(30), 4, now::get);
 
     static InetAddress a(int i) throws Exception {
         return InetAddress.getByAddress(new byte[] {10, 0, 0, (byte) i});

@@ -1,20 +1,19 @@
 package io.msm.agent.config;
 
-import io.msm.bpf.attach.XdpMode;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msm.bpf.attach.XdpMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class ConfigLoaderTest {
     static AgentConfig yaml(String y) {
@@ -39,7 +38,9 @@ class ConfigLoaderTest {
 
     @Test
     void aFullFileIsRead() {
-        AgentConfig c = yaml("""
+        AgentConfig c =
+                yaml(
+                        """
                 interfaces: [eth0, eth1]
                 bpffs: /sys/fs/bpf/other
                 metrics-listen: "[::1]:9000"
@@ -87,8 +88,17 @@ class ConfigLoaderTest {
         Path f = Files.createTempFile("msm", ".yaml");
         try {
             Files.writeString(f, "bpffs: /sys/fs/bpf/a\nuserspace: false\ninterfaces: [eth0]\n");
-            AgentConfig c = ConfigLoader.load(f, new ConfigLoader.Overrides(List.of("veth9"), "/sys/fs/bpf/b", null,
-                    "127.0.0.1:1554", null, true, "warn"));
+            AgentConfig c =
+                    ConfigLoader.load(
+                            f,
+                            new ConfigLoader.Overrides(
+                                    List.of("veth9"),
+                                    "/sys/fs/bpf/b",
+                                    null,
+                                    "127.0.0.1:1554",
+                                    null,
+                                    true,
+                                    "warn"));
             assertEquals(Path.of("/sys/fs/bpf/b"), c.bpffs());
             assertTrue(c.userspace());
             assertEquals(List.of("veth9"), c.interfaces());
@@ -101,37 +111,41 @@ class ConfigLoaderTest {
 
     /** Every bad value is rejected with the field it was in and the reason. */
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-            "bpfs: /x                                          | bpfs                          | unknown setting",
-            "bpffs: relative/dir                               | bpffs                         | absolute path",
-            "metrics-listen: localhost:9469                    | metrics-listen                | IP literal",
-            "metrics-listen: '0.0.0.0:99999'                   | metrics-listen                | 0..65535",
-            "rtsp-listen: '::1:8554'                           | rtsp-listen                   | brackets",
-            "log-level: loud                                   | log-level                     | one of",
-            "userspace: maybe                                  | userspace                     | true or false",
-            "xdp: {mode: turbo}                                | xdp.mode                      | native, generic, auto",
-            "datapath: {max-flows: 12}                         | datapath.max-flows            | 1024..",
-            "datapath: {on-layout-change: ignore}              | datapath.on-layout-change     | replace, refuse",
-            "flows: {idle-timeout: 0s}                         | flows.idle-timeout            | at least 1s",
-            "flows: {idle-timeout: soon}                       | flows.idle-timeout            | duration",
-            "classifier: {control-tcp-ports: [554, 70000]}     | classifier.control-tcp-ports[1] | 1..65535",
-            "classifier: {game-udp-ports: ['9-3']}             | classifier.game-udp-ports[0]  | lo <= hi",
-            "classifier: {clock-rates: {200: 8000}}            | classifier.clock-rates.200    | 0..127",
-            "protection: {deny: ['10.0.0.0/40']}               | protection.deny[0]            | prefix length",
-            "media: {port-range: 5000-5001}                    | media.port-range              | at least 4 ports",
-            "streams: [{name: a, listen: '10.0.0.1:0'}]        | streams[0].listen             | needs a port",
-            "streams: [{listen: '10.0.0.1:5004'}]              | streams[0].name               | required",
-            "streams: [{name: a, listen: '10.0.0.1:5004', subscribers: [x]}] | streams[0].subscribers[0] | ADDR:PORT",
-            "rtsp: {paths: {cam: {source: 'http://x/y'}}}      | rtsp.paths.cam.source         | rtsp://",
-            "rtsp: {paths: {cam: {sauce: publish}}}            | rtsp.paths.cam.sauce          | unknown setting",
-            "rtsp: {session-timeout: 1s}                       | rtsp.session-timeout          | at least 5s",
-            "sip: {routes: [{target: '10.0.0.1:5060'}]}        | sip.routes[0].match           | required",
-            "interfaces: ['eth 0']                             | interfaces                    | not an interface name",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "bpfs: /x                                          | bpfs                          | unknown setting",
+                "bpffs: relative/dir                               | bpffs                         | absolute path",
+                "metrics-listen: localhost:9469                    | metrics-listen                | IP literal",
+                "metrics-listen: '0.0.0.0:99999'                   | metrics-listen                | 0..65535",
+                "rtsp-listen: '::1:8554'                           | rtsp-listen                   | brackets",
+                "log-level: loud                                   | log-level                     | one of",
+                "userspace: maybe                                  | userspace                     | true or false",
+                "xdp: {mode: turbo}                                | xdp.mode                      | native, generic, auto",
+                "datapath: {max-flows: 12}                         | datapath.max-flows            | 1024..",
+                "datapath: {on-layout-change: ignore}              | datapath.on-layout-change     | replace, refuse",
+                "flows: {idle-timeout: 0s}                         | flows.idle-timeout            | at least 1s",
+                "flows: {idle-timeout: soon}                       | flows.idle-timeout            | duration",
+                "classifier: {control-tcp-ports: [554, 70000]}     | classifier.control-tcp-ports[1] | 1..65535",
+                "classifier: {game-udp-ports: ['9-3']}             | classifier.game-udp-ports[0]  | lo <= hi",
+                "classifier: {clock-rates: {200: 8000}}            | classifier.clock-rates.200    | 0..127",
+                "protection: {deny: ['10.0.0.0/40']}               | protection.deny[0]            | prefix length",
+                "media: {port-range: 5000-5001}                    | media.port-range              | at least 4 ports",
+                "streams: [{name: a, listen: '10.0.0.1:0'}]        | streams[0].listen             | needs a port",
+                "streams: [{listen: '10.0.0.1:5004'}]              | streams[0].name               | required",
+                "streams: [{name: a, listen: '10.0.0.1:5004', subscribers: [x]}] | streams[0].subscribers[0] | ADDR:PORT",
+                "rtsp: {paths: {cam: {source: 'http://x/y'}}}      | rtsp.paths.cam.source         | rtsp://",
+                "rtsp: {paths: {cam: {sauce: publish}}}            | rtsp.paths.cam.sauce          | unknown setting",
+                "rtsp: {session-timeout: 1s}                       | rtsp.session-timeout          | at least 5s",
+                "sip: {routes: [{target: '10.0.0.1:5060'}]}        | sip.routes[0].match           | required",
+                "interfaces: ['eth 0']                             | interfaces                    | not an interface name",
+            })
     void badValuesNameTheirField(String y, String field, String reason) {
         ConfigException e = assertThrows(ConfigException.class, () -> yaml(y));
         assertEquals(field, e.field(), e.getMessage());
-        assertTrue(e.reason().contains(reason), "reason '" + e.reason() + "' should mention '" + reason + "'");
+        assertTrue(
+                e.reason().contains(reason),
+                "reason '" + e.reason() + "' should mention '" + reason + "'");
         assertTrue(e.getMessage().startsWith("config error: " + field + ": "));
     }
 
@@ -144,8 +158,13 @@ class ConfigLoaderTest {
 
     @Test
     void aMissingFileIsAConfigError() {
-        ConfigException e = assertThrows(ConfigException.class,
-                () -> ConfigLoader.load(Path.of("/nonexistent/msm.yaml"), ConfigLoader.Overrides.NONE));
+        ConfigException e =
+                assertThrows(
+                        ConfigException.class,
+                        () ->
+                                ConfigLoader.load(
+                                        Path.of("/nonexistent/msm.yaml"),
+                                        ConfigLoader.Overrides.NONE));
         assertTrue(e.reason().contains("cannot read"));
     }
 }

@@ -1,17 +1,18 @@
 package io.msm.agent.config;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import org.junit.jupiter.api.Test;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-/** The kubernetes: section: defaults, what the Helm chart writes, and errors that name their field. */
+/**
+ * The kubernetes: section: defaults, what the Helm chart writes, and errors that name their field.
+ */
 class KubernetesSettingsTest {
     static KubernetesSettings parse(String yaml) {
         return ConfigLoader.parseYaml(yaml, ConfigLoader.Overrides.NONE).kubernetes();
@@ -31,7 +32,9 @@ class KubernetesSettingsTest {
 
     @Test
     void whatTheChartWrites() {
-        KubernetesSettings k = parse("""
+        KubernetesSettings k =
+                parse(
+                        """
                 kubernetes: {enabled: true, probe-interval: 5s, status: elect, agent-namespace: msm-system,
                              agent-selector: "app.kubernetes.io/instance=msm,app.kubernetes.io/name=msm,app.kubernetes.io/component=agent",
                              intercept: {enabled: true, tcp-ports: [554, 8554], cgroup-root: /run/msm/cgroup,
@@ -44,15 +47,33 @@ class KubernetesSettingsTest {
 
     @Test
     void errorsNameTheField() {
-        assertEquals("kubernetes.intercept.tcp-ports[1]", assertThrows(ConfigException.class,
-                () -> parse("kubernetes: {intercept: {tcp-ports: [554, 70000]}}")).field());
-        assertEquals("kubernetes.status", assertThrows(ConfigException.class,
-                () -> parse("kubernetes: {status: sometimes}")).field());
-        assertEquals("kubernetes.intercept.proxy-address", assertThrows(ConfigException.class,
-                () -> parse("kubernetes: {intercept: {proxy-address: '[::1]'}}")).field());
-        assertEquals("kubernetes.agent-selector", assertThrows(ConfigException.class,
-                () -> parse("kubernetes: {agent-selector: 'app in (a,b)'}")).field());
-        assertEquals("kubernetes.intercept.colour", assertThrows(ConfigException.class,
-                () -> parse("kubernetes: {intercept: {colour: red}}")).field());
+        assertEquals(
+                "kubernetes.intercept.tcp-ports[1]",
+                assertThrows(
+                                ConfigException.class,
+                                () -> parse("kubernetes: {intercept: {tcp-ports: [554, 70000]}}"))
+                        .field());
+        assertEquals(
+                "kubernetes.status",
+                assertThrows(ConfigException.class, () -> parse("kubernetes: {status: sometimes}"))
+                        .field());
+        assertEquals(
+                "kubernetes.intercept.proxy-address",
+                assertThrows(
+                                ConfigException.class,
+                                () -> parse("kubernetes: {intercept: {proxy-address: '[::1]'}}"))
+                        .field());
+        assertEquals(
+                "kubernetes.agent-selector",
+                assertThrows(
+                                ConfigException.class,
+                                () -> parse("kubernetes: {agent-selector: 'app in (a,b)'}"))
+                        .field());
+        assertEquals(
+                "kubernetes.intercept.colour",
+                assertThrows(
+                                ConfigException.class,
+                                () -> parse("kubernetes: {intercept: {colour: red}}"))
+                        .field());
     }
 }

@@ -1,12 +1,11 @@
 package io.msm.agent.config;
 
-import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
 
 /** The rtsp: section: defaults, paths, and errors that name their field. */
 class RtspSettingsTest {
@@ -27,8 +26,10 @@ class RtspSettingsTest {
 
     @Test
     void pathsPublishAndPull() {
-        RtspSettings s = parse("rtsp:\n  max-paths: 3\n  upstream-timeout: 2s\n  paths:\n    cam: {source: publish}\n"
-                + "    lobby/door: {source: \"rtsp://10.0.0.9:554/live\"}\n");
+        RtspSettings s =
+                parse(
+                        "rtsp:\n  max-paths: 3\n  upstream-timeout: 2s\n  paths:\n    cam: {source: publish}\n"
+                                + "    lobby/door: {source: \"rtsp://10.0.0.9:554/live\"}\n");
         assertEquals(3, s.maxPaths());
         assertEquals(Duration.ofSeconds(2), s.upstreamTimeout());
         assertEquals(RtspSettings.PathSource.Kind.PUBLISH, s.paths().get("cam").kind());

@@ -1,16 +1,15 @@
 package io.msm.agent.config;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
-import java.nio.file.Path;
-import java.time.Duration;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class SipSettingsTest {
     static SipSettings sip(String y) {
@@ -30,7 +29,9 @@ class SipSettingsTest {
 
     @Test
     void everythingCanBeSet() {
-        SipSettings s = sip("""
+        SipSettings s =
+                sip(
+                        """
                 sip:
                   max-calls: 5
                   invites-per-second: 7
@@ -51,23 +52,27 @@ class SipSettingsTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-            "sip: {max-message-bytes: 100}                     | sip.max-message-bytes     | 1024..65535",
-            "sip: {state-file: relative.json}                  | sip.state-file            | absolute path",
-            "sip: {timers: {t1: 1ms}}                          | sip.timers.t1             | at least 10ms",
-            "sip: {timers: {t1: 500ms, t2: 100ms}}             | sip.timers.t2             | at least t1",
-            "sip: {timers: {t1: 500ms, c: 10s}}                | sip.timers.c              | longer than 64*t1",
-            "sip: {timers: {t5: 1s}}                           | sip.timers.t5             | unknown setting",
-            "sip: {domains: ['not a domain']}                  | sip.domains[0]            | domain name",
-            "sip: {routes: [{match: bob, target: '10.0.0.1'}]} | sip.routes[0].target      | ADDR:PORT",
-            "sip: {routes: [{match: bob, target: '10.0.0.1:0'}]} | sip.routes[0].target    | needs a port",
-            "sip: {routes: [{match: 'a@b@c', target: '10.0.0.1:5060'}]} | sip.routes[0].match | user@domain",
-            "sip: {routes: [{match: bob, target: '10.0.0.1:5060', transport: sctp}]} | sip.routes[0].transport | udp or tcp",
-            "sip: {rtp-timeout: 0s}                            | sip.rtp-timeout           | at least 1s",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "sip: {max-message-bytes: 100}                     | sip.max-message-bytes     | 1024..65535",
+                "sip: {state-file: relative.json}                  | sip.state-file            | absolute path",
+                "sip: {timers: {t1: 1ms}}                          | sip.timers.t1             | at least 10ms",
+                "sip: {timers: {t1: 500ms, t2: 100ms}}             | sip.timers.t2             | at least t1",
+                "sip: {timers: {t1: 500ms, c: 10s}}                | sip.timers.c              | longer than 64*t1",
+                "sip: {timers: {t5: 1s}}                           | sip.timers.t5             | unknown setting",
+                "sip: {domains: ['not a domain']}                  | sip.domains[0]            | domain name",
+                "sip: {routes: [{match: bob, target: '10.0.0.1'}]} | sip.routes[0].target      | ADDR:PORT",
+                "sip: {routes: [{match: bob, target: '10.0.0.1:0'}]} | sip.routes[0].target    | needs a port",
+                "sip: {routes: [{match: 'a@b@c', target: '10.0.0.1:5060'}]} | sip.routes[0].match | user@domain",
+                "sip: {routes: [{match: bob, target: '10.0.0.1:5060', transport: sctp}]} | sip.routes[0].transport | udp or tcp",
+                "sip: {rtp-timeout: 0s}                            | sip.rtp-timeout           | at least 1s",
+            })
     void badValuesNameTheirField(String y, String field, String reason) {
         ConfigException e = assertThrows(ConfigException.class, () -> sip(y));
         assertEquals(field, e.field(), e.getMessage());
-        assertTrue(e.reason().contains(reason), "reason '" + e.reason() + "' should mention '" + reason + "'");
+        assertTrue(
+                e.reason().contains(reason),
+                "reason '" + e.reason() + "' should mention '" + reason + "'");
     }
 }

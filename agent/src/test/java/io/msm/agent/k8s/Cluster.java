@@ -26,35 +26,94 @@ final class Cluster {
     }
 
     void namespace(String name, Map<String, String> labels) {
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).withLabels(labels)
-                .endMetadata().build()).create();
+        client.namespaces()
+                .resource(
+                        new NamespaceBuilder()
+                                .withNewMetadata()
+                                .withName(name)
+                                .withLabels(labels)
+                                .endMetadata()
+                                .build())
+                .create();
     }
 
     Pod pod(String ns, String name, String node, Map<String, String> labels, boolean hostNetwork) {
-        return client.pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withName(name)
-                .withNamespace(ns).withUid(UUID.randomUUID().toString()).withLabels(labels).endMetadata()
-                .withNewSpec().withNodeName(node).withHostNetwork(hostNetwork).endSpec()
-                .withNewStatus().withPhase("Running").withHostIP(node.equals("node-a") ? "192.0.2.10" : "192.0.2.20")
-                .withQosClass("BestEffort").endStatus().build()).create();
+        return client.pods()
+                .inNamespace(ns)
+                .resource(
+                        new PodBuilder()
+                                .withNewMetadata()
+                                .withName(name)
+                                .withNamespace(ns)
+                                .withUid(UUID.randomUUID().toString())
+                                .withLabels(labels)
+                                .endMetadata()
+                                .withNewSpec()
+                                .withNodeName(node)
+                                .withHostNetwork(hostNetwork)
+                                .endSpec()
+                                .withNewStatus()
+                                .withPhase("Running")
+                                .withHostIP(node.equals("node-a") ? "192.0.2.10" : "192.0.2.20")
+                                .withQosClass("BestEffort")
+                                .endStatus()
+                                .build())
+                .create();
     }
 
     /** A Service with one TCP port named "rtsp". */
     void service(String ns, String name, int port) {
-        client.services().inNamespace(ns).resource(new ServiceBuilder().withNewMetadata().withName(name)
-                .withNamespace(ns).endMetadata().withNewSpec().addNewPort().withName("rtsp").withPort(port)
-                .withProtocol("TCP").endPort().endSpec().build()).create();
+        client.services()
+                .inNamespace(ns)
+                .resource(
+                        new ServiceBuilder()
+                                .withNewMetadata()
+                                .withName(name)
+                                .withNamespace(ns)
+                                .endMetadata()
+                                .withNewSpec()
+                                .addNewPort()
+                                .withName("rtsp")
+                                .withPort(port)
+                                .withProtocol("TCP")
+                                .endPort()
+                                .endSpec()
+                                .build())
+                .create();
     }
 
-    /** An EndpointSlice of service with the given ready addresses on targetPort (port name "rtsp"). */
-    EndpointSlice slice(String ns, String service, String sliceName, int targetPort, List<String> addresses) {
-        EndpointSliceBuilder b = new EndpointSliceBuilder().withNewMetadata().withName(sliceName).withNamespace(ns)
-                .withLabels(Map.of(EndpointSliceIndex.SERVICE_NAME_LABEL, service)).endMetadata()
-                .withAddressType("IPv4").addNewPort().withName("rtsp").withPort(targetPort).withProtocol("TCP").endPort();
+    /**
+     * An EndpointSlice of service with the given ready addresses on targetPort (port name "rtsp").
+     */
+    EndpointSlice slice(
+            String ns, String service, String sliceName, int targetPort, List<String> addresses) {
+        EndpointSliceBuilder b =
+                new EndpointSliceBuilder()
+                        .withNewMetadata()
+                        .withName(sliceName)
+                        .withNamespace(ns)
+                        .withLabels(Map.of(EndpointSliceIndex.SERVICE_NAME_LABEL, service))
+                        .endMetadata()
+                        .withAddressType("IPv4")
+                        .addNewPort()
+                        .withName("rtsp")
+                        .withPort(targetPort)
+                        .withProtocol("TCP")
+                        .endPort();
         for (String a : addresses) {
-            b.addNewEndpoint().withAddresses(a).withNewConditions().withReady(true).endConditions().endEndpoint();
+            b.addNewEndpoint()
+                    .withAddresses(a)
+                    .withNewConditions()
+                    .withReady(true)
+                    .endConditions()
+                    .endEndpoint();
         }
-        return client.discovery().v1().endpointSlices().inNamespace(ns).resource(b.build()).createOr(
-                r -> r.update());
+        return client.discovery()
+                .v1()
+                .endpointSlices()
+                .inNamespace(ns)
+                .resource(b.build())
+                .createOr(r -> r.update());
     }
 
     static StreamRouteSpec.BackendRef service(String ns, String name, int port, int weight) {
@@ -74,8 +133,13 @@ final class Cluster {
         return b;
     }
 
-    StreamRoute route(String ns, String name, String host, String type, String path,
-                      List<StreamRouteSpec.BackendRef> backends) {
+    StreamRoute route(
+            String ns,
+            String name,
+            String host,
+            String type,
+            String path,
+            List<StreamRouteSpec.BackendRef> backends) {
         StreamRoute sr = new StreamRoute();
         sr.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
         StreamRouteSpec s = new StreamRouteSpec();
@@ -97,10 +161,14 @@ final class Cluster {
     StreamRoute edit(String ns, String name, Consumer<StreamRouteSpec> change) {
         for (int attempt = 0; ; attempt++) {
             try {
-                return client.resources(StreamRoute.class).inNamespace(ns).withName(name).edit(sr -> {
-                    change.accept(sr.getSpec());
-                    return sr;
-                });
+                return client.resources(StreamRoute.class)
+                        .inNamespace(ns)
+                        .withName(name)
+                        .edit(
+                                sr -> {
+                                    change.accept(sr.getSpec());
+                                    return sr;
+                                });
             } catch (KubernetesClientException e) {
                 // the agent wrote status in between: read again and retry, as kubectl edit would
                 if (e.getCode() != 409 || attempt == 10) {

@@ -40,13 +40,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The agent's Kubernetes side against fabric8's CRUD mock API server: pods,
- * Services, EndpointSlices and StreamRoutes created through the API program
- * the routing table; weights spread new sessions; deleted endpoints and
- * failing DESCRIBE probes (tiny RTSP origins on loopback) take backends out
- * and recovered ones come back; status conditions are written with
- * observedGeneration by the elected agent only; only this node's pods are
- * watched and handed to interception.
+ * The agent's Kubernetes side against fabric8's CRUD mock API server: pods, Services,
+ * EndpointSlices and StreamRoutes created through the API program the routing table; weights spread
+ * new sessions; deleted endpoints and failing DESCRIBE probes (tiny RTSP origins on loopback) take
+ * backends out and recovered ones come back; status conditions are written with observedGeneration
+ * by the elected agent only; only this node's pods are watched and handed to interception.
  */
 class KubernetesWatchTest {
     static final long WAIT_MS = 15_000;
@@ -72,13 +70,23 @@ class KubernetesWatchTest {
     }
 
     static KubernetesSettings settings(String extra) {
-        return ConfigLoader.parseYaml("kubernetes: {enabled: true, probe-interval: 200ms, describe-timeout: 1s, "
-                + "rtp-timeout: 1s" + extra + "}", ConfigLoader.Overrides.NONE).kubernetes();
+        return ConfigLoader.parseYaml(
+                        "kubernetes: {enabled: true, probe-interval: 200ms, describe-timeout: 1s, "
+                                + "rtp-timeout: 1s"
+                                + extra
+                                + "}",
+                        ConfigLoader.Overrides.NONE)
+                .kubernetes();
     }
 
-    KubernetesWatch watch(String node, String extraSettings, PodInterceptor icpt,
-                          Supplier<Collection<RouteTable.RtpFlow>> flows) {
-        KubernetesWatch w = new KubernetesWatch(mock.client, settings(extraSettings), node, icpt, flows, new Random(42));
+    KubernetesWatch watch(
+            String node,
+            String extraSettings,
+            PodInterceptor icpt,
+            Supplier<Collection<RouteTable.RtpFlow>> flows) {
+        KubernetesWatch w =
+                new KubernetesWatch(
+                        mock.client, settings(extraSettings), node, icpt, flows, new Random(42));
         closing.add(w);
         w.start();
         await("the informers sync", w::ready);
@@ -125,12 +133,17 @@ class KubernetesWatchTest {
         if (sr == null || sr.getStatus() == null || sr.getStatus().conditions == null) {
             return null;
         }
-        return sr.getStatus().conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+        return sr.getStatus().conditions.stream()
+                .filter(c -> type.equals(c.getType()))
+                .findFirst()
+                .orElse(null);
     }
 
     static boolean condIs(StreamRoute sr, String type, String status, String reason) {
         Condition c = condition(sr, type);
-        return c != null && status.equals(c.getStatus()) && (reason == null || reason.equals(c.getReason()));
+        return c != null
+                && status.equals(c.getStatus())
+                && (reason == null || reason.equals(c.getReason()));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -138,7 +151,8 @@ class KubernetesWatchTest {
     @Test
     void servicesEndpointSlicesAndRoutesProgramTheTable() throws Exception {
         TinyRtspServer a = origin("127.0.0.2");
-        // a second endpoint of the same Service: same port (an EndpointSlice has one port list for all endpoints)
+        // a second endpoint of the same Service: same port (an EndpointSlice has one port list for
+        // all endpoints)
         TinyRtspServer a2 = new TinyRtspServer("127.0.0.3", a.port());
         closing.add(a2);
         TinyRtspServer b2 = origin("127.0.0.4");
@@ -148,41 +162,81 @@ class KubernetesWatchTest {
 
         k.service("studio", "origin", 554);
         k.slice("studio", "origin", "origin-abc", a.port(), List.of("127.0.0.2"));
-        k.route("media", "live", "live.example.com", "PathPrefix", "/show",
+        k.route(
+                "media",
+                "live",
+                "live.example.com",
+                "PathPrefix",
+                "/show",
                 List.of(Cluster.service("studio", "origin", 554, 1)));
-        await("the route is programmed", () -> t.choose("live.example.com", "/show/cam1").isPresent());
+        await(
+                "the route is programmed",
+                () -> t.choose("live.example.com", "/show/cam1").isPresent());
 
         Backend got = t.choose("LIVE.example.com:554", "/show/cam1").orElseThrow();
         assertEquals("media/live", got.route());
         assertEquals("studio/origin:554", got.name());
-        assertEquals(URI.create("rtsp://127.0.0.2:" + a.port() + "/show/cam1"), got.upstream(),
+        assertEquals(
+                URI.create("rtsp://127.0.0.2:" + a.port() + "/show/cam1"),
+                got.upstream(),
                 "a Service backend serves the requested path from an endpoint of its EndpointSlice");
-        assertTrue(t.choose("other.example.com", "/show/cam1").isEmpty(), "another host does not match");
-        assertTrue(t.choose("live.example.com", "/showtime").isEmpty(), "PathPrefix matches whole segments");
+        assertTrue(
+                t.choose("other.example.com", "/show/cam1").isEmpty(),
+                "another host does not match");
+        assertTrue(
+                t.choose("live.example.com", "/showtime").isEmpty(),
+                "PathPrefix matches whole segments");
         assertTrue(t.choose("live.example.com", "/show").isPresent(), "the prefix itself matches");
 
         // a more specific route wins: the longest path
-        k.route("media", "special", "live.example.com", "Exact", "/show/special",
+        k.route(
+                "media",
+                "special",
+                "live.example.com",
+                "Exact",
+                "/show/special",
                 List.of(Cluster.url(b2.url("/cams/special"), 1)));
-        await("the exact route takes its path", () -> t.choose("live.example.com", "/show/special")
-                .map(x -> x.route().equals("media/special")).orElse(false));
-        assertEquals(URI.create(b2.url("/cams/special")), t.choose("live.example.com", "/show/special")
-                .orElseThrow().upstream(), "a url backend with a path of its own is pulled as given");
-        assertEquals("media/live", t.choose("live.example.com", "/show/other").orElseThrow().route(),
+        await(
+                "the exact route takes its path",
+                () ->
+                        t.choose("live.example.com", "/show/special")
+                                .map(x -> x.route().equals("media/special"))
+                                .orElse(false));
+        assertEquals(
+                URI.create(b2.url("/cams/special")),
+                t.choose("live.example.com", "/show/special").orElseThrow().upstream(),
+                "a url backend with a path of its own is pulled as given");
+        assertEquals(
+                "media/live",
+                t.choose("live.example.com", "/show/other").orElseThrow().route(),
                 "other paths stay with the prefix route");
         // a wildcard host route, less specific than the exact host
-        k.route("media", "any-live", "*.example.com", "PathPrefix", "/",
+        k.route(
+                "media",
+                "any-live",
+                "*.example.com",
+                "PathPrefix",
+                "/",
                 List.of(Cluster.url(b2.url("/all"), 1)));
-        await("the wildcard route is programmed", () -> t.choose("cam.example.com", "/x").isPresent());
-        assertEquals(URI.create(b2.url("/all/x")), t.choose("cam.example.com", "/x").orElseThrow().upstream(),
+        await(
+                "the wildcard route is programmed",
+                () -> t.choose("cam.example.com", "/x").isPresent());
+        assertEquals(
+                URI.create(b2.url("/all/x")),
+                t.choose("cam.example.com", "/x").orElseThrow().upstream(),
                 "PathPrefix on a url with a path: the rest of the request path is kept");
-        assertTrue(t.choose("a.b.example.com", "/x").isEmpty(), "'*.' stands for exactly one label");
-        assertEquals("media/live", t.choose("live.example.com", "/show/1").orElseThrow().route(),
+        assertTrue(
+                t.choose("a.b.example.com", "/x").isEmpty(), "'*.' stands for exactly one label");
+        assertEquals(
+                "media/live",
+                t.choose("live.example.com", "/show/1").orElseThrow().route(),
                 "an exact host beats a wildcard");
 
         // a second endpoint joins: sessions are spread over both
         k.slice("studio", "origin", "origin-abc", a.port(), List.of("127.0.0.2", "127.0.0.3"));
-        await("both endpoints get sessions", () -> spread(t, "live.example.com", "/show/x", 200).size() == 2);
+        await(
+                "both endpoints get sessions",
+                () -> spread(t, "live.example.com", "/show/x", 200).size() == 2);
     }
 
     @Test
@@ -191,8 +245,15 @@ class KubernetesWatchTest {
         TinyRtspServer canary = origin("127.0.0.3");
         KubernetesWatch w = watch();
         StreamRoutes t = w.routes();
-        k.route("media", "canary", null, "Exact", "/stream",
-                List.of(Cluster.url(stable.url("/stream"), 90), Cluster.url(canary.url("/stream"), 10)));
+        k.route(
+                "media",
+                "canary",
+                null,
+                "Exact",
+                "/stream",
+                List.of(
+                        Cluster.url(stable.url("/stream"), 90),
+                        Cluster.url(canary.url("/stream"), 10)));
         await("the route is programmed", () -> t.choose("any", "/stream").isPresent());
         String s = "127.0.0.2:" + stable.port();
         String c = "127.0.0.3:" + canary.port();
@@ -203,18 +264,25 @@ class KubernetesWatchTest {
         assertEquals(n, before.get(s) + before.get(c), "every session got a backend: " + before);
 
         Backend existing = t.choose("any", "/stream").orElseThrow();
-        k.edit("media", "canary", spec -> {
-            spec.backends.get(0).weight = 10;
-            spec.backends.get(1).weight = 90;
-        });
+        k.edit(
+                "media",
+                "canary",
+                spec -> {
+                    spec.backends.get(0).weight = 10;
+                    spec.backends.get(1).weight = 90;
+                });
         await("the weights flip", () -> spread(t, "any", "/stream", 200).getOrDefault(c, 0) > 150);
         Map<String, Integer> after = spread(t, "any", "/stream", n);
         assertTrue(Math.abs(after.getOrDefault(c, 0) - 3600) < 95, "10/90 split: " + after);
-        assertNotNull(existing.upstream(), "a session keeps the backend it was given (the table hands out URLs, "
-                + "it does not move sessions)");
+        assertNotNull(
+                existing.upstream(),
+                "a session keeps the backend it was given (the table hands out URLs, "
+                        + "it does not move sessions)");
 
         k.edit("media", "canary", spec -> spec.backends.get(1).weight = 0);
-        await("weight 0 drains the canary", () -> spread(t, "any", "/stream", 300).getOrDefault(c, 0) == 0);
+        await(
+                "weight 0 drains the canary",
+                () -> spread(t, "any", "/stream", 300).getOrDefault(c, 0) == 0);
     }
 
     @Test
@@ -227,34 +295,66 @@ class KubernetesWatchTest {
         k.service("studio", "spare", 554);
         k.slice("studio", "primary", "primary-1", primary.port(), List.of("127.0.0.2"));
         k.slice("studio", "spare", "spare-1", spare.port(), List.of("127.0.0.3"));
-        k.route("media", "fo", null, "PathPrefix", "/", List.of(Cluster.service("studio", "primary", 554, 1000),
-                Cluster.service("studio", "spare", 554, 1)));
+        k.route(
+                "media",
+                "fo",
+                null,
+                "PathPrefix",
+                "/",
+                List.of(
+                        Cluster.service("studio", "primary", 554, 1000),
+                        Cluster.service("studio", "spare", 554, 1)));
         String p = "127.0.0.2:" + primary.port();
         String s = "127.0.0.3:" + spare.port();
-        await("the primary takes the sessions", () -> spread(t, null, "/a", 100).getOrDefault(p, 0) > 90);
+        await(
+                "the primary takes the sessions",
+                () -> spread(t, null, "/a", 100).getOrDefault(p, 0) > 90);
 
-        mock.client.discovery().v1().endpointSlices().inNamespace("studio").withName("primary-1").delete();
-        await("with its endpoints gone, every session goes to the spare",
+        mock.client
+                .discovery()
+                .v1()
+                .endpointSlices()
+                .inNamespace("studio")
+                .withName("primary-1")
+                .delete();
+        await(
+                "with its endpoints gone, every session goes to the spare",
                 () -> spread(t, null, "/a", 200).getOrDefault(s, 0) == 200);
-        await("status says why", () -> {
-            StreamRoute sr = k.get("media", "fo");
-            return sr.getStatus() != null && sr.getStatus().backends.contains(
-                    new StreamRouteStatus.BackendStatus("studio/primary:554", false, "NoEndpoints"));
-        });
+        await(
+                "status says why",
+                () -> {
+                    StreamRoute sr = k.get("media", "fo");
+                    return sr.getStatus() != null
+                            && sr.getStatus()
+                                    .backends
+                                    .contains(
+                                            new StreamRouteStatus.BackendStatus(
+                                                    "studio/primary:554", false, "NoEndpoints"));
+                });
 
         k.slice("studio", "primary", "primary-1", primary.port(), List.of("127.0.0.2"));
-        await("endpoints back: the primary again", () -> spread(t, null, "/a", 100).getOrDefault(p, 0) > 90);
+        await(
+                "endpoints back: the primary again",
+                () -> spread(t, null, "/a", 100).getOrDefault(p, 0) > 90);
 
         // the backend is removed from the route
         k.edit("media", "fo", spec -> spec.backends.remove(0));
-        await("the removed backend gets nothing", () -> spread(t, null, "/a", 200).getOrDefault(s, 0) == 200);
+        await(
+                "the removed backend gets nothing",
+                () -> spread(t, null, "/a", 200).getOrDefault(s, 0) == 200);
         mock.client.services().inNamespace("studio").withName("spare").delete();
         await("a deleted Service: no backend, no session", () -> t.choose(null, "/a").isEmpty());
-        await("ServiceNotFound in status", () -> {
-            StreamRoute sr = k.get("media", "fo");
-            return condIs(sr, "Ready", "False", "NoBackendReady") && sr.getStatus().backends.contains(
-                    new StreamRouteStatus.BackendStatus("studio/spare:554", false, "ServiceNotFound"));
-        });
+        await(
+                "ServiceNotFound in status",
+                () -> {
+                    StreamRoute sr = k.get("media", "fo");
+                    return condIs(sr, "Ready", "False", "NoBackendReady")
+                            && sr.getStatus()
+                                    .backends
+                                    .contains(
+                                            new StreamRouteStatus.BackendStatus(
+                                                    "studio/spare:554", false, "ServiceNotFound"));
+                });
     }
 
     @Test
@@ -263,35 +363,62 @@ class KubernetesWatchTest {
         TinyRtspServer flaky = origin("127.0.0.3");
         KubernetesWatch w = watch();
         StreamRoutes t = w.routes();
-        k.route("media", "pair", "cams.example.com", "Exact", "/cam",
+        k.route(
+                "media",
+                "pair",
+                "cams.example.com",
+                "Exact",
+                "/cam",
                 List.of(Cluster.url(good.url("/cam"), 1), Cluster.url(flaky.url("/cam"), 1)));
         String f = "127.0.0.3:" + flaky.port();
         await("both serve", () -> spread(t, "cams.example.com", "/cam", 100).size() == 2);
-        await("both probed ready", () -> condIs(k.get("media", "pair"), "BackendsReady", "True", "AllBackendsReady"));
+        await(
+                "both probed ready",
+                () -> condIs(k.get("media", "pair"), "BackendsReady", "True", "AllBackendsReady"));
 
         flaky.describeStatus = 500;
-        await("a DESCRIBE answered 500 takes it out", () -> spread(t, "cams.example.com", "/cam", 100)
-                .getOrDefault(f, 0) == 0);
+        await(
+                "a DESCRIBE answered 500 takes it out",
+                () -> spread(t, "cams.example.com", "/cam", 100).getOrDefault(f, 0) == 0);
         assertTrue(flaky.describes.get() > 0, "the probe asked DESCRIBE");
-        await("status names the reason", () -> {
-            StreamRoute sr = k.get("media", "pair");
-            return condIs(sr, "BackendsReady", "False", "SomeBackendsNotReady") && condIs(sr, "Ready", "True", null)
-                    && sr.getStatus().backends.contains(new StreamRouteStatus.BackendStatus(flaky.url("/cam"), false,
-                    "DescribeFailed"));
-        });
+        await(
+                "status names the reason",
+                () -> {
+                    StreamRoute sr = k.get("media", "pair");
+                    return condIs(sr, "BackendsReady", "False", "SomeBackendsNotReady")
+                            && condIs(sr, "Ready", "True", null)
+                            && sr.getStatus()
+                                    .backends
+                                    .contains(
+                                            new StreamRouteStatus.BackendStatus(
+                                                    flaky.url("/cam"), false, "DescribeFailed"));
+                });
 
         flaky.describeStatus = 200;
-        await("recovered: it gets sessions again", () -> spread(t, "cams.example.com", "/cam", 100)
-                .getOrDefault(f, 0) > 0);
-        await("and is ready in status", () -> condIs(k.get("media", "pair"), "BackendsReady", "True", null));
+        await(
+                "recovered: it gets sessions again",
+                () -> spread(t, "cams.example.com", "/cam", 100).getOrDefault(f, 0) > 0);
+        await(
+                "and is ready in status",
+                () -> condIs(k.get("media", "pair"), "BackendsReady", "True", null));
 
         flaky.stop();
-        await("a refused connection takes it out", () -> spread(t, "cams.example.com", "/cam", 100)
-                .getOrDefault(f, 0) == 0);
-        await("ConnectFailed in status", () -> k.get("media", "pair").getStatus().backends.contains(
-                new StreamRouteStatus.BackendStatus(flaky.url("/cam"), false, "ConnectFailed")));
+        await(
+                "a refused connection takes it out",
+                () -> spread(t, "cams.example.com", "/cam", 100).getOrDefault(f, 0) == 0);
+        await(
+                "ConnectFailed in status",
+                () ->
+                        k.get("media", "pair")
+                                .getStatus()
+                                .backends
+                                .contains(
+                                        new StreamRouteStatus.BackendStatus(
+                                                flaky.url("/cam"), false, "ConnectFailed")));
         flaky.start();
-        await("listening again: back", () -> spread(t, "cams.example.com", "/cam", 100).getOrDefault(f, 0) > 0);
+        await(
+                "listening again: back",
+                () -> spread(t, "cams.example.com", "/cam", 100).getOrDefault(f, 0) > 0);
 
         // the proxy reports a failure: out at once, back after the next good probe
         Backend b = t.choose("cams.example.com", "/cam").orElseThrow();
@@ -299,8 +426,13 @@ class KubernetesWatchTest {
             b = t.choose("cams.example.com", "/cam").orElseThrow();
         }
         t.report(b, Failure.of(Failure.Kind.RTP_STOPPED, "no RTP for 5 s"));
-        assertEquals(0, spread(t, "cams.example.com", "/cam", 100).getOrDefault(f, 0), "reported: out at once");
-        await("a good probe brings it back", () -> spread(t, "cams.example.com", "/cam", 100).getOrDefault(f, 0) > 0);
+        assertEquals(
+                0,
+                spread(t, "cams.example.com", "/cam", 100).getOrDefault(f, 0),
+                "reported: out at once");
+        await(
+                "a good probe brings it back",
+                () -> spread(t, "cams.example.com", "/cam", 100).getOrDefault(f, 0) > 0);
     }
 
     @Test
@@ -312,34 +444,66 @@ class KubernetesWatchTest {
         AtomicLong bLast = new AtomicLong(Long.MIN_VALUE);
         long t0 = System.nanoTime();
         // the kernel's view: a keeps sending; b sent until bLast
-        Supplier<Collection<RouteTable.RtpFlow>> flows = () -> bLast.get() == Long.MIN_VALUE ? List.of()
-                : List.of(new RouteTable.RtpFlow(aAddr, t0, System.nanoTime()),
-                        new RouteTable.RtpFlow(bAddr, t0, bLast.get()));
+        Supplier<Collection<RouteTable.RtpFlow>> flows =
+                () ->
+                        bLast.get() == Long.MIN_VALUE
+                                ? List.of()
+                                : List.of(
+                                        new RouteTable.RtpFlow(aAddr, t0, System.nanoTime()),
+                                        new RouteTable.RtpFlow(bAddr, t0, bLast.get()));
         KubernetesWatch w = watch("node-a", ", status: always", null, flows);
         StreamRoutes t = w.routes();
-        k.route("media", "rtp", null, "Exact", "/live", List.of(Cluster.url(a.url("/live"), 1),
-                Cluster.url(b.url("/live"), 1)));
+        k.route(
+                "media",
+                "rtp",
+                null,
+                "Exact",
+                "/live",
+                List.of(Cluster.url(a.url("/live"), 1), Cluster.url(b.url("/live"), 1)));
         String aEp = "127.0.0.2:" + a.port();
         String bEp = "127.0.0.3:" + b.port();
         await("both serve", () -> spread(t, null, "/live", 100).size() == 2);
         bLast.set(System.nanoTime()); // b's stream stops now; rtp-timeout is 1 s
-        await("b's RTP stopped: out", () -> spread(t, null, "/live", 100).getOrDefault(bEp, 0) == 0);
-        await("RtpStopped in status", () -> k.get("media", "rtp").getStatus().backends.contains(
-                new StreamRouteStatus.BackendStatus(b.url("/live"), false, "RtpStopped")));
-        assertTrue(spread(t, null, "/live", 100).getOrDefault(aEp, 0) > 0, "a, still sending, stays in");
+        await(
+                "b's RTP stopped: out",
+                () -> spread(t, null, "/live", 100).getOrDefault(bEp, 0) == 0);
+        await(
+                "RtpStopped in status",
+                () ->
+                        k.get("media", "rtp")
+                                .getStatus()
+                                .backends
+                                .contains(
+                                        new StreamRouteStatus.BackendStatus(
+                                                b.url("/live"), false, "RtpStopped")));
+        assertTrue(
+                spread(t, null, "/live", 100).getOrDefault(aEp, 0) > 0,
+                "a, still sending, stays in");
         // the next good DESCRIBE brings it back, and its old flow no longer counts against it
-        await("back after a good probe", () -> spread(t, null, "/live", 100).getOrDefault(bEp, 0) > 0);
+        await(
+                "back after a good probe",
+                () -> spread(t, null, "/live", 100).getOrDefault(bEp, 0) > 0);
         Thread.sleep(600);
-        assertTrue(spread(t, null, "/live", 100).getOrDefault(bEp, 0) > 0, "the old idle flow does not fail it again");
+        assertTrue(
+                spread(t, null, "/live", 100).getOrDefault(bEp, 0) > 0,
+                "the old idle flow does not fail it again");
     }
 
     @Test
     void statusCarriesConditionsAndObservedGeneration() throws Exception {
         TinyRtspServer a = origin("127.0.0.2");
         KubernetesWatch w = watch();
-        StreamRoute created = k.route("media", "first", "tv.example.com", "Exact", "/news",
-                List.of(Cluster.url(a.url("/news"), 1)));
-        await("Ready=True written", () -> condIs(k.get("media", "first"), "Ready", "True", "Routable"));
+        StreamRoute created =
+                k.route(
+                        "media",
+                        "first",
+                        "tv.example.com",
+                        "Exact",
+                        "/news",
+                        List.of(Cluster.url(a.url("/news"), 1)));
+        await(
+                "Ready=True written",
+                () -> condIs(k.get("media", "first"), "Ready", "True", "Routable"));
         StreamRoute sr = k.get("media", "first");
         long gen = sr.getMetadata().getGeneration();
         for (String type : List.of("Accepted", "BackendsReady", "Ready")) {
@@ -348,23 +512,41 @@ class KubernetesWatchTest {
             assertEquals("True", c.getStatus(), type);
             assertEquals(gen, c.getObservedGeneration(), type + " observedGeneration");
             assertNotNull(c.getLastTransitionTime(), type + " lastTransitionTime");
-            assertTrue(c.getMessage().contains("node-a") || type.equals("Accepted"), c.getMessage());
+            assertTrue(
+                    c.getMessage().contains("node-a") || type.equals("Accepted"), c.getMessage());
         }
-        assertEquals(List.of(new StreamRouteStatus.BackendStatus(a.url("/news"), true, null)), sr.getStatus().backends);
-        assertEquals(created.getSpec().match.path.value, sr.getSpec().match.path.value, "spec untouched");
+        assertEquals(
+                List.of(new StreamRouteStatus.BackendStatus(a.url("/news"), true, null)),
+                sr.getStatus().backends);
+        assertEquals(
+                created.getSpec().match.path.value,
+                sr.getSpec().match.path.value,
+                "spec untouched");
 
         k.edit("media", "first", spec -> spec.backends.get(0).weight = 5);
-        await("observedGeneration follows the spec", () -> {
-            StreamRoute x = k.get("media", "first");
-            return x.getMetadata().getGeneration() > gen
-                    && condition(x, "Accepted").getObservedGeneration().equals(x.getMetadata().getGeneration());
-        });
+        await(
+                "observedGeneration follows the spec",
+                () -> {
+                    StreamRoute x = k.get("media", "first");
+                    return x.getMetadata().getGeneration() > gen
+                            && condition(x, "Accepted")
+                                    .getObservedGeneration()
+                                    .equals(x.getMetadata().getGeneration());
+                });
 
         // a second route with the same host and path is not accepted
-        k.route("media", "second", "tv.example.com", "Exact", "/news", List.of(Cluster.url(a.url("/other"), 1)));
-        await("the newer duplicate is Conflicted", () -> condIs(k.get("media", "second"), "Accepted", "False",
-                "Conflicted"));
-        assertEquals("media/first", w.routes().choose("tv.example.com", "/news").orElseThrow().route());
+        k.route(
+                "media",
+                "second",
+                "tv.example.com",
+                "Exact",
+                "/news",
+                List.of(Cluster.url(a.url("/other"), 1)));
+        await(
+                "the newer duplicate is Conflicted",
+                () -> condIs(k.get("media", "second"), "Accepted", "False", "Conflicted"));
+        assertEquals(
+                "media/first", w.routes().choose("tv.example.com", "/news").orElseThrow().route());
 
         // let the writes that follow the last change land (a loaded machine is slow), then
         // nothing changes for five probe rounds: nothing may be written
@@ -383,7 +565,10 @@ class KubernetesWatchTest {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         w.bindMetrics(reg, null);
         assertEquals(2.0, reg.get("msm.k8s.routes").gauge().value(), "both routes seen");
-        assertEquals(1.0, reg.get("msm.k8s.targets").tag("state", "up").gauge().value(), "the one accepted target is up");
+        assertEquals(
+                1.0,
+                reg.get("msm.k8s.targets").tag("state", "up").gauge().value(),
+                "the one accepted target is up");
         assertEquals(writes, reg.get("msm.k8s.status.writes").functionCounter().count());
     }
 
@@ -395,11 +580,21 @@ class KubernetesWatchTest {
         Pod agentA = k.pod("msm-system", "msm-a", "node-a", agentLabels, true);
         Pod agentB = k.pod("msm-system", "msm-b", "node-b", agentLabels, true);
         for (Pod p : List.of(agentA, agentB)) {
-            mock.client.pods().inNamespace("msm-system").withName(p.getMetadata().getName()).editStatus(x -> {
-                x.getStatus().setConditions(List.of(new PodConditionBuilder()
-                        .withType("Ready").withStatus("True").build()));
-                return x;
-            });
+            mock.client
+                    .pods()
+                    .inNamespace("msm-system")
+                    .withName(p.getMetadata().getName())
+                    .editStatus(
+                            x -> {
+                                x.getStatus()
+                                        .setConditions(
+                                                List.of(
+                                                        new PodConditionBuilder()
+                                                                .withType("Ready")
+                                                                .withStatus("True")
+                                                                .build()));
+                                return x;
+                            });
         }
         String elect = ", status: elect, agent-namespace: msm-system";
         KubernetesWatch onB = watch("node-b", elect, null, List::of);
@@ -414,8 +609,11 @@ class KubernetesWatchTest {
         onA.close();
         mock.client.pods().inNamespace("msm-system").withName("msm-a").delete();
         a.describeStatus = 503;
-        await("node-b writes once node-a's agent is gone", () -> onB.statusWrites() > 0
-                && condIs(k.get("media", "r"), "Ready", "False", "NoBackendReady"));
+        await(
+                "node-b writes once node-a's agent is gone",
+                () ->
+                        onB.statusWrites() > 0
+                                && condIs(k.get("media", "r"), "Ready", "False", "NoBackendReady"));
         assertTrue(condition(k.get("media", "r"), "Ready").getMessage().contains("node-b"));
     }
 
@@ -454,11 +652,16 @@ class KubernetesWatchTest {
         k.namespace("cams", Map.of("msm.io/intercept", "true"));
         Map<String, String> in = Map.of("msm.io/intercept", "true");
         k.pod("media", "player-a", "node-a", in, false);
-        k.pod("media", "player-b", "node-b", in, false);               // another node
-        k.pod("media", "plain-a", "node-a", Map.of(), false);           // not opted in
-        k.pod("cams", "cam-a", "node-a", Map.of(), false);              // namespace opted in
-        k.pod("cams", "shy-a", "node-a", Map.of("msm.io/intercept", "false"), false); // pod opts out
-        k.pod("media", "hostnet-a", "node-a", in, true);                // host network: never
+        k.pod("media", "player-b", "node-b", in, false); // another node
+        k.pod("media", "plain-a", "node-a", Map.of(), false); // not opted in
+        k.pod("cams", "cam-a", "node-a", Map.of(), false); // namespace opted in
+        k.pod(
+                "cams",
+                "shy-a",
+                "node-a",
+                Map.of("msm.io/intercept", "false"),
+                false); // pod opts out
+        k.pod("media", "hostnet-a", "node-a", in, true); // host network: never
         RecordingInterceptor rec = new RecordingInterceptor();
         KubernetesWatch w = watch("node-a", ", status: never", rec, List::of);
         await("interception told", () -> rec.names.equals(Set.of("media/player-a", "cams/cam-a")));
@@ -467,10 +670,14 @@ class KubernetesWatchTest {
         k.pod("media", "late-a", "node-a", in, false);
         await("a new opted-in pod is added", () -> rec.names.contains("media/late-a"));
         mock.client.pods().inNamespace("media").withName("player-a").delete();
-        await("a deleted pod is dropped", () -> rec.names.equals(Set.of("cams/cam-a", "media/late-a")));
+        await(
+                "a deleted pod is dropped",
+                () -> rec.names.equals(Set.of("cams/cam-a", "media/late-a")));
         k.pod("media", "late-b", "node-b", in, false);
         Thread.sleep(500);
-        assertFalse(rec.names.contains("media/late-b"), "pods of other nodes are never seen: " + rec.names);
+        assertFalse(
+                rec.names.contains("media/late-b"),
+                "pods of other nodes are never seen: " + rec.names);
         assertTrue(w.ready());
     }
 }

@@ -21,12 +21,11 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * fabric8's CRUD mock API server, made to honour the field selector
- * {@code spec.nodeName=NODE} on pods as the real API server does. The mock
- * indexes only metadata (name, namespace, labels), so a node-filtered
- * informer would otherwise see no pod at all and the test "only pods of this
- * node are watched" could not fail for the right reason. The extractor is
- * swapped in by reflection: the mock (7.5.2) offers no constructor for it.
+ * fabric8's CRUD mock API server, made to honour the field selector {@code spec.nodeName=NODE} on
+ * pods as the real API server does. The mock indexes only metadata (name, namespace, labels), so a
+ * node-filtered informer would otherwise see no pod at all and the test "only pods of this node are
+ * watched" could not fail for the right reason. The extractor is swapped in by reflection: the mock
+ * (7.5.2) offers no constructor for it.
  */
 public final class NodeAwareMock implements AutoCloseable {
     // the mock logs every request at INFO through java.util.logging: keep test output readable
@@ -45,15 +44,20 @@ public final class NodeAwareMock implements AutoCloseable {
         this(null);
     }
 
-    /** @param bind the address to listen on (null: the mock's default) */
+    /**
+     * @param bind the address to listen on (null: the mock's default)
+     */
     public NodeAwareMock(InetAddress bind) {
         KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher(List.of());
         try {
             Field crd = KubernetesCrudDispatcher.class.getDeclaredField("crdProcessor");
             crd.setAccessible(true);
             NodeFieldExtractor x = new NodeFieldExtractor();
-            x.setCustomResourceDefinitionProcessor((CustomResourceDefinitionProcessor) crd.get(dispatcher));
-            Field own = KubernetesCrudDispatcher.class.getDeclaredField("kubernetesAttributesExtractor");
+            x.setCustomResourceDefinitionProcessor(
+                    (CustomResourceDefinitionProcessor) crd.get(dispatcher));
+            Field own =
+                    KubernetesCrudDispatcher.class.getDeclaredField(
+                            "kubernetesAttributesExtractor");
             own.setAccessible(true);
             own.set(dispatcher, x);
             Field base = CrudDispatcher.class.getDeclaredField("attributeExtractor");
@@ -62,7 +66,9 @@ public final class NodeAwareMock implements AutoCloseable {
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("fabric8's mock changed its fields: " + e, e);
         }
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+        server =
+                new KubernetesMockServer(
+                        new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
         if (bind == null) {
             server.init();
         } else {

@@ -12,10 +12,9 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * An RTSP origin on a loopback address for the probe tests: answers OPTIONS
- * with 200 and DESCRIBE with 200 + SDP, or with the status set by
- * {@link #describeStatus}; {@link #stop} closes the listener (connects are
- * then refused), {@link #start} listens again on the same port.
+ * An RTSP origin on a loopback address for the probe tests: answers OPTIONS with 200 and DESCRIBE
+ * with 200 + SDP, or with the status set by {@link #describeStatus}; {@link #stop} closes the
+ * listener (connects are then refused), {@link #start} listens again on the same port.
  */
 final class TinyRtspServer implements AutoCloseable {
     final InetAddress address;
@@ -49,7 +48,8 @@ final class TinyRtspServer implements AutoCloseable {
         s.bind(new InetSocketAddress(address, port));
         port = s.getLocalPort();
         server = s;
-        Thread t = new Thread(() -> accept(s), "tiny-rtsp-" + address.getHostAddress() + ":" + port);
+        Thread t =
+                new Thread(() -> accept(s), "tiny-rtsp-" + address.getHostAddress() + ":" + port);
         t.setDaemon(true);
         t.start();
     }
@@ -81,7 +81,8 @@ final class TinyRtspServer implements AutoCloseable {
                 int b;
                 while ((b = in.read()) >= 0) {
                     head.append((char) b);
-                    if (head.length() >= 4 && head.substring(head.length() - 4).equals("\r\n\r\n")) {
+                    if (head.length() >= 4
+                            && head.substring(head.length() - 4).equals("\r\n\r\n")) {
                         break;
                     }
                 }
@@ -100,14 +101,23 @@ final class TinyRtspServer implements AutoCloseable {
                     describes.incrementAndGet();
                     int st = describeStatus;
                     if (st == 200) {
-                        String sdp = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=test\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n";
-                        resp = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nContent-Type: application/sdp\r\nContent-Length: "
-                                + sdp.length() + "\r\n\r\n" + sdp;
+                        String sdp =
+                                "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=test\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n";
+                        resp =
+                                "RTSP/1.0 200 OK\r\nCSeq: "
+                                        + cseq
+                                        + "\r\nContent-Type: application/sdp\r\nContent-Length: "
+                                        + sdp.length()
+                                        + "\r\n\r\n"
+                                        + sdp;
                     } else {
                         resp = "RTSP/1.0 " + st + " Failed\r\nCSeq: " + cseq + "\r\n\r\n";
                     }
                 } else {
-                    resp = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY\r\n\r\n";
+                    resp =
+                            "RTSP/1.0 200 OK\r\nCSeq: "
+                                    + cseq
+                                    + "\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY\r\n\r\n";
                 }
                 out.write(resp.getBytes(StandardCharsets.US_ASCII));
                 out.flush();

@@ -71,7 +71,9 @@ class LimitsTest {
             r.refuse("a", "x");
         }
         r.refuse("b", "y");
-        assertEquals(1000, reg.get("msm.refused").tags("protocol", "rtsp", "reason", "a").counter().count());
+        assertEquals(
+                1000,
+                reg.get("msm.refused").tags("protocol", "rtsp", "reason", "a").counter().count());
         assertEquals(1, r.count("b"));
         assertThrows(IllegalArgumentException.class, () -> r.refuse("c", "z"));
     }

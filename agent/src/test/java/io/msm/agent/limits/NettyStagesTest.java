@@ -32,8 +32,14 @@ import org.junit.jupiter.api.Test;
 
 class NettyStagesTest {
     final SimpleMeterRegistry reg = new SimpleMeterRegistry();
-    final Refusals refusals = new Refusals(reg, "test",
-            Set.of(ConnectionGate.PER_SOURCE, ConnectionGate.TOTAL, RequestDeadline.REASON));
+    final Refusals refusals =
+            new Refusals(
+                    reg,
+                    "test",
+                    Set.of(
+                            ConnectionGate.PER_SOURCE,
+                            ConnectionGate.TOTAL,
+                            RequestDeadline.REASON));
 
     /** True when the server closed the connection (read gives EOF), false when it is still open. */
     static boolean closedByServer(Socket s) throws Exception {
@@ -52,13 +58,23 @@ class NettyStagesTest {
         ConnectionGate gate = new ConnectionGate(new SourceLimiter(3, 100), refusals);
         List<Socket> open = new ArrayList<>();
         try {
-            Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-                    .childHandler(new ChannelInitializer<>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(gate, new ChannelInboundHandlerAdapter());
-                        }
-                    }).bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+            Channel server =
+                    new ServerBootstrap()
+                            .group(group)
+                            .channel(NioServerSocketChannel.class)
+                            .childHandler(
+                                    new ChannelInitializer<>() {
+                                        @Override
+                                        protected void initChannel(Channel ch) {
+                                            ch.pipeline()
+                                                    .addLast(
+                                                            gate,
+                                                            new ChannelInboundHandlerAdapter());
+                                        }
+                                    })
+                            .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                            .sync()
+                            .channel();
             int port = ((InetSocketAddress) server.localAddress()).getPort();
             for (int i = 0; i < 3; i++) {
                 open.add(new Socket(InetAddress.getLoopbackAddress(), port));
@@ -95,13 +111,17 @@ class NettyStagesTest {
         RequestDeadline deadline = new RequestDeadline(Duration.ofSeconds(5), refusals);
         List<Object> got = new ArrayList<>();
         RequestDeadline.Stages st = deadline.stages();
-        EmbeddedChannel ch = new EmbeddedChannel(st.before(), new LineBasedFrameDecoder(1024), st.after(),
-                new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        got.add(msg);
-                    }
-                });
+        EmbeddedChannel ch =
+                new EmbeddedChannel(
+                        st.before(),
+                        new LineBasedFrameDecoder(1024),
+                        st.after(),
+                        new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                got.add(msg);
+                            }
+                        });
         ch.writeInbound(Unpooled.copiedBuffer("OPTIONS * RTSP/1.0\n", StandardCharsets.US_ASCII));
         assertEquals(1, got.size());
         ch.advanceTimeBy(6, TimeUnit.SECONDS);

@@ -1,10 +1,10 @@
 package io.msm.agent.media;
 
-import io.msm.bpf.maps.PortTable;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.msm.bpf.maps.PortTable;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -13,10 +13,9 @@ import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /** The userspace relay on loopback (no root needed): same contract the kernel plane keeps. */
 class UserspaceMediaPlaneTest {
@@ -79,7 +78,10 @@ class UserspaceMediaPlaneTest {
         DatagramChannel src = socket();
         DatagramChannel v1 = socket();
         DatagramChannel v2 = socket();
-        Relay r = plane.open(new InetSocketAddress(LO, 0), RelayOptions.of("test/a").withExpectedSource(addr(src)));
+        Relay r =
+                plane.open(
+                        new InetSocketAddress(LO, 0),
+                        RelayOptions.of("test/a").withExpectedSource(addr(src)));
         Relay.Subscriber s1 = r.subscribe(addr(v1));
         r.subscribe(addr(v2));
         assertEquals("userspace", s1.servedBy());
@@ -105,16 +107,22 @@ class UserspaceMediaPlaneTest {
     void othersGoToTheTapAndAreNotReplicated() throws Exception {
         DatagramChannel publisher = socket();
         DatagramChannel viewer = socket();
-        Relay r = plane.open(new InetSocketAddress(LO, 0),
-                RelayOptions.of("test/rtcp").withExpectedSource(addr(publisher)));
+        Relay r =
+                plane.open(
+                        new InetSocketAddress(LO, 0),
+                        RelayOptions.of("test/rtcp").withExpectedSource(addr(publisher)));
         r.subscribe(addr(viewer));
         List<InetSocketAddress> tapped = new CopyOnWriteArrayList<>();
-        r.tap((from, data, upstream) -> {
-            if (!upstream) {
-                tapped.add(from);
-            }
-        }, false);
-        viewer.send(ByteBuffer.wrap(new byte[] {(byte) 0x81, (byte) 201, 0, 1}), r.local()); // a receiver report
+        r.tap(
+                (from, data, upstream) -> {
+                    if (!upstream) {
+                        tapped.add(from);
+                    }
+                },
+                false);
+        viewer.send(
+                ByteBuffer.wrap(new byte[] {(byte) 0x81, (byte) 201, 0, 1}),
+                r.local()); // a receiver report
         long end = System.nanoTime() + 2_000_000_000L;
         while (tapped.isEmpty() && System.nanoTime() < end) {
             Thread.sleep(5);
@@ -129,8 +137,12 @@ class UserspaceMediaPlaneTest {
         DatagramChannel publisher = socket();
         DatagramChannel intruder = socket();
         DatagramChannel viewer = socket();
-        Relay r = plane.open(new InetSocketAddress(LO, 0), RelayOptions.of("test/strict")
-                .withExpectedSource(addr(publisher)).withOthers(RelayOptions.Others.DROP));
+        Relay r =
+                plane.open(
+                        new InetSocketAddress(LO, 0),
+                        RelayOptions.of("test/strict")
+                                .withExpectedSource(addr(publisher))
+                                .withOthers(RelayOptions.Others.DROP));
         r.subscribe(addr(viewer));
         intruder.send(ByteBuffer.wrap(rtp(1)), r.local());
         publisher.send(ByteBuffer.wrap(rtp(2)), r.local());
@@ -146,7 +158,8 @@ class UserspaceMediaPlaneTest {
         DatagramChannel b = socket();
         Relay toB = plane.open(new InetSocketAddress(LO, 0), RelayOptions.of("call/a-side"));
         Relay toA = plane.open(new InetSocketAddress(LO, 0), RelayOptions.of("call/b-side"));
-        // A sends to toB's port; B must see the media coming from toA's port (the address B was given)
+        // A sends to toB's port; B must see the media coming from toA's port (the address B was
+        // given)
         toB.subscribe(addr(b), toA.local());
         a.send(ByteBuffer.wrap(rtp(7)), toB.local());
         List<Object[]> got = receive(b, 1, 2000);

@@ -1,19 +1,18 @@
 package io.msm.agent.metrics;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayOptions;
 import io.msm.agent.media.UserspaceMediaPlane;
 import io.msm.bpf.maps.PortTable;
-import org.junit.jupiter.api.Test;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** Relays sharing a label (every SIP call's "sip/caller/rtp") are one series, summed. */
 class MediaMetricsTest {
@@ -23,7 +22,7 @@ class MediaMetricsTest {
         UserspaceMediaPlane plane = new UserspaceMediaPlane(new PortTable.Range(44000, 44999), 1);
         InetAddress lo = InetAddress.getLoopbackAddress();
         try (DatagramChannel src = DatagramChannel.open().bind(new InetSocketAddress(lo, 0));
-             DatagramChannel sink = DatagramChannel.open().bind(new InetSocketAddress(lo, 0))) {
+                DatagramChannel sink = DatagramChannel.open().bind(new InetSocketAddress(lo, 0))) {
             MediaMetrics m = new MediaMetrics(reg, plane::relays);
             Relay a = plane.open(new InetSocketAddress(lo, 0), RelayOptions.of("sip/caller/rtp"));
             Relay b = plane.open(new InetSocketAddress(lo, 0), RelayOptions.of("sip/caller/rtp"));
@@ -40,18 +39,26 @@ class MediaMetricsTest {
             while (System.nanoTime() < end) {
                 m.sync();
                 text = reg.scrape();
-                if (text.contains("msm_stream_upstream_packets_total{stream=\"sip/caller/rtp\"} 7.0")) {
+                if (text.contains(
+                        "msm_stream_upstream_packets_total{stream=\"sip/caller/rtp\"} 7.0")) {
                     break;
                 }
                 Thread.sleep(10);
             }
-            assertTrue(text.contains("msm_stream_upstream_packets_total{stream=\"sip/caller/rtp\"} 7.0"), text);
+            assertTrue(
+                    text.contains(
+                            "msm_stream_upstream_packets_total{stream=\"sip/caller/rtp\"} 7.0"),
+                    text);
             assertTrue(text.contains("msm_stream_viewers{stream=\"sip/caller/rtp\"} 2.0"), text);
-            assertTrue(text.contains("msm_stream_viewers_userspace{stream=\"sip/caller/rtp\"} 2.0"), text);
+            assertTrue(
+                    text.contains("msm_stream_viewers_userspace{stream=\"sip/caller/rtp\"} 2.0"),
+                    text);
             a.close();
             b.close();
             m.sync();
-            assertTrue(!reg.scrape().contains("sip/caller/rtp"), "gone with the last relay of the label");
+            assertTrue(
+                    !reg.scrape().contains("sip/caller/rtp"),
+                    "gone with the last relay of the label");
         } finally {
             plane.close();
         }

@@ -34,14 +34,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The HTTP listener as a hostile network meets it (loopback only: 127.0.0.x are distinct sources). */
+/**
+ * The HTTP listener as a hostile network meets it (loopback only: 127.0.0.x are distinct sources).
+ */
 class MetricsServerTest {
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     final List<AutoCloseable> closing = new ArrayList<>();
     MetricsServer server;
 
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
 
     @AfterEach
     void close() throws Exception {
@@ -50,20 +51,44 @@ class MetricsServerTest {
         }
     }
 
-    static HttpSettings settings(int max, int perSource, Duration request, Duration idle, Path token, String privateFrom) {
-        return new HttpSettings(max, perSource, request, idle, Duration.ofMillis(500), token,
+    static HttpSettings settings(
+            int max,
+            int perSource,
+            Duration request,
+            Duration idle,
+            Path token,
+            String privateFrom) {
+        return new HttpSettings(
+                max,
+                perSource,
+                request,
+                idle,
+                Duration.ofMillis(500),
+                token,
                 CidrSet.parse(List.of(privateFrom)));
     }
 
-    MetricsServer start(HttpSettings s, Heartbeats hb, Map<String, Supplier<String>> json) throws IOException {
-        server = new MetricsServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), s, registry, () -> { },
-                () -> true, () -> true, hb, json);
+    MetricsServer start(HttpSettings s, Heartbeats hb, Map<String, Supplier<String>> json)
+            throws IOException {
+        server =
+                new MetricsServer(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        s,
+                        registry,
+                        () -> {},
+                        () -> true,
+                        () -> true,
+                        hb,
+                        json);
         closing.add(server);
         return server;
     }
 
     MetricsServer start() throws IOException {
-        return start(settings(64, 16, Duration.ofSeconds(1), Duration.ofSeconds(2), null, "127.0.0.1/32"), null,
+        return start(
+                settings(
+                        64, 16, Duration.ofSeconds(1), Duration.ofSeconds(2), null, "127.0.0.1/32"),
+                null,
                 Map.of("/calls", () -> "{\"calls\":[]}"));
     }
 
@@ -81,7 +106,9 @@ class MetricsServerTest {
     Reply request(String from, String method, String path, String... headers) throws IOException {
         Socket s = connect(from);
         s.setSoTimeout(3000);
-        StringBuilder r = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+        StringBuilder r =
+                new StringBuilder(
+                        method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
         for (String h : headers) {
             r.append(h).append("\r\n");
         }
@@ -112,7 +139,9 @@ class MetricsServerTest {
         assertTrue(ready.text().endsWith("ready\n"), ready.text());
         Reply m = request("127.0.0.1", "GET", "/metrics");
         assertEquals(200, m.status());
-        assertTrue(m.text().contains("msm_refused_total{protocol=\"http\""), "the refusal family is exported");
+        assertTrue(
+                m.text().contains("msm_refused_total{protocol=\"http\""),
+                "the refusal family is exported");
         Reply head = request("127.0.0.1", "HEAD", "/healthz");
         assertEquals(200, head.status());
         assertTrue(head.text().endsWith("\r\n\r\n"), "HEAD has no body: " + head.text());
@@ -124,28 +153,38 @@ class MetricsServerTest {
     }
 
     @Test
-    void slowClientsHoldingHalfSentHeadersCannotStarveTheProbesAndAreClosedAtTheirDeadline() throws Exception {
+    void slowClientsHoldingHalfSentHeadersCannotStarveTheProbesAndAreClosedAtTheirDeadline()
+            throws Exception {
         start();
         List<Socket> slow = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
             Socket s = connect("127.0.0.3");
-            s.getOutputStream().write("GET /healthz HTTP/1.1\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write("GET /healthz HTTP/1.1\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
             slow.add(s);
         }
         Socket seventeenth = connect("127.0.0.3");
-        assertTrue(closedByServer(seventeenth, 1000), "a source's 17th connection is closed at once");
+        assertTrue(
+                closedByServer(seventeenth, 1000), "a source's 17th connection is closed at once");
         long t0 = System.nanoTime();
         Reply h = request("127.0.0.1", "GET", "/healthz");
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(200, h.status());
-        assertTrue(ms < 1000, "/healthz answered within 1 s while slow clients hold connections: " + ms + " ms");
+        assertTrue(
+                ms < 1000,
+                "/healthz answered within 1 s while slow clients hold connections: " + ms + " ms");
         Thread.sleep(1500);
         for (Socket s : slow) {
-            assertTrue(closedByServer(s, 1000), "a half-sent request is closed after http.request-timeout");
+            assertTrue(
+                    closedByServer(s, 1000),
+                    "a half-sent request is closed after http.request-timeout");
         }
         assertEquals(16, server.refused(RequestDeadline.REASON));
         assertEquals(1, server.refused(ConnectionGate.PER_SOURCE));
-        assertEquals(200, request("127.0.0.3", "GET", "/healthz").status(), "the source is served again");
+        assertEquals(
+                200,
+                request("127.0.0.3", "GET", "/healthz").status(),
+                "the source is served again");
     }
 
     @Test
@@ -170,23 +209,41 @@ class MetricsServerTest {
         assertEquals(200, mine.status());
         assertTrue(mine.text().contains("{\"calls\":[]}"));
         Reply stranger = request("127.0.0.2", "GET", "/calls");
-        assertEquals(403, stranger.status(), "a client outside http.private-from gets no personal data");
+        assertEquals(
+                403, stranger.status(), "a client outside http.private-from gets no personal data");
         assertFalse(stranger.text().contains("calls\":"), stranger.text());
-        assertEquals(200, request("127.0.0.2", "GET", "/healthz").status(), "probes answer everyone");
+        assertEquals(
+                200, request("127.0.0.2", "GET", "/healthz").status(), "probes answer everyone");
     }
 
     @Test
     void withATokenFileCallsNeedTheBearerTokenFromEverySource() throws Exception {
         Path token = tmp.resolve("token");
         Files.writeString(token, "0123456789abcdef0123456789abcdef\n");
-        start(settings(64, 16, Duration.ofSeconds(1), Duration.ofSeconds(2), token, "127.0.0.1/32"), null,
+        start(
+                settings(
+                        64,
+                        16,
+                        Duration.ofSeconds(1),
+                        Duration.ofSeconds(2),
+                        token,
+                        "127.0.0.1/32"),
+                null,
                 Map.of("/calls", () -> "{\"calls\":[\"bob\"]}"));
         Reply none = request("127.0.0.1", "GET", "/calls");
         assertEquals(401, none.status());
-        assertTrue(none.text().contains("WWW-Authenticate: Bearer") || none.text().contains("www-authenticate: Bearer"),
+        assertTrue(
+                none.text().contains("WWW-Authenticate: Bearer")
+                        || none.text().contains("www-authenticate: Bearer"),
                 none.text());
-        assertEquals(401, request("127.0.0.2", "GET", "/calls", "Authorization: Bearer nope").status());
-        Reply ok = request("127.0.0.2", "GET", "/calls", "Authorization: Bearer 0123456789abcdef0123456789abcdef");
+        assertEquals(
+                401, request("127.0.0.2", "GET", "/calls", "Authorization: Bearer nope").status());
+        Reply ok =
+                request(
+                        "127.0.0.2",
+                        "GET",
+                        "/calls",
+                        "Authorization: Bearer 0123456789abcdef0123456789abcdef");
         assertEquals(200, ok.status());
         assertTrue(ok.text().contains("bob"));
     }
@@ -196,7 +253,15 @@ class MetricsServerTest {
         Path shortToken = tmp.resolve("short");
         try {
             Files.writeString(shortToken, "abc");
-            start(settings(64, 16, Duration.ofSeconds(1), Duration.ofSeconds(2), shortToken, "127.0.0.1/32"), null,
+            start(
+                    settings(
+                            64,
+                            16,
+                            Duration.ofSeconds(1),
+                            Duration.ofSeconds(2),
+                            shortToken,
+                            "127.0.0.1/32"),
+                    null,
                     Map.of());
             throw new AssertionError("started with a 3-character token");
         } catch (IllegalStateException e) {
@@ -213,17 +278,22 @@ class MetricsServerTest {
         ExecutorService loop = Executors.newSingleThreadExecutor();
         closing.add(loop::shutdownNow);
         hb.watch("test-loop", loop);
-        start(settings(64, 16, Duration.ofSeconds(1), Duration.ofSeconds(2), null, "127.0.0.1/32"), hb, Map.of());
+        start(
+                settings(
+                        64, 16, Duration.ofSeconds(1), Duration.ofSeconds(2), null, "127.0.0.1/32"),
+                hb,
+                Map.of());
         Thread.sleep(600);
         assertEquals(200, request("127.0.0.1", "GET", "/readyz").status());
         CountDownLatch release = new CountDownLatch(1);
-        loop.execute(() -> {
-            try {
-                release.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        loop.execute(
+                () -> {
+                    try {
+                        release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
         Reply stalled = null;
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (System.nanoTime() < until) {
@@ -235,41 +305,62 @@ class MetricsServerTest {
         }
         assertEquals(503, stalled.status(), stalled.text());
         assertTrue(stalled.text().contains("stalled: test-loop"), stalled.text());
-        assertEquals(200, request("127.0.0.1", "GET", "/healthz").status(), "alive, only not ready");
+        assertEquals(
+                200, request("127.0.0.1", "GET", "/healthz").status(), "alive, only not ready");
         release.countDown();
         Thread.sleep(700);
-        assertEquals(200, request("127.0.0.1", "GET", "/readyz").status(), "ready again once the loop runs");
+        assertEquals(
+                200,
+                request("127.0.0.1", "GET", "/readyz").status(),
+                "ready again once the loop runs");
     }
 
     @Test
     void aSlowEndpointQueuesAFewRequestsAndRefusesTheRest() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        start(settings(64, 32, Duration.ofSeconds(5), Duration.ofSeconds(10), null, "127.0.0.1/32"), null,
-                Map.of("/calls", () -> {
-                    try {
-                        release.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return "{}";
-                }));
+        start(
+                settings(
+                        64,
+                        32,
+                        Duration.ofSeconds(5),
+                        Duration.ofSeconds(10),
+                        null,
+                        "127.0.0.1/32"),
+                null,
+                Map.of(
+                        "/calls",
+                        () -> {
+                            try {
+                                release.await(10, TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                            return "{}";
+                        }));
         List<Socket> waiting = new ArrayList<>();
         for (int i = 0; i < 1 + MetricsServer.WORK_QUEUE; i++) {
             Socket s = connect("127.0.0.1");
             OutputStream o = s.getOutputStream();
-            o.write("GET /calls HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            o.write(
+                    "GET /calls HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
             waiting.add(s);
         }
         Thread.sleep(300);
         Reply busy = request("127.0.0.1", "GET", "/calls");
         assertEquals(503, busy.status(), busy.text());
-        assertEquals(200, request("127.0.0.1", "GET", "/healthz").status(), "probes do not wait for the worker");
+        assertEquals(
+                200,
+                request("127.0.0.1", "GET", "/healthz").status(),
+                "probes do not wait for the worker");
         release.countDown();
         for (Socket s : waiting) {
             s.setSoTimeout(5000);
             ByteArrayOutputStream b = new ByteArrayOutputStream();
             s.getInputStream().transferTo(b);
-            assertTrue(b.toString(StandardCharsets.UTF_8).startsWith("HTTP/1.1 200"), b.toString(StandardCharsets.UTF_8));
+            assertTrue(
+                    b.toString(StandardCharsets.UTF_8).startsWith("HTTP/1.1 200"),
+                    b.toString(StandardCharsets.UTF_8));
         }
     }
 }

@@ -1,5 +1,9 @@
 package io.msm.agent.rtsp;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.msm.agent.rtsp.sdp.SdpException;
@@ -15,27 +19,19 @@ import io.msm.agent.rtsp.wire.TransportSpec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 /**
- * Fuzzing of everything the proxy parses from the network: the RTSP
- * stream (requests, responses, interleaved frames, in arbitrary pieces),
- * Transport headers and session descriptions. In a normal build each
- * method runs its stored inputs (src/test/resources/.../RtspFuzzTestInputs)
- * as regression tests; JAZZER_FUZZ=1 fuzzes for real and adds crashing
- * inputs there.
+ * Fuzzing of everything the proxy parses from the network: the RTSP stream (requests, responses,
+ * interleaved frames, in arbitrary pieces), Transport headers and session descriptions. In a normal
+ * build each method runs its stored inputs (src/test/resources/.../RtspFuzzTestInputs) as
+ * regression tests; JAZZER_FUZZ=1 fuzzes for real and adds crashing inputs there.
  *
- * <p>Properties: no exception escapes a parser other than its documented
- * rejection; a message within the bounds that decodes re-encodes and
- * decodes to the same thing; input beyond the bounds is refused with the
- * status the proxy promises; a frame's bytes are neither lost nor leaked.
+ * <p>Properties: no exception escapes a parser other than its documented rejection; a message
+ * within the bounds that decodes re-encodes and decodes to the same thing; input beyond the bounds
+ * is refused with the status the proxy promises; a frame's bytes are neither lost nor leaked.
  */
 class RtspFuzzTest {
     static final int MAX_HEADER = 512;
@@ -81,18 +77,23 @@ class RtspFuzzTest {
                 }
             }
         } finally {
-            // frames are slices sharing the input buffer's count: once all are released, so is the buffer
+            // frames are slices sharing the input buffer's count: once all are released, so is the
+            // buffer
             for (Object o : out) {
                 if (o instanceof InterleavedFrame f) {
                     assertTrue(f.refCnt() > 0, "a frame's bytes are still referenced");
                     f.release();
                 }
             }
-            assertTrue(cum.release(), "the input buffer is freed: nothing leaked, nothing released twice");
+            assertTrue(
+                    cum.release(),
+                    "the input buffer is freed: nothing leaked, nothing released twice");
         }
     }
 
-    /** What decoded re-encodes to something that decodes the same (when it still fits the bounds). */
+    /**
+     * What decoded re-encodes to something that decodes the same (when it still fits the bounds).
+     */
     private static void roundTrip(RtspRequest r) {
         ByteBuf enc = RtspEncoder.encode(ByteBufAllocator.DEFAULT, r);
         try {
@@ -155,7 +156,8 @@ class RtspFuzzTest {
         try {
             again = SessionDescription.parse(served);
         } catch (SdpException e) {
-            throw new AssertionError("the served description does not parse: " + e.getMessage() + "\n" + served, e);
+            throw new AssertionError(
+                    "the served description does not parse: " + e.getMessage() + "\n" + served, e);
         }
         assertEquals(sdp.media().size(), again.media().size());
         for (int i = 0; i < again.media().size(); i++) {

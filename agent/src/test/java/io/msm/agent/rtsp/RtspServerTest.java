@@ -39,16 +39,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The proxy end to end on loopback with the userspace media plane (no
- * root needed): publishing over UDP and TCP, viewers over UDP and TCP,
- * RTCP routing, pulled paths sharing one upstream session, and every
- * refusal the protocol defines.
+ * The proxy end to end on loopback with the userspace media plane (no root needed): publishing over
+ * UDP and TCP, viewers over UDP and TCP, RTCP routing, pulled paths sharing one upstream session,
+ * and every refusal the protocol defines.
  */
 @Timeout(60)
 class RtspServerTest {
-    static final String SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=test\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            + "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n"
-            + "a=control:streamid=0\r\n";
+    static final String SDP =
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=test\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                    + "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n"
+                    + "a=control:streamid=0\r\n";
     static final InetAddress LO = InetAddress.getLoopbackAddress();
 
     final List<AutoCloseable> closers = new ArrayList<>();
@@ -65,13 +65,19 @@ class RtspServerTest {
         }
     }
 
-    static RtspSettings settings(Duration timeout, int maxSessions, Duration linger, Map<String, RtspSettings.PathSource> paths) {
-        return new RtspSettings(true, timeout, maxSessions, linger, 2048, 4096, 16, Duration.ofSeconds(5), paths);
+    static RtspSettings settings(
+            Duration timeout,
+            int maxSessions,
+            Duration linger,
+            Map<String, RtspSettings.PathSource> paths) {
+        return new RtspSettings(
+                true, timeout, maxSessions, linger, 2048, 4096, 16, Duration.ofSeconds(5), paths);
     }
 
     RtspServer server(RtspSettings s) throws Exception {
         int base = 20000 + 2 * ThreadLocalRandom.current().nextInt(0, 10000);
-        UserspaceMediaPlane plane = new UserspaceMediaPlane(new PortTable.Range(base, base + 399), 1);
+        UserspaceMediaPlane plane =
+                new UserspaceMediaPlane(new PortTable.Range(base, base + 399), 1);
         closers.add(plane);
         registry = new SimpleMeterRegistry();
         RtspServer srv = new RtspServer(new HostPort(LO, 0), s, plane, registry);
@@ -99,7 +105,8 @@ class RtspServerTest {
             try {
                 DatagramChannel a = DatagramChannel.open().bind(new InetSocketAddress(LO, p));
                 try {
-                    DatagramChannel b = DatagramChannel.open().bind(new InetSocketAddress(LO, p + 1));
+                    DatagramChannel b =
+                            DatagramChannel.open().bind(new InetSocketAddress(LO, p + 1));
                     closers.add(a);
                     closers.add(b);
                     return new DatagramChannel[] {a, b};
@@ -137,7 +144,9 @@ class RtspServerTest {
         return out;
     }
 
-    /** Receive until n datagrams arrived or ms passed (a busy machine may deliver late, not less). */
+    /**
+     * Receive until n datagrams arrived or ms passed (a busy machine may deliver late, not less).
+     */
     static List<byte[]> receive(DatagramChannel d, int n, long ms) throws Exception {
         d.configureBlocking(false);
         List<byte[]> out = new ArrayList<>();
@@ -167,11 +176,17 @@ class RtspServerTest {
         }
     }
 
-    /** A UDP publisher: ANNOUNCE, SETUP with client_port, RECORD. Returns {rtp, rtcp} sockets and the server RTP port. */
-    record Publisher(RtspTestClient rtsp, DatagramChannel rtp, DatagramChannel rtcp, int serverPort) {
+    /**
+     * A UDP publisher: ANNOUNCE, SETUP with client_port, RECORD. Returns {rtp, rtcp} sockets and
+     * the server RTP port.
+     */
+    record Publisher(
+            RtspTestClient rtsp, DatagramChannel rtp, DatagramChannel rtcp, int serverPort) {
         void send(int from, int n) throws Exception {
             for (int i = from; i < from + n; i++) {
-                rtp.send(ByteBuffer.wrap(Rtp.packet(i, 0xAB, 200)), new InetSocketAddress(LO, serverPort));
+                rtp.send(
+                        ByteBuffer.wrap(Rtp.packet(i, 0xAB, 200)),
+                        new InetSocketAddress(LO, serverPort));
             }
         }
     }
@@ -181,17 +196,32 @@ class RtspServerTest {
         RtspResponse a = p.sendBody("ANNOUNCE", p.base, SDP, "Content-Type", "application/sdp");
         assertEquals(200, a.status(), a.headers().getOrNull("X-Reason"));
         DatagramChannel[] pr = udpPair();
-        RtspResponse s = p.send("SETUP", p.base + "/streamid=0", "Transport",
-                "RTP/AVP/UDP;unicast;client_port=" + port(pr[0]) + "-" + port(pr[1]) + ";mode=record");
+        RtspResponse s =
+                p.send(
+                        "SETUP",
+                        p.base + "/streamid=0",
+                        "Transport",
+                        "RTP/AVP/UDP;unicast;client_port="
+                                + port(pr[0])
+                                + "-"
+                                + port(pr[1])
+                                + ";mode=record");
         assertEquals(200, s.status(), s.headers().getOrNull("X-Reason"));
         assertTrue(s.headers().getOrNull("Session").contains(";timeout="), "Session: id;timeout=N");
         assertEquals(200, p.send("RECORD", p.base).status());
         return new Publisher(p, pr[0], pr[1], RtspTestClient.serverPort(s));
     }
 
-    /** A UDP viewer: DESCRIBE, SETUP trackID=0, PLAY; returns its {rtp, rtcp} sockets and the server ports. */
-    record Viewer(RtspTestClient rtsp, DatagramChannel rtp, DatagramChannel rtcp, int serverPort, String source) {
-    }
+    /**
+     * A UDP viewer: DESCRIBE, SETUP trackID=0, PLAY; returns its {rtp, rtcp} sockets and the server
+     * ports.
+     */
+    record Viewer(
+            RtspTestClient rtsp,
+            DatagramChannel rtp,
+            DatagramChannel rtcp,
+            int serverPort,
+            String source) {}
 
     Viewer view(RtspServer srv, String path) throws Exception {
         RtspTestClient v = client(srv, path);
@@ -201,9 +231,14 @@ class RtspServerTest {
         assertTrue(d.bodyText().contains("a=control:trackID=0"), d.bodyText());
         assertTrue(d.bodyText().contains("a=rtpmap:96 H264/90000"), d.bodyText());
         DatagramChannel[] pr = udpPair();
-        String control = URI.create(d.headers().getOrNull("Content-Base")).resolve("trackID=0").toString();
-        RtspResponse s = v.send("SETUP", control, "Transport",
-                "RTP/AVP;unicast;client_port=" + port(pr[0]) + "-" + port(pr[1]));
+        String control =
+                URI.create(d.headers().getOrNull("Content-Base")).resolve("trackID=0").toString();
+        RtspResponse s =
+                v.send(
+                        "SETUP",
+                        control,
+                        "Transport",
+                        "RTP/AVP;unicast;client_port=" + port(pr[0]) + "-" + port(pr[1]));
         assertEquals(200, s.status(), s.headers().getOrNull("X-Reason"));
         String t = s.headers().getOrNull("Transport");
         assertTrue(t.contains("client_port=" + port(pr[0]) + "-" + port(pr[1])), t);
@@ -224,7 +259,10 @@ class RtspServerTest {
         Publisher pub = publish(srv, "cam");
         Viewer v1 = view(srv, "cam");
         Viewer v2 = view(srv, "cam");
-        assertEquals("127.0.0.1", v1.source(), "copies come from the relay's address, which SETUP names");
+        assertEquals(
+                "127.0.0.1",
+                v1.source(),
+                "copies come from the relay's address, which SETUP names");
 
         // an interleaved viewer on its own connection
         Socket tcp = new Socket(LO, srv.address().getPort());
@@ -232,14 +270,17 @@ class RtspServerTest {
         tcp.setSoTimeout(3000);
         OutputStream out = tcp.getOutputStream();
         InputStream in = tcp.getInputStream();
-        out.write(("SETUP rtsp://127.0.0.1/cam/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;"
-                + "interleaved=4-5\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(
+                ("SETUP rtsp://127.0.0.1/cam/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;"
+                                + "interleaved=4-5\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
         String setup = readResponse(in);
         assertTrue(setup.startsWith("RTSP/1.0 200"), setup);
         assertTrue(setup.contains("interleaved=4-5"), setup);
         String sid = setup.replaceAll("(?s).*Session: ([0-9a-f]+).*", "$1");
-        out.write(("PLAY rtsp://127.0.0.1/cam RTSP/1.0\r\nCSeq: 2\r\nSession: " + sid + "\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII));
+        out.write(
+                ("PLAY rtsp://127.0.0.1/cam RTSP/1.0\r\nCSeq: 2\r\nSession: " + sid + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
         assertTrue(readResponse(in).startsWith("RTSP/1.0 200"));
         assertEquals(3.0, gauge("msm.rtsp.path.viewers", "cam"));
         assertEquals(1.0, gauge("msm.rtsp.path.publishing", "cam"));
@@ -267,14 +308,26 @@ class RtspServerTest {
         assertEquals(100, frames);
 
         // publisher's sender report reaches every viewer's RTCP port
-        pub.rtcp().send(ByteBuffer.wrap(Rtp.senderReport(0xAB)), new InetSocketAddress(LO, pub.serverPort() + 1));
+        pub.rtcp()
+                .send(
+                        ByteBuffer.wrap(Rtp.senderReport(0xAB)),
+                        new InetSocketAddress(LO, pub.serverPort() + 1));
         assertEquals(1, drain(v1.rtcp(), 300).size(), "SR to viewer 1");
         assertEquals(1, drain(v2.rtcp(), 50).size(), "SR to viewer 2");
         // a viewer's receiver report reaches the proxy only
-        v1.rtcp().send(ByteBuffer.wrap(Rtp.receiverReport(0x11, 0xAB, 64)),
-                new InetSocketAddress(v1.source(), v1.serverPort() + 1));
-        waitFor(() -> registry.find("msm.rtsp.path.receiver.reports").tag("path", "cam").functionCounter().count() == 1,
-                2000, "the receiver report counted");
+        v1.rtcp()
+                .send(
+                        ByteBuffer.wrap(Rtp.receiverReport(0x11, 0xAB, 64)),
+                        new InetSocketAddress(v1.source(), v1.serverPort() + 1));
+        waitFor(
+                () ->
+                        registry.find("msm.rtsp.path.receiver.reports")
+                                        .tag("path", "cam")
+                                        .functionCounter()
+                                        .count()
+                                == 1,
+                2000,
+                "the receiver report counted");
         assertEquals(0.25, gauge("msm.rtsp.path.viewer.loss", "cam"), 1e-9);
         assertEquals(0, drain(v2.rtcp(), 200).size(), "no RR to the other viewer");
         assertEquals(0, drain(pub.rtcp(), 50).size(), "no RR to the publisher");
@@ -307,7 +360,10 @@ class RtspServerTest {
             sb.append((char) c);
         }
         String head = sb.toString();
-        int len = head.contains("Content-Length: ") ? Integer.parseInt(head.replaceAll("(?s).*Content-Length: (\\d+).*", "$1")) : 0;
+        int len =
+                head.contains("Content-Length: ")
+                        ? Integer.parseInt(head.replaceAll("(?s).*Content-Length: (\\d+).*", "$1"))
+                        : 0;
         return head + new String(in.readNBytes(len), StandardCharsets.UTF_8);
     }
 
@@ -318,39 +374,93 @@ class RtspServerTest {
 
     @Test
     void refusalsFollowTheRfc() throws Exception {
-        RtspServer srv = server(settings(Duration.ofSeconds(30), 3, Duration.ZERO,
-                Map.of("fixed", new RtspSettings.PathSource("fixed", RtspSettings.PathSource.Kind.PUBLISH, null))));
+        RtspServer srv =
+                server(
+                        settings(
+                                Duration.ofSeconds(30),
+                                3,
+                                Duration.ZERO,
+                                Map.of(
+                                        "fixed",
+                                        new RtspSettings.PathSource(
+                                                "fixed",
+                                                RtspSettings.PathSource.Kind.PUBLISH,
+                                                null))));
         Publisher pub = publish(srv, "cam");
         RtspTestClient c = client(srv, "cam");
         assertEquals(404, c.send("DESCRIBE", "rtsp://127.0.0.1/nothing").status(), "unknown path");
-        assertEquals(404, c.send("DESCRIBE", "rtsp://127.0.0.1/fixed").status(), "configured but nothing published");
+        assertEquals(
+                404,
+                c.send("DESCRIBE", "rtsp://127.0.0.1/fixed").status(),
+                "configured but nothing published");
         RtspResponse opt = c.send("OPTIONS", "*");
         assertEquals(200, opt.status());
         assertTrue(opt.headers().getOrNull("Public").contains("ANNOUNCE"));
         assertEquals(501, c.send("REDIRECT", c.base).status());
-        assertEquals(461, c.send("SETUP", c.base + "/trackID=0", "Transport", "RTP/AVP;multicast").status());
-        assertEquals(461, c.send("SETUP", c.base + "/trackID=0", "Transport", "RTP/SAVP;unicast;client_port=5000-5001").status());
+        assertEquals(
+                461,
+                c.send("SETUP", c.base + "/trackID=0", "Transport", "RTP/AVP;multicast").status());
+        assertEquals(
+                461,
+                c.send(
+                                "SETUP",
+                                c.base + "/trackID=0",
+                                "Transport",
+                                "RTP/SAVP;unicast;client_port=5000-5001")
+                        .status());
         assertEquals(400, c.send("SETUP", c.base + "/trackID=0", "Transport", "RTP").status());
-        assertEquals(404, c.send("SETUP", c.base + "/trackID=7", "Transport", "RTP/AVP;unicast;client_port=5000-5001").status());
+        assertEquals(
+                404,
+                c.send(
+                                "SETUP",
+                                c.base + "/trackID=7",
+                                "Transport",
+                                "RTP/AVP;unicast;client_port=5000-5001")
+                        .status());
         assertEquals(454, c.send("PLAY", c.base, "Session", "deadbeef").status());
 
         // a second publisher to a busy path: 455
         RtspTestClient p2 = client(srv, "cam");
-        RtspResponse busy = p2.sendBody("ANNOUNCE", p2.base, SDP, "Content-Type", "application/sdp");
+        RtspResponse busy =
+                p2.sendBody("ANNOUNCE", p2.base, SDP, "Content-Type", "application/sdp");
         assertEquals(455, busy.status());
         assertTrue(busy.headers().getOrNull("X-Reason").contains("already has a publisher"));
-        assertEquals(415, p2.sendBody("ANNOUNCE", p2.base + "2", SDP, "Content-Type", "text/plain").status());
-        assertEquals(400, p2.sendBody("ANNOUNCE", p2.base + "2", "v=0\r\nnonsense\r\n", "Content-Type", "application/sdp").status());
-        assertEquals(400, p2.sendBody("ANNOUNCE", "rtsp://127.0.0.1/bad%20name", SDP, "Content-Type", "application/sdp").status());
+        assertEquals(
+                415,
+                p2.sendBody("ANNOUNCE", p2.base + "2", SDP, "Content-Type", "text/plain").status());
+        assertEquals(
+                400,
+                p2.sendBody(
+                                "ANNOUNCE",
+                                p2.base + "2",
+                                "v=0\r\nnonsense\r\n",
+                                "Content-Type",
+                                "application/sdp")
+                        .status());
+        assertEquals(
+                400,
+                p2.sendBody(
+                                "ANNOUNCE",
+                                "rtsp://127.0.0.1/bad%20name",
+                                SDP,
+                                "Content-Type",
+                                "application/sdp")
+                        .status());
 
         // session limit: the publisher holds one of 3
         view(srv, "cam");
         view(srv, "cam");
         RtspTestClient v3 = client(srv, "cam");
-        RtspResponse full = v3.send("SETUP", v3.base + "/trackID=0", "Transport", "RTP/AVP;unicast;client_port=5000-5001");
+        RtspResponse full =
+                v3.send(
+                        "SETUP",
+                        v3.base + "/trackID=0",
+                        "Transport",
+                        "RTP/AVP;unicast;client_port=5000-5001");
         assertEquals(453, full.status(), full.headers().getOrNull("X-Reason"));
 
-        // malformed requests: 400, the connection goes on (framing known) or closes (framing lost); others unaffected
+        // malformed requests: 400, the connection goes on (framing known) or closes (framing lost);
+        // others unaffected
         try (Socket raw = new Socket(LO, srv.address().getPort())) {
             raw.setSoTimeout(3000);
             String r = exchange(raw, "GARBAGE\r\nCSeq: 5\r\n\r\n");
@@ -359,13 +469,24 @@ class RtspServerTest {
             assertTrue(r.startsWith("RTSP/1.0 505"), r);
             r = exchange(raw, "OPTIONS * RTSP/1.0\r\nCSeq: 7\r\n\r\n");
             assertTrue(r.startsWith("RTSP/1.0 200"), "still served after a bad request: " + r);
-            r = exchange(raw, "OPTIONS * RTSP/1.0\r\nCSeq: 8\r\nX-Big: " + "a".repeat(3000) + "\r\n\r\n");
+            r =
+                    exchange(
+                            raw,
+                            "OPTIONS * RTSP/1.0\r\nCSeq: 8\r\nX-Big: "
+                                    + "a".repeat(3000)
+                                    + "\r\n\r\n");
             assertTrue(r.startsWith("RTSP/1.0 400"), r);
-            assertEquals(-1, raw.getInputStream().read(), "closed: the header block exceeded rtsp.max-header-bytes");
+            assertEquals(
+                    -1,
+                    raw.getInputStream().read(),
+                    "closed: the header block exceeded rtsp.max-header-bytes");
         }
         try (Socket raw = new Socket(LO, srv.address().getPort())) {
             raw.setSoTimeout(3000);
-            String r = exchange(raw, "ANNOUNCE rtsp://127.0.0.1/x RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 999999\r\n\r\n");
+            String r =
+                    exchange(
+                            raw,
+                            "ANNOUNCE rtsp://127.0.0.1/x RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 999999\r\n\r\n");
             assertTrue(r.startsWith("RTSP/1.0 413"), r);
             assertEquals(-1, raw.getInputStream().read());
         }
@@ -391,7 +512,9 @@ class RtspServerTest {
         pub.rtsp().close();
         waitFor(() -> !v.rtsp().c.isOpen(), 3000, "the viewer's connection closed by the proxy");
         waitFor(() -> srv.sessionCount() == 0, 3000, "no sessions left");
-        assertTrue(srv.pathStates().isEmpty(), "a path a publisher created goes away with it: " + srv.pathStates());
+        assertTrue(
+                srv.pathStates().isEmpty(),
+                "a path a publisher created goes away with it: " + srv.pathStates());
         assertTrue(Double.isNaN(gauge("msm.rtsp.path.viewers", "live/one")), "its meters too");
         // and the path can be published again
         Publisher again = publish(srv, "live/one");
@@ -410,14 +533,25 @@ class RtspServerTest {
         int seq = 0;
         while (System.nanoTime() < end) {
             pub.send(seq++, 1); // media keeps the publisher alive
-            reporting.rtcp().send(ByteBuffer.wrap(Rtp.receiverReport(0x22, 0xAB, 0)),
-                    new InetSocketAddress(reporting.source(), reporting.serverPort() + 1));
+            reporting
+                    .rtcp()
+                    .send(
+                            ByteBuffer.wrap(Rtp.receiverReport(0x22, 0xAB, 0)),
+                            new InetSocketAddress(reporting.source(), reporting.serverPort() + 1));
             Thread.sleep(100);
         }
-        assertEquals(454, quiet.rtsp().send("PLAY", quiet.rtsp().base).status(), "the silent viewer timed out");
-        assertEquals(200, reporting.rtsp().send("GET_PARAMETER", reporting.rtsp().base).status(),
+        assertEquals(
+                454,
+                quiet.rtsp().send("PLAY", quiet.rtsp().base).status(),
+                "the silent viewer timed out");
+        assertEquals(
+                200,
+                reporting.rtsp().send("GET_PARAMETER", reporting.rtsp().base).status(),
                 "the viewer sending receiver reports did not");
-        assertEquals(200, pub.rtsp().send("GET_PARAMETER", pub.rtsp().base).status(), "nor the publisher sending media");
+        assertEquals(
+                200,
+                pub.rtsp().send("GET_PARAMETER", pub.rtsp().base).status(),
+                "nor the publisher sending media");
         assertEquals(1.0, registry.find("msm.rtsp.session.timeouts").counter().count());
     }
 
@@ -427,15 +561,29 @@ class RtspServerTest {
         Socket pub = new Socket(LO, srv.address().getPort());
         closers.add(pub);
         pub.setSoTimeout(3000);
-        String a = exchange(pub, "ANNOUNCE rtsp://127.0.0.1/tcpcam RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\n"
-                + "Content-Length: " + SDP.length() + "\r\n\r\n" + SDP);
+        String a =
+                exchange(
+                        pub,
+                        "ANNOUNCE rtsp://127.0.0.1/tcpcam RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\n"
+                                + "Content-Length: "
+                                + SDP.length()
+                                + "\r\n\r\n"
+                                + SDP);
         assertTrue(a.startsWith("RTSP/1.0 200"), a);
-        String s = exchange(pub, "SETUP rtsp://127.0.0.1/tcpcam/streamid=0 RTSP/1.0\r\nCSeq: 2\r\n"
-                + "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n\r\n");
+        String s =
+                exchange(
+                        pub,
+                        "SETUP rtsp://127.0.0.1/tcpcam/streamid=0 RTSP/1.0\r\nCSeq: 2\r\n"
+                                + "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n\r\n");
         assertTrue(s.startsWith("RTSP/1.0 200") && s.contains("interleaved=0-1"), s);
         String sid = s.replaceAll("(?s).*Session: ([0-9a-f]+).*", "$1");
-        assertTrue(exchange(pub, "RECORD rtsp://127.0.0.1/tcpcam RTSP/1.0\r\nCSeq: 3\r\nSession: " + sid + "\r\n\r\n")
-                .startsWith("RTSP/1.0 200"));
+        assertTrue(
+                exchange(
+                                pub,
+                                "RECORD rtsp://127.0.0.1/tcpcam RTSP/1.0\r\nCSeq: 3\r\nSession: "
+                                        + sid
+                                        + "\r\n\r\n")
+                        .startsWith("RTSP/1.0 200"));
         Viewer v = view(srv, "tcpcam");
         OutputStream out = pub.getOutputStream();
         for (int i = 0; i < 50; i++) {
@@ -456,38 +604,56 @@ class RtspServerTest {
         URI up = URI.create("rtsp://127.0.0.1:" + origin.address().getPort() + "/src");
         List<String> asked = new CopyOnWriteArrayList<>();
         List<Failure> reported = new CopyOnWriteArrayList<>();
-        StreamRoutes table = new StreamRoutes() {
-            @Override
-            public Optional<Backend> choose(String host, String path) {
-                asked.add(host + path);
-                if (path.equals("/live/show")) {
-                    return Optional.of(new Backend("media/show", "media/origin:8554",
-                            "127.0.0.1:" + origin.address().getPort(), up));
-                }
-                if (path.equals("/dead")) {
-                    return Optional.of(new Backend("media/dead", "media/gone:1",
-                            "127.0.0.1:1", URI.create("rtsp://127.0.0.1:1/nothing")));
-                }
-                return Optional.empty();
-            }
+        StreamRoutes table =
+                new StreamRoutes() {
+                    @Override
+                    public Optional<Backend> choose(String host, String path) {
+                        asked.add(host + path);
+                        if (path.equals("/live/show")) {
+                            return Optional.of(
+                                    new Backend(
+                                            "media/show",
+                                            "media/origin:8554",
+                                            "127.0.0.1:" + origin.address().getPort(),
+                                            up));
+                        }
+                        if (path.equals("/dead")) {
+                            return Optional.of(
+                                    new Backend(
+                                            "media/dead",
+                                            "media/gone:1",
+                                            "127.0.0.1:1",
+                                            URI.create("rtsp://127.0.0.1:1/nothing")));
+                        }
+                        return Optional.empty();
+                    }
 
-            @Override
-            public void report(Backend backend, Failure failure) {
-                reported.add(failure);
-            }
-        };
-        RtspServer proxy = server(settings(Duration.ofSeconds(30), 100, Duration.ofMillis(300), Map.of()))
-                .withRoutes(() -> table);
+                    @Override
+                    public void report(Backend backend, Failure failure) {
+                        reported.add(failure);
+                    }
+                };
+        RtspServer proxy =
+                server(settings(Duration.ofSeconds(30), 100, Duration.ofMillis(300), Map.of()))
+                        .withRoutes(() -> table);
 
         Viewer v = view(proxy, "live/show");
         pub.send(0, 20);
         assertEquals(20, drain(v.rtp(), 500).size(), "the routed path plays the backend's stream");
-        assertTrue(asked.get(0).startsWith("127.0.0.1:") && asked.get(0).endsWith("/live/show"),
+        assertTrue(
+                asked.get(0).startsWith("127.0.0.1:") && asked.get(0).endsWith("/live/show"),
                 "the route is asked with the URL's host and path: " + asked);
         Viewer w = view(proxy, "live/show");
-        assertEquals(1, proxy.pathStates().stream().filter(p -> p.name().equals("live/show")).count());
-        assertEquals(1, proxy.pathStates().stream().filter(p -> p.name().equals("live/show")).findFirst()
-                .orElseThrow().upstreamSessions(), "viewers on this node share the routed upstream session");
+        assertEquals(
+                1, proxy.pathStates().stream().filter(p -> p.name().equals("live/show")).count());
+        assertEquals(
+                1,
+                proxy.pathStates().stream()
+                        .filter(p -> p.name().equals("live/show"))
+                        .findFirst()
+                        .orElseThrow()
+                        .upstreamSessions(),
+                "viewers on this node share the routed upstream session");
         pub.send(20, 5);
         assertEquals(5, drain(w.rtp(), 500).size());
 
@@ -496,7 +662,9 @@ class RtspServerTest {
         assertTrue(status == 502 || status == 504, "an unreachable backend: " + status);
         waitFor(() -> !reported.isEmpty(), 3000, "the failed backend reported to the route table");
         assertEquals(Kind.DESCRIBE_FAILED, reported.get(0).kind());
-        waitFor(() -> proxy.pathStates().stream().noneMatch(p -> p.name().equals("dead")), 3000,
+        waitFor(
+                () -> proxy.pathStates().stream().noneMatch(p -> p.name().equals("dead")),
+                3000,
                 "the routed path is dropped, so the next viewer has the route choose again");
 
         RtspTestClient none = client(proxy, "nowhere");
@@ -510,16 +678,24 @@ class RtspServerTest {
         SimpleMeterRegistry originRegistry = registry;
         URI up = URI.create("rtsp://127.0.0.1:" + origin.address().getPort() + "/src");
         Map<String, RtspSettings.PathSource> paths = new LinkedHashMap<>();
-        paths.put("relay", new RtspSettings.PathSource("relay", RtspSettings.PathSource.Kind.PULL, up));
-        RtspServer proxy = server(settings(Duration.ofSeconds(30), 100, Duration.ofMillis(500), paths));
+        paths.put(
+                "relay",
+                new RtspSettings.PathSource("relay", RtspSettings.PathSource.Kind.PULL, up));
+        RtspServer proxy =
+                server(settings(Duration.ofSeconds(30), 100, Duration.ofMillis(500), paths));
 
         Viewer a = view(proxy, "relay");
         Viewer b = view(proxy, "relay");
         Viewer c = view(proxy, "relay");
-        assertEquals(1, proxy.pathStates().get(0).upstreamSessions(), "one upstream session for all viewers");
+        assertEquals(
+                1,
+                proxy.pathStates().get(0).upstreamSessions(),
+                "one upstream session for all viewers");
         assertEquals("playing", proxy.pathStates().get(0).upstream());
         assertEquals(2.0, gauge("msm.rtsp.path.upstream.state", "relay"));
-        assertEquals(1.0, originRegistry.find("msm.rtsp.path.viewers").tag("path", "src").gauge().value(),
+        assertEquals(
+                1.0,
+                originRegistry.find("msm.rtsp.path.viewers").tag("path", "src").gauge().value(),
                 "the origin sees one viewer: the proxy");
         pub.send(0, 40);
         assertEquals(40, drain(a.rtp(), 500).size());
@@ -531,8 +707,19 @@ class RtspServerTest {
         Thread.sleep(700);
         assertEquals("playing", proxy.pathStates().get(0).upstream(), "a viewer is left");
         c.rtsp().close();
-        waitFor(() -> proxy.pathStates().get(0).upstream().equals("idle"), 3000, "upstream closed after the linger");
-        waitFor(() -> originRegistry.find("msm.rtsp.path.viewers").tag("path", "src").gauge().value() == 0, 3000,
+        waitFor(
+                () -> proxy.pathStates().get(0).upstream().equals("idle"),
+                3000,
+                "upstream closed after the linger");
+        waitFor(
+                () ->
+                        originRegistry
+                                        .find("msm.rtsp.path.viewers")
+                                        .tag("path", "src")
+                                        .gauge()
+                                        .value()
+                                == 0,
+                3000,
                 "the origin's session torn down");
         // a new viewer opens a new upstream session
         Viewer d = view(proxy, "relay");
@@ -542,12 +729,18 @@ class RtspServerTest {
         // the origin's publisher leaves: the proxy's viewers end too
         pub.rtsp().close();
         waitFor(() -> !d.rtsp().c.isOpen(), 3000, "viewer closed when the upstream ended");
-        assertEquals(1.0, registry.find("msm.rtsp.path.upstream.failures").tag("path", "relay").functionCounter().count());
+        assertEquals(
+                1.0,
+                registry.find("msm.rtsp.path.upstream.failures")
+                        .tag("path", "relay")
+                        .functionCounter()
+                        .count());
     }
 
     @Test
     void onePathHoldsHundredsOfViewersInUserspaceMode() throws Exception {
-        // more copies of a full-size packet than a channel's outbound buffer holds (64 KiB, about 50)
+        // more copies of a full-size packet than a channel's outbound buffer holds (64 KiB, about
+        // 50)
         RtspServer srv = server(settings(Duration.ofSeconds(30), 1000, Duration.ZERO, Map.of()));
         Publisher pub = publish(srv, "many");
         int n = 150;
@@ -555,25 +748,38 @@ class RtspServerTest {
         for (int i = 0; i < n; i++) {
             DatagramChannel[] pr = udpPair();
             RtspTestClient v = client(srv, "many");
-            RtspResponse s = v.send("SETUP", v.base + "/trackID=0", "Transport",
-                    "RTP/AVP;unicast;client_port=" + port(pr[0]) + "-" + port(pr[1]));
+            RtspResponse s =
+                    v.send(
+                            "SETUP",
+                            v.base + "/trackID=0",
+                            "Transport",
+                            "RTP/AVP;unicast;client_port=" + port(pr[0]) + "-" + port(pr[1]));
             assertEquals(200, s.status(), s.headers().getOrNull("X-Reason"));
             assertEquals(200, v.send("PLAY", v.base).status());
             rtp.add(pr[0]);
         }
         for (int i = 0; i < 5; i++) {
-            pub.rtp().send(ByteBuffer.wrap(Rtp.packet(i, 0xAB, 1200)), new InetSocketAddress(LO, pub.serverPort()));
+            pub.rtp()
+                    .send(
+                            ByteBuffer.wrap(Rtp.packet(i, 0xAB, 1200)),
+                            new InetSocketAddress(LO, pub.serverPort()));
             Thread.sleep(20);
         }
         for (int i = 0; i < n; i++) {
-            assertEquals(5, receive(rtp.get(i), 5, 5000).size(), "viewer " + i + " got every packet");
+            assertEquals(
+                    5, receive(rtp.get(i), 5, 5000).size(), "viewer " + i + " got every packet");
         }
     }
 
     @Test
     void unreachableUpstreamAnswersBadGateway() throws Exception {
-        Map<String, RtspSettings.PathSource> paths = Map.of("gone", new RtspSettings.PathSource("gone",
-                RtspSettings.PathSource.Kind.PULL, URI.create("rtsp://127.0.0.1:1/nothing")));
+        Map<String, RtspSettings.PathSource> paths =
+                Map.of(
+                        "gone",
+                        new RtspSettings.PathSource(
+                                "gone",
+                                RtspSettings.PathSource.Kind.PULL,
+                                URI.create("rtsp://127.0.0.1:1/nothing")));
         RtspServer proxy = server(settings(Duration.ofSeconds(30), 100, Duration.ZERO, paths));
         RtspTestClient v = client(proxy, "gone");
         RtspResponse r = v.send("DESCRIBE", v.base);
@@ -587,7 +793,8 @@ class RtspServerTest {
         RtspServer srv = server(settings(Duration.ofSeconds(30), 100, Duration.ZERO, Map.of()));
         try (Socket raw = new Socket(LO, srv.address().getPort())) {
             raw.setSoTimeout(300);
-            raw.getOutputStream().write("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n".getBytes(StandardCharsets.US_ASCII));
+            raw.getOutputStream()
+                    .write("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n".getBytes(StandardCharsets.US_ASCII));
             try {
                 raw.getInputStream().read();
                 throw new AssertionError("answered an incomplete request");

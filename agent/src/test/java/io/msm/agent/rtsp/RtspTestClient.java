@@ -5,7 +5,6 @@ import io.msm.agent.rtsp.client.RtspClient;
 import io.msm.agent.rtsp.wire.RtspHeaders;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.netty.channel.EventLoopGroup;
-
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,15 +18,24 @@ final class RtspTestClient implements AutoCloseable {
     String session;
 
     RtspTestClient(InetSocketAddress server, String path) throws Exception {
-        c = RtspClient.connect(GROUP, server, Duration.ofSeconds(5), 8192, 65536).get(5, TimeUnit.SECONDS);
-        base = "rtsp://" + server.getAddress().getHostAddress() + ":" + server.getPort() + "/" + path;
+        c =
+                RtspClient.connect(GROUP, server, Duration.ofSeconds(5), 8192, 65536)
+                        .get(5, TimeUnit.SECONDS);
+        base =
+                "rtsp://"
+                        + server.getAddress().getHostAddress()
+                        + ":"
+                        + server.getPort()
+                        + "/"
+                        + path;
     }
 
     RtspResponse send(String method, String uri, String... headers) throws Exception {
         return sendBody(method, uri, null, headers);
     }
 
-    RtspResponse sendBody(String method, String uri, String body, String... headers) throws Exception {
+    RtspResponse sendBody(String method, String uri, String body, String... headers)
+            throws Exception {
         RtspHeaders h = new RtspHeaders();
         for (int i = 0; i < headers.length; i += 2) {
             h.add(headers[i], headers[i + 1]);
@@ -35,8 +43,13 @@ final class RtspTestClient implements AutoCloseable {
         if (session != null && h.get("Session").isEmpty()) {
             h.add("Session", session);
         }
-        RtspResponse r = c.request(method, uri, h, body == null ? null : body.getBytes(StandardCharsets.UTF_8))
-                .get(10, TimeUnit.SECONDS);
+        RtspResponse r =
+                c.request(
+                                method,
+                                uri,
+                                h,
+                                body == null ? null : body.getBytes(StandardCharsets.UTF_8))
+                        .get(10, TimeUnit.SECONDS);
         String s = r.headers().getOrNull("Session");
         if (s != null && session == null) {
             session = s.split(";")[0];

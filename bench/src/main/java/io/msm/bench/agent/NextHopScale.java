@@ -13,19 +13,18 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * How long the agent takes to find a subscriber's next hop (route, egress
- * interface MAC, neighbour MAC) — what every kernel-served viewer or call leg
- * costs before its first copy — and to list the interfaces it attaches to.
+ * How long the agent takes to find a subscriber's next hop (route, egress interface MAC, neighbour
+ * MAC) — what every kernel-served viewer or call leg costs before its first copy — and to list the
+ * interfaces it attaches to.
  *
- * <p>A throw-away namespace with one veth pair and N permanent neighbour
- * entries on 10.77.0.0/16; every destination is resolved once, cold (no
- * cache), on a thread inside the namespace. No packet is sent.
+ * <p>A throw-away namespace with one veth pair and N permanent neighbour entries on 10.77.0.0/16;
+ * every destination is resolved once, cold (no cache), on a thread inside the namespace. No packet
+ * is sent.
  *
- *   bench/agent/nexthops.sh [destinations=500] [rounds=3]
+ * <p>bench/agent/nexthops.sh [destinations=500] [rounds=3]
  */
 public final class NextHopScale {
-    private NextHopScale() {
-    }
+    private NextHopScale() {}
 
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 500;
@@ -49,8 +48,10 @@ public final class NextHopScale {
                 int host = i + 2;
                 String a = "10.77." + (host >> 8) + "." + (host & 0xff);
                 dsts.add(InetAddress.getByName(a));
-                batch.append(String.format("neigh add %s lladdr 02:00:00:00:%02x:%02x nud permanent dev nha%n",
-                        a, host >> 8, host & 0xff));
+                batch.append(
+                        String.format(
+                                "neigh add %s lladdr 02:00:00:00:%02x:%02x nud permanent dev nha%n",
+                                a, host >> 8, host & 0xff));
             }
             Path f = Files.createTempFile("msm-nh", ".batch");
             try {
@@ -59,35 +60,47 @@ public final class NextHopScale {
             } finally {
                 Files.deleteIfExists(f);
             }
-            System.out.printf("next-hop resolution: %d destinations, %d rounds, %d cores, %s%n", n, rounds,
-                    Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version"));
+            System.out.printf(
+                    "next-hop resolution: %d destinations, %d rounds, %d cores, %s%n",
+                    n,
+                    rounds,
+                    Runtime.getRuntime().availableProcessors(),
+                    System.getProperty("java.vm.version"));
             for (int r = 1; r <= rounds; r++) {
-                long[] ns1 = ns.call(() -> {
-                    long[] t = new long[dsts.size()];
-                    for (int i = 0; i < dsts.size(); i++) {
-                        long t0 = System.nanoTime();
-                        NextHop h = NextHops.resolve(dsts.get(i), null, 0);
-                        t[i] = System.nanoTime() - t0;
-                        if (!"nha".equals(h.ifname()) || h.dstMac()[5] != (byte) ((i + 2) & 0xff)) {
-                            throw new IllegalStateException("wrong next hop for " + dsts.get(i) + ": " + h);
-                        }
-                    }
-                    return t;
-                });
-                long[] ifs = ns.call(() -> {
-                    long[] t = new long[20];
-                    for (int i = 0; i < t.length; i++) {
-                        long t0 = System.nanoTime();
-                        List<String> l = Interfaces.defaultSet();
-                        t[i] = System.nanoTime() - t0;
-                        if (!l.equals(List.of("nha", "nhb"))) {
-                            throw new IllegalStateException("default interface set " + l);
-                        }
-                    }
-                    return t;
-                });
-                System.out.printf("round %d: resolve %s; total %.1f ms | interface list %s%n", r, stats(ns1),
-                        Arrays.stream(ns1).sum() / 1e6, stats(ifs));
+                long[] ns1 =
+                        ns.call(
+                                () -> {
+                                    long[] t = new long[dsts.size()];
+                                    for (int i = 0; i < dsts.size(); i++) {
+                                        long t0 = System.nanoTime();
+                                        NextHop h = NextHops.resolve(dsts.get(i), null, 0);
+                                        t[i] = System.nanoTime() - t0;
+                                        if (!"nha".equals(h.ifname())
+                                                || h.dstMac()[5] != (byte) ((i + 2) & 0xff)) {
+                                            throw new IllegalStateException(
+                                                    "wrong next hop for " + dsts.get(i) + ": " + h);
+                                        }
+                                    }
+                                    return t;
+                                });
+                long[] ifs =
+                        ns.call(
+                                () -> {
+                                    long[] t = new long[20];
+                                    for (int i = 0; i < t.length; i++) {
+                                        long t0 = System.nanoTime();
+                                        List<String> l = Interfaces.defaultSet();
+                                        t[i] = System.nanoTime() - t0;
+                                        if (!l.equals(List.of("nha", "nhb"))) {
+                                            throw new IllegalStateException(
+                                                    "default interface set " + l);
+                                        }
+                                    }
+                                    return t;
+                                });
+                System.out.printf(
+                        "round %d: resolve %s; total %.1f ms | interface list %s%n",
+                        r, stats(ns1), Arrays.stream(ns1).sum() / 1e6, stats(ifs));
             }
         }
     }
@@ -95,7 +108,10 @@ public final class NextHopScale {
     private static String stats(long[] t) {
         long[] s = t.clone();
         Arrays.sort(s);
-        return String.format("p50 %.1f µs, p99 %.1f µs, max %.1f µs", s[s.length / 2] / 1e3,
-                s[Math.min(s.length - 1, (int) Math.ceil(s.length * 0.99) - 1)] / 1e3, s[s.length - 1] / 1e3);
+        return String.format(
+                "p50 %.1f µs, p99 %.1f µs, max %.1f µs",
+                s[s.length / 2] / 1e3,
+                s[Math.min(s.length - 1, (int) Math.ceil(s.length * 0.99) - 1)] / 1e3,
+                s[s.length - 1] / 1e3);
     }
 }

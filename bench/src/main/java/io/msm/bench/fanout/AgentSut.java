@@ -17,13 +17,13 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * msm-agent as shipped (bin/msm-agent, its own JVM settings) with a static
- * stream from its YAML config: the kernel fan-out (default) or the Java
- * relay ({@code --userspace}) — the same config, so the same subscribers.
+ * msm-agent as shipped (bin/msm-agent, its own JVM settings) with a static stream from its YAML
+ * config: the kernel fan-out (default) or the Java relay ({@code --userspace}) — the same config,
+ * so the same subscribers.
  *
- * <p>XDP is off: on a veth, XDP turns the receive path into NAPI on the
- * sender's CPU and may copy each skb, which measures veth rather than msm;
- * the TC classifier and fan-out are what is compared.
+ * <p>XDP is off: on a veth, XDP turns the receive path into NAPI on the sender's CPU and may copy
+ * each skb, which measures veth rather than msm; the TC classifier and fan-out are what is
+ * compared.
  */
 final class AgentSut implements SystemUnderTest {
     static final String METRICS = "127.0.0.1:19469";
@@ -48,15 +48,21 @@ final class AgentSut implements SystemUnderTest {
 
     @Override
     public String label() {
-        return userspace ? "msm --userspace (Netty epoll relay)" : "msm kernel fan-out (TC + bpf_clone_redirect)";
+        return userspace
+                ? "msm --userspace (Netty epoll relay)"
+                : "msm kernel fan-out (TC + bpf_clone_redirect)";
     }
 
     static String yaml(Topology topo, int n, Path bpffs) {
         StringBuilder subs = new StringBuilder();
         for (int i = 0; i < n; i++) {
-            subs.append(i == 0 ? "" : ", ").append(Topology.receiverAddr(i)).append(':').append(Topology.RECEIVER_PORT);
+            subs.append(i == 0 ? "" : ", ")
+                    .append(Topology.receiverAddr(i))
+                    .append(':')
+                    .append(Topology.RECEIVER_PORT);
         }
-        return String.join("\n",
+        return String.join(
+                "\n",
                 "interfaces: [" + Topology.NODE_IN_IF + "]",
                 "bpffs: " + bpffs,
                 "rtsp-listen: 127.0.0.1:18554",
@@ -77,8 +83,14 @@ final class AgentSut implements SystemUnderTest {
         bpffs = Path.of("/sys/fs/bpf/msmbench-" + topo.id + "-" + name());
         config = Files.createTempFile("msm-bench-agent", ".yaml");
         Files.writeString(config, yaml(topo, n, bpffs));
-        List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "--config", config.toString(),
-                "--metrics-listen", METRICS));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                launcher.toString(),
+                                "--config",
+                                config.toString(),
+                                "--metrics-listen",
+                                METRICS));
         if (userspace) {
             cmd.add("--userspace");
         }
@@ -87,7 +99,8 @@ final class AgentSut implements SystemUnderTest {
         while (!ready()) {
             process.checkAlive();
             if (System.nanoTime() > end) {
-                throw new IllegalStateException("msm-agent (" + name() + ") not ready after 60 s:\n" + process.log());
+                throw new IllegalStateException(
+                        "msm-agent (" + name() + ") not ready after 60 s:\n" + process.log());
             }
             Thread.sleep(100);
         }
@@ -97,8 +110,13 @@ final class AgentSut implements SystemUnderTest {
             while (groupSize() < n) {
                 process.checkAlive();
                 if (System.nanoTime() > end) {
-                    throw new IllegalStateException("the kernel group has " + groupSize() + " of " + n
-                            + " subscribers after 60 s:\n" + process.log());
+                    throw new IllegalStateException(
+                            "the kernel group has "
+                                    + groupSize()
+                                    + " of "
+                                    + n
+                                    + " subscribers after 60 s:\n"
+                                    + process.log());
                 }
                 Thread.sleep(100);
             }
@@ -106,44 +124,66 @@ final class AgentSut implements SystemUnderTest {
     }
 
     private int groupSize() {
-        return pinned.fanoutGroups().entries().stream().mapToInt(e -> e.getValue().subs().size()).max().orElse(0);
+        return pinned.fanoutGroups().entries().stream()
+                .mapToInt(e -> e.getValue().subs().size())
+                .max()
+                .orElse(0);
     }
 
     @Override
     public Optional<long[]> ownCounters() {
-        String body = topo.node.call(() -> {
-            try {
-                HttpURLConnection c = (HttpURLConnection) URI.create("http://" + METRICS + "/metrics").toURL()
-                        .openConnection();
-                c.setConnectTimeout(500);
-                c.setReadTimeout(5000);
-                return c.getResponseCode() == 200 ? new String(c.getInputStream().readAllBytes(), UTF_8) : null;
-            } catch (IOException e) {
-                return null;
-            }
-        });
+        String body =
+                topo.node.call(
+                        () -> {
+                            try {
+                                HttpURLConnection c =
+                                        (HttpURLConnection)
+                                                URI.create("http://" + METRICS + "/metrics")
+                                                        .toURL()
+                                                        .openConnection();
+                                c.setConnectTimeout(500);
+                                c.setReadTimeout(5000);
+                                return c.getResponseCode() == 200
+                                        ? new String(c.getInputStream().readAllBytes(), UTF_8)
+                                        : null;
+                            } catch (IOException e) {
+                                return null;
+                            }
+                        });
         if (body == null) {
             return Optional.empty();
         }
         PromText m = PromText.parse(body);
-        return Optional.of(new long[] {
-                m.value("msm_stream_upstream_packets_total", "stream", "static/bench").orElse(-1.0).longValue(),
-                m.value("msm_stream_copies_total", "stream", "static/bench").orElse(-1.0).longValue(),
-                m.value("msm_stream_copy_errors_total", "stream", "static/bench").orElse(-1.0).longValue()});
+        return Optional.of(
+                new long[] {
+                    m.value("msm_stream_upstream_packets_total", "stream", "static/bench")
+                            .orElse(-1.0)
+                            .longValue(),
+                    m.value("msm_stream_copies_total", "stream", "static/bench")
+                            .orElse(-1.0)
+                            .longValue(),
+                    m.value("msm_stream_copy_errors_total", "stream", "static/bench")
+                            .orElse(-1.0)
+                            .longValue()
+                });
     }
 
     private boolean ready() {
-        return topo.node.call(() -> {
-            try {
-                HttpURLConnection c = (HttpURLConnection) URI.create("http://" + METRICS + "/readyz").toURL()
-                        .openConnection();
-                c.setConnectTimeout(500);
-                c.setReadTimeout(2000);
-                return c.getResponseCode() == 200;
-            } catch (IOException e) {
-                return false;
-            }
-        });
+        return topo.node.call(
+                () -> {
+                    try {
+                        HttpURLConnection c =
+                                (HttpURLConnection)
+                                        URI.create("http://" + METRICS + "/readyz")
+                                                .toURL()
+                                                .openConnection();
+                        c.setConnectTimeout(500);
+                        c.setReadTimeout(2000);
+                        return c.getResponseCode() == 200;
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
     }
 
     @Override
@@ -169,8 +209,14 @@ final class AgentSut implements SystemUnderTest {
         if (bpffs != null) {
             if (!userspace && topo != null) {
                 // detach from n-in and unpin, as an operator would
-                Sh.exec(60, "nsenter", "--net=/var/run/netns/" + topo.node.name(), launcher.toString(), "cleanup",
-                        "--bpffs", bpffs.toString());
+                Sh.exec(
+                        60,
+                        "nsenter",
+                        "--net=/var/run/netns/" + topo.node.name(),
+                        launcher.toString(),
+                        "cleanup",
+                        "--bpffs",
+                        bpffs.toString());
             }
             Bpffs.removeTree(bpffs);
             bpffs = null;

@@ -13,12 +13,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The receivers: msm_bench_sink (msm_testkit.bpf.o) on the TC ingress of
- * every receiver veth. It counts each benchmark copy per receiver, follows
- * the RTP sequence (late = reordered, duplicates), histograms the one-way
- * latency from the send time in the payload, and the spread between the
- * first and the last copy of each upstream packet; then drops the copy.
- * Counters only grow: a trial is the difference of two {@link Snapshot}s.
+ * The receivers: msm_bench_sink (msm_testkit.bpf.o) on the TC ingress of every receiver veth. It
+ * counts each benchmark copy per receiver, follows the RTP sequence (late = reordered, duplicates),
+ * histograms the one-way latency from the send time in the payload, and the spread between the
+ * first and the last copy of each upstream packet; then drops the copy. Counters only grow: a trial
+ * is the difference of two {@link Snapshot}s.
  */
 final class BenchSink implements AutoCloseable {
     static final String PROG = "msm_bench_sink";
@@ -36,19 +35,21 @@ final class BenchSink implements AutoCloseable {
     /** Attach to each interface's TC ingress in ns. */
     void attach(Netns ns, List<String> ifnames) {
         int fd = obj.progFd(PROG);
-        ns.run(() -> {
-            for (String i : ifnames) {
-                TcIngress.attach(ns.ifindex(i), fd, Testkit.HANDLE, Testkit.PRIORITY, true);
-            }
-        });
+        ns.run(
+                () -> {
+                    for (String i : ifnames) {
+                        TcIngress.attach(ns.ifindex(i), fd, Testkit.HANDLE, Testkit.PRIORITY, true);
+                    }
+                });
     }
 
     void detach(Netns ns, List<String> ifnames) {
-        ns.run(() -> {
-            for (String i : ifnames) {
-                TcIngress.detach(ns.ifindex(i), Testkit.HANDLE, Testkit.PRIORITY);
-            }
-        });
+        ns.run(
+                () -> {
+                    for (String i : ifnames) {
+                        TcIngress.detach(ns.ifindex(i), Testkit.HANDLE, Testkit.PRIORITY);
+                    }
+                });
     }
 
     /** Run the sink once on a packet (BPF_PROG_TEST_RUN); returns its verdict. For tests. */
@@ -58,45 +59,51 @@ final class BenchSink implements AutoCloseable {
 
     /** Copies expected per upstream packet (N): the spread is recorded when the N-th arrives. */
     void expectCopies(int n) {
-        try (BpfMap<Integer, Integer> cfg = new BpfMap<>(obj.mapFd("msm_bench_cfg"), false, Codec.U32, new Codec<>() {
-            @Override
-            public int size() {
-                return 8;
-            }
+        try (BpfMap<Integer, Integer> cfg =
+                new BpfMap<>(
+                        obj.mapFd("msm_bench_cfg"),
+                        false,
+                        Codec.U32,
+                        new Codec<>() {
+                            @Override
+                            public int size() {
+                                return 8;
+                            }
 
-            @Override
-            public void write(ByteBuffer b, int off, Integer v) {
-                b.putInt(off, v);
-                b.putInt(off + 4, 0);
-            }
+                            @Override
+                            public void write(ByteBuffer b, int off, Integer v) {
+                                b.putInt(off, v);
+                                b.putInt(off + 4, 0);
+                            }
 
-            @Override
-            public Integer read(ByteBuffer b, int off) {
-                return b.getInt(off);
-            }
-        })) {
+                            @Override
+                            public Integer read(ByteBuffer b, int off) {
+                                return b.getInt(off);
+                            }
+                        })) {
             cfg.update(0, n);
         }
     }
 
     /** One receiver's counters (struct msm_bench_rx). */
     record Rx(long packets, long late, long duplicates) {
-        static final Codec<Rx> CODEC = new Codec<>() {
-            @Override
-            public int size() {
-                return 48;
-            }
+        static final Codec<Rx> CODEC =
+                new Codec<>() {
+                    @Override
+                    public int size() {
+                        return 48;
+                    }
 
-            @Override
-            public void write(ByteBuffer b, int off, Rx v) {
-                throw new UnsupportedOperationException("read-only");
-            }
+                    @Override
+                    public void write(ByteBuffer b, int off, Rx v) {
+                        throw new UnsupportedOperationException("read-only");
+                    }
 
-            @Override
-            public Rx read(ByteBuffer b, int off) {
-                return new Rx(b.getLong(off), b.getLong(off + 16), b.getLong(off + 24));
-            }
-        };
+                    @Override
+                    public Rx read(ByteBuffer b, int off) {
+                        return new Rx(b.getLong(off), b.getLong(off + 16), b.getLong(off + 24));
+                    }
+                };
     }
 
     /** The sink's counters at one moment, keyed by receiver (see {@link Topology#receiverKey}). */
@@ -133,37 +140,40 @@ final class BenchSink implements AutoCloseable {
         }
     }
 
-    private static final Codec<long[][]> HIST = new Codec<>() {
-        @Override
-        public int size() {
-            return 2 * Histogram.BUCKETS * 8;
-        }
-
-        @Override
-        public void write(ByteBuffer b, int off, long[][] v) {
-            throw new UnsupportedOperationException("read-only");
-        }
-
-        @Override
-        public long[][] read(ByteBuffer b, int off) {
-            long[][] h = new long[2][Histogram.BUCKETS];
-            for (int k = 0; k < 2; k++) {
-                for (int i = 0; i < Histogram.BUCKETS; i++) {
-                    h[k][i] = b.getLong(off + (k * Histogram.BUCKETS + i) * 8);
+    private static final Codec<long[][]> HIST =
+            new Codec<>() {
+                @Override
+                public int size() {
+                    return 2 * Histogram.BUCKETS * 8;
                 }
-            }
-            return h;
-        }
-    };
+
+                @Override
+                public void write(ByteBuffer b, int off, long[][] v) {
+                    throw new UnsupportedOperationException("read-only");
+                }
+
+                @Override
+                public long[][] read(ByteBuffer b, int off) {
+                    long[][] h = new long[2][Histogram.BUCKETS];
+                    for (int k = 0; k < 2; k++) {
+                        for (int i = 0; i < Histogram.BUCKETS; i++) {
+                            h[k][i] = b.getLong(off + (k * Histogram.BUCKETS + i) * 8);
+                        }
+                    }
+                    return h;
+                }
+            };
 
     Snapshot snapshot() {
         Map<Integer, Rx> rx = new HashMap<>();
-        try (BpfMap<Integer, Rx> m = new BpfMap<>(obj.mapFd("msm_bench_rx"), false, Codec.U32, Rx.CODEC)) {
+        try (BpfMap<Integer, Rx> m =
+                new BpfMap<>(obj.mapFd("msm_bench_rx"), false, Codec.U32, Rx.CODEC)) {
             m.forEach(rx::put);
         }
         long[] lat = new long[Histogram.BUCKETS];
         long[] spread = new long[Histogram.BUCKETS];
-        try (BpfMap<Integer, long[][]> m = new BpfMap<>(obj.mapFd("msm_bench_hist"), false, Codec.U32, HIST)) {
+        try (BpfMap<Integer, long[][]> m =
+                new BpfMap<>(obj.mapFd("msm_bench_hist"), false, Codec.U32, HIST)) {
             for (long[][] cpu : m.lookupPerCpu(0).orElse(List.of())) {
                 for (int i = 0; i < Histogram.BUCKETS; i++) {
                     lat[i] += cpu[0][i];

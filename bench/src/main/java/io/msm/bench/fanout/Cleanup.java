@@ -4,10 +4,9 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
- * Undo actions run in reverse order exactly once: at the end of the run,
- * or from the JVM's shutdown hook when the run is stopped (timeout's
- * SIGTERM, Ctrl-C), so namespaces, pinned maps, processes and sysctls never
- * outlive the benchmark.
+ * Undo actions run in reverse order exactly once: at the end of the run, or from the JVM's shutdown
+ * hook when the run is stopped (timeout's SIGTERM, Ctrl-C), so namespaces, pinned maps, processes
+ * and sysctls never outlive the benchmark.
  */
 final class Cleanup implements AutoCloseable {
     interface Action {
@@ -24,19 +23,21 @@ final class Cleanup implements AutoCloseable {
     /** Register an undo action; returns a handle that runs it early (and only once). */
     synchronized Runnable push(String what, Action a) {
         boolean[] done = {false};
-        Runnable r = () -> {
-            synchronized (done) {
-                if (done[0]) {
-                    return;
-                }
-                done[0] = true;
-            }
-            try {
-                a.run();
-            } catch (Exception e) {
-                System.err.println("bench: cleanup of " + what + " failed: " + e.getMessage());
-            }
-        };
+        Runnable r =
+                () -> {
+                    synchronized (done) {
+                        if (done[0]) {
+                            return;
+                        }
+                        done[0] = true;
+                    }
+                    try {
+                        a.run();
+                    } catch (Exception e) {
+                        System.err.println(
+                                "bench: cleanup of " + what + " failed: " + e.getMessage());
+                    }
+                };
         actions.push(r);
         return r;
     }

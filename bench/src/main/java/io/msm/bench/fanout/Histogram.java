@@ -1,10 +1,9 @@
 package io.msm.bench.fanout;
 
 /**
- * The log-linear nanosecond histogram msm_bench_sink keeps (msm_bench.h):
- * exact below 16 ns, then 16 buckets per power of two, so a percentile is
- * known to within 6 %. Bucket arithmetic here must match msm_bucket() in
- * msm_testkit.bpf.c.
+ * The log-linear nanosecond histogram msm_bench_sink keeps (msm_bench.h): exact below 16 ns, then
+ * 16 buckets per power of two, so a percentile is known to within 6 %. Bucket arithmetic here must
+ * match msm_bucket() in msm_testkit.bpf.c.
  */
 public final class Histogram {
     public static final int SUB_BITS = 4;
@@ -15,7 +14,8 @@ public final class Histogram {
 
     public Histogram(long[] counts) {
         if (counts.length != BUCKETS) {
-            throw new IllegalArgumentException("expected " + BUCKETS + " buckets, got " + counts.length);
+            throw new IllegalArgumentException(
+                    "expected " + BUCKETS + " buckets, got " + counts.length);
         }
         this.counts = counts;
     }
@@ -70,10 +70,7 @@ public final class Histogram {
         return new Histogram(d);
     }
 
-    /**
-     * The q-quantile (0..1) in ns: the middle of the bucket holding it;
-     * NaN when empty.
-     */
+    /** The q-quantile (0..1) in ns: the middle of the bucket holding it; NaN when empty. */
     public double quantile(double q) {
         long total = count();
         if (total == 0) {

@@ -4,23 +4,28 @@ import java.io.File;
 import java.util.List;
 
 /**
- * What the host's CPUs and network stack did up to one moment; two samples
- * bracket a trial.
+ * What the host's CPUs and network stack did up to one moment; two samples bracket a trial.
  *
- * <p>CPU busy time is wall time minus idle time, and the idle time in
- * /proc/stat is exact on this tickless kernel (it comes from the nohz idle
- * accounting and includes an idle period still in progress; it is printed
- * in 10 ms units, so a 1 s window is good to 1-2 %). The user/system/softirq
- * split of /proc/stat is sampled by the timer tick (250 Hz, no IRQ time
- * accounting) and only good for shares at saturation. Process time comes
- * from /proc/PID/task/*&#47;schedstat (ns, exact; it includes softirq work
- * that ran while the process was on the CPU).
+ * <p>CPU busy time is wall time minus idle time, and the idle time in /proc/stat is exact on this
+ * tickless kernel (it comes from the nohz idle accounting and includes an idle period still in
+ * progress; it is printed in 10 ms units, so a 1 s window is good to 1-2 %). The
+ * user/system/softirq split of /proc/stat is sampled by the timer tick (250 Hz, no IRQ time
+ * accounting) and only good for shares at saturation. Process time comes from
+ * /proc/PID/task/*&#47;schedstat (ns, exact; it includes softirq work that ran while the process
+ * was on the CPU).
  *
- * @param stat    per CPU: user, nice, system, idle, iowait, irq, softirq, steal (ns)
+ * @param stat per CPU: user, nice, system, idle, iowait, irq, softirq, steal (ns)
  * @param softnet per CPU: processed, dropped (backlog full), time_squeeze
  */
 record HostSample(long wallNs, long[] idleNs, long[][] stat, long[][] softnet, double load1) {
-    static final int USER = 0, NICE = 1, SYSTEM = 2, IDLE = 3, IOWAIT = 4, IRQ = 5, SOFTIRQ = 6, STEAL = 7;
+    static final int USER = 0,
+            NICE = 1,
+            SYSTEM = 2,
+            IDLE = 3,
+            IOWAIT = 4,
+            IRQ = 5,
+            SOFTIRQ = 6,
+            STEAL = 7;
     private static final long TICK_NS = 10_000_000L; // USER_HZ = 100
 
     /** CPUs of the machine (not of this process, which taskset may confine to one). */

@@ -4,22 +4,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The highest loss-free input rate, found by a short search that never
- * overloads the node by much: an overloaded system queues what it cannot
- * forward (100000 packets of input backlog per CPU, megabytes of socket
- * buffer, each packet worth N copies), and a deep queue takes longer to
- * drain than the trial took to fill it.
+ * The highest loss-free input rate, found by a short search that never overloads the node by much:
+ * an overloaded system queues what it cannot forward (100000 packets of input backlog per CPU,
+ * megabytes of socket buffer, each packet worth N copies), and a deep queue takes longer to drain
+ * than the trial took to fill it.
+ *
  * <ol>
- * <li>start at an estimate of the capacity (from the warm-up: copies per
- *     second of node CPU);</li>
- * <li>while steps pass, go up by half; once one fails, go down by a third
- *     until one passes;</li>
- * <li>then bisect between the highest pass and the lowest failure until
- *     they are within 3 %.</li>
+ *   <li>start at an estimate of the capacity (from the warm-up: copies per second of node CPU);
+ *   <li>while steps pass, go up by half; once one fails, go down by a third until one passes;
+ *   <li>then bisect between the highest pass and the lowest failure until they are within 3 %.
  * </ol>
- * A step passes when less than 0.1 % of the copies are missing or late
- * ({@link Trial#lossFree()}). If the sender's maximum passes, the sender,
- * not the node, is the limit: the result is that rate, marked sender-bound.
+ *
+ * A step passes when less than 0.1 % of the copies are missing or late ({@link Trial#lossFree()}).
+ * If the sender's maximum passes, the sender, not the node, is the limit: the result is that rate,
+ * marked sender-bound.
  */
 final class LossFreeSearch {
     /** Up or down by this factor before the first pass and failure are known. */
@@ -30,19 +28,19 @@ final class LossFreeSearch {
     }
 
     /**
-     * @param rate        the highest loss-free input rate found (packets/s into the node), 0 if none
+     * @param rate the highest loss-free input rate found (packets/s into the node), 0 if none
      * @param senderBound the sender could not offer more, and the node kept up with all it offered
-     * @param best        the passing trial at that rate (null if none passed)
-     * @param steps       every trial, in order
+     * @param best the passing trial at that rate (null if none passed)
+     * @param steps every trial, in order
      */
-    record Result(double rate, boolean senderBound, Trial best, List<Trial> steps) {
-    }
+    record Result(double rate, boolean senderBound, Trial best, List<Trial> steps) {}
 
     /**
      * @param estimate first input rate to try (pkt/s)
-     * @param steps    trials at most
+     * @param steps trials at most
      */
-    static Result search(Runner runner, double estimate, double senderMaxPps, double seconds, int steps) {
+    static Result search(
+            Runner runner, double estimate, double senderMaxPps, double seconds, int steps) {
         List<Trial> all = new ArrayList<>();
         double lo = 0;
         double hi = Double.POSITIVE_INFINITY;
@@ -58,7 +56,8 @@ final class LossFreeSearch {
                     // the sender offered all it could and the node kept up
                     return new Result(t.offeredPps(), true, t, all);
                 }
-                // short of the target far below its maximum, the sender was held up (its CPU was busy): the
+                // short of the target far below its maximum, the sender was held up (its CPU was
+                // busy): the
                 // node kept up with what it got, which is all this step says
                 lo = Math.max(lo, t.senderLimited() ? t.offeredPps() : x);
             } else {

@@ -1,7 +1,6 @@
 package io.msm.bench.fanout;
 
 import io.msm.testkit.Sh;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,11 +9,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A process of a system under test: started pinned to the node's CPU
- * (taskset) inside the node's network namespace (nsenter --net, which keeps
- * the host's /sys and so its bpffs), its output in a log file. Stopped by
- * its own PID: SIGTERM, then SIGKILL after 5 s (the whole cleanup must fit in the
- * time timeout(1) gives between its TERM and its KILL).
+ * A process of a system under test: started pinned to the node's CPU (taskset) inside the node's
+ * network namespace (nsenter --net, which keeps the host's /sys and so its bpffs), its output in a
+ * log file. Stopped by its own PID: SIGTERM, then SIGKILL after 5 s (the whole cleanup must fit in
+ * the time timeout(1) gives between its TERM and its KILL).
  */
 final class NodeProcess {
     private final Process process;
@@ -29,10 +27,20 @@ final class NodeProcess {
 
     static NodeProcess start(Topology topo, String what, List<String> command) throws IOException {
         Path log = Files.createTempFile("msm-bench-" + what + "-", ".log");
-        List<String> cmd = new ArrayList<>(List.of("taskset", "-c", Integer.toString(Topology.NODE_CPU), "nsenter",
-                "--net=/var/run/netns/" + topo.node.name()));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                "taskset",
+                                "-c",
+                                Integer.toString(Topology.NODE_CPU),
+                                "nsenter",
+                                "--net=/var/run/netns/" + topo.node.name()));
         cmd.addAll(command);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p =
+                new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
         return new NodeProcess(p, log, what);
     }
 
@@ -56,7 +64,8 @@ final class NodeProcess {
     /** Throw with the log if the process has exited. */
     void checkAlive() {
         if (!process.isAlive()) {
-            throw new IllegalStateException(what + " exited with " + process.exitValue() + ":\n" + log());
+            throw new IllegalStateException(
+                    what + " exited with " + process.exitValue() + ":\n" + log());
         }
     }
 

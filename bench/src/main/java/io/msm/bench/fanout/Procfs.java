@@ -7,8 +7,7 @@ import java.nio.charset.StandardCharsets;
 
 /** Reads /proc and /sys files whole (their sizes are not known in advance). */
 final class Procfs {
-    private Procfs() {
-    }
+    private Procfs() {}
 
     static String read(String path) {
         try (FileInputStream in = new FileInputStream(path)) {

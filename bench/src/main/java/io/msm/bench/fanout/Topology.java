@@ -3,7 +3,6 @@ package io.msm.bench.fanout;
 import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Sh;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,27 +11,24 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The bench's namespaces: a sender, the node under test, and one receiver
- * namespace holding the far ends of N veth pairs.
+ * The bench's namespaces: a sender, the node under test, and one receiver namespace holding the far
+ * ends of N veth pairs.
  *
  * <pre>
  *  [snd] s0 10.79.0.2 ── n-in 10.79.0.1 [node] n-r{i} 10.80.x.(4i+1) ── r{i} 10.80.x.(4i+2) [rcv]
  * </pre>
  *
- * Each receiver is its own veth pair and /30, so every copy leaves the node
- * by its own device, as it would towards N pods; the receivers' ends share
- * one namespace because a namespace per receiver adds nothing to what is
- * measured but setup time (1024 of them). Links are made in batches
- * ({@code ip -batch}); MAC addresses are fixed and the node has permanent
- * neighbour entries, so no ARP happens during a measurement and the three
- * systems under test see identical next hops.
+ * Each receiver is its own veth pair and /30, so every copy leaves the node by its own device, as
+ * it would towards N pods; the receivers' ends share one namespace because a namespace per receiver
+ * adds nothing to what is measured but setup time (1024 of them). Links are made in batches ({@code
+ * ip -batch}); MAC addresses are fixed and the node has permanent neighbour entries, so no ARP
+ * happens during a measurement and the three systems under test see identical next hops.
  *
- * <p>CPU placement (see BENCH-NOTES): the sender is pinned to CPU 0 and
- * has it to itself; RPS sends the node's receive work on n-in to CPU 1,
- * where the systems under test are pinned. A copy sent to a receiver veth
- * is received on the CPU that sent it (no RPS there), so the receivers'
- * (sink) work also lands on CPU 1 — like pods on the same node. The
- * node-only view takes it away (receivers down).
+ * <p>CPU placement (see BENCH-NOTES): the sender is pinned to CPU 0 and has it to itself; RPS sends
+ * the node's receive work on n-in to CPU 1, where the systems under test are pinned. A copy sent to
+ * a receiver veth is received on the CPU that sent it (no RPS there), so the receivers' (sink) work
+ * also lands on CPU 1 — like pods on the same node. The node-only view takes it away (receivers
+ * down).
  */
 final class Topology implements AutoCloseable {
     static final String SENDER_IF = "s0";
@@ -87,7 +83,10 @@ final class Topology implements AutoCloseable {
         return String.format("02:6d:72:%02x:%02x:01", i >> 8, i & 255);
     }
 
-    /** The receiver's address as the sink keys it: IPv4 in network order read as a little-endian u32. */
+    /**
+     * The receiver's address as the sink keys it: IPv4 in network order read as a little-endian
+     * u32.
+     */
     static int receiverKey(int i) {
         int host = 4 * i + 2;
         int a = 10, b = 80, c = host >> 8, d = host & 255;
@@ -120,14 +119,39 @@ final class Topology implements AutoCloseable {
 
     private void build() {
         List<String> nodeCmds = new ArrayList<>();
-        nodeCmds.add("link add " + NODE_IN_IF + " address " + NODE_IN_MAC + " type veth peer name " + SENDER_IF
-                + " address " + SENDER_MAC + " netns " + sender.name());
+        nodeCmds.add(
+                "link add "
+                        + NODE_IN_IF
+                        + " address "
+                        + NODE_IN_MAC
+                        + " type veth peer name "
+                        + SENDER_IF
+                        + " address "
+                        + SENDER_MAC
+                        + " netns "
+                        + sender.name());
         nodeCmds.add("addr add " + NODE_ADDR + "/30 dev " + NODE_IN_IF);
         nodeCmds.add("link set " + NODE_IN_IF + " up");
-        nodeCmds.add("neigh replace " + SENDER_ADDR + " lladdr " + SENDER_MAC + " dev " + NODE_IN_IF + " nud permanent");
+        nodeCmds.add(
+                "neigh replace "
+                        + SENDER_ADDR
+                        + " lladdr "
+                        + SENDER_MAC
+                        + " dev "
+                        + NODE_IN_IF
+                        + " nud permanent");
         for (int i = 0; i < size; i++) {
-            nodeCmds.add("link add " + nodeIf(i) + " address " + nodeMac(i) + " type veth peer name " + receiverIf(i)
-                    + " address " + receiverMac(i) + " netns " + receivers.name());
+            nodeCmds.add(
+                    "link add "
+                            + nodeIf(i)
+                            + " address "
+                            + nodeMac(i)
+                            + " type veth peer name "
+                            + receiverIf(i)
+                            + " address "
+                            + receiverMac(i)
+                            + " netns "
+                            + receivers.name());
             nodeCmds.add("addr add " + nodeAddr(i) + "/30 dev " + nodeIf(i));
             nodeCmds.add("link set " + nodeIf(i) + " up");
         }
@@ -135,13 +159,29 @@ final class Topology implements AutoCloseable {
         // permanent neighbours once the links are up (an address on a down link has no route yet)
         List<String> neigh = new ArrayList<>();
         for (int i = 0; i < size; i++) {
-            neigh.add("neigh replace " + receiverAddr(i) + " lladdr " + receiverMac(i) + " dev " + nodeIf(i)
-                    + " nud permanent");
+            neigh.add(
+                    "neigh replace "
+                            + receiverAddr(i)
+                            + " lladdr "
+                            + receiverMac(i)
+                            + " dev "
+                            + nodeIf(i)
+                            + " nud permanent");
         }
         batch(node, neigh);
 
-        batch(sender, List.of("addr add " + SENDER_ADDR + "/30 dev " + SENDER_IF, "link set " + SENDER_IF + " up",
-                "neigh replace " + NODE_ADDR + " lladdr " + NODE_IN_MAC + " dev " + SENDER_IF + " nud permanent"));
+        batch(
+                sender,
+                List.of(
+                        "addr add " + SENDER_ADDR + "/30 dev " + SENDER_IF,
+                        "link set " + SENDER_IF + " up",
+                        "neigh replace "
+                                + NODE_ADDR
+                                + " lladdr "
+                                + NODE_IN_MAC
+                                + " dev "
+                                + SENDER_IF
+                                + " nud permanent"));
 
         List<String> rcvCmds = new ArrayList<>();
         for (int i = 0; i < size; i++) {
@@ -161,8 +201,13 @@ final class Topology implements AutoCloseable {
             Files.write(f, commands);
             Sh.Result r = Sh.exec(120, "ip", "-n", ns.name(), "-batch", f.toString());
             if (r.exit() != 0) {
-                throw new IllegalStateException("ip -batch in " + ns.name() + " failed (exit " + r.exit() + "): "
-                        + r.err().trim());
+                throw new IllegalStateException(
+                        "ip -batch in "
+                                + ns.name()
+                                + " failed (exit "
+                                + r.exit()
+                                + "): "
+                                + r.err().trim());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write an ip batch file: " + e.getMessage(), e);
@@ -181,16 +226,23 @@ final class Topology implements AutoCloseable {
     static void rps(Netns ns, List<String> ifnames, int cpuMask) {
         StringBuilder script = new StringBuilder();
         for (String i : ifnames) {
-            script.append("echo ").append(Integer.toHexString(cpuMask)).append(" > /sys/class/net/").append(i)
+            script.append("echo ")
+                    .append(Integer.toHexString(cpuMask))
+                    .append(" > /sys/class/net/")
+                    .append(i)
                     .append("/queues/rx-0/rps_cpus || exit 1\n");
         }
         Sh.Result r = Sh.exec(120, "ip", "netns", "exec", ns.name(), "sh", "-c", script.toString());
         if (r.exit() != 0) {
-            throw new IllegalStateException("cannot set RPS in " + ns.name() + ": " + r.err().trim());
+            throw new IllegalStateException(
+                    "cannot set RPS in " + ns.name() + ": " + r.err().trim());
         }
     }
 
-    /** Bring the receivers' ends of links 0..n-1 up or down (down: the node's copies become TX drops). */
+    /**
+     * Bring the receivers' ends of links 0..n-1 up or down (down: the node's copies become TX
+     * drops).
+     */
     void receiversUp(int n, boolean up) {
         List<String> cmds = new ArrayList<>();
         for (int i = 0; i < n; i++) {

@@ -6,6 +6,14 @@ import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -17,20 +25,10 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
-import java.net.Inet4Address;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
-
 /**
- * Changing a fan-out group (a viewer joins or leaves): encode the group
- * with N subscribers into the C struct, and write it with
- * bpf_map_update_elem into a real msm_fanout_groups map. Needs root (loads
- * the datapath; nothing is attached).
+ * Changing a fan-out group (a viewer joins or leaves): encode the group with N subscribers into the
+ * C struct, and write it with bpf_map_update_elem into a real msm_fanout_groups map. Needs root
+ * (loads the datapath; nothing is attached).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -47,7 +45,8 @@ public class FanoutGroupUpdate {
 
     static Inet4Address v4(int a, int b, int c, int d) {
         try {
-            return (Inet4Address) InetAddress.getByAddress(new byte[] {(byte) a, (byte) b, (byte) c, (byte) d});
+            return (Inet4Address)
+                    InetAddress.getByAddress(new byte[] {(byte) a, (byte) b, (byte) c, (byte) d});
         } catch (UnknownHostException e) {
             throw new IllegalStateException(e);
         }
@@ -60,9 +59,17 @@ public class FanoutGroupUpdate {
         key = new FanoutKey(v4(10, 200, 0, 1), 5004);
         List<FanoutSub> subs = new ArrayList<>();
         for (int i = 0; i < subscribers; i++) {
-            subs.add(new FanoutSub(2 + i % 8, i, new byte[] {2, 0, 0, 0, (byte) (i >> 8), (byte) i},
-                    new byte[] {2, 0, 0, 1, 0, 1}, v4(10, 200, 0, 1), v4(10, 201, i >> 8, i & 255), 5004,
-                    6000 + i, 0));
+            subs.add(
+                    new FanoutSub(
+                            2 + i % 8,
+                            i,
+                            new byte[] {2, 0, 0, 0, (byte) (i >> 8), (byte) i},
+                            new byte[] {2, 0, 0, 1, 0, 1},
+                            v4(10, 200, 0, 1),
+                            v4(10, 201, i >> 8, i & 255),
+                            5004,
+                            6000 + i,
+                            0));
         }
         group = new FanoutGroup(1, FanoutGroup.F_STRICT, v4(10, 100, 0, 2), 0, subs);
         buf = ByteBuffer.allocateDirect(FanoutGroup.CODEC.size()).order(ByteOrder.nativeOrder());
@@ -80,7 +87,10 @@ public class FanoutGroupUpdate {
         return buf;
     }
 
-    /** Encode plus the syscall that replaces the group in the kernel (what the agent does per change). */
+    /**
+     * Encode plus the syscall that replaces the group in the kernel (what the agent does per
+     * change).
+     */
     @Benchmark
     public void update() {
         groups.update(key, group);

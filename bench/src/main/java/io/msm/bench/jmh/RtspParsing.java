@@ -23,29 +23,33 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * RTSP request parsing: the bytes of one request in, the parsed request
- * (method, URI, headers) out — the per-request cost of the RTSP proxy's
- * front end, on representative requests from a camera session.
+ * RTSP request parsing: the bytes of one request in, the parsed request (method, URI, headers) out
+ * — the per-request cost of the RTSP proxy's front end, on representative requests from a camera
+ * session.
  *
- * <p>Two parsers, each in an EmbeddedChannel so both pay the same pipeline
- * overhead: {@code msm} is the proxy's own decoder
- * (io.msm.agent.rtsp.wire.RtspDecoder, with the agent's default bounds),
- * {@code netty} is Netty's RtspDecoder for reference. Another parser is one
- * more {@link RtspParser} named in {@code @Param parser}.
+ * <p>Two parsers, each in an EmbeddedChannel so both pay the same pipeline overhead: {@code msm} is
+ * the proxy's own decoder (io.msm.agent.rtsp.wire.RtspDecoder, with the agent's default bounds),
+ * {@code netty} is Netty's RtspDecoder for reference. Another parser is one more {@link RtspParser}
+ * named in {@code @Param parser}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class RtspParsing {
-    static final Map<String, String> REQUESTS = Map.of(
-            "options", "OPTIONS rtsp://10.0.0.5:8554/cam1 RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: LibVLC/3.0.18 (LIVE555"
-                    + " Streaming Media v2016.11.28)\r\n\r\n",
-            "describe", "DESCRIBE rtsp://10.0.0.5:8554/cam1 RTSP/1.0\r\nCSeq: 2\r\nUser-Agent: LibVLC/3.0.18 (LIVE555"
-                    + " Streaming Media v2016.11.28)\r\nAccept: application/sdp\r\n\r\n",
-            "setup", "SETUP rtsp://10.0.0.5:8554/cam1/trackID=0 RTSP/1.0\r\nCSeq: 3\r\nUser-Agent: LibVLC/3.0.18"
-                    + " (LIVE555 Streaming Media v2016.11.28)\r\nTransport: RTP/AVP;unicast;client_port=50000-50001\r\n\r\n",
-            "play", "PLAY rtsp://10.0.0.5:8554/cam1/ RTSP/1.0\r\nCSeq: 5\r\nUser-Agent: LibVLC/3.0.18 (LIVE555"
-                    + " Streaming Media v2016.11.28)\r\nSession: 6B8B4567\r\nRange: npt=0.000-\r\n\r\n");
+    static final Map<String, String> REQUESTS =
+            Map.of(
+                    "options",
+                            "OPTIONS rtsp://10.0.0.5:8554/cam1 RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: LibVLC/3.0.18 (LIVE555"
+                                    + " Streaming Media v2016.11.28)\r\n\r\n",
+                    "describe",
+                            "DESCRIBE rtsp://10.0.0.5:8554/cam1 RTSP/1.0\r\nCSeq: 2\r\nUser-Agent: LibVLC/3.0.18 (LIVE555"
+                                    + " Streaming Media v2016.11.28)\r\nAccept: application/sdp\r\n\r\n",
+                    "setup",
+                            "SETUP rtsp://10.0.0.5:8554/cam1/trackID=0 RTSP/1.0\r\nCSeq: 3\r\nUser-Agent: LibVLC/3.0.18"
+                                    + " (LIVE555 Streaming Media v2016.11.28)\r\nTransport: RTP/AVP;unicast;client_port=50000-50001\r\n\r\n",
+                    "play",
+                            "PLAY rtsp://10.0.0.5:8554/cam1/ RTSP/1.0\r\nCSeq: 5\r\nUser-Agent: LibVLC/3.0.18 (LIVE555"
+                                    + " Streaming Media v2016.11.28)\r\nSession: 6B8B4567\r\nRange: npt=0.000-\r\n\r\n");
 
     /** A parser under test: bytes of one complete request in, the request out. */
     interface RtspParser extends AutoCloseable {
@@ -55,7 +59,10 @@ public class RtspParsing {
         void close();
     }
 
-    /** A decoder in an EmbeddedChannel (no network); the first message of the expected type is the result. */
+    /**
+     * A decoder in an EmbeddedChannel (no network); the first message of the expected type is the
+     * result.
+     */
     static final class ChannelParser implements RtspParser {
         private final EmbeddedChannel ch;
         private final Class<?> type;
@@ -77,7 +84,8 @@ public class RtspParsing {
                 ReferenceCountUtil.release(m);
             }
             if (first == null) {
-                throw new IllegalStateException(type.getSimpleName() + " expected, the decoder produced none");
+                throw new IllegalStateException(
+                        type.getSimpleName() + " expected, the decoder produced none");
             }
             return first;
         }
@@ -99,14 +107,20 @@ public class RtspParsing {
 
     @Setup(Level.Trial)
     public void setUp() {
-        bytes = Unpooled.unreleasableBuffer(
-                Unpooled.directBuffer().writeBytes(REQUESTS.get(request).getBytes(StandardCharsets.US_ASCII)));
-        impl = switch (parser) {
-            case "msm" -> new ChannelParser(new io.msm.agent.rtsp.wire.RtspDecoder(8192, 65536),
-                    RtspRequest.class);
-            case "netty" -> new ChannelParser(new RtspDecoder(), HttpRequest.class);
-            default -> throw new IllegalArgumentException("unknown parser " + parser);
-        };
+        bytes =
+                Unpooled.unreleasableBuffer(
+                        Unpooled.directBuffer()
+                                .writeBytes(
+                                        REQUESTS.get(request).getBytes(StandardCharsets.US_ASCII)));
+        impl =
+                switch (parser) {
+                    case "msm" ->
+                            new ChannelParser(
+                                    new io.msm.agent.rtsp.wire.RtspDecoder(8192, 65536),
+                                    RtspRequest.class);
+                    case "netty" -> new ChannelParser(new RtspDecoder(), HttpRequest.class);
+                    default -> throw new IllegalArgumentException("unknown parser " + parser);
+                };
     }
 
     @TearDown(Level.Trial)

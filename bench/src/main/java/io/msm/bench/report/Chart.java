@@ -16,9 +16,8 @@ import java.util.function.DoubleUnaryOperator;
 import javax.imageio.ImageIO;
 
 /**
- * Line charts drawn with Java2D into a PNG (headless; no plotting package
- * to install): panels side by side, each with log or linear axes, one line
- * per series, solid or dashed.
+ * Line charts drawn with Java2D into a PNG (headless; no plotting package to install): panels side
+ * by side, each with log or linear axes, one line per series, solid or dashed.
  */
 public final class Chart {
     private static final int PANEL_W = 620;
@@ -28,23 +27,28 @@ public final class Chart {
     private static final int RIGHT = 24;
     private static final int BOTTOM = 58;
 
-    private Chart() {
-    }
+    private Chart() {}
 
     /** Points (x[i], y[i]); NaN or non-positive values on a log axis are skipped. */
-    public record Series(String name, Color color, boolean dashed, double[] x, double[] y) {
-    }
+    public record Series(String name, Color color, boolean dashed, double[] x, double[] y) {}
 
-    public record Panel(String title, String xLabel, String yLabel, boolean logX, boolean logY, List<Series> series) {
-    }
+    public record Panel(
+            String title,
+            String xLabel,
+            String yLabel,
+            boolean logX,
+            boolean logY,
+            List<Series> series) {}
 
-    public static void write(Path png, String title, String footer, List<Panel> panels) throws IOException {
+    public static void write(Path png, String title, String footer, List<Panel> panels)
+            throws IOException {
         int w = PANEL_W * panels.size();
         int h = PANEL_H + 40;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setRenderingHint(
+                RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.setColor(Color.WHITE);
         g.fillRect(0, 0, w, h);
         g.setColor(Color.BLACK);
@@ -69,7 +73,10 @@ public final class Chart {
     }
 
     private static void drawPanel(Graphics2D g, Panel p, int ox, int oy) {
-        double minX = Double.MAX_VALUE, maxX = -Double.MAX_VALUE, minY = Double.MAX_VALUE, maxY = -Double.MAX_VALUE;
+        double minX = Double.MAX_VALUE,
+                maxX = -Double.MAX_VALUE,
+                minY = Double.MAX_VALUE,
+                maxY = -Double.MAX_VALUE;
         for (Series s : p.series()) {
             for (int i = 0; i < s.x().length; i++) {
                 if (usable(s.x()[i], p.logX()) && usable(s.y()[i], p.logY())) {
@@ -158,7 +165,14 @@ public final class Chart {
 
         // lines
         Stroke solid = new BasicStroke(2.2f);
-        Stroke dashed = new BasicStroke(2.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {7f, 5f}, 0f);
+        Stroke dashed =
+                new BasicStroke(
+                        2.2f,
+                        BasicStroke.CAP_BUTT,
+                        BasicStroke.JOIN_MITER,
+                        10f,
+                        new float[] {7f, 5f},
+                        0f);
         for (Series s : p.series()) {
             g.setColor(s.color());
             g.setStroke(s.dashed() ? dashed : solid);

@@ -1,15 +1,32 @@
 package io.msm.bench.fanout;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
 
 class HistogramTest {
     @Test
     void everyValueFallsInTheBucketWhoseBoundsHoldIt() {
-        long[] samples = {0, 1, 15, 16, 17, 31, 32, 33, 100, 999, 1000, 1023, 1024, 65_535, 1_000_000, 123_456_789,
-                10_000_000_000L};
+        long[] samples = {
+            0,
+            1,
+            15,
+            16,
+            17,
+            31,
+            32,
+            33,
+            100,
+            999,
+            1000,
+            1023,
+            1024,
+            65_535,
+            1_000_000,
+            123_456_789,
+            10_000_000_000L
+        };
         for (long v : samples) {
             int b = Histogram.bucket(v);
             assertTrue(Histogram.lowerBound(b) <= v, v + " below its bucket " + b);
@@ -26,7 +43,9 @@ class HistogramTest {
             assertEquals(i - 1, Histogram.bucket(lo - 1));
             if (i >= Histogram.SUB) {
                 double width = Histogram.lowerBound(i + 1) - lo;
-                assertTrue(width / lo <= 1.0 / Histogram.SUB + 1e-9, "bucket " + i + " is " + width / lo + " wide");
+                assertTrue(
+                        width / lo <= 1.0 / Histogram.SUB + 1e-9,
+                        "bucket " + i + " is " + width / lo + " wide");
             }
         }
     }

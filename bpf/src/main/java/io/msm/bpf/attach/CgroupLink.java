@@ -10,11 +10,10 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
- * A BPF program on a cgroup v2 hook, held by a BPF link (bpf_link_create,
- * Linux 5.7+). A link, unlike a plain BPF_PROG_ATTACH, is an object of its
- * own: it can be pinned (the attachment outlives the process), its program
- * swapped atomically ({@link #update}), and detaching it removes exactly this
- * attachment — never another program on the same cgroup (links attach with
+ * A BPF program on a cgroup v2 hook, held by a BPF link (bpf_link_create, Linux 5.7+). A link,
+ * unlike a plain BPF_PROG_ATTACH, is an object of its own: it can be pinned (the attachment
+ * outlives the process), its program swapped atomically ({@link #update}), and detaching it removes
+ * exactly this attachment — never another program on the same cgroup (links attach with
  * BPF_F_ALLOW_MULTI semantics).
  */
 public final class CgroupLink {
@@ -43,15 +42,17 @@ public final class CgroupLink {
         }
     }
 
-    /** What the kernel says about a cgroup link; cgroupId 0 means the cgroup is gone (a defunct link). */
+    /**
+     * What the kernel says about a cgroup link; cgroupId 0 means the cgroup is gone (a defunct
+     * link).
+     */
     public record Info(int linkId, int progId, long cgroupId, int attachType) {
         public boolean defunct() {
             return cgroupId == 0;
         }
     }
 
-    private CgroupLink() {
-    }
+    private CgroupLink() {}
 
     /** Attach progFd to the cgroup directory at hook; returns the new link's descriptor. */
     public static int attach(int progFd, Path cgroupDir, Hook hook) {
@@ -59,16 +60,30 @@ public final class CgroupLink {
         int cg = n.libc.open(cgroupDir.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
         if (cg < 0) {
             int e = n.lastErrno();
-            throw new BpfException("cannot open cgroup " + cgroupDir + ": " + n.describe(e)
-                    + (e == Errno.ENOENT ? " — the pod's cgroup is gone, or cgroup v2 is not mounted there" : ""), e);
+            throw new BpfException(
+                    "cannot open cgroup "
+                            + cgroupDir
+                            + ": "
+                            + n.describe(e)
+                            + (e == Errno.ENOENT
+                                    ? " — the pod's cgroup is gone, or cgroup v2 is not mounted there"
+                                    : ""),
+                    e);
         }
         try {
             int link = n.bpf.bpf_link_create(progFd, cg, hook.attachType(), null);
             if (link < 0) {
                 String hint = BpfException.hintFor(link);
-                throw new BpfException("attach " + hook.name().toLowerCase(Locale.ROOT) + " to cgroup " + cgroupDir + ": "
-                        + n.describe(link) + (hint != null ? " — " + hint : "")
-                        + (-link == Errno.EBADF ? " (is it a cgroup v2 directory?)" : ""), link);
+                throw new BpfException(
+                        "attach "
+                                + hook.name().toLowerCase(Locale.ROOT)
+                                + " to cgroup "
+                                + cgroupDir
+                                + ": "
+                                + n.describe(link)
+                                + (hint != null ? " — " + hint : "")
+                                + (-link == Errno.EBADF ? " (is it a cgroup v2 directory?)" : ""),
+                        link);
             }
             return link;
         } finally {
@@ -81,7 +96,8 @@ public final class CgroupLink {
         Native n = Native.get();
         int rc = n.bpf.bpf_link_update(linkFd, newProgFd, null);
         if (rc < 0) {
-            throw new BpfException("replace the program of cgroup link fd " + linkFd + ": " + n.describe(rc), rc);
+            throw new BpfException(
+                    "replace the program of cgroup link fd " + linkFd + ": " + n.describe(rc), rc);
         }
     }
 
@@ -94,7 +110,10 @@ public final class CgroupLink {
         }
     }
 
-    /** struct bpf_link_info for a cgroup link (type, id, prog_id, then the cgroup union at offset 16). */
+    /**
+     * struct bpf_link_info for a cgroup link (type, id, prog_id, then the cgroup union at offset
+     * 16).
+     */
     public static Info info(int linkFd) {
         Native n = Native.get();
         int size = 64;
@@ -103,7 +122,8 @@ public final class CgroupLink {
         len.putInt(0, size);
         int rc = n.bpf.bpf_obj_get_info_by_fd(linkFd, buf, len);
         if (rc < 0) {
-            throw new BpfException("bpf_obj_get_info_by_fd(link fd " + linkFd + "): " + n.describe(rc), rc);
+            throw new BpfException(
+                    "bpf_obj_get_info_by_fd(link fd " + linkFd + "): " + n.describe(rc), rc);
         }
         return new Info(buf.getInt(4), buf.getInt(8), buf.getLong(16), buf.getInt(24));
     }

@@ -12,16 +12,14 @@ import java.util.Optional;
 import jnr.ffi.Pointer;
 
 /**
- * Reads struct layouts (size, member byte offsets) from a BPF object's BTF —
- * the compiler's own record of the C structs, used to prove the Java mirrors
- * match.
+ * Reads struct layouts (size, member byte offsets) from a BPF object's BTF — the compiler's own
+ * record of the C structs, used to prove the Java mirrors match.
  */
 public final class BtfStructs implements AutoCloseable {
     private static final int BTF_KIND_STRUCT = 4;
 
     /** A struct as BTF describes it. */
-    public record Struct(String name, int size, Map<String, Integer> offsets) {
-    }
+    public record Struct(String name, int size, Map<String, Integer> offsets) {}
 
     private final Native n;
     private final Pointer btf;
@@ -42,7 +40,9 @@ public final class BtfStructs implements AutoCloseable {
         return new BtfStructs(n, btf);
     }
 
-    /** Parse the BTF of an object held in memory (e.g. a classpath resource); name is for messages. */
+    /**
+     * Parse the BTF of an object held in memory (e.g. a classpath resource); name is for messages.
+     */
     public static BtfStructs parse(String name, byte[] elf) {
         Path tmp = null;
         try {
@@ -50,8 +50,8 @@ public final class BtfStructs implements AutoCloseable {
             Files.write(tmp, elf);
             return parse(tmp); // libbpf reads the whole file: it can go at once
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + name + " to a temporary file: " + e.getMessage(),
-                    e);
+            throw new UncheckedIOException(
+                    "cannot write " + name + " to a temporary file: " + e.getMessage(), e);
         } finally {
             if (tmp != null) {
                 try {

@@ -8,9 +8,6 @@ import io.msm.bpf.libbpf.Errno;
 import io.msm.bpf.libbpf.Native;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,23 +19,25 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The interception object (msm_intercept.bpf.o) and its attachments: TCP
- * connect()s from the attached cgroups to the ports in the port table are
- * rewritten to a proxy (cgroup/connect4), and getpeername() on those sockets
- * answers the original destination (cgroup/getpeername4).
+ * The interception object (msm_intercept.bpf.o) and its attachments: TCP connect()s from the
+ * attached cgroups to the ports in the port table are rewritten to a proxy (cgroup/connect4), and
+ * getpeername() on those sockets answers the original destination (cgroup/getpeername4).
  *
  * <p>Everything lives under one bpffs directory so it survives the agent:
+ *
  * <pre>
  *   DIR/prog_msm_icpt_connect4, DIR/prog_msm_icpt_getpeername4
  *   DIR/msm_icpt_ports, DIR/msm_icpt_orig, DIR/msm_icpt_stats
  *   DIR/links/NAME_connect4, DIR/links/NAME_getpeername4     one pair per attached cgroup
  * </pre>
- * A restarted agent reloads the programs, keeps the maps (when their layout
- * still fits) and swaps the new programs into the pinned links atomically:
- * attached pods stay intercepted throughout. Detaching removes only msm's
- * links; other programs on the same cgroup are untouched.
+ *
+ * A restarted agent reloads the programs, keeps the maps (when their layout still fits) and swaps
+ * the new programs into the pinned links atomically: attached pods stay intercepted throughout.
+ * Detaching removes only msm's links; other programs on the same cgroup are untouched.
  */
 public final class ConnectRedirect implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ConnectRedirect.class);
@@ -71,9 +70,8 @@ public final class ConnectRedirect implements AutoCloseable {
     }
 
     /**
-     * Load the programs, adopt or create the pinned maps, pin everything
-     * under dir and move existing links onto the new programs (dropping links
-     * whose cgroup is gone).
+     * Load the programs, adopt or create the pinned maps, pin everything under dir and move
+     * existing links onto the new programs (dropping links whose cgroup is gone).
      */
     public static ConnectRedirect start(Path dir) {
         Native n = Native.get();
@@ -101,7 +99,8 @@ public final class ConnectRedirect implements AutoCloseable {
             return r;
         } catch (IOException e) {
             r.close();
-            throw new BpfException("cannot replace program pins in " + d + ": " + e.getMessage(), e);
+            throw new BpfException(
+                    "cannot replace program pins in " + d + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             r.close();
             throw e;
@@ -126,13 +125,18 @@ public final class ConnectRedirect implements AutoCloseable {
                 throw e;
             }
             // pinned maps of another layout: start them afresh (ports are rewritten by the agent,
-            // original destinations of open sockets are lost: getpeername shows the proxy for those)
-            log.warn("pinned interception maps in {} do not fit this agent ({}): replacing them", d, e.getMessage());
+            // original destinations of open sockets are lost: getpeername shows the proxy for
+            // those)
+            log.warn(
+                    "pinned interception maps in {} do not fit this agent ({}): replacing them",
+                    d,
+                    e.getMessage());
             for (String m : reuse.keySet()) {
                 try {
                     Files.deleteIfExists(d.resolve(m));
                 } catch (IOException io) {
-                    throw new BpfException("cannot remove stale pin " + d.resolve(m) + ": " + io.getMessage(), io);
+                    throw new BpfException(
+                            "cannot remove stale pin " + d.resolve(m) + ": " + io.getMessage(), io);
                 }
             }
             return BpfObject.load("msm_intercept", elf, BpfObject.Settings.NONE);
@@ -183,13 +187,15 @@ public final class ConnectRedirect implements AutoCloseable {
     // ---------------------------------------------------------------- ports
 
     public BpfMap<InterceptKey, InterceptTarget> portMap() {
-        return new BpfMap<>(object.mapFd(MAP_PORTS), false, InterceptKey.CODEC, InterceptTarget.CODEC);
+        return new BpfMap<>(
+                object.mapFd(MAP_PORTS), false, InterceptKey.CODEC, InterceptTarget.CODEC);
     }
 
     /** Make the port table exactly {@code want}: TCP destination port -> proxy. */
     public void setPorts(Map<Integer, InterceptTarget> want) {
         if (want.size() > 64) {
-            throw new IllegalArgumentException("at most 64 intercepted ports (got " + want.size() + ")");
+            throw new IllegalArgumentException(
+                    "at most 64 intercepted ports (got " + want.size() + ")");
         }
         BpfMap<InterceptKey, InterceptTarget> m = portMap();
         for (InterceptKey k : m.keys()) {
@@ -213,8 +219,8 @@ public final class ConnectRedirect implements AutoCloseable {
     }
 
     public InterceptStats stats() {
-        try (BpfMap<Integer, InterceptStats> m = new BpfMap<>(object.mapFd(MAP_STATS), false, Codec.U32,
-                InterceptStats.CODEC)) {
+        try (BpfMap<Integer, InterceptStats> m =
+                new BpfMap<>(object.mapFd(MAP_STATS), false, Codec.U32, InterceptStats.CODEC)) {
             return InterceptStats.sum(m.lookupPerCpu(0).orElse(List.of()));
         }
     }
@@ -222,9 +228,9 @@ public final class ConnectRedirect implements AutoCloseable {
     // ---------------------------------------------------------------- links
 
     /**
-     * Intercept the cgroup's connects under {@code name} (a pod UID). Already
-     * attached to this very cgroup: nothing changes (false). Attached to a
-     * cgroup that is gone or another one: re-attached.
+     * Intercept the cgroup's connects under {@code name} (a pod UID). Already attached to this very
+     * cgroup: nothing changes (false). Attached to a cgroup that is gone or another one:
+     * re-attached.
      *
      * @return true if new links were made
      */
@@ -243,7 +249,8 @@ public final class ConnectRedirect implements AutoCloseable {
         List<Path> made = new ArrayList<>();
         try {
             // getpeername first: a connect redirected from the first moment is also restored
-            for (CgroupLink.Hook h : List.of(CgroupLink.Hook.INET4_GETPEERNAME, CgroupLink.Hook.INET4_CONNECT)) {
+            for (CgroupLink.Hook h :
+                    List.of(CgroupLink.Hook.INET4_GETPEERNAME, CgroupLink.Hook.INET4_CONNECT)) {
                 int fd = CgroupLink.attach(object.progFd(progFor(h)), cgroupDir, h);
                 try {
                     Path pin = linkPin(name, h);
@@ -346,21 +353,26 @@ public final class ConnectRedirect implements AutoCloseable {
         try {
             return ((Number) Files.getAttribute(cgroupDir, "unix:ino")).longValue();
         } catch (IOException | UnsupportedOperationException e) {
-            throw new BpfException("cannot read cgroup " + cgroupDir + ": " + e.getMessage(), Errno.ENOENT, null, e);
+            throw new BpfException(
+                    "cannot read cgroup " + cgroupDir + ": " + e.getMessage(),
+                    Errno.ENOENT,
+                    null,
+                    e);
         }
     }
 
     private static void checkName(String name) {
         if (name == null || !NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("an interception name is letters, digits, - and _ (bpffs refuses dots): '"
-                    + name + "'");
+            throw new IllegalArgumentException(
+                    "an interception name is letters, digits, - and _ (bpffs refuses dots): '"
+                            + name
+                            + "'");
         }
     }
 
     /**
-     * Detach every link pinned under dir and remove dir: what 'msm-agent
-     * cleanup' does. Works without loading anything. Returns the names that
-     * were attached.
+     * Detach every link pinned under dir and remove dir: what 'msm-agent cleanup' does. Works
+     * without loading anything. Returns the names that were attached.
      */
     public static List<String> cleanup(Path dir) {
         List<String> names = new ArrayList<>();

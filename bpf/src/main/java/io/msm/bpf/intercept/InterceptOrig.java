@@ -2,7 +2,6 @@ package io.msm.bpf.intercept;
 
 import io.msm.bpf.maps.Codec;
 import io.msm.bpf.maps.StructLayout;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -10,30 +9,34 @@ import java.nio.ByteBuffer;
 
 /** struct msm_icpt_orig: where a redirected socket was heading (by socket cookie). */
 public record InterceptOrig(InetSocketAddress destination) {
-    public static final StructLayout LAYOUT = StructLayout.of("msm_icpt_orig", 8, "addr", 0, "port", 4, "pad", 6);
+    public static final StructLayout LAYOUT =
+            StructLayout.of("msm_icpt_orig", 8, "addr", 0, "port", 4, "pad", 6);
 
-    public static final Codec<InterceptOrig> CODEC = new Codec<>() {
-        @Override
-        public int size() {
-            return LAYOUT.size();
-        }
+    public static final Codec<InterceptOrig> CODEC =
+            new Codec<>() {
+                @Override
+                public int size() {
+                    return LAYOUT.size();
+                }
 
-        @Override
-        public void write(ByteBuffer b, int off, InterceptOrig o) {
-            b.put(off, o.destination.getAddress().getAddress(), 0, 4);
-            b.putShort(off + 4, (short) o.destination.getPort());
-            b.putShort(off + 6, (short) 0);
-        }
+                @Override
+                public void write(ByteBuffer b, int off, InterceptOrig o) {
+                    b.put(off, o.destination.getAddress().getAddress(), 0, 4);
+                    b.putShort(off + 4, (short) o.destination.getPort());
+                    b.putShort(off + 6, (short) 0);
+                }
 
-        @Override
-        public InterceptOrig read(ByteBuffer b, int off) {
-            byte[] a = new byte[4];
-            b.get(off, a, 0, 4);
-            try {
-                return new InterceptOrig(new InetSocketAddress(InetAddress.getByAddress(a), b.getShort(off + 4) & 0xffff));
-            } catch (UnknownHostException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
+                @Override
+                public InterceptOrig read(ByteBuffer b, int off) {
+                    byte[] a = new byte[4];
+                    b.get(off, a, 0, 4);
+                    try {
+                        return new InterceptOrig(
+                                new InetSocketAddress(
+                                        InetAddress.getByAddress(a), b.getShort(off + 4) & 0xffff));
+                    } catch (UnknownHostException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            };
 }

@@ -2,7 +2,6 @@ package io.msm.bpf.intercept;
 
 import io.msm.bpf.maps.Codec;
 import io.msm.bpf.maps.StructLayout;
-
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -10,16 +9,18 @@ import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 
 /**
- * struct msm_icpt_target: the proxy an intercepted connection goes to. The
- * address is IPv4 (the connect4 hook); a null address keeps the port listed
- * but passes its connections (the proxy's address is not known yet).
+ * struct msm_icpt_target: the proxy an intercepted connection goes to. The address is IPv4 (the
+ * connect4 hook); a null address keeps the port listed but passes its connections (the proxy's
+ * address is not known yet).
  */
 public record InterceptTarget(Inet4Address address, int port) {
-    public static final StructLayout LAYOUT = StructLayout.of("msm_icpt_target", 8, "addr", 0, "port", 4, "flags", 6);
+    public static final StructLayout LAYOUT =
+            StructLayout.of("msm_icpt_target", 8, "addr", 0, "port", 4, "flags", 6);
 
     public static InterceptTarget of(InetSocketAddress a) {
         if (!(a.getAddress() instanceof Inet4Address v4)) {
-            throw new IllegalArgumentException("interception redirects IPv4 connects only; " + a + " is not IPv4");
+            throw new IllegalArgumentException(
+                    "interception redirects IPv4 connects only; " + a + " is not IPv4");
         }
         return new InterceptTarget(v4, a.getPort());
     }
@@ -33,33 +34,34 @@ public record InterceptTarget(Inet4Address address, int port) {
         return (address == null ? "(no address)" : address.getHostAddress()) + ":" + port;
     }
 
-    public static final Codec<InterceptTarget> CODEC = new Codec<>() {
-        @Override
-        public int size() {
-            return LAYOUT.size();
-        }
-
-        @Override
-        public void write(ByteBuffer b, int off, InterceptTarget t) {
-            byte[] a = t.address == null ? new byte[4] : t.address.getAddress();
-            b.put(off, a, 0, 4); // network order, as the kernel compares it
-            b.putShort(off + 4, (short) t.port);
-            b.putShort(off + 6, (short) 0);
-        }
-
-        @Override
-        public InterceptTarget read(ByteBuffer b, int off) {
-            byte[] a = new byte[4];
-            b.get(off, a, 0, 4);
-            Inet4Address addr = null;
-            if ((a[0] | a[1] | a[2] | a[3]) != 0) {
-                try {
-                    addr = (Inet4Address) InetAddress.getByAddress(a);
-                } catch (UnknownHostException e) {
-                    throw new IllegalStateException(e);
+    public static final Codec<InterceptTarget> CODEC =
+            new Codec<>() {
+                @Override
+                public int size() {
+                    return LAYOUT.size();
                 }
-            }
-            return new InterceptTarget(addr, b.getShort(off + 4) & 0xffff);
-        }
-    };
+
+                @Override
+                public void write(ByteBuffer b, int off, InterceptTarget t) {
+                    byte[] a = t.address == null ? new byte[4] : t.address.getAddress();
+                    b.put(off, a, 0, 4); // network order, as the kernel compares it
+                    b.putShort(off + 4, (short) t.port);
+                    b.putShort(off + 6, (short) 0);
+                }
+
+                @Override
+                public InterceptTarget read(ByteBuffer b, int off) {
+                    byte[] a = new byte[4];
+                    b.get(off, a, 0, 4);
+                    Inet4Address addr = null;
+                    if ((a[0] | a[1] | a[2] | a[3]) != 0) {
+                        try {
+                            addr = (Inet4Address) InetAddress.getByAddress(a);
+                        } catch (UnknownHostException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    return new InterceptTarget(addr, b.getShort(off + 4) & 0xffff);
+                }
+            };
 }

@@ -24,16 +24,28 @@ public final class Errno {
     public static final int ENOTSUP = 95;
     public static final int EOPNOTSUPP = 95;
 
-    private static final Map<Integer, String> NAMES = Map.ofEntries(
-            Map.entry(EPERM, "EPERM"), Map.entry(ENOENT, "ENOENT"), Map.entry(EINTR, "EINTR"),
-            Map.entry(E2BIG, "E2BIG"), Map.entry(EBADF, "EBADF"), Map.entry(EAGAIN, "EAGAIN"),
-            Map.entry(ENOMEM, "ENOMEM"), Map.entry(EACCES, "EACCES"), Map.entry(EFAULT, "EFAULT"),
-            Map.entry(EBUSY, "EBUSY"), Map.entry(EEXIST, "EEXIST"), Map.entry(ENODEV, "ENODEV"),
-            Map.entry(EINVAL, "EINVAL"), Map.entry(ENOSPC, "ENOSPC"), Map.entry(ERANGE, "ERANGE"),
-            Map.entry(ENOSYS, "ENOSYS"), Map.entry(ENOLINK, "ENOLINK"), Map.entry(EOPNOTSUPP, "EOPNOTSUPP"));
+    private static final Map<Integer, String> NAMES =
+            Map.ofEntries(
+                    Map.entry(EPERM, "EPERM"),
+                    Map.entry(ENOENT, "ENOENT"),
+                    Map.entry(EINTR, "EINTR"),
+                    Map.entry(E2BIG, "E2BIG"),
+                    Map.entry(EBADF, "EBADF"),
+                    Map.entry(EAGAIN, "EAGAIN"),
+                    Map.entry(ENOMEM, "ENOMEM"),
+                    Map.entry(EACCES, "EACCES"),
+                    Map.entry(EFAULT, "EFAULT"),
+                    Map.entry(EBUSY, "EBUSY"),
+                    Map.entry(EEXIST, "EEXIST"),
+                    Map.entry(ENODEV, "ENODEV"),
+                    Map.entry(EINVAL, "EINVAL"),
+                    Map.entry(ENOSPC, "ENOSPC"),
+                    Map.entry(ERANGE, "ERANGE"),
+                    Map.entry(ENOSYS, "ENOSYS"),
+                    Map.entry(ENOLINK, "ENOLINK"),
+                    Map.entry(EOPNOTSUPP, "EOPNOTSUPP"));
 
-    private Errno() {
-    }
+    private Errno() {}
 
     public static String name(int errno) {
         return NAMES.get(Math.abs(errno));

@@ -18,21 +18,36 @@ public interface LibC {
     int SO_RCVTIMEO = 20;
 
     int if_nametoindex(String name);
+
     Pointer if_indextoname(int ifindex, Pointer buf);
+
     int open(String path, int flags);
+
     int close(int fd);
+
     int setns(int fd, int nstype);
+
     int mount(String source, String target, String fstype, long flags, Pointer data);
+
     String strerror(int errnum);
+
     int getpid();
+
     int gettid();
+
     long read(int fd, Pointer buf, @size_t long count);
 
     /** Sockets the JDK cannot open (netlink, for routes, links and neighbours). */
     int socket(int domain, int type, int protocol);
-    @ssize_t long send(int fd, @In byte[] buf, @size_t long len, int flags);
-    @ssize_t long recv(int fd, @Out byte[] buf, @size_t long len, int flags);
+
+    @ssize_t
+    long send(int fd, @In byte[] buf, @size_t long len, int flags);
+
+    @ssize_t
+    long recv(int fd, @Out byte[] buf, @size_t long len, int flags);
+
     int setsockopt(int fd, int level, int optname, @In byte[] optval, int optlen);
+
     int bind(int fd, @In byte[] addr, int addrlen);
 
     /** Formats a va_list handed to a callback (libbpf's print function). */

@@ -4,16 +4,16 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
- * Hand-laid libbpf option structs (x86-64 and arm64 LP64 layouts; every
- * struct starts with {@code size_t sz}, which libbpf uses for forward and
- * backward compatibility, so a shorter struct is always accepted).
+ * Hand-laid libbpf option structs (x86-64 and arm64 LP64 layouts; every struct starts with {@code
+ * size_t sz}, which libbpf uses for forward and backward compatibility, so a shorter struct is
+ * always accepted).
  */
 public final class Opts {
-    private Opts() {
-    }
+    private Opts() {}
 
     /** struct bpf_tc_hook { size_t sz; int ifindex; enum attach_point; u32 parent; } */
     public static final int TC_HOOK_SIZE = 24;
+
     public static final int BPF_TC_INGRESS = 1;
     public static final int BPF_TC_EGRESS = 2;
 
@@ -26,8 +26,12 @@ public final class Opts {
         return p;
     }
 
-    /** struct bpf_tc_opts { size_t sz; int prog_fd; u32 flags; u32 prog_id; u32 handle; u32 priority; } */
+    /**
+     * struct bpf_tc_opts { size_t sz; int prog_fd; u32 flags; u32 prog_id; u32 handle; u32
+     * priority; }
+     */
     public static final int TC_OPTS_SIZE = 32;
+
     public static final int TC_OPTS_PROG_FD = 8;
     public static final int TC_OPTS_FLAGS = 12;
     public static final int TC_OPTS_PROG_ID = 16;
@@ -55,11 +59,12 @@ public final class Opts {
     }
 
     /**
-     * struct bpf_test_run_opts { size_t sz; void *data_in; void *data_out; u32 data_size_in;
-     * u32 data_size_out; void *ctx_in; void *ctx_out; u32 ctx_size_in; u32 ctx_size_out;
-     * u32 retval; int repeat; u32 duration; u32 flags; u32 cpu; u32 batch_size; }
+     * struct bpf_test_run_opts { size_t sz; void *data_in; void *data_out; u32 data_size_in; u32
+     * data_size_out; void *ctx_in; void *ctx_out; u32 ctx_size_in; u32 ctx_size_out; u32 retval;
+     * int repeat; u32 duration; u32 flags; u32 cpu; u32 batch_size; }
      */
     public static final int TEST_RUN_SIZE = 80;
+
     public static final int TR_DATA_IN = 8;
     public static final int TR_DATA_OUT = 16;
     public static final int TR_DATA_SIZE_IN = 24;

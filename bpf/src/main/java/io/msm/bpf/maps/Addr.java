@@ -8,8 +8,7 @@ import java.nio.ByteBuffer;
 
 /** IP addresses as the datapath stores them: 16 bytes, network order, IPv4 in the first 4. */
 public final class Addr {
-    private Addr() {
-    }
+    private Addr() {}
 
     public static void write16(ByteBuffer b, int off, InetAddress a) {
         byte[] raw = a == null ? new byte[4] : a.getAddress();

@@ -17,13 +17,12 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
- * A typed view of one BPF map, by file descriptor. Keys and values are Java
- * records encoded by {@link Codec}s; the sizes are checked against the
- * kernel's when the view is made, so a layout mismatch fails at once and
- * names the map.
+ * A typed view of one BPF map, by file descriptor. Keys and values are Java records encoded by
+ * {@link Codec}s; the sizes are checked against the kernel's when the view is made, so a layout
+ * mismatch fails at once and names the map.
  *
- * <p>Per-CPU maps hold one value per possible CPU: {@link #lookupPerCpu}
- * returns them all, {@link #lookup} is not allowed on them.
+ * <p>Per-CPU maps hold one value per possible CPU: {@link #lookupPerCpu} returns them all, {@link
+ * #lookup} is not allowed on them.
  *
  * <p>Instances are thread-safe: every call uses its own buffers.
  */
@@ -50,9 +49,18 @@ public class BpfMap<K, V> implements AutoCloseable {
         this.values = values;
         this.info = info(n, fd);
         if (info.keySize() != keys.size() || info.valueSize() != values.size()) {
-            throw new BpfException("map '" + info.name() + "' has key/value size " + info.keySize() + "/"
-                    + info.valueSize() + " but this msm expects " + keys.size() + "/" + values.size()
-                    + ": the pinned datapath has a different layout (see 'msm status'; restart msm-agent to upgrade)");
+            throw new BpfException(
+                    "map '"
+                            + info.name()
+                            + "' has key/value size "
+                            + info.keySize()
+                            + "/"
+                            + info.valueSize()
+                            + " but this msm expects "
+                            + keys.size()
+                            + "/"
+                            + values.size()
+                            + ": the pinned datapath has a different layout (see 'msm status'; restart msm-agent to upgrade)");
         }
         this.ncpus = info.perCpu() ? n.bpf.libbpf_num_possible_cpus() : 1;
         this.valueStride = info.perCpu() ? (values.size() + 7) & ~7 : values.size();
@@ -65,8 +73,13 @@ public class BpfMap<K, V> implements AutoCloseable {
         if (fd < 0) {
             int e = n.lastErrno();
             String hint = BpfException.hintFor(e);
-            throw new BpfException("cannot open pinned map " + path + ": " + n.describe(e)
-                    + (hint != null ? " — " + hint : ""), e);
+            throw new BpfException(
+                    "cannot open pinned map "
+                            + path
+                            + ": "
+                            + n.describe(e)
+                            + (hint != null ? " — " + hint : ""),
+                    e);
         }
         try {
             return new BpfMap<>(fd, true, keys, values);
@@ -82,7 +95,8 @@ public class BpfMap<K, V> implements AutoCloseable {
         len.putInt(0, 88);
         int rc = n.bpf.bpf_obj_get_info_by_fd(fd, buf, len);
         if (rc < 0) {
-            throw new BpfException("bpf_obj_get_info_by_fd(map fd " + fd + "): " + n.describe(rc), rc);
+            throw new BpfException(
+                    "bpf_obj_get_info_by_fd(map fd " + fd + "): " + n.describe(rc), rc);
         }
         byte[] name = new byte[16];
         buf.get(24, name, 0, 16);
@@ -90,8 +104,14 @@ public class BpfMap<K, V> implements AutoCloseable {
         while (z < 16 && name[z] != 0) {
             z++;
         }
-        return new MapInfo(buf.getInt(0), buf.getInt(4), buf.getInt(8), buf.getInt(12), buf.getInt(16),
-                buf.getInt(20), new String(name, 0, z, StandardCharsets.US_ASCII));
+        return new MapInfo(
+                buf.getInt(0),
+                buf.getInt(4),
+                buf.getInt(8),
+                buf.getInt(12),
+                buf.getInt(16),
+                buf.getInt(20),
+                new String(name, 0, z, StandardCharsets.US_ASCII));
     }
 
     public int fd() {
@@ -217,9 +237,9 @@ public class BpfMap<K, V> implements AutoCloseable {
     }
 
     /**
-     * Visit every element. Uses BPF_MAP_LOOKUP_BATCH (one system call per
-     * {@code chunk} elements) where the kernel and map type support it, else
-     * get_next_key + lookup. Entries deleted concurrently are skipped.
+     * Visit every element. Uses BPF_MAP_LOOKUP_BATCH (one system call per {@code chunk} elements)
+     * where the kernel and map type support it, else get_next_key + lookup. Entries deleted
+     * concurrently are skipped.
      */
     public void forEach(BiConsumer<K, V> visitor) {
         if (info.perCpu()) {
@@ -227,7 +247,8 @@ public class BpfMap<K, V> implements AutoCloseable {
         }
         if (!Boolean.FALSE.equals(batchSupported) && !info.isArray()) {
             try {
-                // about 1 MB of buffers per call, whatever the element size (a fan-out group is 36 kB)
+                // about 1 MB of buffers per call, whatever the element size (a fan-out group is 36
+                // kB)
                 int chunk = Math.max(1, Math.min(4096, (1 << 20) / (keys.size() + values.size())));
                 batch(visitor, Math.min(chunk, Math.max(1, info.maxEntries())));
                 batchSupported = Boolean.TRUE;
@@ -271,8 +292,15 @@ public class BpfMap<K, V> implements AutoCloseable {
         boolean first = true;
         while (true) {
             count.putInt(0, chunk);
-            int rc = b.bpf_map_lookup_batch(fd, first ? null : ptr(inBatch), ptr(outBatch), ptr(kb), ptr(vb),
-                    ptr(count), opts);
+            int rc =
+                    b.bpf_map_lookup_batch(
+                            fd,
+                            first ? null : ptr(inBatch),
+                            ptr(outBatch),
+                            ptr(kb),
+                            ptr(vb),
+                            ptr(count),
+                            opts);
             int got = count.getInt(0);
             if (rc < 0 && -rc != Errno.ENOENT) {
                 if (first && (-rc == Errno.EINVAL || -rc == Errno.ENOTSUP || -rc == Errno.ENOSYS)) {
@@ -313,8 +341,15 @@ public class BpfMap<K, V> implements AutoCloseable {
 
     private BpfException fail(String op, int rc) {
         String hint = BpfException.hintFor(rc);
-        return new BpfException("map " + name() + ": " + op + " failed: " + n.describe(rc)
-                + (hint != null ? " — " + hint : ""), rc);
+        return new BpfException(
+                "map "
+                        + name()
+                        + ": "
+                        + op
+                        + " failed: "
+                        + n.describe(rc)
+                        + (hint != null ? " — " + hint : ""),
+                rc);
     }
 
     @Override

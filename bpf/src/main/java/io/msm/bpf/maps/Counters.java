@@ -5,11 +5,13 @@ import java.util.List;
 
 /** struct msm_counters: global per-CPU counters; {@link #sum} adds the CPUs up. */
 public record Counters(long[] classPackets, long[] classBytes, long[] stat) {
-    public static final StructLayout LAYOUT = StructLayout.of("msm_counters", 256,
-            "class_packets", 0, "class_bytes", 64, "stat", 128);
+    public static final StructLayout LAYOUT =
+            StructLayout.of(
+                    "msm_counters", 256, "class_packets", 0, "class_bytes", 64, "stat", 128);
 
     public static Counters zero() {
-        return new Counters(new long[TrafficClass.SLOTS], new long[TrafficClass.SLOTS], new long[Stat.SLOTS]);
+        return new Counters(
+                new long[TrafficClass.SLOTS], new long[TrafficClass.SLOTS], new long[Stat.SLOTS]);
     }
 
     public long packets(TrafficClass c) {
@@ -38,34 +40,35 @@ public record Counters(long[] classPackets, long[] classBytes, long[] stat) {
         return t;
     }
 
-    public static final Codec<Counters> CODEC = new Codec<>() {
-        @Override
-        public int size() {
-            return LAYOUT.size();
-        }
+    public static final Codec<Counters> CODEC =
+            new Codec<>() {
+                @Override
+                public int size() {
+                    return LAYOUT.size();
+                }
 
-        @Override
-        public void write(ByteBuffer b, int off, Counters c) {
-            for (int i = 0; i < TrafficClass.SLOTS; i++) {
-                b.putLong(off + i * 8, c.classPackets[i]);
-                b.putLong(off + 64 + i * 8, c.classBytes[i]);
-            }
-            for (int i = 0; i < Stat.SLOTS; i++) {
-                b.putLong(off + 128 + i * 8, c.stat[i]);
-            }
-        }
+                @Override
+                public void write(ByteBuffer b, int off, Counters c) {
+                    for (int i = 0; i < TrafficClass.SLOTS; i++) {
+                        b.putLong(off + i * 8, c.classPackets[i]);
+                        b.putLong(off + 64 + i * 8, c.classBytes[i]);
+                    }
+                    for (int i = 0; i < Stat.SLOTS; i++) {
+                        b.putLong(off + 128 + i * 8, c.stat[i]);
+                    }
+                }
 
-        @Override
-        public Counters read(ByteBuffer b, int off) {
-            Counters c = zero();
-            for (int i = 0; i < TrafficClass.SLOTS; i++) {
-                c.classPackets[i] = b.getLong(off + i * 8);
-                c.classBytes[i] = b.getLong(off + 64 + i * 8);
-            }
-            for (int i = 0; i < Stat.SLOTS; i++) {
-                c.stat[i] = b.getLong(off + 128 + i * 8);
-            }
-            return c;
-        }
-    };
+                @Override
+                public Counters read(ByteBuffer b, int off) {
+                    Counters c = zero();
+                    for (int i = 0; i < TrafficClass.SLOTS; i++) {
+                        c.classPackets[i] = b.getLong(off + i * 8);
+                        c.classBytes[i] = b.getLong(off + 64 + i * 8);
+                    }
+                    for (int i = 0; i < Stat.SLOTS; i++) {
+                        c.stat[i] = b.getLong(off + 128 + i * 8);
+                    }
+                    return c;
+                }
+            };
 }

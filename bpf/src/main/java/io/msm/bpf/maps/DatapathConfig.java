@@ -4,8 +4,8 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
- * struct msm_config: what the agent tells the classifier. Port meanings live
- * in the separate {@link PortTable}.
+ * struct msm_config: what the agent tells the classifier. Port meanings live in the separate {@link
+ * PortTable}.
  */
 public record DatapathConfig(int flags, int newflowRate, int newflowBurst, int[] clockRates) {
     public static final int F_FLOWS = 1;
@@ -13,8 +13,20 @@ public record DatapathConfig(int flags, int newflowRate, int newflowBurst, int[]
     public static final int F_RAKNET = 4;
     public static final int NUM_PT = 128;
 
-    public static final StructLayout LAYOUT = StructLayout.of("msm_config", 528,
-            "flags", 0, "newflow_rate", 4, "newflow_burst", 8, "pad", 12, "clock_rate", 16);
+    public static final StructLayout LAYOUT =
+            StructLayout.of(
+                    "msm_config",
+                    528,
+                    "flags",
+                    0,
+                    "newflow_rate",
+                    4,
+                    "newflow_burst",
+                    8,
+                    "pad",
+                    12,
+                    "clock_rate",
+                    16);
 
     public DatapathConfig {
         if (clockRates.length != NUM_PT) {
@@ -28,18 +40,18 @@ public record DatapathConfig(int flags, int newflowRate, int newflowBurst, int[]
     }
 
     /**
-     * RFC 3551 static payload types, 90 kHz for dynamic ones (96-127), as
-     * the kernel's built-in fallback does.
+     * RFC 3551 static payload types, 90 kHz for dynamic ones (96-127), as the kernel's built-in
+     * fallback does.
      */
     public static int[] defaultClockRates() {
         int[] r = new int[NUM_PT];
         Arrays.fill(r, 8000);
-        r[6] = 16000;   // DVI4/16000
-        r[10] = 44100;  // L16 stereo
-        r[11] = 44100;  // L16 mono
-        r[14] = 90000;  // MPA
-        r[16] = 11025;  // DVI4/11025
-        r[17] = 22050;  // DVI4/22050
+        r[6] = 16000; // DVI4/16000
+        r[10] = 44100; // L16 stereo
+        r[11] = 44100; // L16 mono
+        r[14] = 90000; // MPA
+        r[16] = 11025; // DVI4/11025
+        r[17] = 22050; // DVI4/22050
         for (int pt = 25; pt <= 34; pt++) {
             r[pt] = 90000; // CelB, JPEG, nv, H261, MPV, MP2T, H263
         }
@@ -65,8 +77,11 @@ public record DatapathConfig(int flags, int newflowRate, int newflowBurst, int[]
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof DatapathConfig c && c.flags == flags && c.newflowRate == newflowRate
-                && c.newflowBurst == newflowBurst && Arrays.equals(c.clockRates, clockRates);
+        return o instanceof DatapathConfig c
+                && c.flags == flags
+                && c.newflowRate == newflowRate
+                && c.newflowBurst == newflowBurst
+                && Arrays.equals(c.clockRates, clockRates);
     }
 
     @Override
@@ -76,33 +91,41 @@ public record DatapathConfig(int flags, int newflowRate, int newflowBurst, int[]
 
     @Override
     public String toString() {
-        return "DatapathConfig[flags=" + flags + ", newflowRate=" + newflowRate + ", newflowBurst=" + newflowBurst + "]";
+        return "DatapathConfig[flags="
+                + flags
+                + ", newflowRate="
+                + newflowRate
+                + ", newflowBurst="
+                + newflowBurst
+                + "]";
     }
 
-    public static final Codec<DatapathConfig> CODEC = new Codec<>() {
-        @Override
-        public int size() {
-            return LAYOUT.size();
-        }
+    public static final Codec<DatapathConfig> CODEC =
+            new Codec<>() {
+                @Override
+                public int size() {
+                    return LAYOUT.size();
+                }
 
-        @Override
-        public void write(ByteBuffer b, int off, DatapathConfig c) {
-            b.putInt(off, c.flags);
-            b.putInt(off + 4, c.newflowRate);
-            b.putInt(off + 8, c.newflowBurst);
-            b.putInt(off + 12, 0);
-            for (int i = 0; i < NUM_PT; i++) {
-                b.putInt(off + 16 + 4 * i, c.clockRates[i]);
-            }
-        }
+                @Override
+                public void write(ByteBuffer b, int off, DatapathConfig c) {
+                    b.putInt(off, c.flags);
+                    b.putInt(off + 4, c.newflowRate);
+                    b.putInt(off + 8, c.newflowBurst);
+                    b.putInt(off + 12, 0);
+                    for (int i = 0; i < NUM_PT; i++) {
+                        b.putInt(off + 16 + 4 * i, c.clockRates[i]);
+                    }
+                }
 
-        @Override
-        public DatapathConfig read(ByteBuffer b, int off) {
-            int[] r = new int[NUM_PT];
-            for (int i = 0; i < NUM_PT; i++) {
-                r[i] = b.getInt(off + 16 + 4 * i);
-            }
-            return new DatapathConfig(b.getInt(off), b.getInt(off + 4), b.getInt(off + 8), r);
-        }
-    };
+                @Override
+                public DatapathConfig read(ByteBuffer b, int off) {
+                    int[] r = new int[NUM_PT];
+                    for (int i = 0; i < NUM_PT; i++) {
+                        r[i] = b.getInt(off + 16 + 4 * i);
+                    }
+                    return new DatapathConfig(
+                            b.getInt(off), b.getInt(off + 4), b.getInt(off + 8), r);
+                }
+            };
 }

@@ -5,13 +5,14 @@ import java.nio.ByteBuffer;
 
 /** struct msm_deny_key: an LPM-trie key for a source prefix (IPv4 or IPv6). */
 public record DenyKey(InetAddress prefix, int prefixLen) {
-    public static final StructLayout LAYOUT = StructLayout.of("msm_deny_key", 24,
-            "prefixlen", 0, "family", 4, "addr", 5, "pad", 21);
+    public static final StructLayout LAYOUT =
+            StructLayout.of("msm_deny_key", 24, "prefixlen", 0, "family", 4, "addr", 5, "pad", 21);
 
     public DenyKey {
         int max = Addr.family(prefix) == 6 ? 128 : 32;
         if (prefixLen < 0 || prefixLen > max) {
-            throw new IllegalArgumentException("prefix length must be 0.." + max + ", got " + prefixLen);
+            throw new IllegalArgumentException(
+                    "prefix length must be 0.." + max + ", got " + prefixLen);
         }
     }
 
@@ -35,29 +36,30 @@ public record DenyKey(InetAddress prefix, int prefixLen) {
         return prefix.getHostAddress() + "/" + prefixLen;
     }
 
-    public static final Codec<DenyKey> CODEC = new Codec<>() {
-        @Override
-        public int size() {
-            return LAYOUT.size();
-        }
+    public static final Codec<DenyKey> CODEC =
+            new Codec<>() {
+                @Override
+                public int size() {
+                    return LAYOUT.size();
+                }
 
-        @Override
-        public void write(ByteBuffer b, int off, DenyKey k) {
-            for (int i = 0; i < size(); i++) {
-                b.put(off + i, (byte) 0);
-            }
-            b.putInt(off, 8 + k.prefixLen); // the family byte is part of the matched prefix
-            b.put(off + 4, (byte) Addr.family(k.prefix));
-            byte[] raw = k.prefix.getAddress();
-            for (int i = 0; i < raw.length; i++) {
-                b.put(off + 5 + i, raw[i]);
-            }
-        }
+                @Override
+                public void write(ByteBuffer b, int off, DenyKey k) {
+                    for (int i = 0; i < size(); i++) {
+                        b.put(off + i, (byte) 0);
+                    }
+                    b.putInt(off, 8 + k.prefixLen); // the family byte is part of the matched prefix
+                    b.put(off + 4, (byte) Addr.family(k.prefix));
+                    byte[] raw = k.prefix.getAddress();
+                    for (int i = 0; i < raw.length; i++) {
+                        b.put(off + 5 + i, raw[i]);
+                    }
+                }
 
-        @Override
-        public DenyKey read(ByteBuffer b, int off) {
-            int family = b.get(off + 4) & 0xff;
-            return new DenyKey(Addr.read16(b, off + 5, family), b.getInt(off) - 8);
-        }
-    };
+                @Override
+                public DenyKey read(ByteBuffer b, int off) {
+                    int family = b.get(off + 4) & 0xff;
+                    return new DenyKey(Addr.read16(b, off + 5, family), b.getInt(off) - 8);
+                }
+            };
 }

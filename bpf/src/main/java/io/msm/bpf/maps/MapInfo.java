@@ -1,7 +1,8 @@
 package io.msm.bpf.maps;
 
 /** What the kernel says about a map (struct bpf_map_info). */
-public record MapInfo(int type, int id, int keySize, int valueSize, int maxEntries, int flags, String name) {
+public record MapInfo(
+        int type, int id, int keySize, int valueSize, int maxEntries, int flags, String name) {
     public static final int BPF_MAP_TYPE_HASH = 1;
     public static final int BPF_MAP_TYPE_ARRAY = 2;
     public static final int BPF_MAP_TYPE_PERCPU_HASH = 5;
@@ -12,7 +13,8 @@ public record MapInfo(int type, int id, int keySize, int valueSize, int maxEntri
     public static final int BPF_MAP_TYPE_QUEUE = 22;
 
     public boolean perCpu() {
-        return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH
+        return type == BPF_MAP_TYPE_PERCPU_ARRAY
+                || type == BPF_MAP_TYPE_PERCPU_HASH
                 || type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
     }
 

@@ -4,9 +4,8 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * The msm_ports table: one byte of flags per port number telling the
- * classifier what the port means. Built from the agent's control-port
- * lists and game port ranges.
+ * The msm_ports table: one byte of flags per port number telling the classifier what the port
+ * means. Built from the agent's control-port lists and game port ranges.
  */
 public final class PortTable {
     public static final int SIZE = 65536;
@@ -16,13 +15,15 @@ public final class PortTable {
 
     /** RTSP (554, 8554) on TCP; SIP (5060) on TCP and UDP. */
     public static final List<Integer> DEFAULT_CONTROL_TCP = List.of(554, 8554, 5060);
+
     public static final List<Integer> DEFAULT_CONTROL_UDP = List.of(5060);
 
     /** An inclusive port range. */
     public record Range(int lo, int hi) {
         public Range {
             if (lo < 1 || hi > 65535 || lo > hi) {
-                throw new IllegalArgumentException("bad port range " + lo + "-" + hi + " (1..65535, lo <= hi)");
+                throw new IllegalArgumentException(
+                        "bad port range " + lo + "-" + hi + " (1..65535, lo <= hi)");
             }
         }
 
@@ -35,10 +36,12 @@ public final class PortTable {
                     int p = Integer.parseInt(t);
                     return new Range(p, p);
                 }
-                return new Range(Integer.parseInt(t.substring(0, dash).trim()),
+                return new Range(
+                        Integer.parseInt(t.substring(0, dash).trim()),
                         Integer.parseInt(t.substring(dash + 1).trim()));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad port range '" + s + "' (expected N or LO-HI)");
+                throw new IllegalArgumentException(
+                        "bad port range '" + s + "' (expected N or LO-HI)");
             }
         }
 
@@ -48,11 +51,12 @@ public final class PortTable {
         }
     }
 
-    private PortTable() {
-    }
+    private PortTable() {}
 
-    public static int[] build(Collection<Integer> controlTcp, Collection<Integer> controlUdp,
-                              Collection<Range> gameUdp) {
+    public static int[] build(
+            Collection<Integer> controlTcp,
+            Collection<Integer> controlUdp,
+            Collection<Range> gameUdp) {
         int[] t = new int[SIZE];
         for (int p : controlTcp) {
             t[checkPort(p)] |= F_CONTROL_TCP;

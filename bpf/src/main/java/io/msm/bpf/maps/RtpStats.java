@@ -3,17 +3,58 @@ package io.msm.bpf.maps;
 import java.nio.ByteBuffer;
 
 /**
- * struct msm_rtp_stats: the RFC 3550 receiver state the kernel keeps for an
- * RTP flow, with the derived A.3 figures.
+ * struct msm_rtp_stats: the RFC 3550 receiver state the kernel keeps for an RTP flow, with the
+ * derived A.3 figures.
  */
-public record RtpStats(long ssrc, int pt, int probation, int maxSeq, long cycles, long baseSeq, long badSeq,
-                       long received, long late, long transit, long jitter, long clockRate, int flags) {
+public record RtpStats(
+        long ssrc,
+        int pt,
+        int probation,
+        int maxSeq,
+        long cycles,
+        long baseSeq,
+        long badSeq,
+        long received,
+        long late,
+        long transit,
+        long jitter,
+        long clockRate,
+        int flags) {
     public static final int F_INIT = 1;
     public static final int F_TRANSIT = 2;
 
-    public static final StructLayout LAYOUT = StructLayout.of("msm_rtp_stats", 48,
-            "ssrc", 0, "pt", 4, "probation", 5, "max_seq", 6, "cycles", 8, "base_seq", 12, "bad_seq", 16,
-            "received", 20, "late", 24, "transit", 28, "jitter", 32, "clock_rate", 36, "flags", 40, "pad", 44);
+    public static final StructLayout LAYOUT =
+            StructLayout.of(
+                    "msm_rtp_stats",
+                    48,
+                    "ssrc",
+                    0,
+                    "pt",
+                    4,
+                    "probation",
+                    5,
+                    "max_seq",
+                    6,
+                    "cycles",
+                    8,
+                    "base_seq",
+                    12,
+                    "bad_seq",
+                    16,
+                    "received",
+                    20,
+                    "late",
+                    24,
+                    "transit",
+                    28,
+                    "jitter",
+                    32,
+                    "clock_rate",
+                    36,
+                    "flags",
+                    40,
+                    "pad",
+                    44);
 
     public static final RtpStats EMPTY = new RtpStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
@@ -64,10 +105,19 @@ public record RtpStats(long ssrc, int pt, int probation, int maxSeq, long cycles
     }
 
     static RtpStats read(ByteBuffer b, int off) {
-        return new RtpStats(b.getInt(off) & 0xffffffffL, b.get(off + 4) & 0xff, b.get(off + 5) & 0xff,
-                b.getShort(off + 6) & 0xffff, b.getInt(off + 8) & 0xffffffffL, b.getInt(off + 12) & 0xffffffffL,
-                b.getInt(off + 16) & 0xffffffffL, b.getInt(off + 20) & 0xffffffffL, b.getInt(off + 24) & 0xffffffffL,
-                b.getInt(off + 28) & 0xffffffffL, b.getInt(off + 32) & 0xffffffffL, b.getInt(off + 36) & 0xffffffffL,
+        return new RtpStats(
+                b.getInt(off) & 0xffffffffL,
+                b.get(off + 4) & 0xff,
+                b.get(off + 5) & 0xff,
+                b.getShort(off + 6) & 0xffff,
+                b.getInt(off + 8) & 0xffffffffL,
+                b.getInt(off + 12) & 0xffffffffL,
+                b.getInt(off + 16) & 0xffffffffL,
+                b.getInt(off + 20) & 0xffffffffL,
+                b.getInt(off + 24) & 0xffffffffL,
+                b.getInt(off + 28) & 0xffffffffL,
+                b.getInt(off + 32) & 0xffffffffL,
+                b.getInt(off + 36) & 0xffffffffL,
                 b.getInt(off + 40));
     }
 }

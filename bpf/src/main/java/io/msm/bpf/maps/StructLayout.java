@@ -5,10 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The Java side's idea of a C struct: its name, size and the byte offset of
- * every member. Codecs read and write through these offsets, and
- * {@code LayoutMatchesBtfTest} compares every layout with the struct of the
- * same name in the compiled object's BTF, so C and Java cannot drift apart.
+ * The Java side's idea of a C struct: its name, size and the byte offset of every member. Codecs
+ * read and write through these offsets, and {@code LayoutMatchesBtfTest} compares every layout with
+ * the struct of the same name in the compiled object's BTF, so C and Java cannot drift apart.
  */
 public final class StructLayout {
     private final String name;

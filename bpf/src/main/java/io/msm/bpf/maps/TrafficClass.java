@@ -4,7 +4,13 @@ import java.util.Locale;
 
 /** enum msm_class: what the classifier decided a packet (or flow) is. */
 public enum TrafficClass {
-    OTHER(0), RTP(1), RTCP(2), STUN(3), DTLS(4), GAME(5), CONTROL(6);
+    OTHER(0),
+    RTP(1),
+    RTCP(2),
+    STUN(3),
+    DTLS(4),
+    GAME(5),
+    CONTROL(6);
 
     /** MSM_CLASS_MAX: array size of per-class counters. */
     public static final int SLOTS = 8;
@@ -40,6 +46,7 @@ public enum TrafficClass {
                 return c;
             }
         }
-        throw new IllegalArgumentException("unknown class '" + s + "' (one of: rtp, rtcp, stun, dtls, game, control, other)");
+        throw new IllegalArgumentException(
+                "unknown class '" + s + "' (one of: rtp, rtcp, stun, dtls, game, control, other)");
     }
 }

@@ -3,13 +3,12 @@ package io.msm.bpf.rtp;
 import java.util.function.IntToLongFunction;
 
 /**
- * RFC 3550 receiver statistics in plain Java: A.1 sequence validation, A.3
- * extended sequence and loss, A.8 interarrival jitter. The same integer
- * arithmetic as the kernel's msm_rtp.h, so the two agree packet by packet
- * (the kernel tests compare them); the userspace datapath uses it as is.
+ * RFC 3550 receiver statistics in plain Java: A.1 sequence validation, A.3 extended sequence and
+ * loss, A.8 interarrival jitter. The same integer arithmetic as the kernel's msm_rtp.h, so the two
+ * agree packet by packet (the kernel tests compare them); the userspace datapath uses it as is.
  *
- * <p>Arrival times are given in nanoseconds relative to the flow's first
- * packet, as the kernel measures them.
+ * <p>Arrival times are given in nanoseconds relative to the flow's first packet, as the kernel
+ * measures them.
  */
 public final class RtpReceiverStats {
     public static final int SEQ_MOD = 1 << 16;
@@ -34,7 +33,9 @@ public final class RtpReceiverStats {
 
     private final IntToLongFunction clockRateOfPt;
 
-    /** @param clockRateOfPt clock rate (Hz) for a payload type */
+    /**
+     * @param clockRateOfPt clock rate (Hz) for a payload type
+     */
     public RtpReceiverStats(IntToLongFunction clockRateOfPt) {
         this.clockRateOfPt = clockRateOfPt;
     }

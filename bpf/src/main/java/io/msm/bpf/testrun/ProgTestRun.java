@@ -7,31 +7,28 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
- * BPF_PROG_TEST_RUN: run a loaded program on a packet without a network —
- * packet in, verdict and packet out. The kernel builds an skb (TC) or
- * xdp_buff (XDP) from the bytes in the calling thread's network namespace.
+ * BPF_PROG_TEST_RUN: run a loaded program on a packet without a network — packet in, verdict and
+ * packet out. The kernel builds an skb (TC) or xdp_buff (XDP) from the bytes in the calling
+ * thread's network namespace.
  */
 public final class ProgTestRun {
-    private ProgTestRun() {
-    }
+    private ProgTestRun() {}
 
     /**
-     * @param retval     the program's return value (TC_ACT_* / XDP_*)
-     * @param packet     the packet as the program left it
+     * @param retval the program's return value (TC_ACT_* / XDP_*)
+     * @param packet the packet as the program left it
      * @param durationNs average run time per repetition
      */
-    public record Result(int retval, byte[] packet, long durationNs) {
-    }
+    public record Result(int retval, byte[] packet, long durationNs) {}
 
     public static Result run(int progFd, byte[] packet) {
         return run(progFd, packet, 1);
     }
 
     /**
-     * Run {@code repeat} times, for timing. The kernel does not restore the
-     * packet between repetitions: a program that rewrites it (the fan-out)
-     * sees its own output from the second run on — time such programs one
-     * run per call.
+     * Run {@code repeat} times, for timing. The kernel does not restore the packet between
+     * repetitions: a program that rewrites it (the fan-out) sees its own output from the second run
+     * on — time such programs one run per call.
      */
     public static Result run(int progFd, byte[] packet, int repeat) {
         Native n = Native.get();
@@ -49,11 +46,18 @@ public final class ProgTestRun {
         int rc = n.bpf.bpf_prog_test_run_opts(progFd, opts);
         if (rc < 0) {
             String hint = BpfException.hintFor(rc);
-            throw new BpfException("BPF_PROG_TEST_RUN failed: " + n.describe(rc) + (hint != null ? " — " + hint : ""), rc);
+            throw new BpfException(
+                    "BPF_PROG_TEST_RUN failed: "
+                            + n.describe(rc)
+                            + (hint != null ? " — " + hint : ""),
+                    rc);
         }
         int outLen = Math.min(opts.getInt(Opts.TR_DATA_SIZE_OUT), outCap);
         byte[] result = new byte[outLen];
         out.get(0, result, 0, outLen);
-        return new Result(opts.getInt(Opts.TR_RETVAL), result, Integer.toUnsignedLong(opts.getInt(Opts.TR_DURATION)));
+        return new Result(
+                opts.getInt(Opts.TR_RETVAL),
+                result,
+                Integer.toUnsignedLong(opts.getInt(Opts.TR_DURATION)));
     }
 }

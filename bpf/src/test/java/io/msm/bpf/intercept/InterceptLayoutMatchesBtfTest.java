@@ -1,27 +1,26 @@
 package io.msm.bpf.intercept;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.msm.bpf.btf.BtfStructs;
 import io.msm.bpf.btf.LayoutAssert;
 import io.msm.bpf.maps.StructLayout;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 /**
- * The Java mirrors of the interception object's structs have the sizes and
- * member offsets of msm_intercept.bpf.o's BTF; the target is written as the
- * kernel compares it (address in network order, port in host order).
+ * The Java mirrors of the interception object's structs have the sizes and member offsets of
+ * msm_intercept.bpf.o's BTF; the target is written as the kernel compares it (address in network
+ * order, port in host order).
  */
 class InterceptLayoutMatchesBtfTest {
     static BtfStructs btf;
@@ -37,7 +36,11 @@ class InterceptLayoutMatchesBtfTest {
     }
 
     static Stream<StructLayout> layouts() {
-        return Stream.of(InterceptKey.LAYOUT, InterceptTarget.LAYOUT, InterceptOrig.LAYOUT, InterceptStats.LAYOUT);
+        return Stream.of(
+                InterceptKey.LAYOUT,
+                InterceptTarget.LAYOUT,
+                InterceptOrig.LAYOUT,
+                InterceptStats.LAYOUT);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -49,7 +52,8 @@ class InterceptLayoutMatchesBtfTest {
     @Test
     void targetBytesAreWhatTheProgramCompares() throws Exception {
         ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
-        InterceptTarget t = InterceptTarget.of(new InetSocketAddress(InetAddress.getByName("10.1.2.3"), 8554));
+        InterceptTarget t =
+                InterceptTarget.of(new InetSocketAddress(InetAddress.getByName("10.1.2.3"), 8554));
         InterceptTarget.CODEC.write(b, 0, t);
         byte[] raw = new byte[8];
         b.get(0, raw);

@@ -44,7 +44,21 @@ class CodecRoundTripTest {
 
     @Test
     void flowsWithRtpStatsRoundTrip() {
-        RtpStats r = new RtpStats(0xdeadbeefL, 96, 0, 65535, 131072, 12, 65537, 1000, 3, 0xfffffff0L, 4800, 90000, 3);
+        RtpStats r =
+                new RtpStats(
+                        0xdeadbeefL,
+                        96,
+                        0,
+                        65535,
+                        131072,
+                        12,
+                        65537,
+                        1000,
+                        3,
+                        0xfffffff0L,
+                        4800,
+                        90000,
+                        3);
         Flow f = new Flow(1, 1, 0x3, 1_000_000_000_000L, 5L << 40, 123, 456, r);
         assertEquals(f, roundTrip(Flow.CODEC, f));
         assertEquals(131072 + 65535, r.extendedHighestSeq());
@@ -54,9 +68,19 @@ class CodecRoundTripTest {
 
     @Test
     void fanoutGroupsRoundTripAndRefuseTooManySubscribers() {
-        FanoutSub s = new FanoutSub(7, 3, new byte[] {2, 0, 0, 0, 0, 1}, new byte[] {2, 0, 0, 0, 0, 2}, v4("10.0.0.1"),
-                v4("10.0.0.2"), 5004, 6000, FanoutSub.F_INGRESS);
-        FanoutGroup g = new FanoutGroup(5, FanoutGroup.F_STRICT, v4("10.9.9.9"), 1234, List.of(s, s));
+        FanoutSub s =
+                new FanoutSub(
+                        7,
+                        3,
+                        new byte[] {2, 0, 0, 0, 0, 1},
+                        new byte[] {2, 0, 0, 0, 0, 2},
+                        v4("10.0.0.1"),
+                        v4("10.0.0.2"),
+                        5004,
+                        6000,
+                        FanoutSub.F_INGRESS);
+        FanoutGroup g =
+                new FanoutGroup(5, FanoutGroup.F_STRICT, v4("10.9.9.9"), 1234, List.of(s, s));
         FanoutGroup back = roundTrip(FanoutGroup.CODEC, g);
         assertEquals(g.subs(), back.subs());
         assertEquals(g.srcAddr(), back.srcAddr());
@@ -78,7 +102,8 @@ class CodecRoundTripTest {
         assertEquals(42, back.packets(TrafficClass.RTP));
         assertEquals(7, back.get(Stat.FANOUT_COPIES));
         assertEquals(84, Counters.sum(List.of(back, back)).packets(TrafficClass.RTP));
-        DatapathConfig cfg = DatapathConfig.defaults().withNewflowLimit(100, 200).withClockRate(111, 48000);
+        DatapathConfig cfg =
+                DatapathConfig.defaults().withNewflowLimit(100, 200).withClockRate(111, 48000);
         assertEquals(cfg, roundTrip(DatapathConfig.CODEC, cfg));
         assertEquals(8000, cfg.clockRates()[0]);
         assertEquals(90000, cfg.clockRates()[96]);
@@ -99,10 +124,14 @@ class CodecRoundTripTest {
 
     @Test
     void attachmentsAndMetaRoundTrip() {
-        Attachment a = new Attachment(Attachment.F_TC | Attachment.F_XDP, 0x4d534d, 1, 77, 78, "eth0");
+        Attachment a =
+                new Attachment(Attachment.F_TC | Attachment.F_XDP, 0x4d534d, 1, 77, 78, "eth0");
         assertEquals(a, roundTrip(Attachment.CODEC, a));
         Attachment longName = new Attachment(0, 0, 0, 0, 0, "averyveryverylongifname");
-        assertEquals("averyveryverylo", roundTrip(Attachment.CODEC, longName).ifname(), "IFNAMSIZ - 1 characters");
+        assertEquals(
+                "averyveryverylo",
+                roundTrip(Attachment.CODEC, longName).ifname(),
+                "IFNAMSIZ - 1 characters");
         byte[] sha = new byte[32];
         sha[31] = 9;
         Meta m = new Meta(Meta.MAGIC, 1, 99, sha);
@@ -113,14 +142,18 @@ class CodecRoundTripTest {
 
     @Test
     void portTableMarksControlAndGamePorts() {
-        int[] t = PortTable.build(List.of(554), List.of(5060), List.of(PortTable.Range.parse("27015-27017")));
+        int[] t =
+                PortTable.build(
+                        List.of(554), List.of(5060), List.of(PortTable.Range.parse("27015-27017")));
         assertEquals(PortTable.F_CONTROL_TCP, t[554]);
         assertEquals(PortTable.F_CONTROL_UDP, t[5060]);
         assertEquals(PortTable.F_GAME_UDP, t[27016]);
         assertEquals(0, t[27018]);
         assertThrows(IllegalArgumentException.class, () -> PortTable.Range.parse("9-3"));
         assertThrows(IllegalArgumentException.class, () -> PortTable.Range.parse("x"));
-        assertThrows(IllegalArgumentException.class, () -> PortTable.build(List.of(70000), List.of(), List.of()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> PortTable.build(List.of(70000), List.of(), List.of()));
         assertEquals(TrafficClass.RTCP, TrafficClass.parse("RTCP"));
         assertThrows(IllegalArgumentException.class, () -> TrafficClass.parse("video"));
     }

@@ -1,9 +1,9 @@
 package io.msm.bpf.rtp;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
 
 /** The Java reference on its own (the kernel is compared with it in kernel-tests). */
 class RtpReceiverStatsTest {

@@ -18,26 +18,24 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * Where the call list comes from: msm-agent's /calls (parties, state, the
- * relays' own counters), or — when the agent does not answer — the SIP
- * state file it keeps for restarts (answered calls only, no counters).
- * The kernel's counters are joined in by {@link CallsCommand}.
+ * Where the call list comes from: msm-agent's /calls (parties, state, the relays' own counters), or
+ * — when the agent does not answer — the SIP state file it keeps for restarts (answered calls only,
+ * no counters). The kernel's counters are joined in by {@link CallsCommand}.
  */
 final class CallSource {
     static final ObjectMapper JSON = new ObjectMapper();
+
     /** Bound on what is read from the agent or the file. */
     static final int MAX_BYTES = 64 << 20;
 
     /**
-     * @param calls  the "calls" array
+     * @param calls the "calls" array
      * @param origin where they came from, for the footer
-     * @param live   true: from the running agent (with its counters); false: from the state file
+     * @param live true: from the running agent (with its counters); false: from the state file
      */
-    record Result(JsonNode calls, String origin, boolean live, long nowMs) {
-    }
+    record Result(JsonNode calls, String origin, boolean live, long nowMs) {}
 
-    private CallSource() {
-    }
+    private CallSource() {}
 
     static Result load(URI agent, String token, Path stateFile, Duration timeout) {
         String agentError;
@@ -47,7 +45,11 @@ final class CallSource {
             if (!calls.isArray()) {
                 throw new IOException("no \"calls\" array in the answer");
             }
-            return new Result(calls, agent.toString(), true, root.path("now_ms").asLong(System.currentTimeMillis()));
+            return new Result(
+                    calls,
+                    agent.toString(),
+                    true,
+                    root.path("now_ms").asLong(System.currentTimeMillis()));
         } catch (IOException e) {
             agentError = e.getMessage();
         }
@@ -56,17 +58,38 @@ final class CallSource {
             JsonNode root = JSON.readTree(b);
             JsonNode calls = root.path("calls");
             if (!calls.isArray()) {
-                throw new CliFailure(ExitCode.FAILURE, stateFile + " is not an msm SIP state file (no \"calls\" array)");
+                throw new CliFailure(
+                        ExitCode.FAILURE,
+                        stateFile + " is not an msm SIP state file (no \"calls\" array)");
             }
-            return new Result(calls, stateFile + " (msm-agent did not answer: " + agentError + ")", false,
+            return new Result(
+                    calls,
+                    stateFile + " (msm-agent did not answer: " + agentError + ")",
+                    false,
                     System.currentTimeMillis());
         } catch (NoSuchFileException e) {
-            throw new CliFailure(ExitCode.FAILURE, "msm-agent did not answer on " + agent + " (" + agentError
-                    + ") and there is no SIP state file at " + stateFile + "; is msm-agent running? "
-                    + "(--agent URL, --state-file FILE)");
+            throw new CliFailure(
+                    ExitCode.FAILURE,
+                    "msm-agent did not answer on "
+                            + agent
+                            + " ("
+                            + agentError
+                            + ") and there is no SIP state file at "
+                            + stateFile
+                            + "; is msm-agent running? "
+                            + "(--agent URL, --state-file FILE)");
         } catch (IOException e) {
-            throw new CliFailure(ExitCode.FAILURE, "msm-agent did not answer on " + agent + " (" + agentError
-                    + ") and the SIP state file " + stateFile + " cannot be read: " + e.getMessage(), e);
+            throw new CliFailure(
+                    ExitCode.FAILURE,
+                    "msm-agent did not answer on "
+                            + agent
+                            + " ("
+                            + agentError
+                            + ") and the SIP state file "
+                            + stateFile
+                            + " cannot be read: "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -86,14 +109,21 @@ final class CallSource {
         try {
             int code = c.getResponseCode();
             if (code == 401 || code == 403) {
-                throw new IOException("HTTP " + code + " from " + url + ": /calls shows personal data; the agent "
-                        + (code == 401 ? "wants its http.token-file token (--token-file FILE)"
-                                : "serves it to http.private-from only (ask from the node, or use --token-file FILE)"));
+                throw new IOException(
+                        "HTTP "
+                                + code
+                                + " from "
+                                + url
+                                + ": /calls shows personal data; the agent "
+                                + (code == 401
+                                        ? "wants its http.token-file token (--token-file FILE)"
+                                        : "serves it to http.private-from only (ask from the node, or use --token-file FILE)"));
             }
             if (code != 200) {
                 throw new IOException("HTTP " + code + " from " + url);
             }
-            return JSON.readTree(new String(readBounded(c.getInputStream()), StandardCharsets.UTF_8));
+            return JSON.readTree(
+                    new String(readBounded(c.getInputStream()), StandardCharsets.UTF_8));
         } catch (ConnectException e) {
             throw new IOException("connection refused");
         } catch (SocketTimeoutException e) {

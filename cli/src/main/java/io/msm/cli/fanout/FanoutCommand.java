@@ -14,12 +14,6 @@ import io.msm.cli.render.Table;
 import io.msm.cli.render.Units;
 import io.msm.cli.source.DatapathView;
 import io.msm.cli.source.Host;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -28,36 +22,43 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 
 /** {@code msm fanout}: every fan-out group with its subscribers and counters. */
-@Command(name = "fanout", mixinStandardHelpOptions = true, versionProvider = MsmVersion.class,
+@Command(
+        name = "fanout",
+        mixinStandardHelpOptions = true,
+        versionProvider = MsmVersion.class,
         description = {
             "List the in-kernel fan-out groups: for each upstream flow (UDP to addr:port) the subscribers its "
                     + "packets are copied to — destination, egress interface, source address of the copies — "
-                    + "with packets in, copies out and errors (per-CPU counters, summed)."},
+                    + "with packets in, copies out and errors (per-CPU counters, summed)."
+        },
         footerHeading = "%nJSON (one object per group, in one array):%n",
         footer = {
             "  upstream, proto, group_id, flags [local, strict, pass_others],",
             "  source_filter (with strict), packets, bytes, copies, errors, strict_drops,",
             "  subscribers: [{destination, ifindex, ifname, source, sub_id, dmac,",
-            "                 ingress, packets, bytes, errors}]"})
+            "                 ingress, packets, bytes, errors}]"
+        })
 public final class FanoutCommand implements Callable<Integer> {
-    @ParentCommand
-    MsmCommand msm;
+    @ParentCommand MsmCommand msm;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Option(names = "--json", description = "print a JSON array instead of tables")
     boolean json;
 
     /** A group and its counters, read once. */
-    record GroupView(FanoutKey key, FanoutGroup group, String label, GroupStats stats, List<SubView> subs) {
-    }
+    record GroupView(
+            FanoutKey key, FanoutGroup group, String label, GroupStats stats, List<SubView> subs) {}
 
     /** A subscriber, its interface name (null if none has that index) and its counters. */
-    record SubView(FanoutSub sub, String ifname, SubStats stats) {
-    }
+    record SubView(FanoutSub sub, String ifname, SubStats stats) {}
 
     @Override
     public Integer call() {
@@ -82,10 +83,17 @@ public final class FanoutCommand implements Callable<Integer> {
             FanoutGroup g = e.getValue();
             List<SubView> subs = new ArrayList<>(g.subs().size());
             for (FanoutSub s : g.subs()) {
-                String ifname = names.computeIfAbsent(s.ifindex(), i -> host.ifname(i).orElse(null));
+                String ifname =
+                        names.computeIfAbsent(s.ifindex(), i -> host.ifname(i).orElse(null));
                 subs.add(new SubView(s, ifname, view.subStats(s.subId())));
             }
-            out.add(new GroupView(e.getKey(), g, view.groupLabel(g.groupId()), view.groupStats(g.groupId()), subs));
+            out.add(
+                    new GroupView(
+                            e.getKey(),
+                            g,
+                            view.groupLabel(g.groupId()),
+                            view.groupStats(g.groupId()),
+                            subs));
         }
         return out;
     }
@@ -108,7 +116,9 @@ public final class FanoutCommand implements Callable<Integer> {
         if ((g.flags() & FanoutGroup.F_STRICT) == 0 || g.srcAddr() == null) {
             return null;
         }
-        return g.srcPort() == 0 ? g.srcAddr().getHostAddress() + ":*" : Addr.hostPort(g.srcAddr(), g.srcPort());
+        return g.srcPort() == 0
+                ? g.srcAddr().getHostAddress() + ":*"
+                : Addr.hostPort(g.srcAddr(), g.srcPort());
     }
 
     static void table(PrintWriter out, List<GroupView> groups) {
@@ -119,8 +129,13 @@ public final class FanoutCommand implements Callable<Integer> {
         int subscribers = 0;
         for (GroupView gv : groups) {
             FanoutGroup g = gv.group();
-            StringBuilder head = new StringBuilder("udp " + gv.key() + "  group " + g.groupId()
-                    + (gv.label().isEmpty() ? "" : "  " + gv.label()));
+            StringBuilder head =
+                    new StringBuilder(
+                            "udp "
+                                    + gv.key()
+                                    + "  group "
+                                    + g.groupId()
+                                    + (gv.label().isEmpty() ? "" : "  " + gv.label()));
             List<String> flags = flags(g);
             if (!flags.isEmpty()) {
                 head.append("  [").append(String.join(", ", flags));
@@ -132,21 +147,41 @@ public final class FanoutCommand implements Callable<Integer> {
             }
             out.println(head);
             GroupStats st = gv.stats();
-            out.println("  in " + st.packets() + " packets (" + Units.bytes(st.bytes()) + ")  copies out "
-                    + st.copies() + "  errors " + st.errors()
-                    + (st.strictDrops() > 0 ? "  strict drops " + st.strictDrops() : ""));
+            out.println(
+                    "  in "
+                            + st.packets()
+                            + " packets ("
+                            + Units.bytes(st.bytes())
+                            + ")  copies out "
+                            + st.copies()
+                            + "  errors "
+                            + st.errors()
+                            + (st.strictDrops() > 0 ? "  strict drops " + st.strictDrops() : ""));
             if (gv.subs().isEmpty()) {
                 out.println("  no subscribers");
             } else {
-                Table t = new Table().indent("  ").left("DESTINATION").right("IFINDEX").left("IFACE").left("SOURCE")
-                        .right("PACKETS").right("BYTES").right("ERRORS");
+                Table t =
+                        new Table()
+                                .indent("  ")
+                                .left("DESTINATION")
+                                .right("IFINDEX")
+                                .left("IFACE")
+                                .left("SOURCE")
+                                .right("PACKETS")
+                                .right("BYTES")
+                                .right("ERRORS");
                 for (SubView s : gv.subs()) {
                     FanoutSub sub = s.sub();
-                    t.row(sub.destination(), Integer.toString(sub.ifindex()),
+                    t.row(
+                            sub.destination(),
+                            Integer.toString(sub.ifindex()),
                             (s.ifname() == null ? "?" : s.ifname())
-                                    + ((sub.flags() & FanoutSub.F_INGRESS) != 0 ? " (ingress)" : ""),
+                                    + ((sub.flags() & FanoutSub.F_INGRESS) != 0
+                                            ? " (ingress)"
+                                            : ""),
                             Addr.hostPort(sub.saddr(), sub.sport()),
-                            Long.toString(s.stats().packets()), Units.bytes(s.stats().bytes()),
+                            Long.toString(s.stats().packets()),
+                            Units.bytes(s.stats().bytes()),
                             Long.toString(s.stats().errors()));
                 }
                 t.print(out);
@@ -154,8 +189,11 @@ public final class FanoutCommand implements Callable<Integer> {
             subscribers += gv.subs().size();
             out.println();
         }
-        out.println(groups.size() + (groups.size() == 1 ? " group, " : " groups, ") + subscribers
-                + (subscribers == 1 ? " subscriber" : " subscribers"));
+        out.println(
+                groups.size()
+                        + (groups.size() == 1 ? " group, " : " groups, ")
+                        + subscribers
+                        + (subscribers == 1 ? " subscriber" : " subscribers"));
     }
 
     static void json(PrintWriter out, List<GroupView> groups) {

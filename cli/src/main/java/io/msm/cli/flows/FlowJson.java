@@ -4,14 +4,12 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.SerializedString;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.RtpStats;
-
 import java.io.IOException;
 
 /**
- * The JSON object of one flow. The schema (README "msm flows --json"):
- * src, dst ("addr:port", IPv6 "[addr]:port"), proto, class, packets, bytes,
- * age_ms, idle_ms, fanout; rtp {ssrc, payload_type, highest_seq, lost,
- * jitter_ms, clock_rate} for RTP flows; pps and bitrate_bps while watching.
+ * The JSON object of one flow. The schema (README "msm flows --json"): src, dst ("addr:port", IPv6
+ * "[addr]:port"), proto, class, packets, bytes, age_ms, idle_ms, fanout; rtp {ssrc, payload_type,
+ * highest_seq, lost, jitter_ms, clock_rate} for RTP flows; pps and bitrate_bps while watching.
  */
 public final class FlowJson {
     // field names escaped once, not per flow (100k flows x 15 fields)
@@ -34,8 +32,7 @@ public final class FlowJson {
     private static final SerializedString JITTER_MS = new SerializedString("jitter_ms");
     private static final SerializedString CLOCK_RATE = new SerializedString("clock_rate");
 
-    private FlowJson() {
-    }
+    private FlowJson() {}
 
     public static void write(JsonGenerator g, FlowRow r, long nowNs) throws IOException {
         Flow f = r.flow();
@@ -68,7 +65,8 @@ public final class FlowJson {
         g.writeEndObject();
     }
 
-    private static void str(JsonGenerator g, SerializedString name, String value) throws IOException {
+    private static void str(JsonGenerator g, SerializedString name, String value)
+            throws IOException {
         g.writeFieldName(name);
         g.writeString(value);
     }
@@ -78,7 +76,8 @@ public final class FlowJson {
         g.writeNumber(value);
     }
 
-    private static void num(JsonGenerator g, SerializedString name, double value) throws IOException {
+    private static void num(JsonGenerator g, SerializedString name, double value)
+            throws IOException {
         g.writeFieldName(name);
         g.writeNumber(value);
     }

@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * How {@code msm flows --sort} orders flows: the biggest, lossiest or most
- * jittery first, or the oldest first. Ties go to the flow with more packets.
+ * How {@code msm flows --sort} orders flows: the biggest, lossiest or most jittery first, or the
+ * oldest first. Ties go to the flow with more packets.
  */
 public enum FlowOrder {
     PACKETS {
@@ -50,8 +50,7 @@ public enum FlowOrder {
     }
 
     /** A row with its keys computed once (100k rows are compared ~1.7M times). */
-    private record Keyed(double key, long packets, FlowRow row) {
-    }
+    private record Keyed(double key, long packets, FlowRow row) {}
 
     /** The rows in this order, the first {@code limit} of them (0: all). */
     public List<FlowRow> sort(Collection<FlowRow> rows, int limit) {
@@ -59,10 +58,11 @@ public enum FlowOrder {
         for (FlowRow r : rows) {
             keyed.add(new Keyed(key(r), r.flow().packets(), r));
         }
-        keyed.sort((a, b) -> {
-            int c = Double.compare(a.key, b.key);
-            return c != 0 ? c : Long.compare(b.packets, a.packets);
-        });
+        keyed.sort(
+                (a, b) -> {
+                    int c = Double.compare(a.key, b.key);
+                    return c != 0 ? c : Long.compare(b.packets, a.packets);
+                });
         int n = limit > 0 ? Math.min(limit, keyed.size()) : keyed.size();
         List<FlowRow> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {

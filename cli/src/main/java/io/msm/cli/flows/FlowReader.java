@@ -5,7 +5,6 @@ import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.TrafficClass;
 import io.msm.cli.source.DatapathView;
-
 import java.net.Inet4Address;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -16,28 +15,32 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * Reads flows from a datapath with the class filter applied and each flow's
- * fan-out subscriber count attached.
+ * Reads flows from a datapath with the class filter applied and each flow's fan-out subscriber
+ * count attached.
  */
 public final class FlowReader {
     private final DatapathView view;
     private final Set<TrafficClass> classes;
     private Map<FanoutKey, Integer> subscribers;
 
-    /** @param classes classes to keep; empty keeps all */
+    /**
+     * @param classes classes to keep; empty keeps all
+     */
     public FlowReader(DatapathView view, Set<TrafficClass> classes) {
         this.view = view;
-        this.classes = classes.isEmpty() ? EnumSet.allOf(TrafficClass.class) : EnumSet.copyOf(classes);
+        this.classes =
+                classes.isEmpty() ? EnumSet.allOf(TrafficClass.class) : EnumSet.copyOf(classes);
     }
 
     /** Visit matching flows in map order (nothing is kept). */
     public void stream(Consumer<FlowRow> visitor) {
         Map<FanoutKey, Integer> subs = subscribers();
-        view.forEachFlow((k, f) -> {
-            if (classes.contains(f.trafficClass())) {
-                visitor.accept(new FlowRow(k, f, fanout(subs, k)));
-            }
-        });
+        view.forEachFlow(
+                (k, f) -> {
+                    if (classes.contains(f.trafficClass())) {
+                        visitor.accept(new FlowRow(k, f, fanout(subs, k)));
+                    }
+                });
     }
 
     /** All matching flows. */
@@ -65,7 +68,9 @@ public final class FlowReader {
 
     /** Groups are keyed by the upstream flow's destination: UDP over IPv4 only. */
     static int fanout(Map<FanoutKey, Integer> subs, FlowKey k) {
-        if (subs.isEmpty() || k.proto() != FlowKey.IPPROTO_UDP || !(k.dst() instanceof Inet4Address a)
+        if (subs.isEmpty()
+                || k.proto() != FlowKey.IPPROTO_UDP
+                || !(k.dst() instanceof Inet4Address a)
                 || k.dport() < 1) {
             return 0;
         }

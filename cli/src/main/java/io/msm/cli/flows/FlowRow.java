@@ -7,11 +7,11 @@ import io.msm.bpf.maps.TrafficClass;
 import io.msm.cli.render.Endpoints;
 
 /**
- * One flow as the CLI shows it: the kernel's entry, its fan-out subscriber
- * count and, while watching, its rates since the previous refresh.
+ * One flow as the CLI shows it: the kernel's entry, its fan-out subscriber count and, while
+ * watching, its rates since the previous refresh.
  *
- * @param fanout     subscribers of the group fed by this flow (0 if none)
- * @param pps        packets per second since the last refresh (NaN: not measured)
+ * @param fanout subscribers of the group fed by this flow (0 if none)
+ * @param pps packets per second since the last refresh (NaN: not measured)
  * @param bytesPerSec bytes per second since the last refresh (NaN: not measured)
  */
 public record FlowRow(FlowKey key, Flow flow, int fanout, double pps, double bytesPerSec) {

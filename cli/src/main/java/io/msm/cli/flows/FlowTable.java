@@ -3,20 +3,25 @@ package io.msm.cli.flows;
 import io.msm.bpf.maps.RtpStats;
 import io.msm.cli.render.Table;
 import io.msm.cli.render.Units;
-
 import java.io.PrintWriter;
 import java.util.List;
 
 /** The human view of flows: one aligned row each, with units. */
 public final class FlowTable {
-    private FlowTable() {
-    }
+    private FlowTable() {}
 
     /**
      * @param withRates add PPS and BITRATE columns (while watching)
      */
     public static void print(PrintWriter out, List<FlowRow> rows, long nowNs, boolean withRates) {
-        Table t = new Table().left("PROTO").left("SRC").left("DST").left("CLASS").right("PACKETS").right("BYTES");
+        Table t =
+                new Table()
+                        .left("PROTO")
+                        .left("SRC")
+                        .left("DST")
+                        .left("CLASS")
+                        .right("PACKETS")
+                        .right("BYTES");
         if (withRates) {
             t.right("RATE").right("BITRATE");
         }

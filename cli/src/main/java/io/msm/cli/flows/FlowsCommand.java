@@ -29,12 +29,16 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /** {@code msm flows}: the flow table, as a table, as JSON, or refreshed in place. */
-@Command(name = "flows", mixinStandardHelpOptions = true, versionProvider = MsmVersion.class,
+@Command(
+        name = "flows",
+        mixinStandardHelpOptions = true,
+        versionProvider = MsmVersion.class,
         description = {
             "List the flows in the datapath's flow table: 5-tuple, class, packets, bytes, age, idle time, "
                     + "fan-out subscribers and, for RTP, loss and jitter (RFC 3550).",
             "Without --sort, --json streams flows in the kernel's map order (fastest for large tables); "
-                    + "the table is sorted by packets."},
+                    + "the table is sorted by packets."
+        },
         footerHeading = "%nJSON (one object per flow, in one array):%n",
         footer = {
             "  src, dst     \"addr:port\" (IPv6: \"[addr]:port\")",
@@ -43,41 +47,62 @@ import picocli.CommandLine.TypeConversionException;
             "  packets, bytes, age_ms, idle_ms",
             "  fanout       subscribers of the fan-out group fed by this flow (0: none)",
             "  rtp          RTP flows only: ssrc, payload_type, highest_seq (extended),",
-            "               lost, jitter_ms, clock_rate"})
+            "               lost, jitter_ms, clock_rate"
+        })
 public final class FlowsCommand implements Callable<Integer> {
     /** Rows shown by --watch when --limit is not given: one screen. */
     static final int WATCH_LIMIT = 40;
+
     static final String CLEAR = "\033[H\033[2J";
 
-    @ParentCommand
-    MsmCommand msm;
+    @ParentCommand MsmCommand msm;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
-    @Option(names = "--class", paramLabel = "CLASS", split = ",", converter = ClassConverter.class,
-            description = "only flows of these classes (comma-separated): rtp, rtcp, stun, dtls, game, control, other")
+    @Option(
+            names = "--class",
+            paramLabel = "CLASS",
+            split = ",",
+            converter = ClassConverter.class,
+            description =
+                    "only flows of these classes (comma-separated): rtp, rtcp, stun, dtls, game, control, other")
     List<TrafficClass> classes = new ArrayList<>();
 
-    @Option(names = "--sort", paramLabel = "KEY",
-            description = "order by packets, bytes, loss, jitter (largest first) or age (oldest first)")
+    @Option(
+            names = "--sort",
+            paramLabel = "KEY",
+            description =
+                    "order by packets, bytes, loss, jitter (largest first) or age (oldest first)")
     FlowOrder sort;
 
-    @Option(names = "--limit", paramLabel = "N", description = "show at most N flows (with --sort: the first N)")
+    @Option(
+            names = "--limit",
+            paramLabel = "N",
+            description = "show at most N flows (with --sort: the first N)")
     Integer limit;
 
     @Option(names = "--json", description = "print a JSON array instead of a table")
     boolean json;
 
-    @Option(names = "--watch", description = "redraw the table in place every --interval seconds, with packet "
-            + "and bit rates since the previous refresh; Ctrl-C stops (shows " + WATCH_LIMIT
-            + " flows unless --limit says otherwise)")
+    @Option(
+            names = "--watch",
+            description =
+                    "redraw the table in place every --interval seconds, with packet "
+                            + "and bit rates since the previous refresh; Ctrl-C stops (shows "
+                            + WATCH_LIMIT
+                            + " flows unless --limit says otherwise)")
     boolean watch;
 
-    @Option(names = "--interval", paramLabel = "S", description = "seconds between --watch refreshes (default 1)")
+    @Option(
+            names = "--interval",
+            paramLabel = "S",
+            description = "seconds between --watch refreshes (default 1)")
     Double interval;
 
-    @Option(names = "--count", paramLabel = "N", description = "with --watch: stop after N refreshes")
+    @Option(
+            names = "--count",
+            paramLabel = "N",
+            description = "with --watch: stop after N refreshes")
     Integer count;
 
     /** TrafficClass labels, with the accepted names in the error. */
@@ -117,20 +142,25 @@ public final class FlowsCommand implements Callable<Integer> {
 
     private void validate() {
         if (limit != null && limit < 0) {
-            throw new ParameterException(spec.commandLine(), "--limit must be 0 or more, got " + limit);
+            throw new ParameterException(
+                    spec.commandLine(), "--limit must be 0 or more, got " + limit);
         }
         if (!watch && (interval != null || count != null)) {
-            throw new ParameterException(spec.commandLine(), "--interval and --count only apply with --watch");
+            throw new ParameterException(
+                    spec.commandLine(), "--interval and --count only apply with --watch");
         }
         if (watch && json) {
-            throw new ParameterException(spec.commandLine(),
+            throw new ParameterException(
+                    spec.commandLine(),
                     "--watch draws a table for a terminal; for JSON run 'msm flows --json' at the pace you need");
         }
         if (interval != null && (interval < 0.05 || interval > 3600)) {
-            throw new ParameterException(spec.commandLine(), "--interval must be 0.05..3600 seconds, got " + interval);
+            throw new ParameterException(
+                    spec.commandLine(), "--interval must be 0.05..3600 seconds, got " + interval);
         }
         if (count != null && count < 1) {
-            throw new ParameterException(spec.commandLine(), "--count must be 1 or more, got " + count);
+            throw new ParameterException(
+                    spec.commandLine(), "--count must be 1 or more, got " + count);
         }
     }
 
@@ -154,12 +184,13 @@ public final class FlowsCommand implements Callable<Integer> {
             g.writeStartArray();
             if (sort == null) {
                 int[] n = {0};
-                reader.stream(r -> {
-                    if (n[0] < max) {
-                        n[0]++;
-                        write(g, r, now);
-                    }
-                });
+                reader.stream(
+                        r -> {
+                            if (n[0] < max) {
+                                n[0]++;
+                                write(g, r, now);
+                            }
+                        });
             } else {
                 for (FlowRow r : order(reader.all(), sort, limit)) {
                     write(g, r, now);
@@ -201,8 +232,14 @@ public final class FlowsCommand implements Callable<Integer> {
             int total = rows.size();
             rows = order(rows, by, rowsShown);
             out.print(CLEAR);
-            out.println("msm flows at " + view.dir() + " — every " + (sleepMs / 1000.0) + " s — "
-                    + LocalTime.now(ZoneId.systemDefault()).format(hms) + " — Ctrl-C to stop");
+            out.println(
+                    "msm flows at "
+                            + view.dir()
+                            + " — every "
+                            + (sleepMs / 1000.0)
+                            + " s — "
+                            + LocalTime.now(ZoneId.systemDefault()).format(hms)
+                            + " — Ctrl-C to stop");
             out.println();
             FlowTable.print(out, rows, now, true);
             out.println(summary(rows.size(), total, by));
@@ -229,10 +266,17 @@ public final class FlowsCommand implements Callable<Integer> {
                 }
                 long[] before = previous.get(r.key());
                 if (before == null || before[0] > p) {
-                    // new since the last refresh (or evicted and re-created): everything counted is new
-                    before = r.flow().firstNs() >= previousNs || before != null ? new long[] {0, 0} : null;
+                    // new since the last refresh (or evicted and re-created): everything counted is
+                    // new
+                    before =
+                            r.flow().firstNs() >= previousNs || before != null
+                                    ? new long[] {0, 0}
+                                    : null;
                 }
-                out.add(before == null ? r : r.withRates((p - before[0]) / dt, (b - before[1]) / dt));
+                out.add(
+                        before == null
+                                ? r
+                                : r.withRates((p - before[0]) / dt, (b - before[1]) / dt));
             }
             previous = current;
             previousNs = nowNs;

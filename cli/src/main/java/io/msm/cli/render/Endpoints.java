@@ -4,15 +4,13 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 
 /**
- * "addr:port" text for flows: IPv4 dotted, IPv6 in RFC 5952 form
- * ("[2001:db8::1]:5004", as ip and ss print it, not Java's uncompressed
- * "2001:db8:0:0:0:0:0:1").
+ * "addr:port" text for flows: IPv4 dotted, IPv6 in RFC 5952 form ("[2001:db8::1]:5004", as ip and
+ * ss print it, not Java's uncompressed "2001:db8:0:0:0:0:0:1").
  */
 public final class Endpoints {
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
-    private Endpoints() {
-    }
+    private Endpoints() {}
 
     public static String hostPort(InetAddress a, int port) {
         StringBuilder sb = new StringBuilder(48);
@@ -45,7 +43,10 @@ public final class Endpoints {
         }
     }
 
-    /** RFC 5952 section 4: lower case, no leading zeros, the longest run (2+ groups) of zeros as "::". */
+    /**
+     * RFC 5952 section 4: lower case, no leading zeros, the longest run (2+ groups) of zeros as
+     * "::".
+     */
     private static void appendV6(StringBuilder sb, byte[] b) {
         int[] g = new int[8];
         for (int i = 0; i < 8; i++) {

@@ -4,20 +4,18 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 
 /**
- * JSON output, written as it is produced (a JsonGenerator, never a tree in
- * memory), so 100,000 flows cost no more memory than one.
+ * JSON output, written as it is produced (a JsonGenerator, never a tree in memory), so 100,000
+ * flows cost no more memory than one.
  */
 public final class Json {
     private static final JsonFactory FACTORY = JsonFactory.builder().build();
 
-    private Json() {
-    }
+    private Json() {}
 
     /** Indented output, for small documents (status, fan-out). */
     public static JsonGenerator pretty(Writer out) {
@@ -25,8 +23,8 @@ public final class Json {
     }
 
     /**
-     * A top-level array with one compact element per line: greppable, and
-     * still a single JSON document.
+     * A top-level array with one compact element per line: greppable, and still a single JSON
+     * document.
      */
     public static JsonGenerator linePerElement(Writer out) {
         return create(out).setPrettyPrinter(new LinePerElement());

@@ -5,11 +5,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A plain-text table: a header row, columns padded to their widest cell,
- * numbers right-aligned, two spaces between columns, no trailing blanks.
+ * A plain-text table: a header row, columns padded to their widest cell, numbers right-aligned, two
+ * spaces between columns, no trailing blanks.
  */
 public final class Table {
-    public enum Align { LEFT, RIGHT }
+    public enum Align {
+        LEFT,
+        RIGHT
+    }
 
     private final List<String> headers = new ArrayList<>();
     private final List<Align> aligns = new ArrayList<>();
@@ -38,8 +41,13 @@ public final class Table {
 
     public Table row(String... cells) {
         if (cells.length != headers.size()) {
-            throw new IllegalArgumentException("row has " + cells.length + " cells, table has " + headers.size()
-                    + " columns " + headers);
+            throw new IllegalArgumentException(
+                    "row has "
+                            + cells.length
+                            + " cells, table has "
+                            + headers.size()
+                            + " columns "
+                            + headers);
         }
         rows.add(cells.clone());
         return this;

@@ -1,12 +1,11 @@
 package io.msm.cli.render;
 
 /**
- * Numbers for people: decimal SI prefixes (network convention: 1 kB =
- * 1000 B, 1 kbit/s = 1000 bit/s), durations from ms to days.
+ * Numbers for people: decimal SI prefixes (network convention: 1 kB = 1000 B, 1 kbit/s = 1000
+ * bit/s), durations from ms to days.
  */
 public final class Units {
-    private Units() {
-    }
+    private Units() {}
 
     /** 999 B, 1.2 kB, 34.5 MB, 1.0 GB */
     public static String bytes(long b) {
@@ -84,14 +83,19 @@ public final class Units {
     }
 
     /**
-     * v rounded half-up to the given decimals, without String.format: a table
-     * of 100,000 flows formats half a million numbers, and format() is slow.
+     * v rounded half-up to the given decimals, without String.format: a table of 100,000 flows
+     * formats half a million numbers, and format() is slow.
      */
     public static String fixed(double v, int decimals) {
         if (Double.isNaN(v) || Double.isInfinite(v)) {
             return Double.toString(v);
         }
-        long scale = decimals == 1 ? 10 : decimals == 2 ? 100 : decimals == 3 ? 1000 : (long) Math.pow(10, decimals);
+        long scale =
+                decimals == 1
+                        ? 10
+                        : decimals == 2
+                                ? 100
+                                : decimals == 3 ? 1000 : (long) Math.pow(10, decimals);
         long r = Math.round(Math.abs(v) * scale);
         StringBuilder sb = new StringBuilder(24);
         if (v < 0 && r != 0) {

@@ -7,13 +7,12 @@ import java.time.Duration;
 @FunctionalInterface
 public interface AgentProbe {
     /**
-     * @param reachable  the agent answered with a 2xx status
+     * @param reachable the agent answered with a 2xx status
      * @param httpStatus the status, 0 when there was no answer
-     * @param detail     the body's first line, or why there was no answer
-     * @param millis     how long it took
+     * @param detail the body's first line, or why there was no answer
+     * @param millis how long it took
      */
-    record Health(boolean reachable, int httpStatus, String detail, long millis) {
-    }
+    record Health(boolean reachable, int httpStatus, String detail, long millis) {}
 
     Health probe(URI url, Duration timeout);
 }

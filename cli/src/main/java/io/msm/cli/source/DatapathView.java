@@ -9,7 +9,6 @@ import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.SubStats;
-
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -18,8 +17,8 @@ import java.util.SortedMap;
 import java.util.function.BiConsumer;
 
 /**
- * What the commands read from a pinned datapath. {@link PinnedDatapath}
- * reads the BPF maps; unit tests feed the commands a fake.
+ * What the commands read from a pinned datapath. {@link PinnedDatapath} reads the BPF maps; unit
+ * tests feed the commands a fake.
  */
 public interface DatapathView extends AutoCloseable {
     /** The bpffs directory the pins live in. */

@@ -14,11 +14,14 @@ public final class HttpAgentProbe implements AgentProbe {
     @Override
     public Health probe(URI url, Duration timeout) {
         long t0 = System.nanoTime();
-        HttpClient client = HttpClient.newBuilder()
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .proxy(HttpClient.Builder.NO_PROXY) // the agent is local: never through a proxy
-                .build();
+        HttpClient client =
+                HttpClient.newBuilder()
+                        .connectTimeout(timeout)
+                        .followRedirects(HttpClient.Redirect.NEVER)
+                        .proxy(
+                                HttpClient.Builder
+                                        .NO_PROXY) // the agent is local: never through a proxy
+                        .build();
         HttpRequest req = HttpRequest.newBuilder(url).timeout(timeout).GET().build();
         try {
             HttpResponse<String> r = client.send(req, HttpResponse.BodyHandlers.ofString());
@@ -33,9 +36,18 @@ public final class HttpAgentProbe implements AgentProbe {
         } catch (HttpTimeoutException e) {
             return new Health(false, 0, "no answer within " + timeout.toMillis() + " ms", ms(t0));
         } catch (ConnectException e) {
-            return new Health(false, 0, "connection refused (msm-agent not running, or listening elsewhere)", ms(t0));
+            return new Health(
+                    false,
+                    0,
+                    "connection refused (msm-agent not running, or listening elsewhere)",
+                    ms(t0));
         } catch (IOException e) {
-            return new Health(false, 0, e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : ""), ms(t0));
+            return new Health(
+                    false,
+                    0,
+                    e.getClass().getSimpleName()
+                            + (e.getMessage() != null ? ": " + e.getMessage() : ""),
+                    ms(t0));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Health(false, 0, "interrupted", ms(t0));

@@ -29,8 +29,10 @@ public final class LiveHost implements Host {
 
     @Override
     public String kernel() {
-        return read("/proc/sys/kernel/ostype", System.getProperty("os.name")) + " "
-                + read("/proc/sys/kernel/osrelease", System.getProperty("os.version")) + " "
+        return read("/proc/sys/kernel/ostype", System.getProperty("os.name"))
+                + " "
+                + read("/proc/sys/kernel/osrelease", System.getProperty("os.version"))
+                + " "
                 + System.getProperty("os.arch");
     }
 

@@ -40,9 +40,9 @@ import java.util.TreeMap;
 import java.util.function.BiConsumer;
 
 /**
- * The datapath as the agent pinned it, read straight from the BPF maps. The
- * layout is checked when it is opened, so a CLI from another release fails
- * with one clear message instead of misreading bytes.
+ * The datapath as the agent pinned it, read straight from the BPF maps. The layout is checked when
+ * it is opened, so a CLI from another release fails with one clear message instead of misreading
+ * bytes.
  */
 public final class PinnedDatapath implements DatapathView {
     /** Key and value sizes this release's structs have, per pinned map. */
@@ -128,12 +128,22 @@ public final class PinnedDatapath implements DatapathView {
             MapInfo info = BpfMap.info(n, dp.mapFd(e.getKey()));
             int[] want = e.getValue();
             if (info.keySize() != want[0] || info.valueSize() != want[1]) {
-                mismatches.add(e.getKey() + ": key/value size " + info.keySize() + "/" + info.valueSize()
-                        + ", this msm expects " + want[0] + "/" + want[1]);
+                mismatches.add(
+                        e.getKey()
+                                + ": key/value size "
+                                + info.keySize()
+                                + "/"
+                                + info.valueSize()
+                                + ", this msm expects "
+                                + want[0]
+                                + "/"
+                                + want[1]);
             }
         }
-        boolean metaReadable = mismatches.stream().noneMatch(m -> m.startsWith(Datapath.MAP_META + ":"));
-        Optional<Meta> meta = metaReadable ? dp.meta().lookup(0).filter(Meta::written) : Optional.empty();
+        boolean metaReadable =
+                mismatches.stream().noneMatch(m -> m.startsWith(Datapath.MAP_META + ":"));
+        Optional<Meta> meta =
+                metaReadable ? dp.meta().lookup(0).filter(Meta::written) : Optional.empty();
         if (meta.isPresent() && meta.get().layoutVersion() != Meta.LAYOUT_VERSION) {
             throw Failures.layoutVersion(dir, meta.get().layoutVersion());
         }
@@ -159,7 +169,8 @@ public final class PinnedDatapath implements DatapathView {
 
     @Override
     public SortedMap<FanoutKey, FanoutGroup> fanoutGroups() {
-        // keys, then one lookup each: a batch read would allocate 4096 x 36 kB for groups of 1024 slots
+        // keys, then one lookup each: a batch read would allocate 4096 x 36 kB for groups of 1024
+        // slots
         SortedMap<FanoutKey, FanoutGroup> out = new TreeMap<>(FanoutKeys.ORDER);
         for (FanoutKey k : fanout.keys()) {
             fanout.lookup(k).ifPresent(g -> out.put(k, g));

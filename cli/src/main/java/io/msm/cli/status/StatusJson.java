@@ -8,15 +8,13 @@ import io.msm.bpf.maps.TrafficClass;
 import io.msm.cli.render.Json;
 import io.msm.cli.source.MapFill;
 import io.msm.cli.source.PinnedProgram;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 
 /** {@code msm status --json}: the same report as one JSON object. */
 final class StatusJson {
-    private StatusJson() {
-    }
+    private StatusJson() {}
 
     static void print(PrintWriter out, StatusReport r) {
         try (JsonGenerator g = Json.pretty(out)) {
@@ -124,7 +122,8 @@ final class StatusJson {
         out.println();
     }
 
-    private static void strings(JsonGenerator g, String field, Iterable<String> values) throws IOException {
+    private static void strings(JsonGenerator g, String field, Iterable<String> values)
+            throws IOException {
         g.writeArrayFieldStart(field);
         for (String v : values) {
             g.writeString(v);

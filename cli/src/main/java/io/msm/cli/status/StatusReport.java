@@ -18,13 +18,24 @@ import java.util.Locale;
  * Everything {@code msm status} found, including what it could not read.
  *
  * @param openFailure why the pins could not be opened (then meta .. totals are empty)
- * @param meta        msm_meta, null when not stamped or not readable
- * @param shippedSha  SHA-256 of the datapath object this msm ships (null if absent)
- * @param nowNs       CLOCK_MONOTONIC when the report was made
+ * @param meta msm_meta, null when not stamped or not readable
+ * @param shippedSha SHA-256 of the datapath object this msm ships (null if absent)
+ * @param nowNs CLOCK_MONOTONIC when the report was made
  */
-public record StatusReport(String kernel, Path dir, PinScan pins, CliFailure openFailure, Meta meta,
-                           String shippedSha, List<PinnedProgram> programs, List<Hook> hooks, List<MapFill> fills,
-                           Counters totals, URI agentUrl, AgentProbe.Health agent, long nowNs) {
+public record StatusReport(
+        String kernel,
+        Path dir,
+        PinScan pins,
+        CliFailure openFailure,
+        Meta meta,
+        String shippedSha,
+        List<PinnedProgram> programs,
+        List<Hook> hooks,
+        List<MapFill> fills,
+        Counters totals,
+        URI agentUrl,
+        AgentProbe.Health agent,
+        long nowNs) {
 
     /** State of one hook msm recorded in msm_attachments, checked against the kernel. */
     public enum HookState {
@@ -49,12 +60,12 @@ public record StatusReport(String kernel, Path dir, PinScan pins, CliFailure ope
     /**
      * One program msm recorded as attached on an interface.
      *
-     * @param kind       "tc" or "xdp" / "xdp-generic"
+     * @param kind "tc" or "xdp" / "xdp-generic"
      * @param recordedId program id msm_attachments holds
-     * @param liveId     program id the kernel reports there now (0: none)
+     * @param liveId program id the kernel reports there now (0: none)
      */
-    public record Hook(int ifindex, String ifname, String kind, int recordedId, int liveId, HookState state) {
-    }
+    public record Hook(
+            int ifindex, String ifname, String kind, int recordedId, int liveId, HookState state) {}
 
     /** The problems found, most serious first. */
     public List<String> problems() {
@@ -64,14 +75,27 @@ public record StatusReport(String kernel, Path dir, PinScan pins, CliFailure ope
         }
         for (Hook h : hooks) {
             if (!h.state().healthy()) {
-                p.add(h.kind() + " program " + h.recordedId() + " on " + h.ifname() + " (ifindex " + h.ifindex()
-                        + ") is " + h.state().label() + (h.liveId() != 0 ? " (now program " + h.liveId() + ")" : "")
-                        + ": restart msm-agent to re-attach");
+                p.add(
+                        h.kind()
+                                + " program "
+                                + h.recordedId()
+                                + " on "
+                                + h.ifname()
+                                + " (ifindex "
+                                + h.ifindex()
+                                + ") is "
+                                + h.state().label()
+                                + (h.liveId() != 0 ? " (now program " + h.liveId() + ")" : "")
+                                + ": restart msm-agent to re-attach");
             }
         }
         if (!agent.reachable()) {
-            p.add("msm-agent is not answering at " + agentUrl + ": " + agent.detail()
-                    + " (forwarding goes on; control and new fan-out groups need the agent)");
+            p.add(
+                    "msm-agent is not answering at "
+                            + agentUrl
+                            + ": "
+                            + agent.detail()
+                            + " (forwarding goes on; control and new fan-out groups need the agent)");
         }
         return p;
     }

@@ -14,8 +14,7 @@ import java.io.StringWriter;
 
 /** {@code msm status} for people: a summary, then one table per section. */
 final class StatusText {
-    private StatusText() {
-    }
+    private StatusText() {}
 
     static void print(PrintWriter out, StatusReport r) {
         Table head = new Table().left("").left("");
@@ -28,9 +27,18 @@ final class StatusText {
         if (!r.programs().isEmpty()) {
             out.println();
             out.println("programs");
-            Table t = new Table().indent("  ").left("PIN").right("ID").right("VERIFIED INSNS").right("XLATED");
+            Table t =
+                    new Table()
+                            .indent("  ")
+                            .left("PIN")
+                            .right("ID")
+                            .right("VERIFIED INSNS")
+                            .right("XLATED");
             for (PinnedProgram p : r.programs()) {
-                t.row(p.name(), Integer.toString(p.info().id()), Integer.toString(p.info().verifiedInsns()),
+                t.row(
+                        p.name(),
+                        Integer.toString(p.info().id()),
+                        Integer.toString(p.info().verifiedInsns()),
                         Units.bytes(p.info().xlatedLen()));
             }
             t.print(out);
@@ -42,10 +50,21 @@ final class StatusText {
             if (r.hooks().isEmpty()) {
                 out.println("  nothing recorded in msm_attachments (msm-agent attaches on start)");
             } else {
-                Table t = new Table().indent("  ").right("IFINDEX").left("IFACE").left("HOOK").right("RECORDED")
-                        .right("LIVE").left("STATE");
+                Table t =
+                        new Table()
+                                .indent("  ")
+                                .right("IFINDEX")
+                                .left("IFACE")
+                                .left("HOOK")
+                                .right("RECORDED")
+                                .right("LIVE")
+                                .left("STATE");
                 for (StatusReport.Hook h : r.hooks()) {
-                    t.row(Integer.toString(h.ifindex()), h.ifname(), h.kind(), Integer.toString(h.recordedId()),
+                    t.row(
+                            Integer.toString(h.ifindex()),
+                            h.ifname(),
+                            h.kind(),
+                            Integer.toString(h.recordedId()),
                             h.liveId() == 0 ? "-" : Integer.toString(h.liveId()),
                             h.state().healthy() ? h.state().label() : h.state().name());
                 }
@@ -56,9 +75,19 @@ final class StatusText {
         if (!r.fills().isEmpty()) {
             out.println();
             out.println("maps");
-            Table t = new Table().indent("  ").left("MAP").right("ENTRIES").right("MAX").right("FILL");
+            Table t =
+                    new Table()
+                            .indent("  ")
+                            .left("MAP")
+                            .right("ENTRIES")
+                            .right("MAX")
+                            .right("FILL");
             for (MapFill f : r.fills()) {
-                t.row(f.map(), Long.toString(f.entries()), Long.toString(f.maxEntries()), Units.percent(f.percent()));
+                t.row(
+                        f.map(),
+                        Long.toString(f.entries()),
+                        Long.toString(f.maxEntries()),
+                        Units.percent(f.percent()));
             }
             t.print(out);
         }
@@ -111,8 +140,15 @@ final class StatusText {
         if (p.missing().isEmpty()) {
             return "(" + fs + ", all " + all + " pins present)";
         }
-        return "(" + fs + ", " + p.present().size() + " of " + all + " pins present; missing: "
-                + String.join(", ", p.missing()) + ")";
+        return "("
+                + fs
+                + ", "
+                + p.present().size()
+                + " of "
+                + all
+                + " pins present; missing: "
+                + String.join(", ", p.missing())
+                + ")";
     }
 
     static String datapath(StatusReport r) {
@@ -123,11 +159,21 @@ final class StatusText {
         }
         Meta m = r.meta();
         if (m == null) {
-            return "layout version unknown (msm_meta not stamped); this msm reads " + Meta.LAYOUT_VERSION;
+            return "layout version unknown (msm_meta not stamped); this msm reads "
+                    + Meta.LAYOUT_VERSION;
         }
-        String s = "layout version " + m.layoutVersion() + " (this msm reads " + Meta.LAYOUT_VERSION + "), object sha256 "
-                + m.shaHex() + (r.sameObjectAsShipped() ? " (the one this msm ships)"
-                : r.shippedSha() != null ? " (another build than this msm ships)" : "");
+        String s =
+                "layout version "
+                        + m.layoutVersion()
+                        + " (this msm reads "
+                        + Meta.LAYOUT_VERSION
+                        + "), object sha256 "
+                        + m.shaHex()
+                        + (r.sameObjectAsShipped()
+                                ? " (the one this msm ships)"
+                                : r.shippedSha() != null
+                                        ? " (another build than this msm ships)"
+                                        : "");
         if (m.createdNs() > 0 && m.createdNs() <= r.nowNs()) {
             s += ", loaded " + Units.duration((r.nowNs() - m.createdNs()) / 1_000_000) + " ago";
         }
@@ -137,11 +183,18 @@ final class StatusText {
     static String agent(StatusReport r) {
         var h = r.agent();
         if (h.reachable()) {
-            return "reachable (HTTP " + h.httpStatus() + (h.detail().isEmpty() ? "" : " " + h.detail()) + ", "
-                    + h.millis() + " ms)";
+            return "reachable (HTTP "
+                    + h.httpStatus()
+                    + (h.detail().isEmpty() ? "" : " " + h.detail())
+                    + ", "
+                    + h.millis()
+                    + " ms)";
         }
         if (h.httpStatus() != 0) {
-            return "NOT HEALTHY (HTTP " + h.httpStatus() + (h.detail().isEmpty() ? "" : ": " + h.detail()) + ")";
+            return "NOT HEALTHY (HTTP "
+                    + h.httpStatus()
+                    + (h.detail().isEmpty() ? "" : ": " + h.detail())
+                    + ")";
         }
         return "NOT REACHABLE (" + h.detail() + ")";
     }

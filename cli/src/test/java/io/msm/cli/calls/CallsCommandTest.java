@@ -1,5 +1,8 @@
 package io.msm.cli.calls;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
@@ -9,26 +12,25 @@ import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.cli.CliFailure;
 import io.msm.cli.ExitCode;
+import io.msm.cli.Failures;
 import io.msm.cli.FakeDatapath;
 import io.msm.cli.FakeHost;
-import io.msm.cli.Failures;
 import io.msm.cli.Run;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 class CallsCommandTest {
-    /** What msm-agent's /calls answers for one answered call (abridged to what the command reads). */
-    static final String AGENT = """
+    /**
+     * What msm-agent's /calls answers for one answered call (abridged to what the command reads).
+     */
+    static final String AGENT =
+            """
             {"mode":"kernel","now_ms":1000000,"calls":[{"call_id":"c1@x","caller":"sip:alice@10.0.1.2",
              "callee":"sip:bob@10.0.2.1","state":"answered","started_ms":900000,"duration_s":100.0,
              "streams":[{"media":"audio","caller_side":"10.0.1.1:20000","callee_side":"10.0.2.1:20002",
@@ -50,12 +52,14 @@ class CallsCommandTest {
 
     String serve(String body) throws Exception {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 4);
-        server.createContext("/calls", ex -> {
-            byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, b.length);
-            ex.getResponseBody().write(b);
-            ex.close();
-        });
+        server.createContext(
+                "/calls",
+                ex -> {
+                    byte[] b = body.getBytes(StandardCharsets.UTF_8);
+                    ex.sendResponseHeaders(200, b.length);
+                    ex.getResponseBody().write(b);
+                    ex.close();
+                });
         server.start();
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/calls";
     }
@@ -66,10 +70,12 @@ class CallsCommandTest {
 
     FakeDatapath kernel() {
         FakeDatapath dp = new FakeDatapath();
-        dp.groups.put(new FanoutKey(v4("10.0.1.1"), 20000), new FanoutGroup(7, FanoutGroup.F_STRICT, v4("10.0.1.2"),
-                7000, List.of()));
+        dp.groups.put(
+                new FanoutKey(v4("10.0.1.1"), 20000),
+                new FanoutGroup(7, FanoutGroup.F_STRICT, v4("10.0.1.2"), 7000, List.of()));
         dp.groupStats.put(7, new GroupStats(400, 64000, 399, 0, 12));
-        dp.flows.put(FlowKey.udp(FakeDatapath.ip("10.0.1.2"), 7000, FakeDatapath.ip("10.0.1.1"), 20000),
+        dp.flows.put(
+                FlowKey.udp(FakeDatapath.ip("10.0.1.2"), 7000, FakeDatapath.ip("10.0.1.1"), 20000),
                 FakeDatapath.rtpFlow(400, 64000, 0, 1, 0xAB, 410, 0, 1, 400, 16 * 80, 8000));
         return dp;
     }
@@ -91,7 +97,10 @@ class CallsCommandTest {
         assertEquals(10, up.path("lost").asLong(), "RFC 3550 loss of the flow alice -> node port");
         assertEquals("10.0.2.2:6000", up.path("to").asText());
         JsonNode down = c.path("streams").get(0).path("directions").get(1);
-        assertEquals("agent", down.path("counters").asText(), "no kernel group for it: the agent's numbers");
+        assertEquals(
+                "agent",
+                down.path("counters").asText(),
+                "no kernel group for it: the agent's numbers");
         assertEquals(3, down.path("packets").asLong());
         assertEquals(2, down.path("lost").asLong());
     }
@@ -100,8 +109,13 @@ class CallsCommandTest {
     void aTableWithOneLinePerDirection() throws Exception {
         Run r = Run.of(kernel(), "calls", "--agent", serve(AGENT));
         assertEquals(0, r.exit(), r.toString());
-        assertTrue(r.out().startsWith("c1@x  sip:alice@10.0.1.2 -> sip:bob@10.0.2.1  answered  1m40s"), r.out());
-        assertTrue(r.out().contains("caller->callee  10.0.1.2:7000  10.0.1.1:20000  10.0.2.1:20002  10.0.2.2:6000"),
+        assertTrue(
+                r.out().startsWith("c1@x  sip:alice@10.0.1.2 -> sip:bob@10.0.2.1  answered  1m40s"),
+                r.out());
+        assertTrue(
+                r.out()
+                        .contains(
+                                "caller->callee  10.0.1.2:7000  10.0.1.1:20000  10.0.2.1:20002  10.0.2.2:6000"),
                 r.out());
         assertTrue(r.out().contains("1 call (1 answered); calls from http://127.0.0.1:"), r.out());
         assertTrue(r.out().contains("counters from the kernel"), r.out());
@@ -111,8 +125,19 @@ class CallsCommandTest {
     void withoutTheAgentTheStateFileStillListsCalls() throws Exception {
         Path f = Files.createTempFile("sip-state", ".json");
         try {
-            Files.writeString(f, "{\"version\":1,\"calls\":" + new ObjectMapper().readTree(AGENT).path("calls") + "}");
-            Run r = Run.of(kernel(), "calls", "--agent", "http://127.0.0.1:1/calls", "--state-file", f.toString());
+            Files.writeString(
+                    f,
+                    "{\"version\":1,\"calls\":"
+                            + new ObjectMapper().readTree(AGENT).path("calls")
+                            + "}");
+            Run r =
+                    Run.of(
+                            kernel(),
+                            "calls",
+                            "--agent",
+                            "http://127.0.0.1:1/calls",
+                            "--state-file",
+                            f.toString());
             assertEquals(0, r.exit(), r.toString());
             assertTrue(r.out().contains("c1@x"), r.out());
             assertTrue(r.out().contains("msm-agent did not answer: connection refused"), r.out());
@@ -123,20 +148,43 @@ class CallsCommandTest {
 
     @Test
     void neitherAgentNorStateFileIsAFailureThatSaysWhy() {
-        Run r = Run.of(kernel(), "calls", "--agent", "http://127.0.0.1:1/calls", "--state-file", "/nonexistent/x.json");
+        Run r =
+                Run.of(
+                        kernel(),
+                        "calls",
+                        "--agent",
+                        "http://127.0.0.1:1/calls",
+                        "--state-file",
+                        "/nonexistent/x.json");
         assertEquals(ExitCode.FAILURE.code(), r.exit());
-        assertTrue(r.err().contains("msm-agent did not answer on http://127.0.0.1:1/calls"), r.err());
+        assertTrue(
+                r.err().contains("msm-agent did not answer on http://127.0.0.1:1/calls"), r.err());
         assertTrue(r.err().contains("no SIP state file at /nonexistent/x.json"), r.err());
     }
 
     @Test
     void withoutAPinnedDatapathTheAgentsCountersAreShown() throws Exception {
         String url = serve(AGENT);
-        Run r = Run.of(dir -> {
-            throw Failures.notPinned(dir);
-        }, new FakeHost(), Run.AGENT_UP, "calls", "--agent", url, "--json");
+        Run r =
+                Run.of(
+                        dir -> {
+                            throw Failures.notPinned(dir);
+                        },
+                        new FakeHost(),
+                        Run.AGENT_UP,
+                        "calls",
+                        "--agent",
+                        url,
+                        "--json");
         assertEquals(0, r.exit(), r.toString());
-        JsonNode up = new ObjectMapper().readTree(r.out()).get(0).path("streams").get(0).path("directions").get(0);
+        JsonNode up =
+                new ObjectMapper()
+                        .readTree(r.out())
+                        .get(0)
+                        .path("streams")
+                        .get(0)
+                        .path("directions")
+                        .get(0);
         assertEquals("agent", up.path("counters").asText());
         assertEquals(5, up.path("packets").asLong());
     }
@@ -154,7 +202,9 @@ class CallsCommandTest {
         assertEquals(0, h.exit());
         assertTrue(h.out().startsWith("Usage: msm calls"), h.out());
         assertTrue(h.out().contains("Exit codes:"), h.out());
-        assertEquals(ExitCode.USAGE.code(), Run.of(kernel(), "calls", "--agent", "ftp://x/calls").exit());
+        assertEquals(
+                ExitCode.USAGE.code(),
+                Run.of(kernel(), "calls", "--agent", "ftp://x/calls").exit());
         assertEquals(CliFailure.class, Failures.notPinned(Path.of("/x")).getClass());
     }
 }

@@ -1,5 +1,9 @@
 package io.msm.cli.fanout;
 
+import static io.msm.cli.FakeDatapath.ip;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.bpf.maps.FanoutGroup;
@@ -10,15 +14,10 @@ import io.msm.bpf.maps.SubStats;
 import io.msm.cli.FakeDatapath;
 import io.msm.cli.FakeHost;
 import io.msm.cli.Run;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.net.Inet4Address;
 import java.util.List;
-
-import static io.msm.cli.FakeDatapath.ip;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 class FanoutCommandTest {
     FakeDatapath dp;
@@ -29,8 +28,16 @@ class FanoutCommandTest {
     }
 
     static FanoutSub sub(int ifindex, int id, String dst, int dport, int flags) {
-        return new FanoutSub(ifindex, id, new byte[] {2, 0, 0, 0, 0, (byte) id}, new byte[6], v4("10.9.0.1"),
-                v4(dst), 7000 + id, dport, flags);
+        return new FanoutSub(
+                ifindex,
+                id,
+                new byte[] {2, 0, 0, 0, 0, (byte) id},
+                new byte[6],
+                v4("10.9.0.1"),
+                v4(dst),
+                7000 + id,
+                dport,
+                flags);
     }
 
     @BeforeEach
@@ -40,11 +47,25 @@ class FanoutCommandTest {
         host.ifnames.put(1, "lo");
         host.ifnames.put(7, "eth0");
         // put the later address first: output is ordered by upstream address
-        dp.groups.put(new FanoutKey(v4("10.9.0.2"), 5004), new FanoutGroup(4, FanoutGroup.F_LOCAL | FanoutGroup.F_STRICT,
-                v4("192.0.2.1"), 0, List.of()));
-        dp.groups.put(new FanoutKey(v4("10.9.0.1"), 5004), new FanoutGroup(3, 0, null, 0,
-                List.of(sub(1, 10, "10.1.0.1", 6000, 0), sub(7, 11, "10.1.0.2", 6002, FanoutSub.F_INGRESS),
-                        sub(99, 12, "10.1.0.3", 6004, 0))));
+        dp.groups.put(
+                new FanoutKey(v4("10.9.0.2"), 5004),
+                new FanoutGroup(
+                        4,
+                        FanoutGroup.F_LOCAL | FanoutGroup.F_STRICT,
+                        v4("192.0.2.1"),
+                        0,
+                        List.of()));
+        dp.groups.put(
+                new FanoutKey(v4("10.9.0.1"), 5004),
+                new FanoutGroup(
+                        3,
+                        0,
+                        null,
+                        0,
+                        List.of(
+                                sub(1, 10, "10.1.0.1", 6000, 0),
+                                sub(7, 11, "10.1.0.2", 6002, FanoutSub.F_INGRESS),
+                                sub(99, 12, "10.1.0.3", 6004, 0))));
         dp.groupStats.put(3, new GroupStats(100, 120_000, 297, 3, 0));
         dp.groupStats.put(4, new GroupStats(5, 500, 0, 0, 2));
         dp.subStats.put(10, new SubStats(100, 120_000, 0));
@@ -90,15 +111,23 @@ class FanoutCommandTest {
         Run r = Run.of(dp, host, "fanout");
         assertEquals(0, r.exit(), r.toString());
         String out = r.out();
-        assertTrue(out.startsWith("udp 10.9.0.1:5004  group 3\n  in 100 packets (120.0 kB)  copies out 297  errors 3\n"),
+        assertTrue(
+                out.startsWith(
+                        "udp 10.9.0.1:5004  group 3\n  in 100 packets (120.0 kB)  copies out 297  errors 3\n"),
                 out);
-        assertTrue(out.contains("  DESTINATION    IFINDEX  IFACE           SOURCE         PACKETS     BYTES  ERRORS\n"),
+        assertTrue(
+                out.contains(
+                        "  DESTINATION    IFINDEX  IFACE           SOURCE         PACKETS     BYTES  ERRORS\n"),
                 out);
-        assertTrue(out.contains("  10.1.0.1:6000        1  lo              10.9.0.1:7010      100  120.0 kB       0\n"),
+        assertTrue(
+                out.contains(
+                        "  10.1.0.1:6000        1  lo              10.9.0.1:7010      100  120.0 kB       0\n"),
                 out);
         assertTrue(out.contains("eth0 (ingress)"), out);
         assertTrue(out.contains("      99  ?  "), "unknown interface shown as ?: " + out);
-        assertTrue(out.contains("udp 10.9.0.2:5004  group 4  [local, strict from 192.0.2.1:*]\n"), out);
+        assertTrue(
+                out.contains("udp 10.9.0.2:5004  group 4  [local, strict from 192.0.2.1:*]\n"),
+                out);
         assertTrue(out.contains("strict drops 2"), out);
         assertTrue(out.contains("  no subscribers\n"), out);
         assertTrue(out.endsWith("2 groups, 3 subscribers\n"), out);

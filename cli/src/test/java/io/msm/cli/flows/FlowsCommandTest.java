@@ -44,18 +44,46 @@ class FlowsCommandTest {
         control = FlowKey.tcp(ip("10.0.0.2"), 40000, ip("10.0.0.9"), 554);
         stun6 = FlowKey.udp(ip("2001:db8::1"), 3478, ip("2001:db8::2"), 40000);
         rtp2 = FlowKey.udp(ip("10.0.0.3"), 5004, ip("10.0.0.9"), 7000);
-        // expected = 65536 + 100 - 1 + 1 = 65636, received 65600: 36 lost; jitter 900 units at 90 kHz = 10 ms
-        dp.flows.put(rtp1, FakeDatapath.rtpFlow(1000, 1_200_000, now - 10 * S, now - 20 * MS, 0xdeadbeefL, 100,
-                65536, 1, 65600, 16 * 900, 90000));
-        dp.flows.put(control, FakeDatapath.flow(TrafficClass.CONTROL, 20, 2000, now - 60 * S, now - S));
+        // expected = 65536 + 100 - 1 + 1 = 65636, received 65600: 36 lost; jitter 900 units at 90
+        // kHz = 10 ms
+        dp.flows.put(
+                rtp1,
+                FakeDatapath.rtpFlow(
+                        1000,
+                        1_200_000,
+                        now - 10 * S,
+                        now - 20 * MS,
+                        0xdeadbeefL,
+                        100,
+                        65536,
+                        1,
+                        65600,
+                        16 * 900,
+                        90000));
+        dp.flows.put(
+                control, FakeDatapath.flow(TrafficClass.CONTROL, 20, 2000, now - 60 * S, now - S));
         dp.flows.put(stun6, FakeDatapath.flow(TrafficClass.STUN, 5, 500, now - 5 * S, now - 5 * S));
-        dp.flows.put(rtp2, FakeDatapath.rtpFlow(5000, 700_000, now - 2 * S, now, 7, 5000, 0, 1, 5000, 0, 90000));
+        dp.flows.put(
+                rtp2,
+                FakeDatapath.rtpFlow(
+                        5000, 700_000, now - 2 * S, now, 7, 5000, 0, 1, 5000, 0, 90000));
         List<FanoutSub> subs = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            subs.add(new FanoutSub(1, i, new byte[6], new byte[6], (Inet4Address) ip("10.0.0.9"),
-                    (Inet4Address) ip("10.0.1." + (i + 1)), 7000, 6000, 0));
+            subs.add(
+                    new FanoutSub(
+                            1,
+                            i,
+                            new byte[6],
+                            new byte[6],
+                            (Inet4Address) ip("10.0.0.9"),
+                            (Inet4Address) ip("10.0.1." + (i + 1)),
+                            7000,
+                            6000,
+                            0));
         }
-        dp.groups.put(new FanoutKey((Inet4Address) ip("10.0.0.9"), 6000), new FanoutGroup(0, 0, null, 0, subs));
+        dp.groups.put(
+                new FanoutKey((Inet4Address) ip("10.0.0.9"), 6000),
+                new FanoutGroup(0, 0, null, 0, subs));
     }
 
     JsonNode json(String... args) throws Exception {
@@ -88,7 +116,10 @@ class FlowsCommandTest {
         assertEquals(1_200_000, f.get("bytes").asLong());
         assertEquals(10_000, f.get("age_ms").asLong());
         assertEquals(20, f.get("idle_ms").asLong());
-        assertEquals(3, f.get("fanout").asInt(), "the group keyed by this flow's destination has 3 subscribers");
+        assertEquals(
+                3,
+                f.get("fanout").asInt(),
+                "the group keyed by this flow's destination has 3 subscribers");
         JsonNode rtp = f.get("rtp");
         assertEquals(0xdeadbeefL, rtp.get("ssrc").asLong());
         assertEquals(65636, rtp.get("highest_seq").asLong());
@@ -110,7 +141,8 @@ class FlowsCommandTest {
         assertEquals("stun", v6.get("class").asText());
         assertEquals(0, v6.get("fanout").asInt());
 
-        assertEquals(0, bySrc(all, "10.0.0.3:5004").get("fanout").asInt(), "no group for port 7000");
+        assertEquals(
+                0, bySrc(all, "10.0.0.3:5004").get("fanout").asInt(), "no group for port 7000");
     }
 
     @Test
@@ -144,16 +176,25 @@ class FlowsCommandTest {
 
     @Test
     void sortAndLimit() throws Exception {
-        assertEquals(List.of("10.0.0.3:5004", "10.0.0.1:5004", "10.0.0.2:40000", "[2001:db8::1]:3478"),
+        assertEquals(
+                List.of("10.0.0.3:5004", "10.0.0.1:5004", "10.0.0.2:40000", "[2001:db8::1]:3478"),
                 srcs(json("flows", "--json", "--sort", "packets")));
-        assertEquals(List.of("10.0.0.1:5004", "10.0.0.3:5004"), srcs(json("flows", "--json", "--sort", "bytes",
-                "--limit", "2")));
-        assertEquals("10.0.0.1:5004", srcs(json("flows", "--json", "--sort", "loss")).get(0), "36 lost beats 0");
+        assertEquals(
+                List.of("10.0.0.1:5004", "10.0.0.3:5004"),
+                srcs(json("flows", "--json", "--sort", "bytes", "--limit", "2")));
+        assertEquals(
+                "10.0.0.1:5004",
+                srcs(json("flows", "--json", "--sort", "loss")).get(0),
+                "36 lost beats 0");
         assertEquals("10.0.0.1:5004", srcs(json("flows", "--json", "--sort", "jitter")).get(0));
-        assertEquals(List.of("10.0.0.2:40000", "10.0.0.1:5004", "[2001:db8::1]:3478", "10.0.0.3:5004"),
-                srcs(json("flows", "--json", "--sort", "age")), "oldest first");
+        assertEquals(
+                List.of("10.0.0.2:40000", "10.0.0.1:5004", "[2001:db8::1]:3478", "10.0.0.3:5004"),
+                srcs(json("flows", "--json", "--sort", "age")),
+                "oldest first");
         // unsorted JSON streams in map order and stops at the limit
-        assertEquals(List.of("10.0.0.1:5004", "10.0.0.2:40000"), srcs(json("flows", "--json", "--limit", "2")));
+        assertEquals(
+                List.of("10.0.0.1:5004", "10.0.0.2:40000"),
+                srcs(json("flows", "--json", "--limit", "2")));
     }
 
     static List<String> srcs(JsonNode arr) {
@@ -167,12 +208,25 @@ class FlowsCommandTest {
         Run r = Run.of(dp, host, "flows");
         assertEquals(0, r.exit(), r.toString());
         String[] lines = r.out().split("\n");
-        assertEquals(List.of("PROTO", "SRC", "DST", "CLASS", "PACKETS", "BYTES", "LOST", "JITTER", "AGE", "IDLE",
-                "FANOUT"), List.of(lines[0].trim().split("\\s{2,}")));
+        assertEquals(
+                List.of(
+                        "PROTO", "SRC", "DST", "CLASS", "PACKETS", "BYTES", "LOST", "JITTER", "AGE",
+                        "IDLE", "FANOUT"),
+                List.of(lines[0].trim().split("\\s{2,}")));
         assertTrue(lines[1].startsWith("udp    10.0.0.3:5004"), "most packets first:\n" + r.out());
         String rtp1Line = lines[2];
-        for (String cell : new String[] {"10.0.0.1:5004", "10.0.0.9:6000", "rtp", "1000", "1.2 MB", "36 (0.05%)",
-            "10.00 ms", "10.0 s", "20 ms"}) {
+        for (String cell :
+                new String[] {
+                    "10.0.0.1:5004",
+                    "10.0.0.9:6000",
+                    "rtp",
+                    "1000",
+                    "1.2 MB",
+                    "36 (0.05%)",
+                    "10.00 ms",
+                    "10.0 s",
+                    "20 ms"
+                }) {
             assertTrue(rtp1Line.contains(cell), "'" + cell + "' in: " + rtp1Line);
         }
         assertTrue(rtp1Line.endsWith(" 3"), "fan-out count last: " + rtp1Line);
@@ -196,13 +250,23 @@ class FlowsCommandTest {
     void watchRedrawsInPlaceWithRatesBetweenRefreshes() {
         host.tickNs = S; // each refresh reads the clock once: one second apart
         int[] reads = {0};
-        dp.beforeFlowRead = () -> {
-            if (++reads[0] == 2) {
-                Flow f = dp.flows.get(rtp1);
-                dp.flows.put(rtp1, new Flow(f.classId(), f.flags(), f.classMask(), f.packets() + 100,
-                        f.bytes() + 100_000, f.firstNs(), f.lastNs(), f.rtp()));
-            }
-        };
+        dp.beforeFlowRead =
+                () -> {
+                    if (++reads[0] == 2) {
+                        Flow f = dp.flows.get(rtp1);
+                        dp.flows.put(
+                                rtp1,
+                                new Flow(
+                                        f.classId(),
+                                        f.flags(),
+                                        f.classMask(),
+                                        f.packets() + 100,
+                                        f.bytes() + 100_000,
+                                        f.firstNs(),
+                                        f.lastNs(),
+                                        f.rtp()));
+                    }
+                };
         Run r = Run.of(dp, host, "flows", "--watch", "--count", "2", "--interval", "0.05");
         assertEquals(0, r.exit(), r.toString());
         String[] frames = r.out().split(Pattern.quote(FlowsCommand.CLEAR), -1);
@@ -229,7 +293,10 @@ class FlowsCommandTest {
     void badOptionsAreUsageErrors() {
         Run r = Run.of(dp, host, "flows", "--class", "video");
         assertEquals(2, r.exit());
-        assertTrue(r.err().contains("unknown class 'video' (one of: rtp, rtcp, stun, dtls, game, control, other)"),
+        assertTrue(
+                r.err()
+                        .contains(
+                                "unknown class 'video' (one of: rtp, rtcp, stun, dtls, game, control, other)"),
                 r.err());
         assertEquals(2, Run.of(dp, host, "flows", "--sort", "colour").exit());
         assertEquals(2, Run.of(dp, host, "flows", "--limit", "-1").exit());
@@ -238,7 +305,9 @@ class FlowsCommandTest {
         assertTrue(both.err().contains("--watch draws a table for a terminal"), both.err());
         Run count = Run.of(dp, host, "flows", "--count", "3");
         assertEquals(2, count.exit());
-        assertTrue(count.err().contains("--interval and --count only apply with --watch"), count.err());
+        assertTrue(
+                count.err().contains("--interval and --count only apply with --watch"),
+                count.err());
         assertEquals(2, Run.of(dp, host, "flows", "--watch", "--interval", "0").exit());
         assertEquals(0, dp.flowReads, "nothing read for a bad command line");
     }

@@ -1,12 +1,11 @@
 package io.msm.cli.render;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.Test;
 
 class TableTest {
     private static String print(Table t) {
@@ -22,11 +21,13 @@ class TableTest {
         Table t = new Table().left("NAME").right("COUNT").left("NOTE");
         t.row("a", "1", "x");
         t.row("longer", "12345", "");
-        assertEquals("""
+        assertEquals(
+                """
                 NAME    COUNT  NOTE
                 a           1  x
                 longer  12345
-                """, print(t));
+                """,
+                print(t));
     }
 
     @Test
@@ -39,7 +40,8 @@ class TableTest {
     @Test
     void aRowOfTheWrongWidthIsABug() {
         Table t = new Table().left("A").left("B");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.row("only one"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> t.row("only one"));
         assertEquals("row has 1 cells, table has 2 columns [A, B]", e.getMessage());
     }
 }

@@ -1,8 +1,8 @@
 package io.msm.cli.render;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
 
 class UnitsTest {
     @Test
@@ -12,7 +12,9 @@ class UnitsTest {
         assertEquals("1.0 kB", Units.bytes(1000));
         assertEquals("1.5 kB", Units.bytes(1500));
         assertEquals("999.9 kB", Units.bytes(999_900));
-        assertEquals("1.0 MB", Units.bytes(999_960)); // rounds up into the next prefix, never "1000.0 kB"
+        assertEquals(
+                "1.0 MB",
+                Units.bytes(999_960)); // rounds up into the next prefix, never "1000.0 kB"
         assertEquals("34.5 MB", Units.bytes(34_500_000));
         assertEquals("2.0 GB", Units.bytes(2_000_000_000L));
         assertEquals("9.2 TB", Units.bytes(9_200_000_000_000L));

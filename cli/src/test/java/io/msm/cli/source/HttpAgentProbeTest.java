@@ -1,8 +1,10 @@
 package io.msm.cli.source;
 
-import com.sun.net.httpserver.HttpServer;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -10,21 +12,21 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The real probe against a real HTTP server on loopback. */
 class HttpAgentProbeTest {
     static HttpServer server(int status, String body) throws IOException {
-        HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        s.createContext("/healthz", ex -> {
-            byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(status, b.length);
-            ex.getResponseBody().write(b);
-            ex.close();
-        });
+        HttpServer s =
+                HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        s.createContext(
+                "/healthz",
+                ex -> {
+                    byte[] b = body.getBytes(StandardCharsets.UTF_8);
+                    ex.sendResponseHeaders(status, b.length);
+                    ex.getResponseBody().write(b);
+                    ex.close();
+                });
         s.start();
         return s;
     }
@@ -65,8 +67,11 @@ class HttpAgentProbeTest {
         try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = free.getLocalPort();
         }
-        AgentProbe.Health h = new HttpAgentProbe().probe(URI.create("http://127.0.0.1:" + port + "/healthz"),
-                Duration.ofSeconds(1));
+        AgentProbe.Health h =
+                new HttpAgentProbe()
+                        .probe(
+                                URI.create("http://127.0.0.1:" + port + "/healthz"),
+                                Duration.ofSeconds(1));
         assertFalse(h.reachable());
         assertEquals(0, h.httpStatus());
         assertTrue(h.detail().startsWith("connection refused"), h.detail());
@@ -77,8 +82,14 @@ class HttpAgentProbeTest {
     void silentAgentTimesOut() throws IOException {
         // accepts the connection (backlog) but never answers
         try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            AgentProbe.Health h = new HttpAgentProbe().probe(
-                    URI.create("http://127.0.0.1:" + silent.getLocalPort() + "/healthz"), Duration.ofMillis(300));
+            AgentProbe.Health h =
+                    new HttpAgentProbe()
+                            .probe(
+                                    URI.create(
+                                            "http://127.0.0.1:"
+                                                    + silent.getLocalPort()
+                                                    + "/healthz"),
+                                    Duration.ofMillis(300));
             assertFalse(h.reachable());
             assertTrue(h.detail().contains("no answer within 300 ms"), h.detail());
         }

@@ -1,5 +1,9 @@
 package io.msm.cli.status;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.bpf.maps.Attachment;
@@ -14,15 +18,10 @@ import io.msm.cli.Run;
 import io.msm.cli.source.MapFill;
 import io.msm.cli.source.PinScan;
 import io.msm.cli.source.PinnedProgram;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 class StatusCommandTest {
     FakeDatapath dp;
@@ -36,9 +35,11 @@ class StatusCommandTest {
         byte[] sha = new byte[32];
         sha[0] = (byte) 0xab;
         dp.meta = new Meta(Meta.MAGIC, Meta.LAYOUT_VERSION, host.nowNs - 3_600_000_000_000L, sha);
-        dp.programs.add(new PinnedProgram("msm_tc_ingress", FakeDatapath.prog(41, "msm_tc_ingress", 1234)));
+        dp.programs.add(
+                new PinnedProgram("msm_tc_ingress", FakeDatapath.prog(41, "msm_tc_ingress", 1234)));
         dp.programs.add(new PinnedProgram("msm_xdp", FakeDatapath.prog(42, "msm_xdp", 321)));
-        dp.attachments.put(3, new Attachment(Attachment.F_TC | Attachment.F_XDP, 0x4d534d, 1, 41, 42, "eth0"));
+        dp.attachments.put(
+                3, new Attachment(Attachment.F_TC | Attachment.F_XDP, 0x4d534d, 1, 41, 42, "eth0"));
         host.ifnames.put(3, "eth0");
         host.tc.put(3, 41);
         host.xdp.put(3, 42);
@@ -58,16 +59,26 @@ class StatusCommandTest {
         assertEquals(0, r.exit(), r.toString());
         String out = r.out();
         assertTrue(out.startsWith("kernel    Linux 6.1.0-test amd64\n"), out);
-        assertTrue(out.contains("datapath  layout version " + Meta.LAYOUT_VERSION + " (this msm reads " + Meta.LAYOUT_VERSION
-                + "), object sha256 ab000000"), out);
+        assertTrue(
+                out.contains(
+                        "datapath  layout version "
+                                + Meta.LAYOUT_VERSION
+                                + " (this msm reads "
+                                + Meta.LAYOUT_VERSION
+                                + "), object sha256 ab000000"),
+                out);
         assertTrue(out.contains("loaded 1h00m ago"), out);
-        assertTrue(out.contains("agent     http://127.0.0.1:9469/healthz  reachable (HTTP 200 ok, 2 ms)"), out);
+        assertTrue(
+                out.contains(
+                        "agent     http://127.0.0.1:9469/healthz  reachable (HTTP 200 ok, 2 ms)"),
+                out);
         assertTrue(out.contains("  msm_tc_ingress  41            1234"), out);
         assertTrue(out.contains("        3  eth0   tc          41    41  attached\n"), out);
         assertTrue(out.contains("        3  eth0   xdp         42    42  attached\n"), out);
         assertTrue(out.contains("  msm_flows             1234  65536  1.9%\n"), out);
         assertTrue(out.contains("  rtp         1000  1.2 MB\n"), out);
-        assertTrue(out.contains("  tc_packets       1500  packets seen by the TC classifier\n"), out);
+        assertTrue(
+                out.contains("  tc_packets       1500  packets seen by the TC classifier\n"), out);
         assertTrue(out.contains("  fanout_copies      77  copies sent to subscribers\n"), out);
         assertFalse(out.contains("problems"), out);
         assertEquals("", r.err());
@@ -99,16 +110,25 @@ class StatusCommandTest {
         assertEquals(6, r.exit(), r.toString());
         assertTrue(r.out().contains("NOT REACHABLE (connection refused)"), r.out());
         assertTrue(r.out().contains("msm_tc_ingress"), r.out());
-        assertTrue(r.out().contains("msm-agent is not answering at http://127.0.0.1:9469/healthz"), r.out());
+        assertTrue(
+                r.out().contains("msm-agent is not answering at http://127.0.0.1:9469/healthz"),
+                r.out());
     }
 
     @Test
     void agentUrlIsOverridable() {
         String[] asked = new String[1];
-        Run r = Run.of(dir -> dp, host, (url, timeout) -> {
-            asked[0] = url + " " + timeout.toMillis();
-            return Run.AGENT_UP.probe(url, timeout);
-        }, "status", "--agent", "http://127.0.0.1:19469/healthz");
+        Run r =
+                Run.of(
+                        dir -> dp,
+                        host,
+                        (url, timeout) -> {
+                            asked[0] = url + " " + timeout.toMillis();
+                            return Run.AGENT_UP.probe(url, timeout);
+                        },
+                        "status",
+                        "--agent",
+                        "http://127.0.0.1:19469/healthz");
         assertEquals(0, r.exit());
         assertEquals("http://127.0.0.1:19469/healthz 1000", asked[0], "1 s timeout");
         assertEquals(2, Run.of(dp, host, "status", "--agent", "ftp://x/").exit());
@@ -123,7 +143,11 @@ class StatusCommandTest {
         assertEquals(7, r.exit(), r.toString());
         assertTrue(r.out().contains("  tc          41    99  REPLACED\n"), r.out());
         assertTrue(r.out().contains("  xdp         42     -  DETACHED\n"), r.out());
-        assertTrue(r.out().contains("xdp program 42 on eth0 (ifindex 3) is detached: restart msm-agent"), r.out());
+        assertTrue(
+                r.out()
+                        .contains(
+                                "xdp program 42 on eth0 (ifindex 3) is detached: restart msm-agent"),
+                r.out());
     }
 
     @Test
@@ -137,34 +161,67 @@ class StatusCommandTest {
     @Test
     void missingPinsStillPrintWhatCanBeKnown() throws Exception {
         Path dir = Path.of("/sys/fs/bpf/gone");
-        host.pins = new PinScan(false, false, true, List.of(), List.of("msm_flows", "msm_counters"));
-        Run r = Run.of(d -> {
-            throw Failures.notPinned(d);
-        }, host, Run.AGENT_DOWN, "--bpffs", dir.toString(), "status");
+        host.pins =
+                new PinScan(false, false, true, List.of(), List.of("msm_flows", "msm_counters"));
+        Run r =
+                Run.of(
+                        d -> {
+                            throw Failures.notPinned(d);
+                        },
+                        host,
+                        Run.AGENT_DOWN,
+                        "--bpffs",
+                        dir.toString(),
+                        "status");
         assertEquals(3, r.exit(), r.toString());
         assertTrue(r.out().contains("kernel    Linux 6.1.0-test amd64"), r.out());
-        assertTrue(r.out().contains("bpffs     /sys/fs/bpf/gone  (bpf filesystem; directory does not exist)"), r.out());
-        assertTrue(r.out().contains("datapath  NOT READABLE: no msm datapath pinned at /sys/fs/bpf/gone"), r.out());
-        assertTrue(r.out().contains("agent     http://127.0.0.1:9469/healthz  NOT REACHABLE"), r.out());
-        assertEquals("msm: no msm datapath pinned at /sys/fs/bpf/gone (is msm-agent running? see msm status)\n",
+        assertTrue(
+                r.out()
+                        .contains(
+                                "bpffs     /sys/fs/bpf/gone  (bpf filesystem; directory does not exist)"),
+                r.out());
+        assertTrue(
+                r.out()
+                        .contains(
+                                "datapath  NOT READABLE: no msm datapath pinned at /sys/fs/bpf/gone"),
+                r.out());
+        assertTrue(
+                r.out().contains("agent     http://127.0.0.1:9469/healthz  NOT REACHABLE"),
+                r.out());
+        assertEquals(
+                "msm: no msm datapath pinned at /sys/fs/bpf/gone (is msm-agent running? see msm status)\n",
                 r.err());
 
-        Run j = Run.of(d -> {
-            throw Failures.notPinned(d);
-        }, host, Run.AGENT_DOWN, "--bpffs", dir.toString(), "status", "--json");
+        Run j =
+                Run.of(
+                        d -> {
+                            throw Failures.notPinned(d);
+                        },
+                        host,
+                        Run.AGENT_DOWN,
+                        "--bpffs",
+                        dir.toString(),
+                        "status",
+                        "--json");
         assertEquals(3, j.exit());
         JsonNode s = new ObjectMapper().readTree(j.out());
         assertFalse(s.get("datapath").get("readable").asBoolean());
-        assertEquals("[\"msm_flows\",\"msm_counters\"]", s.get("bpffs").get("pins_missing").toString());
+        assertEquals(
+                "[\"msm_flows\",\"msm_counters\"]", s.get("bpffs").get("pins_missing").toString());
         assertEquals(3, s.get("exit_code").asInt());
         assertEquals(2, s.get("problems").size());
     }
 
     @Test
     void layoutMismatchIsExitFive() {
-        Run r = Run.of(d -> {
-            throw Failures.layoutVersion(d, 7);
-        }, host, Run.AGENT_UP, "status");
+        Run r =
+                Run.of(
+                        d -> {
+                            throw Failures.layoutVersion(d, 7);
+                        },
+                        host,
+                        Run.AGENT_UP,
+                        "status");
         assertEquals(5, r.exit());
         assertTrue(r.out().contains("layout version 7"), r.out());
     }

@@ -30,10 +30,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * With no interfaces in its config the agent follows the default set: a
- * veth that appears after it started (a pod starting on a Kubernetes node)
- * gets msm's TC program, and the media arriving on it is classified; when the
- * veth goes, its record goes too.
+ * With no interfaces in its config the agent follows the default set: a veth that appears after it
+ * started (a pod starting on a Kubernetes node) gets msm's TC program, and the media arriving on it
+ * is classified; when the veth goes, its record goes too.
  */
 @KernelTest
 class InterfaceFollowTest {
@@ -53,7 +52,11 @@ class InterfaceFollowTest {
         Veth.create(node, "fv0", "10.93.0.1/24", pod0, "eth0", "10.93.0.2/24");
         bpffs = Path.of("/sys/fs/bpf/msmtest-" + id);
         config = Files.createTempFile("msm-follow", ".yaml");
-        Files.writeString(config, "bpffs: " + bpffs + "\nrtsp-listen: 127.0.0.1:18556\nsip-listen: 127.0.0.1:15062\n");
+        Files.writeString(
+                config,
+                "bpffs: "
+                        + bpffs
+                        + "\nrtsp-listen: 127.0.0.1:18556\nsip-listen: 127.0.0.1:15062\n");
     }
 
     @AfterAll
@@ -72,12 +75,16 @@ class InterfaceFollowTest {
 
     static Optional<Integer> tcOn(String dev) {
         int ifindex = node.ifindex(dev);
-        return node.call(() -> TcIngress.query(ifindex, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY));
+        return node.call(
+                () ->
+                        TcIngress.query(
+                                ifindex, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY));
     }
 
     @Test
     void aVethThatAppearsIsAttachedAndClassifiedAndForgottenWhenItGoes() throws Exception {
-        try (AgentProcess agent = AgentProcess.start(node, METRICS, List.of("--config", config.toString()))) {
+        try (AgentProcess agent =
+                AgentProcess.start(node, METRICS, List.of("--config", config.toString()))) {
             agent.awaitReady(30_000);
             assertTrue(agent.log().contains("followed as links come and go"), agent.log());
             int tc;
@@ -89,35 +96,57 @@ class InterfaceFollowTest {
 
             // a pod starts: its veth appears on the node, comes up, gets an address
             Veth.create(node, "fv1", "10.93.1.1/24", pod1, "eth0", "10.93.1.2/24");
-            long ms = waitFor(() -> tcOn("fv1").equals(Optional.of(tc)), 5000, "msm's TC program on the new veth");
-            System.out.println("InterfaceFollowTest: the new veth had msm's TC program " + ms + " ms after it came up");
+            long ms =
+                    waitFor(
+                            () -> tcOn("fv1").equals(Optional.of(tc)),
+                            5000,
+                            "msm's TC program on the new veth");
+            System.out.println(
+                    "InterfaceFollowTest: the new veth had msm's TC program "
+                            + ms
+                            + " ms after it came up");
 
             // media from the new pod is classified there
-            pod1.run(() -> {
-                try (DatagramChannel ch = DatagramChannel.open().bind(new InetSocketAddress("10.93.1.2", 40000))) {
-                    for (int i = 0; i < 3; i++) {
-                        ch.send(ByteBuffer.wrap(Packets.rtp(i, i * 3000L, 0x1234, 96, false, 20)),
-                                new InetSocketAddress("10.93.1.1", 5004));
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-            FlowKey k = FlowKey.udp(Packets.addr("10.93.1.2"), 40000, Packets.addr("10.93.1.1"), 5004);
+            pod1.run(
+                    () -> {
+                        try (DatagramChannel ch =
+                                DatagramChannel.open()
+                                        .bind(new InetSocketAddress("10.93.1.2", 40000))) {
+                            for (int i = 0; i < 3; i++) {
+                                ch.send(
+                                        ByteBuffer.wrap(
+                                                Packets.rtp(i, i * 3000L, 0x1234, 96, false, 20)),
+                                        new InetSocketAddress("10.93.1.1", 5004));
+                            }
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    });
+            FlowKey k =
+                    FlowKey.udp(Packets.addr("10.93.1.2"), 40000, Packets.addr("10.93.1.1"), 5004);
             try (Datapath dp = Datapath.openPinned(bpffs)) {
-                waitFor(() -> dp.flows().lookup(k).map(f -> f.packets() == 3).orElse(false), 3000,
+                waitFor(
+                        () -> dp.flows().lookup(k).map(f -> f.packets() == 3).orElse(false),
+                        3000,
                         "the new pod's 3 packets in the flow table");
                 int fv1 = node.ifindex("fv1");
-                assertTrue(dp.attachments().lookup(fv1).map(a -> a.has(Attachment.F_TC)).orElse(false),
+                assertTrue(
+                        dp.attachments().lookup(fv1).map(a -> a.has(Attachment.F_TC)).orElse(false),
                         "recorded, so cleanup finds it");
 
                 // the pod goes: its veth with it
                 node.ip("link", "del", "fv1");
-                waitFor(() -> dp.attachments().lookup(fv1).isEmpty(), 5000, "the gone veth's record removed");
+                waitFor(
+                        () -> dp.attachments().lookup(fv1).isEmpty(),
+                        5000,
+                        "the gone veth's record removed");
             }
-            waitFor(() -> agent.scrape().value("msm_datapath_interfaces").orElse(-1.0) == 1.0, 5000,
+            waitFor(
+                    () -> agent.scrape().value("msm_datapath_interfaces").orElse(-1.0) == 1.0,
+                    5000,
                     "one interface attached again");
-            assertTrue(agent.scrape().value("msm_datapath_interface_changes_total").orElseThrow() >= 2,
+            assertTrue(
+                    agent.scrape().value("msm_datapath_interface_changes_total").orElseThrow() >= 2,
                     "two changes counted");
             assertEquals(Optional.of(tc), tcOn("fv0"), "the first interface untouched");
             assertTrue(agent.log().contains("attached to [fv1]"), agent.log());

@@ -59,11 +59,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The msm CLI against a real datapath: loaded, pinned to a private bpffs
- * directory, fed packets through the TC program (BPF_PROG_TEST_RUN inside a
- * private network namespace, so fan-out copies stay on its loopback), with a
- * fan-out group of three subscribers. The CLI runs in-process on the pins and
- * its output is checked against the maps read directly.
+ * The msm CLI against a real datapath: loaded, pinned to a private bpffs directory, fed packets
+ * through the TC program (BPF_PROG_TEST_RUN inside a private network namespace, so fan-out copies
+ * stay on its loopback), with a fan-out group of three subscribers. The CLI runs in-process on the
+ * pins and its output is checked against the maps read directly.
  */
 @KernelTest
 class CliTest {
@@ -110,8 +109,11 @@ class CliTest {
         dir = Path.of(Bpffs.DEFAULT_ROOT, "msmtest-" + runId);
         dirs.add(dir);
         dp = Datapath.load(DatapathSpec.DEFAULT.withFlows(4096));
-        dp.configure(DatapathConfig.defaults(),
-                PortTable.build(PortTable.DEFAULT_CONTROL_TCP, PortTable.DEFAULT_CONTROL_UDP,
+        dp.configure(
+                DatapathConfig.defaults(),
+                PortTable.build(
+                        PortTable.DEFAULT_CONTROL_TCP,
+                        PortTable.DEFAULT_CONTROL_UDP,
                         List.of(new PortTable.Range(27015, 27030))));
         dp.pin(dir);
         dp.writeMeta(System.nanoTime());
@@ -119,32 +121,71 @@ class CliTest {
         // the group first, so the RTP packets are fanned out and counted by it
         List<FanoutSub> subs = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            subs.add(new FanoutSub(1, 10 + i, new byte[6], new byte[6], v4("127.0.0.1"), v4("127.0.0.1"), 7000,
-                    6001 + i, 0));
+            subs.add(
+                    new FanoutSub(
+                            1,
+                            10 + i,
+                            new byte[6],
+                            new byte[6],
+                            v4("127.0.0.1"),
+                            v4("127.0.0.1"),
+                            7000,
+                            6001 + i,
+                            0));
         }
-        dp.fanoutGroups().update(new FanoutKey(v4("10.2.0.2"), 6004), new FanoutGroup(2, 0, null, 0, subs));
+        dp.fanoutGroups()
+                .update(new FanoutKey(v4("10.2.0.2"), 6004), new FanoutGroup(2, 0, null, 0, subs));
 
         ns = Netns.create(runId);
-        ns.run(() -> {
-            int prog = dp.progFd(Datapath.PROG_TC);
-            int[] seqs = {1, 2, 3, 4, 6, 7, 8, 9, 10, 11}; // 5 is lost
-            for (int i = 0; i < RTP_PACKETS; i++) {
-                byte[] p = Packets.builder().ip("10.1.0.1", "10.2.0.2").udp(5004, 6004)
-                        .payload(Packets.rtp(seqs[i], 3000L * seqs[i], 0x1234abcdL, 96, false, 100 + i)).build();
-                rtpBytes += p.length;
-                ProgTestRun.run(prog, p);
-            }
-            for (int i = 0; i < 3; i++) {
-                ProgTestRun.run(prog, Packets.builder().ip("10.1.0.1", "10.2.0.2").tcp(40000, 8554)
-                        .payload("OPTIONS * RTSP/1.0\r\n".getBytes(StandardCharsets.US_ASCII)).build());
-            }
-            for (int i = 0; i < 2; i++) {
-                ProgTestRun.run(prog, Packets.builder().ip("10.1.0.3", "10.2.0.2").udp(3478, 40000)
-                        .payload(Packets.stunBindingRequest()).build());
-            }
-            ProgTestRun.run(prog, Packets.builder().ip("2001:db8::1", "2001:db8::2").udp(5004, 6004)
-                    .payload(Packets.rtp(9, 0, 77, 96, false, 40)).build());
-        });
+        ns.run(
+                () -> {
+                    int prog = dp.progFd(Datapath.PROG_TC);
+                    int[] seqs = {1, 2, 3, 4, 6, 7, 8, 9, 10, 11}; // 5 is lost
+                    for (int i = 0; i < RTP_PACKETS; i++) {
+                        byte[] p =
+                                Packets.builder()
+                                        .ip("10.1.0.1", "10.2.0.2")
+                                        .udp(5004, 6004)
+                                        .payload(
+                                                Packets.rtp(
+                                                        seqs[i],
+                                                        3000L * seqs[i],
+                                                        0x1234abcdL,
+                                                        96,
+                                                        false,
+                                                        100 + i))
+                                        .build();
+                        rtpBytes += p.length;
+                        ProgTestRun.run(prog, p);
+                    }
+                    for (int i = 0; i < 3; i++) {
+                        ProgTestRun.run(
+                                prog,
+                                Packets.builder()
+                                        .ip("10.1.0.1", "10.2.0.2")
+                                        .tcp(40000, 8554)
+                                        .payload(
+                                                "OPTIONS * RTSP/1.0\r\n"
+                                                        .getBytes(StandardCharsets.US_ASCII))
+                                        .build());
+                    }
+                    for (int i = 0; i < 2; i++) {
+                        ProgTestRun.run(
+                                prog,
+                                Packets.builder()
+                                        .ip("10.1.0.3", "10.2.0.2")
+                                        .udp(3478, 40000)
+                                        .payload(Packets.stunBindingRequest())
+                                        .build());
+                    }
+                    ProgTestRun.run(
+                            prog,
+                            Packets.builder()
+                                    .ip("2001:db8::1", "2001:db8::2")
+                                    .udp(5004, 6004)
+                                    .payload(Packets.rtp(9, 0, 77, 96, false, 40))
+                                    .build());
+                });
     }
 
     static Inet4Address v4(String s) {
@@ -195,7 +236,8 @@ class CliTest {
         assertEquals("rtp", rtp.get("class").asText());
         assertEquals(RTP_PACKETS, rtp.get("packets").asLong());
         assertEquals(rtpBytes, rtp.get("bytes").asLong());
-        assertEquals(3, rtp.get("fanout").asInt(), "the group on 10.2.0.2:6004 has three subscribers");
+        assertEquals(
+                3, rtp.get("fanout").asInt(), "the group on 10.2.0.2:6004 has three subscribers");
         long ageMs = rtp.get("age_ms").asLong();
         assertTrue(ageMs >= 0 && ageMs < 600_000, "age from CLOCK_MONOTONIC: " + ageMs);
         assertTrue(rtp.get("idle_ms").asLong() <= ageMs);
@@ -212,7 +254,8 @@ class CliTest {
         assertEquals("tcp", control.get("proto").asText());
         assertEquals("control", control.get("class").asText());
         assertEquals(3, control.get("packets").asLong());
-        assertEquals(dp.flows().lookup(CONTROL).orElseThrow().bytes(), control.get("bytes").asLong());
+        assertEquals(
+                dp.flows().lookup(CONTROL).orElseThrow().bytes(), control.get("bytes").asLong());
         assertFalse(control.has("rtp"));
         assertEquals(0, control.get("fanout").asInt());
 
@@ -232,7 +275,9 @@ class CliTest {
     void flowsFiltersAndSortsRealFlows() throws Exception {
         JsonNode rtpOnly = JSON.readTree(msmAt(dir, "flows", "--json", "--class", "rtp").out());
         assertEquals(2, rtpOnly.size());
-        JsonNode top = JSON.readTree(msmAt(dir, "flows", "--json", "--sort", "packets", "--limit", "1").out());
+        JsonNode top =
+                JSON.readTree(
+                        msmAt(dir, "flows", "--json", "--sort", "packets", "--limit", "1").out());
         assertEquals(1, top.size());
         assertEquals("10.1.0.1:5004", top.get(0).get("src").asText());
     }
@@ -291,30 +336,42 @@ class CliTest {
 
     @Test
     void statusReportsThePinnedDatapath() throws Exception {
-        HttpServer agent = HttpServer.create(
-                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        agent.createContext("/healthz", ex -> {
-            byte[] b = "ok".getBytes(StandardCharsets.US_ASCII);
-            ex.sendResponseHeaders(200, b.length);
-            ex.getResponseBody().write(b);
-            ex.close();
-        });
+        HttpServer agent =
+                HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        agent.createContext(
+                "/healthz",
+                ex -> {
+                    byte[] b = "ok".getBytes(StandardCharsets.US_ASCII);
+                    ex.sendResponseHeaders(200, b.length);
+                    ex.getResponseBody().write(b);
+                    ex.close();
+                });
         agent.start();
         try {
             String url = "http://127.0.0.1:" + agent.getAddress().getPort() + "/healthz";
-            Run r = msmAt(dir, "status", "--json", "--agent", url, "--agent-timeout",
-                    Long.toString(Timeouts.ms(1000)));
+            Run r =
+                    msmAt(
+                            dir,
+                            "status",
+                            "--json",
+                            "--agent",
+                            url,
+                            "--agent-timeout",
+                            Long.toString(Timeouts.ms(1000)));
             assertEquals(0, r.exit(), r.toString());
             JsonNode s = JSON.readTree(r.out());
             assertTrue(s.get("kernel").asText().startsWith("Linux "), s.get("kernel").asText());
             assertEquals(dir.toString(), s.get("bpffs").get("dir").asText());
             assertTrue(s.get("bpffs").get("on_bpffs").asBoolean());
             assertEquals(0, s.get("bpffs").get("pins_missing").size());
-            assertEquals(Datapath.PINNED_MAPS.size() + Datapath.PROGRAMS.size(), s.get("bpffs").get("pins_present").size());
+            assertEquals(
+                    Datapath.PINNED_MAPS.size() + Datapath.PROGRAMS.size(),
+                    s.get("bpffs").get("pins_present").size());
             JsonNode d = s.get("datapath");
             assertTrue(d.get("readable").asBoolean());
             assertEquals(Meta.LAYOUT_VERSION, d.get("layout_version").asInt());
-            assertEquals(HexFormat.of().formatHex(dp.objectSha256()), d.get("object_sha256").asText());
+            assertEquals(
+                    HexFormat.of().formatHex(dp.objectSha256()), d.get("object_sha256").asText());
             assertEquals(d.get("object_sha256").asText(), d.get("shipped_object_sha256").asText());
             ProgInfo tc = dp.progInfo(Datapath.PROG_TC);
             JsonNode p0 = s.get("programs").get(0);
@@ -329,22 +386,37 @@ class CliTest {
             assertEquals(1, s.get("maps").get(1).get("entries").asLong(), "one fan-out group");
             Counters c = dp.totals();
             assertEquals(RTP_PACKETS + 1, s.get("classes").get("rtp").get("packets").asLong());
-            assertEquals(c.bytes(TrafficClass.RTP), s.get("classes").get("rtp").get("bytes").asLong());
+            assertEquals(
+                    c.bytes(TrafficClass.RTP), s.get("classes").get("rtp").get("bytes").asLong());
             for (Stat st : Stat.values()) {
                 assertEquals(c.get(st), s.get("counters").get(st.label()).asLong(), st.label());
             }
-            assertTrue(s.get("counters").get("tc_packets").asLong() >= 16, "the 16 test packets (and any the "
-                    + "attachment test's veth carried)");
+            assertTrue(
+                    s.get("counters").get("tc_packets").asLong() >= 16,
+                    "the 16 test packets (and any the " + "attachment test's veth carried)");
             assertTrue(s.get("agent").get("reachable").asBoolean());
             assertEquals("ok", s.get("agent").get("detail").asText());
             assertEquals(0, s.get("problems").size(), s.get("problems").toString());
 
             Run text = msmAt(dir, "status", "--agent", url);
             assertEquals(0, text.exit(), text.toString());
-            assertTrue(text.out().contains("(bpf filesystem, all " + (Datapath.PINNED_MAPS.size() + Datapath.PROGRAMS.size())
-                    + " pins present)"), text.out());
-            assertTrue(text.out().contains("layout version " + Meta.LAYOUT_VERSION + " (this msm reads " + Meta.LAYOUT_VERSION
-                    + ")"), text.out());
+            assertTrue(
+                    text.out()
+                            .contains(
+                                    "(bpf filesystem, all "
+                                            + (Datapath.PINNED_MAPS.size()
+                                                    + Datapath.PROGRAMS.size())
+                                            + " pins present)"),
+                    text.out());
+            assertTrue(
+                    text.out()
+                            .contains(
+                                    "layout version "
+                                            + Meta.LAYOUT_VERSION
+                                            + " (this msm reads "
+                                            + Meta.LAYOUT_VERSION
+                                            + ")"),
+                    text.out());
             assertTrue(text.out().contains("(the one this msm ships)"), text.out());
             assertTrue(text.out().contains("nothing recorded in msm_attachments"), text.out());
         } finally {
@@ -359,15 +431,36 @@ class CliTest {
         int ifindex = veth.ifindexA();
         BpfMap<Integer, Attachment> att = dp.attachments();
         try {
-            int[] ids = ns.call(() -> {
-                TcIngress.Attached t = TcIngress.attach(ifindex, dp.progFd(Datapath.PROG_TC),
-                        TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY, false);
-                Xdp.Attached x = Xdp.attach(ifindex, dp.progFd(Datapath.PROG_XDP), XdpMode.GENERIC, -1);
-                return new int[] {t.progId(), x.progId()};
-            });
-            att.update(ifindex, new Attachment(Attachment.F_TC | Attachment.F_TC_QDISC | Attachment.F_XDP
-                    | Attachment.F_XDP_GENERIC, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY, ids[0], ids[1],
-                    runId + "a"));
+            int[] ids =
+                    ns.call(
+                            () -> {
+                                TcIngress.Attached t =
+                                        TcIngress.attach(
+                                                ifindex,
+                                                dp.progFd(Datapath.PROG_TC),
+                                                TcIngress.DEFAULT_HANDLE,
+                                                TcIngress.DEFAULT_PRIORITY,
+                                                false);
+                                Xdp.Attached x =
+                                        Xdp.attach(
+                                                ifindex,
+                                                dp.progFd(Datapath.PROG_XDP),
+                                                XdpMode.GENERIC,
+                                                -1);
+                                return new int[] {t.progId(), x.progId()};
+                            });
+            att.update(
+                    ifindex,
+                    new Attachment(
+                            Attachment.F_TC
+                                    | Attachment.F_TC_QDISC
+                                    | Attachment.F_XDP
+                                    | Attachment.F_XDP_GENERIC,
+                            TcIngress.DEFAULT_HANDLE,
+                            TcIngress.DEFAULT_PRIORITY,
+                            ids[0],
+                            ids[1],
+                            runId + "a"));
 
             JsonNode s = JSON.readTree(ns.call(() -> msmAt(dir, "status", "--json").out()));
             JsonNode hooks = s.get("attachments");
@@ -379,16 +472,40 @@ class CliTest {
             assertEquals("xdp-generic", hooks.get(1).get("hook").asText());
             assertEquals(ids[1], hooks.get(1).get("live_prog_id").asInt());
             assertEquals("attached", hooks.get(1).get("state").asText());
-            assertEquals(s.get("agent").get("reachable").asBoolean() ? 0 : 6, s.get("exit_code").asInt(),
+            assertEquals(
+                    s.get("agent").get("reachable").asBoolean() ? 0 : 6,
+                    s.get("exit_code").asInt(),
                     "healthy attachments: only the agent can make status fail");
 
-            ns.run(() -> TcIngress.detach(ifindex, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY));
+            ns.run(
+                    () ->
+                            TcIngress.detach(
+                                    ifindex, TcIngress.DEFAULT_HANDLE, TcIngress.DEFAULT_PRIORITY));
             Run r = ns.call(() -> msmAt(dir, "status"));
             assertEquals(7, r.exit(), r.toString());
-            assertTrue(Pattern.compile("\\s" + ifindex + "\\s+" + runId + "a\\s+tc\\s+" + ids[0]
-                    + "\\s+-\\s+DETACHED\n").matcher(r.out()).find(), r.out());
-            assertTrue(r.out().contains("tc program " + ids[0] + " on " + runId + "a (ifindex " + ifindex
-                    + ") is detached: restart msm-agent to re-attach"), r.out());
+            assertTrue(
+                    Pattern.compile(
+                                    "\\s"
+                                            + ifindex
+                                            + "\\s+"
+                                            + runId
+                                            + "a\\s+tc\\s+"
+                                            + ids[0]
+                                            + "\\s+-\\s+DETACHED\n")
+                            .matcher(r.out())
+                            .find(),
+                    r.out());
+            assertTrue(
+                    r.out()
+                            .contains(
+                                    "tc program "
+                                            + ids[0]
+                                            + " on "
+                                            + runId
+                                            + "a (ifindex "
+                                            + ifindex
+                                            + ") is detached: restart msm-agent to re-attach"),
+                    r.out());
         } finally {
             att.delete(ifindex);
             ns.ip("link", "del", runId + "a");
@@ -400,12 +517,17 @@ class CliTest {
         Path none = Path.of(Bpffs.DEFAULT_ROOT, "msmtest-" + runId + "-none");
         Run r = msmAt(none, "flows", "--json");
         assertEquals(3, r.exit(), r.toString());
-        assertEquals("msm: no msm datapath pinned at " + none + " (is msm-agent running? see msm status)\n", r.err());
+        assertEquals(
+                "msm: no msm datapath pinned at "
+                        + none
+                        + " (is msm-agent running? see msm status)\n",
+                r.err());
         assertEquals("", r.out());
 
         Run s = msmAt(none, "status");
         assertEquals(3, s.exit(), s.toString());
-        assertTrue(s.out().startsWith("kernel    Linux "), "status prints what it can:\n" + s.out());
+        assertTrue(
+                s.out().startsWith("kernel    Linux "), "status prints what it can:\n" + s.out());
         assertTrue(s.out().contains("directory does not exist"), s.out());
     }
 
@@ -423,11 +545,26 @@ class CliTest {
     void aMapOfAnotherLayoutIsExitFive() {
         Path other = dir("layout");
         pinAllBut(other, Datapath.MAP_FLOWS);
-        Sh.run("bpftool", "map", "create", other.resolve(Datapath.MAP_FLOWS).toString(), "type", "hash",
-                "key", "40", "value", "80", "entries", "16", "name", "msm_flows");
+        Sh.run(
+                "bpftool",
+                "map",
+                "create",
+                other.resolve(Datapath.MAP_FLOWS).toString(),
+                "type",
+                "hash",
+                "key",
+                "40",
+                "value",
+                "80",
+                "entries",
+                "16",
+                "name",
+                "msm_flows");
         Run r = msmAt(other, "flows", "--json");
         assertEquals(5, r.exit(), r.toString());
-        assertTrue(r.err().contains("msm_flows: key/value size 40/80, this msm expects 40/88"), r.err());
+        assertTrue(
+                r.err().contains("msm_flows: key/value size 40/80, this msm expects 40/88"),
+                r.err());
         assertTrue(r.err().contains("it says layout version " + Meta.LAYOUT_VERSION), r.err());
         assertTrue(r.err().contains("restart msm-agent from this release"), r.err());
         assertEquals(5, msmAt(other, "status").exit());
@@ -437,16 +574,36 @@ class CliTest {
     void anotherLayoutVersionIsExitFive() {
         Path other = dir("version");
         pinAllBut(other, Datapath.MAP_META);
-        Sh.run("bpftool", "map", "create", other.resolve(Datapath.MAP_META).toString(), "type", "array",
-                "key", "4", "value", "48", "entries", "1", "name", "msm_meta");
-        try (BpfMap<Integer, Meta> meta = BpfMap.openPinned(other.resolve(Datapath.MAP_META).toString(), Codec.U32,
-                Meta.CODEC)) {
+        Sh.run(
+                "bpftool",
+                "map",
+                "create",
+                other.resolve(Datapath.MAP_META).toString(),
+                "type",
+                "array",
+                "key",
+                "4",
+                "value",
+                "48",
+                "entries",
+                "1",
+                "name",
+                "msm_meta");
+        try (BpfMap<Integer, Meta> meta =
+                BpfMap.openPinned(
+                        other.resolve(Datapath.MAP_META).toString(), Codec.U32, Meta.CODEC)) {
             meta.update(0, new Meta(Meta.MAGIC, Meta.LAYOUT_VERSION + 1, 0, new byte[32]));
         }
         Run r = msmAt(other, "fanout");
         assertEquals(5, r.exit(), r.toString());
-        assertTrue(r.err().contains("has layout version " + (Meta.LAYOUT_VERSION + 1)
-                + " but this msm understands layout version " + Meta.LAYOUT_VERSION), r.err());
+        assertTrue(
+                r.err()
+                        .contains(
+                                "has layout version "
+                                        + (Meta.LAYOUT_VERSION + 1)
+                                        + " but this msm understands layout version "
+                                        + Meta.LAYOUT_VERSION),
+                r.err());
     }
 
     static Path dir(String suffix) {

@@ -1,32 +1,29 @@
 package io.msm.kernel.intercept;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.msm.agent.intercept.Interception;
 import io.msm.agent.intercept.PodRef;
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.intercept.InterceptStats;
 import io.msm.testkit.KernelTest;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
- * Transparent interception with the real programs on a real cgroup: a
- * "pod" (a process in the pod's cgroup, in the pod's network namespace)
- * connects to 10.123.0.5:554 — an address nothing answers — and is answered
- * by the node's proxy, while getpeername() still says 10.123.0.5:554.
- * A process of the same namespace outside the cgroup, or a port not listed,
- * is not redirected. Detaching, a restarted agent (adoption of the pinned
- * links) and cleanup are checked on the same setup.
+ * Transparent interception with the real programs on a real cgroup: a "pod" (a process in the pod's
+ * cgroup, in the pod's network namespace) connects to 10.123.0.5:554 — an address nothing answers —
+ * and is answered by the node's proxy, while getpeername() still says 10.123.0.5:554. A process of
+ * the same namespace outside the cgroup, or a port not listed, is not redirected. Detaching, a
+ * restarted agent (adoption of the pinned links) and cleanup are checked on the same setup.
  */
 @KernelTest
 class InterceptionNamespaceTest {
@@ -56,8 +53,12 @@ class InterceptionNamespaceTest {
     }
 
     Interception start() throws Exception {
-        return Interception.start(pins, env.cgroupRoot, List.of(554, 8554),
-                new InetSocketAddress(env.nodeAddr(), PROXY_PORT), PROXY_PORT);
+        return Interception.start(
+                pins,
+                env.cgroupRoot,
+                List.of(554, 8554),
+                new InetSocketAddress(env.nodeAddr(), PROXY_PORT),
+                PROXY_PORT);
     }
 
     PodRef pod() {
@@ -67,16 +68,27 @@ class InterceptionNamespaceTest {
     @Test
     void podConnectIsAnsweredByTheProxyAndOthersAreNot() throws Exception {
         try (Interception icpt = start()) {
-            assertEquals(Set.of(env.podUid), icpt.reconcile(List.of(pod())), "attached to the pod found by UID");
+            assertEquals(
+                    Set.of(env.podUid),
+                    icpt.reconcile(List.of(pod())),
+                    "attached to the pod found by UID");
 
-            String out = env.connect(true, PodNamespace.FAR_ADDR, 554, "rtsp://cam.example.com/live");
-            assertTrue(out.contains("reply=RTSP/1.0 200 OK"), "the pod was answered by the proxy: " + out);
-            assertTrue(out.contains("peer=" + PodNamespace.FAR_ADDR + ":554"),
+            String out =
+                    env.connect(true, PodNamespace.FAR_ADDR, 554, "rtsp://cam.example.com/live");
+            assertTrue(
+                    out.contains("reply=RTSP/1.0 200 OK"),
+                    "the pod was answered by the proxy: " + out);
+            assertTrue(
+                    out.contains("peer=" + PodNamespace.FAR_ADDR + ":554"),
                     "getpeername() shows where the pod connected, not the proxy: " + out);
             assertEquals(1, proxy.seen.size(), "one connection reached the proxy");
-            assertEquals("OPTIONS rtsp://cam.example.com/live RTSP/1.0", proxy.seen.get(0).requestLine(),
+            assertEquals(
+                    "OPTIONS rtsp://cam.example.com/live RTSP/1.0",
+                    proxy.seen.get(0).requestLine(),
                     "the URL still carries the original host");
-            assertEquals(PodNamespace.POD_ADDR, proxy.seen.get(0).from().getAddress().getHostAddress(),
+            assertEquals(
+                    PodNamespace.POD_ADDR,
+                    proxy.seen.get(0).from().getAddress().getHostAddress(),
                     "the proxy sees the pod's own address");
 
             out = env.connect(true, PodNamespace.FAR_ADDR, 8554, "rtsp://other.example.com:8554/x");
@@ -84,11 +96,14 @@ class InterceptionNamespaceTest {
 
             // opt-in respected: same namespace, not in the cgroup -> the unreachable route answers
             out = env.connect(false, PodNamespace.FAR_ADDR, 554, "rtsp://cam.example.com/live");
-            assertTrue(out.contains("connect-failed"), "a process outside the pod's cgroup is not redirected: " + out);
+            assertTrue(
+                    out.contains("connect-failed"),
+                    "a process outside the pod's cgroup is not redirected: " + out);
             // a port that is not listed is not redirected
             out = env.connect(true, PodNamespace.FAR_ADDR, 80, "rtsp://cam.example.com/live");
             assertTrue(out.contains("connect-failed"), "port 80 is not intercepted: " + out);
-            assertEquals(2, proxy.seen.size(), "only the two intercepted connections reached the proxy");
+            assertEquals(
+                    2, proxy.seen.size(), "only the two intercepted connections reached the proxy");
 
             InterceptStats s = icpt.stats();
             assertEquals(2, s.redirected(), "kernel counted the redirects");
@@ -104,10 +119,18 @@ class InterceptionNamespaceTest {
         }
         // a restarted agent: new programs swapped into the pinned links, the pod stays intercepted
         try (Interception again = start()) {
-            assertEquals(Set.of(env.podUid), again.attached(), "the pinned link survived the first agent");
+            assertEquals(
+                    Set.of(env.podUid),
+                    again.attached(),
+                    "the pinned link survived the first agent");
             String out = env.connect(true, PodNamespace.FAR_ADDR, 554, "rtsp://cam.example.com/a");
-            assertTrue(out.contains("reply=RTSP/1.0 200 OK"), "still intercepted after the restart: " + out);
-            assertEquals(Set.of(env.podUid), again.reconcile(List.of(pod())), "reconcile keeps the adopted link");
+            assertTrue(
+                    out.contains("reply=RTSP/1.0 200 OK"),
+                    "still intercepted after the restart: " + out);
+            assertEquals(
+                    Set.of(env.podUid),
+                    again.reconcile(List.of(pod())),
+                    "reconcile keeps the adopted link");
             assertTrue(Files.exists(pins.resolve("links")), "links pinned");
 
             // the pod opts out (or is deleted): reconcile with nothing
@@ -124,13 +147,22 @@ class InterceptionNamespaceTest {
     @Test
     void aPodWhoseCgroupAppearsLaterIsAttachedOnTheNextReconcile() throws Exception {
         try (Interception icpt = start()) {
-            PodRef late = new PodRef("0d9a5a4e-0000-4000-8000-000000000001", "media", "late", "Burstable");
-            assertEquals(Set.of(), icpt.reconcile(List.of(late)), "no cgroup yet: nothing attached");
+            PodRef late =
+                    new PodRef(
+                            "0d9a5a4e-0000-4000-8000-000000000001", "media", "late", "Burstable");
+            assertEquals(
+                    Set.of(), icpt.reconcile(List.of(late)), "no cgroup yet: nothing attached");
             assertEquals(Set.of(late.uid()), icpt.pending());
-            Path dir = env.cgroupRoot.resolve("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
-                    + late.uid().replace('-', '_') + ".slice");
+            Path dir =
+                    env.cgroupRoot.resolve(
+                            "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+                                    + late.uid().replace('-', '_')
+                                    + ".slice");
             Files.createDirectories(dir);
-            assertEquals(Set.of(late.uid()), icpt.reconcile(List.of(late)), "attached once the cgroup exists");
+            assertEquals(
+                    Set.of(late.uid()),
+                    icpt.reconcile(List.of(late)),
+                    "attached once the cgroup exists");
             assertEquals(Set.of(), icpt.pending());
             icpt.reconcile(List.of());
         }

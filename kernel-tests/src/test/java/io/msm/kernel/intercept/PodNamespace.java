@@ -18,21 +18,23 @@ import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
- * A "node" and a "pod" as Kubernetes would lay them out, made of namespaces
- * and a cgroup this test owns:
+ * A "node" and a "pod" as Kubernetes would lay them out, made of namespaces and a cgroup this test
+ * owns:
+ *
  * <pre>
  *   node netns  NODE_ADDR/24 ──veth── POD_ADDR/24  pod netns
  *   cgroup v2:  ROOT = &lt;cgroup2 mount&gt;/msm-ID   (stands in for the node's cgroup root)
  *               ROOT/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod&lt;uid_&gt;.slice
  * </pre>
- * The pod namespace routes 10.123.0.0/16 to "unreachable": a connect there
- * fails at once, without a packet, unless msm redirects it — so a test can
- * tell a redirected connect from one that was not, and no traffic ever
- * leaves the namespaces. Everything is removed by {@link #close()}.
+ *
+ * The pod namespace routes 10.123.0.0/16 to "unreachable": a connect there fails at once, without a
+ * packet, unless msm redirects it — so a test can tell a redirected connect from one that was not,
+ * and no traffic ever leaves the namespaces. Everything is removed by {@link #close()}.
  */
 final class PodNamespace implements AutoCloseable {
     static final String NODE_ADDR = "10.201.0.1";
     static final String POD_ADDR = "10.201.0.2";
+
     /** Where the pod "wants" to go: nothing answers there. */
     static final String FAR_ADDR = "10.123.0.5";
 
@@ -47,8 +49,11 @@ final class PodNamespace implements AutoCloseable {
     PodNamespace() throws IOException {
         Path cg2 = CgroupV2.require();
         cgroupRoot = cg2.resolve("msm-" + id);
-        podCgroup = cgroupRoot.resolve("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
-                + podUid.replace('-', '_') + ".slice");
+        podCgroup =
+                cgroupRoot.resolve(
+                        "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+                                + podUid.replace('-', '_')
+                                + ".slice");
         Netns n = null;
         Netns p = null;
         try {
@@ -75,10 +80,16 @@ final class PodNamespace implements AutoCloseable {
         }
     }
 
-    /** The cgroup the kubelet (systemd driver) would make for a BestEffort pod with this UID; created. */
+    /**
+     * The cgroup the kubelet (systemd driver) would make for a BestEffort pod with this UID;
+     * created.
+     */
     Path cgroupOf(String uid) throws IOException {
-        Path d = cgroupRoot.resolve("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
-                + uid.replace('-', '_') + ".slice");
+        Path d =
+                cgroupRoot.resolve(
+                        "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+                                + uid.replace('-', '_')
+                                + ".slice");
         Files.createDirectories(d);
         return d;
     }
@@ -88,19 +99,25 @@ final class PodNamespace implements AutoCloseable {
     }
 
     /**
-     * Run the pod client in the pod namespace; inCgroup: as a process of the
-     * pod's cgroup (it moves itself there before exec), else where the test
-     * runs. Returns its output.
+     * Run the pod client in the pod namespace; inCgroup: as a process of the pod's cgroup (it moves
+     * itself there before exec), else where the test runs. Returns its output.
      */
     String connect(boolean inCgroup, String host, int port, String url) {
         return connect(inCgroup ? podCgroup : null, host, port, url);
     }
 
-    /** Run the pod client as a process of cgroup (null: where the test runs), in the pod namespace. */
+    /**
+     * Run the pod client as a process of cgroup (null: where the test runs), in the pod namespace.
+     */
     String connect(Path cgroup, String host, int port, String url) {
-        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + pod.name(), "sh", "-c"));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of("nsenter", "--net=/var/run/netns/" + pod.name(), "sh", "-c"));
         String run = "exec perl " + client + " " + host + " " + port + " " + url;
-        cmd.add(cgroup != null ? "echo $$ > " + cgroup.resolve("cgroup.procs") + " && " + run : run);
+        cmd.add(
+                cgroup != null
+                        ? "echo $$ > " + cgroup.resolve("cgroup.procs") + " && " + run
+                        : run);
         Sh.Result r = Sh.exec(20, cmd.toArray(String[]::new));
         return r.out() + r.err();
     }
@@ -112,8 +129,10 @@ final class PodNamespace implements AutoCloseable {
         }
         try (Stream<Path> s = Files.walk(root)) {
             // cgroupfs directories are removed with rmdir; their control files go with them
-            for (Path d : s.filter(Files::isDirectory).sorted(Comparator.comparingInt(Path::getNameCount).reversed())
-                    .toList()) {
+            for (Path d :
+                    s.filter(Files::isDirectory)
+                            .sorted(Comparator.comparingInt(Path::getNameCount).reversed())
+                            .toList()) {
                 Sh.exec("rmdir", d.toString());
             }
         } catch (IOException | UncheckedIOException e) {

@@ -2,7 +2,6 @@ package io.msm.kernel.rtsp;
 
 import io.msm.testkit.Netns;
 import io.msm.testkit.Sh;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,14 +12,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A real RTSP player (ffmpeg or GStreamer) started in a viewer namespace,
- * decoding H.264 and counting the frames it decoded. Stopped by PID only:
- * SIGINT first (gst-launch -e then flushes what it printed), SIGKILL if it
- * does not go.
+ * A real RTSP player (ffmpeg or GStreamer) started in a viewer namespace, decoding H.264 and
+ * counting the frames it decoded. Stopped by PID only: SIGINT first (gst-launch -e then flushes
+ * what it printed), SIGKILL if it does not go.
  */
 final class Player implements AutoCloseable {
     enum Kind {
-        FFMPEG_UDP("ffmpeg/udp"), FFMPEG_TCP("ffmpeg/tcp"), GST_UDP("gst/udp"), GST_TCP("gst/tcp");
+        FFMPEG_UDP("ffmpeg/udp"),
+        FFMPEG_TCP("ffmpeg/tcp"),
+        GST_UDP("gst/udp"),
+        GST_TCP("gst/tcp");
 
         final String label;
 
@@ -54,23 +55,59 @@ final class Player implements AutoCloseable {
     }
 
     /**
-     * Start decoding {@code url}; ffmpeg stops by itself after {@code seconds}
-     * of media, gst-launch runs until {@link #stop()}.
+     * Start decoding {@code url}; ffmpeg stops by itself after {@code seconds} of media, gst-launch
+     * runs until {@link #stop()}.
      */
     static Player start(Kind kind, Netns ns, String url, int seconds) throws IOException {
         Path out = Files.createTempFile("msm-player-", ".log");
         Path progress = Files.createTempFile("msm-player-", ".progress");
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns.name()));
         if (kind.gst()) {
-            cmd.addAll(List.of("gst-launch-1.0", "-e", "-v", "rtspsrc", "location=" + url,
-                    "protocols=" + (kind.tcp() ? "tcp" : "udp"), "latency=200", "!", "rtph264depay", "!", "h264parse",
-                    "!", "avdec_h264", "!", "fakesink", "name=out", "silent=false", "sync=false"));
+            cmd.addAll(
+                    List.of(
+                            "gst-launch-1.0",
+                            "-e",
+                            "-v",
+                            "rtspsrc",
+                            "location=" + url,
+                            "protocols=" + (kind.tcp() ? "tcp" : "udp"),
+                            "latency=200",
+                            "!",
+                            "rtph264depay",
+                            "!",
+                            "h264parse",
+                            "!",
+                            "avdec_h264",
+                            "!",
+                            "fakesink",
+                            "name=out",
+                            "silent=false",
+                            "sync=false"));
         } else {
-            cmd.addAll(List.of("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning", "-rtsp_transport",
-                    kind.tcp() ? "tcp" : "udp", "-i", url, "-t", Integer.toString(seconds), "-progress",
-                    progress.toString(), "-f", "null", "-"));
+            cmd.addAll(
+                    List.of(
+                            "ffmpeg",
+                            "-hide_banner",
+                            "-nostdin",
+                            "-loglevel",
+                            "warning",
+                            "-rtsp_transport",
+                            kind.tcp() ? "tcp" : "udp",
+                            "-i",
+                            url,
+                            "-t",
+                            Integer.toString(seconds),
+                            "-progress",
+                            progress.toString(),
+                            "-f",
+                            "null",
+                            "-"));
         }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p =
+                new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(out.toFile())
+                        .start();
         return new Player(kind, ns.name(), p, out, progress);
     }
 

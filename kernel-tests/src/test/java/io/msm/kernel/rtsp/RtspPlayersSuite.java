@@ -34,15 +34,14 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The RTSP proxy with real players in a namespace "cluster": ffmpeg
- * publishes an H.264 test pattern from the sender namespace to the agent
- * in the node namespace; ffmpeg (UDP and TCP) and GStreamer rtspsrc in
- * nine viewer namespaces decode it; VLC in the sender namespace serves a
- * clip for a pulled path. Subclasses run it on the kernel plane and in
- * --userspace mode.
+ * The RTSP proxy with real players in a namespace "cluster": ffmpeg publishes an H.264 test pattern
+ * from the sender namespace to the agent in the node namespace; ffmpeg (UDP and TCP) and GStreamer
+ * rtspsrc in nine viewer namespaces decode it; VLC in the sender namespace serves a clip for a
+ * pulled path. Subclasses run it on the kernel plane and in --userspace mode.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Tag("vm-slow") // a dozen H.264 encoders and decoders: minutes under an emulated CPU (kernel-tests/vm)
+@Tag("vm-slow") // a dozen H.264 encoders and decoders: minutes under an emulated CPU
+// (kernel-tests/vm)
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 abstract class RtspPlayersSuite {
     static final int VIEWERS = 9;
@@ -51,9 +50,17 @@ abstract class RtspPlayersSuite {
     static final int RTSP_PORT = 8554;
     static final int VLC_PORT = 8555;
     static final String METRICS = "127.0.0.1:9469";
-    static final Player.Kind[] MIX = {Player.Kind.FFMPEG_UDP, Player.Kind.FFMPEG_UDP, Player.Kind.FFMPEG_UDP,
-            Player.Kind.FFMPEG_TCP, Player.Kind.FFMPEG_TCP, Player.Kind.FFMPEG_TCP,
-            Player.Kind.GST_UDP, Player.Kind.GST_UDP, Player.Kind.GST_UDP};
+    static final Player.Kind[] MIX = {
+        Player.Kind.FFMPEG_UDP,
+        Player.Kind.FFMPEG_UDP,
+        Player.Kind.FFMPEG_UDP,
+        Player.Kind.FFMPEG_TCP,
+        Player.Kind.FFMPEG_TCP,
+        Player.Kind.FFMPEG_TCP,
+        Player.Kind.GST_UDP,
+        Player.Kind.GST_UDP,
+        Player.Kind.GST_UDP
+    };
 
     StarTopology topo;
     Path bpffs;
@@ -73,34 +80,43 @@ abstract class RtspPlayersSuite {
         for (String tool : new String[] {"ffmpeg", "gst-launch-1.0", "cvlc", "setpriv"}) {
             boolean have = Sh.have(tool);
             if (!have && "true".equals(System.getenv("CI"))) {
-                throw new IllegalStateException(tool + " is missing: run 'make deps' (the root Makefile installs it)");
+                throw new IllegalStateException(
+                        tool + " is missing: run 'make deps' (the root Makefile installs it)");
             }
             Assumptions.assumeTrue(have, tool + " is not installed (make deps)");
         }
         topo = StarTopology.create(VIEWERS);
-        // replies (RTCP receiver reports) go to the relay's address on the publisher side: viewers need a route
+        // replies (RTCP receiver reports) go to the relay's address on the publisher side: viewers
+        // need a route
         for (StarTopology.Receiver r : topo.receivers) {
             r.ns().ip("route", "add", "default", "via", r.nodeAddr().getHostAddress());
         }
         topo.sender.ip("route", "add", "default", "via", NODE);
         bpffs = Path.of("/sys/fs/bpf/msmtest-" + topo.id);
-        dir = Files.createTempDirectory("msm-rtsp-" + topo.id, PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwxr-xr-x")));
+        dir =
+                Files.createTempDirectory(
+                        "msm-rtsp-" + topo.id,
+                        PosixFilePermissions.asFileAttribute(
+                                PosixFilePermissions.fromString("rwxr-xr-x")));
         Path config = dir.resolve("agent.yaml");
-        // named, not the default set: links created a moment ago may not be "running" yet (operstate lags)
+        // named, not the default set: links created a moment ago may not be "running" yet
+        // (operstate lags)
         List<String> ifaces = new ArrayList<>(List.of(StarTopology.NODE_IN_IF));
         topo.receivers.forEach(r -> ifaces.add(r.nodeIf()));
-        Files.writeString(config, String.join("\n",
-                "interfaces: [" + String.join(", ", ifaces) + "]",
-                "bpffs: " + bpffs,
-                "rtsp-listen: 0.0.0.0:" + RTSP_PORT,
-                "sip-listen: 127.0.0.1:15060",
-                "rtsp:",
-                "  upstream-linger: 2s",
-                "  session-timeout: 20s",
-                "  paths:",
-                "    vod: {source: \"rtsp://" + ORIGIN + ":" + VLC_PORT + "/vod\"}",
-                ""));
+        Files.writeString(
+                config,
+                String.join(
+                        "\n",
+                        "interfaces: [" + String.join(", ", ifaces) + "]",
+                        "bpffs: " + bpffs,
+                        "rtsp-listen: 0.0.0.0:" + RTSP_PORT,
+                        "sip-listen: 127.0.0.1:15060",
+                        "rtsp:",
+                        "  upstream-linger: 2s",
+                        "  session-timeout: 20s",
+                        "  paths:",
+                        "    vod: {source: \"rtsp://" + ORIGIN + ":" + VLC_PORT + "/vod\"}",
+                        ""));
         List<String> args = new ArrayList<>(List.of("--config", config.toString()));
         if (userspace()) {
             args.add("--userspace");
@@ -144,20 +160,49 @@ abstract class RtspPlayersSuite {
     Process background(Netns ns, Path log, String... cmd) throws IOException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns.name()));
         full.addAll(List.of(cmd));
-        Process p = new ProcessBuilder(full).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p =
+                new ProcessBuilder(full)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
         background.add(p);
         return p;
     }
 
-    /** ffmpeg publishing a 25 fps H.264 test pattern (a key frame every second, so viewers start fast). */
+    /**
+     * ffmpeg publishing a 25 fps H.264 test pattern (a key frame every second, so viewers start
+     * fast).
+     */
     Process publish(String path) throws IOException {
         return publish(path, "udp");
     }
 
     Process publish(String path, String transport) throws IOException {
-        return background(topo.sender, dir.resolve("publisher-" + transport + ".log"), "ffmpeg", "-hide_banner", "-nostdin", "-loglevel",
-                "warning", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-c:v", "libx264", "-preset",
-                "ultrafast", "-tune", "zerolatency", "-g", "25", "-f", "rtsp", "-rtsp_transport", transport,
+        return background(
+                topo.sender,
+                dir.resolve("publisher-" + transport + ".log"),
+                "ffmpeg",
+                "-hide_banner",
+                "-nostdin",
+                "-loglevel",
+                "warning",
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=320x240:rate=25",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "25",
+                "-f",
+                "rtsp",
+                "-rtsp_transport",
+                transport,
                 "rtsp://" + NODE + ":" + RTSP_PORT + "/" + path);
     }
 
@@ -203,16 +248,24 @@ abstract class RtspPlayersSuite {
 
     /** 'msm fanout --json' on the node, parsed. */
     JsonNode fanout() {
-        return topo.node.call(() -> {
-            StringWriter out = new StringWriter();
-            StringWriter err = new StringWriter();
-            int code = Main.run(Sources.live(), new PrintWriter(out), new PrintWriter(err), "--bpffs",
-                    bpffs.toString(), "fanout", "--json");
-            if (code != 0) {
-                throw new IllegalStateException("msm fanout: exit " + code + ": " + err);
-            }
-            return new ObjectMapper().readTree(out.toString());
-        });
+        return topo.node.call(
+                () -> {
+                    StringWriter out = new StringWriter();
+                    StringWriter err = new StringWriter();
+                    int code =
+                            Main.run(
+                                    Sources.live(),
+                                    new PrintWriter(out),
+                                    new PrintWriter(err),
+                                    "--bpffs",
+                                    bpffs.toString(),
+                                    "fanout",
+                                    "--json");
+                    if (code != 0) {
+                        throw new IllegalStateException("msm fanout: exit " + code + ": " + err);
+                    }
+                    return new ObjectMapper().readTree(out.toString());
+                });
     }
 
     static JsonNode group(JsonNode fanout, String label) {
@@ -227,7 +280,8 @@ abstract class RtspPlayersSuite {
     String report(List<Player> ps) {
         StringBuilder b = new StringBuilder();
         for (Player p : ps) {
-            b.append(String.format("  %-11s %-14s %4d frames%n", p.kind.label, p.where, p.frames()));
+            b.append(
+                    String.format("  %-11s %-14s %4d frames%n", p.kind.label, p.where, p.frames()));
         }
         return b.toString();
     }
@@ -250,7 +304,9 @@ abstract class RtspPlayersSuite {
     @Test
     void publishedPathServesNineRealPlayers() throws Exception {
         Process publisher = publish("cam");
-        waitFor(() -> metric("msm_rtsp_path_publishing", "path", "cam") == 1.0, 20_000,
+        waitFor(
+                () -> metric("msm_rtsp_path_publishing", "path", "cam") == 1.0,
+                20_000,
                 "ffmpeg to ANNOUNCE/RECORD path cam\n" + agent.log());
         Thread.sleep(1500); // a key frame and the parameter sets are on their way
 
@@ -258,15 +314,22 @@ abstract class RtspPlayersSuite {
         List<Player> ps = new ArrayList<>();
         for (int i = 0; i < VIEWERS; i++) {
             StarTopology.Receiver r = topo.receivers.get(i);
-            Player p = Player.start(MIX[i], r.ns(), String.format(url, r.nodeAddr().getHostAddress()), 8);
+            Player p =
+                    Player.start(
+                            MIX[i], r.ns(), String.format(url, r.nodeAddr().getHostAddress()), 8);
             ps.add(p);
             players.add(p);
         }
         String stream = "rtsp/cam/track0/rtp";
         int udpViewers = (int) Arrays.stream(MIX).filter(k -> !k.tcp()).count();
-        waitFor(() -> metric("msm_stream_viewers", "stream", stream) == udpViewers
-                        && metric("msm_rtsp_path_viewers", "path", "cam") == VIEWERS, 20_000,
-                "every viewer playing: " + agent.scrape().value("msm_rtsp_path_viewers", "path", "cam") + "\n"
+        waitFor(
+                () ->
+                        metric("msm_stream_viewers", "stream", stream) == udpViewers
+                                && metric("msm_rtsp_path_viewers", "path", "cam") == VIEWERS,
+                20_000,
+                "every viewer playing: "
+                        + agent.scrape().value("msm_rtsp_path_viewers", "path", "cam")
+                        + "\n"
                         + failureContext(ps));
         Thread.sleep(1000);
 
@@ -276,30 +339,53 @@ abstract class RtspPlayersSuite {
         Thread.sleep(3000);
         PromText m1 = agent.scrape();
         long[] u1 = nodeUdp();
-        double upstream = m1.value("msm_stream_upstream_packets_total", "stream", stream).orElseThrow()
-                - m0.value("msm_stream_upstream_packets_total", "stream", stream).orElseThrow();
-        double copies = m1.value("msm_stream_copies_total", "stream", stream).orElseThrow()
-                - m0.value("msm_stream_copies_total", "stream", stream).orElseThrow();
+        double upstream =
+                m1.value("msm_stream_upstream_packets_total", "stream", stream).orElseThrow()
+                        - m0.value("msm_stream_upstream_packets_total", "stream", stream)
+                                .orElseThrow();
+        double copies =
+                m1.value("msm_stream_copies_total", "stream", stream).orElseThrow()
+                        - m0.value("msm_stream_copies_total", "stream", stream).orElseThrow();
         long userIn = u1[0] - u0[0];
         long userOut = u1[1] - u0[1];
-        String numbers = String.format("%s mode, 3 s window: upstream RTP %d, copies %d (%d UDP viewers), node sockets "
-                + "received %d and sent %d UDP datagrams", mode(), (long) upstream, (long) copies, udpViewers, userIn, userOut);
+        String numbers =
+                String.format(
+                        "%s mode, 3 s window: upstream RTP %d, copies %d (%d UDP viewers), node sockets "
+                                + "received %d and sent %d UDP datagrams",
+                        mode(), (long) upstream, (long) copies, udpViewers, userIn, userOut);
         System.out.println("rtsp-players: " + numbers);
         assertTrue(upstream > 50, "the publisher's RTP arrives: " + numbers);
         assertTrue(copies >= 0.95 * udpViewers * upstream, "a copy per UDP viewer: " + numbers);
         if (userspace()) {
-            assertTrue(userOut >= 0.9 * copies, "userspace mode: the agent sends the copies itself: " + numbers);
+            assertTrue(
+                    userOut >= 0.9 * copies,
+                    "userspace mode: the agent sends the copies itself: " + numbers);
         } else {
-            // kernel mode: the copies never reach userspace; the originals do once (the TCP viewers need them)
-            assertTrue(userOut < 0.05 * copies, "kernel mode: userspace sent (almost) none of the copies: " + numbers);
-            assertTrue(userIn < 1.3 * upstream + 100, "kernel mode: userspace saw each upstream packet at most once, "
-                    + "not once per viewer: " + numbers);
+            // kernel mode: the copies never reach userspace; the originals do once (the TCP viewers
+            // need them)
+            assertTrue(
+                    userOut < 0.05 * copies,
+                    "kernel mode: userspace sent (almost) none of the copies: " + numbers);
+            assertTrue(
+                    userIn < 1.3 * upstream + 100,
+                    "kernel mode: userspace saw each upstream packet at most once, "
+                            + "not once per viewer: "
+                            + numbers);
             JsonNode g = group(fanout(), stream);
-            assertTrue(g != null, "msm fanout shows the group labelled " + stream + ":\n" + fanout().toPrettyString());
-            assertEquals(udpViewers, g.path("subscribers").size(), "msm fanout: every UDP viewer subscribed\n"
-                    + g.toPrettyString());
+            assertTrue(
+                    g != null,
+                    "msm fanout shows the group labelled "
+                            + stream
+                            + ":\n"
+                            + fanout().toPrettyString());
+            assertEquals(
+                    udpViewers,
+                    g.path("subscribers").size(),
+                    "msm fanout: every UDP viewer subscribed\n" + g.toPrettyString());
             JsonNode rtcp = group(fanout(), "rtsp/cam/track0/rtcp");
-            assertTrue(rtcp != null && rtcp.path("subscribers").size() == udpViewers, "RTCP group too");
+            assertTrue(
+                    rtcp != null && rtcp.path("subscribers").size() == udpViewers,
+                    "RTCP group too");
         }
 
         for (Player p : ps) {
@@ -310,26 +396,46 @@ abstract class RtspPlayersSuite {
         for (Player p : ps) {
             p.stop();
         }
-        System.out.println("rtsp-players: " + mode() + " mode, frames decoded per player (published path cam):\n"
-                + report(ps));
+        System.out.println(
+                "rtsp-players: "
+                        + mode()
+                        + " mode, frames decoded per player (published path cam):\n"
+                        + report(ps));
         for (Player p : ps) {
-            // 8 s at 25 fps is 200 frames; allow for start-up (waiting for a key frame, jitter buffers)
-            assertTrue(p.frames() >= 120, p + " decoded only " + p.frames() + " frames\n" + failureContext(ps));
+            // 8 s at 25 fps is 200 frames; allow for start-up (waiting for a key frame, jitter
+            // buffers)
+            assertTrue(
+                    p.frames() >= 120,
+                    p + " decoded only " + p.frames() + " frames\n" + failureContext(ps));
         }
-        assertTrue(metric("msm_rtsp_path_receiver_reports_total", "path", "cam") > 0, "viewers' RTCP RRs reach the proxy");
+        assertTrue(
+                metric("msm_rtsp_path_receiver_reports_total", "path", "cam") > 0,
+                "viewers' RTCP RRs reach the proxy");
         waitFor(() -> metric("msm_rtsp_path_viewers", "path", "cam") == 0, 10_000, "viewers gone");
 
-        // the publisher disappears: a viewer still watching is ended cleanly (its connection closes)
-        Player last = Player.start(Player.Kind.FFMPEG_UDP, topo.receivers.get(0).ns(),
-                String.format(url, topo.receivers.get(0).nodeAddr().getHostAddress()), 60);
+        // the publisher disappears: a viewer still watching is ended cleanly (its connection
+        // closes)
+        Player last =
+                Player.start(
+                        Player.Kind.FFMPEG_UDP,
+                        topo.receivers.get(0).ns(),
+                        String.format(url, topo.receivers.get(0).nodeAddr().getHostAddress()),
+                        60);
         players.add(last);
         waitFor(() -> last.frames() > 25, 20_000, "the last viewer decoding\n" + last.output());
         Sh.exec("kill", "-INT", Long.toString(publisher.pid()));
         assertTrue(publisher.waitFor(10, TimeUnit.SECONDS), "publisher stopped");
-        assertTrue(last.waitFor(15_000), "the viewer ended when the publisher left\n" + last.output());
-        waitFor(() -> metric("msm_rtsp_sessions", "kind", "viewer") == 0
-                && metric("msm_rtsp_sessions", "kind", "publisher") == 0, 10_000, "no sessions left");
-        assertFalse(metric("msm_rtsp_path_publishing", "path", "cam") == 1.0, "path cam no longer published");
+        assertTrue(
+                last.waitFor(15_000), "the viewer ended when the publisher left\n" + last.output());
+        waitFor(
+                () ->
+                        metric("msm_rtsp_sessions", "kind", "viewer") == 0
+                                && metric("msm_rtsp_sessions", "kind", "publisher") == 0,
+                10_000,
+                "no sessions left");
+        assertFalse(
+                metric("msm_rtsp_path_publishing", "path", "cam") == 1.0,
+                "path cam no longer published");
         if (!userspace()) {
             assertEquals(null, group(fanout(), stream), "its fan-out group is gone");
         }
@@ -337,34 +443,90 @@ abstract class RtspPlayersSuite {
 
     @Test
     void pulledPathSharesOneVlcSession() throws Exception {
-        // VLC serves a clip over RTSP from the sender namespace (it refuses to run as root: run it as nobody)
+        // VLC serves a clip over RTSP from the sender namespace (it refuses to run as root: run it
+        // as nobody)
         Path clip = dir.resolve("clip.mp4");
-        Sh.Result enc = Sh.exec(120, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                "testsrc=size=320x240:rate=25", "-t", "60", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
-                "-pix_fmt", "yuv420p", clip.toString());
+        Sh.Result enc =
+                Sh.exec(
+                        120,
+                        "ffmpeg",
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "testsrc=size=320x240:rate=25",
+                        "-t",
+                        "60",
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "ultrafast",
+                        "-g",
+                        "25",
+                        "-pix_fmt",
+                        "yuv420p",
+                        clip.toString());
         assertEquals(0, enc.exit(), enc.err());
         Files.setPosixFilePermissions(clip, PosixFilePermissions.fromString("rw-r--r--"));
-        background(topo.sender, dir.resolve("vlc.log"), "setpriv", "--reuid=nobody", "--regid=nogroup",
-                "--clear-groups", "env", "HOME=" + dir, "cvlc", "-I", "dummy", "--no-audio", clip.toString(), "--loop",
-                "--sout-keep", "--sout", "#rtp{sdp=rtsp://" + ORIGIN + ":" + VLC_PORT + "/vod}");
+        background(
+                topo.sender,
+                dir.resolve("vlc.log"),
+                "setpriv",
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "env",
+                "HOME=" + dir,
+                "cvlc",
+                "-I",
+                "dummy",
+                "--no-audio",
+                clip.toString(),
+                "--loop",
+                "--sout-keep",
+                "--sout",
+                "#rtp{sdp=rtsp://" + ORIGIN + ":" + VLC_PORT + "/vod}");
         Thread.sleep(2000);
 
-        Player.Kind[] kinds = {Player.Kind.FFMPEG_UDP, Player.Kind.FFMPEG_TCP, Player.Kind.GST_UDP, Player.Kind.FFMPEG_UDP};
+        Player.Kind[] kinds = {
+            Player.Kind.FFMPEG_UDP,
+            Player.Kind.FFMPEG_TCP,
+            Player.Kind.GST_UDP,
+            Player.Kind.FFMPEG_UDP
+        };
         List<Player> ps = new ArrayList<>();
         for (int i = 0; i < kinds.length; i++) {
             StarTopology.Receiver r = topo.receivers.get(i);
-            Player p = Player.start(kinds[i], r.ns(), "rtsp://" + r.nodeAddr().getHostAddress() + ":" + RTSP_PORT + "/vod", 8);
+            Player p =
+                    Player.start(
+                            kinds[i],
+                            r.ns(),
+                            "rtsp://" + r.nodeAddr().getHostAddress() + ":" + RTSP_PORT + "/vod",
+                            8);
             ps.add(p);
             players.add(p);
         }
-        waitFor(() -> metric("msm_rtsp_path_viewers", "path", "vod") == kinds.length, 20_000,
-                "every viewer of vod playing\n" + failureContext(ps) + "\n--- vlc:\n" + tail(readLog("vlc.log"), 2000));
-        assertEquals(1.0, metric("msm_rtsp_path_upstream_sessions_total", "path", "vod"),
+        waitFor(
+                () -> metric("msm_rtsp_path_viewers", "path", "vod") == kinds.length,
+                20_000,
+                "every viewer of vod playing\n"
+                        + failureContext(ps)
+                        + "\n--- vlc:\n"
+                        + tail(readLog("vlc.log"), 2000));
+        assertEquals(
+                1.0,
+                metric("msm_rtsp_path_upstream_sessions_total", "path", "vod"),
                 "one upstream session for all viewers");
-        assertEquals(2.0, metric("msm_rtsp_path_upstream_state", "path", "vod"), "upstream playing");
+        assertEquals(
+                2.0, metric("msm_rtsp_path_upstream_state", "path", "vod"), "upstream playing");
         if (!userspace()) {
             JsonNode g = group(fanout(), "rtsp/vod/track0/rtp");
-            assertTrue(g != null && g.path("subscribers").size() == 3, "the 3 UDP viewers in the kernel group");
+            assertTrue(
+                    g != null && g.path("subscribers").size() == 3,
+                    "the 3 UDP viewers in the kernel group");
         }
         for (Player p : ps) {
             if (!p.kind.gst()) {
@@ -374,43 +536,71 @@ abstract class RtspPlayersSuite {
         for (Player p : ps) {
             p.stop();
         }
-        System.out.println("rtsp-players: " + mode() + " mode, frames decoded per player (pulled path vod from VLC):\n"
-                + report(ps));
+        System.out.println(
+                "rtsp-players: "
+                        + mode()
+                        + " mode, frames decoded per player (pulled path vod from VLC):\n"
+                        + report(ps));
         for (Player p : ps) {
-            assertTrue(p.frames() >= 120, p + " decoded only " + p.frames() + " frames\n" + failureContext(ps));
+            assertTrue(
+                    p.frames() >= 120,
+                    p + " decoded only " + p.frames() + " frames\n" + failureContext(ps));
         }
-        assertEquals(1.0, metric("msm_rtsp_path_upstream_sessions_total", "path", "vod"), "still the one session");
+        assertEquals(
+                1.0,
+                metric("msm_rtsp_path_upstream_sessions_total", "path", "vod"),
+                "still the one session");
         // last viewer gone: the upstream closes after the linger (2 s)
         waitFor(() -> metric("msm_rtsp_path_viewers", "path", "vod") == 0, 10_000, "viewers gone");
         Thread.sleep(1000);
-        assertEquals(2.0, metric("msm_rtsp_path_upstream_state", "path", "vod"), "still open within the linger");
-        waitFor(() -> metric("msm_rtsp_path_upstream_state", "path", "vod") == 0, 6_000, "upstream closed after the linger");
-        assertTrue(agent.log().contains("vod: no viewers for 2000 ms; closing the upstream session"), agent.log());
+        assertEquals(
+                2.0,
+                metric("msm_rtsp_path_upstream_state", "path", "vod"),
+                "still open within the linger");
+        waitFor(
+                () -> metric("msm_rtsp_path_upstream_state", "path", "vod") == 0,
+                6_000,
+                "upstream closed after the linger");
+        assertTrue(
+                agent.log().contains("vod: no viewers for 2000 ms; closing the upstream session"),
+                agent.log());
     }
 
     @Test
     void interleavedPublisherReachesUdpAndTcpViewers() throws Exception {
         Process publisher = publish("tcpcam", "tcp");
-        waitFor(() -> metric("msm_rtsp_path_publishing", "path", "tcpcam") == 1.0, 20_000,
+        waitFor(
+                () -> metric("msm_rtsp_path_publishing", "path", "tcpcam") == 1.0,
+                20_000,
                 "ffmpeg to publish over TCP\n" + agent.log());
         Thread.sleep(1500);
         Player.Kind[] kinds = {Player.Kind.FFMPEG_UDP, Player.Kind.GST_UDP, Player.Kind.FFMPEG_TCP};
         List<Player> ps = new ArrayList<>();
         for (int i = 0; i < kinds.length; i++) {
             StarTopology.Receiver r = topo.receivers.get(i);
-            Player p = Player.start(kinds[i], r.ns(), "rtsp://" + r.nodeAddr().getHostAddress() + ":" + RTSP_PORT
-                    + "/tcpcam", 8);
+            Player p =
+                    Player.start(
+                            kinds[i],
+                            r.ns(),
+                            "rtsp://" + r.nodeAddr().getHostAddress() + ":" + RTSP_PORT + "/tcpcam",
+                            8);
             ps.add(p);
             players.add(p);
         }
-        waitFor(() -> metric("msm_rtsp_path_viewers", "path", "tcpcam") == kinds.length, 20_000,
+        waitFor(
+                () -> metric("msm_rtsp_path_viewers", "path", "tcpcam") == kinds.length,
+                20_000,
                 "every viewer of tcpcam playing\n" + failureContext(ps));
         if (!userspace()) {
             JsonNode g = group(fanout(), "rtsp/tcpcam/track0/rtp");
-            assertTrue(g != null && g.path("subscribers").size() == 2, "the 2 UDP viewers in the kernel group");
+            assertTrue(
+                    g != null && g.path("subscribers").size() == 2,
+                    "the 2 UDP viewers in the kernel group");
             Thread.sleep(2000);
             g = group(fanout(), "rtsp/tcpcam/track0/rtp");
-            assertTrue(g.path("copies").asLong() > 100, "the kernel made the copies of the injected packets: " + g);
+            assertTrue(
+                    g.path("copies").asLong() > 100,
+                    "the kernel made the copies of the injected packets: " + g);
         }
         for (Player p : ps) {
             if (!p.kind.gst()) {
@@ -420,10 +610,15 @@ abstract class RtspPlayersSuite {
         for (Player p : ps) {
             p.stop();
         }
-        System.out.println("rtsp-players: " + mode() + " mode, frames decoded per player (publisher over TCP):\n"
-                + report(ps));
+        System.out.println(
+                "rtsp-players: "
+                        + mode()
+                        + " mode, frames decoded per player (publisher over TCP):\n"
+                        + report(ps));
         for (Player p : ps) {
-            assertTrue(p.frames() >= 120, p + " decoded only " + p.frames() + " frames\n" + failureContext(ps));
+            assertTrue(
+                    p.frames() >= 120,
+                    p + " decoded only " + p.frames() + " frames\n" + failureContext(ps));
         }
         assertTrue(metric("msm_rtsp_interleaved_in_total") > 100, "frames came interleaved");
         assertFalse(agent.log().contains("injecting into the fan-out group failed"), agent.log());

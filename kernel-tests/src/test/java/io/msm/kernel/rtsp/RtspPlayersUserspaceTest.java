@@ -2,7 +2,10 @@ package io.msm.kernel.rtsp;
 
 import io.msm.testkit.KernelTest;
 
-/** The same players with the agent in --userspace mode: same client-visible behaviour, copies made by the JVM. */
+/**
+ * The same players with the agent in --userspace mode: same client-visible behaviour, copies made
+ * by the JVM.
+ */
 @KernelTest
 class RtspPlayersUserspaceTest extends RtspPlayersSuite {
     @Override

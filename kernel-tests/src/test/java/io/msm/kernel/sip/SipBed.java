@@ -33,18 +33,17 @@ import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * The SIP test bed: msm-agent in a node namespace, a caller (sipp UAC), a
- * callee (sipp UAS, plus the test's socket on its media port) and an
- * intruder, each in a namespace of its own joined to the node by a veth.
+ * The SIP test bed: msm-agent in a node namespace, a caller (sipp UAC), a callee (sipp UAS, plus
+ * the test's socket on its media port) and an intruder, each in a namespace of its own joined to
+ * the node by a veth.
  *
  * <pre>
  *  [uac] a0 10.81.1.2 ── n-a 10.81.1.1 [node: msm-agent, SIP 0.0.0.0:5060] n-b 10.81.2.1 ── b0 10.81.2.2 [uas]
  *                                              n-i 10.81.3.1 ── i0 10.81.3.2 [intruder]
  * </pre>
  *
- * Every name carries the run id; every process started here is ended by
- * its PID in {@link #close()}, which also removes the namespaces, the pins
- * and the files.
+ * Every name carries the run id; every process started here is ended by its PID in {@link
+ * #close()}, which also removes the namespaces, the pins and the files.
  */
 final class SipBed implements AutoCloseable {
     static final String NODE_UAC = "10.81.1.1";
@@ -118,18 +117,21 @@ final class SipBed implements AutoCloseable {
         }
         state = work.resolve("sip-state.json");
         config = work.resolve("agent.yaml");
-        Files.writeString(config, String.join("\n",
-                "interfaces: [n-a, n-b, n-i]",
-                "bpffs: " + bpffs,
-                "rtsp-listen: 127.0.0.1:18554",
-                "sip-listen: 0.0.0.0:5060",
-                "flows: {idle-timeout: 30s, expiry-interval: 1s}",
-                "datapath: {max-groups: 1024, orphan-grace: 30s}",
-                "media: {port-range: 20000-29999}",
-                "sip:",
-                "  state-file: " + state,
-                sipYaml,
-                ""));
+        Files.writeString(
+                config,
+                String.join(
+                        "\n",
+                        "interfaces: [n-a, n-b, n-i]",
+                        "bpffs: " + bpffs,
+                        "rtsp-listen: 127.0.0.1:18554",
+                        "sip-listen: 0.0.0.0:5060",
+                        "flows: {idle-timeout: 30s, expiry-interval: 1s}",
+                        "datapath: {max-groups: 1024, orphan-grace: 30s}",
+                        "media: {port-range: 20000-29999}",
+                        "sip:",
+                        "  state-file: " + state,
+                        sipYaml,
+                        ""));
     }
 
     AgentProcess startAgent() throws Exception {
@@ -154,13 +156,20 @@ final class SipBed implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns.name(), "sipp"));
         cmd.addAll(List.of(args));
         cmd.addAll(List.of("-nostdin", "-trace_err", "-trace_screen"));
-        Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
-                .redirectOutput(work.resolve("sipp-" + processes.size() + ".out").toFile()).start();
+        Process p =
+                new ProcessBuilder(cmd)
+                        .directory(work.toFile())
+                        .redirectErrorStream(true)
+                        .redirectOutput(work.resolve("sipp-" + processes.size() + ".out").toFile())
+                        .start();
         processes.add(p);
         return p;
     }
 
-    /** Wait for a sipp run to end; a run still going after the limit is killed (by PID) and fails the test. */
+    /**
+     * Wait for a sipp run to end; a run still going after the limit is killed (by PID) and fails
+     * the test.
+     */
     int await(Process p, long ms) throws Exception {
         if (!p.waitFor(Timeouts.ms(ms), TimeUnit.MILLISECONDS)) {
             kill(p);
@@ -185,7 +194,10 @@ final class SipBed implements AutoCloseable {
                 String n = f.getFileName().toString();
                 if (n.endsWith(".out") || n.endsWith("_errors.log") || n.endsWith("_screen.log")) {
                     String t = Files.readString(f);
-                    sb.append("=== ").append(n).append('\n').append(t.length() > 4000 ? t.substring(t.length() - 4000) : t);
+                    sb.append("=== ")
+                            .append(n)
+                            .append('\n')
+                            .append(t.length() > 4000 ? t.substring(t.length() - 4000) : t);
                 }
             }
         } catch (IOException e) {
@@ -196,15 +208,45 @@ final class SipBed implements AutoCloseable {
 
     /** The callee registers at msm as {@code user} with its sipp's address as contact. */
     void register(String user) throws Exception {
-        Process p = sipp(uas, NODE_UAS + ":5060", "-sf", "register.xml", "-s", user, "-key", "contact", UAS + ":5060",
-                "-i", UAS, "-p", "5070", "-m", "1");
+        Process p =
+                sipp(
+                        uas,
+                        NODE_UAS + ":5060",
+                        "-sf",
+                        "register.xml",
+                        "-s",
+                        user,
+                        "-key",
+                        "contact",
+                        UAS + ":5060",
+                        "-i",
+                        UAS,
+                        "-p",
+                        "5070",
+                        "-m",
+                        "1");
         Assertions.assertEquals(0, await(p, 15_000), "REGISTER through msm\n" + sippLogs());
     }
 
     /** The callee's sipp: answers calls, its SDP names the test's media socket (UAS_RTP). */
     Process uas(int calls) throws IOException {
-        return sipp(uas, "-sf", "uas.xml", "-i", UAS, "-p", "5060", "-mi", UAS, "-mp", "6100", "-key", "rtp_port",
-                Integer.toString(UAS_RTP), "-m", Integer.toString(calls));
+        return sipp(
+                uas,
+                "-sf",
+                "uas.xml",
+                "-i",
+                UAS,
+                "-p",
+                "5060",
+                "-mi",
+                UAS,
+                "-mp",
+                "6100",
+                "-key",
+                "rtp_port",
+                Integer.toString(UAS_RTP),
+                "-m",
+                Integer.toString(calls));
     }
 
     /** The caller's sipp: calls user through msm, plays g711a.pcap, hangs up after talkMs. */
@@ -214,13 +256,39 @@ final class SipBed implements AutoCloseable {
 
     /** The same over a transport of sipp's -t: u1 (UDP), t1 (one TCP connection). */
     Process uac(String user, int calls, int rate, int talkMs, String transport) throws IOException {
-        return sipp(uac, NODE_UAC + ":5060", "-sf", "uac.xml", "-s", user, "-i", UAC, "-p", "5061", "-mi", UAC,
-                "-mp", Integer.toString(UAC_RTP), "-key", "pcap", pcap(), "-d", Integer.toString(talkMs),
-                "-m", Integer.toString(calls), "-l", Integer.toString(calls), "-r", Integer.toString(rate),
-                "-t", transport);
+        return sipp(
+                uac,
+                NODE_UAC + ":5060",
+                "-sf",
+                "uac.xml",
+                "-s",
+                user,
+                "-i",
+                UAC,
+                "-p",
+                "5061",
+                "-mi",
+                UAC,
+                "-mp",
+                Integer.toString(UAC_RTP),
+                "-key",
+                "pcap",
+                pcap(),
+                "-d",
+                Integer.toString(talkMs),
+                "-m",
+                Integer.toString(calls),
+                "-l",
+                Integer.toString(calls),
+                "-r",
+                Integer.toString(rate),
+                "-t",
+                transport);
     }
 
-    /** A UDP socket in ns counting what arrives, per source; optionally sending each datagram back. */
+    /**
+     * A UDP socket in ns counting what arrives, per source; optionally sending each datagram back.
+     */
     final class Counter implements AutoCloseable {
         final DatagramChannel ch;
         final Map<InetSocketAddress, AtomicLong> bySource = new ConcurrentHashMap<>();
@@ -228,28 +296,36 @@ final class SipBed implements AutoCloseable {
         final Thread reader;
 
         Counter(Netns ns, String addr, int port, boolean echo) {
-            ch = ns.call(() -> {
-                DatagramChannel c = DatagramChannel.open();
-                c.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
-                return c.bind(new InetSocketAddress(addr, port));
-            });
-            reader = new Thread(() -> {
-                ByteBuffer b = ByteBuffer.allocate(2048);
-                try {
-                    while (true) {
-                        SocketAddress from = ch.receive(b);
-                        bySource.computeIfAbsent((InetSocketAddress) from, k -> new AtomicLong()).incrementAndGet();
-                        total.incrementAndGet();
-                        if (echo) {
-                            b.flip();
-                            ch.send(b, from);
-                        }
-                        b.clear();
-                    }
-                } catch (IOException e) {
-                    // closed
-                }
-            }, "counter-" + port);
+            ch =
+                    ns.call(
+                            () -> {
+                                DatagramChannel c = DatagramChannel.open();
+                                c.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+                                return c.bind(new InetSocketAddress(addr, port));
+                            });
+            reader =
+                    new Thread(
+                            () -> {
+                                ByteBuffer b = ByteBuffer.allocate(2048);
+                                try {
+                                    while (true) {
+                                        SocketAddress from = ch.receive(b);
+                                        bySource.computeIfAbsent(
+                                                        (InetSocketAddress) from,
+                                                        k -> new AtomicLong())
+                                                .incrementAndGet();
+                                        total.incrementAndGet();
+                                        if (echo) {
+                                            b.flip();
+                                            ch.send(b, from);
+                                        }
+                                        b.clear();
+                                    }
+                                } catch (IOException e) {
+                                    // closed
+                                }
+                            },
+                            "counter-" + port);
             reader.setDaemon(true);
             reader.start();
             closeMe.add(this);
@@ -286,13 +362,16 @@ final class SipBed implements AutoCloseable {
 
     /** Wait until /calls satisfies cond (a failed /calls request counts as not yet). */
     void awaitCalls(Predicate<JsonNode> cond, long ms, String what) throws InterruptedException {
-        waitFor(() -> {
-            try {
-                return cond.test(calls());
-            } catch (IOException | RuntimeException e) {
-                return false;
-            }
-        }, ms, what);
+        waitFor(
+                () -> {
+                    try {
+                        return cond.test(calls());
+                    } catch (IOException | RuntimeException e) {
+                        return false;
+                    }
+                },
+                ms,
+                what);
     }
 
     PromText metrics() {
@@ -326,18 +405,22 @@ final class SipBed implements AutoCloseable {
         }
     }
 
-    /** True if every address:port can be bound by a UDP socket in the node namespace (nobody holds it). */
+    /**
+     * True if every address:port can be bound by a UDP socket in the node namespace (nobody holds
+     * it).
+     */
     boolean bindable(List<InetSocketAddress> ports) {
-        return node.call(() -> {
-            for (InetSocketAddress a : ports) {
-                try (DatagramChannel c = DatagramChannel.open()) {
-                    c.bind(a);
-                } catch (IOException e) {
-                    return false;
-                }
-            }
-            return true;
-        });
+        return node.call(
+                () -> {
+                    for (InetSocketAddress a : ports) {
+                        try (DatagramChannel c = DatagramChannel.open()) {
+                            c.bind(a);
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
     }
 
     static void waitFor(BooleanSupplier c, long ms, String what) throws InterruptedException {
@@ -352,7 +435,10 @@ final class SipBed implements AutoCloseable {
                 for (String side : new String[] {"caller_side", "callee_side"}) {
                     String v = s.path(side).asText();
                     int colon = v.lastIndexOf(':');
-                    InetSocketAddress a = new InetSocketAddress(v.substring(0, colon), Integer.parseInt(v.substring(colon + 1)));
+                    InetSocketAddress a =
+                            new InetSocketAddress(
+                                    v.substring(0, colon),
+                                    Integer.parseInt(v.substring(colon + 1)));
                     out.add(a);
                     out.add(new InetSocketAddress(a.getAddress(), a.getPort() + 1));
                 }

@@ -1,17 +1,17 @@
 package io.msm.kernel.sip;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.msm.testkit.KernelTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 /**
- * sipp calling over TCP through msm to a callee on UDP: msm record-routes
- * once per transport (RFC 5658), the ACK and BYE come back over the caller's
- * connection along that route set, and the media is anchored as over UDP.
+ * sipp calling over TCP through msm to a callee on UDP: msm record-routes once per transport (RFC
+ * 5658), the ACK and BYE come back over the caller's connection along that route set, and the media
+ * is anchored as over UDP.
  */
 @KernelTest
 @Tag("vm-slow")
@@ -25,14 +25,21 @@ class SipTcpTest {
             Process callee = bed.uas(1);
             Thread.sleep(300);
             Process caller = bed.uac("bob", 1, 1, 3000, "t1");
-            bed.awaitCalls(c -> c.size() == 1 && c.get(0).path("state").asText().equals("answered"), 15_000,
+            bed.awaitCalls(
+                    c -> c.size() == 1 && c.get(0).path("state").asText().equals("answered"),
+                    15_000,
                     "the call answered");
-            assertEquals(0, bed.await(caller, 30_000), "the TCP caller's call completed\n" + bed.sippLogs());
+            assertEquals(
+                    0,
+                    bed.await(caller, 30_000),
+                    "the TCP caller's call completed\n" + bed.sippLogs());
             assertEquals(0, bed.await(callee, 10_000), bed.sippLogs());
             bed.awaitCalls(JsonNode::isEmpty, 5000, "the call ended by the BYE over TCP");
             Thread.sleep(200);
-            double relayed = bed.metric("msm_sip_relayed_packets_total", "direction", "caller_to_callee");
-            System.out.println("SipTcpTest: relayed " + relayed + ", at the callee " + atUas.total.get());
+            double relayed =
+                    bed.metric("msm_sip_relayed_packets_total", "direction", "caller_to_callee");
+            System.out.println(
+                    "SipTcpTest: relayed " + relayed + ", at the callee " + atUas.total.get());
             assertTrue(relayed >= 50, "media relayed: " + relayed);
             assertEquals((long) relayed, atUas.total.get());
             assertEquals(1.0, bed.metric("msm_sip_calls_ended_total", "reason", "bye"));

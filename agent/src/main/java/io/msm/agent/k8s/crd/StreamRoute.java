@@ -9,16 +9,17 @@ import io.fabric8.kubernetes.model.annotation.Singular;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
- * The StreamRoute custom resource (msm.io/v1alpha1, namespaced), as the
- * chart's CRD (helm/msm/templates/crd-streamroute.yaml) defines it: RTSP
- * requests matching a host and path go to weighted backends.
+ * The StreamRoute custom resource (msm.io/v1alpha1, namespaced), as the chart's CRD
+ * (helm/msm/templates/crd-streamroute.yaml) defines it: RTSP requests matching a host and path go
+ * to weighted backends.
  */
 @Group(StreamRoute.GROUP)
 @Version(StreamRoute.VERSION)
 @Kind("StreamRoute")
 @Plural("streamroutes")
 @Singular("streamroute")
-public class StreamRoute extends CustomResource<StreamRouteSpec, StreamRouteStatus> implements Namespaced {
+public class StreamRoute extends CustomResource<StreamRouteSpec, StreamRouteStatus>
+        implements Namespaced {
     private static final long serialVersionUID = 1L;
 
     public static final String GROUP = "msm.io";

@@ -2,7 +2,6 @@ package io.msm.agent.k8s.crd;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,6 +18,7 @@ public class StreamRouteSpec {
     public static class Match {
         /** Host of the RTSP URL; "*.example.com" matches one label; null: any host. */
         public String host;
+
         public PathMatch path;
     }
 
@@ -27,6 +27,7 @@ public class StreamRouteSpec {
     public static class PathMatch {
         /** Exact or PathPrefix (the CRD's default). */
         public String type;
+
         public String value;
     }
 
@@ -34,8 +35,10 @@ public class StreamRouteSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class BackendRef {
         public ServiceRef service;
+
         /** rtsp://host[:port][/path] outside the cluster. */
         public String url;
+
         /** 0..1000, default 1; 0 drains. */
         public Integer weight;
     }
@@ -44,8 +47,10 @@ public class StreamRouteSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class ServiceRef {
         public String name;
+
         /** null: the route's own namespace. */
         public String namespace;
+
         public Integer port;
     }
 

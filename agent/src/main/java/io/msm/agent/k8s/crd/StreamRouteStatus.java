@@ -3,7 +3,6 @@ package io.msm.agent.k8s.crd;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.kubernetes.api.model.Condition;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -20,12 +19,13 @@ public class StreamRouteStatus {
     public static class BackendStatus {
         /** "namespace/service:port" or the url. */
         public String name;
+
         public boolean ready;
+
         /** CamelCase reason when not ready; null when ready. */
         public String reason;
 
-        public BackendStatus() {
-        }
+        public BackendStatus() {}
 
         public BackendStatus(String name, boolean ready, String reason) {
             this.name = name;
@@ -35,7 +35,9 @@ public class StreamRouteStatus {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof BackendStatus b && ready == b.ready && Objects.equals(name, b.name)
+            return o instanceof BackendStatus b
+                    && ready == b.ready
+                    && Objects.equals(name, b.name)
                     && Objects.equals(reason, b.reason);
         }
 

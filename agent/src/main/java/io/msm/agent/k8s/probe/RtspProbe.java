@@ -1,7 +1,6 @@
 package io.msm.agent.k8s.probe;
 
 import io.msm.agent.routing.Failure;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -15,18 +14,15 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * A minimal RTSP client that asks a backend whether it is alive: OPTIONS on
- * a fresh TCP connection, then DESCRIBE of the stream when one is given, all
- * within one deadline. Alive means the OPTIONS answer is RTSP and the
- * DESCRIBE answer is 2xx (or 401: the stream exists behind authentication).
- * Blocking I/O on the caller's thread: the prober runs it on its own small
- * pool.
+ * A minimal RTSP client that asks a backend whether it is alive: OPTIONS on a fresh TCP connection,
+ * then DESCRIBE of the stream when one is given, all within one deadline. Alive means the OPTIONS
+ * answer is RTSP and the DESCRIBE answer is 2xx (or 401: the stream exists behind authentication).
+ * Blocking I/O on the caller's thread: the prober runs it on its own small pool.
  */
 public final class RtspProbe {
     private static final int MAX_HEADER = 16 * 1024;
 
-    private RtspProbe() {
-    }
+    private RtspProbe() {}
 
     /** Empty when alive, else why not. */
     public static Optional<Failure> probe(String host, int port, URI describe, Duration timeout) {
@@ -35,44 +31,94 @@ public final class RtspProbe {
             try {
                 s.connect(new InetSocketAddress(host, port), (int) Math.max(1, timeout.toMillis()));
             } catch (ConnectException e) {
-                return Optional.of(Failure.of(Failure.Kind.CONNECT_FAILED, host + ":" + port + ": " + e.getMessage()));
+                return Optional.of(
+                        Failure.of(
+                                Failure.Kind.CONNECT_FAILED,
+                                host + ":" + port + ": " + e.getMessage()));
             } catch (SocketTimeoutException e) {
-                return Optional.of(Failure.of(Failure.Kind.CONNECT_FAILED, host + ":" + port + ": no answer within "
-                        + timeout.toMillis() + " ms"));
+                return Optional.of(
+                        Failure.of(
+                                Failure.Kind.CONNECT_FAILED,
+                                host
+                                        + ":"
+                                        + port
+                                        + ": no answer within "
+                                        + timeout.toMillis()
+                                        + " ms"));
             } catch (IOException e) {
-                return Optional.of(Failure.of(Failure.Kind.CONNECT_FAILED, host + ":" + port + ": " + e.getMessage()));
+                return Optional.of(
+                        Failure.of(
+                                Failure.Kind.CONNECT_FAILED,
+                                host + ":" + port + ": " + e.getMessage()));
             }
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
             String base = "rtsp://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
-            int status = request(s, out, in, "OPTIONS " + (describe != null ? describe : URI.create(base + "/"))
-                    + " RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: msm-agent probe\r\n\r\n", deadline);
+            int status =
+                    request(
+                            s,
+                            out,
+                            in,
+                            "OPTIONS "
+                                    + (describe != null ? describe : URI.create(base + "/"))
+                                    + " RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: msm-agent probe\r\n\r\n",
+                            deadline);
             if (status < 0) {
-                return Optional.of(Failure.of(Failure.Kind.DESCRIBE_FAILED, "OPTIONS: not an RTSP answer"));
+                return Optional.of(
+                        Failure.of(Failure.Kind.DESCRIBE_FAILED, "OPTIONS: not an RTSP answer"));
             }
             if (describe == null) {
-                return Optional.empty(); // no concrete stream to ask for: an RTSP server answering is alive
+                return Optional
+                        .empty(); // no concrete stream to ask for: an RTSP server answering is
+                // alive
             }
-            status = request(s, out, in, "DESCRIBE " + describe + " RTSP/1.0\r\nCSeq: 2\r\nAccept: application/sdp\r\n"
-                    + "User-Agent: msm-agent probe\r\n\r\n", deadline);
+            status =
+                    request(
+                            s,
+                            out,
+                            in,
+                            "DESCRIBE "
+                                    + describe
+                                    + " RTSP/1.0\r\nCSeq: 2\r\nAccept: application/sdp\r\n"
+                                    + "User-Agent: msm-agent probe\r\n\r\n",
+                            deadline);
             if ((status >= 200 && status < 300) || status == 401) {
                 return Optional.empty();
             }
             if (status == 404) {
-                return Optional.of(Failure.of(Failure.Kind.STREAM_NOT_FOUND, "DESCRIBE " + describe + ": 404"));
+                return Optional.of(
+                        Failure.of(
+                                Failure.Kind.STREAM_NOT_FOUND, "DESCRIBE " + describe + ": 404"));
             }
-            return Optional.of(Failure.of(Failure.Kind.DESCRIBE_FAILED, "DESCRIBE " + describe + ": "
-                    + (status < 0 ? "not an RTSP answer" : "status " + status)));
+            return Optional.of(
+                    Failure.of(
+                            Failure.Kind.DESCRIBE_FAILED,
+                            "DESCRIBE "
+                                    + describe
+                                    + ": "
+                                    + (status < 0 ? "not an RTSP answer" : "status " + status)));
         } catch (SocketTimeoutException e) {
-            return Optional.of(Failure.of(Failure.Kind.DESCRIBE_FAILED, host + ":" + port + ": no answer within "
-                    + timeout.toMillis() + " ms"));
+            return Optional.of(
+                    Failure.of(
+                            Failure.Kind.DESCRIBE_FAILED,
+                            host
+                                    + ":"
+                                    + port
+                                    + ": no answer within "
+                                    + timeout.toMillis()
+                                    + " ms"));
         } catch (IOException e) {
-            return Optional.of(Failure.of(Failure.Kind.DESCRIBE_FAILED, host + ":" + port + ": " + e.getMessage()));
+            return Optional.of(
+                    Failure.of(
+                            Failure.Kind.DESCRIBE_FAILED,
+                            host + ":" + port + ": " + e.getMessage()));
         }
     }
 
     /** Send a request and read the answer's head; the status code, or -1 when it is not RTSP. */
-    private static int request(Socket s, OutputStream out, InputStream in, String req, long deadline) throws IOException {
+    private static int request(
+            Socket s, OutputStream out, InputStream in, String req, long deadline)
+            throws IOException {
         out.write(req.getBytes(StandardCharsets.US_ASCII));
         out.flush();
         StringBuilder head = new StringBuilder();
@@ -87,8 +133,9 @@ public final class RtspProbe {
                 break;
             }
             head.append((char) b);
-            if (head.length() >= 4 && head.charAt(head.length() - 1) == '\n' && head.substring(head.length() - 4)
-                    .equals("\r\n\r\n")) {
+            if (head.length() >= 4
+                    && head.charAt(head.length() - 1) == '\n'
+                    && head.substring(head.length() - 4).equals("\r\n\r\n")) {
                 break;
             }
         }

@@ -7,20 +7,31 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A StreamRoute as the table uses it: matching rule, backends, failure
- * timeouts, and (when the resource cannot be used) the reason.
+ * A StreamRoute as the table uses it: matching rule, backends, failure timeouts, and (when the
+ * resource cannot be used) the reason.
  *
- * @param key        "namespace/name"
+ * @param key "namespace/name"
  * @param generation metadata.generation, reported as observedGeneration
- * @param created    metadata.creationTimestamp (RFC 3339), the tie-breaker between conflicting routes
- * @param host       lower-case host, "*.domain", or null for any host
- * @param invalid    why the route cannot be used (Accepted=False, reason Invalid), if so
+ * @param created metadata.creationTimestamp (RFC 3339), the tie-breaker between conflicting routes
+ * @param host lower-case host, "*.domain", or null for any host
+ * @param invalid why the route cannot be used (Accepted=False, reason Invalid), if so
  */
-public record Route(String key, long generation, String created, String host, PathType pathType, String path,
-                    List<BackendSpec> backends, Duration describeTimeout, Duration rtpTimeout,
-                    Optional<String> invalid) {
+public record Route(
+        String key,
+        long generation,
+        String created,
+        String host,
+        PathType pathType,
+        String path,
+        List<BackendSpec> backends,
+        Duration describeTimeout,
+        Duration rtpTimeout,
+        Optional<String> invalid) {
 
-    public enum PathType { EXACT, PATH_PREFIX }
+    public enum PathType {
+        EXACT,
+        PATH_PREFIX
+    }
 
     /** One entry of spec.backends. */
     public record BackendSpec(String name, int weight, ServiceRef service, URI url) {
@@ -74,12 +85,15 @@ public record Route(String key, long generation, String created, String host, Pa
 
     /** The PathPrefix value without a trailing '/' (except the root). */
     String prefix() {
-        return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        return path.length() > 1 && path.endsWith("/")
+                ? path.substring(0, path.length() - 1)
+                : path;
     }
 
     /** Same host and path rule: the two cannot both be accepted. */
     public boolean sameMatch(Route o) {
-        return Objects.equals(host, o.host) && pathType == o.pathType
+        return Objects.equals(host, o.host)
+                && pathType == o.pathType
                 && (pathType == PathType.EXACT ? path.equals(o.path) : prefix().equals(o.prefix()));
     }
 }

@@ -2,7 +2,6 @@ package io.msm.agent.k8s.route;
 
 import io.msm.agent.k8s.crd.StreamRoute;
 import io.msm.agent.k8s.crd.StreamRouteSpec;
-
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -12,11 +11,10 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Turns a StreamRoute resource into a {@link Route}. The API server has
- * validated the schema (helm/msm/templates/crd-streamroute.yaml), but an
- * agent may meet an object written before a schema fix or without the CRD's
- * defaults applied: whatever it cannot use makes the route invalid, with the
- * field named, instead of failing the watcher.
+ * Turns a StreamRoute resource into a {@link Route}. The API server has validated the schema
+ * (helm/msm/templates/crd-streamroute.yaml), but an agent may meet an object written before a
+ * schema fix or without the CRD's defaults applied: whatever it cannot use makes the route invalid,
+ * with the field named, instead of failing the watcher.
  */
 public final class RouteCompiler {
     private final Duration defaultDescribeTimeout;
@@ -31,7 +29,10 @@ public final class RouteCompiler {
         String ns = sr.getMetadata().getNamespace();
         String key = sr.key();
         long gen = sr.getMetadata().getGeneration() == null ? 0 : sr.getMetadata().getGeneration();
-        String created = sr.getMetadata().getCreationTimestamp() == null ? "" : sr.getMetadata().getCreationTimestamp();
+        String created =
+                sr.getMetadata().getCreationTimestamp() == null
+                        ? ""
+                        : sr.getMetadata().getCreationTimestamp();
         StreamRouteSpec s = sr.getSpec();
         List<String> problems = new ArrayList<>();
         String host = null;
@@ -45,7 +46,10 @@ public final class RouteCompiler {
             }
             path = s.match.path.value;
             if (!path.startsWith("/") || path.chars().anyMatch(Character::isWhitespace)) {
-                problems.add("spec.match.path.value must start with '/' and have no spaces (got '" + path + "')");
+                problems.add(
+                        "spec.match.path.value must start with '/' and have no spaces (got '"
+                                + path
+                                + "')");
             }
             String t = s.match.path.type == null ? "PathPrefix" : s.match.path.type;
             if (t.equals("Exact")) {
@@ -55,7 +59,8 @@ public final class RouteCompiler {
             }
         }
         List<Route.BackendSpec> backends = new ArrayList<>();
-        List<StreamRouteSpec.BackendRef> refs = s == null || s.backends == null ? List.of() : s.backends;
+        List<StreamRouteSpec.BackendRef> refs =
+                s == null || s.backends == null ? List.of() : s.backends;
         if (refs.isEmpty()) {
             problems.add("spec.backends needs at least one backend");
         }
@@ -72,11 +77,17 @@ public final class RouteCompiler {
                 continue;
             }
             if (b.service != null) {
-                if (b.service.name == null || b.service.port == null || b.service.port < 1 || b.service.port > 65535) {
+                if (b.service.name == null
+                        || b.service.port == null
+                        || b.service.port < 1
+                        || b.service.port > 65535) {
                     problems.add(field + ".service needs a name and a port 1..65535");
                     continue;
                 }
-                String sns = b.service.namespace == null || b.service.namespace.isEmpty() ? ns : b.service.namespace;
+                String sns =
+                        b.service.namespace == null || b.service.namespace.isEmpty()
+                                ? ns
+                                : b.service.namespace;
                 Route.ServiceRef ref = new Route.ServiceRef(sns, b.service.name, b.service.port);
                 backends.add(new Route.BackendSpec(ref.toString(), weight, ref, null));
             } else {
@@ -87,7 +98,8 @@ public final class RouteCompiler {
                     }
                     backends.add(new Route.BackendSpec(b.url, weight, null, u));
                 } catch (URISyntaxException e) {
-                    problems.add(field + ".url must be rtsp://host[:port][/path] (got '" + b.url + "')");
+                    problems.add(
+                            field + ".url must be rtsp://host[:port][/path] (got '" + b.url + "')");
                 }
             }
         }
@@ -97,14 +109,25 @@ public final class RouteCompiler {
         Duration describe = defaultDescribeTimeout;
         Duration rtp = defaultRtpTimeout;
         if (s != null && s.failureDetection != null) {
-            if (s.failureDetection.describeTimeoutSeconds != null && s.failureDetection.describeTimeoutSeconds > 0) {
+            if (s.failureDetection.describeTimeoutSeconds != null
+                    && s.failureDetection.describeTimeoutSeconds > 0) {
                 describe = Duration.ofSeconds(s.failureDetection.describeTimeoutSeconds);
             }
-            if (s.failureDetection.rtpTimeoutSeconds != null && s.failureDetection.rtpTimeoutSeconds > 0) {
+            if (s.failureDetection.rtpTimeoutSeconds != null
+                    && s.failureDetection.rtpTimeoutSeconds > 0) {
                 rtp = Duration.ofSeconds(s.failureDetection.rtpTimeoutSeconds);
             }
         }
-        return new Route(key, gen, created, host, type, path, List.copyOf(backends), describe, rtp,
+        return new Route(
+                key,
+                gen,
+                created,
+                host,
+                type,
+                path,
+                List.copyOf(backends),
+                describe,
+                rtp,
                 problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", problems)));
     }
 }

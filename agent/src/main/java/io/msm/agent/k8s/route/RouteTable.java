@@ -23,39 +23,49 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The routing table: accepted routes in precedence order, each backend
- * resolved to its targets (Service endpoints or the url's host), and the
- * health of every target. {@link #update} is called with the informers'
- * current routes whenever a route, Service or EndpointSlice changes; health
+ * The routing table: accepted routes in precedence order, each backend resolved to its targets
+ * (Service endpoints or the url's host), and the health of every target. {@link #update} is called
+ * with the informers' current routes whenever a route, Service or EndpointSlice changes; health
  * survives updates for targets that stay.
  *
- * <p>Target states: NEW (not probed yet: usable, a new route works at once),
- * UP (last probe succeeded) and DOWN (a probe failed, RTP stopped, or the
- * proxy reported it): DOWN targets get no new sessions until a probe
- * succeeds.
+ * <p>Target states: NEW (not probed yet: usable, a new route works at once), UP (last probe
+ * succeeded) and DOWN (a probe failed, RTP stopped, or the proxy reported it): DOWN targets get no
+ * new sessions until a probe succeeds.
  */
 public final class RouteTable implements StreamRoutes {
     private static final Logger log = LoggerFactory.getLogger(RouteTable.class);
 
-    public enum State { NEW, UP, DOWN }
-
-    /** A target of one backend of one route. */
-    public record TargetKey(String route, String backend, String endpoint) {
+    public enum State {
+        NEW,
+        UP,
+        DOWN
     }
 
+    /** A target of one backend of one route. */
+    public record TargetKey(String route, String backend, String endpoint) {}
+
     /**
-     * Health of one target; reason/detail are set when DOWN; probePath is
-     * the last request path chosen for it (what a prefix route's probe asks for).
+     * Health of one target; reason/detail are set when DOWN; probePath is the last request path
+     * chosen for it (what a prefix route's probe asks for).
      */
-    public record Health(State state, String reason, String detail, long upSinceNs, String probePath,
-                         long downUntilNs) {
+    public record Health(
+            State state,
+            String reason,
+            String detail,
+            long upSinceNs,
+            String probePath,
+            long downUntilNs) {
         Health down(String r, String d, long until) {
             return new Health(State.DOWN, r, d, upSinceNs, probePath, Math.max(until, downUntilNs));
         }
 
-        /** Up; the up-since time moves only when coming back from DOWN (a NEW target was up since it appeared). */
+        /**
+         * Up; the up-since time moves only when coming back from DOWN (a NEW target was up since it
+         * appeared).
+         */
         Health up(long now) {
-            return new Health(State.UP, null, null, state == State.DOWN ? now : upSinceNs, probePath, 0);
+            return new Health(
+                    State.UP, null, null, state == State.DOWN ? now : upSinceNs, probePath, 0);
         }
 
         Health withProbePath(String p) {
@@ -63,21 +73,22 @@ public final class RouteTable implements StreamRoutes {
         }
     }
 
-    /** Where a target is: host:port for the URL and the probe, an address for flow matching (null for DNS names). */
-    record Target(TargetKey key, String host, int port, InetAddress address) {
-    }
+    /**
+     * Where a target is: host:port for the URL and the probe, an address for flow matching (null
+     * for DNS names).
+     */
+    record Target(TargetKey key, String host, int port, InetAddress address) {}
 
     /** A backend and what it resolved to. */
-    record ResolvedBackend(Route.BackendSpec spec, String problem, String detail, List<Target> targets) {
-    }
+    record ResolvedBackend(
+            Route.BackendSpec spec, String problem, String detail, List<Target> targets) {}
 
     /** What one probe should do: OPTIONS on the authority, and DESCRIBE url when it is not null. */
-    public record ProbeJob(TargetKey target, String host, int port, URI describe, Duration timeout) {
-    }
+    public record ProbeJob(
+            TargetKey target, String host, int port, URI describe, Duration timeout) {}
 
     /** An RTP flow from a backend as the kernel's flow table saw it (CLOCK_MONOTONIC ns). */
-    public record RtpFlow(InetAddress source, long firstNs, long lastNs) {
-    }
+    public record RtpFlow(InetAddress source, long firstNs, long lastNs) {}
 
     private final RandomGenerator random;
     private final LongSupplier clock;
@@ -89,7 +100,7 @@ public final class RouteTable implements StreamRoutes {
 
     /**
      * @param random the session spreader (a seeded one in tests)
-     * @param clock  CLOCK_MONOTONIC ns (System::nanoTime: the clock of the kernel's flow times)
+     * @param clock CLOCK_MONOTONIC ns (System::nanoTime: the clock of the kernel's flow times)
      */
     public RouteTable(RandomGenerator random, LongSupplier clock) {
         this.random = random;
@@ -125,35 +136,58 @@ public final class RouteTable implements StreamRoutes {
                 ResolvedBackend rb = resolve(r, b, endpoints);
                 rbs.add(rb);
                 for (Target t : rb.targets()) {
-                    keep.put(t.key(), health.getOrDefault(t.key(), new Health(State.NEW, null, null, now, null, 0)));
+                    keep.put(
+                            t.key(),
+                            health.getOrDefault(
+                                    t.key(), new Health(State.NEW, null, null, now, null, 0)));
                 }
             }
             resolved.put(r.key(), rbs);
         }
         health.clear();
         health.putAll(keep);
-        accepted.sort(Comparator.comparingInt(Route::hostRank).reversed()
-                .thenComparing(Comparator.comparingInt((Route r) -> r.pathType() == Route.PathType.EXACT
-                        ? r.path().length() : r.prefix().length()).reversed())
-                .thenComparing(r -> r.pathType() == Route.PathType.EXACT ? 0 : 1));
+        accepted.sort(
+                Comparator.comparingInt(Route::hostRank)
+                        .reversed()
+                        .thenComparing(
+                                Comparator.comparingInt(
+                                                (Route r) ->
+                                                        r.pathType() == Route.PathType.EXACT
+                                                                ? r.path().length()
+                                                                : r.prefix().length())
+                                        .reversed())
+                        .thenComparing(r -> r.pathType() == Route.PathType.EXACT ? 0 : 1));
         active = List.copyOf(accepted);
     }
 
-    private static ResolvedBackend resolve(Route r, Route.BackendSpec b, ServiceEndpoints endpoints) {
+    private static ResolvedBackend resolve(
+            Route r, Route.BackendSpec b, ServiceEndpoints endpoints) {
         List<Target> ts = new ArrayList<>();
         if (b.isService()) {
             ServiceEndpoints.Resolution res = endpoints.resolve(b.service());
             for (InetSocketAddress a : res.endpoints()) {
                 String ep = authority(a.getAddress().getHostAddress(), a.getPort());
-                ts.add(new Target(new TargetKey(r.key(), b.name(), ep), a.getAddress().getHostAddress(), a.getPort(),
-                        a.getAddress()));
+                ts.add(
+                        new Target(
+                                new TargetKey(r.key(), b.name(), ep),
+                                a.getAddress().getHostAddress(),
+                                a.getPort(),
+                                a.getAddress()));
             }
             return new ResolvedBackend(b, res.problem(), res.detail(), ts);
         }
         URI u = b.url();
         int port = u.getPort() > 0 ? u.getPort() : 554;
-        String host = u.getHost().startsWith("[") ? u.getHost().substring(1, u.getHost().length() - 1) : u.getHost();
-        ts.add(new Target(new TargetKey(r.key(), b.name(), authority(host, port)), host, port, literal(host)));
+        String host =
+                u.getHost().startsWith("[")
+                        ? u.getHost().substring(1, u.getHost().length() - 1)
+                        : u.getHost();
+        ts.add(
+                new Target(
+                        new TargetKey(r.key(), b.name(), authority(host, port)),
+                        host,
+                        port,
+                        literal(host)));
         return new ResolvedBackend(b, null, null, ts);
     }
 
@@ -222,7 +256,8 @@ public final class RouteTable implements StreamRoutes {
             // a prefix route's probe needs a concrete stream to DESCRIBE: the last one asked for
             health.computeIfPresent(t.key(), (k, v) -> v.withProbePath(path));
         }
-        return Optional.of(new Backend(r.key(), chosen.spec().name(), t.key().endpoint(), upstream));
+        return Optional.of(
+                new Backend(r.key(), chosen.spec().name(), t.key().endpoint(), upstream));
     }
 
     private boolean usable(Target t) {
@@ -231,9 +266,9 @@ public final class RouteTable implements StreamRoutes {
     }
 
     /**
-     * The URL to pull from: a Service endpoint serves the requested path; a
-     * url backend with a path of its own replaces the matched part (Exact:
-     * the whole path, PathPrefix: the prefix, the rest is kept).
+     * The URL to pull from: a Service endpoint serves the requested path; a url backend with a path
+     * of its own replaces the matched part (Exact: the whole path, PathPrefix: the prefix, the rest
+     * is kept).
      */
     static URI upstream(Route r, Route.BackendSpec b, Target t, String path) {
         String p = path;
@@ -243,12 +278,17 @@ public final class RouteTable implements StreamRoutes {
                 if (r.pathType() == Route.PathType.EXACT) {
                     p = own;
                 } else {
-                    String rest = r.prefix().equals("/") ? path : path.substring(r.prefix().length());
-                    p = own.endsWith("/") && rest.startsWith("/") ? own + rest.substring(1) : own + rest;
+                    String rest =
+                            r.prefix().equals("/") ? path : path.substring(r.prefix().length());
+                    p =
+                            own.endsWith("/") && rest.startsWith("/")
+                                    ? own + rest.substring(1)
+                                    : own + rest;
                 }
             }
         }
-        return URI.create("rtsp://" + authority(t.host(), t.port()) + (p.startsWith("/") ? p : "/" + p));
+        return URI.create(
+                "rtsp://" + authority(t.host(), t.port()) + (p.startsWith("/") ? p : "/" + p));
     }
 
     static String normalizeHost(String host) {
@@ -262,7 +302,8 @@ public final class RouteTable implements StreamRoutes {
         }
         int colon = h.indexOf(':');
         if (colon >= 0 && h.indexOf(':', colon + 1) < 0) {
-            h = h.substring(0, colon); // host:port (an IPv6 literal without brackets has several colons)
+            h = h.substring(0, colon); // host:port (an IPv6 literal without brackets has several
+            // colons)
         }
         return h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
     }
@@ -275,10 +316,9 @@ public final class RouteTable implements StreamRoutes {
     }
 
     /**
-     * Take a target out. A stopped stream keeps it out for at least the
-     * route's rtpTimeout even if DESCRIBE answers meanwhile (an origin whose
-     * encoder died often still answers DESCRIBE: without the hold it would
-     * flap in and out with every probe); other failures end with the next
+     * Take a target out. A stopped stream keeps it out for at least the route's rtpTimeout even if
+     * DESCRIBE answers meanwhile (an origin whose encoder died often still answers DESCRIBE:
+     * without the hold it would flap in and out with every probe); other failures end with the next
      * good probe.
      */
     public synchronized void markDown(TargetKey key, Failure failure) {
@@ -287,8 +327,13 @@ public final class RouteTable implements StreamRoutes {
             return; // the target left the table meanwhile
         }
         if (h.state() != State.DOWN || !failure.kind().reason().equals(h.reason())) {
-            log.info("route {}: backend {} endpoint {} taken out: {} {}", key.route(), key.backend(), key.endpoint(),
-                    failure.kind().reason(), failure.detail());
+            log.info(
+                    "route {}: backend {} endpoint {} taken out: {} {}",
+                    key.route(),
+                    key.backend(),
+                    key.endpoint(),
+                    failure.kind().reason(),
+                    failure.detail());
         }
         long hold = 0;
         if (failure.kind() == Failure.Kind.RTP_STOPPED) {
@@ -308,7 +353,11 @@ public final class RouteTable implements StreamRoutes {
             return; // still held out
         }
         if (h.state() == State.DOWN) {
-            log.info("route {}: backend {} endpoint {} recovered", key.route(), key.backend(), key.endpoint());
+            log.info(
+                    "route {}: backend {} endpoint {} recovered",
+                    key.route(),
+                    key.backend(),
+                    key.endpoint());
         }
         health.put(key, h.up(now));
     }
@@ -324,10 +373,16 @@ public final class RouteTable implements StreamRoutes {
             for (ResolvedBackend b : resolved.getOrDefault(r.key(), List.of())) {
                 for (Target t : b.targets()) {
                     Health h = health.get(t.key());
-                    String path = r.pathType() == Route.PathType.EXACT ? r.path() : h == null ? null : h.probePath();
-                    // a prefix route never asked for yet: OPTIONS only (the prefix itself need not be a stream)
+                    String path =
+                            r.pathType() == Route.PathType.EXACT
+                                    ? r.path()
+                                    : h == null ? null : h.probePath();
+                    // a prefix route never asked for yet: OPTIONS only (the prefix itself need not
+                    // be a stream)
                     URI describe = path == null ? null : upstream(r, b.spec(), t, path);
-                    jobs.add(new ProbeJob(t.key(), t.host(), t.port(), describe, r.describeTimeout()));
+                    jobs.add(
+                            new ProbeJob(
+                                    t.key(), t.host(), t.port(), describe, r.describeTimeout()));
                 }
             }
         }
@@ -335,10 +390,9 @@ public final class RouteTable implements StreamRoutes {
     }
 
     /**
-     * RTP stopped: a target that is not DOWN, whose RTP flows (by source
-     * address) were active after it last came up, and all of which have now
-     * been idle longer than the route's rtpTimeout, is taken out. Flows that
-     * ended before the target came up do not count, so a recovered target is
+     * RTP stopped: a target that is not DOWN, whose RTP flows (by source address) were active after
+     * it last came up, and all of which have now been idle longer than the route's rtpTimeout, is
+     * taken out. Flows that ended before the target came up do not count, so a recovered target is
      * not failed again by its old flows.
      */
     public synchronized List<TargetKey> checkRtp(Collection<RtpFlow> flows, long nowNs) {
@@ -355,12 +409,26 @@ public final class RouteTable implements StreamRoutes {
                     if (t.address() == null || h == null || h.state() == State.DOWN) {
                         continue;
                     }
-                    List<RtpFlow> since = bySource.getOrDefault(t.address(), List.of()).stream()
-                            .filter(f -> f.lastNs() > h.upSinceNs()).toList();
-                    if (!since.isEmpty() && since.stream().allMatch(f -> nowNs - f.lastNs() > timeout)) {
-                        long idleMs = since.stream().mapToLong(f -> (nowNs - f.lastNs()) / 1_000_000).min().orElse(0);
-                        markDown(t.key(), Failure.of(Failure.Kind.RTP_STOPPED,
-                                "no RTP from " + t.address().getHostAddress() + " for " + idleMs + " ms"));
+                    List<RtpFlow> since =
+                            bySource.getOrDefault(t.address(), List.of()).stream()
+                                    .filter(f -> f.lastNs() > h.upSinceNs())
+                                    .toList();
+                    if (!since.isEmpty()
+                            && since.stream().allMatch(f -> nowNs - f.lastNs() > timeout)) {
+                        long idleMs =
+                                since.stream()
+                                        .mapToLong(f -> (nowNs - f.lastNs()) / 1_000_000)
+                                        .min()
+                                        .orElse(0);
+                        markDown(
+                                t.key(),
+                                Failure.of(
+                                        Failure.Kind.RTP_STOPPED,
+                                        "no RTP from "
+                                                + t.address().getHostAddress()
+                                                + " for "
+                                                + idleMs
+                                                + " ms"));
                         stopped.add(t.key());
                     }
                 }
@@ -372,13 +440,16 @@ public final class RouteTable implements StreamRoutes {
     // ---------------------------------------------------------------- status
 
     /** A backend's readiness for the route's status. */
-    public record BackendView(String name, int weight, boolean ready, String reason, String detail) {
-    }
+    public record BackendView(
+            String name, int weight, boolean ready, String reason, String detail) {}
 
     /** What the table thinks of one route. */
-    public record RouteView(Route route, boolean accepted, String notAcceptedReason, String notAcceptedMessage,
-                            List<BackendView> backends) {
-    }
+    public record RouteView(
+            Route route,
+            boolean accepted,
+            String notAcceptedReason,
+            String notAcceptedMessage,
+            List<BackendView> backends) {}
 
     public synchronized Optional<RouteView> view(String routeKey) {
         Route r = routes.get(routeKey);
@@ -390,8 +461,15 @@ public final class RouteTable implements StreamRoutes {
         }
         String winner = conflicts.get(routeKey);
         if (winner != null) {
-            return Optional.of(new RouteView(r, false, "Conflicted", "route " + winner
-                    + " has the same host and path and is older; this route is not used", List.of()));
+            return Optional.of(
+                    new RouteView(
+                            r,
+                            false,
+                            "Conflicted",
+                            "route "
+                                    + winner
+                                    + " has the same host and path and is older; this route is not used",
+                            List.of()));
         }
         List<BackendView> bvs = new ArrayList<>();
         for (ResolvedBackend b : resolved.getOrDefault(routeKey, List.of())) {

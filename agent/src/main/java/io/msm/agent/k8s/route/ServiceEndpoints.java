@@ -7,11 +7,13 @@ import java.util.List;
 public interface ServiceEndpoints {
     /**
      * @param endpoints ready endpoint addresses with the target port, sorted
-     * @param problem   CamelCase reason when there are none (ServiceNotFound, PortNotFound, NoEndpoints), else null
+     * @param problem CamelCase reason when there are none (ServiceNotFound, PortNotFound,
+     *     NoEndpoints), else null
      */
     record Resolution(List<InetSocketAddress> endpoints, String problem, String detail) {
         public static Resolution of(List<InetSocketAddress> endpoints) {
-            return endpoints.isEmpty() ? new Resolution(List.of(), "NoEndpoints", "no ready endpoints")
+            return endpoints.isEmpty()
+                    ? new Resolution(List.of(), "NoEndpoints", "no ready endpoints")
                     : new Resolution(List.copyOf(endpoints), null, null);
         }
 

@@ -1,8 +1,8 @@
 package io.msm.agent.net.netlink;
 
 /**
- * A network interface as RTM_NEWLINK describes it: index, name, hardware type
- * (ARPHRD_*), flags (IFF_*) and link-layer address (null when it has none).
+ * A network interface as RTM_NEWLINK describes it: index, name, hardware type (ARPHRD_*), flags
+ * (IFF_*) and link-layer address (null when it has none).
  */
 public record Link(int index, String name, int type, int flags, byte[] address) {
     public static final int ARPHRD_ETHER = 1;

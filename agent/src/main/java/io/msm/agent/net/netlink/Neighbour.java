@@ -1,6 +1,9 @@
 package io.msm.agent.net.netlink;
 
-/** A neighbour-table entry (RTM_NEWNEIGH): its NUD state bits and link-layer address (null when none yet). */
+/**
+ * A neighbour-table entry (RTM_NEWNEIGH): its NUD state bits and link-layer address (null when none
+ * yet).
+ */
 public record Neighbour(int ifindex, int state, byte[] lladdr) {
     public static final int NUD_INCOMPLETE = 0x01;
     public static final int NUD_REACHABLE = 0x02;

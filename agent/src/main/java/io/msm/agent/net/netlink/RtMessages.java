@@ -13,13 +13,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The rtnetlink messages msm sends and reads, as bytes (include/uapi/linux/
- * netlink.h, rtnetlink.h, if_link.h, neighbour.h). Pure functions, so the
- * layouts are tested without a kernel; {@link RtNetlink} does the I/O.
+ * The rtnetlink messages msm sends and reads, as bytes (include/uapi/linux/ netlink.h, rtnetlink.h,
+ * if_link.h, neighbour.h). Pure functions, so the layouts are tested without a kernel; {@link
+ * RtNetlink} does the I/O.
  *
- * <p>Every length in an answer is checked before it is used: a short or
- * inconsistent message is a {@link NetlinkException}, never an exception from
- * a buffer or a wrong value.
+ * <p>Every length in an answer is checked before it is used: a short or inconsistent message is a
+ * {@link NetlinkException}, never an exception from a buffer or a wrong value.
  */
 final class RtMessages {
     static final ByteOrder ORDER = ByteOrder.nativeOrder();
@@ -61,23 +60,30 @@ final class RtMessages {
     static final int NDA_LLADDR = 2;
 
     static final int TCMSG_LEN = 20;
-    /** clsact's ingress and egress hooks as a filter's parent (TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_*)). */
+
+    /**
+     * clsact's ingress and egress hooks as a filter's parent (TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_*)).
+     */
     static final int TC_PARENT_CLSACT_INGRESS = 0xFFFFFFF2;
+
     static final int TC_PARENT_CLSACT_EGRESS = 0xFFFFFFF3;
 
     /** Attribute types without the NLA_F_NESTED / NLA_F_NET_BYTEORDER bits. */
     private static final int NLA_TYPE_MASK = 0x3fff;
 
-    private RtMessages() {
-    }
+    private RtMessages() {}
 
     /** One message of an answer: its header fields and a view of what follows the header. */
-    record Message(int type, int flags, int seq, ByteBuffer payload) {
-    }
+    record Message(int type, int flags, int seq, ByteBuffer payload) {}
 
     /** struct sockaddr_nl joining multicast groups (RTMGRP_* bits). */
     static byte[] sockaddrNl(int groups) {
-        return ByteBuffer.allocate(12).order(ORDER).putShort((short) 16).putShort((short) 0).putInt(0).putInt(groups)
+        return ByteBuffer.allocate(12)
+                .order(ORDER)
+                .putShort((short) 16)
+                .putShort((short) 0)
+                .putInt(0)
+                .putInt(groups)
                 .array();
     }
 
@@ -88,7 +94,10 @@ final class RtMessages {
         byte[] a = dst.getAddress();
         ByteBuffer b = header(RTM_GETROUTE, NLM_F_REQUEST, seq, RTMSG_LEN + attrLen(a.length));
         b.put((byte) family(dst)).put((byte) (a.length * 8)); // rtm_family, rtm_dst_len
-        b.position(b.position() + RTMSG_LEN - 2); // src_len, tos, table, protocol, scope, type, flags: 0
+        b.position(
+                b.position()
+                        + RTMSG_LEN
+                        - 2); // src_len, tos, table, protocol, scope, type, flags: 0
         attr(b, RTA_DST, a);
         return b.array();
     }
@@ -156,7 +165,10 @@ final class RtMessages {
 
     // -------------------------------------------------------------- answers
 
-    /** The messages in the first len bytes of buf (one datagram); they keep a copy, buf may be reused. */
+    /**
+     * The messages in the first len bytes of buf (one datagram); they keep a copy, buf may be
+     * reused.
+     */
     static List<Message> split(byte[] buf, int len) throws NetlinkException {
         List<Message> out = new ArrayList<>();
         ByteBuffer b = ByteBuffer.wrap(Arrays.copyOf(buf, len)).order(ORDER);
@@ -164,13 +176,24 @@ final class RtMessages {
         while (len - off >= NLMSG_HDRLEN) {
             int mlen = b.getInt(off);
             if (mlen < NLMSG_HDRLEN || mlen > len - off) {
-                throw bad("message length " + Integer.toUnsignedString(mlen) + " at offset " + off + " of " + len);
+                throw bad(
+                        "message length "
+                                + Integer.toUnsignedString(mlen)
+                                + " at offset "
+                                + off
+                                + " of "
+                                + len);
             }
             int type = b.getShort(off + 4) & 0xffff;
             int flags = b.getShort(off + 6) & 0xffff;
             int seq = b.getInt(off + 8);
-            ByteBuffer payload = b.duplicate().order(ORDER).position(off + NLMSG_HDRLEN).limit(off + mlen)
-                    .slice().order(ORDER);
+            ByteBuffer payload =
+                    b.duplicate()
+                            .order(ORDER)
+                            .position(off + NLMSG_HDRLEN)
+                            .limit(off + mlen)
+                            .slice()
+                            .order(ORDER);
             out.add(new Message(type, flags, seq, payload));
             off += align(mlen);
         }
@@ -199,7 +222,8 @@ final class RtMessages {
         int family = p.get(0) & 0xff;
         int type = p.get(7) & 0xff;
         Map<Integer, ByteBuffer> a = attrs(p, RTMSG_LEN);
-        InetAddress gw = a.containsKey(RTA_GATEWAY) ? address(a.get(RTA_GATEWAY), "RTA_GATEWAY") : null;
+        InetAddress gw =
+                a.containsKey(RTA_GATEWAY) ? address(a.get(RTA_GATEWAY), "RTA_GATEWAY") : null;
         if (gw == null && a.containsKey(RTA_VIA)) {
             ByteBuffer via = a.get(RTA_VIA); // struct rtvia: u16 family, then the address
             if (via.remaining() < 2) {
@@ -207,7 +231,8 @@ final class RtMessages {
             }
             gw = address(via.position(2).slice(), "RTA_VIA");
         }
-        InetAddress src = a.containsKey(RTA_PREFSRC) ? address(a.get(RTA_PREFSRC), "RTA_PREFSRC") : null;
+        InetAddress src =
+                a.containsKey(RTA_PREFSRC) ? address(a.get(RTA_PREFSRC), "RTA_PREFSRC") : null;
         int oif = a.containsKey(RTA_OIF) ? u32(a.get(RTA_OIF), "RTA_OIF") : 0;
         if (family != AF_INET && family != AF_INET6) {
             throw bad("route of address family " + family);
@@ -256,9 +281,18 @@ final class RtMessages {
             int len = p.getShort(off) & 0xffff;
             int type = p.getShort(off + 2) & NLA_TYPE_MASK;
             if (len < 4 || len > end - off) {
-                throw bad("attribute " + type + " of length " + len + " at offset " + off + " of " + end);
+                throw bad(
+                        "attribute "
+                                + type
+                                + " of length "
+                                + len
+                                + " at offset "
+                                + off
+                                + " of "
+                                + end);
             }
-            out.putIfAbsent(type, p.duplicate().position(off + 4).limit(off + len).slice().order(ORDER));
+            out.putIfAbsent(
+                    type, p.duplicate().position(off + 4).limit(off + len).slice().order(ORDER));
             off += align(len);
         }
         return out;
@@ -269,8 +303,14 @@ final class RtMessages {
             throw bad("message type " + m.type() + " where " + type + " was expected");
         }
         if (m.payload().remaining() < fixed) {
-            throw bad("message type " + type + " of " + m.payload().remaining() + " bytes, shorter than its "
-                    + fixed + "-byte header");
+            throw bad(
+                    "message type "
+                            + type
+                            + " of "
+                            + m.payload().remaining()
+                            + " bytes, shorter than its "
+                            + fixed
+                            + "-byte header");
         }
     }
 

@@ -3,7 +3,6 @@ package io.msm.agent.net.netlink;
 import io.msm.agent.net.netlink.RtMessages.Message;
 import io.msm.bpf.libbpf.LibC;
 import io.msm.bpf.libbpf.Native;
-
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -11,12 +10,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A NETLINK_ROUTE socket: the kernel's routes, links and neighbours asked
- * directly, as {@code ip route get}, {@code ip link show} and
- * {@code ip neigh get} do, without starting a process for each question.
+ * A NETLINK_ROUTE socket: the kernel's routes, links and neighbours asked directly, as {@code ip
+ * route get}, {@code ip link show} and {@code ip neigh get} do, without starting a process for each
+ * question.
  *
- * <p>The socket belongs to the network namespace of the thread that opened
- * it. Not thread-safe: open one per task (a socket costs a few microseconds).
+ * <p>The socket belongs to the network namespace of the thread that opened it. Not thread-safe:
+ * open one per task (a socket costs a few microseconds).
  */
 public final class RtNetlink implements AutoCloseable {
     private static final int NETLINK_ROUTE = 0;
@@ -50,9 +49,9 @@ public final class RtNetlink implements AutoCloseable {
     }
 
     /**
-     * A socket that hears of every link added, changed or removed in the
-     * calling thread's network namespace (the RTMGRP_LINK multicast group),
-     * for {@link #awaitLinkChange}; it answers requests too.
+     * A socket that hears of every link added, changed or removed in the calling thread's network
+     * namespace (the RTMGRP_LINK multicast group), for {@link #awaitLinkChange}; it answers
+     * requests too.
      */
     public static RtNetlink openLinkEvents(long pollMs) throws NetlinkException {
         return open(pollMs, RTMGRP_LINK);
@@ -65,25 +64,28 @@ public final class RtNetlink implements AutoCloseable {
             int e = n.lastErrno();
             throw new NetlinkException("cannot open a netlink socket: " + n.describe(e), e);
         }
-        ByteBuffer tv = ByteBuffer.allocate(16).order(RtMessages.ORDER).putLong(receiveTimeoutMs / 1000)
-                .putLong(receiveTimeoutMs % 1000 * 1000);
+        ByteBuffer tv =
+                ByteBuffer.allocate(16)
+                        .order(RtMessages.ORDER)
+                        .putLong(receiveTimeoutMs / 1000)
+                        .putLong(receiveTimeoutMs % 1000 * 1000);
         n.libc.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, tv.array(), 16);
         if (groups != 0) {
             byte[] sa = RtMessages.sockaddrNl(groups);
             if (n.libc.bind(fd, sa, sa.length) != 0) {
                 int e = n.lastErrno();
                 n.libc.close(fd);
-                throw new NetlinkException("cannot join the netlink link events: " + n.describe(e), e);
+                throw new NetlinkException(
+                        "cannot join the netlink link events: " + n.describe(e), e);
             }
         }
         return new RtNetlink(n, fd);
     }
 
     /**
-     * Wait up to the socket's poll time for link events: true when a link
-     * was added, changed or removed since the last call — or when events
-     * were lost (the socket overran), so the caller must look again; false
-     * when nothing happened. Only for sockets from {@link #openLinkEvents}.
+     * Wait up to the socket's poll time for link events: true when a link was added, changed or
+     * removed since the last call — or when events were lost (the socket overran), so the caller
+     * must look again; false when nothing happened. Only for sockets from {@link #openLinkEvents}.
      */
     public boolean awaitLinkChange() throws NetlinkException {
         ensureOpen();
@@ -110,14 +112,21 @@ public final class RtNetlink implements AutoCloseable {
         }
     }
 
-    /** The route a packet to dst would take; empty when the kernel has none (unreachable, prohibited). */
+    /**
+     * The route a packet to dst would take; empty when the kernel has none (unreachable,
+     * prohibited).
+     */
     public Optional<Route> route(InetAddress dst) throws NetlinkException {
         try {
-            return Optional.of(RtMessages.route(single(RtMessages.routeGet(++seq, dst), "route to "
-                    + dst.getHostAddress())));
+            return Optional.of(
+                    RtMessages.route(
+                            single(
+                                    RtMessages.routeGet(++seq, dst),
+                                    "route to " + dst.getHostAddress())));
         } catch (NetlinkException e) {
             return switch (e.errno()) {
-                case 101, 113, 1, 13 -> Optional.empty(); // ENETUNREACH, EHOSTUNREACH, EPERM, EACCES (prohibit)
+                case 101, 113, 1, 13 ->
+                        Optional.empty(); // ENETUNREACH, EHOSTUNREACH, EPERM, EACCES (prohibit)
                 default -> throw e;
             };
         }
@@ -126,7 +135,8 @@ public final class RtNetlink implements AutoCloseable {
     /** The interface with this index, or empty when there is none. */
     public Optional<Link> link(int ifindex) throws NetlinkException {
         try {
-            return Optional.of(RtMessages.link(single(RtMessages.linkGet(++seq, ifindex), "link " + ifindex)));
+            return Optional.of(
+                    RtMessages.link(single(RtMessages.linkGet(++seq, ifindex), "link " + ifindex)));
         } catch (NetlinkException e) {
             if (e.errno() == ENODEV || e.errno() == ENOENT) {
                 return Optional.empty();
@@ -145,14 +155,16 @@ public final class RtNetlink implements AutoCloseable {
     }
 
     /**
-     * The neighbour entry of addr on ifindex, or empty when the kernel has
-     * none. Kernels before 5.0 cannot answer for one entry; there the
-     * family's table is read and searched.
+     * The neighbour entry of addr on ifindex, or empty when the kernel has none. Kernels before 5.0
+     * cannot answer for one entry; there the family's table is read and searched.
      */
     public Optional<Neighbour> neighbour(InetAddress addr, int ifindex) throws NetlinkException {
         try {
-            return Optional.of(RtMessages.neighbour(single(RtMessages.neighGet(++seq, addr, ifindex),
-                    "neighbour " + addr.getHostAddress())));
+            return Optional.of(
+                    RtMessages.neighbour(
+                            single(
+                                    RtMessages.neighGet(++seq, addr, ifindex),
+                                    "neighbour " + addr.getHostAddress())));
         } catch (NetlinkException e) {
             if (e.errno() == ENOENT) {
                 return Optional.empty();
@@ -172,12 +184,15 @@ public final class RtNetlink implements AutoCloseable {
     }
 
     /**
-     * Whether an interface has any tc filter (of any kind, any owner) under a
-     * parent, e.g. {@link #CLSACT_INGRESS}: whether {@code tc filter show dev D
-     * ingress} lists anything. An interface without that qdisc has none.
+     * Whether an interface has any tc filter (of any kind, any owner) under a parent, e.g. {@link
+     * #CLSACT_INGRESS}: whether {@code tc filter show dev D ingress} lists anything. An interface
+     * without that qdisc has none.
      */
     public boolean hasFilters(int ifindex, int parent) throws NetlinkException {
-        for (Message m : dump(() -> RtMessages.filterDump(++seq, ifindex, parent), "tc filters of " + ifindex)) {
+        for (Message m :
+                dump(
+                        () -> RtMessages.filterDump(++seq, ifindex, parent),
+                        "tc filters of " + ifindex)) {
             if (m.type() == RtMessages.RTM_NEWTFILTER) {
                 return true;
             }
@@ -202,8 +217,11 @@ public final class RtNetlink implements AutoCloseable {
                 }
                 if (m.type() == RtMessages.NLMSG_ERROR) {
                     int e = RtMessages.error(m);
-                    throw new NetlinkException(what + ": " + (e == 0 ? "acknowledged without an answer"
-                            : n.describe(e)), e);
+                    throw new NetlinkException(
+                            what
+                                    + ": "
+                                    + (e == 0 ? "acknowledged without an answer" : n.describe(e)),
+                            e);
                 }
                 return m;
             }
@@ -242,8 +260,13 @@ public final class RtNetlink implements AutoCloseable {
                 return out;
             }
             if (attempt == DUMP_RETRIES) {
-                throw new NetlinkException("dump of " + what + " interrupted by changes " + DUMP_RETRIES
-                        + " times in a row", 0);
+                throw new NetlinkException(
+                        "dump of "
+                                + what
+                                + " interrupted by changes "
+                                + DUMP_RETRIES
+                                + " times in a row",
+                        0);
             }
         }
     }
@@ -260,8 +283,12 @@ public final class RtNetlink implements AutoCloseable {
             if (rc < 0 && e == EINTR) {
                 continue;
             }
-            throw new NetlinkException("cannot ask the kernel for " + what + ": "
-                    + (rc < 0 ? n.describe(e) : "short send of " + rc + " bytes"), rc < 0 ? e : 0);
+            throw new NetlinkException(
+                    "cannot ask the kernel for "
+                            + what
+                            + ": "
+                            + (rc < 0 ? n.describe(e) : "short send of " + rc + " bytes"),
+                    rc < 0 ? e : 0);
         }
     }
 
@@ -284,12 +311,22 @@ public final class RtNetlink implements AutoCloseable {
             long rc = recvOnce();
             if (rc < 0) {
                 int e = (int) -rc;
-                throw new NetlinkException(e == EAGAIN ? "no answer about " + what + " within " + TIMEOUT_S + " s"
-                        : "cannot read the answer about " + what + ": " + n.describe(e), e);
+                throw new NetlinkException(
+                        e == EAGAIN
+                                ? "no answer about " + what + " within " + TIMEOUT_S + " s"
+                                : "cannot read the answer about " + what + ": " + n.describe(e),
+                        e);
             }
             if (rc > buf.length) {
-                throw new NetlinkException("the answer about " + what + " (" + rc + " bytes) is larger than "
-                        + buf.length + " bytes", 0);
+                throw new NetlinkException(
+                        "the answer about "
+                                + what
+                                + " ("
+                                + rc
+                                + " bytes) is larger than "
+                                + buf.length
+                                + " bytes",
+                        0);
             }
             return RtMessages.split(buf, (int) rc);
         }

@@ -1,13 +1,13 @@
 package io.msm.agent.rtsp.client;
 
 import io.msm.agent.net.Transport;
+import io.msm.agent.rtsp.wire.MalformedMessage;
 import io.msm.agent.rtsp.wire.RtspDecoder;
 import io.msm.agent.rtsp.wire.RtspEncoder;
 import io.msm.agent.rtsp.wire.RtspHeaders;
 import io.msm.agent.rtsp.wire.RtspMessage;
 import io.msm.agent.rtsp.wire.RtspRequest;
 import io.msm.agent.rtsp.wire.RtspResponse;
-import io.msm.agent.rtsp.wire.MalformedMessage;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -17,8 +17,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.util.ReferenceCountUtil;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -26,11 +24,12 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
 
 /**
- * A minimal asynchronous RTSP client: one connection, requests answered in
- * order (RFC 2326 section 12.17 CSeq), each with a time limit. The proxy
- * uses it to pull a stream from an upstream server; tests use it too.
+ * A minimal asynchronous RTSP client: one connection, requests answered in order (RFC 2326 section
+ * 12.17 CSeq), each with a time limit. The proxy uses it to pull a stream from an upstream server;
+ * tests use it too.
  */
 public final class RtspClient implements AutoCloseable {
     private final Channel channel;
@@ -39,8 +38,7 @@ public final class RtspClient implements AutoCloseable {
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private int cseq;
 
-    private record Pending(int cseq, CompletableFuture<RtspResponse> future) {
-    }
+    private record Pending(int cseq, CompletableFuture<RtspResponse> future) {}
 
     private RtspClient(Channel channel, Duration timeout) {
         this.channel = channel;
@@ -48,52 +46,85 @@ public final class RtspClient implements AutoCloseable {
     }
 
     /** Connect to host:port within {@code timeout}; later requests each get the same limit. */
-    public static CompletableFuture<RtspClient> connect(EventLoopGroup group, InetSocketAddress server, Duration timeout,
-                                                        int maxHeaderBytes, int maxBodyBytes) {
+    public static CompletableFuture<RtspClient> connect(
+            EventLoopGroup group,
+            InetSocketAddress server,
+            Duration timeout,
+            int maxHeaderBytes,
+            int maxBodyBytes) {
         CompletableFuture<RtspClient> f = new CompletableFuture<>();
         RtspClient[] holder = new RtspClient[1];
-        Bootstrap b = new Bootstrap().group(group).channel(Transport.socket())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
-                .option(ChannelOption.TCP_NODELAY, true)
-                .handler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new RtspDecoder(maxHeaderBytes, maxBodyBytes), RtspEncoder.INSTANCE,
-                                new SimpleChannelInboundHandler<RtspMessage>() {
+        Bootstrap b =
+                new Bootstrap()
+                        .group(group)
+                        .channel(Transport.socket())
+                        .option(
+                                ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                                (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
+                        .option(ChannelOption.TCP_NODELAY, true)
+                        .handler(
+                                new ChannelInitializer<>() {
                                     @Override
-                                    protected void channelRead0(ChannelHandlerContext ctx, RtspMessage msg) {
-                                        holder[0].onMessage(msg);
-                                    }
+                                    protected void initChannel(Channel ch) {
+                                        ch.pipeline()
+                                                .addLast(
+                                                        new RtspDecoder(
+                                                                maxHeaderBytes, maxBodyBytes),
+                                                        RtspEncoder.INSTANCE,
+                                                        new SimpleChannelInboundHandler<
+                                                                RtspMessage>() {
+                                                            @Override
+                                                            protected void channelRead0(
+                                                                    ChannelHandlerContext ctx,
+                                                                    RtspMessage msg) {
+                                                                holder[0].onMessage(msg);
+                                                            }
 
-                                    @Override
-                                    public void channelInactive(ChannelHandlerContext ctx) {
-                                        holder[0].onClosed(new IOException("connection to " + server + " closed"));
-                                    }
+                                                            @Override
+                                                            public void channelInactive(
+                                                                    ChannelHandlerContext ctx) {
+                                                                holder[0].onClosed(
+                                                                        new IOException(
+                                                                                "connection to "
+                                                                                        + server
+                                                                                        + " closed"));
+                                                            }
 
-                                    @Override
-                                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                        ctx.close();
+                                                            @Override
+                                                            public void exceptionCaught(
+                                                                    ChannelHandlerContext ctx,
+                                                                    Throwable cause) {
+                                                                ctx.close();
+                                                            }
+                                                        });
                                     }
                                 });
-                    }
-                });
         ChannelFuture cf = b.register();
         holder[0] = new RtspClient(cf.channel(), timeout);
-        cf.addListener(r -> {
-            if (!r.isSuccess()) {
-                f.completeExceptionally(r.cause());
-                return;
-            }
-            cf.channel().connect(server).addListener(c -> {
-                if (c.isSuccess()) {
-                    f.complete(holder[0]);
-                } else {
-                    f.completeExceptionally(new IOException("cannot connect to " + server + ": "
-                            + c.cause().getMessage(), c.cause()));
-                    cf.channel().close();
-                }
-            });
-        });
+        cf.addListener(
+                r -> {
+                    if (!r.isSuccess()) {
+                        f.completeExceptionally(r.cause());
+                        return;
+                    }
+                    cf.channel()
+                            .connect(server)
+                            .addListener(
+                                    c -> {
+                                        if (c.isSuccess()) {
+                                            f.complete(holder[0]);
+                                        } else {
+                                            f.completeExceptionally(
+                                                    new IOException(
+                                                            "cannot connect to "
+                                                                    + server
+                                                                    + ": "
+                                                                    + c.cause().getMessage(),
+                                                            c.cause()));
+                                            cf.channel().close();
+                                        }
+                                    });
+                });
         return f;
     }
 
@@ -115,26 +146,40 @@ public final class RtspClient implements AutoCloseable {
     }
 
     /** Send a request (CSeq added) and get its response. */
-    public CompletableFuture<RtspResponse> request(String method, String uri, RtspHeaders headers, byte[] body) {
+    public CompletableFuture<RtspResponse> request(
+            String method, String uri, RtspHeaders headers, byte[] body) {
         CompletableFuture<RtspResponse> f = new CompletableFuture<>();
-        channel.eventLoop().execute(() -> {
-            if (!channel.isActive()) {
-                f.completeExceptionally(new IOException("connection closed before " + method));
-                return;
-            }
-            int n = ++cseq;
-            RtspHeaders h = headers == null ? new RtspHeaders() : headers;
-            h.set("CSeq", Integer.toString(n));
-            h.set("User-Agent", "msm");
-            pending.add(new Pending(n, f));
-            channel.writeAndFlush(new RtspRequest(method, uri, h, body));
-            channel.eventLoop().schedule(() -> {
-                if (f.completeExceptionally(new IOException(method + " " + uri + ": no response in "
-                        + timeout.toMillis() + " ms"))) {
-                    channel.close();
-                }
-            }, timeout.toMillis(), TimeUnit.MILLISECONDS);
-        });
+        channel.eventLoop()
+                .execute(
+                        () -> {
+                            if (!channel.isActive()) {
+                                f.completeExceptionally(
+                                        new IOException("connection closed before " + method));
+                                return;
+                            }
+                            int n = ++cseq;
+                            RtspHeaders h = headers == null ? new RtspHeaders() : headers;
+                            h.set("CSeq", Integer.toString(n));
+                            h.set("User-Agent", "msm");
+                            pending.add(new Pending(n, f));
+                            channel.writeAndFlush(new RtspRequest(method, uri, h, body));
+                            channel.eventLoop()
+                                    .schedule(
+                                            () -> {
+                                                if (f.completeExceptionally(
+                                                        new IOException(
+                                                                method
+                                                                        + " "
+                                                                        + uri
+                                                                        + ": no response in "
+                                                                        + timeout.toMillis()
+                                                                        + " ms"))) {
+                                                    channel.close();
+                                                }
+                                            },
+                                            timeout.toMillis(),
+                                            TimeUnit.MILLISECONDS);
+                        });
         return f;
     }
 
@@ -151,15 +196,19 @@ public final class RtspClient implements AutoCloseable {
                 }
                 String got = r.headers().getOrNull("CSeq");
                 if (got != null && !got.trim().equals(Integer.toString(p.cseq))) {
-                    p.future.completeExceptionally(new IOException("response CSeq " + got + " does not match request "
-                            + p.cseq));
+                    p.future.completeExceptionally(
+                            new IOException(
+                                    "response CSeq " + got + " does not match request " + p.cseq));
                     channel.close();
                     return;
                 }
                 p.future.complete(r);
             } else if (msg instanceof MalformedMessage m) {
-                LoggerFactory.getLogger(RtspClient.class).debug("{}: malformed message: {}", remoteAddress(), m.why());
-                onClosed(new IOException("malformed message from " + remoteAddress() + ": " + m.why()));
+                LoggerFactory.getLogger(RtspClient.class)
+                        .debug("{}: malformed message: {}", remoteAddress(), m.why());
+                onClosed(
+                        new IOException(
+                                "malformed message from " + remoteAddress() + ": " + m.why()));
                 channel.close();
             }
             // interleaved frames and server requests are not expected on a UDP session: ignored

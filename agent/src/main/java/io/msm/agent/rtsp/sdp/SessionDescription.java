@@ -5,14 +5,14 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A session description (RFC 4566) as far as an RTSP proxy needs it: the
- * session-level lines, the media sections and their control URLs. Parsing
- * is strict about structure and bounded in size; values it does not need
- * are carried through untouched.
+ * A session description (RFC 4566) as far as an RTSP proxy needs it: the session-level lines, the
+ * media sections and their control URLs. Parsing is strict about structure and bounded in size;
+ * values it does not need are carried through untouched.
  */
 public final class SessionDescription {
     /** More media sections than any camera sends; bounds per-path state. */
     public static final int MAX_MEDIA = 8;
+
     public static final int MAX_LINES = 512;
     public static final int MAX_LINE = 4096;
 
@@ -21,7 +21,8 @@ public final class SessionDescription {
     private final List<String> sessionLines;
     private final List<MediaDescription> media;
 
-    private SessionDescription(String name, String control, List<String> sessionLines, List<MediaDescription> media) {
+    private SessionDescription(
+            String name, String control, List<String> sessionLines, List<MediaDescription> media) {
         this.name = name;
         this.control = control;
         this.sessionLines = sessionLines;
@@ -67,8 +68,12 @@ public final class SessionDescription {
             if (line.length() > MAX_LINE) {
                 throw new SdpException("line " + n + " is longer than " + MAX_LINE + " characters");
             }
-            if (line.length() < 2 || line.charAt(1) != '=' || line.charAt(0) < 'a' || line.charAt(0) > 'z') {
-                throw new SdpException("line " + n + " is not <letter>=<value>: '" + shorten(line) + "'");
+            if (line.length() < 2
+                    || line.charAt(1) != '='
+                    || line.charAt(0) < 'a'
+                    || line.charAt(0) > 'z') {
+                throw new SdpException(
+                        "line " + n + " is not <letter>=<value>: '" + shorten(line) + "'");
             }
             for (int i = 0; i < line.length(); i++) {
                 char c = line.charAt(i);
@@ -87,17 +92,25 @@ public final class SessionDescription {
             }
             if (type == 'm') {
                 if (m != null) {
-                    media.add(new MediaDescription(m[0], m[2], formats(m), mControl, List.copyOf(mLines)));
+                    media.add(
+                            new MediaDescription(
+                                    m[0], m[2], formats(m), mControl, List.copyOf(mLines)));
                 }
                 if (media.size() >= MAX_MEDIA) {
                     throw new SdpException("more than " + MAX_MEDIA + " media sections");
                 }
                 m = value.trim().split(" +");
                 if (m.length < 4 || m[0].isEmpty()) {
-                    throw new SdpException("line " + n + ": m= needs <media> <port> <proto> <fmt>...: '" + shorten(line) + "'");
+                    throw new SdpException(
+                            "line "
+                                    + n
+                                    + ": m= needs <media> <port> <proto> <fmt>...: '"
+                                    + shorten(line)
+                                    + "'");
                 }
                 if (!m[1].matches("\\d{1,5}(/\\d{1,5})?")) {
-                    throw new SdpException("line " + n + ": m= port is not a number: '" + shorten(m[1]) + "'");
+                    throw new SdpException(
+                            "line " + n + ": m= port is not a number: '" + shorten(m[1]) + "'");
                 }
                 mControl = null;
                 mLines = new ArrayList<>();
@@ -128,7 +141,8 @@ public final class SessionDescription {
         if (media.isEmpty()) {
             throw new SdpException("no media (m=) section");
         }
-        return new SessionDescription(name, sessionControl, List.copyOf(session), List.copyOf(media));
+        return new SessionDescription(
+                name, sessionControl, List.copyOf(session), List.copyOf(media));
     }
 
     private static List<String> formats(String[] m) {
@@ -140,13 +154,12 @@ public final class SessionDescription {
     }
 
     /**
-     * The description this proxy serves to viewers: its own origin and
-     * connection lines, session control "*", track i's control
-     * "trackID=i" (relative to Content-Base), the media's formats,
+     * The description this proxy serves to viewers: its own origin and connection lines, session
+     * control "*", track i's control "trackID=i" (relative to Content-Base), the media's formats,
      * bandwidth and attributes as the source gave them.
      *
      * @param serverAddress the proxy's address for o=
-     * @param sessionId     o= session id (numeric)
+     * @param sessionId o= session id (numeric)
      */
     public String served(String serverAddress, long sessionId, String fallbackName) {
         StringBuilder b = new StringBuilder();
@@ -174,7 +187,14 @@ public final class SessionDescription {
         }
         for (int i = 0; i < media.size(); i++) {
             MediaDescription md = media.get(i);
-            line(b, "m=" + md.media() + " 0 " + md.protocol() + " " + String.join(" ", md.formats()));
+            line(
+                    b,
+                    "m="
+                            + md.media()
+                            + " 0 "
+                            + md.protocol()
+                            + " "
+                            + String.join(" ", md.formats()));
             for (String t : new String[] {"i", "b", "a"}) {
                 for (String l : md.lines()) {
                     if (l.charAt(0) == t.charAt(0)) {

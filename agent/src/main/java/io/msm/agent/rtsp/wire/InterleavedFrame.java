@@ -4,9 +4,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCounted;
 
 /**
- * RTP or RTCP carried on the RTSP connection (RFC 2326 section 10.12):
- * '$', a one-byte channel, a two-byte length, the packet. The receiver
- * releases {@link #data}.
+ * RTP or RTCP carried on the RTSP connection (RFC 2326 section 10.12): '$', a one-byte channel, a
+ * two-byte length, the packet. The receiver releases {@link #data}.
  */
 public record InterleavedFrame(int channel, ByteBuf data) implements RtspMessage, ReferenceCounted {
     public static final int MAX_PAYLOAD = 0xffff;

@@ -3,35 +3,35 @@ package io.msm.agent.rtsp.wire;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
-
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Splits an RTSP connection's bytes into requests, responses and
- * interleaved binary frames, which may follow each other in any order on
- * the same connection (RFC 2326 section 10.12).
+ * Splits an RTSP connection's bytes into requests, responses and interleaved binary frames, which
+ * may follow each other in any order on the same connection (RFC 2326 section 10.12).
  *
- * <p>Bounds are strict: the start line and headers together may not exceed
- * {@code maxHeaderBytes}, a body {@code maxBodyBytes}. When the input is
- * malformed a {@link MalformedMessage} says which status to answer; if the
- * message's end cannot be known (headers too long, a broken header line, a
- * bad Content-Length) it asks for the connection to be closed and the
- * decoder discards the rest, since any further byte could be mistaken for a
- * message.
+ * <p>Bounds are strict: the start line and headers together may not exceed {@code maxHeaderBytes},
+ * a body {@code maxBodyBytes}. When the input is malformed a {@link MalformedMessage} says which
+ * status to answer; if the message's end cannot be known (headers too long, a broken header line, a
+ * bad Content-Length) it asks for the connection to be closed and the decoder discards the rest,
+ * since any further byte could be mistaken for a message.
  */
 public final class RtspDecoder extends ByteToMessageDecoder {
     /** Upper bound on header fields, independent of their size. */
     public static final int MAX_HEADER_FIELDS = 64;
+
     /** Blank lines tolerated between messages (keep-alive CRLFs). */
     private static final int MAX_BLANK_BYTES = 64;
 
     private final int maxHeaderBytes;
     private final int maxBodyBytes;
     private boolean broken;
+
     /** Header block length of a message whose body has not fully arrived (0: none). */
     private int pendingHeaderLen;
+
     private Parsed pending;
+
     /** How far the search for the end of the header block got (relative to the reader index). */
     private int scanned;
 
@@ -53,10 +53,16 @@ public final class RtspDecoder extends ByteToMessageDecoder {
         }
         if (pending == null) {
             int blanks = 0;
-            while (in.isReadable() && (in.getByte(in.readerIndex()) == '\r' || in.getByte(in.readerIndex()) == '\n')) {
+            while (in.isReadable()
+                    && (in.getByte(in.readerIndex()) == '\r'
+                            || in.getByte(in.readerIndex()) == '\n')) {
                 in.skipBytes(1);
                 if (++blanks > MAX_BLANK_BYTES) {
-                    fail(in, out, new MalformedMessage(RtspStatus.BAD_REQUEST, "too many blank lines", null, true));
+                    fail(
+                            in,
+                            out,
+                            new MalformedMessage(
+                                    RtspStatus.BAD_REQUEST, "too many blank lines", null, true));
                     return;
                 }
             }
@@ -79,8 +85,16 @@ public final class RtspDecoder extends ByteToMessageDecoder {
             int end = headerEnd(in);
             if (end < 0) {
                 if (in.readableBytes() >= maxHeaderBytes) {
-                    fail(in, out, new MalformedMessage(RtspStatus.BAD_REQUEST, "request line and headers exceed "
-                            + maxHeaderBytes + " bytes (rtsp.max-header-bytes)", null, true));
+                    fail(
+                            in,
+                            out,
+                            new MalformedMessage(
+                                    RtspStatus.BAD_REQUEST,
+                                    "request line and headers exceed "
+                                            + maxHeaderBytes
+                                            + " bytes (rtsp.max-header-bytes)",
+                                    null,
+                                    true));
                 }
                 return;
             }
@@ -120,7 +134,10 @@ public final class RtspDecoder extends ByteToMessageDecoder {
         out.add(m);
     }
 
-    /** Length of the header block including its blank line, or -1 if not yet complete within the bound. */
+    /**
+     * Length of the header block including its blank line, or -1 if not yet complete within the
+     * bound.
+     */
     private int headerEnd(ByteBuf in) {
         int r = in.readerIndex();
         int limit = Math.min(in.readableBytes(), maxHeaderBytes);
@@ -139,7 +156,10 @@ public final class RtspDecoder extends ByteToMessageDecoder {
         return -1;
     }
 
-    /** A header block, read. Exactly one of error/fatal or the request/response fields is meaningful. */
+    /**
+     * A header block, read. Exactly one of error/fatal or the request/response fields is
+     * meaningful.
+     */
     private static final class Parsed {
         String method;
         String uri;
@@ -155,7 +175,8 @@ public final class RtspDecoder extends ByteToMessageDecoder {
         Parsed p = new Parsed();
         String[] lines = block.split("\n", -1);
         String first = stripCr(lines[0]);
-        // headers first: Content-Length decides where the next message starts, even after a bad start line
+        // headers first: Content-Length decides where the next message starts, even after a bad
+        // start line
         String lastName = null;
         StringBuilder lastValue = null;
         for (int i = 1; i < lines.length; i++) {
@@ -193,7 +214,9 @@ public final class RtspDecoder extends ByteToMessageDecoder {
                 return p;
             }
             if (p.headers.size() >= MAX_HEADER_FIELDS) {
-                p.fatal = malformed("more than " + MAX_HEADER_FIELDS + " header fields", cseqOf(lines));
+                p.fatal =
+                        malformed(
+                                "more than " + MAX_HEADER_FIELDS + " header fields", cseqOf(lines));
                 return p;
             }
         }
@@ -212,14 +235,24 @@ public final class RtspDecoder extends ByteToMessageDecoder {
             }
         }
         if (len != null) {
-            if (len.isEmpty() || len.length() > 10 || !len.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            if (len.isEmpty()
+                    || len.length() > 10
+                    || !len.chars().allMatch(c -> c >= '0' && c <= '9')) {
                 p.fatal = malformed("Content-Length is not a number: '" + shorten(len) + "'", cseq);
                 return p;
             }
             long n = Long.parseLong(len);
             if (n > maxBodyBytes) {
-                p.fatal = new MalformedMessage(RtspStatus.REQUEST_ENTITY_TOO_LARGE, "body of " + n
-                        + " bytes exceeds " + maxBodyBytes + " (rtsp.max-body-bytes)", cseq, true);
+                p.fatal =
+                        new MalformedMessage(
+                                RtspStatus.REQUEST_ENTITY_TOO_LARGE,
+                                "body of "
+                                        + n
+                                        + " bytes exceeds "
+                                        + maxBodyBytes
+                                        + " (rtsp.max-body-bytes)",
+                                cseq,
+                                true);
                 return p;
             }
             p.bodyLen = (int) n;
@@ -239,7 +272,8 @@ public final class RtspDecoder extends ByteToMessageDecoder {
             return;
         }
         String code = line.substring(9, 12);
-        if (!code.chars().allMatch(c -> c >= '0' && c <= '9') || (line.length() > 12 && line.charAt(12) != ' ')) {
+        if (!code.chars().allMatch(c -> c >= '0' && c <= '9')
+                || (line.length() > 12 && line.charAt(12) != ' ')) {
             p.error = malformed("malformed status line '" + shorten(line) + "'", cseq);
             return;
         }
@@ -256,7 +290,12 @@ public final class RtspDecoder extends ByteToMessageDecoder {
         int s1 = line.indexOf(' ');
         int s2 = s1 < 0 ? -1 : line.indexOf(' ', s1 + 1);
         if (s1 <= 0 || s2 < 0 || s2 == s1 + 1 || line.indexOf(' ', s2 + 1) >= 0) {
-            p.error = malformed("malformed request line '" + shorten(line) + "' (want METHOD URI RTSP/1.0)", cseq);
+            p.error =
+                    malformed(
+                            "malformed request line '"
+                                    + shorten(line)
+                                    + "' (want METHOD URI RTSP/1.0)",
+                            cseq);
             return;
         }
         String method = line.substring(0, s1);
@@ -269,15 +308,24 @@ public final class RtspDecoder extends ByteToMessageDecoder {
         for (int i = 0; i < uri.length(); i++) {
             char c = uri.charAt(i);
             if (c <= 0x20 || c >= 0x7f) {
-                p.error = malformed("Request-URI has a character that is not allowed (0x" + Integer.toHexString(c) + ")", cseq);
+                p.error =
+                        malformed(
+                                "Request-URI has a character that is not allowed (0x"
+                                        + Integer.toHexString(c)
+                                        + ")",
+                                cseq);
                 return;
             }
         }
         if (!version.equals("RTSP/1.0")) {
-            p.error = version.matches("RTSP/\\d+\\.\\d+")
-                    ? new MalformedMessage(RtspStatus.VERSION_NOT_SUPPORTED, "only RTSP/1.0 is supported, got " + version,
-                    cseq, false)
-                    : malformed("malformed version '" + shorten(version) + "'", cseq);
+            p.error =
+                    version.matches("RTSP/\\d+\\.\\d+")
+                            ? new MalformedMessage(
+                                    RtspStatus.VERSION_NOT_SUPPORTED,
+                                    "only RTSP/1.0 is supported, got " + version,
+                                    cseq,
+                                    false)
+                            : malformed("malformed version '" + shorten(version) + "'", cseq);
             return;
         }
         p.method = method;
@@ -292,7 +340,11 @@ public final class RtspDecoder extends ByteToMessageDecoder {
         for (String l : lines) {
             if (l.regionMatches(true, 0, "CSeq:", 0, 5)) {
                 String v = stripCr(l.substring(5)).trim();
-                return v.chars().allMatch(c -> c >= '0' && c <= '9') && !v.isEmpty() && v.length() <= 10 ? v : null;
+                return v.chars().allMatch(c -> c >= '0' && c <= '9')
+                                && !v.isEmpty()
+                                && v.length() <= 10
+                        ? v
+                        : null;
             }
         }
         return null;

@@ -5,7 +5,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.MessageToMessageEncoder;
-
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -39,7 +38,8 @@ public final class RtspEncoder extends MessageToMessageEncoder<RtspMessage> {
             headers = q.headers();
             body = q.body();
         } else {
-            throw new IllegalArgumentException("not encodable as text: " + msg.getClass().getSimpleName());
+            throw new IllegalArgumentException(
+                    "not encodable as text: " + msg.getClass().getSimpleName());
         }
         for (RtspHeaders.Field f : headers.fields()) {
             if (!f.name().equalsIgnoreCase("Content-Length")) {

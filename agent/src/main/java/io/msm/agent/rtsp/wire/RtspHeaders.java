@@ -5,13 +5,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The header fields of one RTSP message in arrival order, looked up without
- * regard to case (RFC 2326 section 4.2 follows HTTP/1.1 here).
+ * The header fields of one RTSP message in arrival order, looked up without regard to case (RFC
+ * 2326 section 4.2 follows HTTP/1.1 here).
  */
 public final class RtspHeaders {
     /** One field as it appeared. */
-    public record Field(String name, String value) {
-    }
+    public record Field(String name, String value) {}
 
     private final List<Field> fields = new ArrayList<>();
 

@@ -3,7 +3,8 @@ package io.msm.agent.rtsp.wire;
 import java.nio.charset.StandardCharsets;
 
 /** An RTSP response (RFC 2326 section 7). */
-public record RtspResponse(int status, String reason, RtspHeaders headers, byte[] body) implements RtspMessage {
+public record RtspResponse(int status, String reason, RtspHeaders headers, byte[] body)
+        implements RtspMessage {
     public RtspResponse {
         body = body == null ? new byte[0] : body;
     }
@@ -18,7 +19,8 @@ public record RtspResponse(int status, String reason, RtspHeaders headers, byte[
     }
 
     public RtspResponse withBody(String contentType, String text) {
-        RtspResponse r = new RtspResponse(status, reason, headers, text.getBytes(StandardCharsets.UTF_8));
+        RtspResponse r =
+                new RtspResponse(status, reason, headers, text.getBytes(StandardCharsets.UTF_8));
         r.headers.set("Content-Type", contentType);
         return r;
     }

@@ -20,8 +20,7 @@ public final class RtspStatus {
     public static final int GATEWAY_TIMEOUT = 504;
     public static final int VERSION_NOT_SUPPORTED = 505;
 
-    private RtspStatus() {
-    }
+    private RtspStatus() {}
 
     public static String reason(int status) {
         return switch (status) {

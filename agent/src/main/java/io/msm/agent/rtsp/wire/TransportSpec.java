@@ -5,21 +5,28 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * One alternative of a Transport header (RFC 2326 section 12.39), e.g.
- * {@code RTP/AVP;unicast;client_port=5000-5001} or
- * {@code RTP/AVP/TCP;unicast;interleaved=0-1;mode=record}.
+ * One alternative of a Transport header (RFC 2326 section 12.39), e.g. {@code
+ * RTP/AVP;unicast;client_port=5000-5001} or {@code
+ * RTP/AVP/TCP;unicast;interleaved=0-1;mode=record}.
  *
- * @param profile     "RTP/AVP" for the ones this proxy serves; anything else as sent
- * @param tcp         lower transport TCP (interleaved on the RTSP connection) rather than UDP
- * @param multicast   "multicast" was asked for
- * @param clientPort  client RTP and RTCP ports, or null
- * @param serverPort  server RTP and RTCP ports, or null
+ * @param profile "RTP/AVP" for the ones this proxy serves; anything else as sent
+ * @param tcp lower transport TCP (interleaved on the RTSP connection) rather than UDP
+ * @param multicast "multicast" was asked for
+ * @param clientPort client RTP and RTCP ports, or null
+ * @param serverPort server RTP and RTCP ports, or null
  * @param interleaved RTP and RTCP channels, or null
- * @param record      mode=record (publishing) rather than play
- * @param source      source= parameter, or null
+ * @param record mode=record (publishing) rather than play
+ * @param source source= parameter, or null
  */
-public record TransportSpec(String profile, boolean tcp, boolean multicast, PortRange clientPort, PortRange serverPort,
-                            PortRange interleaved, boolean record, String source) {
+public record TransportSpec(
+        String profile,
+        boolean tcp,
+        boolean multicast,
+        PortRange clientPort,
+        PortRange serverPort,
+        PortRange interleaved,
+        boolean record,
+        String source) {
 
     /** An "a-b" pair (a single number n stands for n-(n+1)). */
     public record PortRange(int first, int second) {
@@ -77,18 +84,24 @@ public record TransportSpec(String profile, boolean tcp, boolean multicast, Port
     public static TransportSpec parse(String spec) {
         String[] parts = spec.split(";");
         if (parts.length == 0 || parts[0].isBlank()) {
-            throw new IllegalArgumentException("no transport protocol in '" + RtspDecoder.shorten(spec) + "'");
+            throw new IllegalArgumentException(
+                    "no transport protocol in '" + RtspDecoder.shorten(spec) + "'");
         }
         String proto = parts[0].trim().toUpperCase(Locale.ROOT);
         String[] pp = proto.split("/");
         if (pp.length < 2 || pp.length > 3 || pp[0].isEmpty() || pp[1].isEmpty()) {
-            throw new IllegalArgumentException("transport protocol '" + RtspDecoder.shorten(parts[0]) + "' is not "
-                    + "protocol/profile[/lower-transport]");
+            throw new IllegalArgumentException(
+                    "transport protocol '"
+                            + RtspDecoder.shorten(parts[0])
+                            + "' is not "
+                            + "protocol/profile[/lower-transport]");
         }
         for (String part : pp) {
             if (!part.matches("[A-Z0-9._+-]+")) {
-                throw new IllegalArgumentException("transport protocol '" + RtspDecoder.shorten(parts[0])
-                        + "' has characters a protocol name cannot have");
+                throw new IllegalArgumentException(
+                        "transport protocol '"
+                                + RtspDecoder.shorten(parts[0])
+                                + "' has characters a protocol name cannot have");
             }
         }
         String profile = pp[0] + "/" + pp[1];
@@ -97,7 +110,10 @@ public record TransportSpec(String profile, boolean tcp, boolean multicast, Port
             if (pp[2].equals("TCP")) {
                 tcp = true;
             } else if (!pp[2].equals("UDP")) {
-                throw new IllegalArgumentException("lower transport '" + RtspDecoder.shorten(pp[2]) + "' is neither UDP nor TCP");
+                throw new IllegalArgumentException(
+                        "lower transport '"
+                                + RtspDecoder.shorten(pp[2])
+                                + "' is neither UDP nor TCP");
             }
         }
         boolean multicast = false;
@@ -125,7 +141,10 @@ public record TransportSpec(String profile, boolean tcp, boolean multicast, Port
                     if (m.equals("record") || m.equals("receive")) {
                         record = true;
                     } else if (!m.equals("play")) {
-                        throw new IllegalArgumentException("mode '" + RtspDecoder.shorten(value) + "' is neither play nor record");
+                        throw new IllegalArgumentException(
+                                "mode '"
+                                        + RtspDecoder.shorten(value)
+                                        + "' is neither play nor record");
                     }
                 }
                 case "source" -> source = value;
@@ -138,12 +157,17 @@ public record TransportSpec(String profile, boolean tcp, boolean multicast, Port
     }
 
     private static String unquote(String v) {
-        return v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"") ? v.substring(1, v.length() - 1) : v;
+        return v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")
+                ? v.substring(1, v.length() - 1)
+                : v;
     }
 
     /** The header value (one alternative). */
     public String format() {
-        StringBuilder b = new StringBuilder(profile).append(tcp ? "/TCP" : "").append(multicast ? ";multicast" : ";unicast");
+        StringBuilder b =
+                new StringBuilder(profile)
+                        .append(tcp ? "/TCP" : "")
+                        .append(multicast ? ";multicast" : ";unicast");
         if (source != null) {
             b.append(";source=").append(source);
         }

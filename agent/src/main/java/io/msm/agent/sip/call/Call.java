@@ -8,12 +8,12 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * One call through msm: its dialog identifiers, parties, state and the media
- * streams anchored on the node. Lives on the proxy's thread; the relays are
- * in its {@link MediaSession}, changed on the media thread.
+ * One call through msm: its dialog identifiers, parties, state and the media streams anchored on
+ * the node. Lives on the proxy's thread; the relays are in its {@link MediaSession}, changed on the
+ * media thread.
  *
- * <p>Fields are package-private for {@link CallCodec}; everything else goes
- * through the methods, named after what happens to a call.
+ * <p>Fields are package-private for {@link CallCodec}; everything else goes through the methods,
+ * named after what happens to a call.
  */
 public final class Call {
     public enum State {
@@ -74,15 +74,18 @@ public final class Call {
         }
 
         private static LegPlan plan(Party from, Party to, boolean mux) {
-            boolean flows = from.direction().sends() && to.direction().receives() && to.rtp() != null;
-            return new LegPlan(from.lastRtp(), mux ? null : from.lastRtcp(), flows ? to.rtp() : null,
+            boolean flows =
+                    from.direction().sends() && to.direction().receives() && to.rtp() != null;
+            return new LegPlan(
+                    from.lastRtp(),
+                    mux ? null : from.lastRtcp(),
+                    flows ? to.rtp() : null,
                     mux ? null : to.rtcp());
         }
     }
 
     /** The last offer: who made it and what it said (the answer completes it). */
-    public record Offer(Side from, Sdp sdp) {
-    }
+    public record Offer(Side from, Sdp sdp) {}
 
     final String callId;
     final String callerTag;
@@ -98,21 +101,28 @@ public final class Call {
     final List<Stream> streams = new ArrayList<>();
     private Offer offer;
     private MediaSession media;
+
     /** the media thread is still opening ports for this call */
     private boolean allocating;
 
     // the dialog, for the BYEs msm sends itself when media stops (RTP timeout)
-    String callerFrom;     // From of the INVITE (caller's tag)
-    String calleeTo;       // To of the 2xx (callee's tag)
+    String callerFrom; // From of the INVITE (caller's tag)
+    String calleeTo; // To of the 2xx (callee's tag)
     String callerContact;
     String calleeContact;
-    List<String> recordRoute = List.of();  // Record-Route of the 2xx, top first
+    List<String> recordRoute = List.of(); // Record-Route of the 2xx, top first
     long callerCseq;
     long calleeCseq;
     Hop callerHop;
     Hop calleeHop;
 
-    public Call(String callId, String callerTag, String caller, String callee, long startedAtMs, long startNanos) {
+    public Call(
+            String callId,
+            String callerTag,
+            String caller,
+            String callee,
+            long startedAtMs,
+            long startNanos) {
         this.callId = callId;
         this.callerTag = callerTag;
         this.caller = caller;
@@ -152,7 +162,10 @@ public final class Call {
 
     // ------------------------------------------------------------------ set-up
 
-    /** The caller's half of the dialog, from its INVITE: From, Contact, CSeq and the hop it came from. */
+    /**
+     * The caller's half of the dialog, from its INVITE: From, Contact, CSeq and the hop it came
+     * from.
+     */
     public void dialedBy(String from, String contact, long cseq, Hop hop) {
         this.callerFrom = from;
         this.callerContact = contact;
@@ -190,7 +203,8 @@ public final class Call {
     }
 
     /** The 2xx: the callee's half of the dialog and the route set, for the BYEs msm may send. */
-    public void answer(long atMs, String toTag, String to, String contact, List<String> recordRoute) {
+    public void answer(
+            long atMs, String toTag, String to, String contact, List<String> recordRoute) {
         this.state = State.ANSWERED;
         this.answeredAtMs = atMs;
         this.calleeTag = toTag;
@@ -225,7 +239,10 @@ public final class Call {
         return s == Side.CALLER ? callerContact : calleeContact;
     }
 
-    /** The party's URI with its tag, as From of its requests (caller: the INVITE's From; callee: the 2xx's To). */
+    /**
+     * The party's URI with its tag, as From of its requests (caller: the INVITE's From; callee: the
+     * 2xx's To).
+     */
     public String nameAddr(Side s) {
         return s == Side.CALLER ? callerFrom : calleeTo;
     }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.msm.agent.sip.sdp.Direction;
 import io.msm.agent.sip.transport.Hop;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -15,14 +14,13 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A call as JSON — the state file's records and the base of what /calls
- * shows. Field names are snake_case; addresses are "a.b.c.d:port".
+ * A call as JSON — the state file's records and the base of what /calls shows. Field names are
+ * snake_case; addresses are "a.b.c.d:port".
  */
 public final class CallCodec {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private CallCodec() {
-    }
+    private CallCodec() {}
 
     public static ObjectNode toJson(Call c) {
         ObjectNode o = JSON.createObjectNode();
@@ -85,8 +83,14 @@ public final class CallCodec {
 
     /** A call from its record (state ANSWERED; the relays are re-opened by the caller). */
     public static Call fromJson(JsonNode o) {
-        Call c = new Call(text(o, "call_id"), text(o, "caller_tag"), text(o, "caller"), text(o, "callee"),
-                o.path("started_ms").asLong(), System.nanoTime());
+        Call c =
+                new Call(
+                        text(o, "call_id"),
+                        text(o, "caller_tag"),
+                        text(o, "caller"),
+                        text(o, "callee"),
+                        o.path("started_ms").asLong(),
+                        System.nanoTime());
         if (c.callId == null || c.callerTag == null) {
             throw new IllegalArgumentException("a call record needs call_id and caller_tag");
         }
@@ -120,9 +124,15 @@ public final class CallCodec {
     }
 
     private static Party party(JsonNode p) {
-        Direction dir = Direction.valueOf(p.path("direction").asText("sendrecv").toUpperCase(Locale.ROOT));
-        return new Party(sock(text(p, "rtp")), sock(text(p, "rtcp")), dir, p.path("mux").asBoolean(),
-                sock(text(p, "last_rtp")), sock(text(p, "last_rtcp")));
+        Direction dir =
+                Direction.valueOf(p.path("direction").asText("sendrecv").toUpperCase(Locale.ROOT));
+        return new Party(
+                sock(text(p, "rtp")),
+                sock(text(p, "rtcp")),
+                dir,
+                p.path("mux").asBoolean(),
+                sock(text(p, "last_rtp")),
+                sock(text(p, "last_rtcp")));
     }
 
     private static String text(JsonNode o, String f) {

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -32,13 +31,25 @@ import java.util.function.LongSupplier;
  * msm_sip_registrations                         bindings in the location service
  * </pre>
  *
- * Relayed packets and drops are counted from the relays of live calls plus
- * what ended calls had counted when they were closed, so the counters only
- * grow.
+ * Relayed packets and drops are counted from the relays of live calls plus what ended calls had
+ * counted when they were closed, so the counters only grow.
  */
 public final class CallMetrics implements CallTable.Listener {
-    static final Set<String> METHODS = Set.of("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "UPDATE",
-            "PRACK", "INFO", "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER");
+    static final Set<String> METHODS =
+            Set.of(
+                    "INVITE",
+                    "ACK",
+                    "BYE",
+                    "CANCEL",
+                    "OPTIONS",
+                    "REGISTER",
+                    "UPDATE",
+                    "PRACK",
+                    "INFO",
+                    "MESSAGE",
+                    "SUBSCRIBE",
+                    "NOTIFY",
+                    "REFER");
 
     private final MeterRegistry registry;
     private final Counter attempts;
@@ -58,29 +69,57 @@ public final class CallMetrics implements CallTable.Listener {
         long strictDrops();
     }
 
-    public CallMetrics(MeterRegistry registry, IntSupplier active, IntSupplier registrations, Live live) {
+    public CallMetrics(
+            MeterRegistry registry, IntSupplier active, IntSupplier registrations, Live live) {
         this.registry = registry;
-        Gauge.builder("msm.sip.calls.active", active::getAsInt).description("calls set up or answered now")
+        Gauge.builder("msm.sip.calls.active", active::getAsInt)
+                .description("calls set up or answered now")
                 .register(registry);
         Gauge.builder("msm.sip.registrations", registrations::getAsInt)
-                .description("bindings in the location service").register(registry);
-        attempts = Counter.builder("msm.sip.call.attempts").description("initial INVITEs accepted for routing")
+                .description("bindings in the location service")
                 .register(registry);
-        setup = Timer.builder("msm.sip.call.setup").description("INVITE received to 2xx forwarded")
-                .serviceLevelObjectives(Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(100),
-                        Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2),
-                        Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30))
+        attempts =
+                Counter.builder("msm.sip.call.attempts")
+                        .description("initial INVITEs accepted for routing")
+                        .register(registry);
+        setup =
+                Timer.builder("msm.sip.call.setup")
+                        .description("INVITE received to 2xx forwarded")
+                        .serviceLevelObjectives(
+                                Duration.ofMillis(10),
+                                Duration.ofMillis(50),
+                                Duration.ofMillis(100),
+                                Duration.ofMillis(250),
+                                Duration.ofMillis(500),
+                                Duration.ofSeconds(1),
+                                Duration.ofSeconds(2),
+                                Duration.ofSeconds(5),
+                                Duration.ofSeconds(10),
+                                Duration.ofSeconds(30))
+                        .register(registry);
+        FunctionCounter.builder(
+                        "msm.sip.relayed.packets",
+                        this,
+                        m -> m.sum(closedToCallee, live::copiesToCallee))
+                .tag("direction", "caller_to_callee")
+                .description("RTP and RTCP copies sent by the call relays")
                 .register(registry);
-        FunctionCounter.builder("msm.sip.relayed.packets", this, m -> m.sum(closedToCallee, live::copiesToCallee))
-                .tag("direction", "caller_to_callee").description("RTP and RTCP copies sent by the call relays")
+        FunctionCounter.builder(
+                        "msm.sip.relayed.packets",
+                        this,
+                        m -> m.sum(closedToCaller, live::copiesToCaller))
+                .tag("direction", "callee_to_caller")
+                .description("RTP and RTCP copies sent by the call relays")
                 .register(registry);
-        FunctionCounter.builder("msm.sip.relayed.packets", this, m -> m.sum(closedToCaller, live::copiesToCaller))
-                .tag("direction", "callee_to_caller").description("RTP and RTCP copies sent by the call relays")
+        FunctionCounter.builder(
+                        "msm.sip.strict.drops", this, m -> m.sum(closedDrops, live::strictDrops))
+                .description("media packets from a source other than the negotiated one, dropped")
                 .register(registry);
-        FunctionCounter.builder("msm.sip.strict.drops", this, m -> m.sum(closedDrops, live::strictDrops))
-                .description("media packets from a source other than the negotiated one, dropped").register(registry);
         // the fixed label sets, at zero from the start
-        for (String o : new String[] {"answered", "busy", "rejected", "no_answer", "cancelled", "failed", "refused"}) {
+        for (String o :
+                new String[] {
+                    "answered", "busy", "rejected", "no_answer", "cancelled", "failed", "refused"
+                }) {
             counter("msm.sip.call.outcomes", "outcome", o, "initial INVITEs by how they ended");
         }
         for (String r : new String[] {"bye", "rtp_timeout", "restart_lost"}) {
@@ -95,8 +134,13 @@ public final class CallMetrics implements CallTable.Listener {
     }
 
     private Counter counter(String name, String tag, String value, String description) {
-        return counters.computeIfAbsent(name + "|" + tag + "=" + value, k -> Counter.builder(name).tag(tag, value)
-                .description(description).register(registry));
+        return counters.computeIfAbsent(
+                name + "|" + tag + "=" + value,
+                k ->
+                        Counter.builder(name)
+                                .tag(tag, value)
+                                .description(description)
+                                .register(registry));
     }
 
     public void attempt() {
@@ -104,7 +148,8 @@ public final class CallMetrics implements CallTable.Listener {
     }
 
     public void outcome(String outcome) {
-        counter("msm.sip.call.outcomes", "outcome", outcome, "initial INVITEs by how they ended").increment();
+        counter("msm.sip.call.outcomes", "outcome", outcome, "initial INVITEs by how they ended")
+                .increment();
     }
 
     /** The outcome a final response status means. */
@@ -128,7 +173,8 @@ public final class CallMetrics implements CallTable.Listener {
     }
 
     public void ended(String reason) {
-        counter("msm.sip.calls.ended", "reason", reason, "answered calls by why they ended").increment();
+        counter("msm.sip.calls.ended", "reason", reason, "answered calls by why they ended")
+                .increment();
     }
 
     /** A call left the call table: counted when it ended for a reason (bye, rtp_timeout). */
@@ -144,10 +190,20 @@ public final class CallMetrics implements CallTable.Listener {
     }
 
     public void message(boolean request, String methodOrClass) {
-        String m = request ? (METHODS.contains(methodOrClass) ? methodOrClass : "other") : methodOrClass;
-        counters.computeIfAbsent("msg|" + request + "|" + m, k -> Counter.builder("msm.sip.messages")
-                .tag("kind", request ? "request" : "response").tag("method", m.toLowerCase(Locale.ROOT))
-                .description("SIP messages received (responses by class: 1xx..6xx)").register(registry)).increment();
+        String m =
+                request
+                        ? (METHODS.contains(methodOrClass) ? methodOrClass : "other")
+                        : methodOrClass;
+        counters.computeIfAbsent(
+                        "msg|" + request + "|" + m,
+                        k ->
+                                Counter.builder("msm.sip.messages")
+                                        .tag("kind", request ? "request" : "response")
+                                        .tag("method", m.toLowerCase(Locale.ROOT))
+                                        .description(
+                                                "SIP messages received (responses by class: 1xx..6xx)")
+                                        .register(registry))
+                .increment();
     }
 
     public void bad(String reason) {
@@ -155,13 +211,14 @@ public final class CallMetrics implements CallTable.Listener {
     }
 
     public void refused(String reason) {
-        counter("msm.sip.refused", "reason", reason, "INVITEs answered 503 by msm's own limits").increment();
+        counter("msm.sip.refused", "reason", reason, "INVITEs answered 503 by msm's own limits")
+                .increment();
         outcome("refused");
     }
 
     /**
-     * A call's relays were closed: keep what they counted (read after the
-     * close, so copies made until the kernel groups went away are in).
+     * A call's relays were closed: keep what they counted (read after the close, so copies made
+     * until the kernel groups went away are in).
      */
     public void closed(MediaSession m, Runnable dropFromLive) {
         synchronized (lock) {
@@ -170,7 +227,10 @@ public final class CallMetrics implements CallTable.Listener {
         }
     }
 
-    /** Ended calls' counts plus the live ones, never both for one call (the transfer holds the lock). */
+    /**
+     * Ended calls' counts plus the live ones, never both for one call (the transfer holds the
+     * lock).
+     */
     private double sum(AtomicLong closed, LongSupplier live) {
         synchronized (lock) {
             return closed.get() + live.getAsLong();
@@ -179,11 +239,17 @@ public final class CallMetrics implements CallTable.Listener {
 
     private void add(MediaSession m) {
         for (MediaSession.StreamRelays s : m.streams().values()) {
-            closedToCallee.addAndGet(s.callerToCallee().rtpStats().copies() + s.callerToCallee().rtcpStats().copies());
-            closedToCaller.addAndGet(s.calleeToCaller().rtpStats().copies() + s.calleeToCaller().rtcpStats().copies());
-            closedDrops.addAndGet(s.callerToCallee().rtpStats().droppedOthers()
-                    + s.callerToCallee().rtcpStats().droppedOthers() + s.calleeToCaller().rtpStats().droppedOthers()
-                    + s.calleeToCaller().rtcpStats().droppedOthers());
+            closedToCallee.addAndGet(
+                    s.callerToCallee().rtpStats().copies()
+                            + s.callerToCallee().rtcpStats().copies());
+            closedToCaller.addAndGet(
+                    s.calleeToCaller().rtpStats().copies()
+                            + s.calleeToCaller().rtcpStats().copies());
+            closedDrops.addAndGet(
+                    s.callerToCallee().rtpStats().droppedOthers()
+                            + s.callerToCallee().rtcpStats().droppedOthers()
+                            + s.calleeToCaller().rtpStats().droppedOthers()
+                            + s.calleeToCaller().rtcpStats().droppedOthers());
         }
     }
 }

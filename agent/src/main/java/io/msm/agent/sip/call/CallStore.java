@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -17,12 +14,13 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The state file that lets answered calls survive an agent restart: one
- * JSON document, rewritten (temp file + rename, so a crash never leaves half
- * a file) shortly after each change, the latest snapshot winning. Writes run
- * on their own thread; the proxy hands over immutable snapshots.
+ * The state file that lets answered calls survive an agent restart: one JSON document, rewritten
+ * (temp file + rename, so a crash never leaves half a file) shortly after each change, the latest
+ * snapshot winning. Writes run on their own thread; the proxy hands over immutable snapshots.
  */
 public final class CallStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CallStore.class);
@@ -30,16 +28,21 @@ public final class CallStore implements AutoCloseable {
     static final long DELAY_MS = 50;
 
     private final Path file;
-    private final ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "msm-sip-state");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService writer =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "msm-sip-state");
+                        t.setDaemon(true);
+                        return t;
+                    });
     private final Object lock = new Object();
+
     @GuardedBy("lock")
     private ObjectNode pending;
+
     @GuardedBy("lock")
     private boolean scheduled;
+
     private volatile String lastError;
 
     public CallStore(Path file) {
@@ -50,7 +53,9 @@ public final class CallStore implements AutoCloseable {
         return file;
     }
 
-    /** The answered calls of the file (empty if there is none); bad records are skipped and logged. */
+    /**
+     * The answered calls of the file (empty if there is none); bad records are skipped and logged.
+     */
     public List<Call> load() {
         if (!Files.exists(file)) {
             return List.of();
@@ -59,12 +64,18 @@ public final class CallStore implements AutoCloseable {
         try {
             root = CallCodec.JSON.readTree(Files.readString(file));
         } catch (IOException e) {
-            log.warn("SIP state file {} unreadable ({}): starting without the calls it held; their kernel entries "
-                    + "are removed after datapath.orphan-grace", file, e.getMessage());
+            log.warn(
+                    "SIP state file {} unreadable ({}): starting without the calls it held; their kernel entries "
+                            + "are removed after datapath.orphan-grace",
+                    file,
+                    e.getMessage());
             return List.of();
         }
         if (root.path("version").asInt() != VERSION) {
-            log.warn("SIP state file {} has version {}, this msm writes {}: ignored", file, root.path("version").asInt(),
+            log.warn(
+                    "SIP state file {} has version {}, this msm writes {}: ignored",
+                    file,
+                    root.path("version").asInt(),
                     VERSION);
             return List.of();
         }
@@ -115,9 +126,14 @@ public final class CallStore implements AutoCloseable {
                 Files.createDirectories(dir);
             }
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.write(tmp, CallCodec.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
+            Files.write(
+                    tmp, CallCodec.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
             try {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(
+                        tmp,
+                        file,
+                        StandardCopyOption.REPLACE_EXISTING,
+                        StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
@@ -128,8 +144,11 @@ public final class CallStore implements AutoCloseable {
         } catch (IOException e) {
             String msg = e.toString();
             if (!msg.equals(lastError)) {
-                log.warn("cannot write the SIP state file {} ({}): calls will not survive a restart; check that the "
-                        + "directory exists and is writable, or set sip.state-file", file, msg);
+                log.warn(
+                        "cannot write the SIP state file {} ({}): calls will not survive a restart; check that the "
+                                + "directory exists and is writable, or set sip.state-file",
+                        file,
+                        msg);
             }
             lastError = msg;
         }

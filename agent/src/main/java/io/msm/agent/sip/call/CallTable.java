@@ -1,7 +1,6 @@
 package io.msm.agent.sip.call;
 
 import io.msm.agent.sip.message.SipMessage;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -9,10 +8,9 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The calls in progress, keyed by Call-ID and the caller's tag, and what
- * happens to them: answered, changed, ended. The watchdog, the media
- * anchoring, the metrics and the state file listen here, so none of them
- * needs the proxy to end a call or to see the answered ones.
+ * The calls in progress, keyed by Call-ID and the caller's tag, and what happens to them: answered,
+ * changed, ended. The watchdog, the media anchoring, the metrics and the state file listen here, so
+ * none of them needs the proxy to end a call or to see the answered ones.
  *
  * <p>Proxy thread only, except {@link #active()} (a metric, read anywhere).
  */
@@ -20,16 +18,13 @@ public final class CallTable {
     /** What follows a call's life; every method runs on the proxy thread. */
     public interface Listener {
         /** The call is up (a 2xx, or restored from the state file). */
-        default void answered(Call c) {
-        }
+        default void answered(Call c) {}
 
         /** An answered call's media changed (a re-INVITE or UPDATE was answered). */
-        default void changed(Call c) {
-        }
+        default void changed(Call c) {}
 
         /** The call ended; {@code reason} is null for a call that was never answered. */
-        default void ended(Call c, String reason) {
-        }
+        default void ended(Call c, String reason) {}
     }
 
     private final Map<String, Call> calls = new HashMap<>();
@@ -49,7 +44,9 @@ public final class CallTable {
         return key(c.callId, c.callerTag);
     }
 
-    /** A call set up by an INVITE with this Call-ID and From tag (a new one, or its retransmission). */
+    /**
+     * A call set up by an INVITE with this Call-ID and From tag (a new one, or its retransmission).
+     */
     public boolean has(String callId, String fromTag) {
         return calls.containsKey(key(callId, fromTag));
     }
@@ -58,7 +55,10 @@ public final class CallTable {
         return calls.get(key);
     }
 
-    /** The call a message belongs to: by its From tag (from the caller), else its To tag (from the callee). */
+    /**
+     * The call a message belongs to: by its From tag (from the caller), else its To tag (from the
+     * callee).
+     */
     public Call find(SipMessage m) {
         String id = m.callId();
         Call c = calls.get(key(id, m.from().tag()));

@@ -6,7 +6,6 @@ import io.msm.agent.media.RelayOptions;
 import io.msm.agent.media.RelayPair;
 import io.msm.agent.media.RelayStats;
 import io.msm.agent.media.RtpStreamStats;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -19,17 +18,15 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The relays of one call: per media stream a port pair facing the caller
- * (receives the caller's RTP/RTCP, copies go to the callee from the callee
- * side's ports) and one facing the callee (the reverse) — 1:1 two-way
- * anchoring on the media plane, in the kernel when it is the kernel plane.
+ * The relays of one call: per media stream a port pair facing the caller (receives the caller's
+ * RTP/RTCP, copies go to the callee from the callee side's ports) and one facing the callee (the
+ * reverse) — 1:1 two-way anchoring on the media plane, in the kernel when it is the kernel plane.
  *
- * <p>Changes run on the SIP media thread only (one at a time, in order);
- * {@link #streams()} and the statistics may be read from any thread.
+ * <p>Changes run on the SIP media thread only (one at a time, in order); {@link #streams()} and the
+ * statistics may be read from any thread.
  *
- * <p>Relay labels are fixed per side and kind ("sip/caller/rtp", ...): the
- * metrics use labels as a tag, so call ids never go there; which call owns
- * a port is in the call table ({@code msm calls}).
+ * <p>Relay labels are fixed per side and kind ("sip/caller/rtp", ...): the metrics use labels as a
+ * tag, so call ids never go there; which call owns a port is in the call table ({@code msm calls}).
  */
 public final class MediaSession {
     public static final String CALLER_RTP = "sip/caller/rtp";
@@ -93,8 +90,10 @@ public final class MediaSession {
     }
 
     private final MediaPlane plane;
+
     /** by media section index (m= line) */
     private volatile Map<Integer, StreamRelays> streams = Map.of();
+
     private volatile boolean closed;
 
     public MediaSession(MediaPlane plane) {
@@ -113,20 +112,36 @@ public final class MediaSession {
     /**
      * Open port pairs for the media sections {@code indexes}; all or nothing.
      *
-     * @param expectCaller the caller's RTP source per new stream (strict from the start), null entries allowed
+     * @param expectCaller the caller's RTP source per new stream (strict from the start), null
+     *     entries allowed
      * @return the ports, in the order of {@code indexes}
      */
-    public List<StreamPorts> allocate(List<Integer> indexes, InetAddress facingCaller, InetAddress facingCallee,
-                                      List<InetSocketAddress> expectCaller) throws IOException {
+    public List<StreamPorts> allocate(
+            List<Integer> indexes,
+            InetAddress facingCaller,
+            InetAddress facingCallee,
+            List<InetSocketAddress> expectCaller)
+            throws IOException {
         List<StreamRelays> opened = new ArrayList<>();
         try {
             for (int i = 0; i < indexes.size(); i++) {
                 InetSocketAddress exp = i < expectCaller.size() ? expectCaller.get(i) : null;
-                RelayPair a = plane.openPair(facingCaller, options(CALLER_RTP, exp),
-                        options(CALLER_RTCP, exp == null ? null : new InetSocketAddress(exp.getAddress(), 0)));
+                RelayPair a =
+                        plane.openPair(
+                                facingCaller,
+                                options(CALLER_RTP, exp),
+                                options(
+                                        CALLER_RTCP,
+                                        exp == null
+                                                ? null
+                                                : new InetSocketAddress(exp.getAddress(), 0)));
                 RelayPair b;
                 try {
-                    b = plane.openPair(facingCallee, options(CALLEE_RTP, null), options(CALLEE_RTCP, null));
+                    b =
+                            plane.openPair(
+                                    facingCallee,
+                                    options(CALLEE_RTP, null),
+                                    options(CALLEE_RTCP, null));
                 } catch (IOException | RuntimeException e) {
                     a.close();
                     throw e;
@@ -151,20 +166,24 @@ public final class MediaSession {
     }
 
     /**
-     * Re-open the relays of a call restored from the state file on exactly
-     * its old ports (the kernel plane reclaims the groups left forwarding).
+     * Re-open the relays of a call restored from the state file on exactly its old ports (the
+     * kernel plane reclaims the groups left forwarding).
      */
     public void reopen(Map<Integer, StreamPorts> ports) throws IOException {
         Map<Integer, StreamRelays> all = new TreeMap<>();
         try {
             for (Map.Entry<Integer, StreamPorts> e : ports.entrySet()) {
                 StreamPorts p = e.getValue();
-                RelayPair a = new RelayPair(plane.open(p.callerSide(), options(CALLER_RTP, null)),
-                        plane.open(p.callerSideRtcp(), options(CALLER_RTCP, null)));
+                RelayPair a =
+                        new RelayPair(
+                                plane.open(p.callerSide(), options(CALLER_RTP, null)),
+                                plane.open(p.callerSideRtcp(), options(CALLER_RTCP, null)));
                 RelayPair b;
                 try {
-                    b = new RelayPair(plane.open(p.calleeSide(), options(CALLEE_RTP, null)),
-                            plane.open(p.calleeSideRtcp(), options(CALLEE_RTCP, null)));
+                    b =
+                            new RelayPair(
+                                    plane.open(p.calleeSide(), options(CALLEE_RTP, null)),
+                                    plane.open(p.calleeSideRtcp(), options(CALLEE_RTCP, null)));
                 } catch (IOException | RuntimeException ex) {
                     a.close();
                     throw ex;
@@ -179,7 +198,9 @@ public final class MediaSession {
     }
 
     private static RelayOptions options(String label, InetSocketAddress expected) {
-        return RelayOptions.of(label).withExpectedSource(expected).withOthers(RelayOptions.Others.DROP);
+        return RelayOptions.of(label)
+                .withExpectedSource(expected)
+                .withOthers(RelayOptions.Others.DROP);
     }
 
     /** Bring stream i's relays to the plan: strict sources and the one subscriber per direction. */
@@ -195,16 +216,32 @@ public final class MediaSession {
         // caller-facing relays: the caller's packets, to the callee, from the callee-side ports
         expect(s.callerSide.rtp(), caller.expectRtp());
         expect(s.callerSide.rtcp(), caller.expectRtcp());
-        s.toCalleeRtp = resubscribe(s.callerSide.rtp(), s.toCalleeRtp, caller.expectRtp() == null ? null : caller.sendRtp(),
-                fromCalleeSideRtp);
-        s.toCalleeRtcp = resubscribe(s.callerSide.rtcp(), s.toCalleeRtcp,
-                caller.expectRtcp() == null ? null : caller.sendRtcp(), fromCalleeSideRtcp);
+        s.toCalleeRtp =
+                resubscribe(
+                        s.callerSide.rtp(),
+                        s.toCalleeRtp,
+                        caller.expectRtp() == null ? null : caller.sendRtp(),
+                        fromCalleeSideRtp);
+        s.toCalleeRtcp =
+                resubscribe(
+                        s.callerSide.rtcp(),
+                        s.toCalleeRtcp,
+                        caller.expectRtcp() == null ? null : caller.sendRtcp(),
+                        fromCalleeSideRtcp);
         expect(s.calleeSide.rtp(), callee.expectRtp());
         expect(s.calleeSide.rtcp(), callee.expectRtcp());
-        s.toCallerRtp = resubscribe(s.calleeSide.rtp(), s.toCallerRtp, callee.expectRtp() == null ? null : callee.sendRtp(),
-                fromCallerSideRtp);
-        s.toCallerRtcp = resubscribe(s.calleeSide.rtcp(), s.toCallerRtcp,
-                callee.expectRtcp() == null ? null : callee.sendRtcp(), fromCallerSideRtcp);
+        s.toCallerRtp =
+                resubscribe(
+                        s.calleeSide.rtp(),
+                        s.toCallerRtp,
+                        callee.expectRtp() == null ? null : callee.sendRtp(),
+                        fromCallerSideRtp);
+        s.toCallerRtcp =
+                resubscribe(
+                        s.calleeSide.rtcp(),
+                        s.toCallerRtcp,
+                        callee.expectRtcp() == null ? null : callee.sendRtcp(),
+                        fromCallerSideRtcp);
         s.callerPlan = caller;
         s.calleePlan = callee;
     }
@@ -215,8 +252,8 @@ public final class MediaSession {
         }
     }
 
-    private static Relay.Subscriber resubscribe(Relay r, Relay.Subscriber current, InetSocketAddress to,
-                                                InetSocketAddress from) {
+    private static Relay.Subscriber resubscribe(
+            Relay r, Relay.Subscriber current, InetSocketAddress to, InetSocketAddress from) {
         if (current != null && Objects.equals(current.viewer(), to)) {
             return current;
         }
@@ -226,12 +263,17 @@ public final class MediaSession {
         return to == null ? null : r.subscribe(to, from);
     }
 
-    /** Upstream packets over all relays (RTP and RTCP, both directions): the call's sign of life. */
+    /**
+     * Upstream packets over all relays (RTP and RTCP, both directions): the call's sign of life.
+     */
     public long activity() {
         long n = 0;
         for (StreamRelays s : streams.values()) {
-            n += s.callerSide.rtp().stats().upstreamPackets() + s.callerSide.rtcp().stats().upstreamPackets()
-                    + s.calleeSide.rtp().stats().upstreamPackets() + s.calleeSide.rtcp().stats().upstreamPackets();
+            n +=
+                    s.callerSide.rtp().stats().upstreamPackets()
+                            + s.callerSide.rtcp().stats().upstreamPackets()
+                            + s.calleeSide.rtp().stats().upstreamPackets()
+                            + s.calleeSide.rtcp().stats().upstreamPackets();
         }
         return n;
     }

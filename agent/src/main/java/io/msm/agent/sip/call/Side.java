@@ -2,7 +2,8 @@ package io.msm.agent.sip.call;
 
 /** The two parties of a call: who sent the initial INVITE, and who answered it. */
 public enum Side {
-    CALLER, CALLEE;
+    CALLER,
+    CALLEE;
 
     public Side other() {
         return this == CALLER ? CALLEE : CALLER;

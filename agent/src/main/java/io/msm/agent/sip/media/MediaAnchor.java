@@ -12,9 +12,6 @@ import io.msm.agent.sip.message.SipMessage;
 import io.msm.agent.sip.sdp.Direction;
 import io.msm.agent.sip.sdp.Sdp;
 import io.msm.agent.sip.sdp.SdpException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.Inet4Address;
@@ -31,18 +28,24 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Media anchoring: every SDP offer and answer of a call is rewritten so each
- * stream flows through node ports, and the call's relays are brought to what
- * the two parties negotiated. Relays are opened, changed and closed on the
- * media thread (one, owned here) so a slow port search never stalls
- * signalling; the results come back on the proxy's thread.
+ * Media anchoring: every SDP offer and answer of a call is rewritten so each stream flows through
+ * node ports, and the call's relays are brought to what the two parties negotiated. Relays are
+ * opened, changed and closed on the media thread (one, owned here) so a slow port search never
+ * stalls signalling; the results come back on the proxy's thread.
  */
 public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MediaAnchor.class);
-    /** How long a 2xx or ACK with an SDP answer waits, at most, for its relays before it is passed on. */
+
+    /**
+     * How long a 2xx or ACK with an SDP answer waits, at most, for its relays before it is passed
+     * on.
+     */
     static final long MEDIA_READY_MS = 2000;
+
     /** Nothing to wait for: the relays are as the answer says. */
     public static final CompletableFuture<Void> READY = CompletableFuture.completedFuture(null);
 
@@ -56,16 +59,24 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
     private final CallMetrics metrics;
     private final AnchoredSessions sessions;
     private final CallTable calls;
+
     /** the proxy's thread */
     private final Executor loop;
-    private final ScheduledExecutorService media = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "msm-sip-media");
-        t.setDaemon(true);
-        return t;
-    });
 
-    public MediaAnchor(MediaPlane plane, CallMetrics metrics, AnchoredSessions sessions, CallTable calls,
-                       Executor loop) {
+    private final ScheduledExecutorService media =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "msm-sip-media");
+                        t.setDaemon(true);
+                        return t;
+                    });
+
+    public MediaAnchor(
+            MediaPlane plane,
+            CallMetrics metrics,
+            AnchoredSessions sessions,
+            CallTable calls,
+            Executor loop) {
         this.plane = plane;
         this.metrics = metrics;
         this.sessions = sessions;
@@ -88,9 +99,8 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
     // ------------------------------------------------------------------ offers and answers
 
     /**
-     * An SDP offer from {@code side}: open ports for new streams (on the
-     * media thread), rewrite the SDP towards the other side, remember the
-     * offer; then {@code then} on the proxy thread.
+     * An SDP offer from {@code side}: open ports for new streams (on the media thread), rewrite the
+     * SDP towards the other side, remember the offer; then {@code then} on the proxy thread.
      */
     public void offer(Call call, Side side, SipMessage msg, Runnable then, Failure failure) {
         Sdp sdp;
@@ -101,7 +111,8 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
                 InetSocketAddress a = sdp.rtp(i);
                 sdp.rtcp(i, false);
                 if (a != null && !(a.getAddress() instanceof Inet4Address)) {
-                    throw new SdpException("media section " + (i + 1) + " is IPv6; msm anchors IPv4 media");
+                    throw new SdpException(
+                            "media section " + (i + 1) + " is IPv6; msm anchors IPv4 media");
                 }
                 rtp.add(a);
             }
@@ -131,30 +142,39 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
         }
         MediaSession session = call.media();
         call.allocating(true);
-        CompletableFuture.supplyAsync(() -> {
-            try {
-                return session.allocate(needPorts, fc, fe, expect);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, media).whenCompleteAsync((ports, err) -> {
-            call.allocating(false);
-            if (err != null) {
-                Throwable c = err.getCause() != null ? err.getCause() : err;
-                log.warn("call {}: no media ports: {}", call.callId(), c.getMessage());
-                metrics.refused("ports");
-                failure.fail(503, "no free media ports: " + c.getMessage());
-                return;
-            }
-            for (int k = 0; k < needPorts.size(); k++) {
-                call.streams().get(needPorts.get(k)).anchoredOn(ports.get(k));
-            }
-            if (!call.active()) {
-                return; // cancelled meanwhile: the end of the call closed the session after the allocation
-            }
-            rewriteOffer(call, side, msg, sdp);
-            then.run();
-        }, loop);
+        CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return session.allocate(needPorts, fc, fe, expect);
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        },
+                        media)
+                .whenCompleteAsync(
+                        (ports, err) -> {
+                            call.allocating(false);
+                            if (err != null) {
+                                Throwable c = err.getCause() != null ? err.getCause() : err;
+                                log.warn(
+                                        "call {}: no media ports: {}",
+                                        call.callId(),
+                                        c.getMessage());
+                                metrics.refused("ports");
+                                failure.fail(503, "no free media ports: " + c.getMessage());
+                                return;
+                            }
+                            for (int k = 0; k < needPorts.size(); k++) {
+                                call.streams().get(needPorts.get(k)).anchoredOn(ports.get(k));
+                            }
+                            if (!call.active()) {
+                                return; // cancelled meanwhile: the end of the call closed the
+                                // session after the allocation
+                            }
+                            rewriteOffer(call, side, msg, sdp);
+                            then.run();
+                        },
+                        loop);
     }
 
     private void rewriteOffer(Call call, Side side, SipMessage msg, Sdp sdp) {
@@ -180,9 +200,10 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
     }
 
     /**
-     * An SDP answer from {@code side}: rewrite it towards the offerer and bring the relays to the new state.
-     * Completes when the relays are there (at most {@link #MEDIA_READY_MS} later): the caller forwards the
-     * answer then, so a party that starts sending the moment it reads the answer loses no packet.
+     * An SDP answer from {@code side}: rewrite it towards the offerer and bring the relays to the
+     * new state. Completes when the relays are there (at most {@link #MEDIA_READY_MS} later): the
+     * caller forwards the answer then, so a party that starts sending the moment it reads the
+     * answer loses no packet.
      */
     public CompletableFuture<Void> answer(Call call, Side side, SipMessage msg) {
         Call.Offer o = call.offer();
@@ -193,8 +214,11 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
         try {
             a = Sdp.parse(msg.body());
         } catch (SdpException e) {
-            log.warn("call {}: the {}'s SDP answer cannot be read ({}); passed on as it is, media not anchored",
-                    call.callId(), side.label(), e.getMessage());
+            log.warn(
+                    "call {}: the {}'s SDP answer cannot be read ({}); passed on as it is, media not anchored",
+                    call.callId(),
+                    side.label(),
+                    e.getMessage());
             return READY;
         }
         List<CompletableFuture<Void>> applied = new ArrayList<>();
@@ -215,12 +239,25 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
                     s.party(offerer, s.party(offerer).next(null, null, Direction.INACTIVE, false));
                     s.party(side, s.party(side).next(null, null, Direction.INACTIVE, false));
                 } else {
-                    s.party(offerer, s.party(offerer).next(o.sdp().rtp(i), o.sdp().rtcp(i, mux), o.sdp().direction(i),
-                            om.rtcpMux()));
-                    s.party(side, s.party(side).next(a.rtp(i), a.rtcp(i, mux), a.direction(i), am.rtcpMux()));
+                    s.party(
+                            offerer,
+                            s.party(offerer)
+                                    .next(
+                                            o.sdp().rtp(i),
+                                            o.sdp().rtcp(i, mux),
+                                            o.sdp().direction(i),
+                                            om.rtcpMux()));
+                    s.party(
+                            side,
+                            s.party(side)
+                                    .next(a.rtp(i), a.rtcp(i, mux), a.direction(i), am.rtcpMux()));
                 }
             } catch (SdpException e) {
-                log.warn("call {}: stream {} not anchored: {}", call.callId(), i + 1, e.getMessage());
+                log.warn(
+                        "call {}: stream {} not anchored: {}",
+                        call.callId(),
+                        i + 1,
+                        e.getMessage());
                 continue;
             }
             LegPlan[] plans = s.plans();
@@ -236,16 +273,26 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
         }
         return CompletableFuture.allOf(applied.toArray(new CompletableFuture<?>[0]))
                 .orTimeout(MEDIA_READY_MS, TimeUnit.MILLISECONDS)
-                .exceptionally(e -> {
-                    Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-                    log.warn("call {}: relays not ready before the answer is passed on: {}", call.callId(),
-                            c instanceof TimeoutException ? "still busy after " + MEDIA_READY_MS
-                                    + " ms" : String.valueOf(c.getMessage()));
-                    return null;
-                });
+                .exceptionally(
+                        e -> {
+                            Throwable c =
+                                    e instanceof CompletionException && e.getCause() != null
+                                            ? e.getCause()
+                                            : e;
+                            log.warn(
+                                    "call {}: relays not ready before the answer is passed on: {}",
+                                    call.callId(),
+                                    c instanceof TimeoutException
+                                            ? "still busy after " + MEDIA_READY_MS + " ms"
+                                            : String.valueOf(c.getMessage()));
+                            return null;
+                        });
     }
 
-    /** Run {@code then} on the proxy's loop once {@code ready} completes (at once, when it already has). */
+    /**
+     * Run {@code then} on the proxy's loop once {@code ready} completes (at once, when it already
+     * has).
+     */
     public void whenReady(CompletableFuture<Void> ready, Runnable then) {
         if (ready.isDone()) {
             then.run();
@@ -272,14 +319,16 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
             }
         }
         try {
-            media.submit(() -> {
-                m.reopen(ports);
-                for (int i : ports.keySet()) {
-                    LegPlan[] p = streams.get(i).plans();
-                    m.apply(i, p[0], p[1]);
-                }
-                return null;
-            }).get(30, TimeUnit.SECONDS);
+            media.submit(
+                            () -> {
+                                m.reopen(ports);
+                                for (int i : ports.keySet()) {
+                                    LegPlan[] p = streams.get(i).plans();
+                                    m.apply(i, p[0], p[1]);
+                                }
+                                return null;
+                            })
+                    .get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             m.close();
             throw e;
@@ -293,11 +342,12 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
     public void ended(Call c, String reason) {
         MediaSession m = c.media();
         if (m != null) {
-            media.execute(() -> {
-                m.close();
-                // counted after the close: no copy is made once the groups are gone
-                metrics.closed(m, () -> sessions.remove(m));
-            });
+            media.execute(
+                    () -> {
+                        m.close();
+                        // counted after the close: no copy is made once the groups are gone
+                        metrics.closed(m, () -> sessions.remove(m));
+                    });
         }
     }
 

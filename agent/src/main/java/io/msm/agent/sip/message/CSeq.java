@@ -7,9 +7,13 @@ public record CSeq(long number, String method) {
             throw new SipSyntaxException("missing CSeq");
         }
         String[] p = value.trim().split("[ \t]+");
-        if (p.length != 2 || p[0].isEmpty() || p[0].length() > 10 || !p[0].chars().allMatch(Character::isDigit)
+        if (p.length != 2
+                || p[0].isEmpty()
+                || p[0].length() > 10
+                || !p[0].chars().allMatch(Character::isDigit)
                 || !Tokens.isToken(p[1])) {
-            throw new SipSyntaxException("CSeq must be '<number> <method>': '" + Tokens.clip(value) + "'");
+            throw new SipSyntaxException(
+                    "CSeq must be '<number> <method>': '" + Tokens.clip(value) + "'");
         }
         long n = Long.parseLong(p[0]);
         if (n > Integer.MAX_VALUE) {

@@ -6,9 +6,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Header names as RFC 3261 (section 7.3.3, 20) spells them: compact forms
- * expand to the full name, known names get their canonical case, so the rest
- * of the proxy compares one spelling.
+ * Header names as RFC 3261 (section 7.3.3, 20) spells them: compact forms expand to the full name,
+ * known names get their canonical case, so the rest of the proxy compares one spelling.
  */
 public final class HeaderNames {
     public static final String VIA = "Via";
@@ -35,23 +34,78 @@ public final class HeaderNames {
     public static final String REASON = "Reason";
 
     private static final Map<String, String> CANONICAL = new HashMap<>();
-    private static final Map<Character, String> COMPACT = Map.ofEntries(
-            Map.entry('i', CALL_ID), Map.entry('m', CONTACT), Map.entry('e', "Content-Encoding"),
-            Map.entry('l', CONTENT_LENGTH), Map.entry('c', CONTENT_TYPE), Map.entry('f', FROM),
-            Map.entry('s', "Subject"), Map.entry('k', SUPPORTED), Map.entry('t', TO), Map.entry('v', VIA),
-            Map.entry('o', "Event"), Map.entry('r', "Refer-To"), Map.entry('u', "Allow-Events"),
-            Map.entry('x', "Session-Expires"), Map.entry('b', "Referred-By"), Map.entry('a', "Accept-Contact"),
-            Map.entry('j', "Reject-Contact"), Map.entry('d', "Request-Disposition"), Map.entry('y', "Identity"));
+    private static final Map<Character, String> COMPACT =
+            Map.ofEntries(
+                    Map.entry('i', CALL_ID),
+                    Map.entry('m', CONTACT),
+                    Map.entry('e', "Content-Encoding"),
+                    Map.entry('l', CONTENT_LENGTH),
+                    Map.entry('c', CONTENT_TYPE),
+                    Map.entry('f', FROM),
+                    Map.entry('s', "Subject"),
+                    Map.entry('k', SUPPORTED),
+                    Map.entry('t', TO),
+                    Map.entry('v', VIA),
+                    Map.entry('o', "Event"),
+                    Map.entry('r', "Refer-To"),
+                    Map.entry('u', "Allow-Events"),
+                    Map.entry('x', "Session-Expires"),
+                    Map.entry('b', "Referred-By"),
+                    Map.entry('a', "Accept-Contact"),
+                    Map.entry('j', "Reject-Contact"),
+                    Map.entry('d', "Request-Disposition"),
+                    Map.entry('y', "Identity"));
+
     /** Headers whose comma-separated values are split into one entry each on parsing. */
     static final Set<String> LISTS = Set.of(VIA, ROUTE, RECORD_ROUTE, CONTACT);
 
     static {
-        for (String n : new String[] {VIA, FROM, TO, CALL_ID, CSEQ, CONTACT, MAX_FORWARDS, ROUTE, RECORD_ROUTE,
-                CONTENT_LENGTH, CONTENT_TYPE, EXPIRES, PROXY_REQUIRE, UNSUPPORTED, RETRY_AFTER, ALLOW, ACCEPT,
-                SUPPORTED, SERVER, USER_AGENT, WARNING, REASON, "Require", "Subject", "Content-Encoding",
-                "Event", "Refer-To", "Allow-Events", "Session-Expires", "Min-Expires", "Date", "Timestamp",
-                "Proxy-Authenticate", "Proxy-Authorization", "WWW-Authenticate", "Authorization", "Priority",
-                "Organization", "Accept-Encoding", "Accept-Language", "Min-SE", "Path", "P-Asserted-Identity"}) {
+        for (String n :
+                new String[] {
+                    VIA,
+                    FROM,
+                    TO,
+                    CALL_ID,
+                    CSEQ,
+                    CONTACT,
+                    MAX_FORWARDS,
+                    ROUTE,
+                    RECORD_ROUTE,
+                    CONTENT_LENGTH,
+                    CONTENT_TYPE,
+                    EXPIRES,
+                    PROXY_REQUIRE,
+                    UNSUPPORTED,
+                    RETRY_AFTER,
+                    ALLOW,
+                    ACCEPT,
+                    SUPPORTED,
+                    SERVER,
+                    USER_AGENT,
+                    WARNING,
+                    REASON,
+                    "Require",
+                    "Subject",
+                    "Content-Encoding",
+                    "Event",
+                    "Refer-To",
+                    "Allow-Events",
+                    "Session-Expires",
+                    "Min-Expires",
+                    "Date",
+                    "Timestamp",
+                    "Proxy-Authenticate",
+                    "Proxy-Authorization",
+                    "WWW-Authenticate",
+                    "Authorization",
+                    "Priority",
+                    "Organization",
+                    "Accept-Encoding",
+                    "Accept-Language",
+                    "Min-SE",
+                    "Path",
+                    "P-Asserted-Identity"
+                }) {
             CANONICAL.put(n.toLowerCase(Locale.ROOT), n);
         }
         for (String n : COMPACT.values()) {
@@ -59,8 +113,7 @@ public final class HeaderNames {
         }
     }
 
-    private HeaderNames() {
-    }
+    private HeaderNames() {}
 
     /** The full, canonically cased name for a name as received. */
     public static String canonical(String name) {

@@ -5,13 +5,12 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The value of From, To, Contact, Route and Record-Route: an optional
- * display name, a URI (in angle brackets or bare) and header parameters
- * (tag, expires, ...). The URI is kept as text: From and To may carry tel:
- * or other schemes the proxy passes through untouched.
+ * The value of From, To, Contact, Route and Record-Route: an optional display name, a URI (in angle
+ * brackets or bare) and header parameters (tag, expires, ...). The URI is kept as text: From and To
+ * may carry tel: or other schemes the proxy passes through untouched.
  */
 public final class NameAddr {
-    private final String display;   // as written (quoted or tokens), null when absent
+    private final String display; // as written (quoted or tokens), null when absent
     private final String uri;
     private final boolean angled;
     private final Map<String, String> params;
@@ -42,7 +41,10 @@ public final class NameAddr {
                 throw new SipSyntaxException("'<' without '>' in '" + Tokens.clip(v) + "'");
             }
             String display = v.substring(0, lt).trim();
-            if (!display.isEmpty() && !(display.startsWith("\"") ? closedQuote(display) : displayTokens(display))) {
+            if (!display.isEmpty()
+                    && !(display.startsWith("\"")
+                            ? closedQuote(display)
+                            : displayTokens(display))) {
                 throw new SipSyntaxException("bad display name in '" + Tokens.clip(v) + "'");
             }
             String uri = v.substring(lt + 1, gt).trim();
@@ -51,20 +53,26 @@ public final class NameAddr {
             if (!rest.isEmpty() && !rest.startsWith(";")) {
                 throw new SipSyntaxException("junk after '>' in '" + Tokens.clip(v) + "'");
             }
-            return new NameAddr(display.isEmpty() ? null : display, uri, true, Params.parse(rest, "address"));
+            return new NameAddr(
+                    display.isEmpty() ? null : display, uri, true, Params.parse(rest, "address"));
         }
         if (v.indexOf('"') >= 0) {
-            throw new SipSyntaxException("quoted display name without <URI> in '" + Tokens.clip(v) + "'");
+            throw new SipSyntaxException(
+                    "quoted display name without <URI> in '" + Tokens.clip(v) + "'");
         }
         int semi = v.indexOf(';');
         String uri = (semi < 0 ? v : v.substring(0, semi)).trim();
         checkUri(uri, v);
-        return new NameAddr(null, uri, false, Params.parse(semi < 0 ? "" : v.substring(semi + 1), "address"));
+        return new NameAddr(
+                null, uri, false, Params.parse(semi < 0 ? "" : v.substring(semi + 1), "address"));
     }
 
     private static void checkUri(String uri, String whole) {
         int colon = uri.indexOf(':');
-        if (uri.isEmpty() || colon <= 0 || uri.indexOf(' ') >= 0 || !Tokens.isToken(uri.substring(0, colon))) {
+        if (uri.isEmpty()
+                || colon <= 0
+                || uri.indexOf(' ') >= 0
+                || !Tokens.isToken(uri.substring(0, colon))) {
             throw new SipSyntaxException("bad URI in '" + Tokens.clip(whole) + "'");
         }
         if (SipUri.isSip(uri)) {
@@ -171,8 +179,13 @@ public final class NameAddr {
         if (display != null) {
             sb.append(display).append(' ');
         }
-        // a bare URI with parameters would give them to the header; keep URIs with ';' or ',' in brackets
-        if (angled || display != null || uri.indexOf(';') >= 0 || uri.indexOf(',') >= 0 || uri.indexOf('?') >= 0) {
+        // a bare URI with parameters would give them to the header; keep URIs with ';' or ',' in
+        // brackets
+        if (angled
+                || display != null
+                || uri.indexOf(';') >= 0
+                || uri.indexOf(',') >= 0
+                || uri.indexOf('?') >= 0) {
             sb.append('<').append(uri).append('>');
         } else {
             sb.append(uri);

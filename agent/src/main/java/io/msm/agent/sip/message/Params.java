@@ -5,13 +5,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * ";name=value;flag" parameter lists of URIs and header values. Names are
- * kept lower case (they compare case-insensitively); a flag has a null value.
- * Quoted values keep their quotes.
+ * ";name=value;flag" parameter lists of URIs and header values. Names are kept lower case (they
+ * compare case-insensitively); a flag has a null value. Quoted values keep their quotes.
  */
 final class Params {
-    private Params() {
-    }
+    private Params() {}
 
     static Map<String, String> parse(String s, String what) {
         Map<String, String> out = new LinkedHashMap<>();
@@ -27,7 +25,8 @@ final class Params {
             String name = (eq < 0 ? t : t.substring(0, eq)).trim();
             String value = eq < 0 ? null : t.substring(eq + 1).trim();
             if (!Tokens.isToken(name)) {
-                throw new SipSyntaxException(what + ": bad parameter name '" + Tokens.clip(name) + "'");
+                throw new SipSyntaxException(
+                        what + ": bad parameter name '" + Tokens.clip(name) + "'");
             }
             if (value != null && !value.startsWith("\"") && !Tokens.isParamValue(value)) {
                 throw new SipSyntaxException(what + ": bad value of parameter '" + name + "'");

@@ -6,10 +6,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A SIP request or response: start line, header fields in order, body.
- * Mutable — the proxy edits a copy of what it received (Via, Route,
- * Record-Route, Max-Forwards, the SDP body) and encodes it; the
- * Content-Length is always computed from the body on encoding.
+ * A SIP request or response: start line, header fields in order, body. Mutable — the proxy edits a
+ * copy of what it received (Via, Route, Record-Route, Max-Forwards, the SDP body) and encodes it;
+ * the Content-Length is always computed from the body on encoding.
  */
 public abstract sealed class SipMessage permits SipRequest, SipResponse {
     private final List<Header> headers;
@@ -61,7 +60,10 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
         headers.add(new Header(name, value));
     }
 
-    /** Insert above the first header of that name (or at the top if there is none): Via, Record-Route. */
+    /**
+     * Insert above the first header of that name (or at the top if there is none): Via,
+     * Record-Route.
+     */
     public void addFirst(String name, String value) {
         for (int i = 0; i < headers.size(); i++) {
             if (headers.get(i).is(name)) {
@@ -149,7 +151,9 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
     /** The body is SDP (Content-Type application/sdp, non-empty). */
     public boolean hasSdp() {
         String ct = first(HeaderNames.CONTENT_TYPE);
-        return body.length > 0 && ct != null && ct.trim().toLowerCase(Locale.ROOT).startsWith("application/sdp");
+        return body.length > 0
+                && ct != null
+                && ct.trim().toLowerCase(Locale.ROOT).startsWith("application/sdp");
     }
 
     /** The message on the wire: start line, headers, Content-Length, blank line, body. */

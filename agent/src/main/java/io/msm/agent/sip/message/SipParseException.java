@@ -3,10 +3,9 @@ package io.msm.agent.sip.message;
 import java.util.List;
 
 /**
- * A message msm refuses. {@link #status} is what to answer (400, 505 or
- * 513) when an answer is possible: the message was a request (not ACK) and
- * the headers a response needs — Via, From, To, Call-ID, CSeq — were read
- * ({@link #headers}); otherwise it is dropped.
+ * A message msm refuses. {@link #status} is what to answer (400, 505 or 513) when an answer is
+ * possible: the message was a request (not ACK) and the headers a response needs — Via, From, To,
+ * Call-ID, CSeq — were read ({@link #headers}); otherwise it is dropped.
  */
 public final class SipParseException extends Exception {
     private final int status;
@@ -14,7 +13,8 @@ public final class SipParseException extends Exception {
     private final String method;
     private final List<Header> headers;
 
-    public SipParseException(int status, String reason, boolean request, String method, List<Header> headers) {
+    public SipParseException(
+            int status, String reason, boolean request, String method, List<Header> headers) {
         super(reason);
         this.status = status;
         this.request = request;
@@ -39,8 +39,8 @@ public final class SipParseException extends Exception {
     }
 
     /**
-     * The error response, if one can be sent: the request's Via, From, To,
-     * Call-ID and CSeq all parse. Null means drop silently.
+     * The error response, if one can be sent: the request's Via, From, To, Call-ID and CSeq all
+     * parse. Null means drop silently.
      */
     public SipResponse response(String toTag) {
         if (!request || method == null || "ACK".equals(method)) {
@@ -64,7 +64,10 @@ public final class SipParseException extends Exception {
                     to++;
                 } else if (h.is(HeaderNames.CALL_ID)) {
                     String c = h.value();
-                    if (c.isBlank() || c.length() > 256 || c.indexOf(' ') >= 0 || c.indexOf('\t') >= 0) {
+                    if (c.isBlank()
+                            || c.length() > 256
+                            || c.indexOf(' ') >= 0
+                            || c.indexOf('\t') >= 0) {
                         return null;
                     }
                     callId++;
@@ -83,7 +86,9 @@ public final class SipParseException extends Exception {
         SipRequest stub = new SipRequest(method, "sip:invalid", headers, null);
         String reason = status == 400 ? "Bad Request" : Reasons.of(status);
         SipResponse r = SipResponse.to(stub, status, reason, toTag);
-        r.add(HeaderNames.WARNING, "399 msm \"" + getMessage().replace('"', '\'').replace('\\', '/') + "\"");
+        r.add(
+                HeaderNames.WARNING,
+                "399 msm \"" + getMessage().replace('"', '\'').replace('\\', '/') + "\"");
         return r;
     }
 }

@@ -10,18 +10,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Parses one SIP message (RFC 3261 section 7, 25) from a datagram or a
- * framed stream message, strictly and within bounds: the whole message is
- * at most {@code maxBytes}, at most {@link #MAX_HEADERS} header fields, the
- * header section is UTF-8 without control characters, the headers every
- * request or response needs are present and parse, CSeq's method matches
- * the request's and Content-Length is no larger than what arrived.
+ * Parses one SIP message (RFC 3261 section 7, 25) from a datagram or a framed stream message,
+ * strictly and within bounds: the whole message is at most {@code maxBytes}, at most {@link
+ * #MAX_HEADERS} header fields, the header section is UTF-8 without control characters, the headers
+ * every request or response needs are present and parse, CSeq's method matches the request's and
+ * Content-Length is no larger than what arrived.
  */
 public final class SipParser {
     public static final int MAX_HEADERS = 128;
 
-    private SipParser() {
-    }
+    private SipParser() {}
 
     /**
      * @return the message, or null for a keep-alive (only CR/LF)
@@ -31,7 +29,8 @@ public final class SipParser {
         return parse(data, 0, data.length, maxBytes);
     }
 
-    public static SipMessage parse(byte[] data, int off, int len, int maxBytes) throws SipParseException {
+    public static SipMessage parse(byte[] data, int off, int len, int maxBytes)
+            throws SipParseException {
         int start = off;
         int end = off + len;
         while (start < end && (data[start] == '\r' || data[start] == '\n')) {
@@ -64,15 +63,21 @@ public final class SipParser {
         }
         String head;
         try {
-            CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT);
+            CharsetDecoder dec =
+                    StandardCharsets.UTF_8
+                            .newDecoder()
+                            .onMalformedInput(CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(CodingErrorAction.REPORT);
             CharBuffer cb = dec.decode(ByteBuffer.wrap(data, start, headEnd - start));
             head = cb.toString();
         } catch (CharacterCodingException e) {
             throw new SipParseException(400, "header section is not UTF-8", false, null, null);
         }
         String[] rawLines = head.split("\r?\n", -1);
-        String startLine = rawLines[0].endsWith("\r") ? rawLines[0].substring(0, rawLines[0].length() - 1) : rawLines[0];
+        String startLine =
+                rawLines[0].endsWith("\r")
+                        ? rawLines[0].substring(0, rawLines[0].length() - 1)
+                        : rawLines[0];
         boolean request = !startLine.startsWith("SIP/");
         String method = null;
         String uri = null;
@@ -91,7 +96,8 @@ public final class SipParser {
                 throw new SipParseException(505, "only SIP/2.0 is supported", true, method, hs);
             }
         } else {
-            if (!startLine.startsWith("SIP/2.0 ") || startLine.length() < 11
+            if (!startLine.startsWith("SIP/2.0 ")
+                    || startLine.length() < 11
                     || (startLine.length() > 11 && startLine.charAt(11) != ' ')) {
                 throw new SipParseException(400, "bad status line", false, null, null);
             }
@@ -105,20 +111,25 @@ public final class SipParser {
             }
             reason = startLine.length() > 12 ? startLine.substring(12) : "";
             if (Tokens.hasControl(reason)) {
-                throw new SipParseException(400, "control characters in the reason phrase", false, null, null);
+                throw new SipParseException(
+                        400, "control characters in the reason phrase", false, null, null);
             }
         }
         List<Header> headers = new ArrayList<>();
         String name = null;
         StringBuilder value = null;
         for (int i = 1; i < rawLines.length; i++) {
-            String line = rawLines[i].endsWith("\r") ? rawLines[i].substring(0, rawLines[i].length() - 1) : rawLines[i];
+            String line =
+                    rawLines[i].endsWith("\r")
+                            ? rawLines[i].substring(0, rawLines[i].length() - 1)
+                            : rawLines[i];
             if (line.isEmpty()) {
                 continue;
             }
             if (line.charAt(0) == ' ' || line.charAt(0) == '\t') {
                 if (value == null) {
-                    throw new SipParseException(400, "continuation line before any header", request, method, headers);
+                    throw new SipParseException(
+                            400, "continuation line before any header", request, method, headers);
                 }
                 value.append(' ').append(line.trim());
                 continue;
@@ -128,12 +139,17 @@ public final class SipParser {
             }
             int colon = line.indexOf(':');
             if (colon <= 0) {
-                throw new SipParseException(400, "header line without ':' ('" + Tokens.clip(line) + "')", request,
-                        method, headers);
+                throw new SipParseException(
+                        400,
+                        "header line without ':' ('" + Tokens.clip(line) + "')",
+                        request,
+                        method,
+                        headers);
             }
             String n = line.substring(0, colon).trim();
             if (!Tokens.isToken(n)) {
-                throw new SipParseException(400, "bad header name '" + Tokens.clip(n) + "'", request, method, headers);
+                throw new SipParseException(
+                        400, "bad header name '" + Tokens.clip(n) + "'", request, method, headers);
             }
             name = HeaderNames.canonical(n);
             value = new StringBuilder(line.substring(colon + 1));
@@ -142,8 +158,16 @@ public final class SipParser {
             add(headers, name, value.toString().trim(), request, method);
         }
         if (tooLarge) {
-            throw new SipParseException(513, "message of " + len + " bytes is larger than sip.max-message-bytes ("
-                    + maxBytes + ")", request, method, headers);
+            throw new SipParseException(
+                    513,
+                    "message of "
+                            + len
+                            + " bytes is larger than sip.max-message-bytes ("
+                            + maxBytes
+                            + ")",
+                    request,
+                    method,
+                    headers);
         }
         // mandatory headers and their syntax
         String bad = checkMandatory(headers, request, method);
@@ -165,8 +189,16 @@ public final class SipParser {
             }
             int n = Integer.parseInt(cl);
             if (n > available) {
-                throw new SipParseException(400, "Content-Length " + n + " is larger than the " + available
-                        + " body bytes received", request, method, headers);
+                throw new SipParseException(
+                        400,
+                        "Content-Length "
+                                + n
+                                + " is larger than the "
+                                + available
+                                + " body bytes received",
+                        request,
+                        method,
+                        headers);
             }
             bodyLen = n; // excess bytes in a datagram are discarded (RFC 3261 section 18.3)
         }
@@ -179,9 +211,8 @@ public final class SipParser {
     }
 
     /**
-     * The refusal of a stream message over the size bound, of which only the
-     * header section was read: 513 with the request's headers (if they can
-     * be read), so the sender learns why.
+     * The refusal of a stream message over the size bound, of which only the header section was
+     * read: 513 with the request's headers (if they can be read), so the sender learns why.
      */
     public static SipParseException oversized(byte[] head, int declared, int maxBytes) {
         String text = new String(head, StandardCharsets.UTF_8);
@@ -193,15 +224,24 @@ public final class SipParser {
             String[] p = first.split(" ", -1);
             method = p.length == 3 && Tokens.isToken(p[0]) ? p[0] : null;
         }
-        String size = declared == Integer.MAX_VALUE ? "without an end within" : "of " + declared + " bytes, more than";
-        return new SipParseException(513, "message " + size + " sip.max-message-bytes (" + maxBytes + ")", request,
-                method, headersLenient(lines));
+        String size =
+                declared == Integer.MAX_VALUE
+                        ? "without an end within"
+                        : "of " + declared + " bytes, more than";
+        return new SipParseException(
+                513,
+                "message " + size + " sip.max-message-bytes (" + maxBytes + ")",
+                request,
+                method,
+                headersLenient(lines));
     }
 
-    private static void add(List<Header> headers, String name, String value, boolean request, String method)
+    private static void add(
+            List<Header> headers, String name, String value, boolean request, String method)
             throws SipParseException {
         if (Tokens.hasControl(value)) {
-            throw new SipParseException(400, "control characters in " + name, request, method, headers);
+            throw new SipParseException(
+                    400, "control characters in " + name, request, method, headers);
         }
         if (HeaderNames.LISTS.contains(name) && value.indexOf(',') >= 0) {
             for (String v : Tokens.split(value, ',')) {
@@ -212,10 +252,12 @@ public final class SipParser {
         }
     }
 
-    private static void addOne(List<Header> headers, String name, String value, boolean request, String method)
+    private static void addOne(
+            List<Header> headers, String name, String value, boolean request, String method)
             throws SipParseException {
         if (headers.size() >= MAX_HEADERS) {
-            throw new SipParseException(400, "more than " + MAX_HEADERS + " header fields", request, method, headers);
+            throw new SipParseException(
+                    400, "more than " + MAX_HEADERS + " header fields", request, method, headers);
         }
         headers.add(new Header(name, value));
     }
@@ -307,7 +349,9 @@ public final class SipParser {
                     }
                     case HeaderNames.MAX_FORWARDS -> {
                         String v = h.value();
-                        if (v.isEmpty() || v.length() > 3 || !v.chars().allMatch(Character::isDigit)
+                        if (v.isEmpty()
+                                || v.length() > 3
+                                || !v.chars().allMatch(Character::isDigit)
                                 || Integer.parseInt(v) > 255) {
                             return "Max-Forwards must be 0..255";
                         }
@@ -317,8 +361,7 @@ public final class SipParser {
                             NameAddr.parse(h.value());
                         }
                     }
-                    default -> {
-                    }
+                    default -> {}
                 }
             }
         } catch (SipSyntaxException e) {
@@ -328,9 +371,15 @@ public final class SipParser {
             return "no Via";
         }
         if (from == null || to == null || callId == null || cseq == null) {
-            return "missing " + (from == null ? "From" : to == null ? "To" : callId == null ? "Call-ID" : "CSeq");
+            return "missing "
+                    + (from == null
+                            ? "From"
+                            : to == null ? "To" : callId == null ? "Call-ID" : "CSeq");
         }
-        if (callId.isEmpty() || callId.length() > 256 || callId.indexOf(' ') >= 0 || callId.indexOf('\t') >= 0) {
+        if (callId.isEmpty()
+                || callId.length() > 256
+                || callId.indexOf(' ') >= 0
+                || callId.indexOf('\t') >= 0) {
             return "bad Call-ID";
         }
         CSeq c;

@@ -47,14 +47,15 @@ public final class SipResponse extends SipMessage {
     }
 
     /**
-     * A response to {@code req} as RFC 3261 section 8.2.6 builds it: Via
-     * (all), From, To (with {@code toTag} added when it has none), Call-ID
-     * and CSeq copied; no body.
+     * A response to {@code req} as RFC 3261 section 8.2.6 builds it: Via (all), From, To (with
+     * {@code toTag} added when it has none), Call-ID and CSeq copied; no body.
      */
     public static SipResponse to(SipMessage req, int status, String reason, String toTag) {
         List<Header> h = new ArrayList<>();
         for (Header x : req.headers()) {
-            if (x.is(HeaderNames.VIA) || x.is(HeaderNames.FROM) || x.is(HeaderNames.CALL_ID)
+            if (x.is(HeaderNames.VIA)
+                    || x.is(HeaderNames.FROM)
+                    || x.is(HeaderNames.CALL_ID)
                     || x.is(HeaderNames.CSEQ)) {
                 h.add(x);
             } else if (x.is(HeaderNames.TO)) {

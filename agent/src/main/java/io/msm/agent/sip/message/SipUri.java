@@ -10,24 +10,31 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * A sip: or sips: URI (RFC 3261 section 19.1): user part, host, port,
- * parameters and headers. Hosts are kept as written; {@link #address()}
- * turns IP literals into addresses and never resolves names (msm does no
- * DNS: a name it is not configured for is not routable).
+ * A sip: or sips: URI (RFC 3261 section 19.1): user part, host, port, parameters and headers. Hosts
+ * are kept as written; {@link #address()} turns IP literals into addresses and never resolves names
+ * (msm does no DNS: a name it is not configured for is not routable).
  */
 public final class SipUri {
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
-    private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9\\-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9\\-]*[A-Za-z0-9])?)*\\.?");
+    private static final Pattern HOSTNAME =
+            Pattern.compile(
+                    "[A-Za-z0-9]([A-Za-z0-9\\-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9\\-]*[A-Za-z0-9])?)*\\.?");
     private static final Pattern IPV6 = Pattern.compile("\\[[0-9A-Fa-f:.]{2,45}]");
 
     private final String scheme;
-    private final String user;     // user[:password], null when absent
+    private final String user; // user[:password], null when absent
     private final String host;
-    private final int port;        // -1 when absent
+    private final int port; // -1 when absent
     private final Map<String, String> params;
-    private final String headers;  // after '?', null when absent
+    private final String headers; // after '?', null when absent
 
-    private SipUri(String scheme, String user, String host, int port, Map<String, String> params, String headers) {
+    private SipUri(
+            String scheme,
+            String user,
+            String host,
+            int port,
+            Map<String, String> params,
+            String headers) {
         this.scheme = scheme;
         this.user = user;
         this.host = host;
@@ -52,7 +59,8 @@ public final class SipUri {
         }
         String s = text.trim();
         if (s.length() > 2048 || Tokens.hasControl(s) || s.indexOf(' ') >= 0) {
-            throw new SipSyntaxException("URI has spaces, control characters or is too long: '" + Tokens.clip(s) + "'");
+            throw new SipSyntaxException(
+                    "URI has spaces, control characters or is too long: '" + Tokens.clip(s) + "'");
         }
         int colon = s.indexOf(':');
         if (colon <= 0) {
@@ -74,7 +82,10 @@ public final class SipUri {
         if (at >= 0) {
             user = rest.substring(0, at);
             rest = rest.substring(at + 1);
-            if (user.isEmpty() || user.indexOf('<') >= 0 || user.indexOf('>') >= 0 || user.indexOf('"') >= 0) {
+            if (user.isEmpty()
+                    || user.indexOf('<') >= 0
+                    || user.indexOf('>') >= 0
+                    || user.indexOf('"') >= 0) {
                 throw new SipSyntaxException("bad user part in URI '" + Tokens.clip(s) + "'");
             }
         }
@@ -86,13 +97,15 @@ public final class SipUri {
         if (hostport.startsWith("[")) {
             int end = hostport.indexOf(']');
             if (end < 0) {
-                throw new SipSyntaxException("unterminated IPv6 reference in URI '" + Tokens.clip(s) + "'");
+                throw new SipSyntaxException(
+                        "unterminated IPv6 reference in URI '" + Tokens.clip(s) + "'");
             }
             host = hostport.substring(0, end + 1);
             String after = hostport.substring(end + 1);
             if (!after.isEmpty()) {
                 if (!after.startsWith(":")) {
-                    throw new SipSyntaxException("junk after IPv6 reference in URI '" + Tokens.clip(s) + "'");
+                    throw new SipSyntaxException(
+                            "junk after IPv6 reference in URI '" + Tokens.clip(s) + "'");
                 }
                 port = port(after.substring(1), s);
             }
@@ -130,7 +143,8 @@ public final class SipUri {
         if (IPV4.matcher(h).matches()) {
             return literal(h) != null;
         }
-        return HOSTNAME.matcher(h).matches() && !h.chars().allMatch(c -> Character.isDigit(c) || c == '.');
+        return HOSTNAME.matcher(h).matches()
+                && !h.chars().allMatch(c -> Character.isDigit(c) || c == '.');
     }
 
     /** An IP literal as an address, null for names; never resolves. */
@@ -211,7 +225,10 @@ public final class SipUri {
         return a == null ? null : new InetSocketAddress(a, portOrDefault());
     }
 
-    /** The address-of-record key: "user@host" with the host in lower case (ports and parameters left out). */
+    /**
+     * The address-of-record key: "user@host" with the host in lower case (ports and parameters left
+     * out).
+     */
     public String aor() {
         String u = userName();
         return (u == null ? "" : u) + "@" + host.toLowerCase(Locale.ROOT);

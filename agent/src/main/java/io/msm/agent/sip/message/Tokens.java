@@ -3,10 +3,11 @@ package io.msm.agent.sip.message;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Character classes of RFC 3261's grammar and splitting that respects quotes and angle brackets. */
+/**
+ * Character classes of RFC 3261's grammar and splitting that respects quotes and angle brackets.
+ */
 public final class Tokens {
-    private Tokens() {
-    }
+    private Tokens() {}
 
     /** token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
     public static boolean isToken(String s) {
@@ -32,15 +33,28 @@ public final class Tokens {
         }
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (!(tokenChar(c) || c == ':' || c == '[' || c == ']' || c == '/' || c == '@' || c == '&' || c == '$'
-                    || c == '+' || c == '=' || c == '?' || c == ',')) {
+            if (!(tokenChar(c)
+                    || c == ':'
+                    || c == '['
+                    || c == ']'
+                    || c == '/'
+                    || c == '@'
+                    || c == '&'
+                    || c == '$'
+                    || c == '+'
+                    || c == '='
+                    || c == '?'
+                    || c == ',')) {
                 return false;
             }
         }
         return true;
     }
 
-    /** True if the text has a control character (other than HT) or is not printable ASCII/UTF-8 text. */
+    /**
+     * True if the text has a control character (other than HT) or is not printable ASCII/UTF-8
+     * text.
+     */
     static boolean hasControl(String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

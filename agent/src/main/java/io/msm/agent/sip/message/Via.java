@@ -6,16 +6,15 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * One Via value: "SIP/2.0/UDP host:port;branch=z9hG4bK...;received=..;rport".
- * RFC 3261 section 18.2.1 (received) and RFC 3581 (rport) say where
- * responses go.
+ * One Via value: "SIP/2.0/UDP host:port;branch=z9hG4bK...;received=..;rport". RFC 3261 section
+ * 18.2.1 (received) and RFC 3581 (rport) say where responses go.
  */
 public final class Via {
     public static final String MAGIC = "z9hG4bK";
 
-    private final String transport;  // upper case: UDP, TCP, TLS, SCTP, WS, WSS
+    private final String transport; // upper case: UDP, TCP, TLS, SCTP, WS, WSS
     private final String host;
-    private final int port;          // -1 when absent
+    private final int port; // -1 when absent
     private final Map<String, String> params;
 
     private Via(String transport, String host, int port, Map<String, String> params) {
@@ -56,13 +55,15 @@ public final class Via {
             }
             if (k < 2) {
                 if (i >= v.length() || v.charAt(i) != '/') {
-                    throw new SipSyntaxException("Via must start with SIP/2.0/<transport>: '" + Tokens.clip(v) + "'");
+                    throw new SipSyntaxException(
+                            "Via must start with SIP/2.0/<transport>: '" + Tokens.clip(v) + "'");
                 }
                 i++;
             }
         }
         if (!proto[0].equalsIgnoreCase("SIP") || !proto[1].equals("2.0") || proto[2].isEmpty()) {
-            throw new SipSyntaxException("Via must start with SIP/2.0/<transport>: '" + Tokens.clip(v) + "'");
+            throw new SipSyntaxException(
+                    "Via must start with SIP/2.0/<transport>: '" + Tokens.clip(v) + "'");
         }
         String rest = v.substring(i).trim();
         int semi = rest.indexOf(';');
@@ -165,7 +166,12 @@ public final class Via {
 
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder(64).append("SIP/2.0/").append(transport).append(' ').append(sentBy());
+        StringBuilder sb =
+                new StringBuilder(64)
+                        .append("SIP/2.0/")
+                        .append(transport)
+                        .append(' ')
+                        .append(sentBy());
         Params.append(sb, params);
         return sb.toString();
     }

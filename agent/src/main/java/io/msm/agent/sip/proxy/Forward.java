@@ -1,5 +1,7 @@
 package io.msm.agent.sip.proxy;
 
+import static io.msm.agent.sip.proxy.Replies.reply;
+
 import io.msm.agent.config.SipSettings;
 import io.msm.agent.sip.call.Call;
 import io.msm.agent.sip.call.CallMetrics;
@@ -15,27 +17,28 @@ import io.msm.agent.sip.transaction.Network;
 import io.msm.agent.sip.transaction.ServerTransaction;
 import io.msm.agent.sip.transaction.Transactions;
 import io.msm.agent.sip.transport.Hop;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-
-import static io.msm.agent.sip.proxy.Replies.reply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One request forwarded: its server and client transaction, the call it
- * belongs to, CANCEL and timer C state; responses come back here, bring the
- * call's state and media along, and go upstream. Proxy thread only.
+ * One request forwarded: its server and client transaction, the call it belongs to, CANCEL and
+ * timer C state; responses come back here, bring the call's state and media along, and go upstream.
+ * Proxy thread only.
  */
 final class Forward implements ClientTransaction.Listener {
     private static final Logger log = LoggerFactory.getLogger(Forward.class);
 
     /** What every forwarded request uses. */
-    record Services(SipSettings cfg, Transactions txs, Network network, CallTable calls, MediaAnchor media,
-                    CallMetrics metrics) {
-    }
+    record Services(
+            SipSettings cfg,
+            Transactions txs,
+            Network network,
+            CallTable calls,
+            MediaAnchor media,
+            CallMetrics metrics) {}
 
     private final Services s;
     final ServerTransaction st;
@@ -50,7 +53,14 @@ final class Forward implements ClientTransaction.Listener {
     private final boolean offerInRequest;
     private Network.Cancellable timerC;
 
-    Forward(Services s, ServerTransaction st, SipRequest fwd, Hop next, Call call, Side side, boolean initial,
+    Forward(
+            Services s,
+            ServerTransaction st,
+            SipRequest fwd,
+            Hop next,
+            Call call,
+            Side side,
+            boolean initial,
             boolean offerInRequest) {
         this.s = s;
         this.st = st;
@@ -118,21 +128,28 @@ final class Forward implements ClientTransaction.Listener {
         h.add(new Header(HeaderNames.TO, fwd.first(HeaderNames.TO)));
         h.add(new Header(HeaderNames.CALL_ID, fwd.callId()));
         h.add(new Header(HeaderNames.CSEQ, fwd.cseq().number() + " CANCEL"));
-        s.txs().newClient(new SipRequest("CANCEL", fwd.uri(), h, null), next, ClientTransaction.Listener.IGNORE);
+        s.txs()
+                .newClient(
+                        new SipRequest("CANCEL", fwd.uri(), h, null),
+                        next,
+                        ClientTransaction.Listener.IGNORE);
         // RFC 3261 section 9.1: no final answer 64*T1 after the CANCEL: give up on the branch
-        s.network().schedule(s.cfg().timers().sixtyFourT1(), () -> {
-            if (st.finalSent()) {
-                return;
-            }
-            if (ct != null) {
-                s.txs().terminate(ct);
-            }
-            reply(st, 408, "no final answer after CANCEL");
-            if (call != null && initial) {
-                s.metrics().outcome("no_answer");
-                s.calls().end(call, null);
-            }
-        });
+        s.network()
+                .schedule(
+                        s.cfg().timers().sixtyFourT1(),
+                        () -> {
+                            if (st.finalSent()) {
+                                return;
+                            }
+                            if (ct != null) {
+                                s.txs().terminate(ct);
+                            }
+                            reply(st, 408, "no final answer after CANCEL");
+                            if (call != null && initial) {
+                                s.metrics().outcome("no_answer");
+                                s.calls().end(call, null);
+                            }
+                        });
     }
 
     // ------------------------------------------------------------------ timer C
@@ -199,13 +216,24 @@ final class Forward implements ClientTransaction.Listener {
                 }
             } else {
                 if (call.allocating()) {
-                    return; // a retransmission while the first copy's ports are being opened: the next one passes
+                    return; // a retransmission while the first copy's ports are being opened: the
+                    // next one passes
                 }
                 // a late offer in the response (the ACK carries the answer)
-                s.media().offer(call, responder, up, () -> afterResponse(resp, up), (st2, why) -> {
-                    log.warn("call {}: cannot anchor the offer in a {}: {}", call.callId(), status, why);
-                    afterResponse(resp, up);
-                });
+                s.media()
+                        .offer(
+                                call,
+                                responder,
+                                up,
+                                () -> afterResponse(resp, up),
+                                (st2, why) -> {
+                                    log.warn(
+                                            "call {}: cannot anchor the offer in a {}: {}",
+                                            call.callId(),
+                                            status,
+                                            why);
+                                    afterResponse(resp, up);
+                                });
                 return;
             }
         }
@@ -224,7 +252,11 @@ final class Forward implements ClientTransaction.Listener {
                 call.ringing();
             } else if (status < 300) {
                 if (call.active() && !call.answered()) {
-                    call.answer(System.currentTimeMillis(), toTag, resp.first(HeaderNames.TO), resp.contactUri(),
+                    call.answer(
+                            System.currentTimeMillis(),
+                            toTag,
+                            resp.first(HeaderNames.TO),
+                            resp.contactUri(),
                             resp.all(HeaderNames.RECORD_ROUTE));
                     s.metrics().setupTime(System.nanoTime() - call.startNanos());
                     s.metrics().outcome("answered");
@@ -236,8 +268,13 @@ final class Forward implements ClientTransaction.Listener {
             }
         } else if (call != null && fwd.is("BYE") && status >= 200) {
             s.calls().end(call, "bye");
-        } else if (call != null && status >= 300 && invite() && call.offer() != null && call.offer().from() == side) {
-            call.offer(null); // a refused re-INVITE leaves the media as it was (nothing was committed)
+        } else if (call != null
+                && status >= 300
+                && invite()
+                && call.offer() != null
+                && call.offer().from() == side) {
+            call.offer(
+                    null); // a refused re-INVITE leaves the media as it was (nothing was committed)
         }
         st.respond(up);
     }

@@ -7,8 +7,7 @@ import io.msm.agent.sip.transaction.ServerTransaction;
 
 /** The answers msm gives itself, with a Warning that says why. */
 final class Replies {
-    private Replies() {
-    }
+    private Replies() {}
 
     static void reply(ServerTransaction st, int status, String warning) {
         SipResponse r = SipResponse.to(st.request(), status, null, SipResponse.newTag());

@@ -1,5 +1,7 @@
 package io.msm.agent.sip.proxy;
 
+import static io.msm.agent.sip.proxy.Replies.reply;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.config.SipSettings;
@@ -38,9 +40,6 @@ import io.msm.agent.sip.watchdog.RtpWatchdog;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.ScheduledFuture;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -52,48 +51,44 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-
-import static io.msm.agent.sip.proxy.Replies.reply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * msm's SIP proxy: a transaction-stateful proxy (RFC 3261 section 16) that
- * record-routes the dialogs it sets up and anchors their media on the node.
+ * msm's SIP proxy: a transaction-stateful proxy (RFC 3261 section 16) that record-routes the
+ * dialogs it sets up and anchors their media on the node.
  *
- * <p>Everything SIP happens on one event loop thread (parsing, transactions,
- * routing, call state); relays are opened, changed and closed on a second
- * thread (the media thread) so a slow port search never stalls signalling.
+ * <p>Everything SIP happens on one event loop thread (parsing, transactions, routing, call state);
+ * relays are opened, changed and closed on a second thread (the media thread) so a slow port search
+ * never stalls signalling.
  *
  * <ul>
- *   <li>requests: Via received/rport (RFC 3581), Max-Forwards, loop
- *       detection by a hash in msm's branch (section 16.3), Proxy-Require
- *       refused (420), loose routing (msm's own Route entries removed), then
- *       REGISTER/OPTIONS for msm itself, in-dialog requests along their
- *       Route, initial requests to the location service, a static route,
- *       or an IP-literal Request-URI; INVITEs get 100 Trying at once;</li>
- *   <li>INVITE admission: sip.max-calls and sip.invites-per-second, and
- *       free media ports — otherwise 503 with Retry-After;</li>
- *   <li>media: SDP offers and answers are rewritten so each stream flows
- *       through a node port pair per side; the relays only accept the
- *       negotiated sources and send to the other party, from the port that
- *       party was given;</li>
- *   <li>calls end on BYE, CANCEL, a failure, or no RTP/RTCP for
- *       sip.rtp-timeout (msm then sends BYE both ways), which frees their
- *       ports and kernel entries; answered calls are kept in the state file
- *       and restored after a restart.</li>
+ *   <li>requests: Via received/rport (RFC 3581), Max-Forwards, loop detection by a hash in msm's
+ *       branch (section 16.3), Proxy-Require refused (420), loose routing (msm's own Route entries
+ *       removed), then REGISTER/OPTIONS for msm itself, in-dialog requests along their Route,
+ *       initial requests to the location service, a static route, or an IP-literal Request-URI;
+ *       INVITEs get 100 Trying at once;
+ *   <li>INVITE admission: sip.max-calls and sip.invites-per-second, and free media ports —
+ *       otherwise 503 with Retry-After;
+ *   <li>media: SDP offers and answers are rewritten so each stream flows through a node port pair
+ *       per side; the relays only accept the negotiated sources and send to the other party, from
+ *       the port that party was given;
+ *   <li>calls end on BYE, CANCEL, a failure, or no RTP/RTCP for sip.rtp-timeout (msm then sends BYE
+ *       both ways), which frees their ports and kernel entries; answered calls are kept in the
+ *       state file and restored after a restart.
  * </ul>
  *
- * <p>This class is the proxy core: inbound messages, transactions,
- * forwarding ({@link Forward}), CANCEL and ACK. The rest has a room of its
- * own: {@link Router} (target, loops, Via/Record-Route, next hop),
- * {@link Registrar} (REGISTER, the location service), {@link CallTable}
- * (the calls; ending one), {@link MediaAnchor} (offers and answers, the
- * media thread), {@link RtpWatchdog} (RTP timeout, BYE) and
- * {@link CallPersistence} (the state file).
+ * <p>This class is the proxy core: inbound messages, transactions, forwarding ({@link Forward}),
+ * CANCEL and ACK. The rest has a room of its own: {@link Router} (target, loops, Via/Record-Route,
+ * next hop), {@link Registrar} (REGISTER, the location service), {@link CallTable} (the calls;
+ * ending one), {@link MediaAnchor} (offers and answers, the media thread), {@link RtpWatchdog} (RTP
+ * timeout, BYE) and {@link CallPersistence} (the state file).
  */
 public final class SipProxy implements SipTransports.Receiver, Network, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SipProxy.class);
-    static final String ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, PRACK, INFO, MESSAGE, "
-            + "SUBSCRIBE, NOTIFY, REFER";
+    static final String ALLOW =
+            "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, PRACK, INFO, MESSAGE, "
+                    + "SUBSCRIBE, NOTIFY, REFER";
     private static final Set<String> DIALOG_CREATING = Set.of("INVITE", "SUBSCRIBE", "REFER");
 
     private final SipSettings cfg;
@@ -111,8 +106,10 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private final MediaAnchor media;
     private final CallPersistence persistence;
     private final Forward.Services forwarding;
+
     /** server transactions at most; beyond, new requests get a stateless 503 */
     private final int maxTransactions;
+
     // known once listening (the node's port)
     private Node node;
     private Router router;
@@ -120,8 +117,12 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private RtpWatchdog watchdog;
     private volatile boolean started;
 
-    public SipProxy(SipSettings cfg, InetSocketAddress listen, MediaPlane plane, MeterRegistry registry,
-                    EventLoopGroup group) {
+    public SipProxy(
+            SipSettings cfg,
+            InetSocketAddress listen,
+            MediaPlane plane,
+            MeterRegistry registry,
+            EventLoopGroup group) {
         this.cfg = cfg;
         this.listen = listen;
         this.plane = plane;
@@ -147,7 +148,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         registrar = new Registrar(cfg, location, node);
         router = new Router(node, listen, routes, registrar);
         watchdog = new RtpWatchdog(cfg.rtpTimeout(), calls, router, txs, media.mediaThread(), loop);
-        // in this order when a call ends: counted, unwatched, its relays closed, the state file written
+        // in this order when a call ends: counted, unwatched, its relays closed, the state file
+        // written
         calls.listen(metrics);
         calls.listen(watchdog);
         calls.listen(media);
@@ -189,10 +191,17 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     }
 
     public String describe() {
-        return "sip: " + (cfg.tcp() ? "udp+tcp " : "udp ") + CallCodec.addr(transports.localAddress())
+        return "sip: "
+                + (cfg.tcp() ? "udp+tcp " : "udp ")
+                + CallCodec.addr(transports.localAddress())
                 + ", media anchored on the "
-                + plane.mode() + " plane, " + persistence.restored() + " call(s) restored"
-                + (persistence.file() == null ? ", state not persisted" : " (state file " + persistence.file() + ")");
+                + plane.mode()
+                + " plane, "
+                + persistence.restored()
+                + " call(s) restored"
+                + (persistence.file() == null
+                        ? ", state not persisted"
+                        : " (state file " + persistence.file() + ")");
     }
 
     // ------------------------------------------------------------------ Network (for transactions)
@@ -204,7 +213,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
 
     @Override
     public Cancellable schedule(Duration delay, Runnable task) {
-        ScheduledFuture<?> f = loop.schedule(task, Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> f =
+                loop.schedule(task, Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
         return () -> f.cancel(false);
     }
 
@@ -214,7 +224,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     public void onMessage(byte[] data, Hop from, boolean oversized, int declared) {
         if (!started) {
             // between bind and the end of start(): the router and registrar need the bound address,
-            // and restored calls must be known before their in-dialog requests; UDP senders retransmit
+            // and restored calls must be known before their in-dialog requests; UDP senders
+            // retransmit
             log.debug("SIP message from {} before the proxy finished starting: dropped", from);
             return;
         }
@@ -281,22 +292,39 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return;
         }
         // limits before any state: a refused INVITE costs no transaction, a flood no memory
-        if (req.is("INVITE") && req.to().tag() == null && !calls.has(req.callId(), req.from().tag())) {
+        if (req.is("INVITE")
+                && req.to().tag() == null
+                && !calls.has(req.callId(), req.from().tag())) {
             if (calls.size() >= cfg.maxCalls()) {
                 metrics.refused("max_calls");
-                busyStateless(req, from, fixed, cfg.retryAfter().toSeconds(),
+                busyStateless(
+                        req,
+                        from,
+                        fixed,
+                        cfg.retryAfter().toSeconds(),
                         "sip.max-calls (" + cfg.maxCalls() + ") calls in progress");
                 return;
             }
             if (!rate.tryAcquire()) {
                 metrics.refused("rate");
-                busyStateless(req, from, fixed, 1, "more than sip.invites-per-second (" + cfg.invitesPerSecond()
-                        + ") new calls");
+                busyStateless(
+                        req,
+                        from,
+                        fixed,
+                        1,
+                        "more than sip.invites-per-second ("
+                                + cfg.invitesPerSecond()
+                                + ") new calls");
                 return;
             }
         }
         if (txs.serverCount() >= maxTransactions) {
-            busyStateless(req, from, fixed, 1, "more than " + maxTransactions + " transactions in progress");
+            busyStateless(
+                    req,
+                    from,
+                    fixed,
+                    1,
+                    "more than " + maxTransactions + " transactions in progress");
             return;
         }
         ServerTransaction st = txs.newServer(req, from, Router.responseHop(fixed, from));
@@ -314,7 +342,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         transports.send(to, r.encode(), null);
     }
 
-    // ------------------------------------------------------------------ requests: checks, then where they go
+    // ------------------------------------------------------------------ requests: checks, then
+    // where they go
 
     private void route(ServerTransaction st, SipRequest req, Hop from) {
         if (!SipUri.isSip(req.uri())) {
@@ -342,7 +371,9 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         }
         router.popOwnRoutes(req);
         boolean hasRoute = req.has(HeaderNames.ROUTE);
-        if (!hasRoute && req.is("REGISTER") && node.isOurHost(ruri.host())
+        if (!hasRoute
+                && req.is("REGISTER")
+                && node.isOurHost(ruri.host())
                 && (ruri.port() < 0 || ruri.port() == node.port())) {
             st.respond(registrar.register(req));
             return;
@@ -370,7 +401,10 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         fwd.set(HeaderNames.MAX_FORWARDS, Integer.toString(maxFwd - 1));
         Hop next = router.nextHop(fwd);
         if (next == null) {
-            reply(st, 404, "no route for this in-dialog request (Route or Request-URI is not an IP address)");
+            reply(
+                    st,
+                    404,
+                    "no route for this in-dialog request (Route or Request-URI is not an IP address)");
             return;
         }
         Call call = calls.find(req);
@@ -382,18 +416,33 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         router.addVia(fwd, next, loopHash);
         Forward ctx = new Forward(forwarding, st, fwd, next, call, side, false, req.hasSdp());
         st.context(ctx);
-        if (call != null && call.active() && (req.is("INVITE") || req.is("UPDATE")) && req.hasSdp()) {
+        if (call != null
+                && call.active()
+                && (req.is("INVITE") || req.is("UPDATE"))
+                && req.hasSdp()) {
             media.offer(call, side, fwd, ctx::send, ctx::fail);
         } else {
             ctx.send();
         }
     }
 
-    private void initial(ServerTransaction st, SipRequest req, Hop from, SipUri ruri, int maxFwd, String loopHash) {
+    private void initial(
+            ServerTransaction st,
+            SipRequest req,
+            Hop from,
+            SipUri ruri,
+            int maxFwd,
+            String loopHash) {
         SipUri t = router.target(ruri);
         if (t == null) {
-            reply(st, 404, node.isOurHost(ruri.host()) ? "no registration for " + ruri.userName() + " at this node"
-                    : "no route to " + ruri.host() + " (msm routes registered users, sip.routes and IP addresses)");
+            reply(
+                    st,
+                    404,
+                    node.isOurHost(ruri.host())
+                            ? "no registration for " + ruri.userName() + " at this node"
+                            : "no route to "
+                                    + ruri.host()
+                                    + " (msm routes registered users, sip.routes and IP addresses)");
             return;
         }
         SipRequest fwd = req.copy();
@@ -419,21 +468,32 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         st.context(ctx);
         if (call != null && req.hasSdp()) {
             Call c = call;
-            media.offer(call, Side.CALLER, fwd, ctx::send, (status, why) -> {
-                if (status != 503) {
-                    metrics.outcome("failed"); // 503s for ports were counted as refused
-                }
-                ctx.fail(status, why);
-                calls.end(c, null);
-            });
+            media.offer(
+                    call,
+                    Side.CALLER,
+                    fwd,
+                    ctx::send,
+                    (status, why) -> {
+                        if (status != 503) {
+                            metrics.outcome("failed"); // 503s for ports were counted as refused
+                        }
+                        ctx.fail(status, why);
+                        calls.end(c, null);
+                    });
         } else {
             ctx.send();
         }
     }
 
     private Call newCall(SipRequest req, Hop from, Hop next) {
-        Call c = new Call(req.callId(), req.from().tag(), req.from().uri(), req.to().uri(), System.currentTimeMillis(),
-                System.nanoTime());
+        Call c =
+                new Call(
+                        req.callId(),
+                        req.from().tag(),
+                        req.from().uri(),
+                        req.to().uri(),
+                        System.currentTimeMillis(),
+                        System.nanoTime());
         c.dialedBy(req.first(HeaderNames.FROM), req.contactUri(), req.cseq().number(), from);
         c.sentTo(next);
         InetAddress callerMedia = from.remote().getAddress();
@@ -462,7 +522,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         if (txs.onResponse(resp)) {
             return;
         }
-        // a 2xx to an INVITE after msm's transaction ended: forward it statelessly (RFC 3261 section 16.7)
+        // a 2xx to an INVITE after msm's transaction ended: forward it statelessly (RFC 3261
+        // section 16.7)
         Via top = resp.topVia();
         if (!router.isOurs(top) || !resp.success() || !"INVITE".equals(resp.cseq().method())) {
             return;
@@ -486,7 +547,10 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         media.whenReady(ready, () -> sendStateless(up, hop));
     }
 
-    /** The ACK of a 2xx: end to end, forwarded statelessly along its Route (it may carry a late answer). */
+    /**
+     * The ACK of a 2xx: end to end, forwarded statelessly along its Route (it may carry a late
+     * answer).
+     */
     private void forwardAck(SipRequest req, Hop from) {
         String mf = req.first(HeaderNames.MAX_FORWARDS);
         int maxFwd = mf == null ? 70 : Integer.parseInt(mf);
@@ -516,7 +580,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private void onCancel(SipRequest req, Hop from) {
         ServerTransaction inv = txs.findInviteFor(req);
         if (inv == null) {
-            sendStateless(SipResponse.to(req, 481, null, SipResponse.newTag()),
+            sendStateless(
+                    SipResponse.to(req, 481, null, SipResponse.newTag()),
                     Router.responseHop(req.topVia(), from));
             return;
         }
@@ -531,19 +596,19 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     // ------------------------------------------------------------------ inspection
 
     /** A call as /calls shows it: the record plus live relay statistics. */
-    public record CallView(ObjectNode json, MediaSession media) {
-    }
+    public record CallView(ObjectNode json, MediaSession media) {}
 
     /** The calls now, read on the proxy thread (live statistics are read by the caller). */
     public CompletableFuture<List<CallView>> calls() {
         CompletableFuture<List<CallView>> f = new CompletableFuture<>();
-        loop.execute(() -> {
-            List<CallView> out = new ArrayList<>();
-            for (Call c : calls.all()) {
-                out.add(new CallView(CallCodec.toJson(c), c.media()));
-            }
-            f.complete(out);
-        });
+        loop.execute(
+                () -> {
+                    List<CallView> out = new ArrayList<>();
+                    for (Call c : calls.all()) {
+                        out.add(new CallView(CallCodec.toJson(c), c.media()));
+                    }
+                    f.complete(out);
+                });
         return f;
     }
 
@@ -551,7 +616,9 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         return plane.mode();
     }
 
-    /** Stop listening; keep the relays (the kernel keeps forwarding; a restart restores the calls). */
+    /**
+     * Stop listening; keep the relays (the kernel keeps forwarding; a restart restores the calls).
+     */
     @Override
     public void close() {
         started = false;

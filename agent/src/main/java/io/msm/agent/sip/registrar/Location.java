@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * The location service the registrar fills (RFC 3261 section 10): per
- * address-of-record ("user@host") the contacts registered, each until its
- * expiry (capped by sip.max-register-expires). In memory: UAs re-register.
+ * The location service the registrar fills (RFC 3261 section 10): per address-of-record
+ * ("user@host") the contacts registered, each until its expiry (capped by
+ * sip.max-register-expires). In memory: UAs re-register.
  */
 public final class Location {
     /** One contact of an address-of-record. */
@@ -89,12 +89,14 @@ public final class Location {
     /** Drop expired bindings. */
     public void purge() {
         long now = clock.getAsLong();
-        byAor.values().removeIf(m -> {
-            int before = m.size();
-            m.values().removeIf(b -> b.expiresAtMs() <= now);
-            count -= before - m.size();
-            return m.isEmpty();
-        });
+        byAor.values()
+                .removeIf(
+                        m -> {
+                            int before = m.size();
+                            m.values().removeIf(b -> b.expiresAtMs() <= now);
+                            count -= before - m.size();
+                            return m.isEmpty();
+                        });
     }
 
     public int size() {

@@ -9,13 +9,11 @@ import io.msm.agent.sip.message.SipSyntaxException;
 import io.msm.agent.sip.message.SipUri;
 import io.msm.agent.sip.route.Node;
 import io.msm.agent.sip.route.Router;
-
 import java.util.List;
 
 /**
- * msm's registrar (RFC 3261 section 10): REGISTER requests addressed to the
- * node fill the {@link Location} service, which routing asks for the contact
- * of a Request-URI. Proxy thread only.
+ * msm's registrar (RFC 3261 section 10): REGISTER requests addressed to the node fill the {@link
+ * Location} service, which routing asks for the contact of a Request-URI. Proxy thread only.
  */
 public final class Registrar implements Router.Registrations {
     private final SipSettings cfg;
@@ -28,7 +26,10 @@ public final class Registrar implements Router.Registrations {
         this.node = node;
     }
 
-    /** A REGISTER for msm itself: the bindings updated, and the answer (200 with the bindings, or why not). */
+    /**
+     * A REGISTER for msm itself: the bindings updated, and the answer (200 with the bindings, or
+     * why not).
+     */
     public SipResponse register(SipRequest req) {
         SipUri aorUri;
         try {
@@ -72,7 +73,9 @@ public final class Registrar implements Router.Registrations {
                 if (!location.update(aor, na.uri(), Math.min(exp, maxExp))) {
                     SipResponse r = SipResponse.to(req, 503, null, SipResponse.newTag());
                     r.add(HeaderNames.RETRY_AFTER, Long.toString(cfg.retryAfter().toSeconds()));
-                    r.add(HeaderNames.WARNING, "399 msm \"location service full (sip.max-registrations)\"");
+                    r.add(
+                            HeaderNames.WARNING,
+                            "399 msm \"location service full (sip.max-registrations)\"");
                     return r;
                 }
             }
@@ -98,10 +101,9 @@ public final class Registrar implements Router.Registrations {
     }
 
     /**
-     * The location service's key for a URI: "user@host", where every one of
-     * the node's own addresses counts as the same host — a UA registered at
-     * one node address is reachable through the others (a node has one
-     * address per network it joins).
+     * The location service's key for a URI: "user@host", where every one of the node's own
+     * addresses counts as the same host — a UA registered at one node address is reachable through
+     * the others (a node has one address per network it joins).
      */
     private String aorKey(SipUri u) {
         String user = u.userName() == null ? "" : u.userName();

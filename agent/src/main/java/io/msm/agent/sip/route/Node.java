@@ -2,7 +2,6 @@ package io.msm.agent.sip.route;
 
 import io.msm.agent.sip.message.SipUri;
 import io.msm.agent.sip.message.Via;
-
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -18,10 +17,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Who msm is on this node: the addresses and port it listens on (for
- * "is this Route / Via / Request-URI us?") and which of its addresses faces
- * a given peer (for Via, Record-Route and the media ports in SDP). The
- * facing address is the kernel's own choice of source address, found by
+ * Who msm is on this node: the addresses and port it listens on (for "is this Route / Via /
+ * Request-URI us?") and which of its addresses faces a given peer (for Via, Record-Route and the
+ * media ports in SDP). The facing address is the kernel's own choice of source address, found by
  * connecting a UDP socket (no packet is sent); cached for a while.
  */
 public final class Node {
@@ -53,7 +51,8 @@ public final class Node {
             a.add(listen.getAddress());
         } else {
             try {
-                for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                for (NetworkInterface ni :
+                        Collections.list(NetworkInterface.getNetworkInterfaces())) {
                     a.addAll(Collections.list(ni.getInetAddresses()));
                 }
             } catch (SocketException e) {

@@ -8,7 +8,6 @@ import io.msm.agent.sip.message.SipSyntaxException;
 import io.msm.agent.sip.message.SipUri;
 import io.msm.agent.sip.message.Via;
 import io.msm.agent.sip.transport.Hop;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -16,11 +15,10 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Where requests go and how msm stays on their path: the choice of target
- * (location service, sip.routes, an IP-literal Request-URI), the next hop,
- * loop detection (a hash in msm's branch, RFC 3261 section 16.3), msm's own
- * Route entries (loose routing), Via and Record-Route, and the route set of
- * the requests msm sends in a dialog itself. Proxy thread only.
+ * Where requests go and how msm stays on their path: the choice of target (location service,
+ * sip.routes, an IP-literal Request-URI), the next hop, loop detection (a hash in msm's branch, RFC
+ * 3261 section 16.3), msm's own Route entries (loose routing), Via and Record-Route, and the route
+ * set of the requests msm sends in a dialog itself. Proxy thread only.
  */
 public final class Router {
     public static final String BRANCH_PREFIX = Via.MAGIC + "-msm-";
@@ -36,10 +34,12 @@ public final class Router {
     private final InetSocketAddress listen;
     private final StaticRoutes routes;
     private final Registrations registrations;
-    private final String instance = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
+    private final String instance =
+            Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
     private long branches;
 
-    public Router(Node node, InetSocketAddress listen, StaticRoutes routes, Registrations registrations) {
+    public Router(
+            Node node, InetSocketAddress listen, StaticRoutes routes, Registrations registrations) {
         this.node = node;
         this.listen = listen;
         this.routes = routes;
@@ -54,14 +54,15 @@ public final class Router {
     // ------------------------------------------------------------------ Via
 
     /**
-     * RFC 3261 section 18.2.1 received, RFC 3581 rport. received is written
-     * whenever the sender put one in (or the sent-by differs): responses go
-     * where the request really came from, never to an address a sender claims.
+     * RFC 3261 section 18.2.1 received, RFC 3581 rport. received is written whenever the sender put
+     * one in (or the sent-by differs): responses go where the request really came from, never to an
+     * address a sender claims.
      */
     public static Via fixVia(Via v, Hop from) {
         InetAddress src = from.remote().getAddress();
         if (v.wantsRport()) {
-            return v.with("rport", Integer.toString(from.remote().getPort())).with("received", src.getHostAddress());
+            return v.with("rport", Integer.toString(from.remote().getPort()))
+                    .with("received", src.getHostAddress());
         }
         if (v.received() != null || !src.equals(v.hostAddress())) {
             return v.with("received", src.getHostAddress());
@@ -69,14 +70,23 @@ public final class Router {
         return v;
     }
 
-    /** Where responses to a request with this (fixed) top Via go: RFC 3261 section 18.2.2, RFC 3581 section 4. */
+    /**
+     * Where responses to a request with this (fixed) top Via go: RFC 3261 section 18.2.2, RFC 3581
+     * section 4.
+     */
     public static Hop responseHop(Via v, Hop arrived) {
         InetAddress a = arrived.remote().getAddress();
         String received = v.received();
         InetAddress r = null;
         if (received != null) {
             try {
-                r = SipUri.parse("sip:" + (received.indexOf(':') >= 0 ? "[" + received + "]" : received)).address();
+                r =
+                        SipUri.parse(
+                                        "sip:"
+                                                + (received.indexOf(':') >= 0
+                                                        ? "[" + received + "]"
+                                                        : received))
+                                .address();
             } catch (SipSyntaxException e) {
                 r = null; // a bad received= from upstream: fall back to where the request came from
             }
@@ -93,13 +103,22 @@ public final class Router {
         return Hop.udp(new InetSocketAddress(a, port));
     }
 
-    /** Where a response forwarded statelessly goes: the Via below msm's; null when it names no address. */
+    /**
+     * Where a response forwarded statelessly goes: the Via below msm's; null when it names no
+     * address.
+     */
     public static Hop statelessResponseHop(Via next) {
         InetAddress a = next.hostAddress();
         String received = next.received();
         if (received != null) {
             try {
-                a = SipUri.parse("sip:" + (received.indexOf(':') >= 0 ? "[" + received + "]" : received)).address();
+                a =
+                        SipUri.parse(
+                                        "sip:"
+                                                + (received.indexOf(':') >= 0
+                                                        ? "[" + received + "]"
+                                                        : received))
+                                .address();
             } catch (SipSyntaxException e) {
                 return null;
             }
@@ -113,23 +132,33 @@ public final class Router {
 
     /** A Via msm put on a request it forwarded (its branch and one of its addresses). */
     public boolean isOurs(Via v) {
-        return v != null && v.branch() != null && v.branch().startsWith(BRANCH_PREFIX) && node.isUs(v);
+        return v != null
+                && v.branch() != null
+                && v.branch().startsWith(BRANCH_PREFIX)
+                && node.isUs(v);
     }
 
     public void addVia(SipRequest fwd, Hop next, String loopHash) {
         viaWithBranch(fwd, next, newBranch(loopHash));
     }
 
-    /** The Via of a forwarded ACK: the same branch for its retransmissions (RFC 3261 section 16.11). */
+    /**
+     * The Via of a forwarded ACK: the same branch for its retransmissions (RFC 3261 section 16.11).
+     */
     public void addAckVia(SipRequest fwd, Hop next, String loopHash, Via arrived) {
-        String b = BRANCH_PREFIX + loopHash + "-a" + Long.toHexString(arrived.toString().hashCode() & 0xffffffffL);
+        String b =
+                BRANCH_PREFIX
+                        + loopHash
+                        + "-a"
+                        + Long.toHexString(arrived.toString().hashCode() & 0xffffffffL);
         viaWithBranch(fwd, next, b);
     }
 
     private void viaWithBranch(SipRequest fwd, Hop next, String branch) {
         InetAddress local = node.facing(next.remote().getAddress());
         String host = SipUri.hostOf(local == null ? listen.getAddress() : local);
-        fwd.addFirst(HeaderNames.VIA, Via.of(next.kind().via(), host, node.port(), branch).toString());
+        fwd.addFirst(
+                HeaderNames.VIA, Via.of(next.kind().via(), host, node.port(), branch).toString());
     }
 
     private String newBranch(String loopHash) {
@@ -139,9 +168,8 @@ public final class Router {
     // ------------------------------------------------------------------ loops
 
     /**
-     * RFC 3261 section 16.6 step 8 / 16.3 step 4: what a looping request
-     * keeps unchanged (everything but the top Via), as 16 hex digits in
-     * msm's branch.
+     * RFC 3261 section 16.6 step 8 / 16.3 step 4: what a looping request keeps unchanged
+     * (everything but the top Via), as 16 hex digits in msm's branch.
      */
     public static String loopHash(SipRequest r) {
         long h = 0xcbf29ce484222325L;
@@ -174,7 +202,9 @@ public final class Router {
         for (String v : req.all(HeaderNames.VIA)) {
             Via via = Via.parse(v);
             String b = via.branch();
-            if (b != null && b.startsWith(BRANCH_PREFIX) && node.isUs(via)
+            if (b != null
+                    && b.startsWith(BRANCH_PREFIX)
+                    && node.isUs(via)
                     && b.startsWith(loopHash, BRANCH_PREFIX.length())) {
                 return true;
             }
@@ -182,7 +212,8 @@ public final class Router {
         return false;
     }
 
-    // ------------------------------------------------------------------ Route, Record-Route, next hop
+    // ------------------------------------------------------------------ Route, Record-Route, next
+    // hop
 
     /** Loose routing: remove msm's own entries from the top of the Route. */
     public void popOwnRoutes(SipRequest req) {
@@ -199,7 +230,10 @@ public final class Router {
         }
     }
 
-    /** Where a request goes next: its top Route, else its Request-URI; null if that is not an IP literal or is msm. */
+    /**
+     * Where a request goes next: its top Route, else its Request-URI; null if that is not an IP
+     * literal or is msm.
+     */
     public Hop nextHop(SipRequest r) {
         String route = r.first(HeaderNames.ROUTE);
         SipUri u;
@@ -228,10 +262,14 @@ public final class Router {
         if (a == null || node.isUs(u.host(), u.port())) {
             return null;
         }
-        return new Hop(Hop.Kind.of(u.transport()), new InetSocketAddress(a, u.portOrDefault()), null);
+        return new Hop(
+                Hop.Kind.of(u.transport()), new InetSocketAddress(a, u.portOrDefault()), null);
     }
 
-    /** Where an initial request is retargeted: the Request-URI to use (its hop follows from it), or null. */
+    /**
+     * Where an initial request is retargeted: the Request-URI to use (its hop follows from it), or
+     * null.
+     */
     public SipUri target(SipUri ruri) {
         String contact = registrations.contactOf(ruri);
         if (contact != null) {
@@ -240,7 +278,9 @@ public final class Router {
         SipSettings.Route r = routes.match(ruri);
         if (r != null) {
             SipUri t = ruri.withHostPort(SipUri.hostOf(r.target().address()), r.target().port());
-            return "tcp".equals(r.transport()) ? t.withParam("transport", "tcp") : t.withoutParam("transport");
+            return "tcp".equals(r.transport())
+                    ? t.withParam("transport", "tcp")
+                    : t.withoutParam("transport");
         }
         if (ruri.address() != null && !node.isUs(ruri)) {
             return ruri;
@@ -248,7 +288,10 @@ public final class Router {
         return null;
     }
 
-    /** Record-Route msm on both sides; two entries when the two sides face different node addresses (RFC 5658). */
+    /**
+     * Record-Route msm on both sides; two entries when the two sides face different node addresses
+     * (RFC 5658).
+     */
     public void addRecordRoute(SipRequest fwd, Hop in, Hop out) {
         String inUri = rrUri(node.facing(in.remote().getAddress()), in.kind());
         String outUri = rrUri(node.facing(out.remote().getAddress()), out.kind());
@@ -259,15 +302,18 @@ public final class Router {
     }
 
     private String rrUri(InetAddress a, Hop.Kind kind) {
-        return "sip:" + SipUri.hostOf(a == null ? listen.getAddress() : a) + ":" + node.port()
-                + (kind == Hop.Kind.TCP ? ";transport=tcp" : "") + ";lr";
+        return "sip:"
+                + SipUri.hostOf(a == null ? listen.getAddress() : a)
+                + ":"
+                + node.port()
+                + (kind == Hop.Kind.TCP ? ";transport=tcp" : "")
+                + ";lr";
     }
 
     /**
-     * The Route of a request msm sends in a dialog itself: the Record-Route
-     * entries (of the 2xx, top first) beyond msm, in the order the request
-     * meets them — towards the callee those above msm's, reversed; towards
-     * the caller those below.
+     * The Route of a request msm sends in a dialog itself: the Record-Route entries (of the 2xx,
+     * top first) beyond msm, in the order the request meets them — towards the callee those above
+     * msm's, reversed; towards the caller those below.
      */
     public List<String> routeSet(List<String> recordRoute, boolean towardsCallee) {
         List<String> rr = recordRoute;

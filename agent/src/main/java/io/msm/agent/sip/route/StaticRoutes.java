@@ -2,15 +2,14 @@ package io.msm.agent.sip.route;
 
 import io.msm.agent.config.SipSettings;
 import io.msm.agent.sip.message.SipUri;
-
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * Routes from the config (sip.routes): the most specific match wins —
- * "user@domain", then "user" (any domain), then "@domain".
+ * Routes from the config (sip.routes): the most specific match wins — "user@domain", then "user"
+ * (any domain), then "@domain".
  */
 public final class StaticRoutes {
     private final Map<String, SipSettings.Route> exact = new HashMap<>();
@@ -26,7 +25,8 @@ public final class StaticRoutes {
             } else if (at == 0) {
                 domains.putIfAbsent(m.substring(1).toLowerCase(Locale.ROOT), r);
             } else {
-                exact.putIfAbsent(m.substring(0, at) + "@" + m.substring(at + 1).toLowerCase(Locale.ROOT), r);
+                exact.putIfAbsent(
+                        m.substring(0, at) + "@" + m.substring(at + 1).toLowerCase(Locale.ROOT), r);
             }
         }
     }

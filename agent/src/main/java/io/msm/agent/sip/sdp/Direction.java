@@ -2,9 +2,15 @@ package io.msm.agent.sip.sdp;
 
 import java.util.Locale;
 
-/** RFC 3264 section 5.1 / RFC 4566 section 6: which way media flows, from the describing party's view. */
+/**
+ * RFC 3264 section 5.1 / RFC 4566 section 6: which way media flows, from the describing party's
+ * view.
+ */
 public enum Direction {
-    SENDRECV, SENDONLY, RECVONLY, INACTIVE;
+    SENDRECV,
+    SENDONLY,
+    RECVONLY,
+    INACTIVE;
 
     /** The describing party sends media. */
     public boolean sends() {

@@ -13,21 +13,23 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * A session description (RFC 4566) as far as media anchoring needs it —
- * connection addresses (c=), media sections (m=), RTCP ports (a=rtcp,
- * RFC 3605), rtcp-mux (RFC 5761) and the direction attributes — with every
- * other line kept verbatim, so {@link #anchor} changes only what it must.
+ * A session description (RFC 4566) as far as media anchoring needs it — connection addresses (c=),
+ * media sections (m=), RTCP ports (a=rtcp, RFC 3605), rtcp-mux (RFC 5761) and the direction
+ * attributes — with every other line kept verbatim, so {@link #anchor} changes only what it must.
  *
- * <p>Parsing is strict and bounded: {@code <type>=<value>} lines with a
- * lower-case letter type, v=0 first, at most {@link #MAX_LINES} lines and
- * {@link #MAX_MEDIA} media sections, no control characters.
+ * <p>Parsing is strict and bounded: {@code <type>=<value>} lines with a lower-case letter type, v=0
+ * first, at most {@link #MAX_LINES} lines and {@link #MAX_MEDIA} media sections, no control
+ * characters.
  */
 public final class Sdp {
     public static final int MAX_LINES = 512;
     public static final int MAX_MEDIA = 16;
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
-    /** c=&lt;nettype&gt; &lt;addrtype&gt; &lt;address&gt; (a multicast TTL or count stays in {@code address}). */
+    /**
+     * c=&lt;nettype&gt; &lt;addrtype&gt; &lt;address&gt; (a multicast TTL or count stays in {@code
+     * address}).
+     */
     public record Connection(String netType, String addrType, String address) {
         /** The address as an IPv4/IPv6 literal, or null for names and multicast forms. */
         public InetAddress literal() {
@@ -46,9 +48,19 @@ public final class Sdp {
     }
 
     /** One m= section. Line indexes point into the description's lines (m= line, end exclusive). */
-    public record Media(String type, int port, int portCount, String proto, List<String> formats,
-                        Connection connection, Integer rtcpPort, Connection rtcpConnection, Direction direction,
-                        boolean rtcpMux, int firstLine, int endLine) {
+    public record Media(
+            String type,
+            int port,
+            int portCount,
+            String proto,
+            List<String> formats,
+            Connection connection,
+            Integer rtcpPort,
+            Connection rtcpConnection,
+            Direction direction,
+            boolean rtcpMux,
+            int firstLine,
+            int endLine) {
         /** Port 0: the stream is rejected or disabled (RFC 3264 section 5.1, 6). */
         public boolean disabled() {
             return port == 0;
@@ -56,15 +68,18 @@ public final class Sdp {
     }
 
     /** Where the node takes one stream: its RTP port (RTCP is the next one). */
-    public record Anchor(int rtpPort, int rtcpPort) {
-    }
+    public record Anchor(int rtpPort, int rtcpPort) {}
 
     private final List<String> lines;
     private final Connection sessionConnection;
     private final Direction sessionDirection;
     private final List<Media> media;
 
-    private Sdp(List<String> lines, Connection sessionConnection, Direction sessionDirection, List<Media> media) {
+    private Sdp(
+            List<String> lines,
+            Connection sessionConnection,
+            Direction sessionDirection,
+            List<Media> media) {
         this.lines = lines;
         this.sessionConnection = sessionConnection;
         this.sessionDirection = sessionDirection;
@@ -74,8 +89,13 @@ public final class Sdp {
     public static Sdp parse(byte[] body) throws SdpException {
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body)).toString();
+            text =
+                    StandardCharsets.UTF_8
+                            .newDecoder()
+                            .onMalformedInput(CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(CodingErrorAction.REPORT)
+                            .decode(ByteBuffer.wrap(body))
+                            .toString();
         } catch (CharacterCodingException e) {
             throw new SdpException("SDP is not UTF-8");
         }
@@ -115,7 +135,8 @@ public final class Sdp {
                         media.add(cur.build(i));
                     }
                     if (media.size() >= MAX_MEDIA) {
-                        throw new SdpException("SDP has more than " + MAX_MEDIA + " media sections");
+                        throw new SdpException(
+                                "SDP has more than " + MAX_MEDIA + " media sections");
                     }
                     cur = MediaBuilder.parse(v, i);
                 }
@@ -144,8 +165,7 @@ public final class Sdp {
                         cur.rtcpMux = true;
                     }
                 }
-                default -> {
-                }
+                default -> {}
             }
         }
         if (cur != null) {
@@ -156,9 +176,13 @@ public final class Sdp {
 
     private static Connection connection(String v, int line) throws SdpException {
         String[] p = v.trim().split(" +");
-        if (p.length != 3 || !p[0].equals("IN") || !(p[1].equals("IP4") || p[1].equals("IP6")) || p[2].isEmpty()
+        if (p.length != 3
+                || !p[0].equals("IN")
+                || !(p[1].equals("IP4") || p[1].equals("IP6"))
+                || p[2].isEmpty()
                 || p[2].length() > 255) {
-            throw new SdpException("SDP line " + (line + 1) + ": c= must be 'IN IP4|IP6 <address>'");
+            throw new SdpException(
+                    "SDP line " + (line + 1) + ": c= must be 'IN IP4|IP6 <address>'");
         }
         return new Connection(p[0], p[1], p[2]);
     }
@@ -198,7 +222,8 @@ public final class Sdp {
         static MediaBuilder parse(String v, int line) throws SdpException {
             String[] p = v.trim().split(" +");
             if (p.length < 4) {
-                throw new SdpException("SDP line " + (line + 1) + ": m= needs <media> <port> <proto> <fmt>...");
+                throw new SdpException(
+                        "SDP line " + (line + 1) + ": m= needs <media> <port> <proto> <fmt>...");
             }
             MediaBuilder b = new MediaBuilder();
             b.first = line;
@@ -221,17 +246,30 @@ public final class Sdp {
             if (p.length == 4) {
                 rtcpConnection = connection(p[1] + " " + p[2] + " " + p[3], line);
             } else if (p.length != 1) {
-                throw new SdpException("SDP line " + (line + 1) + ": a=rtcp:<port> [IN IP4|IP6 <address>]");
+                throw new SdpException(
+                        "SDP line " + (line + 1) + ": a=rtcp:<port> [IN IP4|IP6 <address>]");
             }
         }
 
         Media build(int end) {
-            return new Media(type, port, count, proto, formats, connection, rtcpPort, rtcpConnection, direction,
-                    rtcpMux, first, end);
+            return new Media(
+                    type,
+                    port,
+                    count,
+                    proto,
+                    formats,
+                    connection,
+                    rtcpPort,
+                    rtcpConnection,
+                    direction,
+                    rtcpMux,
+                    first,
+                    end);
         }
     }
 
-    private static int number(String s, int min, int max, int line, String what) throws SdpException {
+    private static int number(String s, int min, int max, int line, String what)
+            throws SdpException {
         if (s.isEmpty() || s.length() > 5 || !s.chars().allMatch(Character::isDigit)) {
             throw new SdpException("SDP line " + (line + 1) + ": bad " + what);
         }
@@ -263,8 +301,8 @@ public final class Sdp {
     }
 
     /**
-     * Where the describing party receives RTP of section i: null when the
-     * section is disabled or on hold (c= 0.0.0.0).
+     * Where the describing party receives RTP of section i: null when the section is disabled or on
+     * hold (c= 0.0.0.0).
      *
      * @throws SdpException when the address is a name, multicast or missing
      */
@@ -275,20 +313,28 @@ public final class Sdp {
         }
         Connection c = connection(i);
         if (c == null) {
-            throw new SdpException("media section " + (i + 1) + " has no c= line (nor has the session)");
+            throw new SdpException(
+                    "media section " + (i + 1) + " has no c= line (nor has the session)");
         }
         if (c.unspecified()) {
             return null;
         }
         InetAddress a = c.literal();
         if (a == null || a.isMulticastAddress()) {
-            throw new SdpException("media section " + (i + 1) + ": c= address '" + c.address()
-                    + "' is not a unicast IP literal; msm anchors unicast media only");
+            throw new SdpException(
+                    "media section "
+                            + (i + 1)
+                            + ": c= address '"
+                            + c.address()
+                            + "' is not a unicast IP literal; msm anchors unicast media only");
         }
         return new InetSocketAddress(a, m.port());
     }
 
-    /** Where the party receives RTCP of section i: a=rtcp, else RTP + 1 (RTP's port with rtcp-mux in use). */
+    /**
+     * Where the party receives RTCP of section i: a=rtcp, else RTP + 1 (RTP's port with rtcp-mux in
+     * use).
+     */
     public InetSocketAddress rtcp(int i, boolean muxAgreed) throws SdpException {
         InetSocketAddress rtp = rtp(i);
         if (rtp == null) {
@@ -303,7 +349,8 @@ public final class Sdp {
             if (m.rtcpConnection() != null) {
                 a = m.rtcpConnection().literal();
                 if (a == null) {
-                    throw new SdpException("media section " + (i + 1) + ": a=rtcp address is not an IP literal");
+                    throw new SdpException(
+                            "media section " + (i + 1) + ": a=rtcp address is not an IP literal");
                 }
             }
             return new InetSocketAddress(a, m.rtcpPort());
@@ -312,16 +359,16 @@ public final class Sdp {
     }
 
     /**
-     * This description with media taken through the node: every c= names
-     * {@code node} (a stream on hold keeps 0.0.0.0), each anchored section's
-     * m= port and a=rtcp name the node's ports, and ICE candidates are
-     * removed (they would lead the peers around the anchor).
+     * This description with media taken through the node: every c= names {@code node} (a stream on
+     * hold keeps 0.0.0.0), each anchored section's m= port and a=rtcp name the node's ports, and
+     * ICE candidates are removed (they would lead the peers around the anchor).
      *
      * @param anchors one per media section; null keeps a section as it is (disabled ones)
      */
     public byte[] anchor(Inet4Address node, List<Anchor> anchors) {
         if (anchors.size() != media.size()) {
-            throw new IllegalArgumentException(anchors.size() + " anchors for " + media.size() + " media sections");
+            throw new IllegalArgumentException(
+                    anchors.size() + " anchors for " + media.size() + " media sections");
         }
         String nodeC = "c=IN IP4 " + node.getHostAddress();
         StringBuilder sb = new StringBuilder(lines.size() * 32);
@@ -346,16 +393,27 @@ public final class Sdp {
             }
             Connection eff = connection(k);
             boolean hold = eff != null && eff.unspecified();
-            sb.append("m=").append(m.type()).append(' ').append(a.rtpPort())
-                    .append(m.portCount() > 1 ? "/" + m.portCount() : "").append(' ').append(m.proto()).append(' ')
-                    .append(String.join(" ", m.formats())).append("\r\n");
+            sb.append("m=")
+                    .append(m.type())
+                    .append(' ')
+                    .append(a.rtpPort())
+                    .append(m.portCount() > 1 ? "/" + m.portCount() : "")
+                    .append(' ')
+                    .append(m.proto())
+                    .append(' ')
+                    .append(String.join(" ", m.formats()))
+                    .append("\r\n");
             int i = m.firstLine() + 1;
             while (i < m.endLine() && lines.get(i).startsWith("i=")) {
                 sb.append(lines.get(i++)).append("\r\n");
             }
             // RFC 4566 order: m=, i=, c=; a section on hold keeps its 0.0.0.0
             if (hold) {
-                sb.append("c=IN ").append(eff.addrType()).append(' ').append(eff.address()).append("\r\n");
+                sb.append("c=IN ")
+                        .append(eff.addrType())
+                        .append(' ')
+                        .append(eff.address())
+                        .append("\r\n");
             } else if (m.connection() != null || sessionConnection == null) {
                 sb.append(nodeC).append("\r\n");
             }
@@ -366,8 +424,14 @@ public final class Sdp {
                 }
                 if (l.startsWith("a=rtcp:")) {
                     // a=rtcp naming the RTP port itself means RTCP is multiplexed there: keep it so
-                    int port = m.rtcpPort() != null && m.rtcpPort() == m.port() ? a.rtpPort() : a.rtcpPort();
-                    l = "a=rtcp:" + port + (m.rtcpConnection() != null ? " " + nodeC.substring(2) : "");
+                    int port =
+                            m.rtcpPort() != null && m.rtcpPort() == m.port()
+                                    ? a.rtpPort()
+                                    : a.rtcpPort();
+                    l =
+                            "a=rtcp:"
+                                    + port
+                                    + (m.rtcpConnection() != null ? " " + nodeC.substring(2) : "");
                 }
                 sb.append(l).append("\r\n");
             }
@@ -376,7 +440,9 @@ public final class Sdp {
     }
 
     private static boolean ice(String l) {
-        return l.startsWith("a=candidate:") || l.startsWith("a=remote-candidates") || l.startsWith("a=ice-")
+        return l.startsWith("a=candidate:")
+                || l.startsWith("a=remote-candidates")
+                || l.startsWith("a=ice-")
                 || l.equals("a=end-of-candidates");
     }
 }

@@ -8,34 +8,40 @@ import io.msm.agent.sip.call.CallStore;
 import io.msm.agent.sip.call.CallTable;
 import io.msm.agent.sip.call.MediaSession;
 import io.msm.agent.sip.media.MediaAnchor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Answered calls survive an agent restart: they are written to the state
- * file (sip.state-file) whenever one is answered, changes or ends, and
- * restored, relays re-opened on their ports, before the proxy listens.
- * Without a state file, nothing is kept. Proxy thread only.
+ * Answered calls survive an agent restart: they are written to the state file (sip.state-file)
+ * whenever one is answered, changes or ends, and restored, relays re-opened on their ports, before
+ * the proxy listens. Without a state file, nothing is kept. Proxy thread only.
  */
 public final class CallPersistence implements CallTable.Listener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CallPersistence.class);
 
     /** null: calls are not kept */
     private final CallStore store;
+
     private final CallTable calls;
     private final MediaAnchor media;
     private final CallMetrics metrics;
-    /** the state file holds calls (or did when the agent started): an empty list must be written over it */
+
+    /**
+     * the state file holds calls (or did when the agent started): an empty list must be written
+     * over it
+     */
     private boolean stored;
+
     /** restoring: the calls are written once, at the end */
     private boolean restoring;
+
     private int restored;
 
-    public CallPersistence(Path stateFile, CallTable calls, MediaAnchor media, CallMetrics metrics) {
+    public CallPersistence(
+            Path stateFile, CallTable calls, MediaAnchor media, CallMetrics metrics) {
         this.store = stateFile == null ? null : new CallStore(stateFile);
         this.calls = calls;
         this.media = media;
@@ -69,7 +75,9 @@ public final class CallPersistence implements CallTable.Listener, AutoCloseable 
         persist();
     }
 
-    /** Write the answered calls now (the store writes them shortly after, latest snapshot winning). */
+    /**
+     * Write the answered calls now (the store writes them shortly after, latest snapshot winning).
+     */
     public void persist() {
         if (store == null) {
             return;
@@ -87,7 +95,10 @@ public final class CallPersistence implements CallTable.Listener, AutoCloseable 
         stored = !out.isEmpty();
     }
 
-    /** Proxy thread, before listening: the answered calls of the state file, relays re-opened on their ports. */
+    /**
+     * Proxy thread, before listening: the answered calls of the state file, relays re-opened on
+     * their ports.
+     */
     public void restore() {
         if (store == null) {
             return;
@@ -105,8 +116,11 @@ public final class CallPersistence implements CallTable.Listener, AutoCloseable 
                     m = media.reopen(c);
                 } catch (Exception e) {
                     Throwable cause = e.getCause() != null ? e.getCause() : e;
-                    log.warn("call {} from the state file not restored: {} (its kernel entries are removed after "
-                            + "datapath.orphan-grace)", c.callId(), cause.getMessage());
+                    log.warn(
+                            "call {} from the state file not restored: {} (its kernel entries are removed after "
+                                    + "datapath.orphan-grace)",
+                            c.callId(),
+                            cause.getMessage());
                     metrics.ended("restart_lost");
                     continue;
                 }
@@ -119,7 +133,10 @@ public final class CallPersistence implements CallTable.Listener, AutoCloseable 
             restoring = false;
         }
         if (!loaded.isEmpty()) {
-            log.info("restored {} of {} call(s) from {}: their media relays are open again", restored, loaded.size(),
+            log.info(
+                    "restored {} of {} call(s) from {}: their media relays are open again",
+                    restored,
+                    loaded.size(),
                     store.file());
         }
         persist();

@@ -6,38 +6,41 @@ import io.msm.agent.sip.message.HeaderNames;
 import io.msm.agent.sip.message.SipRequest;
 import io.msm.agent.sip.message.SipResponse;
 import io.msm.agent.sip.transport.Hop;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The client side of a transaction (RFC 3261 section 17.1, RFC 6026):
- * retransmits the request on UDP (timer A for INVITE, E otherwise), gives
- * up after timer B / F, ACKs failure responses to an INVITE itself, hands
- * each response to the {@link Listener} once (2xx to INVITE: every one, the
- * proxy forwards their retransmissions), and absorbs retransmitted final
- * responses for timer D / K / M.
+ * The client side of a transaction (RFC 3261 section 17.1, RFC 6026): retransmits the request on
+ * UDP (timer A for INVITE, E otherwise), gives up after timer B / F, ACKs failure responses to an
+ * INVITE itself, hands each response to the {@link Listener} once (2xx to INVITE: every one, the
+ * proxy forwards their retransmissions), and absorbs retransmitted final responses for timer D / K
+ * / M.
  */
 public final class ClientTransaction {
-    public enum State { CALLING, TRYING, PROCEEDING, COMPLETED, ACCEPTED, TERMINATED }
+    public enum State {
+        CALLING,
+        TRYING,
+        PROCEEDING,
+        COMPLETED,
+        ACCEPTED,
+        TERMINATED
+    }
 
     /** Responses and failures, on the proxy's thread. */
     public interface Listener {
         /** For requests whose outcome nobody waits for (msm's own BYE and CANCEL). */
-        Listener IGNORE = new Listener() {
-            @Override
-            public void onResponse(ClientTransaction tx, SipResponse response) {
-            }
+        Listener IGNORE =
+                new Listener() {
+                    @Override
+                    public void onResponse(ClientTransaction tx, SipResponse response) {}
 
-            @Override
-            public void onTimeout(ClientTransaction tx) {
-            }
+                    @Override
+                    public void onTimeout(ClientTransaction tx) {}
 
-            @Override
-            public void onTransportError(ClientTransaction tx, String why) {
-            }
-        };
+                    @Override
+                    public void onTransportError(ClientTransaction tx, String why) {}
+                };
 
         void onResponse(ClientTransaction tx, SipResponse response);
 
@@ -62,7 +65,8 @@ public final class ClientTransaction {
     private Duration interval;
     private boolean provisionalSeen;
 
-    ClientTransaction(Transactions owner, String key, SipRequest request, Hop to, Listener listener) {
+    ClientTransaction(
+            Transactions owner, String key, SipRequest request, Hop to, Listener listener) {
         this.owner = owner;
         this.key = key;
         this.request = request;
@@ -75,12 +79,16 @@ public final class ClientTransaction {
 
     void start() {
         SipSettings.Timers t = owner.timers();
-        owner.net().send(to, bytes, why -> {
-            if (state != State.TERMINATED) {
-                terminate();
-                listener.onTransportError(this, why);
-            }
-        });
+        owner.net()
+                .send(
+                        to,
+                        bytes,
+                        why -> {
+                            if (state != State.TERMINATED) {
+                                terminate();
+                                listener.onTransportError(this, why);
+                            }
+                        });
         if (!to.reliable()) {
             interval = t.t1();
             retransmit = owner.net().schedule(interval, this::retransmit);
@@ -105,17 +113,24 @@ public final class ClientTransaction {
     }
 
     private void retransmit() {
-        if (state == State.CALLING || state == State.TRYING || (!invite && state == State.PROCEEDING)) {
+        if (state == State.CALLING
+                || state == State.TRYING
+                || (!invite && state == State.PROCEEDING)) {
             owner.net().send(to, bytes, null);
             Duration next = interval.multipliedBy(2);
             // timer A doubles without a cap; E is capped at T2 (and is T2 once a provisional came)
-            interval = invite ? next : next.compareTo(owner.timers().t2()) > 0 ? owner.timers().t2() : next;
+            interval =
+                    invite
+                            ? next
+                            : next.compareTo(owner.timers().t2()) > 0 ? owner.timers().t2() : next;
             retransmit = owner.net().schedule(interval, this::retransmit);
         }
     }
 
     private void onTimeout() {
-        if (state == State.CALLING || state == State.TRYING || (!invite && state == State.PROCEEDING)) {
+        if (state == State.CALLING
+                || state == State.TRYING
+                || (!invite && state == State.PROCEEDING)) {
             terminate();
             listener.onTimeout(this);
         }
@@ -145,10 +160,18 @@ public final class ClientTransaction {
                 } else if (invite) {
                     state = State.COMPLETED;
                     sendAck(r);
-                    linger = owner.net().schedule(to.reliable() ? Duration.ZERO : t.sixtyFourT1(), this::terminate); // D
+                    linger =
+                            owner.net()
+                                    .schedule(
+                                            to.reliable() ? Duration.ZERO : t.sixtyFourT1(),
+                                            this::terminate); // D
                 } else {
                     state = State.COMPLETED;
-                    linger = owner.net().schedule(to.reliable() ? Duration.ZERO : t.t4(), this::terminate); // K
+                    linger =
+                            owner.net()
+                                    .schedule(
+                                            to.reliable() ? Duration.ZERO : t.t4(),
+                                            this::terminate); // K
                 }
                 listener.onResponse(this, r);
             }
@@ -162,8 +185,7 @@ public final class ClientTransaction {
                     sendAck(r); // a retransmitted failure: ACK again, absorb
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
     }
 

@@ -1,7 +1,6 @@
 package io.msm.agent.sip.transaction;
 
 import io.msm.agent.sip.transport.Hop;
-
 import java.time.Duration;
 import java.util.function.Consumer;
 

@@ -4,18 +4,23 @@ import io.msm.agent.config.SipSettings;
 import io.msm.agent.sip.message.SipRequest;
 import io.msm.agent.sip.message.SipResponse;
 import io.msm.agent.sip.transport.Hop;
-
 import java.time.Duration;
 
 /**
- * The server side of a transaction (RFC 3261 section 17.2, with RFC 6026's
- * Accepted state for INVITE): it remembers the last response and resends it
- * when the request is retransmitted, retransmits a failure response to an
- * INVITE on UDP (timer G, up to H) until the ACK comes, and lingers to absorb
- * retransmissions (timers I, J, L) before it is forgotten.
+ * The server side of a transaction (RFC 3261 section 17.2, with RFC 6026's Accepted state for
+ * INVITE): it remembers the last response and resends it when the request is retransmitted,
+ * retransmits a failure response to an INVITE on UDP (timer G, up to H) until the ACK comes, and
+ * lingers to absorb retransmissions (timers I, J, L) before it is forgotten.
  */
 public final class ServerTransaction {
-    public enum State { TRYING, PROCEEDING, COMPLETED, CONFIRMED, ACCEPTED, TERMINATED }
+    public enum State {
+        TRYING,
+        PROCEEDING,
+        COMPLETED,
+        CONFIRMED,
+        ACCEPTED,
+        TERMINATED
+    }
 
     private final Transactions owner;
     final String key;
@@ -29,10 +34,12 @@ public final class ServerTransaction {
     private Network.Cancellable timerG;
     private Network.Cancellable timerEnd;
     private Duration gInterval;
+
     /** Whatever the proxy attaches (its forwarding context). */
     private Object context;
 
-    ServerTransaction(Transactions owner, String key, SipRequest request, Hop from, Hop responseHop) {
+    ServerTransaction(
+            Transactions owner, String key, SipRequest request, Hop from, Hop responseHop) {
         this.owner = owner;
         this.key = key;
         this.request = request;
@@ -75,8 +82,8 @@ public final class ServerTransaction {
     }
 
     /**
-     * Send a response. Provisional ones only before a final; after a 2xx
-     * to an INVITE, further 2xx (retransmissions from downstream) pass too.
+     * Send a response. Provisional ones only before a final; after a 2xx to an INVITE, further 2xx
+     * (retransmissions from downstream) pass too.
      */
     public void respond(SipResponse r) {
         if (state == State.TERMINATED || state == State.COMPLETED || state == State.CONFIRMED) {
@@ -103,10 +110,18 @@ public final class ServerTransaction {
                 gInterval = t.t1();
                 timerG = owner.net().schedule(gInterval, this::timerG);
             }
-            timerEnd = owner.net().schedule(t.sixtyFourT1(), this::terminate); // timer H: the ACK never came
+            timerEnd =
+                    owner.net()
+                            .schedule(
+                                    t.sixtyFourT1(),
+                                    this::terminate); // timer H: the ACK never came
         } else {
             state = State.COMPLETED;
-            timerEnd = owner.net().schedule(responseHop.reliable() ? Duration.ZERO : t.sixtyFourT1(), this::terminate);
+            timerEnd =
+                    owner.net()
+                            .schedule(
+                                    responseHop.reliable() ? Duration.ZERO : t.sixtyFourT1(),
+                                    this::terminate);
         }
     }
 
@@ -128,7 +143,10 @@ public final class ServerTransaction {
 
     /** The same request again: resend what was last sent (nothing yet: absorb). */
     void onRetransmission() {
-        if (lastBytes != null && state != State.TERMINATED && state != State.CONFIRMED && state != State.ACCEPTED) {
+        if (lastBytes != null
+                && state != State.TERMINATED
+                && state != State.CONFIRMED
+                && state != State.ACCEPTED) {
             owner.net().send(responseHop, lastBytes, null);
         }
     }
@@ -141,7 +159,11 @@ public final class ServerTransaction {
         state = State.CONFIRMED;
         cancel(timerG);
         cancel(timerEnd);
-        timerEnd = owner.net().schedule(responseHop.reliable() ? Duration.ZERO : owner.timers().t4(), this::terminate);
+        timerEnd =
+                owner.net()
+                        .schedule(
+                                responseHop.reliable() ? Duration.ZERO : owner.timers().t4(),
+                                this::terminate);
     }
 
     void terminate() {

@@ -11,10 +11,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The transaction table (RFC 3261 section 17.1.3 and 17.2.3 matching): one
- * thread, no locks. Server transactions are keyed by the top Via's branch
- * and sent-by and the method (ACK matches its INVITE); client transactions
- * by the branch msm put in its own Via and the CSeq method.
+ * The transaction table (RFC 3261 section 17.1.3 and 17.2.3 matching): one thread, no locks. Server
+ * transactions are keyed by the top Via's branch and sent-by and the method (ACK matches its
+ * INVITE); client transactions by the branch msm put in its own Via and the CSeq method.
  */
 public final class Transactions {
     private final Network net;
@@ -35,7 +34,10 @@ public final class Transactions {
         return timers;
     }
 
-    /** The key of the server transaction a request belongs to (ACK and CANCEL look up their INVITE's with method INVITE). */
+    /**
+     * The key of the server transaction a request belongs to (ACK and CANCEL look up their INVITE's
+     * with method INVITE).
+     */
     public static String serverKey(SipRequest r, String method) {
         Via v = r.topVia();
         if (v.rfc3261Branch()) {
@@ -43,7 +45,16 @@ public final class Transactions {
         }
         // RFC 2543 peers: no unique branch; the dialog identifiers and CSeq number stand in
         CSeq c = r.cseq();
-        return "2543|" + r.callId() + "|" + c.number() + "|" + r.from().tag() + "|" + v + "|" + method;
+        return "2543|"
+                + r.callId()
+                + "|"
+                + c.number()
+                + "|"
+                + r.from().tag()
+                + "|"
+                + v
+                + "|"
+                + method;
     }
 
     /** The transaction of this request, if it is a retransmission (or the ACK of a failure). */
@@ -68,7 +79,8 @@ public final class Transactions {
             return false;
         }
         if (r.is("ACK")) {
-            if (st.state() == ServerTransaction.State.COMPLETED || st.state() == ServerTransaction.State.CONFIRMED) {
+            if (st.state() == ServerTransaction.State.COMPLETED
+                    || st.state() == ServerTransaction.State.CONFIRMED) {
                 st.onAck();
                 return true;
             }

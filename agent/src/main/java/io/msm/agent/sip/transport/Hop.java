@@ -5,15 +5,15 @@ import java.net.InetSocketAddress;
 import java.util.Locale;
 
 /**
- * One end of a SIP hop: the transport, the remote address, and for TCP the
- * connection a message came on (responses go back over it, RFC 3261
- * section 18.2.2).
+ * One end of a SIP hop: the transport, the remote address, and for TCP the connection a message
+ * came on (responses go back over it, RFC 3261 section 18.2.2).
  *
  * @param connection the TCP connection, or null (UDP, or not connected yet)
  */
 public record Hop(Kind kind, InetSocketAddress remote, Channel connection) {
     public enum Kind {
-        UDP, TCP;
+        UDP,
+        TCP;
 
         public static Kind of(String transport) {
             return "tcp".equalsIgnoreCase(transport) ? TCP : UDP;
@@ -39,6 +39,10 @@ public record Hop(Kind kind, InetSocketAddress remote, Channel connection) {
 
     @Override
     public String toString() {
-        return kind.name().toLowerCase(Locale.ROOT) + ":" + remote.getAddress().getHostAddress() + ":" + remote.getPort();
+        return kind.name().toLowerCase(Locale.ROOT)
+                + ":"
+                + remote.getAddress().getHostAddress()
+                + ":"
+                + remote.getPort();
     }
 }

@@ -17,25 +17,23 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The SIP listeners: one UDP socket and (optionally) a TCP server on the
- * same address, plus outgoing TCP connections, all on one event loop — the
- * proxy's single thread, so the proxy needs no locks. Inbound messages are
- * handed to the {@link Receiver} on that loop.
+ * The SIP listeners: one UDP socket and (optionally) a TCP server on the same address, plus
+ * outgoing TCP connections, all on one event loop — the proxy's single thread, so the proxy needs
+ * no locks. Inbound messages are handed to the {@link Receiver} on that loop.
  *
- * <p>Bounds: at most {@link #MAX_CONNECTIONS} TCP connections (more are
- * closed on accept), an idle connection closes after {@link #IDLE_SECONDS},
- * a stream that exceeds the message size bound is answered and closed.
+ * <p>Bounds: at most {@link #MAX_CONNECTIONS} TCP connections (more are closed on accept), an idle
+ * connection closes after {@link #IDLE_SECONDS}, a stream that exceeds the message size bound is
+ * answered and closed.
  */
 public final class SipTransports implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SipTransports.class);
@@ -45,8 +43,8 @@ public final class SipTransports implements AutoCloseable {
     /** Messages and oversized stream frames, on the event loop. */
     public interface Receiver {
         /**
-         * @param oversized a stream message over the size bound: only its
-         *                  header section is in data; {@code declared} is its length
+         * @param oversized a stream message over the size bound: only its header section is in
+         *     data; {@code declared} is its length
          */
         void onMessage(byte[] data, Hop from, boolean oversized, int declared);
     }
@@ -58,10 +56,16 @@ public final class SipTransports implements AutoCloseable {
     private final Receiver receiver;
     private Channel udp;
     private Channel server;
+
     /** Open TCP connections by remote address (event loop only). */
     private final Map<InetSocketAddress, Channel> connections = new HashMap<>();
 
-    public SipTransports(EventLoopGroup group, InetSocketAddress listen, boolean tcp, int maxBytes, Receiver receiver) {
+    public SipTransports(
+            EventLoopGroup group,
+            InetSocketAddress listen,
+            boolean tcp,
+            int maxBytes,
+            Receiver receiver) {
         this.group = group;
         this.listen = listen;
         this.tcp = tcp;
@@ -70,7 +74,8 @@ public final class SipTransports implements AutoCloseable {
     }
 
     public void start() throws IOException {
-        // port 0: the UDP socket picks a port the TCP listener must share; if that port is taken for TCP, pick again
+        // port 0: the UDP socket picks a port the TCP listener must share; if that port is taken
+        // for TCP, pick again
         for (int attempt = 1; ; attempt++) {
             try {
                 bind();
@@ -85,46 +90,73 @@ public final class SipTransports implements AutoCloseable {
 
     private void bind() throws IOException {
         try {
-            udp = new Bootstrap().group(group).channel(Transport.datagram())
-                    .option(ChannelOption.SO_RCVBUF, 4 << 20)
-                    .option(ChannelOption.SO_SNDBUF, 4 << 20)
-                    .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
-                        @Override
-                        protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
-                            ByteBuf c = p.content();
-                            byte[] data = ByteBufUtil.getBytes(c);
-                            receiver.onMessage(data, Hop.udp(p.sender()), false, data.length);
-                        }
+            udp =
+                    new Bootstrap()
+                            .group(group)
+                            .channel(Transport.datagram())
+                            .option(ChannelOption.SO_RCVBUF, 4 << 20)
+                            .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                            .handler(
+                                    new SimpleChannelInboundHandler<DatagramPacket>() {
+                                        @Override
+                                        protected void channelRead0(
+                                                ChannelHandlerContext ctx, DatagramPacket p) {
+                                            ByteBuf c = p.content();
+                                            byte[] data = ByteBufUtil.getBytes(c);
+                                            receiver.onMessage(
+                                                    data, Hop.udp(p.sender()), false, data.length);
+                                        }
 
-                        @Override
-                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                            // ICMP errors for earlier sends: nothing to do (transactions time out)
-                        }
-                    }).bind(listen).syncUninterruptibly().channel();
+                                        @Override
+                                        public void exceptionCaught(
+                                                ChannelHandlerContext ctx, Throwable cause) {
+                                            // ICMP errors for earlier sends: nothing to do
+                                            // (transactions time out)
+                                        }
+                                    })
+                            .bind(listen)
+                            .syncUninterruptibly()
+                            .channel();
         } catch (Exception e) {
-            throw new IOException("cannot bind SIP UDP " + listen + " (sip-listen): " + e.getMessage()
-                    + " — is another SIP server running there? pick another --sip-listen", e);
+            throw new IOException(
+                    "cannot bind SIP UDP "
+                            + listen
+                            + " (sip-listen): "
+                            + e.getMessage()
+                            + " — is another SIP server running there? pick another --sip-listen",
+                    e);
         }
         if (tcp) {
             try {
-                server = new ServerBootstrap().group(group).channel(Transport.server())
-                        .option(ChannelOption.SO_REUSEADDR, true)
-                        .childHandler(new ChannelInitializer<>() {
-                            @Override
-                            protected void initChannel(Channel ch) {
-                                if (connections.size() >= MAX_CONNECTIONS) {
-                                    log.warn("SIP TCP connection from {} refused: {} connections open",
-                                            ch.remoteAddress(), MAX_CONNECTIONS);
-                                    ch.close();
-                                    return;
-                                }
-                                setUp(ch);
-                            }
-                        }).bind(new InetSocketAddress(listen.getAddress(), localAddress().getPort()))
-                        .syncUninterruptibly().channel(); // the UDP socket's port, also when port 0 was asked for
+                server =
+                        new ServerBootstrap()
+                                .group(group)
+                                .channel(Transport.server())
+                                .option(ChannelOption.SO_REUSEADDR, true)
+                                .childHandler(
+                                        new ChannelInitializer<>() {
+                                            @Override
+                                            protected void initChannel(Channel ch) {
+                                                if (connections.size() >= MAX_CONNECTIONS) {
+                                                    log.warn(
+                                                            "SIP TCP connection from {} refused: {} connections open",
+                                                            ch.remoteAddress(),
+                                                            MAX_CONNECTIONS);
+                                                    ch.close();
+                                                    return;
+                                                }
+                                                setUp(ch);
+                                            }
+                                        })
+                                .bind(
+                                        new InetSocketAddress(
+                                                listen.getAddress(), localAddress().getPort()))
+                                .syncUninterruptibly()
+                                .channel(); // the UDP socket's port, also when port 0 was asked for
             } catch (Exception e) {
                 udp.close().syncUninterruptibly();
-                throw new IOException("cannot bind SIP TCP " + listen + " (sip-listen): " + e.getMessage(), e);
+                throw new IOException(
+                        "cannot bind SIP TCP " + listen + " (sip-listen): " + e.getMessage(), e);
             }
         }
     }
@@ -133,30 +165,43 @@ public final class SipTransports implements AutoCloseable {
         InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
         ch.pipeline().addLast(new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
         ch.pipeline().addLast(new StreamFramer(maxBytes));
-        ch.pipeline().addLast(new SimpleChannelInboundHandler<StreamFramer.Frame>() {
-            @Override
-            protected void channelRead0(ChannelHandlerContext ctx, StreamFramer.Frame f) {
-                receiver.onMessage(f.data(), new Hop(Hop.Kind.TCP, remote, ctx.channel()), f.oversized(),
-                        f.declaredLength());
-                if (f.oversized()) {
-                    // the stream cannot be resynchronised: close once the answer is out
-                    ctx.channel().eventLoop().schedule(() -> ctx.channel().close(), 200, TimeUnit.MILLISECONDS);
-                }
-            }
+        ch.pipeline()
+                .addLast(
+                        new SimpleChannelInboundHandler<StreamFramer.Frame>() {
+                            @Override
+                            protected void channelRead0(
+                                    ChannelHandlerContext ctx, StreamFramer.Frame f) {
+                                receiver.onMessage(
+                                        f.data(),
+                                        new Hop(Hop.Kind.TCP, remote, ctx.channel()),
+                                        f.oversized(),
+                                        f.declaredLength());
+                                if (f.oversized()) {
+                                    // the stream cannot be resynchronised: close once the answer is
+                                    // out
+                                    ctx.channel()
+                                            .eventLoop()
+                                            .schedule(
+                                                    () -> ctx.channel().close(),
+                                                    200,
+                                                    TimeUnit.MILLISECONDS);
+                                }
+                            }
 
-            @Override
-            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                if (evt instanceof IdleStateEvent) {
-                    ctx.close();
-                }
-            }
+                            @Override
+                            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                                if (evt instanceof IdleStateEvent) {
+                                    ctx.close();
+                                }
+                            }
 
-            @Override
-            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                log.debug("SIP TCP {}: {}", remote, cause.toString());
-                ctx.close();
-            }
-        });
+                            @Override
+                            public void exceptionCaught(
+                                    ChannelHandlerContext ctx, Throwable cause) {
+                                log.debug("SIP TCP {}: {}", remote, cause.toString());
+                                ctx.close();
+                            }
+                        });
         connections.put(remote, ch);
         ch.closeFuture().addListener(f -> connections.remove(remote, ch));
     }
@@ -179,20 +224,24 @@ public final class SipTransports implements AutoCloseable {
     }
 
     /**
-     * Send one message (event loop only). TCP: over {@code to.connection()}
-     * if it is open, else an open connection to the address, else a new
-     * one; {@code onFailure} runs if it cannot be sent.
+     * Send one message (event loop only). TCP: over {@code to.connection()} if it is open, else an
+     * open connection to the address, else a new one; {@code onFailure} runs if it cannot be sent.
      */
     public void send(Hop to, byte[] data, Consumer<String> onFailure) {
         if (to.kind() == Hop.Kind.UDP) {
-            udp.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(data), to.remote())).addListener(f -> {
-                if (!f.isSuccess() && onFailure != null) {
-                    onFailure.accept(String.valueOf(f.cause()));
-                }
-            });
+            udp.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(data), to.remote()))
+                    .addListener(
+                            f -> {
+                                if (!f.isSuccess() && onFailure != null) {
+                                    onFailure.accept(String.valueOf(f.cause()));
+                                }
+                            });
             return;
         }
-        Channel c = to.connection() != null && to.connection().isActive() ? to.connection() : connections.get(to.remote());
+        Channel c =
+                to.connection() != null && to.connection().isActive()
+                        ? to.connection()
+                        : connections.get(to.remote());
         if (c != null && c.isActive()) {
             write(c, data, onFailure);
             return;
@@ -209,39 +258,51 @@ public final class SipTransports implements AutoCloseable {
             }
             return;
         }
-        ChannelFuture cf = new Bootstrap().group(group).channel(Transport.socket())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
-                .handler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        // set up once connected (the remote address is known then)
+        ChannelFuture cf =
+                new Bootstrap()
+                        .group(group)
+                        .channel(Transport.socket())
+                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
+                        .handler(
+                                new ChannelInitializer<>() {
+                                    @Override
+                                    protected void initChannel(Channel ch) {
+                                        // set up once connected (the remote address is known then)
+                                    }
+                                })
+                        .connect(to.remote());
+        cf.addListener(
+                f -> {
+                    if (!f.isSuccess()) {
+                        if (onFailure != null) {
+                            onFailure.accept(
+                                    "cannot connect to "
+                                            + to.remote()
+                                            + ": "
+                                            + f.cause().getMessage());
+                        }
+                        return;
                     }
-                }).connect(to.remote());
-        cf.addListener(f -> {
-            if (!f.isSuccess()) {
-                if (onFailure != null) {
-                    onFailure.accept("cannot connect to " + to.remote() + ": " + f.cause().getMessage());
-                }
-                return;
-            }
-            Channel ch = cf.channel();
-            Channel existing = connections.get(to.remote());
-            if (existing != null && existing.isActive()) {
-                ch.close(); // another send connected first
-                write(existing, data, onFailure);
-                return;
-            }
-            setUp(ch);
-            write(ch, data, onFailure);
-        });
+                    Channel ch = cf.channel();
+                    Channel existing = connections.get(to.remote());
+                    if (existing != null && existing.isActive()) {
+                        ch.close(); // another send connected first
+                        write(existing, data, onFailure);
+                        return;
+                    }
+                    setUp(ch);
+                    write(ch, data, onFailure);
+                });
     }
 
     private static void write(Channel c, byte[] data, Consumer<String> onFailure) {
-        c.writeAndFlush(Unpooled.wrappedBuffer(data)).addListener(f -> {
-            if (!f.isSuccess() && onFailure != null) {
-                onFailure.accept(String.valueOf(f.cause()));
-            }
-        });
+        c.writeAndFlush(Unpooled.wrappedBuffer(data))
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess() && onFailure != null) {
+                                onFailure.accept(String.valueOf(f.cause()));
+                            }
+                        });
     }
 
     @Override
@@ -251,7 +312,9 @@ public final class SipTransports implements AutoCloseable {
         }
         if (udp != null) {
             // the connection table belongs to the loop
-            udp.eventLoop().submit(() -> Map.copyOf(connections).values().forEach(Channel::close)).awaitUninterruptibly(2000);
+            udp.eventLoop()
+                    .submit(() -> Map.copyOf(connections).values().forEach(Channel::close))
+                    .awaitUninterruptibly(2000);
             udp.close().syncUninterruptibly();
         }
     }

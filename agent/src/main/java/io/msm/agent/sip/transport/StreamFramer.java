@@ -3,24 +3,20 @@ package io.msm.agent.sip.transport;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
-
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * Cuts a TCP byte stream into SIP messages (RFC 3261 section 18.3): the
- * header section ends at the first blank line, Content-Length (mandatory on
- * streams, read as 0 when absent) says how much body follows. CR/LF
- * keep-alives between messages are skipped. A message larger than
- * {@code maxBytes} yields a {@link Frame} with only its header section and
- * {@code oversized} set: the proxy answers 513 and the connection closes,
- * since the stream cannot be resynchronised.
+ * Cuts a TCP byte stream into SIP messages (RFC 3261 section 18.3): the header section ends at the
+ * first blank line, Content-Length (mandatory on streams, read as 0 when absent) says how much body
+ * follows. CR/LF keep-alives between messages are skipped. A message larger than {@code maxBytes}
+ * yields a {@link Frame} with only its header section and {@code oversized} set: the proxy answers
+ * 513 and the connection closes, since the stream cannot be resynchronised.
  */
 final class StreamFramer extends ByteToMessageDecoder {
     /** One message (or the header section of an oversized one). */
-    record Frame(byte[] data, boolean oversized, int declaredLength) {
-    }
+    record Frame(byte[] data, boolean oversized, int declaredLength) {}
 
     private final int maxBytes;
     private boolean failed;
@@ -35,7 +31,8 @@ final class StreamFramer extends ByteToMessageDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
-        while (in.isReadable() && (in.getByte(in.readerIndex()) == '\r' || in.getByte(in.readerIndex()) == '\n')) {
+        while (in.isReadable()
+                && (in.getByte(in.readerIndex()) == '\r' || in.getByte(in.readerIndex()) == '\n')) {
             in.skipBytes(1);
         }
         if (!in.isReadable()) {
@@ -45,7 +42,9 @@ final class StreamFramer extends ByteToMessageDecoder {
         int scanEnd = Math.min(in.writerIndex(), start + maxBytes);
         int headEnd = -1;
         for (int i = start; i + 3 < scanEnd; i++) {
-            if (in.getByte(i) == '\r' && in.getByte(i + 1) == '\n' && in.getByte(i + 2) == '\r'
+            if (in.getByte(i) == '\r'
+                    && in.getByte(i + 1) == '\n'
+                    && in.getByte(i + 2) == '\r'
                     && in.getByte(i + 3) == '\n') {
                 headEnd = i + 4;
                 break;

@@ -12,9 +12,6 @@ import io.msm.agent.sip.route.Router;
 import io.msm.agent.sip.transaction.ClientTransaction;
 import io.msm.agent.sip.transaction.Transactions;
 import io.msm.agent.sip.transport.Hop;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,13 +20,14 @@ import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Ends answered calls whose relays saw no RTP or RTCP for sip.rtp-timeout:
- * msm sends a BYE to both parties along the dialog's route set, with
- * {@code Reason: SIP;cause=408}, and ends the call in the call table.
- * The relays are looked at on the media thread; calls are ended on the
- * proxy's thread.
+ * Ends answered calls whose relays saw no RTP or RTCP for sip.rtp-timeout: msm sends a BYE to both
+ * parties along the dialog's route set, with {@code Reason: SIP;cause=408}, and ends the call in
+ * the call table. The relays are looked at on the media thread; calls are ended on the proxy's
+ * thread.
  */
 public final class RtpWatchdog implements CallTable.Listener {
     private static final Logger log = LoggerFactory.getLogger(RtpWatchdog.class);
@@ -40,6 +38,7 @@ public final class RtpWatchdog implements CallTable.Listener {
     private final Transactions txs;
     private final ScheduledExecutorService mediaThread;
     private final Executor loop;
+
     /** RTP watch of answered calls by call key, media thread only */
     private final Map<String, Watch> watches = new HashMap<>();
 
@@ -54,8 +53,13 @@ public final class RtpWatchdog implements CallTable.Listener {
         }
     }
 
-    public RtpWatchdog(Duration timeout, CallTable calls, Router router, Transactions txs,
-                       ScheduledExecutorService mediaThread, Executor loop) {
+    public RtpWatchdog(
+            Duration timeout,
+            CallTable calls,
+            Router router,
+            Transactions txs,
+            ScheduledExecutorService mediaThread,
+            Executor loop) {
         this.timeout = timeout;
         this.calls = calls;
         this.router = router;
@@ -74,11 +78,12 @@ public final class RtpWatchdog implements CallTable.Listener {
     public void answered(Call call) {
         String k = CallTable.key(call);
         MediaSession m = call.media();
-        mediaThread.execute(() -> {
-            if (!m.closed()) {
-                watches.put(k, new Watch(m));
-            }
-        });
+        mediaThread.execute(
+                () -> {
+                    if (!m.closed()) {
+                        watches.put(k, new Watch(m));
+                    }
+                });
     }
 
     @Override
@@ -117,7 +122,10 @@ public final class RtpWatchdog implements CallTable.Listener {
         if (c == null || !c.answered()) {
             return;
         }
-        log.info("call {}: no RTP or RTCP for {}s: ending it (BYE to both parties)", c.callId(), timeout.toSeconds());
+        log.info(
+                "call {}: no RTP or RTCP for {}s: ending it (BYE to both parties)",
+                c.callId(),
+                timeout.toSeconds());
         try {
             sendBye(c, Side.CALLEE);
             sendBye(c, Side.CALLER);
@@ -146,7 +154,10 @@ public final class RtpWatchdog implements CallTable.Listener {
         h.add(new Header(HeaderNames.TO, toHdr));
         h.add(new Header(HeaderNames.CALL_ID, c.callId()));
         h.add(new Header(HeaderNames.CSEQ, cseq + " BYE"));
-        h.add(new Header(HeaderNames.REASON, "SIP;cause=408;text=\"media timeout (msm sip.rtp-timeout)\""));
+        h.add(
+                new Header(
+                        HeaderNames.REASON,
+                        "SIP;cause=408;text=\"media timeout (msm sip.rtp-timeout)\""));
         SipRequest bye = new SipRequest("BYE", target, h, null);
         Hop next = router.nextHop(bye);
         if (next == null) {

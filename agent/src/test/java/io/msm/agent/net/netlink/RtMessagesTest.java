@@ -17,7 +17,10 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The rtnetlink layouts, both ways, without a kernel (the kernel side: kernel-tests NextHopsNamespaceTest). */
+/**
+ * The rtnetlink layouts, both ways, without a kernel (the kernel side: kernel-tests
+ * NextHopsNamespaceTest).
+ */
 class RtMessagesTest {
 
     private static ByteBuffer le(byte[] b) {
@@ -83,7 +86,11 @@ class RtMessagesTest {
             }
             int len = 16 + body.size();
             ByteBuffer h = ByteBuffer.allocate(16).order(RtMessages.ORDER);
-            h.putInt(len).putShort((short) type).putShort((short) RtMessages.NLM_F_MULTI).putInt(seq).putInt(0);
+            h.putInt(len)
+                    .putShort((short) type)
+                    .putShort((short) RtMessages.NLM_F_MULTI)
+                    .putInt(seq)
+                    .putInt(0);
             out.writeBytes(h.array());
             out.writeBytes(body.toByteArray());
             out.writeBytes(new byte[RtMessages.align(len) - len]);
@@ -96,7 +103,8 @@ class RtMessagesTest {
     }
 
     private static byte[] attr(int type, byte[] payload) {
-        ByteBuffer b = ByteBuffer.allocate(RtMessages.align(4 + payload.length)).order(RtMessages.ORDER);
+        ByteBuffer b =
+                ByteBuffer.allocate(RtMessages.align(4 + payload.length)).order(RtMessages.ORDER);
         b.putShort((short) (4 + payload.length)).putShort((short) type).put(payload);
         return b.array();
     }
@@ -114,13 +122,28 @@ class RtMessagesTest {
     }
 
     private static byte[] ifinfomsg(int arphrd, int index, int flags) {
-        return ByteBuffer.allocate(16).order(RtMessages.ORDER).put((byte) 0).put((byte) 0).putShort((short) arphrd)
-                .putInt(index).putInt(flags).putInt(0).array();
+        return ByteBuffer.allocate(16)
+                .order(RtMessages.ORDER)
+                .put((byte) 0)
+                .put((byte) 0)
+                .putShort((short) arphrd)
+                .putInt(index)
+                .putInt(flags)
+                .putInt(0)
+                .array();
     }
 
     private static byte[] ndmsg(int ifindex, int state) {
-        return ByteBuffer.allocate(12).order(RtMessages.ORDER).put((byte) 2).put((byte) 0).putShort((short) 0)
-                .putInt(ifindex).putShort((short) state).put((byte) 0).put((byte) 1).array();
+        return ByteBuffer.allocate(12)
+                .order(RtMessages.ORDER)
+                .put((byte) 2)
+                .put((byte) 0)
+                .putShort((short) 0)
+                .putInt(ifindex)
+                .putShort((short) state)
+                .put((byte) 0)
+                .put((byte) 1)
+                .array();
     }
 
     private static Message only(byte[] datagram) throws NetlinkException {
@@ -131,11 +154,17 @@ class RtMessagesTest {
 
     @Test
     void routeAnswerGivesTypeInterfaceGatewayAndSource() throws Exception {
-        byte[] d = new Answer().message(RtMessages.RTM_NEWROUTE, 9, rtmsg(2, Route.RTN_UNICAST),
-                attr(RtMessages.RTA_DST, new byte[] {10, 9, 0, 5}),
-                attr(RtMessages.RTA_OIF, u32(4)),
-                attr(RtMessages.RTA_GATEWAY, new byte[] {10, 0, 0, 1}),
-                attr(RtMessages.RTA_PREFSRC, new byte[] {10, 0, 0, 2})).bytes();
+        byte[] d =
+                new Answer()
+                        .message(
+                                RtMessages.RTM_NEWROUTE,
+                                9,
+                                rtmsg(2, Route.RTN_UNICAST),
+                                attr(RtMessages.RTA_DST, new byte[] {10, 9, 0, 5}),
+                                attr(RtMessages.RTA_OIF, u32(4)),
+                                attr(RtMessages.RTA_GATEWAY, new byte[] {10, 0, 0, 1}),
+                                attr(RtMessages.RTA_PREFSRC, new byte[] {10, 0, 0, 2}))
+                        .bytes();
         Message m = only(d);
         assertEquals(9, m.seq());
         Route r = RtMessages.route(m);
@@ -147,12 +176,28 @@ class RtMessagesTest {
 
     @Test
     void onLinkAndLocalRoutesHaveNoGateway() throws Exception {
-        Route onLink = RtMessages.route(only(new Answer().message(RtMessages.RTM_NEWROUTE, 1,
-                rtmsg(2, Route.RTN_UNICAST), attr(RtMessages.RTA_OIF, u32(3))).bytes()));
+        Route onLink =
+                RtMessages.route(
+                        only(
+                                new Answer()
+                                        .message(
+                                                RtMessages.RTM_NEWROUTE,
+                                                1,
+                                                rtmsg(2, Route.RTN_UNICAST),
+                                                attr(RtMessages.RTA_OIF, u32(3)))
+                                        .bytes()));
         assertNull(onLink.gateway());
         assertNull(onLink.preferredSource());
-        Route local = RtMessages.route(only(new Answer().message(RtMessages.RTM_NEWROUTE, 1,
-                rtmsg(2, Route.RTN_LOCAL), attr(RtMessages.RTA_OIF, u32(1))).bytes()));
+        Route local =
+                RtMessages.route(
+                        only(
+                                new Answer()
+                                        .message(
+                                                RtMessages.RTM_NEWROUTE,
+                                                1,
+                                                rtmsg(2, Route.RTN_LOCAL),
+                                                attr(RtMessages.RTA_OIF, u32(1)))
+                                        .bytes()));
         assertTrue(local.local());
     }
 
@@ -162,8 +207,17 @@ class RtMessagesTest {
         ByteBuffer.wrap(via).order(RtMessages.ORDER).putShort((short) 10);
         byte[] v6 = InetAddress.getByName("fe80::1").getAddress();
         System.arraycopy(v6, 0, via, 2, 16);
-        Route r = RtMessages.route(only(new Answer().message(RtMessages.RTM_NEWROUTE, 1,
-                rtmsg(2, Route.RTN_UNICAST), attr(RtMessages.RTA_OIF, u32(3)), attr(RtMessages.RTA_VIA, via)).bytes()));
+        Route r =
+                RtMessages.route(
+                        only(
+                                new Answer()
+                                        .message(
+                                                RtMessages.RTM_NEWROUTE,
+                                                1,
+                                                rtmsg(2, Route.RTN_UNICAST),
+                                                attr(RtMessages.RTA_OIF, u32(3)),
+                                                attr(RtMessages.RTA_VIA, via))
+                                        .bytes()));
         assertEquals(InetAddress.getByName("fe80::1"), r.gateway());
     }
 
@@ -171,11 +225,25 @@ class RtMessagesTest {
     void linkAnswerGivesNameTypeFlagsAndAddress() throws Exception {
         byte[] mac = {2, 0, 0, 0, 0, 9};
         byte[] name = "veth-a\0".getBytes(StandardCharsets.US_ASCII);
-        Link l = RtMessages.link(only(new Answer().message(RtMessages.RTM_NEWLINK, 1,
-                ifinfomsg(Link.ARPHRD_ETHER, 12, Link.IFF_UP | 0x1000),
-                attr(RtMessages.IFLA_ADDRESS, mac), attr(RtMessages.IFLA_IFNAME, name),
-                attr(RtMessages.IFLA_IFNAME | 0x8000, "nested-flag-ignored\0".getBytes(StandardCharsets.US_ASCII)))
-                .bytes()));
+        Link l =
+                RtMessages.link(
+                        only(
+                                new Answer()
+                                        .message(
+                                                RtMessages.RTM_NEWLINK,
+                                                1,
+                                                ifinfomsg(
+                                                        Link.ARPHRD_ETHER,
+                                                        12,
+                                                        Link.IFF_UP | 0x1000),
+                                                attr(RtMessages.IFLA_ADDRESS, mac),
+                                                attr(RtMessages.IFLA_IFNAME, name),
+                                                attr(
+                                                        RtMessages.IFLA_IFNAME | 0x8000,
+                                                        "nested-flag-ignored\0"
+                                                                .getBytes(
+                                                                        StandardCharsets.US_ASCII)))
+                                        .bytes()));
         assertEquals(12, l.index());
         assertEquals("veth-a", l.name(), "the first IFLA_IFNAME, without its NUL");
         assertTrue(l.up());
@@ -183,8 +251,18 @@ class RtMessagesTest {
         assertFalse(l.loopback());
         assertArrayEquals(mac, l.address());
 
-        Link tun = RtMessages.link(only(new Answer().message(RtMessages.RTM_NEWLINK, 1,
-                ifinfomsg(65534, 13, Link.IFF_UP), attr(RtMessages.IFLA_IFNAME, "tun0\0".getBytes(UTF_8))).bytes()));
+        Link tun =
+                RtMessages.link(
+                        only(
+                                new Answer()
+                                        .message(
+                                                RtMessages.RTM_NEWLINK,
+                                                1,
+                                                ifinfomsg(65534, 13, Link.IFF_UP),
+                                                attr(
+                                                        RtMessages.IFLA_IFNAME,
+                                                        "tun0\0".getBytes(UTF_8)))
+                                        .bytes()));
         assertFalse(tun.ethernet(), "ARPHRD_NONE without an address is not Ethernet");
         assertNull(tun.address());
     }
@@ -192,8 +270,15 @@ class RtMessagesTest {
     @Test
     void neighbourAnswerGivesStateAndLinkLayerAddress() throws Exception {
         byte[] mac = {2, 0, 0, 0, 1, 2};
-        byte[] d = new Answer().message(RtMessages.RTM_NEWNEIGH, 4, ndmsg(7, Neighbour.NUD_REACHABLE),
-                attr(RtMessages.NDA_DST, new byte[] {10, 0, 0, 7}), attr(RtMessages.NDA_LLADDR, mac)).bytes();
+        byte[] d =
+                new Answer()
+                        .message(
+                                RtMessages.RTM_NEWNEIGH,
+                                4,
+                                ndmsg(7, Neighbour.NUD_REACHABLE),
+                                attr(RtMessages.NDA_DST, new byte[] {10, 0, 0, 7}),
+                                attr(RtMessages.NDA_LLADDR, mac))
+                        .bytes();
         Message m = only(d);
         Neighbour n = RtMessages.neighbour(m);
         assertEquals(7, n.ifindex());
@@ -201,20 +286,45 @@ class RtMessagesTest {
         assertArrayEquals(mac, n.lladdr());
         assertEquals(InetAddress.getByName("10.0.0.7"), RtMessages.neighbourDst(m));
 
-        Neighbour failed = RtMessages.neighbour(only(new Answer().message(RtMessages.RTM_NEWNEIGH, 4,
-                ndmsg(7, Neighbour.NUD_FAILED), attr(RtMessages.NDA_LLADDR, mac)).bytes()));
+        Neighbour failed =
+                RtMessages.neighbour(
+                        only(
+                                new Answer()
+                                        .message(
+                                                RtMessages.RTM_NEWNEIGH,
+                                                4,
+                                                ndmsg(7, Neighbour.NUD_FAILED),
+                                                attr(RtMessages.NDA_LLADDR, mac))
+                                        .bytes()));
         assertFalse(failed.usable(), "a FAILED entry keeps its old address but must not be used");
-        Neighbour incomplete = RtMessages.neighbour(only(new Answer().message(RtMessages.RTM_NEWNEIGH, 4,
-                ndmsg(7, Neighbour.NUD_INCOMPLETE)).bytes()));
+        Neighbour incomplete =
+                RtMessages.neighbour(
+                        only(
+                                new Answer()
+                                        .message(
+                                                RtMessages.RTM_NEWNEIGH,
+                                                4,
+                                                ndmsg(7, Neighbour.NUD_INCOMPLETE))
+                                        .bytes()));
         assertFalse(incomplete.usable());
     }
 
     @Test
     void aDatagramSplitsIntoItsMessagesAndTheyOutliveTheReceiveBuffer() throws Exception {
-        byte[] d = new Answer()
-                .message(RtMessages.RTM_NEWLINK, 2, ifinfomsg(1, 1, 1), attr(RtMessages.IFLA_IFNAME, "a\0".getBytes(UTF_8)))
-                .message(RtMessages.RTM_NEWLINK, 2, ifinfomsg(1, 2, 1), attr(RtMessages.IFLA_IFNAME, "bb\0".getBytes(UTF_8)))
-                .message(RtMessages.NLMSG_DONE, 2, u32(0)).bytes();
+        byte[] d =
+                new Answer()
+                        .message(
+                                RtMessages.RTM_NEWLINK,
+                                2,
+                                ifinfomsg(1, 1, 1),
+                                attr(RtMessages.IFLA_IFNAME, "a\0".getBytes(UTF_8)))
+                        .message(
+                                RtMessages.RTM_NEWLINK,
+                                2,
+                                ifinfomsg(1, 2, 1),
+                                attr(RtMessages.IFLA_IFNAME, "bb\0".getBytes(UTF_8)))
+                        .message(RtMessages.NLMSG_DONE, 2, u32(0))
+                        .bytes();
         byte[] buf = Arrays.copyOf(d, 4096);
         List<Message> ms = RtMessages.split(buf, d.length);
         Arrays.fill(buf, (byte) 0x55); // the next recv() into the same buffer
@@ -227,15 +337,25 @@ class RtMessagesTest {
 
     @Test
     void errorsCarryTheKernelsErrno() throws Exception {
-        byte[] d = new Answer().message(RtMessages.NLMSG_ERROR, 5, u32(-101)).bytes(); // -ENETUNREACH
+        byte[] d =
+                new Answer().message(RtMessages.NLMSG_ERROR, 5, u32(-101)).bytes(); // -ENETUNREACH
         assertEquals(101, RtMessages.error(only(d)));
-        assertEquals(0, RtMessages.error(only(new Answer().message(RtMessages.NLMSG_ERROR, 5, u32(0)).bytes())));
+        assertEquals(
+                0,
+                RtMessages.error(
+                        only(new Answer().message(RtMessages.NLMSG_ERROR, 5, u32(0)).bytes())));
     }
 
     @Test
     void malformedAnswersAreRefusedNotMisread() throws Exception {
-        byte[] good = new Answer().message(RtMessages.RTM_NEWLINK, 1, ifinfomsg(1, 3, 1),
-                attr(RtMessages.IFLA_IFNAME, "eth0\0".getBytes(UTF_8))).bytes();
+        byte[] good =
+                new Answer()
+                        .message(
+                                RtMessages.RTM_NEWLINK,
+                                1,
+                                ifinfomsg(1, 3, 1),
+                                attr(RtMessages.IFLA_IFNAME, "eth0\0".getBytes(UTF_8)))
+                        .bytes();
 
         // a message longer than the datagram
         byte[] longer = good.clone();
@@ -262,12 +382,24 @@ class RtMessagesTest {
         // the wrong message for the question
         assertMalformed(() -> RtMessages.route(only(good)));
         // an address of a length no family has
-        byte[] badGw = new Answer().message(RtMessages.RTM_NEWROUTE, 1, rtmsg(2, 1),
-                attr(RtMessages.RTA_GATEWAY, new byte[] {1, 2, 3})).bytes();
+        byte[] badGw =
+                new Answer()
+                        .message(
+                                RtMessages.RTM_NEWROUTE,
+                                1,
+                                rtmsg(2, 1),
+                                attr(RtMessages.RTA_GATEWAY, new byte[] {1, 2, 3}))
+                        .bytes();
         assertMalformed(() -> RtMessages.route(only(badGw)));
         // an RTA_OIF that is not a u32
-        byte[] badOif = new Answer().message(RtMessages.RTM_NEWROUTE, 1, rtmsg(2, 1),
-                attr(RtMessages.RTA_OIF, new byte[] {1, 2})).bytes();
+        byte[] badOif =
+                new Answer()
+                        .message(
+                                RtMessages.RTM_NEWROUTE,
+                                1,
+                                rtmsg(2, 1),
+                                attr(RtMessages.RTA_OIF, new byte[] {1, 2}))
+                        .bytes();
         assertMalformed(() -> RtMessages.route(only(badOif)));
         // an error message without its errno
         byte[] shortErr = new Answer().message(RtMessages.NLMSG_ERROR, 1, new byte[0]).bytes();

@@ -7,7 +7,6 @@ import io.msm.agent.media.RelayPair;
 import io.msm.agent.media.RelayStats;
 import io.msm.agent.media.RtpStreamStats;
 import io.netty.buffer.ByteBuf;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -15,8 +14,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A media plane whose subscriptions take {@code delayMs} (as a kernel plane's
- * can, when it resolves a next hop): everything else is the wrapped plane's.
+ * A media plane whose subscriptions take {@code delayMs} (as a kernel plane's can, when it resolves
+ * a next hop): everything else is the wrapped plane's.
  */
 final class SlowSubscribePlane implements MediaPlane {
     private final MediaPlane inner;
@@ -38,7 +37,8 @@ final class SlowSubscribePlane implements MediaPlane {
     }
 
     @Override
-    public RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp) throws IOException {
+    public RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp)
+            throws IOException {
         RelayPair p = inner.openPair(addr, rtp, rtcp);
         return new RelayPair(new Slow(p.rtp()), new Slow(p.rtcp()));
     }

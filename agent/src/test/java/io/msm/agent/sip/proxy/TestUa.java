@@ -20,9 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 /**
- * A scripted SIP user agent on loopback UDP for the proxy tests: builds
- * requests and responses by hand (so the tests see every header), receives
- * and parses, and owns a media socket.
+ * A scripted SIP user agent on loopback UDP for the proxy tests: builds requests and responses by
+ * hand (so the tests see every header), receives and parses, and owns a media socket.
  */
 final class TestUa implements AutoCloseable {
     static final InetAddress LO = InetAddress.getLoopbackAddress();
@@ -135,7 +134,8 @@ final class TestUa implements AutoCloseable {
             }
             other.add(m.startLine());
         }
-        throw new AssertionError(user + ": no " + what + " within " + ms + " ms (got " + other + ")");
+        throw new AssertionError(
+                user + ": no " + what + " within " + ms + " ms (got " + other + ")");
     }
 
     SipRequest expectRequest(String method, long ms) throws Exception {
@@ -143,7 +143,11 @@ final class TestUa implements AutoCloseable {
     }
 
     SipResponse expectResponse(int status, long ms) throws Exception {
-        return (SipResponse) expect(m -> m instanceof SipResponse r && r.status() == status, "status " + status, ms);
+        return (SipResponse)
+                expect(
+                        m -> m instanceof SipResponse r && r.status() == status,
+                        "status " + status,
+                        ms);
     }
 
     /** Nothing but what p lets pass (retransmissions, 100s) for ms. */
@@ -160,8 +164,17 @@ final class TestUa implements AutoCloseable {
     }
 
     String sdp(int port, String direction, String addr) {
-        return "v=0\r\no=" + user + " 1 1 IN IP4 " + addr + "\r\ns=-\r\nc=IN IP4 " + addr + "\r\nt=0 0\r\n"
-                + "m=audio " + port + " RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n" + (direction == null ? "" : "a=" + direction + "\r\n");
+        return "v=0\r\no="
+                + user
+                + " 1 1 IN IP4 "
+                + addr
+                + "\r\ns=-\r\nc=IN IP4 "
+                + addr
+                + "\r\nt=0 0\r\n"
+                + "m=audio "
+                + port
+                + " RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n"
+                + (direction == null ? "" : "a=" + direction + "\r\n");
     }
 
     String sdp() throws Exception {
@@ -169,18 +182,38 @@ final class TestUa implements AutoCloseable {
     }
 
     /** An INVITE to user@host through the proxy. */
-    String invite(String callId, String fromTag, String toUri, String body, String branch, int cseq) throws Exception {
-        return "INVITE " + toUri + " SIP/2.0\r\n" + via(branch) + "Max-Forwards: 70\r\n"
-                + "From: <sip:" + user + "@127.0.0.1>;tag=" + fromTag + "\r\n"
-                + "To: <" + toUri + ">\r\n"
-                + "Call-ID: " + callId + "\r\nCSeq: " + cseq + " INVITE\r\nContact: " + contact() + "\r\n"
+    String invite(String callId, String fromTag, String toUri, String body, String branch, int cseq)
+            throws Exception {
+        return "INVITE "
+                + toUri
+                + " SIP/2.0\r\n"
+                + via(branch)
+                + "Max-Forwards: 70\r\n"
+                + "From: <sip:"
+                + user
+                + "@127.0.0.1>;tag="
+                + fromTag
+                + "\r\n"
+                + "To: <"
+                + toUri
+                + ">\r\n"
+                + "Call-ID: "
+                + callId
+                + "\r\nCSeq: "
+                + cseq
+                + " INVITE\r\nContact: "
+                + contact()
+                + "\r\n"
                 + (body == null ? "" : "Content-Type: application/sdp\r\n")
-                + "Content-Length: " + (body == null ? 0 : body.getBytes(StandardCharsets.UTF_8).length) + "\r\n\r\n"
+                + "Content-Length: "
+                + (body == null ? 0 : body.getBytes(StandardCharsets.UTF_8).length)
+                + "\r\n\r\n"
                 + (body == null ? "" : body);
     }
 
     /** A response to a request received (Record-Route copied for dialogs, a To tag added). */
-    SipResponse answer(SipRequest req, int status, String reason, String toTag, String sdp) throws Exception {
+    SipResponse answer(SipRequest req, int status, String reason, String toTag, String sdp)
+            throws Exception {
         SipResponse r = SipResponse.to(req, status, reason, toTag);
         for (String rr : req.all(HeaderNames.RECORD_ROUTE)) {
             r.add(HeaderNames.RECORD_ROUTE, rr);
@@ -201,23 +234,44 @@ final class TestUa implements AutoCloseable {
     }
 
     /**
-     * An in-dialog request built from the dialog as this UA knows it: the
-     * remote target, the route set (reversed Record-Route for the caller).
+     * An in-dialog request built from the dialog as this UA knows it: the remote target, the route
+     * set (reversed Record-Route for the caller).
      */
-    String inDialog(String method, String target, List<String> routeSet, String from, String to, String callId,
-                    int cseq, String body, String branch) throws Exception {
+    String inDialog(
+            String method,
+            String target,
+            List<String> routeSet,
+            String from,
+            String to,
+            String callId,
+            int cseq,
+            String body,
+            String branch)
+            throws Exception {
         StringBuilder sb = new StringBuilder(method + " " + target + " SIP/2.0\r\n" + via(branch));
         for (String r : routeSet) {
             sb.append("Route: ").append(r).append("\r\n");
         }
-        sb.append("Max-Forwards: 70\r\nFrom: ").append(from).append("\r\nTo: ").append(to).append("\r\nCall-ID: ")
-                .append(callId).append("\r\nCSeq: ").append(cseq).append(' ')
-                .append(method.equals("ACK") ? "ACK" : method).append("\r\nContact: ").append(contact()).append("\r\n");
+        sb.append("Max-Forwards: 70\r\nFrom: ")
+                .append(from)
+                .append("\r\nTo: ")
+                .append(to)
+                .append("\r\nCall-ID: ")
+                .append(callId)
+                .append("\r\nCSeq: ")
+                .append(cseq)
+                .append(' ')
+                .append(method.equals("ACK") ? "ACK" : method)
+                .append("\r\nContact: ")
+                .append(contact())
+                .append("\r\n");
         if (body != null) {
             sb.append("Content-Type: application/sdp\r\n");
         }
-        sb.append("Content-Length: ").append(body == null ? 0 : body.getBytes(StandardCharsets.UTF_8).length)
-                .append("\r\n\r\n").append(body == null ? "" : body);
+        sb.append("Content-Length: ")
+                .append(body == null ? 0 : body.getBytes(StandardCharsets.UTF_8).length)
+                .append("\r\n\r\n")
+                .append(body == null ? "" : body);
         return sb.toString();
     }
 
@@ -236,7 +290,8 @@ final class TestUa implements AutoCloseable {
     }
 
     /** Count datagrams arriving within ms; records the sources. */
-    static int count(DatagramChannel c, int want, long ms, List<SocketAddress> from) throws Exception {
+    static int count(DatagramChannel c, int want, long ms, List<SocketAddress> from)
+            throws Exception {
         int n = 0;
         long end = System.nanoTime() + ms * 1_000_000;
         ByteBuffer b = ByteBuffer.allocate(2048);

@@ -11,14 +11,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Fuzzes the SDP parser and the anchoring rewrite. Whatever the bytes:
- * parsing ends in a description or an {@link SdpException}; the addresses of
- * an accepted description are read or refused with an SdpException; and the
- * anchored rewrite parses again, with the same media sections, every
- * anchored one naming the node's port.
+ * Fuzzes the SDP parser and the anchoring rewrite. Whatever the bytes: parsing ends in a
+ * description or an {@link SdpException}; the addresses of an accepted description are read or
+ * refused with an SdpException; and the anchored rewrite parses again, with the same media
+ * sections, every anchored one naming the node's port.
  *
- * <p>{@code mvn test} replays
- * src/test/resources/io/msm/agent/sip/sdp/SdpFuzzTestInputs/sdp; {@code JAZZER_FUZZ=1} fuzzes.
+ * <p>{@code mvn test} replays src/test/resources/io/msm/agent/sip/sdp/SdpFuzzTestInputs/sdp; {@code
+ * JAZZER_FUZZ=1} fuzzes.
  */
 class SdpFuzzTest {
     static final Inet4Address NODE;
@@ -49,15 +48,22 @@ class SdpFuzzTest {
                 // refused addresses: the proxy answers 488
             }
             s.direction(i);
-            anchors.add(s.media().get(i).disabled() ? null : new Sdp.Anchor(20000 + 2 * i, 20001 + 2 * i));
+            anchors.add(
+                    s.media().get(i).disabled()
+                            ? null
+                            : new Sdp.Anchor(20000 + 2 * i, 20001 + 2 * i));
         }
         byte[] out = s.anchor(NODE, anchors);
         Sdp a;
         try {
             a = Sdp.parse(out);
         } catch (SdpException e) {
-            throw new AssertionError("the anchored SDP does not parse: " + e.getMessage() + "\n"
-                    + new String(out, StandardCharsets.UTF_8), e);
+            throw new AssertionError(
+                    "the anchored SDP does not parse: "
+                            + e.getMessage()
+                            + "\n"
+                            + new String(out, StandardCharsets.UTF_8),
+                    e);
         }
         assertEquals(s.media().size(), a.media().size());
         for (int i = 0; i < a.media().size(); i++) {
@@ -71,7 +77,8 @@ class SdpFuzzTest {
                     assertEquals(NODE, rtp.getAddress(), "an anchored stream names the node");
                 }
             } catch (SdpException e) {
-                throw new AssertionError("the anchored stream " + i + " has no usable address: " + e.getMessage());
+                throw new AssertionError(
+                        "the anchored stream " + i + " has no usable address: " + e.getMessage());
             }
         }
     }
