@@ -88,6 +88,7 @@ public interface LibBpf {
     String btf__name_by_offset(Pointer btf, int offset);
     long btf__resolve_size(Pointer btf, int id);
     int btf__resolve_type(Pointer btf, int id);
+    int btf__type_cnt(Pointer btf);
 
     // --- logging -------------------------------------------------------------------
     /** int (*)(enum libbpf_print_level level, const char *fmt, va_list args) */
