@@ -8,16 +8,20 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 /**
  * The Java side against an object's BTF: a struct's layout (size, offset and
  * size of every member), its codec's use of the layout, and the constants
- * both sides share. Failures name the struct and member (or the enum and
- * enumerator) and give both values.
+ * both sides share. Failures are AssertionErrors that name the struct and
+ * member (or the enum and enumerator) and give both values. Used by the
+ * layout tests of every module that mirrors a C struct (bpf, bench,
+ * kernel-tests), hence here and free of JUnit.
  */
 public final class LayoutAssert {
     private LayoutAssert() {
+    }
+
+    private static void fail(String message) {
+        throw new AssertionError(message);
     }
 
     /** The layout has the size, members, member offsets and member sizes of the struct in BTF. */
