@@ -6,6 +6,7 @@ import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.BpfObject;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
+import io.msm.bpf.maps.StructLayout;
 import io.msm.bpf.maps.DatapathConfig;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
@@ -41,6 +42,15 @@ import java.util.Locale;
  * writes DIR/classifier.csv.
  */
 public final class ClassifierCost {
+    /** struct msm_clone_floor_cfg of msm_testkit.bpf.o (checked by BenchLayoutMatchesBtfTest). */
+    public static final StructLayout CLONE_FLOOR_CFG = StructLayout.struct("msm_clone_floor_cfg", 16)
+            .u32("copies", 0).u32("ifindex", 4).u32("mode", 8).u32("l4_off", 12)
+            .build();
+    private static final int CFG_COPIES = CLONE_FLOOR_CFG.u32("copies");
+    private static final int CFG_IFINDEX = CLONE_FLOOR_CFG.u32("ifindex");
+    private static final int CFG_MODE = CLONE_FLOOR_CFG.u32("mode");
+    private static final int CFG_L4_OFF = CLONE_FLOOR_CFG.u32("l4_off");
+
     private ClassifierCost() {
     }
 
@@ -146,19 +156,21 @@ public final class ClassifierCost {
                      new Codec<>() {
                          @Override
                          public int size() {
-                             return 16;
+                             return CLONE_FLOOR_CFG.size();
                          }
 
                          @Override
                          public void write(ByteBuffer b, int off, int[] v) {
-                             for (int i = 0; i < 4; i++) {
-                                 b.putInt(off + 4 * i, v[i]);
-                             }
+                             b.putInt(off + CFG_COPIES, v[0]);
+                             b.putInt(off + CFG_IFINDEX, v[1]);
+                             b.putInt(off + CFG_MODE, v[2]);
+                             b.putInt(off + CFG_L4_OFF, v[3]);
                          }
 
                          @Override
                          public int[] read(ByteBuffer b, int off) {
-                             return new int[] {b.getInt(off), b.getInt(off + 4), b.getInt(off + 8), b.getInt(off + 12)};
+                             return new int[] {b.getInt(off + CFG_COPIES), b.getInt(off + CFG_IFINDEX),
+                                     b.getInt(off + CFG_MODE), b.getInt(off + CFG_L4_OFF)};
                          }
                      })) {
             int fd = kit.progFd("msm_clone_floor");
