@@ -10,7 +10,10 @@
  * Conventions:
  *   - fixed-width types only, explicit padding, no implicit holes;
  *   - constants the Java side shares are enumerators, not #defines: BTF
- *     carries enums (see msm_btf_enums in msm_maps.bpf.c) but not macros;
+ *     carries enums but not macros, and only the enums something refers
+ *     to — a new enum gets a member in struct msm_btf_enums
+ *     (msm_maps.bpf.c) and rows in LayoutMatchesBtfTest, which fails on an
+ *     enumerator Java does not mirror;
  *   - IP addresses in network byte order (as on the wire), IPv4 in addr[0];
  *   - ports in host byte order (readable by both sides without swapping);
  *   - times from bpf_ktime_get_ns() (CLOCK_MONOTONIC).
