@@ -17,7 +17,7 @@ trap cleanup EXIT
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 largest=0
 for n in "${sizes[@]}"; do
-  make -s OUT="$work/$n" EXTRA_CFLAGS="-DMSM_MAX_SUBS=$n -DMSM_DEFAULT_GROUPS=4" >"$work/build.log" 2>&1 \
+  make -s OUT="$work/$n" EXTRA_CFLAGS="-DMSM_BUILD_MAX_SUBS=$n -DMSM_BUILD_DEFAULT_GROUPS=4" >"$work/build.log" 2>&1 \
     || { echo "MSM_MAX_SUBS=$n: build failed"; cat "$work/build.log"; exit 1; }
   mkdir -p "$pins/$n"
   if bpftool prog loadall "$work/$n/msm.bpf.o" "$pins/$n" >"$work/load.log" 2>&1; then

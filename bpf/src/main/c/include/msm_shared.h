@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * msm_shared.h — every struct and constant shared by the BPF programs and the
- * Java side (io.msm.bpf.maps.*). The Java mirrors are checked against this
- * object's BTF by LayoutMatchesBtfTest, so a change here that is not made in
- * Java fails the build.
+ * Java side (io.msm.bpf.maps.*). How drift is caught: each Java mirror has a
+ * StructLayout (size, and offset and size of every member) and its codec
+ * takes every offset from it; LayoutMatchesBtfTest compares each layout, and
+ * each shared constant, with this object's BTF — the compiler's own record —
+ * so a change here that is not made in Java (or the reverse) fails the build.
  *
  * Conventions:
  *   - fixed-width types only, explicit padding, no implicit holes;
+ *   - constants the Java side shares are enumerators, not #defines: BTF
+ *     carries enums but not macros, and only the enums something refers
+ *     to — a new enum gets a member in struct msm_btf_enums
+ *     (msm_maps.bpf.c) and rows in LayoutMatchesBtfTest, which fails on an
+ *     enumerator Java does not mirror;
  *   - IP addresses in network byte order (as on the wire), IPv4 in addr[0];
  *   - ports in host byte order (readable by both sides without swapping);
  *   - times from bpf_ktime_get_ns() (CLOCK_MONOTONIC).
@@ -16,10 +23,13 @@
 
 #include <linux/types.h>
 
-/* Bumped whenever a map's key/value layout or a map's meaning changes. The
- * agent refuses to adopt pinned maps whose msm_meta.layout_version differs. */
-#define MSM_LAYOUT_VERSION 2
-#define MSM_META_MAGIC	   0x314d534d /* "MSM1" little endian */
+/* MSM_LAYOUT_VERSION is bumped whenever a map's key/value layout or a map's
+ * meaning changes. The agent refuses to adopt pinned maps whose
+ * msm_meta.layout_version differs. */
+enum msm_identity {
+	MSM_LAYOUT_VERSION = 2,
+	MSM_META_MAGIC = 0x314d534d, /* "MSM1" little endian */
+};
 
 /* ---- traffic classes ---------------------------------------------------- */
 enum msm_class {
@@ -61,8 +71,10 @@ struct msm_counters {
 };
 
 /* ---- flow table (msm_flows, LRU hash) ----------------------------------- */
-#define MSM_FAMILY_IPV4 4
-#define MSM_FAMILY_IPV6 6
+enum msm_family {
+	MSM_FAMILY_IPV4 = 4,
+	MSM_FAMILY_IPV6 = 6,
+};
 
 struct msm_flow_key {
 	__u8 family;	/* MSM_FAMILY_IPV4 / MSM_FAMILY_IPV6 */
@@ -91,10 +103,14 @@ struct msm_rtp_stats {
 	__u32 flags;	  /* MSM_RTP_F_* */
 	__u32 pad;
 };
-#define MSM_RTP_F_INIT	  1 /* state initialised (first packet seen) */
-#define MSM_RTP_F_TRANSIT 2 /* transit holds a valid previous value */
+enum msm_rtp_flags {
+	MSM_RTP_F_INIT = 1,    /* state initialised (first packet seen) */
+	MSM_RTP_F_TRANSIT = 2, /* transit holds a valid previous value */
+};
 
-#define MSM_FLOW_F_FANOUT 1 /* at least one packet of this flow was fanned out */
+enum msm_flow_flags {
+	MSM_FLOW_F_FANOUT = 1, /* at least one packet of this flow was fanned out */
+};
 
 struct msm_flow {
 	__u8 class;	 /* enum msm_class: RTP/RTCP win over others once seen */
@@ -110,19 +126,25 @@ struct msm_flow {
 };
 
 /* ---- classifier configuration (msm_config, one entry) ------------------ */
-#define MSM_NUM_PT 128
-
 /* msm_ports: one byte of MSM_PORT_F_* per port number (0..65535), written
  * by the agent from its control-port lists and game port ranges; a port's
  * meaning costs one array lookup per packet instead of a scan of lists. */
-#define MSM_NUM_PORTS	       65536
-#define MSM_PORT_F_CONTROL_TCP 1 /* RTSP/SIP over TCP */
-#define MSM_PORT_F_CONTROL_UDP 2 /* SIP over UDP */
-#define MSM_PORT_F_GAME_UDP    4 /* configured game UDP ports */
+enum msm_sizes {
+	MSM_NUM_PT = 128,      /* RTP payload types (msm_config.clock_rate) */
+	MSM_NUM_PORTS = 65536, /* entries of msm_ports */
+};
 
-#define MSM_CFG_F_FLOWS	 1 /* keep per-flow state (off: counters only) */
-#define MSM_CFG_F_FANOUT 2 /* fan-out groups active */
-#define MSM_CFG_F_RAKNET 4 /* classify RakNet offline messages as game */
+enum msm_port_flags {
+	MSM_PORT_F_CONTROL_TCP = 1, /* RTSP/SIP over TCP */
+	MSM_PORT_F_CONTROL_UDP = 2, /* SIP over UDP */
+	MSM_PORT_F_GAME_UDP = 4,    /* configured game UDP ports */
+};
+
+enum msm_cfg_flags {
+	MSM_CFG_F_FLOWS = 1,  /* keep per-flow state (off: counters only) */
+	MSM_CFG_F_FANOUT = 2, /* fan-out groups active */
+	MSM_CFG_F_RAKNET = 4, /* classify RakNet offline messages as game */
+};
 
 struct msm_config {
 	__u32 flags;
@@ -143,10 +165,14 @@ struct msm_meta {
 /* ---- fan-out ------------------------------------------------------------ */
 /* Largest group: the copy loop runs in bpf_loop(), so the verifier does not
  * bound it; the cost is memory (sizeof(struct msm_fanout_group) per group
- * slot, preallocated) and time in softirq per packet. */
-#ifndef MSM_MAX_SUBS
-#define MSM_MAX_SUBS 1024
+ * slot, preallocated) and time in softirq per packet. A build may change it
+ * with -DMSM_BUILD_MAX_SUBS=n (bpf/scripts/group-size-probe.sh). Power of two. */
+#ifndef MSM_BUILD_MAX_SUBS
+#define MSM_BUILD_MAX_SUBS 1024
 #endif
+enum msm_fanout_limits {
+	MSM_MAX_SUBS = MSM_BUILD_MAX_SUBS,
+};
 
 struct msm_fanout_key {
 	__u8 family;   /* MSM_FAMILY_IPV4 (only IPv4 is fanned out) */
@@ -155,7 +181,9 @@ struct msm_fanout_key {
 	__u32 addr[4]; /* upstream destination address, network order */
 };
 
-#define MSM_SUB_F_INGRESS 1 /* redirect into the ifindex's ingress, not egress */
+enum msm_sub_flags {
+	MSM_SUB_F_INGRESS = 1, /* redirect into the ifindex's ingress, not egress */
+};
 
 struct msm_fanout_sub {
 	__u32 ifindex; /* device the copy leaves by */
@@ -169,12 +197,13 @@ struct msm_fanout_sub {
 	__u32 flags; /* MSM_SUB_F_* */
 };
 
-#define MSM_GROUP_F_LOCAL  1 /* after the copies, deliver the original to the local stack */
-#define MSM_GROUP_F_STRICT 2 /* only relay packets from src_addr[:src_port] ... */
-#define MSM_GROUP_F_PASS_OTHERS \
-	4 /* ... and hand the others to the local stack instead of
-				     * dropping them (e.g. viewers' RTCP receiver reports
-				     * sent to the same node port as the publisher's SRs) */
+enum msm_group_flags {
+	MSM_GROUP_F_LOCAL = 1,	     /* after the copies, deliver the original to the local stack */
+	MSM_GROUP_F_STRICT = 2,	     /* only relay packets from src_addr[:src_port] ... */
+	MSM_GROUP_F_PASS_OTHERS = 4, /* ... and hand the others to the local stack instead of
+				      * dropping them (e.g. viewers' RTCP receiver reports
+				      * sent to the same node port as the publisher's SRs) */
+};
 
 struct msm_fanout_group {
 	__u32 group_id; /* index into msm_group_stats */
@@ -208,7 +237,9 @@ struct msm_fanout_scratch {
 };
 
 /* what a group is for, written by the agent for people (msm fanout) */
-#define MSM_LABEL_LEN 64
+enum msm_label {
+	MSM_LABEL_LEN = 64,
+};
 struct msm_group_info {
 	char label[MSM_LABEL_LEN]; /* e.g. "rtsp/cam1/track0/rtp", NUL-terminated */
 };
@@ -248,10 +279,12 @@ struct msm_ratelimit_state {
 };
 
 /* ---- bookkeeping for the agent (not used by the programs) -------------- */
-#define MSM_ATTACH_F_TC		 1 /* msm's TC filter is attached */
-#define MSM_ATTACH_F_TC_QDISC	 2 /* msm created the clsact qdisc */
-#define MSM_ATTACH_F_XDP	 4 /* msm's XDP program is attached */
-#define MSM_ATTACH_F_XDP_GENERIC 8 /* ... in generic (skb) mode */
+enum msm_attach_flags {
+	MSM_ATTACH_F_TC = 1,	      /* msm's TC filter is attached */
+	MSM_ATTACH_F_TC_QDISC = 2,    /* msm created the clsact qdisc */
+	MSM_ATTACH_F_XDP = 4,	      /* msm's XDP program is attached */
+	MSM_ATTACH_F_XDP_GENERIC = 8, /* ... in generic (skb) mode */
+};
 
 struct msm_attachment {
 	__u32 flags; /* MSM_ATTACH_F_* */
@@ -263,13 +296,18 @@ struct msm_attachment {
 	char ifname[16];
 };
 
-/* Default map sizes; the loader may change them before load. */
-#define MSM_DEFAULT_FLOWS 65536
-#ifndef MSM_DEFAULT_GROUPS
-#define MSM_DEFAULT_GROUPS 256
+/* Default map sizes (io.msm.bpf.DatapathSpec.DEFAULT); the loader may change
+ * them before load. A build may change the groups' with
+ * -DMSM_BUILD_DEFAULT_GROUPS=n. */
+#ifndef MSM_BUILD_DEFAULT_GROUPS
+#define MSM_BUILD_DEFAULT_GROUPS 256
 #endif
-#define MSM_DEFAULT_SUB_IDS   8192
-#define MSM_DEFAULT_DENY      4096
-#define MSM_DEFAULT_RATELIMIT 65536
+enum msm_map_defaults {
+	MSM_DEFAULT_FLOWS = 65536,
+	MSM_DEFAULT_GROUPS = MSM_BUILD_DEFAULT_GROUPS,
+	MSM_DEFAULT_SUB_IDS = 8192,
+	MSM_DEFAULT_DENY = 4096,
+	MSM_DEFAULT_RATELIMIT = 65536,
+};
 
 #endif /* MSM_SHARED_H */

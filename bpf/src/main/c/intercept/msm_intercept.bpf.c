@@ -119,3 +119,8 @@ int msm_icpt_getpeername4(struct bpf_sock_addr *ctx)
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Used by no program: puts enum msm_icpt_limits into the object's BTF (the
+ * compiler writes only types something refers to) for
+ * InterceptLayoutMatchesBtfTest. libbpf skips this section: no map. */
+enum msm_icpt_limits msm_btf_enums SEC(".msm.btf") = MSM_ICPT_MAX_PORTS;

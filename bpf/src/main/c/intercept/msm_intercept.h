@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * msm_intercept.h — structs shared by msm_intercept.bpf.c and the Java side
- * (io.msm.bpf.intercept.*, checked against this object's BTF by
- * InterceptLayoutMatchesBtfTest). Same conventions as msm_shared.h:
- * fixed-width types, explicit padding, addresses in network byte order,
- * ports in host byte order.
+ * msm_intercept.h — structs and constants shared by msm_intercept.bpf.c and
+ * the Java side (io.msm.bpf.intercept.*, whose layouts, codecs and constants
+ * are checked against this object's BTF by InterceptLayoutMatchesBtfTest).
+ * Same conventions as msm_shared.h: fixed-width types, explicit padding,
+ * addresses in network byte order, ports in host byte order, shared
+ * constants as enumerators.
  *
  * This object is separate from msm.bpf.o: it is attached to pod cgroups
  * (cgroup/connect4), not to interfaces, and its lifecycle follows the pods.
@@ -43,7 +44,10 @@ struct msm_icpt_stats {
 	__u64 peer_restored; /* getpeername() answers rewritten to the original */
 };
 
-#define MSM_ICPT_MAX_PORTS 64
-#define MSM_ICPT_MAX_ORIG  65536
+/* enumerators, not #defines, so that the object's BTF carries them */
+enum msm_icpt_limits {
+	MSM_ICPT_MAX_PORTS = 64,   /* entries of msm_icpt_ports */
+	MSM_ICPT_MAX_ORIG = 65536, /* entries of msm_icpt_orig */
+};
 
 #endif

@@ -2,7 +2,9 @@
 /*
  * msm_bench.h — what the fan-out benchmark's sender (bench/src/main/c/rtpsend.c)
  * writes into each packet and what its receiver (msm_bench_sink in
- * msm_testkit.bpf.c) keeps. Read from Java by io.msm.bench.fanout.BenchSink.
+ * msm_testkit.bpf.c) keeps. Read from Java by io.msm.bench.fanout.BenchSink,
+ * whose layouts and constants BenchLayoutMatchesBtfTest checks against the
+ * testkit object's BTF.
  *
  * A benchmark packet's UDP payload: a 12-byte RTP header (version 2,
  * sequence number +1 per packet), then struct msm_bench_stamp, then filler.
@@ -20,11 +22,15 @@ struct msm_bench_stamp {
 	__u32 pad;
 } __attribute__((packed));
 
-#define MSM_BENCH_MAX_RX   4096
-#define MSM_BENCH_SLOTS	   4096 /* power of two */
-#define MSM_BENCH_SUB_BITS 4
-#define MSM_BENCH_SUB	   16	/* buckets per power of two */
-#define MSM_BENCH_BUCKETS  1024 /* power of two; covers up to 2^63 ns */
+/* enumerators, not #defines, so that the object's BTF carries them
+ * (BenchLayoutMatchesBtfTest compares them with io.msm.bench.fanout) */
+enum msm_bench_sizes {
+	MSM_BENCH_MAX_RX = 4096,
+	MSM_BENCH_SLOTS = 4096, /* power of two */
+	MSM_BENCH_SUB_BITS = 4,
+	MSM_BENCH_SUB = 16,	  /* buckets per power of two */
+	MSM_BENCH_BUCKETS = 1024, /* power of two; covers up to 2^63 ns */
+};
 
 struct msm_bench_cfg {
 	__u32 copies; /* copies expected per upstream packet (N), 0: no spread */

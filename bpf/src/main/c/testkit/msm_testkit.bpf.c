@@ -26,7 +26,9 @@
 
 #include "msm_bench.h"
 
-#define MSM_CAPTURE_BYTES 2048 /* a power of two, see below */
+enum msm_capture {
+	MSM_CAPTURE_BYTES = 2048, /* a power of two, see below */
+};
 
 struct msm_capture_rec {
 	__u32 len;     /* skb->len */
@@ -310,3 +312,14 @@ int msm_clone_floor(struct __sk_buff *skb)
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Used by no program: puts the enums Java mirrors into the object's BTF (the
+ * compiler writes only types something refers to) for the testkit and bench
+ * layout tests. libbpf skips this section: no map. */
+struct msm_btf_enums {
+	enum msm_capture capture;
+	enum msm_bench_sizes bench_sizes;
+};
+struct msm_btf_enums msm_btf_enums SEC(".msm.btf") = {
+	.capture = MSM_CAPTURE_BYTES,
+};

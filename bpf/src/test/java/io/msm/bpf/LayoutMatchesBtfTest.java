@@ -2,6 +2,7 @@ package io.msm.bpf;
 
 import io.msm.bpf.btf.BtfStructs;
 import io.msm.bpf.btf.LayoutAssert;
+import io.msm.bpf.maps.Addr;
 import io.msm.bpf.maps.Attachment;
 import io.msm.bpf.maps.Counters;
 import io.msm.bpf.maps.DatapathConfig;
@@ -14,20 +15,31 @@ import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.Meta;
+import io.msm.bpf.maps.PortTable;
 import io.msm.bpf.maps.RateLimitKey;
 import io.msm.bpf.maps.RateLimitState;
 import io.msm.bpf.maps.RtpStats;
+import io.msm.bpf.maps.Stat;
 import io.msm.bpf.maps.StructLayout;
 import io.msm.bpf.maps.SubStats;
+import io.msm.bpf.maps.TrafficClass;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every Java mirror of a C struct has the size and member offsets the compiler gave the struct,
- * read from the object's BTF. A change on one side only fails here. (Reads a file: no root needed.)
+ * The Java side of msm_shared.h against the compiled object's BTF (reads a file: no root needed).
+ * Every Java mirror of a C struct has the size, and member offsets and sizes, the compiler gave the
+ * struct; its codec takes every offset from that layout; and every constant both sides share (the
+ * layout version, classes, stats, flags, limits, default map sizes) has the value of its C
+ * enumerator. A change on one side only fails here.
  */
 class LayoutMatchesBtfTest {
     static BtfStructs btf;
@@ -66,5 +78,91 @@ class LayoutMatchesBtfTest {
     @MethodSource("layouts")
     void javaMatchesC(StructLayout java) {
         LayoutAssert.matches(btf, java);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("layouts")
+    void codecTakesEveryOffsetFromTheLayout(StructLayout java) {
+        LayoutAssert.codecUsesEveryMember(java);
+    }
+
+    /** A constant both sides share: C enumerator of enum cEnum, and the Java value. */
+    record Shared(String cEnum, String enumerator, long java) {
+        @Override
+        public String toString() {
+            return enumerator;
+        }
+    }
+
+    static Stream<Shared> constants() {
+        DatapathSpec d = DatapathSpec.DEFAULT;
+        List<Shared> fixed =
+                List.of(
+                        new Shared("msm_identity", "MSM_LAYOUT_VERSION", Meta.LAYOUT_VERSION),
+                        new Shared("msm_identity", "MSM_META_MAGIC", Meta.MAGIC),
+                        new Shared("msm_class", "MSM_CLASS_MAX", TrafficClass.SLOTS),
+                        new Shared("msm_stat", "MSM_STAT_MAX", Stat.SLOTS),
+                        new Shared("msm_family", "MSM_FAMILY_IPV4", Addr.FAMILY_IPV4),
+                        new Shared("msm_family", "MSM_FAMILY_IPV6", Addr.FAMILY_IPV6),
+                        new Shared("msm_rtp_flags", "MSM_RTP_F_INIT", RtpStats.F_INIT),
+                        new Shared("msm_rtp_flags", "MSM_RTP_F_TRANSIT", RtpStats.F_TRANSIT),
+                        new Shared("msm_flow_flags", "MSM_FLOW_F_FANOUT", Flow.F_FANOUT),
+                        new Shared("msm_sizes", "MSM_NUM_PT", DatapathConfig.NUM_PT),
+                        new Shared("msm_sizes", "MSM_NUM_PORTS", PortTable.SIZE),
+                        new Shared(
+                                "msm_port_flags",
+                                "MSM_PORT_F_CONTROL_TCP",
+                                PortTable.F_CONTROL_TCP),
+                        new Shared(
+                                "msm_port_flags",
+                                "MSM_PORT_F_CONTROL_UDP",
+                                PortTable.F_CONTROL_UDP),
+                        new Shared("msm_port_flags", "MSM_PORT_F_GAME_UDP", PortTable.F_GAME_UDP),
+                        new Shared("msm_cfg_flags", "MSM_CFG_F_FLOWS", DatapathConfig.F_FLOWS),
+                        new Shared("msm_cfg_flags", "MSM_CFG_F_FANOUT", DatapathConfig.F_FANOUT),
+                        new Shared("msm_cfg_flags", "MSM_CFG_F_RAKNET", DatapathConfig.F_RAKNET),
+                        new Shared("msm_fanout_limits", "MSM_MAX_SUBS", FanoutGroup.MAX_SUBS),
+                        new Shared("msm_sub_flags", "MSM_SUB_F_INGRESS", FanoutSub.F_INGRESS),
+                        new Shared("msm_group_flags", "MSM_GROUP_F_LOCAL", FanoutGroup.F_LOCAL),
+                        new Shared("msm_group_flags", "MSM_GROUP_F_STRICT", FanoutGroup.F_STRICT),
+                        new Shared(
+                                "msm_group_flags",
+                                "MSM_GROUP_F_PASS_OTHERS",
+                                FanoutGroup.F_PASS_OTHERS),
+                        new Shared("msm_label", "MSM_LABEL_LEN", GroupInfo.LABEL_LEN),
+                        new Shared("msm_attach_flags", "MSM_ATTACH_F_TC", Attachment.F_TC),
+                        new Shared(
+                                "msm_attach_flags", "MSM_ATTACH_F_TC_QDISC", Attachment.F_TC_QDISC),
+                        new Shared("msm_attach_flags", "MSM_ATTACH_F_XDP", Attachment.F_XDP),
+                        new Shared(
+                                "msm_attach_flags",
+                                "MSM_ATTACH_F_XDP_GENERIC",
+                                Attachment.F_XDP_GENERIC),
+                        new Shared("msm_map_defaults", "MSM_DEFAULT_FLOWS", d.flows()),
+                        new Shared("msm_map_defaults", "MSM_DEFAULT_GROUPS", d.groups()),
+                        new Shared("msm_map_defaults", "MSM_DEFAULT_SUB_IDS", d.subIds()),
+                        new Shared("msm_map_defaults", "MSM_DEFAULT_DENY", d.deny()),
+                        new Shared("msm_map_defaults", "MSM_DEFAULT_RATELIMIT", d.rateLimit()));
+        // the Java enums name the C enumerators: TrafficClass.RTP is MSM_CLASS_RTP, Stat.XDP_DENY
+        // MSM_STAT_XDP_DENY
+        Stream<Shared> classes =
+                Arrays.stream(TrafficClass.values())
+                        .map(c -> new Shared("msm_class", "MSM_CLASS_" + c.name(), c.id()));
+        Stream<Shared> stats =
+                Arrays.stream(Stat.values())
+                        .map(s -> new Shared("msm_stat", "MSM_STAT_" + s.name(), s.id()));
+        return Stream.of(fixed.stream(), classes, stats).flatMap(s -> s);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("constants")
+    void javaConstantMatchesC(Shared c) {
+        LayoutAssert.constant(btf, c.cEnum(), c.enumerator(), c.java());
+    }
+
+    @Test
+    void everyConstantOfTheObjectHasAJavaMirror() {
+        Set<String> mirrored = constants().map(Shared::enumerator).collect(Collectors.toSet());
+        LayoutAssert.everyEnumeratorMirrored(btf, mirrored, Set.of());
     }
 }

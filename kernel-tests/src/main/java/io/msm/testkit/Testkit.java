@@ -4,6 +4,7 @@ import io.msm.bpf.BpfObject;
 import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
+import io.msm.bpf.maps.StructLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -47,11 +48,33 @@ public final class Testkit implements AutoCloseable {
         }
     }
 
+    /** struct msm_capture_rec (checked against the object's BTF by TestkitLayoutMatchesBtfTest). */
+    static final StructLayout CAPTURE_REC =
+            StructLayout.struct("msm_capture_rec", 16 + CAPTURE_BYTES)
+                    .u32("len", 0)
+                    .u32("ifindex", 4)
+                    .u32("caplen", 8)
+                    .pad("pad", 12, 4)
+                    .member("data", 16, CAPTURE_BYTES)
+                    .build();
+
+    private static final int LEN = CAPTURE_REC.u32("len");
+    private static final int IFINDEX = CAPTURE_REC.u32("ifindex");
+    private static final int CAPLEN = CAPTURE_REC.u32("caplen");
+    private static final int DATA = CAPTURE_REC.bytes("data", CAPTURE_BYTES);
+
+    /** struct msm_sink_stats */
+    static final StructLayout SINK_STATS =
+            StructLayout.struct("msm_sink_stats", 16).u64("packets", 0).u64("bytes", 8).build();
+
+    private static final int SINK_PACKETS = SINK_STATS.u64("packets");
+    private static final int SINK_BYTES = SINK_STATS.u64("bytes");
+
     private static final Codec<Captured> CAPTURED =
             new Codec<>() {
                 @Override
                 public int size() {
-                    return 16 + CAPTURE_BYTES;
+                    return CAPTURE_REC.size();
                 }
 
                 @Override
@@ -61,12 +84,12 @@ public final class Testkit implements AutoCloseable {
 
                 @Override
                 public Captured read(ByteBuffer b, int off) {
-                    int caplen = Math.min(b.getInt(off + 8), CAPTURE_BYTES);
+                    int caplen = Math.min(b.getInt(off + CAPLEN), CAPTURE_BYTES);
                     byte[] d = new byte[caplen];
                     for (int i = 0; i < caplen; i++) {
-                        d[i] = b.get(off + 16 + i);
+                        d[i] = b.get(off + DATA + i);
                     }
-                    return new Captured(b.getInt(off), b.getInt(off + 4), d);
+                    return new Captured(b.getInt(off + LEN), b.getInt(off + IFINDEX), d);
                 }
             };
 
@@ -136,18 +159,20 @@ public final class Testkit implements AutoCloseable {
                         new Codec<>() {
                             @Override
                             public int size() {
-                                return 16;
+                                return SINK_STATS.size();
                             }
 
                             @Override
                             public void write(ByteBuffer b, int off, long[] v) {
-                                b.putLong(off, v[0]);
-                                b.putLong(off + 8, v[1]);
+                                b.putLong(off + SINK_PACKETS, v[0]);
+                                b.putLong(off + SINK_BYTES, v[1]);
                             }
 
                             @Override
                             public long[] read(ByteBuffer b, int off) {
-                                return new long[] {b.getLong(off), b.getLong(off + 8)};
+                                return new long[] {
+                                    b.getLong(off + SINK_PACKETS), b.getLong(off + SINK_BYTES)
+                                };
                             }
                         })) {
             long[] t = new long[2];

@@ -14,6 +14,7 @@ import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.PortTable;
 import io.msm.bpf.maps.Stat;
+import io.msm.bpf.maps.StructLayout;
 import io.msm.bpf.testrun.ProgTestRun;
 import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
@@ -42,6 +43,20 @@ import java.util.Locale;
  * writes DIR/classifier.csv.
  */
 public final class ClassifierCost {
+    /** struct msm_clone_floor_cfg of msm_testkit.bpf.o (checked by BenchLayoutMatchesBtfTest). */
+    public static final StructLayout CLONE_FLOOR_CFG =
+            StructLayout.struct("msm_clone_floor_cfg", 16)
+                    .u32("copies", 0)
+                    .u32("ifindex", 4)
+                    .u32("mode", 8)
+                    .u32("l4_off", 12)
+                    .build();
+
+    private static final int CFG_COPIES = CLONE_FLOOR_CFG.u32("copies");
+    private static final int CFG_IFINDEX = CLONE_FLOOR_CFG.u32("ifindex");
+    private static final int CFG_MODE = CLONE_FLOOR_CFG.u32("mode");
+    private static final int CFG_L4_OFF = CLONE_FLOOR_CFG.u32("l4_off");
+
     private ClassifierCost() {}
 
     record Case(String name, byte[] packet, int subscribers) {}
@@ -234,23 +249,24 @@ public final class ClassifierCost {
                                 new Codec<>() {
                                     @Override
                                     public int size() {
-                                        return 16;
+                                        return CLONE_FLOOR_CFG.size();
                                     }
 
                                     @Override
                                     public void write(ByteBuffer b, int off, int[] v) {
-                                        for (int i = 0; i < 4; i++) {
-                                            b.putInt(off + 4 * i, v[i]);
-                                        }
+                                        b.putInt(off + CFG_COPIES, v[0]);
+                                        b.putInt(off + CFG_IFINDEX, v[1]);
+                                        b.putInt(off + CFG_MODE, v[2]);
+                                        b.putInt(off + CFG_L4_OFF, v[3]);
                                     }
 
                                     @Override
                                     public int[] read(ByteBuffer b, int off) {
                                         return new int[] {
-                                            b.getInt(off),
-                                            b.getInt(off + 4),
-                                            b.getInt(off + 8),
-                                            b.getInt(off + 12)
+                                            b.getInt(off + CFG_COPIES),
+                                            b.getInt(off + CFG_IFINDEX),
+                                            b.getInt(off + CFG_MODE),
+                                            b.getInt(off + CFG_L4_OFF)
                                         };
                                     }
                                 })) {

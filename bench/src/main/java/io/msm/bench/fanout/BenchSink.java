@@ -4,6 +4,7 @@ import io.msm.bpf.BpfObject;
 import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
+import io.msm.bpf.maps.StructLayout;
 import io.msm.bpf.testrun.ProgTestRun;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Testkit;
@@ -21,6 +22,23 @@ import java.util.Map;
  */
 final class BenchSink implements AutoCloseable {
     static final String PROG = "msm_bench_sink";
+
+    /** struct msm_bench_cfg (this and the other layouts: checked by BenchLayoutMatchesBtfTest) */
+    static final StructLayout CFG =
+            StructLayout.struct("msm_bench_cfg", 8).u32("copies", 0).pad("pad", 4, 4).build();
+
+    private static final int CFG_COPIES = CFG.u32("copies");
+    private static final int CFG_PAD = CFG.u32("pad");
+
+    /** struct msm_bench_hist */
+    static final StructLayout HIST_LAYOUT =
+            StructLayout.struct("msm_bench_hist", 2 * Histogram.BUCKETS * 8)
+                    .member("latency", 0, Histogram.BUCKETS * 8)
+                    .member("spread", Histogram.BUCKETS * 8, Histogram.BUCKETS * 8)
+                    .build();
+
+    private static final int HIST_LATENCY = HIST_LAYOUT.array("latency", 8, Histogram.BUCKETS);
+    private static final int HIST_SPREAD = HIST_LAYOUT.array("spread", 8, Histogram.BUCKETS);
 
     private final BpfObject obj;
 
@@ -67,18 +85,18 @@ final class BenchSink implements AutoCloseable {
                         new Codec<>() {
                             @Override
                             public int size() {
-                                return 8;
+                                return CFG.size();
                             }
 
                             @Override
                             public void write(ByteBuffer b, int off, Integer v) {
-                                b.putInt(off, v);
-                                b.putInt(off + 4, 0);
+                                b.putInt(off + CFG_COPIES, v);
+                                b.putInt(off + CFG_PAD, 0);
                             }
 
                             @Override
                             public Integer read(ByteBuffer b, int off) {
-                                return b.getInt(off);
+                                return b.getInt(off + CFG_COPIES);
                             }
                         })) {
             cfg.update(0, n);
@@ -87,11 +105,25 @@ final class BenchSink implements AutoCloseable {
 
     /** One receiver's counters (struct msm_bench_rx). */
     record Rx(long packets, long late, long duplicates) {
+        static final StructLayout LAYOUT =
+                StructLayout.struct("msm_bench_rx", 48)
+                        .u64("packets", 0)
+                        .u64("bytes", 8)
+                        .u64("late", 16)
+                        .u64("duplicates", 24)
+                        .u32("max_seq", 32)
+                        .u32("started", 36)
+                        .u64("last_sent_ns", 40)
+                        .build();
+        private static final int PACKETS = LAYOUT.u64("packets");
+        private static final int LATE = LAYOUT.u64("late");
+        private static final int DUPLICATES = LAYOUT.u64("duplicates");
+
         static final Codec<Rx> CODEC =
                 new Codec<>() {
                     @Override
                     public int size() {
-                        return 48;
+                        return LAYOUT.size();
                     }
 
                     @Override
@@ -101,7 +133,10 @@ final class BenchSink implements AutoCloseable {
 
                     @Override
                     public Rx read(ByteBuffer b, int off) {
-                        return new Rx(b.getLong(off), b.getLong(off + 16), b.getLong(off + 24));
+                        return new Rx(
+                                b.getLong(off + PACKETS),
+                                b.getLong(off + LATE),
+                                b.getLong(off + DUPLICATES));
                     }
                 };
     }
@@ -144,7 +179,7 @@ final class BenchSink implements AutoCloseable {
             new Codec<>() {
                 @Override
                 public int size() {
-                    return 2 * Histogram.BUCKETS * 8;
+                    return HIST_LAYOUT.size();
                 }
 
                 @Override
@@ -155,9 +190,10 @@ final class BenchSink implements AutoCloseable {
                 @Override
                 public long[][] read(ByteBuffer b, int off) {
                     long[][] h = new long[2][Histogram.BUCKETS];
+                    int[] base = {HIST_LATENCY, HIST_SPREAD};
                     for (int k = 0; k < 2; k++) {
                         for (int i = 0; i < Histogram.BUCKETS; i++) {
-                            h[k][i] = b.getLong(off + (k * Histogram.BUCKETS + i) * 8);
+                            h[k][i] = b.getLong(off + base[k] + i * 8);
                         }
                     }
                     return h;

@@ -50,6 +50,10 @@ public final class ConnectRedirect implements AutoCloseable {
     public static final String MAP_ORIG = "msm_icpt_orig";
     public static final String MAP_STATS = "msm_icpt_stats";
     public static final List<String> MAPS = List.of(MAP_PORTS, MAP_ORIG, MAP_STATS);
+
+    /** MSM_ICPT_MAX_PORTS: entries of msm_icpt_ports. */
+    public static final int MAX_PORTS = 64;
+
     public static final String LINKS = "links";
 
     /** bpffs refuses names with dots; pod UIDs and test names are letters, digits, - and _. */
@@ -193,9 +197,9 @@ public final class ConnectRedirect implements AutoCloseable {
 
     /** Make the port table exactly {@code want}: TCP destination port -> proxy. */
     public void setPorts(Map<Integer, InterceptTarget> want) {
-        if (want.size() > 64) {
+        if (want.size() > MAX_PORTS) {
             throw new IllegalArgumentException(
-                    "at most 64 intercepted ports (got " + want.size() + ")");
+                    "at most " + MAX_PORTS + " intercepted ports (got " + want.size() + ")");
         }
         BpfMap<InterceptKey, InterceptTarget> m = portMap();
         for (InterceptKey k : m.keys()) {

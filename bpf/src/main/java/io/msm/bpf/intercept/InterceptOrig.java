@@ -10,7 +10,14 @@ import java.nio.ByteBuffer;
 /** struct msm_icpt_orig: where a redirected socket was heading (by socket cookie). */
 public record InterceptOrig(InetSocketAddress destination) {
     public static final StructLayout LAYOUT =
-            StructLayout.of("msm_icpt_orig", 8, "addr", 0, "port", 4, "pad", 6);
+            StructLayout.struct("msm_icpt_orig", 8)
+                    .u32("addr", 0)
+                    .u16("port", 4)
+                    .pad("pad", 6, 2)
+                    .build();
+    private static final int ADDR = LAYOUT.u32("addr");
+    private static final int PORT = LAYOUT.u16("port");
+    private static final int PAD = LAYOUT.u16("pad");
 
     public static final Codec<InterceptOrig> CODEC =
             new Codec<>() {
@@ -21,19 +28,20 @@ public record InterceptOrig(InetSocketAddress destination) {
 
                 @Override
                 public void write(ByteBuffer b, int off, InterceptOrig o) {
-                    b.put(off, o.destination.getAddress().getAddress(), 0, 4);
-                    b.putShort(off + 4, (short) o.destination.getPort());
-                    b.putShort(off + 6, (short) 0);
+                    b.put(off + ADDR, o.destination.getAddress().getAddress(), 0, 4);
+                    b.putShort(off + PORT, (short) o.destination.getPort());
+                    b.putShort(off + PAD, (short) 0);
                 }
 
                 @Override
                 public InterceptOrig read(ByteBuffer b, int off) {
                     byte[] a = new byte[4];
-                    b.get(off, a, 0, 4);
+                    b.get(off + ADDR, a, 0, 4);
                     try {
                         return new InterceptOrig(
                                 new InetSocketAddress(
-                                        InetAddress.getByAddress(a), b.getShort(off + 4) & 0xffff));
+                                        InetAddress.getByAddress(a),
+                                        b.getShort(off + PORT) & 0xffff));
                     } catch (UnknownHostException e) {
                         throw new IllegalStateException(e);
                     }

@@ -8,8 +8,14 @@ import java.util.List;
 /** struct msm_icpt_stats: per-CPU counters of the interception programs. */
 public record InterceptStats(long redirected, long passed, long peerRestored) {
     public static final StructLayout LAYOUT =
-            StructLayout.of(
-                    "msm_icpt_stats", 24, "redirected", 0, "passed", 8, "peer_restored", 16);
+            StructLayout.struct("msm_icpt_stats", 24)
+                    .u64("redirected", 0)
+                    .u64("passed", 8)
+                    .u64("peer_restored", 16)
+                    .build();
+    private static final int REDIRECTED = LAYOUT.u64("redirected");
+    private static final int PASSED = LAYOUT.u64("passed");
+    private static final int PEER_RESTORED = LAYOUT.u64("peer_restored");
 
     public static final InterceptStats ZERO = new InterceptStats(0, 0, 0);
 
@@ -32,15 +38,17 @@ public record InterceptStats(long redirected, long passed, long peerRestored) {
 
                 @Override
                 public void write(ByteBuffer b, int off, InterceptStats s) {
-                    b.putLong(off, s.redirected);
-                    b.putLong(off + 8, s.passed);
-                    b.putLong(off + 16, s.peerRestored);
+                    b.putLong(off + REDIRECTED, s.redirected);
+                    b.putLong(off + PASSED, s.passed);
+                    b.putLong(off + PEER_RESTORED, s.peerRestored);
                 }
 
                 @Override
                 public InterceptStats read(ByteBuffer b, int off) {
                     return new InterceptStats(
-                            b.getLong(off), b.getLong(off + 8), b.getLong(off + 16));
+                            b.getLong(off + REDIRECTED),
+                            b.getLong(off + PASSED),
+                            b.getLong(off + PEER_RESTORED));
                 }
             };
 }

@@ -15,7 +15,14 @@ import java.nio.ByteBuffer;
  */
 public record InterceptTarget(Inet4Address address, int port) {
     public static final StructLayout LAYOUT =
-            StructLayout.of("msm_icpt_target", 8, "addr", 0, "port", 4, "flags", 6);
+            StructLayout.struct("msm_icpt_target", 8)
+                    .u32("addr", 0)
+                    .u16("port", 4)
+                    .u16("flags", 6)
+                    .build();
+    private static final int ADDR = LAYOUT.u32("addr");
+    private static final int PORT = LAYOUT.u16("port");
+    private static final int FLAGS = LAYOUT.u16("flags");
 
     public static InterceptTarget of(InetSocketAddress a) {
         if (!(a.getAddress() instanceof Inet4Address v4)) {
@@ -44,15 +51,15 @@ public record InterceptTarget(Inet4Address address, int port) {
                 @Override
                 public void write(ByteBuffer b, int off, InterceptTarget t) {
                     byte[] a = t.address == null ? new byte[4] : t.address.getAddress();
-                    b.put(off, a, 0, 4); // network order, as the kernel compares it
-                    b.putShort(off + 4, (short) t.port);
-                    b.putShort(off + 6, (short) 0);
+                    b.put(off + ADDR, a, 0, 4); // network order, as the kernel compares it
+                    b.putShort(off + PORT, (short) t.port);
+                    b.putShort(off + FLAGS, (short) 0); // reserved
                 }
 
                 @Override
                 public InterceptTarget read(ByteBuffer b, int off) {
                     byte[] a = new byte[4];
-                    b.get(off, a, 0, 4);
+                    b.get(off + ADDR, a, 0, 4);
                     Inet4Address addr = null;
                     if ((a[0] | a[1] | a[2] | a[3]) != 0) {
                         try {
@@ -61,7 +68,7 @@ public record InterceptTarget(Inet4Address address, int port) {
                             throw new IllegalStateException(e);
                         }
                     }
-                    return new InterceptTarget(addr, b.getShort(off + 4) & 0xffff);
+                    return new InterceptTarget(addr, b.getShort(off + PORT) & 0xffff);
                 }
             };
 }

@@ -139,6 +139,8 @@ public interface LibBpf {
 
     int btf__resolve_type(Pointer btf, int id);
 
+    int btf__type_cnt(Pointer btf);
+
     // --- logging -------------------------------------------------------------------
     /** int (*)(enum libbpf_print_level level, const char *fmt, va_list args) */
     interface PrintFn {

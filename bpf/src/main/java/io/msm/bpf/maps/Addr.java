@@ -8,6 +8,11 @@ import java.nio.ByteBuffer;
 
 /** IP addresses as the datapath stores them: 16 bytes, network order, IPv4 in the first 4. */
 public final class Addr {
+    /** enum msm_family: the family byte of flow, fan-out, deny and rate-limit keys. */
+    public static final int FAMILY_IPV4 = 4;
+
+    public static final int FAMILY_IPV6 = 6;
+
     private Addr() {}
 
     public static void write16(ByteBuffer b, int off, InetAddress a) {
@@ -18,7 +23,7 @@ public final class Addr {
     }
 
     public static InetAddress read16(ByteBuffer b, int off, int family) {
-        byte[] raw = new byte[family == 6 ? 16 : 4];
+        byte[] raw = new byte[family == FAMILY_IPV6 ? 16 : 4];
         for (int i = 0; i < raw.length; i++) {
             raw[i] = b.get(off + i);
         }
@@ -52,7 +57,7 @@ public final class Addr {
     }
 
     public static int family(InetAddress a) {
-        return a instanceof Inet6Address ? 6 : 4;
+        return a instanceof Inet6Address ? FAMILY_IPV6 : FAMILY_IPV4;
     }
 
     /** "10.0.0.1:5004" or "[fe80::1]:5004" */

@@ -6,8 +6,14 @@ import java.util.List;
 /** struct msm_counters: global per-CPU counters; {@link #sum} adds the CPUs up. */
 public record Counters(long[] classPackets, long[] classBytes, long[] stat) {
     public static final StructLayout LAYOUT =
-            StructLayout.of(
-                    "msm_counters", 256, "class_packets", 0, "class_bytes", 64, "stat", 128);
+            StructLayout.struct("msm_counters", 256)
+                    .member("class_packets", 0, 64)
+                    .member("class_bytes", 64, 64)
+                    .member("stat", 128, 128)
+                    .build();
+    private static final int CLASS_PACKETS = LAYOUT.array("class_packets", 8, TrafficClass.SLOTS);
+    private static final int CLASS_BYTES = LAYOUT.array("class_bytes", 8, TrafficClass.SLOTS);
+    private static final int STAT = LAYOUT.array("stat", 8, Stat.SLOTS);
 
     public static Counters zero() {
         return new Counters(
@@ -50,11 +56,11 @@ public record Counters(long[] classPackets, long[] classBytes, long[] stat) {
                 @Override
                 public void write(ByteBuffer b, int off, Counters c) {
                     for (int i = 0; i < TrafficClass.SLOTS; i++) {
-                        b.putLong(off + i * 8, c.classPackets[i]);
-                        b.putLong(off + 64 + i * 8, c.classBytes[i]);
+                        b.putLong(off + CLASS_PACKETS + i * 8, c.classPackets[i]);
+                        b.putLong(off + CLASS_BYTES + i * 8, c.classBytes[i]);
                     }
                     for (int i = 0; i < Stat.SLOTS; i++) {
-                        b.putLong(off + 128 + i * 8, c.stat[i]);
+                        b.putLong(off + STAT + i * 8, c.stat[i]);
                     }
                 }
 
@@ -62,11 +68,11 @@ public record Counters(long[] classPackets, long[] classBytes, long[] stat) {
                 public Counters read(ByteBuffer b, int off) {
                     Counters c = zero();
                     for (int i = 0; i < TrafficClass.SLOTS; i++) {
-                        c.classPackets[i] = b.getLong(off + i * 8);
-                        c.classBytes[i] = b.getLong(off + 64 + i * 8);
+                        c.classPackets[i] = b.getLong(off + CLASS_PACKETS + i * 8);
+                        c.classBytes[i] = b.getLong(off + CLASS_BYTES + i * 8);
                     }
                     for (int i = 0; i < Stat.SLOTS; i++) {
-                        c.stat[i] = b.getLong(off + 128 + i * 8);
+                        c.stat[i] = b.getLong(off + STAT + i * 8);
                     }
                     return c;
                 }

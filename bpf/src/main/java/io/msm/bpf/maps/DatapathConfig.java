@@ -14,19 +14,18 @@ public record DatapathConfig(int flags, int newflowRate, int newflowBurst, int[]
     public static final int NUM_PT = 128;
 
     public static final StructLayout LAYOUT =
-            StructLayout.of(
-                    "msm_config",
-                    528,
-                    "flags",
-                    0,
-                    "newflow_rate",
-                    4,
-                    "newflow_burst",
-                    8,
-                    "pad",
-                    12,
-                    "clock_rate",
-                    16);
+            StructLayout.struct("msm_config", 528)
+                    .u32("flags", 0)
+                    .u32("newflow_rate", 4)
+                    .u32("newflow_burst", 8)
+                    .pad("pad", 12, 4)
+                    .member("clock_rate", 16, 4 * NUM_PT)
+                    .build();
+    private static final int FLAGS = LAYOUT.u32("flags");
+    private static final int NEWFLOW_RATE = LAYOUT.u32("newflow_rate");
+    private static final int NEWFLOW_BURST = LAYOUT.u32("newflow_burst");
+    private static final int PAD = LAYOUT.u32("pad");
+    private static final int CLOCK_RATE = LAYOUT.array("clock_rate", 4, NUM_PT);
 
     public DatapathConfig {
         if (clockRates.length != NUM_PT) {
@@ -109,12 +108,12 @@ public record DatapathConfig(int flags, int newflowRate, int newflowBurst, int[]
 
                 @Override
                 public void write(ByteBuffer b, int off, DatapathConfig c) {
-                    b.putInt(off, c.flags);
-                    b.putInt(off + 4, c.newflowRate);
-                    b.putInt(off + 8, c.newflowBurst);
-                    b.putInt(off + 12, 0);
+                    b.putInt(off + FLAGS, c.flags);
+                    b.putInt(off + NEWFLOW_RATE, c.newflowRate);
+                    b.putInt(off + NEWFLOW_BURST, c.newflowBurst);
+                    b.putInt(off + PAD, 0);
                     for (int i = 0; i < NUM_PT; i++) {
-                        b.putInt(off + 16 + 4 * i, c.clockRates[i]);
+                        b.putInt(off + CLOCK_RATE + 4 * i, c.clockRates[i]);
                     }
                 }
 
@@ -122,10 +121,13 @@ public record DatapathConfig(int flags, int newflowRate, int newflowBurst, int[]
                 public DatapathConfig read(ByteBuffer b, int off) {
                     int[] r = new int[NUM_PT];
                     for (int i = 0; i < NUM_PT; i++) {
-                        r[i] = b.getInt(off + 16 + 4 * i);
+                        r[i] = b.getInt(off + CLOCK_RATE + 4 * i);
                     }
                     return new DatapathConfig(
-                            b.getInt(off), b.getInt(off + 4), b.getInt(off + 8), r);
+                            b.getInt(off + FLAGS),
+                            b.getInt(off + NEWFLOW_RATE),
+                            b.getInt(off + NEWFLOW_BURST),
+                            r);
                 }
             };
 }

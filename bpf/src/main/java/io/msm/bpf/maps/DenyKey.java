@@ -6,7 +6,15 @@ import java.nio.ByteBuffer;
 /** struct msm_deny_key: an LPM-trie key for a source prefix (IPv4 or IPv6). */
 public record DenyKey(InetAddress prefix, int prefixLen) {
     public static final StructLayout LAYOUT =
-            StructLayout.of("msm_deny_key", 24, "prefixlen", 0, "family", 4, "addr", 5, "pad", 21);
+            StructLayout.struct("msm_deny_key", 24)
+                    .u32("prefixlen", 0)
+                    .u8("family", 4)
+                    .member("addr", 5, 16)
+                    .pad("pad", 21, 3)
+                    .build();
+    private static final int PREFIXLEN = LAYOUT.u32("prefixlen");
+    private static final int FAMILY = LAYOUT.u8("family");
+    private static final int ADDR = LAYOUT.bytes("addr", 16);
 
     public DenyKey {
         int max = Addr.family(prefix) == 6 ? 128 : 32;
@@ -48,18 +56,21 @@ public record DenyKey(InetAddress prefix, int prefixLen) {
                     for (int i = 0; i < size(); i++) {
                         b.put(off + i, (byte) 0);
                     }
-                    b.putInt(off, 8 + k.prefixLen); // the family byte is part of the matched prefix
-                    b.put(off + 4, (byte) Addr.family(k.prefix));
+                    b.putInt(
+                            off + PREFIXLEN,
+                            8 + k.prefixLen); // the family byte is part of the matched prefix
+                    b.put(off + FAMILY, (byte) Addr.family(k.prefix));
                     byte[] raw = k.prefix.getAddress();
                     for (int i = 0; i < raw.length; i++) {
-                        b.put(off + 5 + i, raw[i]);
+                        b.put(off + ADDR + i, raw[i]);
                     }
                 }
 
                 @Override
                 public DenyKey read(ByteBuffer b, int off) {
-                    int family = b.get(off + 4) & 0xff;
-                    return new DenyKey(Addr.read16(b, off + 5, family), b.getInt(off) - 8);
+                    int family = b.get(off + FAMILY) & 0xff;
+                    return new DenyKey(
+                            Addr.read16(b, off + ADDR, family), b.getInt(off + PREFIXLEN) - 8);
                 }
             };
 }

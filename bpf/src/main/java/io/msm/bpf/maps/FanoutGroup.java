@@ -31,28 +31,26 @@ public record FanoutGroup(
      */
     public static final int F_PASS_OTHERS = 4;
 
-    private static final int HEADER = 24;
-
     public static final StructLayout LAYOUT =
-            StructLayout.of(
-                    "msm_fanout_group",
-                    HEADER + MAX_SUBS * 36,
-                    "group_id",
-                    0,
-                    "flags",
-                    4,
-                    "n_subs",
-                    8,
-                    "src_port",
-                    12,
-                    "pad",
-                    14,
-                    "src_addr",
-                    16,
-                    "pad2",
-                    20,
-                    "subs",
-                    24);
+            StructLayout.struct("msm_fanout_group", 24 + MAX_SUBS * 36)
+                    .u32("group_id", 0)
+                    .u32("flags", 4)
+                    .u32("n_subs", 8)
+                    .u16("src_port", 12)
+                    .pad("pad", 14, 2)
+                    .u32("src_addr", 16)
+                    .pad("pad2", 20, 4)
+                    .member("subs", 24, MAX_SUBS * 36)
+                    .build();
+    private static final int GROUP_ID = LAYOUT.u32("group_id");
+    private static final int FLAGS = LAYOUT.u32("flags");
+    private static final int N_SUBS = LAYOUT.u32("n_subs");
+    private static final int SRC_PORT = LAYOUT.u16("src_port");
+    private static final int PAD = LAYOUT.u16("pad");
+    private static final int SRC_ADDR = LAYOUT.u32("src_addr");
+    private static final int PAD2 = LAYOUT.u32("pad2");
+    private static final int SUBS = LAYOUT.nestedArray("subs", FanoutSub.LAYOUT, MAX_SUBS);
+    private static final int SUB_SIZE = FanoutSub.LAYOUT.size();
 
     public FanoutGroup {
         subs = List.copyOf(subs);
@@ -79,35 +77,35 @@ public record FanoutGroup(
 
                 @Override
                 public void write(ByteBuffer b, int off, FanoutGroup g) {
-                    b.putInt(off, g.groupId);
-                    b.putInt(off + 4, g.flags);
-                    b.putInt(off + 8, g.subs.size());
-                    b.putShort(off + 12, (short) g.srcPort);
-                    b.putShort(off + 14, (short) 0);
-                    Addr.write4(b, off + 16, g.srcAddr);
-                    b.putInt(off + 20, 0);
+                    b.putInt(off + GROUP_ID, g.groupId);
+                    b.putInt(off + FLAGS, g.flags);
+                    b.putInt(off + N_SUBS, g.subs.size());
+                    b.putShort(off + SRC_PORT, (short) g.srcPort);
+                    b.putShort(off + PAD, (short) 0);
+                    Addr.write4(b, off + SRC_ADDR, g.srcAddr);
+                    b.putInt(off + PAD2, 0);
                     int i = 0;
                     for (FanoutSub s : g.subs) {
-                        FanoutSub.write(b, off + HEADER + 36 * i++, s);
+                        FanoutSub.write(b, off + SUBS + SUB_SIZE * i++, s);
                     }
                     // unused slots are zero, so equal groups encode to equal bytes
-                    for (int p = off + HEADER + 36 * i; p < off + size(); p++) {
+                    for (int p = off + SUBS + SUB_SIZE * i; p < off + size(); p++) {
                         b.put(p, (byte) 0);
                     }
                 }
 
                 @Override
                 public FanoutGroup read(ByteBuffer b, int off) {
-                    int n = Math.min(b.getInt(off + 8), MAX_SUBS);
+                    int n = Math.min(b.getInt(off + N_SUBS), MAX_SUBS);
                     List<FanoutSub> subs = new ArrayList<>(n);
                     for (int i = 0; i < n; i++) {
-                        subs.add(FanoutSub.read(b, off + HEADER + 36 * i));
+                        subs.add(FanoutSub.read(b, off + SUBS + SUB_SIZE * i));
                     }
                     return new FanoutGroup(
-                            b.getInt(off),
-                            b.getInt(off + 4),
-                            Addr.read4(b, off + 16),
-                            b.getShort(off + 12) & 0xffff,
+                            b.getInt(off + GROUP_ID),
+                            b.getInt(off + FLAGS),
+                            Addr.read4(b, off + SRC_ADDR),
+                            b.getShort(off + SRC_PORT) & 0xffff,
                             subs);
                 }
             };

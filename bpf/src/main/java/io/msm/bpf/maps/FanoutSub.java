@@ -31,27 +31,26 @@ public record FanoutSub(
     public static final int F_INGRESS = 1;
 
     public static final StructLayout LAYOUT =
-            StructLayout.of(
-                    "msm_fanout_sub",
-                    36,
-                    "ifindex",
-                    0,
-                    "sub_id",
-                    4,
-                    "dmac",
-                    8,
-                    "smac",
-                    14,
-                    "saddr",
-                    20,
-                    "daddr",
-                    24,
-                    "sport",
-                    28,
-                    "dport",
-                    30,
-                    "flags",
-                    32);
+            StructLayout.struct("msm_fanout_sub", 36)
+                    .u32("ifindex", 0)
+                    .u32("sub_id", 4)
+                    .member("dmac", 8, 6)
+                    .member("smac", 14, 6)
+                    .u32("saddr", 20)
+                    .u32("daddr", 24)
+                    .u16("sport", 28)
+                    .u16("dport", 30)
+                    .u32("flags", 32)
+                    .build();
+    private static final int IFINDEX = LAYOUT.u32("ifindex");
+    private static final int SUB_ID = LAYOUT.u32("sub_id");
+    private static final int DMAC = LAYOUT.bytes("dmac", 6);
+    private static final int SMAC = LAYOUT.bytes("smac", 6);
+    private static final int SADDR = LAYOUT.u32("saddr");
+    private static final int DADDR = LAYOUT.u32("daddr");
+    private static final int SPORT = LAYOUT.u16("sport");
+    private static final int DPORT = LAYOUT.u16("dport");
+    private static final int FLAGS = LAYOUT.u32("flags");
 
     public FanoutSub {
         if (dmac.length != 6 || smac.length != 6) {
@@ -101,27 +100,27 @@ public record FanoutSub(
     }
 
     static void write(ByteBuffer b, int off, FanoutSub s) {
-        b.putInt(off, s.ifindex);
-        b.putInt(off + 4, s.subId);
-        Addr.putMac(b, off + 8, s.dmac);
-        Addr.putMac(b, off + 14, s.smac);
-        Addr.write4(b, off + 20, s.saddr);
-        Addr.write4(b, off + 24, s.daddr);
-        b.putShort(off + 28, (short) s.sport);
-        b.putShort(off + 30, (short) s.dport);
-        b.putInt(off + 32, s.flags);
+        b.putInt(off + IFINDEX, s.ifindex);
+        b.putInt(off + SUB_ID, s.subId);
+        Addr.putMac(b, off + DMAC, s.dmac);
+        Addr.putMac(b, off + SMAC, s.smac);
+        Addr.write4(b, off + SADDR, s.saddr);
+        Addr.write4(b, off + DADDR, s.daddr);
+        b.putShort(off + SPORT, (short) s.sport);
+        b.putShort(off + DPORT, (short) s.dport);
+        b.putInt(off + FLAGS, s.flags);
     }
 
     static FanoutSub read(ByteBuffer b, int off) {
         return new FanoutSub(
-                b.getInt(off),
-                b.getInt(off + 4),
-                Addr.getMac(b, off + 8),
-                Addr.getMac(b, off + 14),
-                Addr.read4(b, off + 20),
-                Addr.read4(b, off + 24),
-                b.getShort(off + 28) & 0xffff,
-                b.getShort(off + 30) & 0xffff,
-                b.getInt(off + 32));
+                b.getInt(off + IFINDEX),
+                b.getInt(off + SUB_ID),
+                Addr.getMac(b, off + DMAC),
+                Addr.getMac(b, off + SMAC),
+                Addr.read4(b, off + SADDR),
+                Addr.read4(b, off + DADDR),
+                b.getShort(off + SPORT) & 0xffff,
+                b.getShort(off + DPORT) & 0xffff,
+                b.getInt(off + FLAGS));
     }
 }

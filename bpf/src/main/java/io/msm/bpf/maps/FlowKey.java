@@ -10,23 +10,21 @@ public record FlowKey(
     public static final int IPPROTO_UDP = 17;
 
     public static final StructLayout LAYOUT =
-            StructLayout.of(
-                    "msm_flow_key",
-                    40,
-                    "family",
-                    0,
-                    "proto",
-                    1,
-                    "sport",
-                    2,
-                    "dport",
-                    4,
-                    "pad",
-                    6,
-                    "saddr",
-                    8,
-                    "daddr",
-                    24);
+            StructLayout.struct("msm_flow_key", 40)
+                    .u8("family", 0)
+                    .u8("proto", 1)
+                    .u16("sport", 2)
+                    .u16("dport", 4)
+                    .pad("pad", 6, 2)
+                    .member("saddr", 8, 16)
+                    .member("daddr", 24, 16)
+                    .build();
+    private static final int FAMILY = LAYOUT.u8("family");
+    private static final int PROTO = LAYOUT.u8("proto");
+    private static final int SPORT = LAYOUT.u16("sport");
+    private static final int DPORT = LAYOUT.u16("dport");
+    private static final int SADDR = LAYOUT.bytes("saddr", 16);
+    private static final int DADDR = LAYOUT.bytes("daddr", 16);
 
     public static FlowKey udp(InetAddress src, int sport, InetAddress dst, int dport) {
         return new FlowKey(Addr.family(src), IPPROTO_UDP, sport, dport, src, dst);
@@ -67,24 +65,24 @@ public record FlowKey(
                     for (int i = 0; i < size(); i++) {
                         b.put(off + i, (byte) 0); // padding too: keys are compared bytewise
                     }
-                    b.put(off, (byte) k.family);
-                    b.put(off + 1, (byte) k.proto);
-                    b.putShort(off + 2, (short) k.sport);
-                    b.putShort(off + 4, (short) k.dport);
-                    Addr.write16(b, off + 8, k.src);
-                    Addr.write16(b, off + 24, k.dst);
+                    b.put(off + FAMILY, (byte) k.family);
+                    b.put(off + PROTO, (byte) k.proto);
+                    b.putShort(off + SPORT, (short) k.sport);
+                    b.putShort(off + DPORT, (short) k.dport);
+                    Addr.write16(b, off + SADDR, k.src);
+                    Addr.write16(b, off + DADDR, k.dst);
                 }
 
                 @Override
                 public FlowKey read(ByteBuffer b, int off) {
-                    int family = b.get(off) & 0xff;
+                    int family = b.get(off + FAMILY) & 0xff;
                     return new FlowKey(
                             family,
-                            b.get(off + 1) & 0xff,
-                            b.getShort(off + 2) & 0xffff,
-                            b.getShort(off + 4) & 0xffff,
-                            Addr.read16(b, off + 8, family),
-                            Addr.read16(b, off + 24, family));
+                            b.get(off + PROTO) & 0xff,
+                            b.getShort(off + SPORT) & 0xffff,
+                            b.getShort(off + DPORT) & 0xffff,
+                            Addr.read16(b, off + SADDR, family),
+                            Addr.read16(b, off + DADDR, family));
                 }
             };
 }

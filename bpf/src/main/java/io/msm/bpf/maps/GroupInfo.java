@@ -9,14 +9,15 @@ import java.nio.charset.StandardCharsets;
 public record GroupInfo(String label) {
     public static final int LABEL_LEN = 64;
     public static final StructLayout LAYOUT =
-            StructLayout.of("msm_group_info", LABEL_LEN, "label", 0);
+            StructLayout.struct("msm_group_info", LABEL_LEN).member("label", 0, LABEL_LEN).build();
+    private static final int LABEL = LAYOUT.bytes("label", LABEL_LEN);
     public static final GroupInfo NONE = new GroupInfo("");
 
     public static final Codec<GroupInfo> CODEC =
             new Codec<>() {
                 @Override
                 public int size() {
-                    return LABEL_LEN;
+                    return LAYOUT.size();
                 }
 
                 @Override
@@ -27,19 +28,19 @@ public record GroupInfo(String label) {
                                     : g.label.getBytes(StandardCharsets.UTF_8);
                     int n = Math.min(s.length, LABEL_LEN - 1);
                     for (int i = 0; i < LABEL_LEN; i++) {
-                        b.put(off + i, i < n ? s[i] : 0);
+                        b.put(off + LABEL + i, i < n ? s[i] : 0);
                     }
                 }
 
                 @Override
                 public GroupInfo read(ByteBuffer b, int off) {
                     int n = 0;
-                    while (n < LABEL_LEN && b.get(off + n) != 0) {
+                    while (n < LABEL_LEN && b.get(off + LABEL + n) != 0) {
                         n++;
                     }
                     byte[] s = new byte[n];
                     for (int i = 0; i < n; i++) {
-                        s[i] = b.get(off + i);
+                        s[i] = b.get(off + LABEL + i);
                     }
                     return new GroupInfo(new String(s, StandardCharsets.UTF_8));
                 }

@@ -10,18 +10,19 @@ public record Meta(int magic, int layoutVersion, long createdNs, byte[] objectSh
     /** MSM_LAYOUT_VERSION this Java code understands. */
     public static final int LAYOUT_VERSION = 2;
 
+    private static final int SHA256_LEN = 32;
+
     public static final StructLayout LAYOUT =
-            StructLayout.of(
-                    "msm_meta",
-                    48,
-                    "magic",
-                    0,
-                    "layout_version",
-                    4,
-                    "created_ns",
-                    8,
-                    "object_sha256",
-                    16);
+            StructLayout.struct("msm_meta", 48)
+                    .u32("magic", 0)
+                    .u32("layout_version", 4)
+                    .u64("created_ns", 8)
+                    .member("object_sha256", 16, SHA256_LEN)
+                    .build();
+    private static final int MAGIC_OFF = LAYOUT.u32("magic");
+    private static final int LAYOUT_VERSION_OFF = LAYOUT.u32("layout_version");
+    private static final int CREATED_NS = LAYOUT.u64("created_ns");
+    private static final int OBJECT_SHA256 = LAYOUT.bytes("object_sha256", SHA256_LEN);
 
     public boolean written() {
         return magic == MAGIC;
@@ -40,21 +41,27 @@ public record Meta(int magic, int layoutVersion, long createdNs, byte[] objectSh
 
                 @Override
                 public void write(ByteBuffer b, int off, Meta m) {
-                    b.putInt(off, m.magic);
-                    b.putInt(off + 4, m.layoutVersion);
-                    b.putLong(off + 8, m.createdNs);
-                    for (int i = 0; i < 32; i++) {
-                        b.put(off + 16 + i, i < m.objectSha256.length ? m.objectSha256[i] : 0);
+                    b.putInt(off + MAGIC_OFF, m.magic);
+                    b.putInt(off + LAYOUT_VERSION_OFF, m.layoutVersion);
+                    b.putLong(off + CREATED_NS, m.createdNs);
+                    for (int i = 0; i < SHA256_LEN; i++) {
+                        b.put(
+                                off + OBJECT_SHA256 + i,
+                                i < m.objectSha256.length ? m.objectSha256[i] : 0);
                     }
                 }
 
                 @Override
                 public Meta read(ByteBuffer b, int off) {
-                    byte[] sha = new byte[32];
-                    for (int i = 0; i < 32; i++) {
-                        sha[i] = b.get(off + 16 + i);
+                    byte[] sha = new byte[SHA256_LEN];
+                    for (int i = 0; i < SHA256_LEN; i++) {
+                        sha[i] = b.get(off + OBJECT_SHA256 + i);
                     }
-                    return new Meta(b.getInt(off), b.getInt(off + 4), b.getLong(off + 8), sha);
+                    return new Meta(
+                            b.getInt(off + MAGIC_OFF),
+                            b.getInt(off + LAYOUT_VERSION_OFF),
+                            b.getLong(off + CREATED_NS),
+                            sha);
                 }
             };
 }

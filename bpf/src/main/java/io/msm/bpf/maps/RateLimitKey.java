@@ -5,8 +5,17 @@ import java.nio.ByteBuffer;
 
 /** struct msm_ratelimit_key: a source address with a token bucket. */
 public record RateLimitKey(InetAddress source) {
+    private static final int PAD_LEN = 3;
+
     public static final StructLayout LAYOUT =
-            StructLayout.of("msm_ratelimit_key", 20, "family", 0, "pad", 1, "addr", 4);
+            StructLayout.struct("msm_ratelimit_key", 20)
+                    .u8("family", 0)
+                    .pad("pad", 1, PAD_LEN)
+                    .member("addr", 4, 16)
+                    .build();
+    private static final int FAMILY = LAYOUT.u8("family");
+    private static final int PAD = LAYOUT.bytes("pad", PAD_LEN);
+    private static final int ADDR = LAYOUT.bytes("addr", 16);
 
     public static final Codec<RateLimitKey> CODEC =
             new Codec<>() {
@@ -17,16 +26,16 @@ public record RateLimitKey(InetAddress source) {
 
                 @Override
                 public void write(ByteBuffer b, int off, RateLimitKey k) {
-                    for (int i = 0; i < 4; i++) {
-                        b.put(off + i, (byte) 0);
+                    for (int i = 0; i < PAD_LEN; i++) {
+                        b.put(off + PAD + i, (byte) 0);
                     }
-                    b.put(off, (byte) Addr.family(k.source));
-                    Addr.write16(b, off + 4, k.source);
+                    b.put(off + FAMILY, (byte) Addr.family(k.source));
+                    Addr.write16(b, off + ADDR, k.source);
                 }
 
                 @Override
                 public RateLimitKey read(ByteBuffer b, int off) {
-                    return new RateLimitKey(Addr.read16(b, off + 4, b.get(off) & 0xff));
+                    return new RateLimitKey(Addr.read16(b, off + ADDR, b.get(off + FAMILY) & 0xff));
                 }
             };
 }

@@ -5,7 +5,14 @@ import java.nio.ByteBuffer;
 /** struct msm_ratelimit_state: a source's new-flow token bucket (tokens in 1e-9 units). */
 public record RateLimitState(long tokens, long lastNs, long dropped) {
     public static final StructLayout LAYOUT =
-            StructLayout.of("msm_ratelimit_state", 24, "tokens", 0, "last_ns", 8, "dropped", 16);
+            StructLayout.struct("msm_ratelimit_state", 24)
+                    .u64("tokens", 0)
+                    .u64("last_ns", 8)
+                    .u64("dropped", 16)
+                    .build();
+    private static final int TOKENS = LAYOUT.u64("tokens");
+    private static final int LAST_NS = LAYOUT.u64("last_ns");
+    private static final int DROPPED = LAYOUT.u64("dropped");
 
     public static final Codec<RateLimitState> CODEC =
             new Codec<>() {
@@ -16,15 +23,17 @@ public record RateLimitState(long tokens, long lastNs, long dropped) {
 
                 @Override
                 public void write(ByteBuffer b, int off, RateLimitState s) {
-                    b.putLong(off, s.tokens);
-                    b.putLong(off + 8, s.lastNs);
-                    b.putLong(off + 16, s.dropped);
+                    b.putLong(off + TOKENS, s.tokens);
+                    b.putLong(off + LAST_NS, s.lastNs);
+                    b.putLong(off + DROPPED, s.dropped);
                 }
 
                 @Override
                 public RateLimitState read(ByteBuffer b, int off) {
                     return new RateLimitState(
-                            b.getLong(off), b.getLong(off + 8), b.getLong(off + 16));
+                            b.getLong(off + TOKENS),
+                            b.getLong(off + LAST_NS),
+                            b.getLong(off + DROPPED));
                 }
             };
 }

@@ -6,7 +6,14 @@ import java.util.List;
 /** struct msm_sub_stats: per-CPU counters of one subscriber. */
 public record SubStats(long packets, long bytes, long errors) {
     public static final StructLayout LAYOUT =
-            StructLayout.of("msm_sub_stats", 24, "packets", 0, "bytes", 8, "errors", 16);
+            StructLayout.struct("msm_sub_stats", 24)
+                    .u64("packets", 0)
+                    .u64("bytes", 8)
+                    .u64("errors", 16)
+                    .build();
+    private static final int PACKETS = LAYOUT.u64("packets");
+    private static final int BYTES = LAYOUT.u64("bytes");
+    private static final int ERRORS = LAYOUT.u64("errors");
     public static final SubStats ZERO = new SubStats(0, 0, 0);
 
     public static SubStats sum(List<SubStats> perCpu) {
@@ -28,14 +35,17 @@ public record SubStats(long packets, long bytes, long errors) {
 
                 @Override
                 public void write(ByteBuffer b, int off, SubStats s) {
-                    b.putLong(off, s.packets);
-                    b.putLong(off + 8, s.bytes);
-                    b.putLong(off + 16, s.errors);
+                    b.putLong(off + PACKETS, s.packets);
+                    b.putLong(off + BYTES, s.bytes);
+                    b.putLong(off + ERRORS, s.errors);
                 }
 
                 @Override
                 public SubStats read(ByteBuffer b, int off) {
-                    return new SubStats(b.getLong(off), b.getLong(off + 8), b.getLong(off + 16));
+                    return new SubStats(
+                            b.getLong(off + PACKETS),
+                            b.getLong(off + BYTES),
+                            b.getLong(off + ERRORS));
                 }
             };
 }

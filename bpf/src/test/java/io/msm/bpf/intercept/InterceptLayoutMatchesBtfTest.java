@@ -10,6 +10,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,9 +19,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The Java mirrors of the interception object's structs have the sizes and member offsets of
- * msm_intercept.bpf.o's BTF; the target is written as the kernel compares it (address in network
- * order, port in host order).
+ * The Java mirrors of the interception object's structs have the sizes and member offsets and sizes
+ * of msm_intercept.bpf.o's BTF, their codecs take every offset from those layouts, the shared
+ * limits match, and the target is written as the kernel compares it (address in network order, port
+ * in host order).
  */
 class InterceptLayoutMatchesBtfTest {
     static BtfStructs btf;
@@ -47,6 +49,21 @@ class InterceptLayoutMatchesBtfTest {
     @MethodSource("layouts")
     void javaMatchesC(StructLayout java) {
         LayoutAssert.matches(btf, java);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("layouts")
+    void codecTakesEveryOffsetFromTheLayout(StructLayout java) {
+        LayoutAssert.codecUsesEveryMember(java);
+    }
+
+    @Test
+    void sharedConstantsMatchC() {
+        LayoutAssert.constant(
+                btf, "msm_icpt_limits", "MSM_ICPT_MAX_PORTS", ConnectRedirect.MAX_PORTS);
+        // the LRU of original destinations is sized in C only
+        LayoutAssert.everyEnumeratorMirrored(
+                btf, Set.of("MSM_ICPT_MAX_PORTS"), Set.of("MSM_ICPT_MAX_ORIG"));
     }
 
     @Test
