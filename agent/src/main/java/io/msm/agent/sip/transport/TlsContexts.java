@@ -64,8 +64,8 @@ final class TlsContexts {
         }
         try {
             build();
-        } catch (ConfigException e) {
-            String msg = e.getMessage();
+        } catch (RuntimeException e) { // ConfigException, or anything else: the poll must go on
+            String msg = e.getMessage() == null ? e.toString() : e.getMessage();
             if (!msg.equals(lastFailure)) {
                 log.warn(
                         "SIP TLS: the changed files are not usable ({}): keeping the certificate "
