@@ -24,6 +24,17 @@ import java.util.Locale;
  *   timers: {t1: 500ms, t2: 4s, t4: 5s, c: 3m}   # RFC 3261 timers (scale them down for tests)
  *   routes:                        # static routes: user@domain, user or @domain -> target
  *     - {match: "@example.com", target: "10.0.0.7:5060", transport: udp}
+ *   tls:                           # SIP over TLS (sips:, transport=tls); off unless listen is set
+ *     listen: 0.0.0.0:5061
+ *     cert: /etc/msm/tls.crt       # PEM chain, leaf first; reloaded when it changes
+ *     key: /etc/msm/tls.key        # PEM key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), unencrypted
+ *     ca: /etc/msm/peers-ca.crt    # trust these CAs for outgoing TLS (default: the JDK's)
+ *     verify-host: true            # outgoing: the peer's certificate must name its IP address
+ *     handshake-timeout: 5s        # a connection without a finished handshake is closed
+ *     first-message-timeout: 10s   # ... without a whole first SIP message
+ *     connections-per-source: 32   # inbound TLS connections per IPv4 address / IPv6 /64
+ *     max-connections: 1024        # inbound TLS connections in total
+ *     reload: 10s                  # how often cert/key/ca are checked for changes
  * </pre>
  *
  * @param maxMessageBytes larger messages are refused (513 / dropped)
@@ -38,6 +49,7 @@ import java.util.Locale;
  * @param domains domains served by the registrar (besides the node's own addresses)
  * @param timers RFC 3261 timer values
  * @param routes static routes: user or domain -> target
+ * @param tls the TLS listener and outgoing TLS, or null when off
  */
 public record SipSettings(
         int maxMessageBytes,
@@ -51,7 +63,8 @@ public record SipSettings(
         boolean tcp,
         List<String> domains,
         Timers timers,
-        List<Route> routes) {
+        List<Route> routes,
+        Tls tls) {
 
     public static final String DEFAULT_STATE_FILE = "/var/lib/msm/sip-state.json";
 
@@ -84,6 +97,80 @@ public record SipSettings(
         /** 64*T1: timers B, F, H, J and M. */
         public Duration sixtyFourT1() {
             return t1.multipliedBy(64);
+        }
+    }
+
+    /**
+     * SIP over TLS (RFC 3261 section 26, RFC 5630): its own listener with a PEM certificate and
+     * key, and the trust for outgoing TLS connections (to sips: targets and transport=tls).
+     * Inbound, clients are not asked for certificates (SIP UAs authenticate by digest); outbound,
+     * the peer's chain is verified against {@code ca} (or the JDK's trust store) and, with {@code
+     * verifyHost}, its certificate must name the IP address msm connects to.
+     *
+     * @param listen where the TLS listener binds
+     * @param cert PEM certificate chain, leaf first
+     * @param key PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted)
+     * @param ca PEM CA certificates trusted for outgoing TLS, or null for the JDK's trust store
+     * @param verifyHost outgoing: check the peer certificate's subjectAltName against its IP
+     * @param handshakeTimeout inbound and outbound handshakes must finish within it
+     * @param firstMessageTimeout an inbound connection must bring a whole message within it
+     * @param connectionsPerSource inbound connections per source (IPv4 address, IPv6 /64)
+     * @param maxConnections inbound connections in total
+     * @param reload how often the files are checked for a change (cert-manager rotations)
+     */
+    public record Tls(
+            HostPort listen,
+            Path cert,
+            Path key,
+            Path ca,
+            boolean verifyHost,
+            Duration handshakeTimeout,
+            Duration firstMessageTimeout,
+            int connectionsPerSource,
+            int maxConnections,
+            Duration reload) {
+
+        /** sip.tls, or null when the section is absent or empty (TLS off). */
+        public static Tls read(ConfigNode t) {
+            if (t.keys().isEmpty()) {
+                return null;
+            }
+            HostPort listen = HostPort.parse(t.field("listen"), t.string("listen", null));
+            Path cert = file(t, "cert", true);
+            Path key = file(t, "key", true);
+            Path ca = file(t, "ca", false);
+            boolean verifyHost = t.bool("verify-host", true);
+            Duration hs =
+                    t.duration("handshake-timeout", Duration.ofSeconds(5), Duration.ofMillis(10));
+            Duration first =
+                    t.duration(
+                            "first-message-timeout", Duration.ofSeconds(10), Duration.ofMillis(10));
+            int perSource = t.integer("connections-per-source", 32, 1, 100_000);
+            int max = t.integer("max-connections", 1024, 1, 1_000_000);
+            if (perSource > max) {
+                throw new ConfigException(
+                        t.field("connections-per-source"),
+                        "must not exceed max-connections (" + max + ")");
+            }
+            Duration reload = t.duration("reload", Duration.ofSeconds(10), Duration.ofMillis(10));
+            t.done();
+            return new Tls(listen, cert, key, ca, verifyHost, hs, first, perSource, max, reload);
+        }
+
+        private static Path file(ConfigNode t, String key, boolean required) {
+            String v = t.string(key, null);
+            if (v == null || v.isBlank()) {
+                if (required) {
+                    throw new ConfigException(
+                            t.field(key), "required with sip.tls.listen: a PEM file path");
+                }
+                return null;
+            }
+            if (!v.startsWith("/")) {
+                throw new ConfigException(
+                        t.field(key), "must be an absolute path (got '" + v + "')");
+            }
+            return Path.of(v);
         }
     }
 
@@ -187,6 +274,7 @@ public record SipSettings(
                             r.done();
                             return new Route(match, target, transport);
                         });
+        Tls tls = Tls.read(n.section("tls"));
         n.done();
         return new SipSettings(
                 maxMsg,
@@ -200,7 +288,8 @@ public record SipSettings(
                 tcp,
                 List.copyOf(domains),
                 new Timers(t1, t2, t4, c),
-                List.copyOf(routes));
+                List.copyOf(routes),
+                tls);
     }
 
     /** The same settings with another state file (tests). */
@@ -217,7 +306,8 @@ public record SipSettings(
                 tcp,
                 domains,
                 timers,
-                routes);
+                routes,
+                tls);
     }
 
     /** The same settings with other timers (tests). */
@@ -234,6 +324,25 @@ public record SipSettings(
                 tcp,
                 domains,
                 t,
-                routes);
+                routes,
+                tls);
+    }
+
+    /** The same settings with another TLS section (tests). */
+    public SipSettings withTls(Tls t) {
+        return new SipSettings(
+                maxMessageBytes,
+                maxCalls,
+                invitesPerSecond,
+                retryAfter,
+                rtpTimeout,
+                maxRegisterExpires,
+                maxRegistrations,
+                stateFile,
+                tcp,
+                domains,
+                timers,
+                routes,
+                t);
     }
 }

@@ -5,6 +5,7 @@ import static io.msm.agent.sip.proxy.Replies.reply;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.config.SipSettings;
+import io.msm.agent.limits.Refusals;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.sip.call.Call;
 import io.msm.agent.sip.call.CallCodec;
@@ -128,7 +129,15 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         this.plane = plane;
         this.group = group;
         this.loop = group.next();
-        this.transports = new SipTransports(group, listen, cfg.tcp(), cfg.maxMessageBytes(), this);
+        this.transports =
+                new SipTransports(
+                        group,
+                        listen,
+                        cfg.tcp(),
+                        cfg.maxMessageBytes(),
+                        this,
+                        cfg.tls(),
+                        new Refusals(registry, "sip", SipTransports.REFUSAL_REASONS));
         this.txs = new Transactions(this, cfg.timers());
         this.location = new Location(cfg.maxRegistrations(), System::currentTimeMillis);
         this.routes = new StaticRoutes(cfg.routes());
@@ -144,7 +153,11 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     /** Restore the state file's calls, then listen. */
     public void start() throws IOException {
         transports.start();
-        node = new Node(transports.localAddress(), cfg.domains());
+        node =
+                new Node(
+                        transports.localAddress(),
+                        transports.tlsAddress() == null ? -1 : transports.tlsAddress().getPort(),
+                        cfg.domains());
         registrar = new Registrar(cfg, location, node);
         router = new Router(node, listen, routes, registrar);
         watchdog = new RtpWatchdog(cfg.rtpTimeout(), calls, router, txs, media.mediaThread(), loop);
@@ -182,6 +195,16 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         return transports.localAddress();
     }
 
+    /** The TLS listener's address, or null when sip.tls is off. */
+    public InetSocketAddress tlsAddress() {
+        return transports.tlsAddress();
+    }
+
+    /** The transports (tests: connection counts, certificate reloads). */
+    public SipTransports transports() {
+        return transports;
+    }
+
     public int activeCalls() {
         return calls.active();
     }
@@ -194,6 +217,9 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         return "sip: "
                 + (cfg.tcp() ? "udp+tcp " : "udp ")
                 + CallCodec.addr(transports.localAddress())
+                + (transports.tlsAddress() == null
+                        ? ""
+                        : ", tls " + CallCodec.addr(transports.tlsAddress()))
                 + ", media anchored on the "
                 + plane.mode()
                 + " plane, "
@@ -351,8 +377,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return;
         }
         SipUri ruri = SipUri.parse(req.uri());
-        if (ruri.scheme().equals("sips")) {
-            reply(st, 416, "sips: needs TLS, which msm does not offer");
+        if (ruri.scheme().equals("sips") && cfg.tls() == null) {
+            reply(st, 416, "sips: needs TLS, which is not configured here (sip.tls)");
             return;
         }
         String mf = req.first(HeaderNames.MAX_FORWARDS);
@@ -374,7 +400,9 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         if (!hasRoute
                 && req.is("REGISTER")
                 && node.isOurHost(ruri.host())
-                && (ruri.port() < 0 || ruri.port() == node.port())) {
+                && (ruri.port() < 0
+                        || ruri.port() == node.port()
+                        || ruri.port() == node.port(Hop.Kind.TLS))) {
             st.respond(registrar.register(req));
             return;
         }

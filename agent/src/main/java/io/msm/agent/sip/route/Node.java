@@ -2,6 +2,7 @@ package io.msm.agent.sip.route;
 
 import io.msm.agent.sip.message.SipUri;
 import io.msm.agent.sip.message.Via;
+import io.msm.agent.sip.transport.Hop;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -27,6 +28,7 @@ public final class Node {
     private static final long FACING_TTL_NS = 30_000_000_000L;
 
     private final InetSocketAddress listen;
+    private final int tlsPort;
     private final Set<String> domains;
     private volatile Set<InetAddress> addresses = Set.of();
     private long addressesAt;
@@ -34,7 +36,16 @@ public final class Node {
     private final Map<InetAddress, Long> facingAt = new HashMap<>();
 
     public Node(InetSocketAddress listen, List<String> domains) {
+        this(listen, -1, domains);
+    }
+
+    /**
+     * @param tlsPort the TLS listener's port (sip.tls), or -1: Route, Via and Request-URI entries
+     *     with it are msm too
+     */
+    public Node(InetSocketAddress listen, int tlsPort, List<String> domains) {
         this.listen = listen;
+        this.tlsPort = tlsPort;
         Set<String> d = new HashSet<>();
         domains.forEach(x -> d.add(x.toLowerCase(Locale.ROOT)));
         this.domains = Set.copyOf(d);
@@ -43,6 +54,11 @@ public final class Node {
 
     public int port() {
         return listen.getPort();
+    }
+
+    /** The port msm listens on for a transport (TLS has its own; -1 when TLS is off). */
+    public int port(Hop.Kind kind) {
+        return kind == Hop.Kind.TLS ? tlsPort : listen.getPort();
     }
 
     private void refresh() {
@@ -79,10 +95,10 @@ public final class Node {
         return a != null && addresses().contains(a);
     }
 
-    /** host:port is msm's listener (a missing port is 5060). */
+    /** host:port is one of msm's listeners (a missing port is 5060). */
     public boolean isUs(String host, int port) {
         int p = port > 0 ? port : 5060;
-        if (p != listen.getPort()) {
+        if (p != listen.getPort() && p != tlsPort) {
             return false;
         }
         InetAddress a = new SipUriHost(host).address();
@@ -90,7 +106,7 @@ public final class Node {
     }
 
     public boolean isUs(SipUri u) {
-        return isUs(u.host(), u.port());
+        return isUs(u.host(), u.portOrDefault());
     }
 
     public boolean isUs(Via v) {

@@ -97,8 +97,9 @@ public final class Router {
             a = v.hostAddress();
         }
         int port = v.rport() > 0 ? v.rport() : v.portOrDefault();
-        if (arrived.kind() == Hop.Kind.TCP) {
-            return new Hop(Hop.Kind.TCP, arrived.remote(), arrived.connection());
+        if (arrived.reliable()) {
+            // TCP, TLS: back over the connection the request came on (RFC 3261 section 18.2.2)
+            return new Hop(arrived.kind(), arrived.remote(), arrived.connection());
         }
         return Hop.udp(new InetSocketAddress(a, port));
     }
@@ -158,7 +159,8 @@ public final class Router {
         InetAddress local = node.facing(next.remote().getAddress());
         String host = SipUri.hostOf(local == null ? listen.getAddress() : local);
         fwd.addFirst(
-                HeaderNames.VIA, Via.of(next.kind().via(), host, node.port(), branch).toString());
+                HeaderNames.VIA,
+                Via.of(next.kind().via(), host, node.port(next.kind()), branch).toString());
     }
 
     private String newBranch(String loopHash) {
@@ -259,11 +261,14 @@ public final class Router {
                 return null;
             }
         }
-        if (a == null || node.isUs(u.host(), u.port())) {
+        if (a == null || node.isUs(u)) {
             return null;
         }
-        return new Hop(
-                Hop.Kind.of(u.transport()), new InetSocketAddress(a, u.portOrDefault()), null);
+        // sips: is TLS on every hop (RFC 3261 section 26.2.2); transport=tls too, on port 5061
+        // unless given
+        Hop.Kind kind = u.scheme().equals("sips") ? Hop.Kind.TLS : Hop.Kind.of(u.transport());
+        int port = kind == Hop.Kind.TLS && u.port() <= 0 ? 5061 : u.portOrDefault();
+        return new Hop(kind, new InetSocketAddress(a, port), null);
     }
 
     /**
@@ -290,23 +295,27 @@ public final class Router {
 
     /**
      * Record-Route msm on both sides; two entries when the two sides face different node addresses
-     * (RFC 5658).
+     * or transports (RFC 5658). A TLS side gets msm's TLS port: {@code sips:} when the request is
+     * for a sips: URI, else {@code transport=tls} (RFC 5630 section 4.1), so in-dialog requests
+     * come back over TLS.
      */
     public void addRecordRoute(SipRequest fwd, Hop in, Hop out) {
-        String inUri = rrUri(node.facing(in.remote().getAddress()), in.kind());
-        String outUri = rrUri(node.facing(out.remote().getAddress()), out.kind());
+        boolean sips = fwd.uri().regionMatches(true, 0, "sips:", 0, 5);
+        String inUri = rrUri(node.facing(in.remote().getAddress()), in.kind(), sips);
+        String outUri = rrUri(node.facing(out.remote().getAddress()), out.kind(), sips);
         fwd.addFirst(HeaderNames.RECORD_ROUTE, "<" + inUri + ">");
         if (!inUri.equals(outUri)) {
             fwd.addFirst(HeaderNames.RECORD_ROUTE, "<" + outUri + ">");
         }
     }
 
-    private String rrUri(InetAddress a, Hop.Kind kind) {
-        return "sip:"
+    private String rrUri(InetAddress a, Hop.Kind kind, boolean sips) {
+        boolean tls = kind == Hop.Kind.TLS;
+        return (tls && sips ? "sips:" : "sip:")
                 + SipUri.hostOf(a == null ? listen.getAddress() : a)
                 + ":"
-                + node.port()
-                + (kind == Hop.Kind.TCP ? ";transport=tcp" : "")
+                + node.port(kind)
+                + (kind == Hop.Kind.TCP ? ";transport=tcp" : tls && !sips ? ";transport=tls" : "")
                 + ";lr";
     }
 

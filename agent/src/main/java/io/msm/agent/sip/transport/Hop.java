@@ -5,21 +5,27 @@ import java.net.InetSocketAddress;
 import java.util.Locale;
 
 /**
- * One end of a SIP hop: the transport, the remote address, and for TCP the connection a message
- * came on (responses go back over it, RFC 3261 section 18.2.2).
+ * One end of a SIP hop: the transport, the remote address, and for TCP and TLS the connection a
+ * message came on (responses go back over it, RFC 3261 section 18.2.2).
  *
- * @param connection the TCP connection, or null (UDP, or not connected yet)
+ * @param connection the TCP or TLS connection, or null (UDP, or not connected yet)
  */
 public record Hop(Kind kind, InetSocketAddress remote, Channel connection) {
     public enum Kind {
         UDP,
-        TCP;
+        TCP,
+        /** TLS over TCP (RFC 3261 section 26, RFC 5630): same framing as TCP. */
+        TLS;
 
+        /** A transport parameter or Via transport ("udp", "TCP", "tls", ...); UDP for others. */
         public static Kind of(String transport) {
-            return "tcp".equalsIgnoreCase(transport) ? TCP : UDP;
+            if ("tcp".equalsIgnoreCase(transport)) {
+                return TCP;
+            }
+            return "tls".equalsIgnoreCase(transport) ? TLS : UDP;
         }
 
-        /** As in a Via header: "UDP", "TCP". */
+        /** As in a Via header: "UDP", "TCP", "TLS". */
         public String via() {
             return name();
         }
@@ -34,7 +40,7 @@ public record Hop(Kind kind, InetSocketAddress remote, Channel connection) {
     }
 
     public boolean reliable() {
-        return kind == Kind.TCP;
+        return kind != Kind.UDP;
     }
 
     @Override

@@ -1,5 +1,10 @@
 package io.msm.agent.sip.transport;
 
+import io.msm.agent.config.SipSettings;
+import io.msm.agent.limits.ConnectionGate;
+import io.msm.agent.limits.Refusals;
+import io.msm.agent.limits.RequestDeadline;
+import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.net.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -9,36 +14,61 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The SIP listeners: one UDP socket and (optionally) a TCP server on the same address, plus
- * outgoing TCP connections, all on one event loop — the proxy's single thread, so the proxy needs
- * no locks. Inbound messages are handed to the {@link Receiver} on that loop.
+ * The SIP listeners: one UDP socket and (optionally) a TCP server on the same address, a TLS server
+ * on its own address (sip.tls), plus outgoing TCP and TLS connections, all on one event loop — the
+ * proxy's single thread, so the proxy needs no locks. Inbound messages are handed to the {@link
+ * Receiver} on that loop.
  *
  * <p>Bounds: at most {@link #MAX_CONNECTIONS} TCP connections (more are closed on accept), an idle
  * connection closes after {@link #IDLE_SECONDS}, a stream that exceeds the message size bound is
- * answered and closed.
+ * answered and closed. An inbound TLS connection passes a {@link ConnectionGate} (per-source and
+ * total caps, before the handshake costs anything), must finish its handshake within
+ * sip.tls.handshake-timeout, bring a whole first message within first-message-timeout, and every
+ * later message within that time from its first byte ({@link RequestDeadline}); each refusal is
+ * counted in {@code msm_refused_total{protocol="sip"}}.
  */
 public final class SipTransports implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SipTransports.class);
     static final int MAX_CONNECTIONS = 1024;
     static final int IDLE_SECONDS = 600;
+
+    /** Refusal reasons of the TLS listener (msm_refused_total{protocol="sip",reason}). */
+    public static final String TLS_HANDSHAKE = "tls_handshake";
+
+    public static final String TLS_HANDSHAKE_TIMEOUT = "tls_handshake_timeout";
+    public static final String FIRST_MESSAGE_TIMEOUT = "first_message_timeout";
+    public static final Set<String> REFUSAL_REASONS =
+            Set.of(
+                    ConnectionGate.PER_SOURCE,
+                    ConnectionGate.TOTAL,
+                    RequestDeadline.REASON,
+                    TLS_HANDSHAKE,
+                    TLS_HANDSHAKE_TIMEOUT,
+                    FIRST_MESSAGE_TIMEOUT);
 
     /** Messages and oversized stream frames, on the event loop. */
     public interface Receiver {
@@ -54,11 +84,20 @@ public final class SipTransports implements AutoCloseable {
     private final boolean tcp;
     private final int maxBytes;
     private final Receiver receiver;
+    private final SipSettings.Tls tlsCfg;
+    private final Refusals refusals;
+    private final TlsContexts tls;
+    private final ConnectionGate tlsGate;
+    private final RequestDeadline tlsDeadline;
     private Channel udp;
     private Channel server;
+    private Channel tlsServer;
 
     /** Open TCP connections by remote address (event loop only). */
     private final Map<InetSocketAddress, Channel> connections = new HashMap<>();
+
+    /** Open TLS connections by remote address (event loop only). */
+    private final Map<InetSocketAddress, Channel> tlsConnections = new HashMap<>();
 
     public SipTransports(
             EventLoopGroup group,
@@ -66,14 +105,54 @@ public final class SipTransports implements AutoCloseable {
             boolean tcp,
             int maxBytes,
             Receiver receiver) {
+        this(group, listen, tcp, maxBytes, receiver, null, null);
+    }
+
+    /**
+     * @param tlsCfg sip.tls, or null for no TLS
+     * @param refusals where the TLS listener counts what it refuses ({@link #REFUSAL_REASONS})
+     */
+    public SipTransports(
+            EventLoopGroup group,
+            InetSocketAddress listen,
+            boolean tcp,
+            int maxBytes,
+            Receiver receiver,
+            SipSettings.Tls tlsCfg,
+            Refusals refusals) {
         this.group = group;
         this.listen = listen;
         this.tcp = tcp;
         this.maxBytes = maxBytes;
         this.receiver = receiver;
+        this.tlsCfg = tlsCfg;
+        this.refusals = refusals;
+        if (tlsCfg != null) {
+            this.tls = new TlsContexts(tlsCfg);
+            this.tlsGate =
+                    new ConnectionGate(
+                            new SourceLimiter(
+                                    tlsCfg.connectionsPerSource(), tlsCfg.maxConnections()),
+                            refusals);
+            this.tlsDeadline = new RequestDeadline(tlsCfg.firstMessageTimeout(), refusals);
+        } else {
+            this.tls = null;
+            this.tlsGate = null;
+            this.tlsDeadline = null;
+        }
     }
 
     public void start() throws IOException {
+        if (tls != null) {
+            tls.load(); // a missing or bad PEM stops the start, naming its field
+        }
+        bindStreams();
+        if (tls != null) {
+            bindTls();
+        }
+    }
+
+    private void bindStreams() throws IOException {
         // port 0: the UDP socket picks a port the TCP listener must share; if that port is taken
         // for TCP, pick again
         for (int attempt = 1; ; attempt++) {
@@ -145,7 +224,7 @@ public final class SipTransports implements AutoCloseable {
                                                     ch.close();
                                                     return;
                                                 }
-                                                setUp(ch);
+                                                setUp(ch, Hop.Kind.TCP);
                                             }
                                         })
                                 .bind(
@@ -161,19 +240,179 @@ public final class SipTransports implements AutoCloseable {
         }
     }
 
-    private void setUp(Channel ch) {
+    private void bindTls() throws IOException {
+        try {
+            tlsServer =
+                    new ServerBootstrap()
+                            .group(group)
+                            .channel(Transport.server())
+                            .option(ChannelOption.SO_REUSEADDR, true)
+                            .childHandler(
+                                    new ChannelInitializer<>() {
+                                        @Override
+                                        protected void initChannel(Channel ch) {
+                                            setUpTlsInbound(ch);
+                                        }
+                                    })
+                            .bind(
+                                    new InetSocketAddress(
+                                            tlsCfg.listen().address(), tlsCfg.listen().port()))
+                            .syncUninterruptibly()
+                            .channel();
+        } catch (Exception e) {
+            close();
+            throw new IOException(
+                    "cannot bind SIP TLS "
+                            + tlsCfg.listen().address().getHostAddress()
+                            + ":"
+                            + tlsCfg.listen().port()
+                            + " (sip.tls.listen): "
+                            + e.getMessage(),
+                    e);
+        }
+        long every = tlsCfg.reload().toMillis();
+        tlsServer
+                .eventLoop()
+                .scheduleWithFixedDelay(tls::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
+        log.info(
+                "SIP TLS on {} with {} (valid until {})",
+                tlsServer.localAddress(),
+                tls.certificate().getSubjectX500Principal().getName(),
+                tls.certificate().getNotAfter().toInstant());
+    }
+
+    /**
+     * An accepted TLS connection: the gate (caps) first, then TLS with its handshake deadline, a
+     * deadline for the first whole message from the connection's start, and the stream stages with
+     * a per-message deadline around the framer.
+     */
+    private void setUpTlsInbound(Channel ch) {
+        ch.pipeline().addLast(tlsGate);
+        SslHandler ssl = tls.server().newHandler(ch.alloc());
+        ssl.setHandshakeTimeout(tlsCfg.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        ch.pipeline().addLast(ssl);
+        ch.pipeline().addLast(new HandshakeOutcome(true));
+        ch.pipeline().addLast(new FirstMessageDeadline(tlsCfg.firstMessageTimeout().toMillis()));
+        setUp(ch, Hop.Kind.TLS);
+    }
+
+    /** Counts failed and timed-out handshakes (inbound) and closes their connections. */
+    private final class HandshakeOutcome extends ChannelInboundHandlerAdapter {
+        private final boolean inbound;
+
+        HandshakeOutcome(boolean inbound) {
+            this.inbound = inbound;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess()) {
+                if (!ctx.channel().isActive()) {
+                    return; // closed already (refused by the gate, or the peer gave up)
+                }
+                if (inbound) {
+                    boolean timeout = e.cause() instanceof SslHandshakeTimeoutException;
+                    refusals.refuse(
+                            timeout ? TLS_HANDSHAKE_TIMEOUT : TLS_HANDSHAKE,
+                            ctx.channel().remoteAddress()
+                                    + (timeout
+                                            ? " did not finish the TLS handshake within "
+                                                    + tlsCfg.handshakeTimeout().toMillis()
+                                                    + " ms"
+                                            : ": TLS handshake failed: " + e.cause().getMessage()));
+                } else {
+                    log.info(
+                            "SIP TLS to {}: handshake failed: {}",
+                            ctx.channel().remoteAddress(),
+                            e.cause().getMessage());
+                }
+                ctx.close();
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // handshake errors arrive here too (and as the event above): close quietly
+            log.debug("SIP TLS {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+
+    /** The first whole message must arrive within the deadline from the connection's start. */
+    private final class FirstMessageDeadline extends ChannelInboundHandlerAdapter {
+        private final long millis;
+        private ScheduledFuture<?> timer;
+
+        FirstMessageDeadline(long millis) {
+            this.millis = millis;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            timer =
+                    ctx.executor()
+                            .schedule(
+                                    () -> {
+                                        if (ctx.channel().isActive()) {
+                                            refusals.refuse(
+                                                    FIRST_MESSAGE_TIMEOUT,
+                                                    ctx.channel().remoteAddress()
+                                                            + " sent no whole SIP message within "
+                                                            + millis
+                                                            + " ms of connecting");
+                                            ctx.close();
+                                        }
+                                    },
+                                    millis,
+                                    TimeUnit.MILLISECONDS);
+        }
+
+        void firstMessage(ChannelHandlerContext ctx) {
+            if (timer != null) {
+                timer.cancel(false);
+                timer = null;
+            }
+            ctx.pipeline().remove(this);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (timer != null) {
+                timer.cancel(false);
+            }
+            ctx.fireChannelInactive();
+        }
+    }
+
+    private void setUp(Channel ch, Hop.Kind kind) {
         InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
+        Map<InetSocketAddress, Channel> table = kind == Hop.Kind.TLS ? tlsConnections : connections;
         ch.pipeline().addLast(new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
+        RequestDeadline.Stages deadline =
+                kind == Hop.Kind.TLS && tlsDeadline != null ? tlsDeadline.stages() : null;
+        if (deadline != null) {
+            ch.pipeline().addLast(deadline.before());
+        }
         ch.pipeline().addLast(new StreamFramer(maxBytes));
+        if (deadline != null) {
+            ch.pipeline().addLast(deadline.after());
+        }
         ch.pipeline()
                 .addLast(
                         new SimpleChannelInboundHandler<StreamFramer.Frame>() {
                             @Override
                             protected void channelRead0(
                                     ChannelHandlerContext ctx, StreamFramer.Frame f) {
+                                FirstMessageDeadline d =
+                                        ctx.pipeline().get(FirstMessageDeadline.class);
+                                if (d != null) {
+                                    d.firstMessage(ctx);
+                                }
                                 receiver.onMessage(
                                         f.data(),
-                                        new Hop(Hop.Kind.TCP, remote, ctx.channel()),
+                                        new Hop(kind, remote, ctx.channel()),
                                         f.oversized(),
                                         f.declaredLength());
                                 if (f.oversized()) {
@@ -198,12 +437,12 @@ public final class SipTransports implements AutoCloseable {
                             @Override
                             public void exceptionCaught(
                                     ChannelHandlerContext ctx, Throwable cause) {
-                                log.debug("SIP TCP {}: {}", remote, cause.toString());
+                                log.debug("SIP {} {}: {}", kind, remote, cause.toString());
                                 ctx.close();
                             }
                         });
-        connections.put(remote, ch);
-        ch.closeFuture().addListener(f -> connections.remove(remote, ch));
+        table.put(remote, ch);
+        ch.closeFuture().addListener(f -> table.remove(remote, ch));
     }
 
     public EventLoop loop() {
@@ -223,6 +462,21 @@ public final class SipTransports implements AutoCloseable {
         return connections.size();
     }
 
+    /** Open TLS connections, inbound and outbound (event loop only). */
+    public int tlsConnectionCount() {
+        return tlsConnections.size();
+    }
+
+    /** The bound TLS address, or null when TLS is off. */
+    public InetSocketAddress tlsAddress() {
+        return tlsServer == null ? null : (InetSocketAddress) tlsServer.localAddress();
+    }
+
+    /** Certificate reloads so far (tests). */
+    public int tlsReloads() {
+        return tls == null ? 0 : tls.reloads();
+    }
+
     /**
      * Send one message (event loop only). TCP: over {@code to.connection()} if it is open, else an
      * open connection to the address, else a new one; {@code onFailure} runs if it cannot be sent.
@@ -238,23 +492,27 @@ public final class SipTransports implements AutoCloseable {
                             });
             return;
         }
+        boolean secure = to.kind() == Hop.Kind.TLS;
+        Map<InetSocketAddress, Channel> table = secure ? tlsConnections : connections;
         Channel c =
                 to.connection() != null && to.connection().isActive()
                         ? to.connection()
-                        : connections.get(to.remote());
+                        : table.get(to.remote());
         if (c != null && c.isActive()) {
             write(c, data, onFailure);
             return;
         }
-        if (!tcp) {
+        if (secure ? tls == null : !tcp) {
             if (onFailure != null) {
-                onFailure.accept("TCP is off (sip.tcp: false)");
+                onFailure.accept(
+                        secure ? "TLS is off (no sip.tls)" : "TCP is off (sip.tcp: false)");
             }
             return;
         }
-        if (connections.size() >= MAX_CONNECTIONS) {
+        int max = secure ? tlsCfg.maxConnections() : MAX_CONNECTIONS;
+        if (table.size() >= max) {
             if (onFailure != null) {
-                onFailure.accept(MAX_CONNECTIONS + " TCP connections open");
+                onFailure.accept(max + " " + to.kind() + " connections open");
             }
             return;
         }
@@ -267,7 +525,23 @@ public final class SipTransports implements AutoCloseable {
                                 new ChannelInitializer<>() {
                                     @Override
                                     protected void initChannel(Channel ch) {
-                                        // set up once connected (the remote address is known then)
+                                        // the rest is set up once connected (the remote address
+                                        // is known then); TLS must be first in the pipeline
+                                        if (secure) {
+                                            SslHandler ssl =
+                                                    tls.client()
+                                                            .newHandler(
+                                                                    ch.alloc(),
+                                                                    to.remote()
+                                                                            .getAddress()
+                                                                            .getHostAddress(),
+                                                                    to.remote().getPort());
+                                            ssl.setHandshakeTimeout(
+                                                    tlsCfg.handshakeTimeout().toMillis(),
+                                                    TimeUnit.MILLISECONDS);
+                                            ch.pipeline().addLast(ssl);
+                                            ch.pipeline().addLast(new HandshakeOutcome(false));
+                                        }
                                     }
                                 })
                         .connect(to.remote());
@@ -284,13 +558,13 @@ public final class SipTransports implements AutoCloseable {
                         return;
                     }
                     Channel ch = cf.channel();
-                    Channel existing = connections.get(to.remote());
+                    Channel existing = table.get(to.remote());
                     if (existing != null && existing.isActive()) {
                         ch.close(); // another send connected first
                         write(existing, data, onFailure);
                         return;
                     }
-                    setUp(ch);
+                    setUp(ch, to.kind());
                     write(ch, data, onFailure);
                 });
     }
@@ -310,10 +584,17 @@ public final class SipTransports implements AutoCloseable {
         if (server != null) {
             server.close().syncUninterruptibly();
         }
+        if (tlsServer != null) {
+            tlsServer.close().syncUninterruptibly();
+        }
         if (udp != null) {
-            // the connection table belongs to the loop
+            // the connection tables belong to the loop
             udp.eventLoop()
-                    .submit(() -> Map.copyOf(connections).values().forEach(Channel::close))
+                    .submit(
+                            () -> {
+                                Map.copyOf(connections).values().forEach(Channel::close);
+                                Map.copyOf(tlsConnections).values().forEach(Channel::close);
+                            })
                     .awaitUninterruptibly(2000);
             udp.close().syncUninterruptibly();
         }
