@@ -10,7 +10,8 @@
 #   --modules DIR          or given as modules in DIR (a lib/modules/<release> tree)
 #   --ci                   what CI runs: every test class but those tagged vm-slow,
 #                          a shorter timeout (see kernel-tests/vm/README.md)
-#   --class NAME           run only this test class (repeatable; simple or full name)
+#   --class NAME           run only this test class (repeatable; simple name, e.g.
+#                          SipCallTest, or full name)
 #   --tag TAG              run only tests with this JUnit tag (repeatable)
 #   --exclude-tag TAG      leave out tests with this JUnit tag (repeatable)
 #   --timeout SECONDS      hard limit for the VM (default 1800, with --ci 900)
@@ -252,7 +253,13 @@ mkdir -p "$out"
 select=()
 if [ ${#classes[@]} -gt 0 ]; then
     for c in "${classes[@]}"; do
-        [[ "$c" == *.* ]] || c=io.msm.kernel.$c
+        if [[ "$c" != *.* ]]; then
+            # a simple name: the test class of that name in any package under io.msm
+            found=$(cd "$kt/target/test-classes" && find . -name "$c.class" | sed 's|^\./||; s|\.class$||; s|/|.|g')
+            [ -n "$found" ] || die "--class $c: no test class of that name in kernel-tests/target/test-classes"
+            [ "$(echo "$found" | wc -l)" = 1 ] || die "--class $c is ambiguous: $(echo $found); give the full name"
+            c=$found
+        fi
         select+=(--select-class "$c")
     done
 else
