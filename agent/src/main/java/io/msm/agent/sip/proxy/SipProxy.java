@@ -1270,7 +1270,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             LegPlan[] plans = s.plans();
             int idx = i;
             MediaSession m = call.media;
-            applied.add(CompletableFuture.runAsync(() -> m.apply(idx, plans[0], plans[1]), media));
+            applied.add(CompletableFuture.supplyAsync(() -> m.apply(idx, plans[0], plans[1]), media).thenCompose(r -> r));
         }
         if (call.state == Call.State.ANSWERED) {
             persist();
