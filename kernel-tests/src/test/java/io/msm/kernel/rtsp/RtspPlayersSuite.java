@@ -9,6 +9,7 @@ import io.msm.testkit.Netns;
 import io.msm.testkit.PromText;
 import io.msm.testkit.Sh;
 import io.msm.testkit.StarTopology;
+import io.msm.testkit.Timeouts;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,6 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Tag("vm-slow") // a dozen H.264 encoders and decoders: minutes under an emulated CPU (kernel-tests/vm)
+// under the VM runner the waits below are scaled (Timeouts) and this limit is off (run.sh: timeout.mode)
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 abstract class RtspPlayersSuite {
     static final int VIEWERS = 9;
@@ -50,6 +52,8 @@ abstract class RtspPlayersSuite {
     static final int RTSP_PORT = 8554;
     static final int VLC_PORT = 8555;
     static final String METRICS = "127.0.0.1:9469";
+    /** rtsp.upstream-linger, scaled with the waits that observe it */
+    static final long LINGER_MS = 2000;
     static final Player.Kind[] MIX = {Player.Kind.FFMPEG_UDP, Player.Kind.FFMPEG_UDP, Player.Kind.FFMPEG_UDP,
             Player.Kind.FFMPEG_TCP, Player.Kind.FFMPEG_TCP, Player.Kind.FFMPEG_TCP,
             Player.Kind.GST_UDP, Player.Kind.GST_UDP, Player.Kind.GST_UDP};
@@ -95,14 +99,18 @@ abstract class RtspPlayersSuite {
                 "rtsp-listen: 0.0.0.0:" + RTSP_PORT,
                 "sip-listen: 127.0.0.1:15060",
                 "rtsp:",
-                "  upstream-linger: 2s",
-                "  session-timeout: 20s",
+                "  upstream-linger: " + Timeouts.config(LINGER_MS),
+                "  session-timeout: " + Timeouts.config(20_000),
                 "  paths:",
                 "    vod: {source: \"rtsp://" + ORIGIN + ":" + VLC_PORT + "/vod\"}",
                 ""));
         List<String> args = new ArrayList<>(List.of("--config", config.toString()));
         if (userspace()) {
             args.add("--userspace");
+        }
+        String note = Timeouts.note("the waits, pauses, rtsp.upstream-linger and session-timeout");
+        if (!note.isEmpty()) {
+            System.out.println("rtsp-players: " + note);
         }
         agent = AgentProcess.start(topo.node, METRICS, args).awaitReady(60_000);
     }
@@ -160,11 +168,12 @@ abstract class RtspPlayersSuite {
                 "rtsp://" + NODE + ":" + RTSP_PORT + "/" + path);
     }
 
+    /** Poll cond every 100 ms until it holds; fail after ms (scaled, {@link Timeouts}). */
     static void waitFor(BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + ms * 1_000_000;
+        long end = System.nanoTime() + Timeouts.ms(ms) * 1_000_000;
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > end) {
-                throw new AssertionError("timed out after " + ms + " ms waiting for " + what);
+                throw new AssertionError("timed out after " + Timeouts.ms(ms) + " ms waiting for " + what);
             }
             Thread.sleep(100);
         }
@@ -251,7 +260,7 @@ abstract class RtspPlayersSuite {
         Process publisher = publish("cam");
         waitFor(() -> metric("msm_rtsp_path_publishing", "path", "cam") == 1.0, 20_000,
                 "ffmpeg to ANNOUNCE/RECORD path cam\n" + agent.log());
-        Thread.sleep(1500); // a key frame and the parameter sets are on their way
+        Timeouts.sleep(1500); // a key frame and the parameter sets are on their way
 
         String url = "rtsp://%s:" + RTSP_PORT + "/cam";
         List<Player> ps = new ArrayList<>();
@@ -267,12 +276,13 @@ abstract class RtspPlayersSuite {
                         && metric("msm_rtsp_path_viewers", "path", "cam") == VIEWERS, 20_000,
                 "every viewer playing: " + agent.scrape().value("msm_rtsp_path_viewers", "path", "cam") + "\n"
                         + failureContext(ps));
-        Thread.sleep(1000);
+        Timeouts.sleep(1000);
 
         // a window while all nine play: who made the UDP copies?
         PromText m0 = agent.scrape();
         long[] u0 = nodeUdp();
-        Thread.sleep(3000);
+        long window = Timeouts.ms(3000);
+        Thread.sleep(window);
         PromText m1 = agent.scrape();
         long[] u1 = nodeUdp();
         double upstream = m1.value("msm_stream_upstream_packets_total", "stream", stream).orElseThrow()
@@ -281,8 +291,8 @@ abstract class RtspPlayersSuite {
                 - m0.value("msm_stream_copies_total", "stream", stream).orElseThrow();
         long userIn = u1[0] - u0[0];
         long userOut = u1[1] - u0[1];
-        String numbers = String.format("%s mode, 3 s window: upstream RTP %d, copies %d (%d UDP viewers), node sockets "
-                + "received %d and sent %d UDP datagrams", mode(), (long) upstream, (long) copies, udpViewers, userIn, userOut);
+        String numbers = String.format("%s mode, %d ms window: upstream RTP %d, copies %d (%d UDP viewers), node sockets "
+                + "received %d and sent %d UDP datagrams", mode(), window, (long) upstream, (long) copies, udpViewers, userIn, userOut);
         System.out.println("rtsp-players: " + numbers);
         assertTrue(upstream > 50, "the publisher's RTP arrives: " + numbers);
         assertTrue(copies >= 0.95 * udpViewers * upstream, "a copy per UDP viewer: " + numbers);
@@ -324,7 +334,7 @@ abstract class RtspPlayersSuite {
         players.add(last);
         waitFor(() -> last.frames() > 25, 20_000, "the last viewer decoding\n" + last.output());
         Sh.exec("kill", "-INT", Long.toString(publisher.pid()));
-        assertTrue(publisher.waitFor(10, TimeUnit.SECONDS), "publisher stopped");
+        assertTrue(publisher.waitFor(Timeouts.ms(10_000), TimeUnit.MILLISECONDS), "publisher stopped");
         assertTrue(last.waitFor(15_000), "the viewer ended when the publisher left\n" + last.output());
         waitFor(() -> metric("msm_rtsp_sessions", "kind", "viewer") == 0
                 && metric("msm_rtsp_sessions", "kind", "publisher") == 0, 10_000, "no sessions left");
@@ -338,7 +348,7 @@ abstract class RtspPlayersSuite {
     void pulledPathSharesOneVlcSession() throws Exception {
         // VLC serves a clip over RTSP from the sender namespace (it refuses to run as root: run it as nobody)
         Path clip = dir.resolve("clip.mp4");
-        Sh.Result enc = Sh.exec(120, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+        Sh.Result enc = Sh.exec((int) (Timeouts.ms(120_000) / 1000), "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                 "testsrc=size=320x240:rate=25", "-t", "60", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
                 "-pix_fmt", "yuv420p", clip.toString());
         assertEquals(0, enc.exit(), enc.err());
@@ -346,7 +356,7 @@ abstract class RtspPlayersSuite {
         background(topo.sender, dir.resolve("vlc.log"), "setpriv", "--reuid=nobody", "--regid=nogroup",
                 "--clear-groups", "env", "HOME=" + dir, "cvlc", "-I", "dummy", "--no-audio", clip.toString(), "--loop",
                 "--sout-keep", "--sout", "#rtp{sdp=rtsp://" + ORIGIN + ":" + VLC_PORT + "/vod}");
-        Thread.sleep(2000);
+        Timeouts.sleep(2000);
 
         Player.Kind[] kinds = {Player.Kind.FFMPEG_UDP, Player.Kind.FFMPEG_TCP, Player.Kind.GST_UDP, Player.Kind.FFMPEG_UDP};
         List<Player> ps = new ArrayList<>();
@@ -379,12 +389,13 @@ abstract class RtspPlayersSuite {
             assertTrue(p.frames() >= 120, p + " decoded only " + p.frames() + " frames\n" + failureContext(ps));
         }
         assertEquals(1.0, metric("msm_rtsp_path_upstream_sessions_total", "path", "vod"), "still the one session");
-        // last viewer gone: the upstream closes after the linger (2 s)
+        // last viewer gone: the upstream closes after the linger (2 s, scaled)
         waitFor(() -> metric("msm_rtsp_path_viewers", "path", "vod") == 0, 10_000, "viewers gone");
-        Thread.sleep(1000);
+        Timeouts.sleep(LINGER_MS / 2);
         assertEquals(2.0, metric("msm_rtsp_path_upstream_state", "path", "vod"), "still open within the linger");
         waitFor(() -> metric("msm_rtsp_path_upstream_state", "path", "vod") == 0, 6_000, "upstream closed after the linger");
-        assertTrue(agent.log().contains("vod: no viewers for 2000 ms; closing the upstream session"), agent.log());
+        assertTrue(agent.log().contains("vod: no viewers for " + Timeouts.ms(LINGER_MS) + " ms; closing the upstream session"),
+                agent.log());
     }
 
     @Test
@@ -392,7 +403,7 @@ abstract class RtspPlayersSuite {
         Process publisher = publish("tcpcam", "tcp");
         waitFor(() -> metric("msm_rtsp_path_publishing", "path", "tcpcam") == 1.0, 20_000,
                 "ffmpeg to publish over TCP\n" + agent.log());
-        Thread.sleep(1500);
+        Timeouts.sleep(1500);
         Player.Kind[] kinds = {Player.Kind.FFMPEG_UDP, Player.Kind.GST_UDP, Player.Kind.FFMPEG_TCP};
         List<Player> ps = new ArrayList<>();
         for (int i = 0; i < kinds.length; i++) {
@@ -407,7 +418,7 @@ abstract class RtspPlayersSuite {
         if (!userspace()) {
             JsonNode g = group(fanout(), "rtsp/tcpcam/track0/rtp");
             assertTrue(g != null && g.path("subscribers").size() == 2, "the 2 UDP viewers in the kernel group");
-            Thread.sleep(2000);
+            Timeouts.sleep(2000);
             g = group(fanout(), "rtsp/tcpcam/track0/rtp");
             assertTrue(g.path("copies").asLong() > 100, "the kernel made the copies of the injected packets: " + g);
         }
@@ -427,7 +438,7 @@ abstract class RtspPlayersSuite {
         assertTrue(metric("msm_rtsp_interleaved_in_total") > 100, "frames came interleaved");
         assertFalse(agent.log().contains("injecting into the fan-out group failed"), agent.log());
         Sh.exec("kill", "-INT", Long.toString(publisher.pid()));
-        publisher.waitFor(10, TimeUnit.SECONDS);
+        publisher.waitFor(Timeouts.ms(10_000), TimeUnit.MILLISECONDS);
     }
 
     String readLog(String name) {

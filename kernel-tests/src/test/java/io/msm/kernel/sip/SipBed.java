@@ -80,8 +80,17 @@ final class SipBed implements AutoCloseable {
         }
     }
 
+    /** sip.rtp-timeout for the agent's configuration, stretched with the call lengths (see {@link #uac}). */
+    static String rtpTimeout(long ms) {
+        return "  rtp-timeout: " + Timeouts.config(ms);
+    }
+
     SipBed(String sipYaml) throws IOException {
         requireSipp();
+        String note = Timeouts.note("sipp call lengths (-d), sip.rtp-timeout and every wait");
+        if (!note.isEmpty()) {
+            System.out.println("SipBed: " + note);
+        }
         Netns n = null;
         Netns a = null;
         Netns b = null;
@@ -162,7 +171,7 @@ final class SipBed implements AutoCloseable {
     int await(Process p, long ms) throws Exception {
         if (!p.waitFor(Timeouts.ms(ms), TimeUnit.MILLISECONDS)) {
             kill(p);
-            Assertions.fail("sipp still running after " + ms + " ms; its output:\n" + sippLogs());
+            Assertions.fail("sipp still running after " + Timeouts.ms(ms) + " ms; its output:\n" + sippLogs());
         }
         return p.exitValue();
     }
@@ -205,7 +214,10 @@ final class SipBed implements AutoCloseable {
                 Integer.toString(UAS_RTP), "-m", Integer.toString(calls));
     }
 
-    /** The caller's sipp: calls user through msm, plays g711a.pcap, hangs up after talkMs. */
+    /**
+     * The caller's sipp: calls user through msm, plays g711a.pcap, hangs up after talkMs (scaled: under
+     * an emulated CPU, setting up calls and restarting an agent take longer than a call on the host lasts).
+     */
     Process uac(String user, int calls, int rate, int talkMs) throws IOException {
         return uac(user, calls, rate, talkMs, "u1");
     }
@@ -213,7 +225,7 @@ final class SipBed implements AutoCloseable {
     /** The same over a transport of sipp's -t: u1 (UDP), t1 (one TCP connection). */
     Process uac(String user, int calls, int rate, int talkMs, String transport) throws IOException {
         return sipp(uac, NODE_UAC + ":5060", "-sf", "uac.xml", "-s", user, "-i", UAC, "-p", "5061", "-mi", UAC,
-                "-mp", Integer.toString(UAC_RTP), "-key", "pcap", pcap(), "-d", Integer.toString(talkMs),
+                "-mp", Integer.toString(UAC_RTP), "-key", "pcap", pcap(), "-d", Long.toString(Timeouts.ms(talkMs)),
                 "-m", Integer.toString(calls), "-l", Integer.toString(calls), "-r", Integer.toString(rate),
                 "-t", transport);
     }

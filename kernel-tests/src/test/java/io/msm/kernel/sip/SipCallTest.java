@@ -5,6 +5,7 @@ import io.msm.cli.Main;
 import io.msm.cli.source.Sources;
 import io.msm.testkit.Frame;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.Timeouts;
 import io.msm.testkit.Packets;
 import io.msm.testkit.Testkit;
 import org.junit.jupiter.api.Tag;
@@ -39,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SipCallTest {
     @Test
     void aCallsMediaIsRelayedInTheKernelBothWaysAndOnlyFromTheNegotiatedSource() throws Exception {
-        try (SipBed bed = new SipBed("  rtp-timeout: 30s"); Testkit kit = Testkit.load()) {
+        try (SipBed bed = new SipBed(SipBed.rtpTimeout(30_000)); Testkit kit = Testkit.load()) {
             bed.startAgent();
             bed.register("bob");
             SipBed.Counter atUas = bed.counter(bed.uas, UAS, SipBed.UAS_RTP, true);
@@ -47,7 +48,7 @@ class SipCallTest {
             long nodeUdpBefore = SipBed.udpInDatagrams(bed.node);
 
             Process callee = bed.uas(1);
-            Thread.sleep(300);
+            Timeouts.sleep(300);
             Process caller = bed.uac("bob", 1, 1, 8000);
 
             // the call is up and media flows

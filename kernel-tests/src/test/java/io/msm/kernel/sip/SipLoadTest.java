@@ -2,6 +2,7 @@ package io.msm.kernel.sip;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.Timeouts;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -26,13 +27,13 @@ class SipLoadTest {
 
     @Test
     void aHundredConcurrentCallsCompleteAndLeaveNothingBehind() throws Exception {
-        try (SipBed bed = new SipBed("  rtp-timeout: 30s\n  max-calls: 200\n  invites-per-second: 200")) {
+        try (SipBed bed = new SipBed(SipBed.rtpTimeout(30_000) + "\n  max-calls: 200\n  invites-per-second: 200")) {
             bed.startAgent();
             bed.register("bob");
             SipBed.Counter atUas = bed.counter(bed.uas, SipBed.UAS, SipBed.UAS_RTP, false);
             long nodeUdpBefore = SipBed.udpInDatagrams(bed.node);
             Process callee = bed.uas(CALLS);
-            Thread.sleep(300);
+            Timeouts.sleep(300);
             long t0 = System.nanoTime();
             Process caller = bed.uac("bob", CALLS, 50, 6000);
 
@@ -59,7 +60,7 @@ class SipLoadTest {
             assertEquals(0, bed.await(callee, 15_000), "every call answered and hung up\n" + bed.sippLogs());
             long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
             bed.awaitCalls(JsonNode::isEmpty, 10_000, "no calls left");
-            Thread.sleep(300); // copies in flight reach the socket
+            Timeouts.sleep(300); // copies in flight reach the socket
 
             double relayed = bed.metric("msm_sip_relayed_packets_total", "direction", "caller_to_callee");
             long nodeUdp = SipBed.udpInDatagrams(bed.node) - nodeUdpBefore;
