@@ -87,7 +87,7 @@ final class SipBed implements AutoCloseable {
 
     SipBed(String sipYaml) throws IOException {
         requireSipp();
-        String note = Timeouts.note("sipp call lengths (-d), sip.rtp-timeout and every wait");
+        String note = Timeouts.note("sipp call lengths (-d) and T2, sip.rtp-timeout, sip.timers t1/t2 and every wait");
         if (!note.isEmpty()) {
             System.out.println("SipBed: " + note);
         }
@@ -135,6 +135,9 @@ final class SipBed implements AutoCloseable {
                 "media: {port-range: 20000-29999}",
                 "sip:",
                 "  state-file: " + state,
+                // RFC 3261's T1 and T2 on the host; stretched in the VM, where a callee sipp slower than T1 got
+                // msm's INVITE retransmission after its 200 and aborted the call (SipLoadTest)
+                "  timers: {t1: " + Timeouts.config(500) + ", t2: " + Timeouts.config(4000) + "}",
                 sipYaml,
                 ""));
     }
@@ -160,7 +163,9 @@ final class SipBed implements AutoCloseable {
     Process sipp(Netns ns, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns.name(), "sipp"));
         cmd.addAll(List.of(args));
-        cmd.addAll(List.of("-nostdin", "-trace_err", "-trace_screen"));
+        // sipp's T2 (its longest retransmission interval; 4 s, its default, on the host): in the VM a
+        // callee's 200 went unacknowledged longer than sipp retransmits it, and sipp aborted the call
+        cmd.addAll(List.of("-T2", Long.toString(Timeouts.ms(4000)), "-nostdin", "-trace_err", "-trace_screen"));
         Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
                 .redirectOutput(work.resolve("sipp-" + processes.size() + ".out").toFile()).start();
         processes.add(p);
