@@ -10,7 +10,8 @@
 #   --modules DIR          or given as modules in DIR (a lib/modules/<release> tree)
 #   --ci                   what CI runs: every test class but those tagged vm-slow,
 #                          a shorter timeout (see kernel-tests/vm/README.md)
-#   --class NAME           run only this test class (repeatable; simple or full name)
+#   --class NAME           run only this test class (repeatable; simple name, e.g.
+#                          SipCallTest, or full name)
 #   --tag TAG              run only tests with this JUnit tag (repeatable)
 #   --exclude-tag TAG      leave out tests with this JUnit tag (repeatable)
 #   --timeout SECONDS      hard limit for the VM (default 1800, with --ci 900)
@@ -21,7 +22,8 @@
 #   --keep                 keep the temporary directory (initramfs) for debugging
 #
 # Environment: QEMU (the qemu binary), MVN and MVN_FLAGS (the build), MSM_VM_CACHE
-# (where kernels are kept, default .vm/), MSM_VM_JAVA_OPTS (the guest JVM's options).
+# (where kernels are kept, default .vm/), MSM_VM_JAVA_OPTS (the guest JVM's options),
+# MSM_TIME_SCALE (how much longer tests wait in the guest, default 6; 1 on the host).
 #
 # Results: kernel-tests/target/vm-results/<release>/ (console.log, tests.log,
 # reports/, verifier.properties, summary). The last line is
@@ -58,6 +60,9 @@ KVM_BOOT_SECONDS=20   # KVM boots to init in 1-2 s when it works at all
 TCG_BOOT_SECONDS=180  # TCG boots a distribution kernel in ~10 s
 GUEST_MEM_MB=2048
 GUEST_CPUS=2
+# How much longer the tests wait in the guest than on the host (io.msm.testkit.Timeouts): under TCG
+# a JVM starts ~5x slower and ffmpeg, sipp and the agents fall behind real time (kernel-tests/vm/README.md)
+time_scale=${MSM_TIME_SCALE:-6}
 
 say() { echo "vm-test: $*" >&2; }
 die() { say "$*"; exit 2; }
@@ -252,7 +257,13 @@ mkdir -p "$out"
 select=()
 if [ ${#classes[@]} -gt 0 ]; then
     for c in "${classes[@]}"; do
-        [[ "$c" == *.* ]] || c=io.msm.kernel.$c
+        if [[ "$c" != *.* ]]; then
+            # a simple name: the test class of that name in any package under io.msm
+            found=$(cd "$kt/target/test-classes" && find . -name "$c.class" | sed 's|^\./||; s|\.class$||; s|/|.|g')
+            [ -n "$found" ] || die "--class $c: no test class of that name in kernel-tests/target/test-classes"
+            [ "$(echo "$found" | wc -l)" = 1 ] || die "--class $c is ambiguous: $(echo $found); give the full name"
+            c=$found
+        fi
         select+=(--select-class "$c")
     done
 else
@@ -268,7 +279,10 @@ for t in "${exclude_tags[@]}"; do select+=(--exclude-tag "$t"); done
     printf 'REPO=%q\n' "$repo"
     printf 'JAVA=%q\n' "$java"
     # C1 only: C2's compile threads cost more than they win in a short run under TCG
-    printf 'JAVA_OPTS=%q\n' "${MSM_VM_JAVA_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx768m -Dmsm.test.timeScale=6}"
+    printf 'JAVA_OPTS=%q\n' "${MSM_VM_JAVA_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx768m}"
+    # every wait of the tests (io.msm.testkit.Timeouts) is stretched by this factor in the guest;
+    # JUnit's @Timeout limits are off there (the VM's own hard limit stays)
+    printf 'TIME_SCALE=%q\n' "$time_scale"
     printf 'CLASSPATH=%q\n' "$classpath"
     printf 'LAUNCHER=%q\n' "$launcher"
     printf 'MODULES=%q\n' "$modules"

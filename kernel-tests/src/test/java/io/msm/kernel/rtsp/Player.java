@@ -2,6 +2,7 @@ package io.msm.kernel.rtsp;
 
 import io.msm.testkit.Netns;
 import io.msm.testkit.Sh;
+import io.msm.testkit.Timeouts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -143,8 +144,9 @@ final class Player implements AutoCloseable {
     }
 
     /** Wait for the process to end by itself. */
+    /** Wait for the player to end by itself, at most ms (scaled, {@link Timeouts}). */
     boolean waitFor(long ms) throws InterruptedException {
-        return process.waitFor(ms, TimeUnit.MILLISECONDS);
+        return process.waitFor(Timeouts.ms(ms), TimeUnit.MILLISECONDS);
     }
 
     void stop() throws InterruptedException {

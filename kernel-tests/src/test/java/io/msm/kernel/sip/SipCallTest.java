@@ -14,6 +14,7 @@ import io.msm.testkit.Frame;
 import io.msm.testkit.KernelTest;
 import io.msm.testkit.Packets;
 import io.msm.testkit.Testkit;
+import io.msm.testkit.Timeouts;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
@@ -36,7 +37,7 @@ import org.junit.jupiter.api.Test;
 class SipCallTest {
     @Test
     void aCallsMediaIsRelayedInTheKernelBothWaysAndOnlyFromTheNegotiatedSource() throws Exception {
-        try (SipBed bed = new SipBed("  rtp-timeout: 30s");
+        try (SipBed bed = new SipBed(SipBed.rtpTimeout(30_000));
                 Testkit kit = Testkit.load()) {
             bed.startAgent();
             bed.register("bob");
@@ -45,7 +46,7 @@ class SipCallTest {
             long nodeUdpBefore = SipBed.udpInDatagrams(bed.node);
 
             Process callee = bed.uas(1);
-            Thread.sleep(300);
+            Timeouts.sleep(300);
             Process caller = bed.uac("bob", 1, 1, 8000);
 
             // the call is up and media flows

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.Timeouts;
 import java.net.InetSocketAddress;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -23,12 +24,12 @@ import org.junit.jupiter.api.Test;
 class SipRestartTest {
     @Test
     void aCallSurvivesSigkillAndItsByeStillCleansUp() throws Exception {
-        try (SipBed bed = new SipBed("  rtp-timeout: 30s")) {
+        try (SipBed bed = new SipBed(SipBed.rtpTimeout(30_000))) {
             AgentProcess first = bed.startAgent();
             bed.register("bob");
             SipBed.Counter atUas = bed.counter(bed.uas, SipBed.UAS, SipBed.UAS_RTP, false);
             Process callee = bed.uas(1);
-            Thread.sleep(300);
+            Timeouts.sleep(300);
             Process caller = bed.uac("bob", 1, 1, 9000);
             SipBed.waitFor(() -> atUas.total.get() > 30, 15_000, "media at the callee");
             JsonNode before = bed.calls();
@@ -63,7 +64,7 @@ class SipRestartTest {
                     "the caller's BYE went through the restarted agent\n" + bed.sippLogs());
             assertEquals(0, bed.await(callee, 10_000), bed.sippLogs());
             bed.awaitCalls(JsonNode::isEmpty, 5000, "the call ended by the BYE");
-            Thread.sleep(200);
+            Timeouts.sleep(200);
             String numbers =
                     atUas.total.get()
                             + " packets at the callee, "

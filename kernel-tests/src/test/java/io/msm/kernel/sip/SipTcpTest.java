@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.Timeouts;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -18,12 +19,12 @@ import org.junit.jupiter.api.Test;
 class SipTcpTest {
     @Test
     void aTcpCallerReachesAUdpCalleeThroughMsm() throws Exception {
-        try (SipBed bed = new SipBed("  rtp-timeout: 30s")) {
+        try (SipBed bed = new SipBed(SipBed.rtpTimeout(30_000))) {
             bed.startAgent();
             bed.register("bob");
             SipBed.Counter atUas = bed.counter(bed.uas, SipBed.UAS, SipBed.UAS_RTP, false);
             Process callee = bed.uas(1);
-            Thread.sleep(300);
+            Timeouts.sleep(300);
             Process caller = bed.uac("bob", 1, 1, 3000, "t1");
             bed.awaitCalls(
                     c -> c.size() == 1 && c.get(0).path("state").asText().equals("answered"),
@@ -35,7 +36,7 @@ class SipTcpTest {
                     "the TCP caller's call completed\n" + bed.sippLogs());
             assertEquals(0, bed.await(callee, 10_000), bed.sippLogs());
             bed.awaitCalls(JsonNode::isEmpty, 5000, "the call ended by the BYE over TCP");
-            Thread.sleep(200);
+            Timeouts.sleep(200);
             double relayed =
                     bed.metric("msm_sip_relayed_packets_total", "direction", "caller_to_callee");
             System.out.println(

@@ -1,5 +1,6 @@
 package io.msm.agent.sip.call;
 
+import com.google.errorprone.annotations.CanIgnoreReturnValue;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayOptions;
@@ -16,6 +17,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The relays of one call: per media stream a port pair facing the caller (receives the caller's
@@ -203,11 +205,20 @@ public final class MediaSession {
                 .withOthers(RelayOptions.Others.DROP);
     }
 
-    /** Bring stream i's relays to the plan: strict sources and the one subscriber per direction. */
-    public void apply(int i, LegPlan caller, LegPlan callee) {
+    /**
+     * Bring stream i's relays to the plan: strict sources and the one subscriber per direction.
+     *
+     * <p>The plane may install a subscriber after this returns (the kernel plane resolves its next
+     * hop and writes the group on its own control thread; until then the group drops what arrives).
+     * The future completes when every subscriber of the stream is served: a party must not be told
+     * where to send before then, or the first packets of a direction that is not there yet are lost
+     * (under a slow control thread, the callee's echo of the caller's first packets was).
+     */
+    @CanIgnoreReturnValue
+    public CompletableFuture<Void> apply(int i, LegPlan caller, LegPlan callee) {
         StreamRelays s = streams.get(i);
         if (closed || s == null) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
         InetSocketAddress fromCalleeSideRtp = s.calleeSide.rtp().local();
         InetSocketAddress fromCalleeSideRtcp = s.calleeSide.rtcp().local();
@@ -244,6 +255,16 @@ public final class MediaSession {
                         fromCallerSideRtcp);
         s.callerPlan = caller;
         s.calleePlan = callee;
+        List<CompletableFuture<Void>> ready = new ArrayList<>();
+        for (Relay.Subscriber sub :
+                new Relay.Subscriber[] {
+                    s.toCalleeRtp, s.toCalleeRtcp, s.toCallerRtp, s.toCallerRtcp
+                }) {
+            if (sub != null) {
+                ready.add(sub.ready().toCompletableFuture());
+            }
+        }
+        return CompletableFuture.allOf(ready.toArray(new CompletableFuture<?>[0]));
     }
 
     private static void expect(Relay r, InetSocketAddress src) {

@@ -263,7 +263,9 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
             LegPlan[] plans = s.plans();
             int idx = i;
             MediaSession m = call.media();
-            applied.add(CompletableFuture.runAsync(() -> m.apply(idx, plans[0], plans[1]), media));
+            applied.add(
+                    CompletableFuture.supplyAsync(() -> m.apply(idx, plans[0], plans[1]), media)
+                            .thenCompose(r -> r));
         }
         if (call.answered()) {
             calls.changed(call);

@@ -113,11 +113,22 @@ class SipProxyTest {
      * subscribeDelayMs: every relay subscription takes that long (0: the plain userspace plane).
      */
     SipProxy start(String extra, int port, long subscribeDelayMs) throws Exception {
+        return start(extra, port, subscribeDelayMs, false);
+    }
+
+    /**
+     * deferred: subscribing returns at once, the subscription is made later (see {@link
+     * SlowSubscribePlane}).
+     */
+    SipProxy start(String extra, int port, long subscribeDelayMs, boolean deferred)
+            throws Exception {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         plane = new UserspaceMediaPlane(new PortTable.Range(42000, 42999), 1);
         group = Transport.group(1, "test-sip");
         MediaPlane used =
-                subscribeDelayMs > 0 ? new SlowSubscribePlane(plane, subscribeDelayMs) : plane;
+                subscribeDelayMs > 0
+                        ? new SlowSubscribePlane(plane, subscribeDelayMs, deferred)
+                        : plane;
         proxy =
                 new SipProxy(
                         settings(extra),
@@ -395,6 +406,65 @@ class SipProxyTest {
                         ok.first(HeaderNames.FROM),
                         ok.first(HeaderNames.TO),
                         "slow@test",
+                        1,
+                        null,
+                        TestUa.branch()));
+        bob.expectRequest("ACK", T);
+    }
+
+    @Test
+    void theAnswerWaitsForBothDirectionsWhenThePlaneSubscribesLater() throws Exception {
+        // as the kernel plane does: subscribe() returns at once, its control thread installs the
+        // subscribers one after the other (150 ms each here, a next hop to resolve, a busy VM);
+        // meanwhile a direction copies nothing
+        start("", 0, 150, true);
+        TestUa alice = ua("alice");
+        TestUa bob = ua("bob");
+        register(bob, 60);
+        bob.expectResponse(200, T);
+        alice.send(
+                alice.invite(
+                        "deferred@test",
+                        "a-def",
+                        proxyUri("bob"),
+                        alice.sdp(),
+                        TestUa.branch(),
+                        1));
+        SipRequest inv = bob.expectRequest("INVITE", T);
+        bob.reply(bob.answer(inv, 200, null, "b-def", bob.sdp()));
+        SipResponse ok = alice.expectResponse(200, T);
+        // alice sends every 20 ms from the moment she reads the answer; bob echoes each packet as
+        // it
+        // arrives (SipCallTest's callee does): every echo must come back, and every packet arrive
+        InetSocketAddress toAlice = TestUa.mediaOf(inv);
+        ByteBuffer in = ByteBuffer.allocate(2048);
+        int sent = 20;
+        int atBob = 0;
+        long end = System.nanoTime() + T * 1_000_000;
+        for (int i = 0; (i < sent || atBob < sent) && System.nanoTime() < end; i++) {
+            if (i < sent) {
+                alice.rtp.send(ByteBuffer.wrap(TestUa.rtpPacket(i)), TestUa.mediaOf(ok));
+            }
+            Thread.sleep(20);
+            while (bob.rtp.receive(in.clear()) != null) {
+                atBob++;
+                bob.rtp.send(in.flip(), toAlice);
+            }
+        }
+        int echoes = TestUa.count(alice.rtp, atBob, T, null);
+        assertEquals(
+                atBob,
+                echoes,
+                "each of the " + atBob + " packets bob got came back through the other relay");
+        assertEquals(sent, atBob, "alice's packets reach bob from the first one on");
+        alice.send(
+                alice.inDialog(
+                        "ACK",
+                        TestUa.target(ok),
+                        List.of(ok.first(HeaderNames.RECORD_ROUTE)),
+                        ok.first(HeaderNames.FROM),
+                        ok.first(HeaderNames.TO),
+                        "deferred@test",
                         1,
                         null,
                         TestUa.branch()));

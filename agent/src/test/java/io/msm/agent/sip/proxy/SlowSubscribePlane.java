@@ -1,5 +1,6 @@
 package io.msm.agent.sip.proxy;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayOptions;
@@ -12,18 +13,50 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 
 /**
  * A media plane whose subscriptions take {@code delayMs} (as a kernel plane's can, when it resolves
  * a next hop): everything else is the wrapped plane's.
+ *
+ * <p>Blocking: {@code subscribe} itself takes that long. Deferred: it returns at once, and the
+ * subscription is made {@code delayMs} later on a control thread of the plane's own, one after the
+ * other, as the kernel plane does (until then nothing is copied to the subscriber; its {@code
+ * ready()} completes when copies flow).
  */
 final class SlowSubscribePlane implements MediaPlane {
     private final MediaPlane inner;
     private final long delayMs;
+    private final ExecutorService control;
 
     SlowSubscribePlane(MediaPlane inner, long delayMs) {
+        this(inner, delayMs, false);
+    }
+
+    SlowSubscribePlane(MediaPlane inner, long delayMs, boolean deferred) {
         this.inner = inner;
         this.delayMs = delayMs;
+        this.control =
+                deferred
+                        ? Executors.newSingleThreadExecutor(
+                                r -> {
+                                    Thread t = new Thread(r, "slow-subscribe-control");
+                                    t.setDaemon(true);
+                                    return t;
+                                })
+                        : null;
+    }
+
+    private void pause() {
+        try {
+            Thread.sleep(delayMs);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override
@@ -45,6 +78,9 @@ final class SlowSubscribePlane implements MediaPlane {
 
     @Override
     public void close() {
+        if (control != null) {
+            control.shutdownNow();
+        }
         inner.close();
     }
 
@@ -57,12 +93,17 @@ final class SlowSubscribePlane implements MediaPlane {
 
         @Override
         public Subscriber subscribe(InetSocketAddress viewer, InetSocketAddress source) {
-            try {
-                Thread.sleep(delayMs);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (control == null) {
+                pause();
+                return r.subscribe(viewer, source);
             }
-            return r.subscribe(viewer, source);
+            Deferred d = new Deferred(viewer, source);
+            control.execute(
+                    () -> {
+                        pause();
+                        d.make(() -> r.subscribe(viewer, source));
+                    });
+            return d;
         }
 
         @Override
@@ -113,6 +154,72 @@ final class SlowSubscribePlane implements MediaPlane {
         @Override
         public void close() {
             r.close();
+        }
+    }
+
+    /** A subscriber the control thread has not made yet (nothing copied to it until then). */
+    private static final class Deferred implements Relay.Subscriber {
+        final InetSocketAddress viewer;
+        final InetSocketAddress source;
+        final CompletableFuture<Void> ready = new CompletableFuture<>();
+
+        @GuardedBy("this")
+        Relay.Subscriber sub;
+
+        @GuardedBy("this")
+        boolean closed;
+
+        Deferred(InetSocketAddress viewer, InetSocketAddress source) {
+            this.viewer = viewer;
+            this.source = source;
+        }
+
+        /** Control thread: subscribe now, unless closed meanwhile; copies flow from here on. */
+        void make(Supplier<Relay.Subscriber> subscribe) {
+            synchronized (this) {
+                if (!closed) {
+                    sub = subscribe.get();
+                }
+            }
+            ready.complete(null);
+        }
+
+        @Override
+        public InetSocketAddress viewer() {
+            return viewer;
+        }
+
+        @Override
+        public InetSocketAddress source() {
+            return source;
+        }
+
+        @Override
+        public synchronized long packets() {
+            return sub == null ? 0 : sub.packets();
+        }
+
+        @Override
+        public synchronized long bytes() {
+            return sub == null ? 0 : sub.bytes();
+        }
+
+        @Override
+        public CompletionStage<Void> ready() {
+            return ready;
+        }
+
+        @Override
+        public synchronized String servedBy() {
+            return sub == null ? "pending" : sub.servedBy();
+        }
+
+        @Override
+        public synchronized void close() {
+            closed = true;
+            if (sub != null) {
+                sub.close();
+            }
         }
     }
 }
