@@ -54,6 +54,23 @@ app.kubernetes.io/part-of: msm
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
+{{/* Whether a listener value {address, port} means the node's IP (status.hostIP). */}}
+{{- define "msm.onNodeIP" -}}
+{{- if or (eq .address "node") (eq .address "node-ipv6") }}true{{ end }}
+{{- end }}
+
+{{/*
+The agent flag's value for a listener on the node's IP: the kubelet expands
+$(MSM_NODE_IP) in args from the env var of that name (downward API).
+*/}}
+{{- define "msm.nodeListen" -}}
+{{- if eq .address "node-ipv6" }}
+{{- printf "[$(MSM_NODE_IP)]:%d" (int .port) }}
+{{- else }}
+{{- printf "$(MSM_NODE_IP):%d" (int .port) }}
+{{- end }}
+{{- end }}
+
 {{/* "ADDR:PORT" for a listener value {address, port}. IPv6 addresses get brackets. */}}
 {{- define "msm.listen" -}}
 {{- if contains ":" .address }}
@@ -67,3 +84,6 @@ app.kubernetes.io/part-of: msm
 {{- define "msm.portRange" -}}
 {{- printf "%d-%d" (int .from) (int .to) }}
 {{- end }}
+
+{{/* Where the Secrets the agent reads are mounted (read-only), one directory each. */}}
+{{- define "msm.secretsDir" -}}/etc/msm-secrets{{- end }}

@@ -113,7 +113,9 @@ int msm_tc_ingress(struct __sk_buff *skb)
 
 	struct msm_pkt p = {};
 	int rc = msm_tc_parse(skb, &p);
-	if (rc == MSM_PARSE_NOT_IP) {
+	/* an IPv6 extension chain the parser does not finish is passed as
+	 * before (XDP, the protection layer, drops it) */
+	if (rc == MSM_PARSE_NOT_IP || rc == MSM_PARSE_V6_EXT_LONG) {
 		ctr->stat[MSM_STAT_NOT_IP]++;
 		return TC_ACT_OK;
 	}

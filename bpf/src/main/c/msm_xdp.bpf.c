@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * msm_xdp.bpf.c — the first line: a source deny-list (LPM, IPv4 and IPv6)
- * and a per-source token bucket on *new* flows (5-tuples not yet in the flow
- * table), which keeps a flood of spoofed tuples from churning the LRU flow
- * table. Everything else: XDP_PASS. Native mode on veth, generic elsewhere.
+ * msm_xdp.bpf.c — the first line, and the protection layer:
+ *   - a source deny-list (LPM, IPv4 and IPv6) judged on the IP header alone,
+ *     whatever follows it (ICMP, fragments, an unknown or malformed L4, an
+ *     IPv6 extension chain the parser does not finish);
+ *   - IPv6 packets whose extension-header chain is longer than the parser
+ *     follows (MSM_MAX_V6_EXT) are dropped and counted: nothing behind them
+ *     (the TC classifier, the agent's view of flows) could see their ports;
+ *   - a per-source token bucket on *new* flows (UDP/TCP 5-tuples not yet in
+ *     the flow table), which keeps one source from churning the LRU flow
+ *     table; IPv6 sources share a bucket per /64.
+ * Everything else: XDP_PASS. Native mode on veth, generic elsewhere. (The TC
+ * program passes what it does not understand, by design.)
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -45,9 +53,11 @@ static __always_inline int msm_newflow_allowed(const struct msm_flow_key *k,
 	__u64 cap = burst * MSM_NS_PER_TOKEN;
 	__u64 now = bpf_ktime_get_ns();
 
+	/* IPv4: the address (saddr[1] is zero); IPv6: its /64 */
 	struct msm_ratelimit_key rk = {};
 	rk.family = k->family;
-	__builtin_memcpy(rk.addr, k->saddr, 16);
+	rk.addr[0] = k->saddr[0];
+	rk.addr[1] = k->saddr[1];
 	struct msm_ratelimit_state *st = bpf_map_lookup_elem(&msm_ratelimit, &rk);
 	if (!st) {
 		struct msm_ratelimit_state ns = {};
@@ -93,11 +103,14 @@ int msm_xdp(struct xdp_md *ctx)
 
 	struct msm_pkt p = {};
 	int rc = msm_xdp_parse(ctx, &p);
-	if (rc != MSM_PARSE_OK && rc != MSM_PARSE_FRAGMENT)
-		return XDP_PASS;
-
-	if (msm_denied(&p.key)) {
+	/* the parser fills the addresses as soon as it has read an IP header's
+	 * version: the deny-list applies whatever follows it */
+	if (p.key.family && msm_denied(&p.key)) {
 		ctr->stat[MSM_STAT_XDP_DENY]++;
+		return XDP_DROP;
+	}
+	if (rc == MSM_PARSE_V6_EXT_LONG) {
+		ctr->stat[MSM_STAT_XDP_V6_EXT]++;
 		return XDP_DROP;
 	}
 	if (rc != MSM_PARSE_OK)

@@ -4,6 +4,12 @@
  * they obtain data/data_end). Every header read is preceded by a bounds check
  * against data_end; anything not understood returns a non-OK verdict and the
  * caller passes the packet untouched.
+ *
+ * Once the IP header's version has been read, key.family, key.saddr and
+ * key.daddr are filled whatever the verdict (except MSM_PARSE_NOT_IP for
+ * non-IP frames), so that XDP's deny-list can judge a packet by its IP
+ * header alone: ICMP, fragments, malformed or unknown L4, unfinished IPv6
+ * extension chains.
  */
 #ifndef MSM_PARSE_H
 #define MSM_PARSE_H
@@ -18,10 +24,11 @@
 #include "msm_shared.h"
 
 enum msm_parse_rc {
-	MSM_PARSE_OK = 0,	 /* L4 header found, key filled */
-	MSM_PARSE_NOT_IP = 1,	 /* not IPv4/IPv6, or an L4 we do not track */
-	MSM_PARSE_MALFORMED = 2, /* truncated or inconsistent headers */
-	MSM_PARSE_FRAGMENT = 3,	 /* non-first fragment: no ports */
+	MSM_PARSE_OK = 0,	   /* L4 header found, key filled */
+	MSM_PARSE_NOT_IP = 1,	   /* not IPv4/IPv6, or an L4 we do not track */
+	MSM_PARSE_MALFORMED = 2,   /* truncated or inconsistent headers */
+	MSM_PARSE_FRAGMENT = 3,	   /* non-first fragment: no ports */
+	MSM_PARSE_V6_EXT_LONG = 4, /* IPv6 extension chain longer than MSM_MAX_V6_EXT */
 };
 
 #define MSM_MAX_VLAN 2
@@ -115,6 +122,9 @@ static __always_inline int msm_parse_ipv4(void *data, void *data_end, __u32 off,
 		return MSM_PARSE_MALFORMED;
 	if (ip->version != 4)
 		return MSM_PARSE_MALFORMED;
+	p->key.family = MSM_FAMILY_IPV4;
+	p->key.saddr[0] = ip->saddr;
+	p->key.daddr[0] = ip->daddr;
 	__u32 hlen = ip->ihl * 4;
 	if (hlen < sizeof(*ip))
 		return MSM_PARSE_MALFORMED;
@@ -126,9 +136,6 @@ static __always_inline int msm_parse_ipv4(void *data, void *data_end, __u32 off,
 		return MSM_PARSE_MALFORMED;
 	p->l3_off = off;
 	p->ip_hlen = hlen;
-	p->key.family = MSM_FAMILY_IPV4;
-	p->key.saddr[0] = ip->saddr;
-	p->key.daddr[0] = ip->daddr;
 	p->key.proto = ip->protocol;
 	if (bpf_ntohs(ip->frag_off) & 0x1fff)
 		return MSM_PARSE_FRAGMENT;
@@ -182,6 +189,11 @@ static __always_inline int msm_parse_ipv6(void *data, void *data_end, __u32 off,
 			break;
 		}
 	}
+	/* still in the chain after MSM_MAX_V6_EXT headers: the L4 header is
+	 * out of the parser's reach (TC passes it, XDP drops it) */
+	if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
+	    nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT)
+		return MSM_PARSE_V6_EXT_LONG;
 	if (ext > plen)
 		return MSM_PARSE_MALFORMED;
 	if (l4 > 0xffff)

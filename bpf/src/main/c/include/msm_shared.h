@@ -27,7 +27,7 @@
  * meaning changes. The agent refuses to adopt pinned maps whose
  * msm_meta.layout_version differs. */
 enum msm_identity {
-	MSM_LAYOUT_VERSION = 2,
+	MSM_LAYOUT_VERSION = 3,
 	MSM_META_MAGIC = 0x314d534d, /* "MSM1" little endian */
 };
 
@@ -61,7 +61,8 @@ enum msm_stat {
 	MSM_STAT_XDP_RATELIMIT = 13, /* dropped by the new-flow rate limit */
 	MSM_STAT_XDP_NEWFLOW = 14,   /* packets of flows not yet in the table */
 	MSM_STAT_STRICT_DROP = 15,   /* fan-out packets from a non-negotiated source */
-	MSM_STAT_MAX = 16,
+	MSM_STAT_XDP_V6_EXT = 16, /* IPv6 dropped: extension chain longer than the parser follows */
+	MSM_STAT_MAX = 24,	  /* array size */
 };
 
 struct msm_counters {
@@ -266,6 +267,8 @@ struct msm_deny_key {
 	__u8 pad[3];
 };
 
+/* a new-flow bucket's source: an IPv4 address, or an IPv6 /64 (addr[0..1],
+ * addr[2..3] zero) — one host owns a /64 and picks addresses in it freely */
 struct msm_ratelimit_key {
 	__u8 family;
 	__u8 pad[3];

@@ -24,7 +24,16 @@ class BpffsCheckTest {
 
     static Run run(String script, Path root, String mount)
             throws IOException, InterruptedException {
+        return run(script, root, mount, null);
+    }
+
+    /** With binDir first on PATH (a fake mount there records its calls). */
+    static Run run(String script, Path root, String mount, Path binDir)
+            throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true);
+        if (binDir != null) {
+            pb.environment().put("PATH", binDir + ":" + pb.environment().get("PATH"));
+        }
         pb.environment().put("MSM_BPFFS_ROOT", root.toString());
         pb.environment().put("MSM_BPFFS_MOUNT", mount);
         pb.environment().put("K8S_NODE_NAME", "node-a");
@@ -67,6 +76,42 @@ class BpffsCheckTest {
         Run r = run(renderedScript(""), sysBpf, "false");
         assertEquals(0, r.exit(), r.out());
         assertTrue(r.out().contains("is a bpf filesystem"), r.out());
+    }
+
+    /** A mount(8) that only writes its arguments to calls.log and fails. */
+    static Path fakeMount(Path dir) throws IOException {
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path mount = bin.resolve("mount");
+        Files.writeString(
+                mount,
+                "#!/bin/sh\necho \"$@\" >> \"" + dir.resolve("calls.log") + "\"\nexit 32\n",
+                StandardCharsets.UTF_8);
+        assertTrue(mount.toFile().setExecutable(true));
+        return bin;
+    }
+
+    @Test
+    void withMountOnItChecksFirstAndMountsNothingWhereBpffsIsMounted(@TempDir Path dir)
+            throws Exception {
+        Path sysBpf = Path.of("/sys/fs/bpf");
+        Assumptions.assumeTrue(isBpffs(sysBpf), "/sys/fs/bpf is not bpffs on this machine");
+        // the privileged init container's script, on a node that has bpffs: nothing to do
+        Run r = run(renderedScript(""), sysBpf, "true", fakeMount(dir));
+        assertEquals(0, r.exit(), r.out());
+        assertTrue(r.out().contains("is a bpf filesystem"), r.out());
+        assertTrue(Files.notExists(dir.resolve("calls.log")), "mount was called: " + r.out());
+    }
+
+    @Test
+    void withMountOnItMountsOnlyWhereBpffsIsMissing(@TempDir Path dir) throws Exception {
+        Path notBpffs = Files.createDirectories(dir.resolve("bpf"));
+        Run r = run(renderedScript(""), notBpffs, "true", fakeMount(dir));
+        assertEquals(1, r.exit(), "the fake mount fails: " + r.out());
+        assertEquals(
+                List.of("-t bpf bpf " + notBpffs),
+                Files.readAllLines(dir.resolve("calls.log")),
+                "one mount of bpffs on the directory");
+        assertTrue(r.out().contains("cannot mount bpffs"), r.out());
     }
 
     private static boolean isBpffs(Path p) throws IOException {

@@ -46,6 +46,7 @@ public final class Packets {
         private int etherType = -1;
         private Integer udpLengthOverride;
         private Integer ihlOverride;
+        private int[] v6Ext = new int[0];
 
         public Builder macs(byte[] s, byte[] d) {
             src = s;
@@ -85,6 +86,16 @@ public final class Packets {
         public Builder fragment(int offset8, boolean more) {
             fragOffset8 = offset8;
             moreFragments = more;
+            return this;
+        }
+
+        /**
+         * IPv6 extension headers between the IPv6 header and L4, 8 bytes each, in this order: 0
+         * hop-by-hop, 43 routing, 60 destination options (padded with PadN), 44 fragment (offset 0,
+         * no more fragments: the whole datagram).
+         */
+        public Builder v6Extensions(int... nextHeaders) {
+            v6Ext = nextHeaders;
             return this;
         }
 
@@ -164,7 +175,17 @@ public final class Packets {
             }
             byte[] l4 = l4(v6);
             if (v6) {
-                f.writeBytes(ipv6Header(l4.length));
+                f.writeBytes(ipv6Header(l4.length + 8 * v6Ext.length));
+                for (int i = 0; i < v6Ext.length; i++) {
+                    int next = i + 1 < v6Ext.length ? v6Ext[i + 1] : proto;
+                    byte[] e = new byte[8];
+                    e[0] = (byte) next;
+                    if (v6Ext[i] != 44) {
+                        e[2] = 1; // PadN over the remaining 6 bytes: type 1, length 4
+                        e[3] = 4;
+                    }
+                    f.writeBytes(e);
+                }
             } else {
                 f.writeBytes(ipv4Header(l4.length));
             }
@@ -226,7 +247,8 @@ public final class Packets {
 
         private byte[] ipv6Header(int l4len) {
             ByteBuffer b = ByteBuffer.allocate(40);
-            b.putInt(0x60000000).putShort((short) l4len).put((byte) proto).put((byte) ttl);
+            int next = v6Ext.length > 0 ? v6Ext[0] : proto;
+            b.putInt(0x60000000).putShort((short) l4len).put((byte) next).put((byte) ttl);
             b.put(srcIp.getAddress()).put(dstIp.getAddress());
             return b.array();
         }

@@ -84,9 +84,21 @@ public record AgentConfig(
             Map<Integer, Integer> clockRates) {}
 
     /**
-     * @param newFlowsPerSecond per source, 0 = unlimited
+     * @param newFlowsPerSecond XDP's limit on new UDP/TCP flows per source (an IPv4 address or an
+     *     IPv6 /64), 0 = unlimited
+     * @param newFlowBurst the bucket's depth, 0 = one second's worth
      */
-    public record Protection(List<DenyKey> deny, int newFlowsPerSecond, int newFlowBurst) {}
+    public record Protection(List<DenyKey> deny, int newFlowsPerSecond, int newFlowBurst) {
+        /**
+         * On by default, and far above what a normal source does: a new flow is a 5-tuple not yet
+         * in the flow table (a TCP connection, a UDP media stream, a SIP or DNS exchange), so 2,000
+         * a second is ~500 SIP calls a second from one media gateway, and the burst lets a source
+         * open 20,000 at once (a NAT of a whole office reconnecting) before the rate applies.
+         */
+        public static final int DEFAULT_NEW_FLOWS_PER_SECOND = 2000;
+
+        public static final int DEFAULT_NEW_FLOW_BURST = 20000;
+    }
 
     /**
      * @param portRange node UDP ports for relays (RTSP publishers, SIP calls)

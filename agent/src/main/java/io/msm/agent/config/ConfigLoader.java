@@ -36,7 +36,7 @@ import java.util.Map;
  * flows: {idle-timeout: 60s, expiry-interval: 5s}
  * classifier: {control-tcp-ports: [554, 8554, 5060], control-udp-ports: [5060],
  *              game-udp-ports: ["27015-27030"], raknet: true, clock-rates: {97: 48000}}
- * protection: {deny: ["10.66.0.0/16"], new-flows-per-second: 0, new-flow-burst: 0}
+ * protection: {deny: ["10.66.0.0/16"], new-flows-per-second: 2000, new-flow-burst: 20000}
  * media: {port-range: 20000-29999}
  * streams: [{name: cam1, listen: 10.0.0.1:5004, source: 10.0.0.9, subscribers: [10.0.1.2:6000]}]
  * rtsp: {...}   # see RtspSettings
@@ -216,8 +216,16 @@ public final class ConfigLoader {
         AgentConfig.Protection prot =
                 new AgentConfig.Protection(
                         deny,
-                        p.integer("new-flows-per-second", 0, 0, 10_000_000),
-                        p.integer("new-flow-burst", 0, 0, 10_000_000));
+                        p.integer(
+                                "new-flows-per-second",
+                                AgentConfig.Protection.DEFAULT_NEW_FLOWS_PER_SECOND,
+                                0,
+                                10_000_000),
+                        p.integer(
+                                "new-flow-burst",
+                                AgentConfig.Protection.DEFAULT_NEW_FLOW_BURST,
+                                0,
+                                10_000_000));
         p.done();
 
         ConfigNode m = n.section("media");

@@ -37,6 +37,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theNewFlowLimitIsOnByDefault() {
+        AgentConfig c = ConfigLoader.load(null, ConfigLoader.Overrides.NONE);
+        assertEquals(2000, c.protection().newFlowsPerSecond());
+        assertEquals(20000, c.protection().newFlowBurst());
+        AgentConfig off = yaml("protection: {new-flows-per-second: 0}\n");
+        assertEquals(0, off.protection().newFlowsPerSecond(), "0 turns it off");
+    }
+
+    @Test
     void aFullFileIsRead() {
         AgentConfig c =
                 yaml(

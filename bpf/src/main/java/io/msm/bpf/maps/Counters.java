@@ -6,10 +6,10 @@ import java.util.List;
 /** struct msm_counters: global per-CPU counters; {@link #sum} adds the CPUs up. */
 public record Counters(long[] classPackets, long[] classBytes, long[] stat) {
     public static final StructLayout LAYOUT =
-            StructLayout.struct("msm_counters", 256)
+            StructLayout.struct("msm_counters", 320)
                     .member("class_packets", 0, 64)
                     .member("class_bytes", 64, 64)
-                    .member("stat", 128, 128)
+                    .member("stat", 128, 8 * Stat.SLOTS)
                     .build();
     private static final int CLASS_PACKETS = LAYOUT.array("class_packets", 8, TrafficClass.SLOTS);
     private static final int CLASS_BYTES = LAYOUT.array("class_bytes", 8, TrafficClass.SLOTS);

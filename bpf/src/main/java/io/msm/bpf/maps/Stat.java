@@ -19,9 +19,13 @@ public enum Stat {
     XDP_DENY(12, "packets dropped by the source deny-list"),
     XDP_RATELIMIT(13, "packets dropped by the new-flow rate limit"),
     XDP_NEWFLOW(14, "packets of flows not yet in the flow table"),
-    STRICT_DROP(15, "fan-out packets from a source other than the negotiated one");
+    STRICT_DROP(15, "fan-out packets from a source other than the negotiated one"),
+    XDP_V6_EXT(
+            16,
+            "IPv6 packets dropped by XDP: extension-header chain longer than the parser follows");
 
-    public static final int SLOTS = 16;
+    /** MSM_STAT_MAX: slots in msm_counters.stat (some spare). */
+    public static final int SLOTS = 24;
 
     private final int id;
     private final String help;
