@@ -71,8 +71,39 @@ class RtspServerTest {
             Duration linger,
             Map<String, RtspSettings.PathSource> paths) {
         return new RtspSettings(
-                true, timeout, maxSessions, linger, 2048, 4096, 16, Duration.ofSeconds(5), paths);
+                true,
+                timeout,
+                maxSessions,
+                linger,
+                2048,
+                4096,
+                16,
+                Duration.ofSeconds(5),
+                paths,
+                // as a deployment whose publishers are on loopback would say
+                LOOPBACK_PUBLISHES,
+                // every client of these tests comes from one address: per-source limits as wide as
+                // the totals (the limits have tests of their own)
+                WIDE_PER_SOURCE,
+                null);
     }
+
+    static final RtspSettings.Auth LOOPBACK_PUBLISHES =
+            RtspSettings.Auth.OPEN_READ.withDefaults(
+                    new RtspSettings.Rules(
+                            RtspSettings.Permission.from("127.0.0.0/8"),
+                            RtspSettings.Permission.ANY));
+
+    static final RtspSettings.Limits WIDE_PER_SOURCE =
+            new RtspSettings.Limits(
+                    1024,
+                    1024,
+                    Duration.ofSeconds(10),
+                    Duration.ofSeconds(30),
+                    8,
+                    1000,
+                    Duration.ofSeconds(10),
+                    16);
 
     RtspServer server(RtspSettings s) throws Exception {
         int base = 20000 + 2 * ThreadLocalRandom.current().nextInt(0, 10000);
