@@ -100,6 +100,10 @@ public record RtspSettings(
                     usersFile, realm, basic, defaults, routedRead, m, upstreamCredentialsFile);
         }
 
+        public Auth withUpstreamCredentials(Path file) {
+            return new Auth(usersFile, realm, basic, defaults, routedRead, paths, file);
+        }
+
         public Auth withUsers(Path file, BasicAuth b) {
             return new Auth(file, realm, b, defaults, routedRead, paths, upstreamCredentialsFile);
         }

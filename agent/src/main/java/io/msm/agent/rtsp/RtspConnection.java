@@ -229,7 +229,7 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
             } catch (Refused e) {
                 r = error(e.status, e.getMessage());
                 for (String c : e.challenges) {
-                    r.header("WWW-Authenticate", c);
+                    r.headers().add("WWW-Authenticate", c);
                 }
             } catch (RuntimeException e) {
                 log.warn("{} {} from {}: {}", req.method(), req.uri(), remote, e.toString(), e);

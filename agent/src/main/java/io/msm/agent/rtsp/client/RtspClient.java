@@ -64,6 +64,17 @@ public final class RtspClient implements AutoCloseable {
             Duration timeout,
             int maxHeaderBytes,
             int maxBodyBytes) {
+        return connect(group, server, null, timeout, maxHeaderBytes, maxBodyBytes);
+    }
+
+    /** The same from a given local address ({@code null}: any). */
+    public static CompletableFuture<RtspClient> connect(
+            EventLoopGroup group,
+            InetSocketAddress server,
+            InetSocketAddress local,
+            Duration timeout,
+            int maxHeaderBytes,
+            int maxBodyBytes) {
         CompletableFuture<RtspClient> f = new CompletableFuture<>();
         RtspClient[] holder = new RtspClient[1];
         Bootstrap b =
@@ -119,8 +130,9 @@ public final class RtspClient implements AutoCloseable {
                         f.completeExceptionally(r.cause());
                         return;
                     }
-                    cf.channel()
-                            .connect(server)
+                    (local == null
+                                    ? cf.channel().connect(server)
+                                    : cf.channel().connect(server, local))
                             .addListener(
                                     c -> {
                                         if (c.isSuccess()) {
