@@ -17,6 +17,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -71,6 +72,7 @@ class RtspAuthPlayersTest {
         List<String> lines = new ArrayList<>(Credentials.lines("cam", "msm", "campass"));
         lines.addAll(Credentials.lines("viewer", "msm", "viewpass"));
         Files.write(users, lines, StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(users, PosixFilePermissions.fromString("rw-------"));
         Path cert = dir.resolve("tls.crt");
         Path key = dir.resolve("tls.key");
         Sh.exec(
@@ -198,23 +200,52 @@ class RtspAuthPlayersTest {
                 url);
     }
 
+    /**
+     * GStreamer's rtspclientsink publishing H.264 (Debian's GStreamer has no H.264 encoder: ffmpeg
+     * makes a clip, GStreamer sends it in real time).
+     */
     Process gstPublish(String url, String log) throws IOException {
+        Path clip = dir.resolve("clip.mkv");
+        if (!Files.exists(clip)) {
+            Sh.exec(
+                    60,
+                    "ffmpeg",
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-y",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "testsrc=size=320x240:rate=25",
+                    "-t",
+                    "120",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "ultrafast",
+                    "-tune",
+                    "zerolatency",
+                    "-g",
+                    "25",
+                    "-pix_fmt",
+                    "yuv420p",
+                    clip.toString());
+        }
         return background(
                 topo.sender,
                 dir.resolve(log),
                 "gst-launch-1.0",
                 "-e",
-                "videotestsrc",
-                "is-live=true",
+                "filesrc",
+                "location=" + clip,
                 "!",
-                "video/x-raw,width=320,height=240,framerate=25/1",
+                "matroskademux",
                 "!",
-                "x264enc",
-                "tune=zerolatency",
-                "speed-preset=ultrafast",
-                "key-int-max=25",
+                "h264parse",
                 "!",
-                "video/x-h264,profile=baseline",
+                "identity",
+                "sync=true",
                 "!",
                 "rtspclientsink",
                 "location=" + url,
@@ -225,8 +256,7 @@ class RtspAuthPlayersTest {
         return agent.scrape().value("msm_rtsp_path_publishing", "path", path).orElse(0.0) == 1.0;
     }
 
-    static void waitFor(java.util.function.BooleanSupplier c, long ms, String what)
-            throws InterruptedException {
+    static void waitFor(BooleanSupplier c, long ms, String what) throws InterruptedException {
         RtspPlayersSuite.waitFor(c, ms, what);
     }
 
