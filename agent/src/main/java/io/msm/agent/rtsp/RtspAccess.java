@@ -77,7 +77,7 @@ final class RtspAccess {
             if (!m.equals(usersModified)) {
                 users = Credentials.read(f);
                 usersModified = m;
-                log.info("rtsp: {} user(s) from {}", users.size(), f);
+                log.info("rtsp: {} HA1 line(s) from {}", users.size(), f);
             }
         } catch (IOException | IllegalArgumentException e) {
             if (usersModified == null) {

@@ -13,10 +13,10 @@ import java.util.List;
  * Credentials msm answers an upstream's challenge with, for pulled paths. Never from the YAML: a
  * configured URL with a password is refused at load; they come from {@code
  * rtsp.upstream-credentials-file} (a file, or a mounted Kubernetes Secret), one {@code URL-prefix
- * user:password} per line, the longest prefix matching the upstream URL winning; a URL a
- * StreamRoute names may carry {@code user:password@} itself (the route is a Kubernetes object whose
- * readers the cluster controls). The file is read at each upstream session start, so a changed
- * Secret applies to the next one.
+ * user:password} per line, the longest prefix matching the upstream URL winning — for configured
+ * and routed upstreams alike (the StreamRoute CRD admits no userinfo in its URLs; should a URL
+ * carry {@code user:password@} anyway, that is used and never logged). The file is read at each
+ * upstream session start, so a changed Secret applies to the next one.
  */
 final class UpstreamCredentials {
     /** A user and password, and the URL without them (what requests name). */
