@@ -90,7 +90,10 @@ bpffs: $PINS
 rtsp-listen: 0.0.0.0:8554
 metrics-listen: 127.0.0.1:9469
 sip-listen: 127.0.0.1:5060
-rtsp: {session-timeout: 30s}
+rtsp:
+  session-timeout: 30s
+  # nobody may publish by default: the camera's link may (ANNOUNCE from elsewhere gets 403)
+  defaults: {publish: {from: [10.77.1.0/24]}}
 YAML
 echo "demo: starting msm-agent in $NODE (log: $WORK/agent.log)"
 nsenter --net=/var/run/netns/"$NODE" java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar agent/target/msm-agent.jar \

@@ -41,6 +41,12 @@ public final class ConfigNode {
         return v != null && !v.isNull();
     }
 
+    /** Whether the key holds a mapping (rather than a single value or a list). */
+    public boolean isMapping(String key) {
+        JsonNode v = node.get(key);
+        return v != null && v.isObject();
+    }
+
     private JsonNode get(String key) {
         read.add(key);
         JsonNode v = node.get(key);

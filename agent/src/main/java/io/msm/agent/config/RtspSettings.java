@@ -1,14 +1,44 @@
 package io.msm.agent.config;
 
+import io.msm.agent.auth.CidrSet;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
  * The RTSP proxy's settings (section {@code rtsp:}).
  *
- * @param publishByDefault a path with no configured source accepts ANNOUNCE/RECORD
+ * <pre>
+ * rtsp:
+ *   publish-by-default: true     # paths the config does not name may be created by a publisher
+ *                                # (who still needs the publish permission, below)
+ *   users-file: /etc/msm/rtsp-users   # user:realm:HA1 lines (msm-agent passwd); none: no users
+ *   realm: msm
+ *   basic-auth: tls              # Basic (password in clear) accepted: tls (RTSPS only), always, never
+ *   defaults:                    # permissions of paths the config does not name (and of configured
+ *     publish: none              #   paths that name none): "any", "none", or {from: [CIDR..],
+ *     read: any                  #   users: [name.. | "*"]}; from absent = anywhere, users absent =
+ *   routed: {read: any}          #   no login. routed: paths StreamRoutes route (read only)
+ *   upstream-credentials-file: /etc/msm/rtsp-upstreams  # "URL-prefix user:password" lines
+ *   max-connections: 1024        # RTSP connections at once (both listeners); more are closed
+ *   max-connections-per-source: 64   # per client address (IPv6: per /64)
+ *   request-timeout: 10s         # a request's header (and body) must arrive whole within this
+ *   idle-timeout: 30s            # a connection with no session sending nothing this long is closed
+ *   max-sessions-per-connection: 8   # more SETUPs: 453
+ *   max-sessions-per-source: 100     # more SETUPs: 453
+ *   announce-timeout: 10s        # ANNOUNCE to RECORD; after it the path is free again
+ *   max-paths-per-source: 8      # paths one source's publishers may create at once; more: 453
+ *   tls: {listen: 0.0.0.0:8322, cert: /etc/msm/tls.crt, key: /etc/msm/tls.key}  # RTSPS, off unless set
+ *   paths:
+ *     cam: {source: publish, publish: {from: [10.77.1.0/24]}, read: {users: ["*"]}}
+ * </pre>
+ *
+ * @param publishByDefault a path with no configured source may be created by ANNOUNCE (the
+ *     publisher still needs the publish permission)
  * @param sessionTimeout RFC 2326 session timeout announced in Session: ...;timeout=
  * @param maxSessions concurrent sessions; more get 453 Not Enough Bandwidth
  * @param upstreamLinger a pulled upstream stays open this long after its last viewer left
@@ -28,7 +58,124 @@ public record RtspSettings(
         int maxBodyBytes,
         int maxPaths,
         Duration upstreamTimeout,
-        Map<String, PathSource> paths) {
+        Map<String, PathSource> paths,
+        Auth auth,
+        Limits limits,
+        Tls tls) {
+
+    /** Who may publish or read, and how clients and upstreams authenticate. */
+    public record Auth(
+            Path usersFile,
+            String realm,
+            BasicAuth basic,
+            Rules defaults,
+            Permission routedRead,
+            Map<String, Rules> paths,
+            Path upstreamCredentialsFile) {
+        /** Nobody may publish, anyone may read, no users: the defaults. */
+        public static final Auth OPEN_READ =
+                new Auth(
+                        null,
+                        "msm",
+                        BasicAuth.TLS,
+                        new Rules(Permission.NONE, Permission.ANY),
+                        Permission.ANY,
+                        Map.of(),
+                        null);
+
+        /** The rules of a path: its own when configured with any, else the defaults. */
+        public Rules rules(String configuredPath) {
+            Rules r = configuredPath == null ? null : paths.get(configuredPath);
+            return r == null ? defaults : r;
+        }
+
+        public Auth withDefaults(Rules d) {
+            return new Auth(usersFile, realm, basic, d, routedRead, paths, upstreamCredentialsFile);
+        }
+
+        public Auth withPath(String name, Rules r) {
+            Map<String, Rules> m = new LinkedHashMap<>(paths);
+            m.put(name, r);
+            return new Auth(
+                    usersFile, realm, basic, defaults, routedRead, m, upstreamCredentialsFile);
+        }
+
+        public Auth withUpstreamCredentials(Path file) {
+            return new Auth(usersFile, realm, basic, defaults, routedRead, paths, file);
+        }
+
+        public Auth withUsers(Path file, BasicAuth b) {
+            return new Auth(file, realm, b, defaults, routedRead, paths, upstreamCredentialsFile);
+        }
+    }
+
+    /** When Basic credentials (the password itself) are accepted. */
+    public enum BasicAuth {
+        /** only over RTSPS */
+        TLS,
+        ALWAYS,
+        NEVER
+    }
+
+    /** A path's publish and read permissions. */
+    public record Rules(Permission publish, Permission read) {}
+
+    /**
+     * Who may do something: a source in {@code from}, and — when {@code users} is not null — a user
+     * of the users file who logs in and is listed ({@code "*"}: any user).
+     */
+    public record Permission(CidrSet from, List<String> users) {
+        public static final CidrSet ANYWHERE = CidrSet.parse(List.of("0.0.0.0/0", "::/0"));
+        public static final Permission ANY = new Permission(ANYWHERE, null);
+        public static final Permission NONE = new Permission(CidrSet.NONE, null);
+
+        public boolean needsLogin() {
+            return users != null;
+        }
+
+        public boolean admits(String user) {
+            return users == null || users.contains("*") || users.contains(user);
+        }
+
+        /** Anyone from {@code cidrs} without a login (tests, demos). */
+        public static Permission from(String... cidrs) {
+            return new Permission(CidrSet.parse(List.of(cidrs)), null);
+        }
+
+        @Override
+        public String toString() {
+            if (from.isEmpty()) {
+                return "none";
+            }
+            return (from == ANYWHERE ? "anywhere" : "from " + from)
+                    + (users == null ? "" : ", users " + users);
+        }
+    }
+
+    /** The listener's limits (see the class comment for their defaults). */
+    public record Limits(
+            int maxConnections,
+            int maxConnectionsPerSource,
+            Duration requestTimeout,
+            Duration idleTimeout,
+            int maxSessionsPerConnection,
+            int maxSessionsPerSource,
+            Duration announceTimeout,
+            int maxPathsPerSource) {
+        public static final Limits DEFAULTS =
+                new Limits(
+                        1024,
+                        64,
+                        Duration.ofSeconds(10),
+                        Duration.ofSeconds(30),
+                        8,
+                        100,
+                        Duration.ofSeconds(10),
+                        8);
+    }
+
+    /** RTSPS: its own listener, a PEM certificate (chain) and its PEM (PKCS#8) key. */
+    public record Tls(HostPort listen, Path cert, Path key) {}
 
     /** Where a path's stream comes from. */
     public record PathSource(String name, Kind kind, URI upstream) {
@@ -44,6 +191,55 @@ public record RtspSettings(
         return read(new ConfigNode("rtsp", null));
     }
 
+    /** These settings with other auth settings (tests, demos). */
+    public RtspSettings with(Auth a) {
+        return new RtspSettings(
+                publishByDefault,
+                sessionTimeout,
+                maxSessions,
+                upstreamLinger,
+                maxHeaderBytes,
+                maxBodyBytes,
+                maxPaths,
+                upstreamTimeout,
+                paths,
+                a,
+                limits,
+                tls);
+    }
+
+    public RtspSettings with(Limits l) {
+        return new RtspSettings(
+                publishByDefault,
+                sessionTimeout,
+                maxSessions,
+                upstreamLinger,
+                maxHeaderBytes,
+                maxBodyBytes,
+                maxPaths,
+                upstreamTimeout,
+                paths,
+                auth,
+                l,
+                tls);
+    }
+
+    public RtspSettings with(Tls t) {
+        return new RtspSettings(
+                publishByDefault,
+                sessionTimeout,
+                maxSessions,
+                upstreamLinger,
+                maxHeaderBytes,
+                maxBodyBytes,
+                maxPaths,
+                upstreamTimeout,
+                paths,
+                auth,
+                limits,
+                t);
+    }
+
     public static RtspSettings read(ConfigNode n) {
         boolean publish = n.bool("publish-by-default", true);
         Duration timeout =
@@ -57,6 +253,7 @@ public record RtspSettings(
                 n.duration("upstream-timeout", Duration.ofSeconds(10), Duration.ofMillis(100));
         ConfigNode ps = n.section("paths");
         Map<String, PathSource> paths = new LinkedHashMap<>();
+        Map<String, Rules> pathRules = new LinkedHashMap<>();
         for (String name : ps.keys()) {
             String field = ps.field(name);
             if (!name.matches("[A-Za-z0-9._~\\-/]+")
@@ -70,6 +267,11 @@ public record RtspSettings(
             }
             ConfigNode p = ps.section(name);
             String src = p.string("source", "publish");
+            if (p.has("publish") || p.has("read")) {
+                pathRules.put(
+                        name,
+                        new Rules(permission(p, "publish", null), permission(p, "read", null)));
+            }
             PathSource source;
             if ("publish".equals(src)) {
                 source = new PathSource(name, PathSource.Kind.PUBLISH, null);
@@ -82,6 +284,13 @@ public record RtspSettings(
                             p.field("source"),
                             "must be 'publish' or an rtsp:// URL (got '" + src + "')");
                 }
+                if (u.getUserInfo() != null && u.getUserInfo().contains(":")) {
+                    throw new ConfigException(
+                            p.field("source"),
+                            "holds a password; passwords are never taken from the YAML: put"
+                                    + " 'URL user:password' in rtsp.upstream-credentials-file (a file"
+                                    + " or a mounted Secret) and name only rtsp://host/path here");
+                }
                 if (!"rtsp".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
                     throw new ConfigException(
                             p.field("source"),
@@ -91,11 +300,130 @@ public record RtspSettings(
                 }
                 source = new PathSource(name, PathSource.Kind.PULL, u);
             }
+            Rules r = pathRules.get(name);
+            if (r != null && source.kind() == PathSource.Kind.PULL && r.publish() != null) {
+                throw new ConfigException(
+                        p.field("publish"), "a pulled path cannot be published to");
+            }
             p.done();
             paths.put(name, source);
         }
+        String users = n.string("users-file", "");
+        String realm = n.string("realm", "msm");
+        BasicAuth basic = n.enumeration("basic-auth", BasicAuth.TLS, BasicAuth.class);
+        ConfigNode d = n.section("defaults");
+        Rules defaults =
+                new Rules(
+                        permission(d, "publish", Permission.NONE),
+                        permission(d, "read", Permission.ANY));
+        d.done();
+        ConfigNode rt = n.section("routed");
+        Permission routedRead = permission(rt, "read", defaults.read());
+        rt.done();
+        Map<String, Rules> rules = new LinkedHashMap<>();
+        pathRules.forEach(
+                (k, v) ->
+                        rules.put(
+                                k,
+                                new Rules(
+                                        v.publish() == null ? defaults.publish() : v.publish(),
+                                        v.read() == null ? defaults.read() : v.read())));
+        String upCreds = n.string("upstream-credentials-file", "");
+        Limits dl = Limits.DEFAULTS;
+        int maxConn = n.integer("max-connections", dl.maxConnections(), 1, 100_000);
+        int perSource =
+                n.integer("max-connections-per-source", dl.maxConnectionsPerSource(), 1, 100_000);
+        if (perSource > maxConn) {
+            throw new ConfigException(
+                    n.field("max-connections-per-source"),
+                    "must not be over max-connections (" + maxConn + ")");
+        }
+        Limits limits =
+                new Limits(
+                        maxConn,
+                        perSource,
+                        n.duration("request-timeout", dl.requestTimeout(), Duration.ofMillis(100)),
+                        n.duration("idle-timeout", dl.idleTimeout(), Duration.ofMillis(100)),
+                        n.integer(
+                                "max-sessions-per-connection",
+                                dl.maxSessionsPerConnection(),
+                                1,
+                                1_000_000),
+                        n.integer(
+                                "max-sessions-per-source", dl.maxSessionsPerSource(), 1, 1_000_000),
+                        n.duration(
+                                "announce-timeout", dl.announceTimeout(), Duration.ofMillis(100)),
+                        n.integer("max-paths-per-source", dl.maxPathsPerSource(), 1, 100_000));
+        Tls tls = null;
+        if (n.has("tls")) {
+            ConfigNode t = n.section("tls");
+            String listen = t.string("listen", "0.0.0.0:8322");
+            String cert = t.string("cert", "");
+            String key = t.string("key", "");
+            if (cert.isEmpty() || key.isEmpty()) {
+                throw new ConfigException(
+                        t.field(cert.isEmpty() ? "cert" : "key"),
+                        "RTSPS needs a PEM certificate and a PEM key (both files)");
+            }
+            HostPort hp = HostPort.parse(t.field("listen"), listen);
+            t.done();
+            tls = new Tls(hp, Path.of(cert), Path.of(key));
+        } else {
+            n.section("tls");
+        }
         n.done();
         return new RtspSettings(
-                publish, timeout, max, linger, hdr, body, maxPaths, upTimeout, paths);
+                publish,
+                timeout,
+                max,
+                linger,
+                hdr,
+                body,
+                maxPaths,
+                upTimeout,
+                paths,
+                new Auth(
+                        users.isEmpty() ? null : Path.of(users),
+                        realm,
+                        basic,
+                        defaults,
+                        routedRead,
+                        rules,
+                        upCreds.isEmpty() ? null : Path.of(upCreds)),
+                limits,
+                tls);
+    }
+
+    /** "any", "none" or {from: [..], users: [..]}; absent: {@code dflt}. */
+    private static Permission permission(ConfigNode n, String key, Permission dflt) {
+        if (!n.has(key)) {
+            n.string(key, null); // marks it read
+            return dflt;
+        }
+        if (!n.isMapping(key)) {
+            String v = n.string(key, "").strip().toLowerCase(Locale.ROOT);
+            return switch (v) {
+                case "any" -> Permission.ANY;
+                case "none" -> Permission.NONE;
+                default ->
+                        throw new ConfigException(
+                                n.field(key),
+                                "must be any, none or {from: [CIDR..], users: [name.. or \"*\"]}"
+                                        + " (got '"
+                                        + v
+                                        + "')");
+            };
+        }
+        ConfigNode p = n.section(key);
+        CidrSet from = p.has("from") ? p.cidrs("from", List.of()) : Permission.ANYWHERE;
+        List<String> users = p.list("users", null, e -> e.text());
+        if (users != null && users.isEmpty()) {
+            throw new ConfigException(
+                    p.field("users"),
+                    "lists nobody; name users, \"*\" for any user of rtsp.users-file, or leave it"
+                            + " out for no login");
+        }
+        p.done();
+        return new Permission(from, users == null ? null : List.copyOf(users));
     }
 }

@@ -2,6 +2,9 @@ package io.msm.agent.rtsp;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.limits.Refusals;
+import io.msm.agent.limits.SourceKey;
+import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.RelayPair;
 import io.msm.agent.routing.Backend;
@@ -16,7 +19,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -55,6 +57,19 @@ final class PathRegistry {
     /** sessions and viewers' feedback sources: changed under the lock */
     private final SessionTable sessions = new SessionTable();
 
+    /** sessions per source (rtsp.max-sessions-per-source) */
+    private final SourceLimiter sessionsPerSource;
+
+    /** limits' refusals, counted by reason (set by the server before start) */
+    private volatile Refusals refusals;
+
+    static final String REASON_SESSIONS = "sessions";
+    static final String REASON_SESSIONS_PER_CONNECTION = "sessions_per_connection";
+    static final String REASON_SESSIONS_PER_SOURCE = "sessions_per_source";
+    static final String REASON_PATHS = "paths";
+    static final String REASON_PATHS_PER_SOURCE = "paths_per_source";
+    static final String REASON_ANNOUNCE_TIMEOUT = "announce_timeout";
+
     /** StreamRoutes (Kubernetes) for paths the config does not name; read at each lookup. */
     private volatile Supplier<StreamRoutes> routes = () -> StreamRoutes.NONE;
 
@@ -65,6 +80,90 @@ final class PathRegistry {
         this.settings = settings;
         this.plane = plane;
         this.metrics = metrics;
+        this.sessionsPerSource =
+                new SourceLimiter(
+                        Math.min(settings.limits().maxSessionsPerSource(), settings.maxSessions()),
+                        settings.maxSessions());
+    }
+
+    void refusals(Refusals r) {
+        this.refusals = r;
+    }
+
+    private void count(String reason, String detail) {
+        Refusals r = refusals;
+        if (r != null) {
+            r.refuse(reason, detail);
+        }
+    }
+
+    /** Refused (453) when the connection or its source holds its share of sessions already. */
+    @GuardedBy("lock")
+    private RtspSession openSession(Client c, RtspSession.Kind kind, Stream s) throws Refused {
+        try {
+            sessions.checkRoom(settings.maxSessions());
+        } catch (Refused e) {
+            count(REASON_SESSIONS, c.remote + ": " + e.getMessage());
+            throw e;
+        }
+        int perConn = settings.limits().maxSessionsPerConnection();
+        if (c.sessions.size() >= perConn) {
+            String why = "rtsp.max-sessions-per-connection (" + perConn + ") reached";
+            count(REASON_SESSIONS_PER_CONNECTION, c.remote + ": " + why);
+            throw new Refused(RtspStatus.NOT_ENOUGH_BANDWIDTH, why);
+        }
+        SourceKey source = SourceKey.of(c.remote);
+        SourceLimiter.Admission a = sessionsPerSource.acquire(source);
+        if (!a.admitted()) {
+            String why =
+                    "rtsp.max-sessions-per-source ("
+                            + sessionsPerSource.perSourceLimit()
+                            + ") reached for "
+                            + source;
+            count(REASON_SESSIONS_PER_SOURCE, why);
+            throw new Refused(RtspStatus.NOT_ENOUGH_BANDWIDTH, why);
+        }
+        RtspSession session = sessions.open(c, kind, s);
+        session.sourceLease = a.lease();
+        return session;
+    }
+
+    /** Whether a SETUP of {@code urlPath} is {@code c}'s publishing (it announced that path). */
+    boolean publishing(Client c, String urlPath) {
+        synchronized (lock) {
+            Stream a = c.announced;
+            if (a == null || a.ended || urlPath == null) {
+                return false;
+            }
+            String n = a.path.name;
+            return urlPath.equals(n) || urlPath.startsWith(n + "/");
+        }
+    }
+
+    /** Which permissions apply to a URL path: its configured name, or routed, or the defaults. */
+    record AccessClass(String configured, boolean routed) {}
+
+    AccessClass accessClass(String host, String urlPath) {
+        synchronized (lock) {
+            Resolved r = resolve(urlPath);
+            if (r != null) {
+                StreamPath p = r.path();
+                if (p.routed != null) {
+                    return new AccessClass(null, true);
+                }
+                return new AccessClass(p.dynamic() ? null : p.name, false);
+            }
+        }
+        if (urlPath != null && !urlPath.isEmpty()) {
+            StreamRoutes table = routes.get();
+            int slash = urlPath.lastIndexOf('/');
+            if (table.choose(host, "/" + urlPath).isPresent()
+                    || (slash > 0
+                            && table.choose(host, "/" + urlPath.substring(0, slash)).isPresent())) {
+                return new AccessClass(null, true);
+            }
+        }
+        return new AccessClass(null, false);
     }
 
     void routes(Supplier<StreamRoutes> r) {
@@ -169,7 +268,7 @@ final class PathRegistry {
                         name,
                         b.get().route(),
                         b.get().name(),
-                        b.get().upstream());
+                        UpstreamCredentials.withoutUserInfo(b.get().upstream()));
                 return new Resolved(p, name.equals(urlPath) ? null : urlPath.substring(slash + 1));
             }
         }
@@ -220,11 +319,13 @@ final class PathRegistry {
      * The path's upstream is being set up: ask again once {@code ready} completes, at most {@code
      * timeout} (the upstream's own timeout fails it first).
      */
-    record UpstreamWait(CompletableFuture<Stream> ready, URI upstream, Duration timeout) {}
+    record UpstreamWait(CompletableFuture<Stream> ready, String upstream, Duration timeout) {}
 
     private UpstreamWait waitFor(Upstream u) {
         return new UpstreamWait(
-                u.ready(), u.path.config.upstream(), settings.upstreamTimeout().plusSeconds(1));
+                u.ready(),
+                UpstreamCredentials.withoutUserInfo(u.path.config.upstream()),
+                settings.upstreamTimeout().plusSeconds(1));
     }
 
     /** A DESCRIBE's answer: the served description, or the upstream to wait for. */
@@ -277,13 +378,31 @@ final class PathRegistry {
                                     + "rtsp.publish-by-default is off");
                 }
                 if (dynamicPaths() >= settings.maxPaths()) {
+                    count(REASON_PATHS, c.remote + ": rtsp.max-paths reached");
                     throw new Refused(
                             RtspStatus.NOT_ENOUGH_BANDWIDTH,
                             "rtsp.max-paths ("
                                     + settings.maxPaths()
                                     + ") paths are published already");
                 }
+                SourceKey source = SourceKey.of(c.remote);
+                int perSource = settings.limits().maxPathsPerSource();
+                long mine =
+                        paths.values().stream()
+                                .filter(x -> x.dynamic() && source.equals(x.creator))
+                                .count();
+                if (mine >= perSource) {
+                    String why =
+                            "rtsp.max-paths-per-source ("
+                                    + perSource
+                                    + ") paths are published from "
+                                    + source
+                                    + " already";
+                    count(REASON_PATHS_PER_SOURCE, why);
+                    throw new Refused(RtspStatus.NOT_ENOUGH_BANDWIDTH, why);
+                }
                 p = new StreamPath(name, null);
+                p.creator = source;
                 addPath(p);
             }
             if (p.stream != null && !p.stream.ended) {
@@ -301,6 +420,24 @@ final class PathRegistry {
             s.announcer = c;
             p.stream = s;
             c.announced = s;
+            long deadline = settings.limits().announceTimeout().toMillis();
+            timers.schedule(
+                    () -> {
+                        synchronized (lock) {
+                            if (!s.live && !s.ended) {
+                                String why =
+                                        "no RECORD within "
+                                                + deadline
+                                                + " ms of ANNOUNCE (rtsp.announce-timeout)";
+                                count(
+                                        REASON_ANNOUNCE_TIMEOUT,
+                                        s.path.name + " from " + c.remote + ": " + why);
+                                endStream(s, why);
+                            }
+                        }
+                    },
+                    deadline,
+                    TimeUnit.MILLISECONDS);
             if (paths.get(name) != p) {
                 addPath(p); // endStream above may have dropped a publisher-created path
             }
@@ -376,8 +513,7 @@ final class PathRegistry {
             if (s.publisher != null) {
                 session = s.publisher;
             } else {
-                sessions.checkRoom(settings.maxSessions());
-                session = sessions.open(c, RtspSession.Kind.PUBLISHER, s);
+                session = openSession(c, RtspSession.Kind.PUBLISHER, s);
                 s.publisher = session;
             }
         }
@@ -439,8 +575,7 @@ final class PathRegistry {
         }
         TransportSpec.PortRange ch = Transports.channels(want, t, c);
         if (session == null) {
-            sessions.checkRoom(settings.maxSessions());
-            session = sessions.open(c, RtspSession.Kind.VIEWER, s);
+            session = openSession(c, RtspSession.Kind.VIEWER, s);
             s.path.viewers.add(session);
             s.path.cancelLinger();
         }
@@ -632,6 +767,9 @@ final class PathRegistry {
         }
         s.ended = true;
         sessions.remove(s);
+        if (s.sourceLease != null) {
+            s.sourceLease.close();
+        }
         s.stopMedia();
         log.debug(
                 "session {} ({} of {}) ended: {}",
@@ -799,7 +937,11 @@ final class PathRegistry {
                 return;
             }
             p.upstreamFailures.incrementAndGet();
-            log.warn("{}: upstream {} lost: {}", p.name, p.config.upstream(), why);
+            log.warn(
+                    "{}: upstream {} lost: {}",
+                    p.name,
+                    UpstreamCredentials.withoutUserInfo(p.config.upstream()),
+                    why);
             if (p.routed != null) {
                 // the route takes this backend out of new choices until its probe succeeds
                 routes.get()

@@ -1,6 +1,8 @@
 package io.msm.agent.rtsp;
 
 import io.msm.agent.Version;
+import io.msm.agent.config.RtspSettings;
+import io.msm.agent.limits.Refusals;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SdpException;
 import io.msm.agent.rtsp.sdp.SessionDescription;
@@ -16,6 +18,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -40,8 +43,18 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
             "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, "
                     + "ANNOUNCE, RECORD";
 
+    static final String REASON_IDLE = "idle";
+
     private final PathRegistry paths;
     private final RtspMetrics metrics;
+    private final RtspAccess access;
+    private final Refusals refusals;
+
+    /** over RTSPS */
+    private final boolean secure;
+
+    /** what this connection logged in as (Digest answers are checked once per request) */
+    private final RtspAccess.Authenticated login = new RtspAccess.Authenticated();
 
     /** the server's open connections, which this one joins while active */
     private final Set<Channel> open;
@@ -55,11 +68,62 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
     private boolean waiting;
     private final ArrayDeque<RtspMessage> queued = new ArrayDeque<>();
 
-    RtspConnection(PathRegistry paths, RtspMetrics metrics, Set<Channel> open) {
+    RtspConnection(
+            PathRegistry paths,
+            RtspMetrics metrics,
+            Set<Channel> open,
+            RtspAccess access,
+            Refusals refusals,
+            boolean secure) {
         super(false);
         this.paths = paths;
         this.metrics = metrics;
         this.open = open;
+        this.access = access;
+        this.refusals = refusals;
+        this.secure = secure;
+    }
+
+    /**
+     * rtsp.idle-timeout without a byte either way: a connection with no session, no announced
+     * stream and no request waiting is closed (one with a session is watched by the session timeout
+     * instead: players over UDP send nothing on it for long).
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (client != null
+                    && client.sessions.isEmpty()
+                    && client.announced == null
+                    && !waiting) {
+                refusals.refuse(
+                        REASON_IDLE,
+                        remote
+                                + " held a connection without a session and sent nothing for "
+                                + paths.settings().limits().idleTimeout().toMillis()
+                                + " ms");
+                ctx.close();
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * Checks the permission a request needs on the path its URL names (401/403 when it lacks it).
+     */
+    private void authorize(RtspRequest req, boolean publish) throws Refused {
+        String urlPath = RtspUrls.path(req.uri());
+        PathRegistry.AccessClass a = paths.accessClass(RtspUrls.host(req.uri()), urlPath);
+        RtspSettings.Permission p = access.permission(a.configured(), a.routed(), publish);
+        access.check(
+                p,
+                publish ? "publish to" : "read",
+                a.configured() != null ? a.configured() : String.valueOf(urlPath),
+                remote.getAddress(),
+                secure,
+                req,
+                login);
     }
 
     @Override
@@ -164,6 +228,9 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
                         };
             } catch (Refused e) {
                 r = error(e.status, e.getMessage());
+                for (String c : e.challenges) {
+                    r.headers().add("WWW-Authenticate", c);
+                }
             } catch (RuntimeException e) {
                 log.warn("{} {} from {}: {}", req.method(), req.uri(), remote, e.toString(), e);
                 r =
@@ -275,6 +342,7 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
                     RtspStatus.UNSUPPORTED_MEDIA_TYPE,
                     "only application/sdp descriptions are served");
         }
+        authorize(req, false);
         PathRegistry.Description d =
                 paths.describe(client, RtspUrls.host(req.uri()), RtspUrls.path(req.uri()));
         if (d.upstream() != null) {
@@ -302,6 +370,7 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
                             + (name == null ? req.uri() : name)
                             + "'");
         }
+        authorize(req, true);
         SessionDescription sdp;
         try {
             sdp = SessionDescription.parse(req.bodyText());
@@ -340,7 +409,14 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
         } catch (IllegalArgumentException e) {
             return error(RtspStatus.BAD_REQUEST, "Transport: " + e.getMessage());
         }
+        authorize(req, paths.publishing(client, RtspUrls.path(req.uri())));
         PathRegistry.SetUp r = paths.setup(client, req.uri(), sessionId(req), offered);
+        if (secure && r.transport() != null && !r.transport().tcp()) {
+            log.debug(
+                    "{}: RTSPS session {} takes RTP over UDP: its media is not encrypted (no SRTP)",
+                    remote,
+                    r.session().id);
+        }
         if (r.upstream() != null) {
             return awaitUpstream(req, r.upstream());
         }

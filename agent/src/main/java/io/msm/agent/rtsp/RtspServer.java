@@ -4,6 +4,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.Service;
 import io.msm.agent.config.HostPort;
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.limits.ConnectionGate;
+import io.msm.agent.limits.Refusals;
+import io.msm.agent.limits.RequestDeadline;
+import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.net.Transport;
 import io.msm.agent.routing.StreamRoutes;
@@ -14,6 +18,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -21,12 +27,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.slf4j.LoggerFactory;
 
 /**
  * The RTSP proxy (RFC 2326): viewers DESCRIBE/SETUP/PLAY paths whose streams come from a publisher
@@ -34,15 +42,28 @@ import java.util.function.Supplier;
  * the media plane — in the kernel for RTP over UDP, from the relays' taps for RTP interleaved on
  * the RTSP connection.
  *
- * <p>This class is the Netty lifecycle: it listens, runs the event loops and the timers, and gives
- * each accepted connection an {@link RtspConnection} (parse and reply) that asks the {@link
- * PathRegistry} (paths, streams, sessions, their state and lifetimes).
+ * <p>This class is the Netty lifecycle: it listens (RTSP, and RTSPS when {@code rtsp.tls} is set),
+ * runs the event loops and the timers, and gives each accepted connection a pipeline of limits
+ * before its {@link RtspConnection} (parse and reply), which asks the {@link PathRegistry} (paths,
+ * streams, sessions, their state and lifetimes) and {@link RtspAccess} (who may publish or read):
+ *
+ * <pre>
+ * ConnectionGate (caps per source and in total) → [SslHandler] → IdleStateHandler (no session:
+ * closed after rtsp.idle-timeout) → RequestDeadline.before → RtspDecoder (heap cumulation) →
+ * RequestDeadline.after → RtspEncoder → RtspConnection
+ * </pre>
  */
 public final class RtspServer implements Service {
     private final HostPort listen;
     private final RtspSettings settings;
     private final RtspMetrics metrics;
     private final PathRegistry paths;
+    private final Refusals refusals;
+    private final RtspAccess access;
+    private final ConnectionGate gate;
+    private final RequestDeadline deadline;
+    private final RtspTls tls;
+    private Channel tlsServer;
 
     /** open client connections */
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
@@ -60,6 +81,71 @@ public final class RtspServer implements Service {
         this.metrics = new RtspMetrics(registry);
         this.paths = new PathRegistry(settings, plane, metrics);
         metrics.bind(paths, connections);
+        this.refusals = new Refusals(registry, "rtsp", REASONS);
+        paths.refusals(refusals);
+        this.access = new RtspAccess(settings.auth(), refusals);
+        RtspSettings.Limits l = settings.limits();
+        this.gate =
+                new ConnectionGate(
+                        new SourceLimiter(l.maxConnectionsPerSource(), l.maxConnections()),
+                        refusals);
+        this.deadline = new RequestDeadline(l.requestTimeout(), refusals);
+        this.tls = settings.tls() == null ? null : new RtspTls(settings.tls());
+    }
+
+    /** Every reason msm_refused_total{protocol="rtsp"} counts under. */
+    static final Set<String> REASONS =
+            new TreeSet<>(
+                    List.of(
+                            ConnectionGate.PER_SOURCE,
+                            ConnectionGate.TOTAL,
+                            RequestDeadline.REASON,
+                            RtspConnection.REASON_IDLE,
+                            PathRegistry.REASON_SESSIONS,
+                            PathRegistry.REASON_SESSIONS_PER_CONNECTION,
+                            PathRegistry.REASON_SESSIONS_PER_SOURCE,
+                            PathRegistry.REASON_PATHS,
+                            PathRegistry.REASON_PATHS_PER_SOURCE,
+                            PathRegistry.REASON_ANNOUNCE_TIMEOUT,
+                            RtspAccess.UNAUTHORIZED,
+                            RtspAccess.FORBIDDEN_USER,
+                            RtspAccess.FORBIDDEN_SOURCE,
+                            RtspAccess.LOCKED_OUT));
+
+    /** The refusals by reason (tests). */
+    Refusals refusals() {
+        return refusals;
+    }
+
+    /** Open connections the gate holds leases for (tests). */
+    public int connectionCount() {
+        return gate.limiter().total();
+    }
+
+    private ChannelInitializer<Channel> pipeline(boolean secure) {
+        long idleMillis = settings.limits().idleTimeout().toMillis();
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                RequestDeadline.Stages st = deadline.stages();
+                ch.pipeline().addLast(gate);
+                if (secure) {
+                    SslHandler ssl = tls.context().newHandler(ch.alloc());
+                    ssl.setHandshakeTimeoutMillis(settings.limits().requestTimeout().toMillis());
+                    ch.pipeline().addLast(ssl);
+                }
+                ch.pipeline()
+                        .addLast(
+                                new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS),
+                                st.before(),
+                                RtspDecoder.onHeap(
+                                        settings.maxHeaderBytes(), settings.maxBodyBytes()),
+                                st.after(),
+                                RtspEncoder.INSTANCE,
+                                new RtspConnection(
+                                        paths, metrics, connections, access, refusals, secure));
+            }
+        };
     }
 
     /** The routing table (StreamRoutes) for paths the config does not name; read at each lookup. */
@@ -88,27 +174,7 @@ public final class RtspServer implements Service {
                         Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())),
                         "msm-rtsp");
         paths.start(workers, timers);
-        ServerBootstrap b =
-                new ServerBootstrap()
-                        .group(boss, workers)
-                        .channel(Transport.server())
-                        .option(ChannelOption.SO_BACKLOG, 256)
-                        .option(ChannelOption.SO_REUSEADDR, true)
-                        .childOption(ChannelOption.TCP_NODELAY, true)
-                        .childHandler(
-                                new ChannelInitializer<>() {
-                                    @Override
-                                    protected void initChannel(Channel ch) {
-                                        ch.pipeline()
-                                                .addLast(
-                                                        new RtspDecoder(
-                                                                settings.maxHeaderBytes(),
-                                                                settings.maxBodyBytes()),
-                                                        RtspEncoder.INSTANCE,
-                                                        new RtspConnection(
-                                                                paths, metrics, connections));
-                                    }
-                                });
+        ServerBootstrap b = bootstrap().childHandler(pipeline(false));
         try {
             server = b.bind(listen.socketAddress()).syncUninterruptibly().channel();
         } catch (Exception e) {
@@ -121,9 +187,47 @@ public final class RtspServer implements Service {
                             + " — is another RTSP server running there? Choose another --rtsp-listen",
                     e);
         }
+        if (tls != null) {
+            HostPort tl = settings.tls().listen();
+            try {
+                tlsServer =
+                        bootstrap()
+                                .childHandler(pipeline(true))
+                                .bind(tl.socketAddress())
+                                .syncUninterruptibly()
+                                .channel();
+            } catch (Exception e) {
+                close();
+                throw new IllegalStateException(
+                        "RTSPS cannot listen on " + tl + " (rtsp.tls.listen): " + e.getMessage(),
+                        e);
+            }
+            timers.scheduleWithFixedDelay(tls::check, 5, 5, TimeUnit.SECONDS);
+            LoggerFactory.getLogger(RtspServer.class)
+                    .info(
+                            "rtsps: listening on {} ({}); RTP interleaved on the TLS connection is"
+                                    + " encrypted, RTP over UDP of RTSPS sessions is plain RTP"
+                                    + " (no SRTP yet)",
+                            tlsServer.localAddress(),
+                            settings.tls().cert());
+        }
         long every = Math.max(200, Math.min(1000, settings.sessionTimeout().toMillis() / 10));
         timers.scheduleWithFixedDelay(paths::expireSessions, every, every, TimeUnit.MILLISECONDS);
         ready = true;
+    }
+
+    private ServerBootstrap bootstrap() {
+        return new ServerBootstrap()
+                .group(boss, workers)
+                .channel(Transport.server())
+                .option(ChannelOption.SO_BACKLOG, 256)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true);
+    }
+
+    /** Where RTSPS listens, or null when it is off. */
+    public InetSocketAddress tlsAddress() {
+        return tlsServer == null ? null : (InetSocketAddress) tlsServer.localAddress();
     }
 
     /** Where it listens (with the port chosen when 0 was asked for). */
@@ -163,7 +267,13 @@ public final class RtspServer implements Service {
                 + listen
                 + "/<path>, paths: "
                 + (d.isEmpty() ? "none configured" : String.join(", ", d))
-                + (settings.publishByDefault() ? "; any other path accepts publishing" : "");
+                + (settings.tls() != null ? "; rtsps://" + settings.tls().listen() : "")
+                + "; other paths: publish "
+                + (settings.publishByDefault()
+                        ? settings.auth().defaults().publish().toString()
+                        : "none (publish-by-default off)")
+                + ", read "
+                + settings.auth().defaults().read();
     }
 
     @Override
@@ -171,6 +281,9 @@ public final class RtspServer implements Service {
         ready = false;
         if (server != null) {
             server.close().syncUninterruptibly();
+        }
+        if (tlsServer != null) {
+            tlsServer.close().syncUninterruptibly();
         }
         paths.close();
         for (Channel c : connections) {

@@ -1,5 +1,6 @@
 package io.msm.agent.rtsp;
 
+import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.media.Relay;
 import io.msm.agent.rtsp.wire.TransportSpec;
 import io.netty.buffer.ByteBuf;
@@ -53,6 +54,9 @@ final class RtspSession {
     long lastUpstreamPackets = -1;
     volatile RtcpPackets.Report lastReport;
     boolean ended;
+
+    /** its place under rtsp.max-sessions-per-source, given back when it ends */
+    SourceLimiter.Lease sourceLease;
 
     RtspSession(String id, Kind kind, Stream stream, Client connection) {
         this.id = id;

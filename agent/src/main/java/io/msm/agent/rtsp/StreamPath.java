@@ -1,6 +1,7 @@
 package io.msm.agent.rtsp;
 
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.limits.SourceKey;
 import io.msm.agent.routing.Backend;
 import java.util.Locale;
 import java.util.Set;
@@ -27,6 +28,9 @@ final class StreamPath {
     final AtomicLong upstreamFailures = new AtomicLong();
     final AtomicLong receiverReports = new AtomicLong();
     final AtomicLong publications = new AtomicLong();
+
+    /** who created a publisher-created path (rtsp.max-paths-per-source), else null */
+    SourceKey creator;
 
     /** For a path a StreamRoute chose: the backend its upstream session pulls from, else null. */
     final Backend routed;
@@ -66,7 +70,7 @@ final class StreamPath {
     RtspServer.PathState state() {
         return new RtspServer.PathState(
                 name,
-                pulled() ? config.upstream().toString() : "publish",
+                pulled() ? UpstreamCredentials.withoutUserInfo(config.upstream()) : "publish",
                 publishing(),
                 viewers.size(),
                 upstream == null ? "idle" : upstream.state().name().toLowerCase(Locale.ROOT),

@@ -50,7 +50,7 @@ final class Upstream {
         this.registry = registry;
         this.path = path;
         this.uri = path.config.upstream();
-        this.url = uri.toString();
+        this.url = UpstreamCredentials.withoutUserInfo(uri);
     }
 
     State state() {
@@ -80,6 +80,13 @@ final class Upstream {
             return;
         }
         RtspSettings settings = registry.settings();
+        UpstreamCredentials.Login login;
+        try {
+            login = UpstreamCredentials.forUrl(uri, settings.auth().upstreamCredentialsFile());
+        } catch (IOException e) {
+            fail(new IOException("rtsp.upstream-credentials-file: " + e.getMessage(), e));
+            return;
+        }
         RtspClient.connect(
                         registry.workers(),
                         addr,
@@ -88,6 +95,9 @@ final class Upstream {
                         settings.maxBodyBytes())
                 .thenCompose(
                         c -> {
+                            if (login.user() != null) {
+                                c.credentials(login.user(), login.password());
+                            }
                             client = c;
                             if (state == State.CLOSED) {
                                 c.close();

@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The rtsp: section: defaults, paths, and errors that name their field. */
@@ -45,6 +48,106 @@ class RtspSettingsTest {
         assertField("rtsp.paths.bad name", "rtsp: {paths: {\"bad name\": {source: publish}}}");
         assertField("rtsp.max-header-bytes", "rtsp: {max-header-bytes: 10}");
         assertField("rtsp.linger", "rtsp: {linger: 5s}");
+    }
+
+    @Test
+    void publishingNeedsAPermissionByDefaultAndReadingDoesNot() {
+        RtspSettings s = parse("{}");
+        assertEquals(RtspSettings.Permission.NONE, s.auth().defaults().publish());
+        assertEquals(RtspSettings.Permission.ANY, s.auth().defaults().read());
+        assertEquals(RtspSettings.BasicAuth.TLS, s.auth().basic());
+        assertEquals(null, s.tls(), "RTSPS is off unless configured");
+        assertEquals(RtspSettings.Limits.DEFAULTS, s.limits());
+    }
+
+    @Test
+    void permissionsUsersLimitsAndTls() {
+        RtspSettings s =
+                parse(
+                        """
+                        rtsp:
+                          users-file: /etc/msm/rtsp-users
+                          basic-auth: always
+                          defaults: {publish: {from: [10.0.1.0/24]}, read: {users: ["*"]}}
+                          routed: {read: none}
+                          upstream-credentials-file: /etc/msm/upstreams
+                          max-connections: 10
+                          max-connections-per-source: 2
+                          request-timeout: 3s
+                          idle-timeout: 4s
+                          max-sessions-per-connection: 1
+                          max-sessions-per-source: 5
+                          announce-timeout: 2s
+                          max-paths-per-source: 1
+                          tls: {listen: "127.0.0.1:8322", cert: /c.pem, key: /k.pem}
+                          paths:
+                            cam: {source: publish, publish: {users: [cam1]}}
+                            open: {source: publish, read: any}
+                        """);
+        RtspSettings.Auth a = s.auth();
+        assertEquals("/etc/msm/rtsp-users", a.usersFile().toString());
+        assertEquals(RtspSettings.BasicAuth.ALWAYS, a.basic());
+        assertTrue(a.defaults().publish().from().contains(address("10.0.1.7")));
+        assertTrue(!a.defaults().publish().from().contains(address("10.0.2.7")));
+        assertTrue(!a.defaults().publish().needsLogin());
+        assertTrue(a.defaults().read().needsLogin() && a.defaults().read().admits("anyone"));
+        assertEquals(RtspSettings.Permission.NONE, a.routedRead());
+        assertEquals(List.of("cam1"), a.rules("cam").publish().users());
+        assertTrue(a.rules("cam").publish().from().contains(address("192.0.2.1")), "anywhere");
+        assertEquals(a.defaults().read(), a.rules("cam").read(), "the defaults fill the rest");
+        assertEquals(RtspSettings.Permission.ANY, a.rules("open").read());
+        assertEquals(a.defaults(), a.rules("elsewhere"));
+        assertEquals("/etc/msm/upstreams", a.upstreamCredentialsFile().toString());
+        assertEquals(
+                new RtspSettings.Limits(
+                        10,
+                        2,
+                        Duration.ofSeconds(3),
+                        Duration.ofSeconds(4),
+                        1,
+                        5,
+                        Duration.ofSeconds(2),
+                        1),
+                s.limits());
+        assertEquals(8322, s.tls().listen().port());
+        assertEquals("/c.pem", s.tls().cert().toString());
+    }
+
+    @Test
+    void aPasswordInAConfiguredUrlIsRefused() {
+        ConfigException e =
+                assertThrows(
+                        ConfigException.class,
+                        () ->
+                                parse(
+                                        "rtsp: {paths: {door: {source: \"rtsp://admin:secret@10.0.0.9/live\"}}}"));
+        assertTrue(e.getMessage().contains("upstream-credentials-file"), e.getMessage());
+        assertTrue(!e.getMessage().contains("secret"), "the error does not repeat the password");
+        // a user name alone is fine: its password comes from the credentials file
+        parse("rtsp: {paths: {door: {source: \"rtsp://admin@10.0.0.9/live\"}}}");
+    }
+
+    @Test
+    void newErrorsNameTheirField() {
+        assertField("rtsp.defaults.publish", "rtsp: {defaults: {publish: sometimes}}");
+        assertField("rtsp.defaults.read.users", "rtsp: {defaults: {read: {users: []}}}");
+        assertField("rtsp.defaults.read.from[0]", "rtsp: {defaults: {read: {from: [nonsense]}}}");
+        assertField(
+                "rtsp.max-connections-per-source",
+                "rtsp: {max-connections: 2, max-connections-per-source: 3}");
+        assertField("rtsp.tls.key", "rtsp: {tls: {cert: /c.pem}}");
+        assertField("rtsp.basic-auth", "rtsp: {basic-auth: maybe}");
+        assertField(
+                "rtsp.paths.door.publish",
+                "rtsp: {paths: {door: {source: \"rtsp://h/x\", publish: any}}}");
+    }
+
+    static InetAddress address(String s) {
+        try {
+            return InetAddress.getByName(s);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(e);
+        }
     }
 
     static void assertField(String field, String yaml) {

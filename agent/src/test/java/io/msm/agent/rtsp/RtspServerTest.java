@@ -34,9 +34,13 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The proxy end to end on loopback with the userspace media plane (no root needed): publishing over
@@ -71,8 +75,39 @@ class RtspServerTest {
             Duration linger,
             Map<String, RtspSettings.PathSource> paths) {
         return new RtspSettings(
-                true, timeout, maxSessions, linger, 2048, 4096, 16, Duration.ofSeconds(5), paths);
+                true,
+                timeout,
+                maxSessions,
+                linger,
+                2048,
+                4096,
+                16,
+                Duration.ofSeconds(5),
+                paths,
+                // as a deployment whose publishers are on loopback would say
+                LOOPBACK_PUBLISHES,
+                // every client of these tests comes from one address: per-source limits as wide as
+                // the totals (the limits have tests of their own)
+                WIDE_PER_SOURCE,
+                null);
     }
+
+    static final RtspSettings.Auth LOOPBACK_PUBLISHES =
+            RtspSettings.Auth.OPEN_READ.withDefaults(
+                    new RtspSettings.Rules(
+                            RtspSettings.Permission.from("127.0.0.0/8"),
+                            RtspSettings.Permission.ANY));
+
+    static final RtspSettings.Limits WIDE_PER_SOURCE =
+            new RtspSettings.Limits(
+                    1024,
+                    1024,
+                    Duration.ofSeconds(10),
+                    Duration.ofSeconds(30),
+                    8,
+                    1000,
+                    Duration.ofSeconds(10),
+                    16);
 
     RtspServer server(RtspSettings s) throws Exception {
         int base = 20000 + 2 * ThreadLocalRandom.current().nextInt(0, 10000);
@@ -372,80 +407,126 @@ class RtspServerTest {
         return readResponse(s.getInputStream());
     }
 
+    /** A server with a configured path "fixed", room for 3 sessions, and a publisher on cam. */
+    RtspServer refusingServer() throws Exception {
+        return server(
+                settings(
+                        Duration.ofSeconds(30),
+                        3,
+                        Duration.ZERO,
+                        Map.of(
+                                "fixed",
+                                new RtspSettings.PathSource(
+                                        "fixed", RtspSettings.PathSource.Kind.PUBLISH, null))));
+    }
+
+    static Arguments row(
+            String name, int status, String method, String uri, String body, String... headers) {
+        return Arguments.of(name, status, method, uri, body, headers);
+    }
+
+    /** One request each, {base} = rtsp://127.0.0.1:port/cam (published). */
+    static Stream<Arguments> requestRefusals() {
+        String sdp = "application/sdp";
+        return Stream.of(
+                row("unknown path", 404, "DESCRIBE", "rtsp://127.0.0.1/nothing", null),
+                row(
+                        "configured but nothing published",
+                        404,
+                        "DESCRIBE",
+                        "rtsp://127.0.0.1/fixed",
+                        null),
+                row("unknown method", 501, "REDIRECT", "{base}", null),
+                row(
+                        "multicast",
+                        461,
+                        "SETUP",
+                        "{base}/trackID=0",
+                        null,
+                        "Transport",
+                        "RTP/AVP;multicast"),
+                row(
+                        "RTP/SAVP",
+                        461,
+                        "SETUP",
+                        "{base}/trackID=0",
+                        null,
+                        "Transport",
+                        "RTP/SAVP;unicast;client_port=5000-5001"),
+                row(
+                        "malformed Transport",
+                        400,
+                        "SETUP",
+                        "{base}/trackID=0",
+                        null,
+                        "Transport",
+                        "RTP"),
+                row(
+                        "unknown track",
+                        404,
+                        "SETUP",
+                        "{base}/trackID=7",
+                        null,
+                        "Transport",
+                        "RTP/AVP;unicast;client_port=5000-5001"),
+                row("unknown session", 454, "PLAY", "{base}", null, "Session", "deadbeef"),
+                row(
+                        "a second publisher to a busy path: already has a publisher",
+                        455,
+                        "ANNOUNCE",
+                        "{base}",
+                        SDP,
+                        "Content-Type",
+                        sdp),
+                row(
+                        "ANNOUNCE of text/plain",
+                        415,
+                        "ANNOUNCE",
+                        "{base}2",
+                        SDP,
+                        "Content-Type",
+                        "text/plain"),
+                row(
+                        "ANNOUNCE of a broken SDP",
+                        400,
+                        "ANNOUNCE",
+                        "{base}2",
+                        "v=0\r\nnonsense\r\n",
+                        "Content-Type",
+                        sdp),
+                row(
+                        "ANNOUNCE of a bad path name",
+                        400,
+                        "ANNOUNCE",
+                        "rtsp://127.0.0.1/bad%20name",
+                        SDP,
+                        "Content-Type",
+                        sdp));
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("requestRefusals")
+    void refusalsFollowTheRfc(
+            String name, int status, String method, String uri, String body, String[] headers)
+            throws Exception {
+        RtspServer srv = refusingServer();
+        publish(srv, "cam");
+        RtspTestClient c = client(srv, "cam");
+        RtspResponse r = c.sendBody(method, uri.replace("{base}", c.base), body, headers);
+        assertEquals(status, r.status(), name + ": " + r.headers().getOrNull("X-Reason"));
+        if (status == 455) {
+            assertTrue(r.headers().getOrNull("X-Reason").contains("already has a publisher"));
+        }
+    }
+
     @Test
-    void refusalsFollowTheRfc() throws Exception {
-        RtspServer srv =
-                server(
-                        settings(
-                                Duration.ofSeconds(30),
-                                3,
-                                Duration.ZERO,
-                                Map.of(
-                                        "fixed",
-                                        new RtspSettings.PathSource(
-                                                "fixed",
-                                                RtspSettings.PathSource.Kind.PUBLISH,
-                                                null))));
+    void limitsAndMalformedRequestsFollowTheRfcAndDisturbNobody() throws Exception {
+        RtspServer srv = refusingServer();
         Publisher pub = publish(srv, "cam");
         RtspTestClient c = client(srv, "cam");
-        assertEquals(404, c.send("DESCRIBE", "rtsp://127.0.0.1/nothing").status(), "unknown path");
-        assertEquals(
-                404,
-                c.send("DESCRIBE", "rtsp://127.0.0.1/fixed").status(),
-                "configured but nothing published");
         RtspResponse opt = c.send("OPTIONS", "*");
         assertEquals(200, opt.status());
         assertTrue(opt.headers().getOrNull("Public").contains("ANNOUNCE"));
-        assertEquals(501, c.send("REDIRECT", c.base).status());
-        assertEquals(
-                461,
-                c.send("SETUP", c.base + "/trackID=0", "Transport", "RTP/AVP;multicast").status());
-        assertEquals(
-                461,
-                c.send(
-                                "SETUP",
-                                c.base + "/trackID=0",
-                                "Transport",
-                                "RTP/SAVP;unicast;client_port=5000-5001")
-                        .status());
-        assertEquals(400, c.send("SETUP", c.base + "/trackID=0", "Transport", "RTP").status());
-        assertEquals(
-                404,
-                c.send(
-                                "SETUP",
-                                c.base + "/trackID=7",
-                                "Transport",
-                                "RTP/AVP;unicast;client_port=5000-5001")
-                        .status());
-        assertEquals(454, c.send("PLAY", c.base, "Session", "deadbeef").status());
-
-        // a second publisher to a busy path: 455
-        RtspTestClient p2 = client(srv, "cam");
-        RtspResponse busy =
-                p2.sendBody("ANNOUNCE", p2.base, SDP, "Content-Type", "application/sdp");
-        assertEquals(455, busy.status());
-        assertTrue(busy.headers().getOrNull("X-Reason").contains("already has a publisher"));
-        assertEquals(
-                415,
-                p2.sendBody("ANNOUNCE", p2.base + "2", SDP, "Content-Type", "text/plain").status());
-        assertEquals(
-                400,
-                p2.sendBody(
-                                "ANNOUNCE",
-                                p2.base + "2",
-                                "v=0\r\nnonsense\r\n",
-                                "Content-Type",
-                                "application/sdp")
-                        .status());
-        assertEquals(
-                400,
-                p2.sendBody(
-                                "ANNOUNCE",
-                                "rtsp://127.0.0.1/bad%20name",
-                                SDP,
-                                "Content-Type",
-                                "application/sdp")
-                        .status());
 
         // session limit: the publisher holds one of 3
         view(srv, "cam");

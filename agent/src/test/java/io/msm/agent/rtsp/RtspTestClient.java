@@ -5,6 +5,7 @@ import io.msm.agent.rtsp.client.RtspClient;
 import io.msm.agent.rtsp.wire.RtspHeaders;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.netty.channel.EventLoopGroup;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -18,9 +19,28 @@ final class RtspTestClient implements AutoCloseable {
     String session;
 
     RtspTestClient(InetSocketAddress server, String path) throws Exception {
+        this(server, path, null, null, null);
+    }
+
+    /**
+     * From {@code from} (another loopback address is another source), answering challenges with
+     * {@code user}/{@code password} when not null.
+     */
+    RtspTestClient(
+            InetSocketAddress server, String path, InetAddress from, String user, String password)
+            throws Exception {
         c =
-                RtspClient.connect(GROUP, server, Duration.ofSeconds(5), 8192, 65536)
+                RtspClient.connect(
+                                GROUP,
+                                server,
+                                from == null ? null : new InetSocketAddress(from, 0),
+                                Duration.ofSeconds(5),
+                                8192,
+                                65536)
                         .get(5, TimeUnit.SECONDS);
+        if (user != null) {
+            c.credentials(user, password);
+        }
         base =
                 "rtsp://"
                         + server.getAddress().getHostAddress()

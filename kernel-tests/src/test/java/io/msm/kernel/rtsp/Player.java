@@ -60,6 +60,15 @@ final class Player implements AutoCloseable {
      * runs until {@link #stop()}.
      */
     static Player start(Kind kind, Netns ns, String url, int seconds) throws IOException {
+        return start(kind, ns, url, seconds, List.of());
+    }
+
+    /**
+     * The same with more options: rtspsrc properties for gst ({@code tls-validation-flags=0}),
+     * input options for ffmpeg ({@code -tls_verify 0}).
+     */
+    static Player start(Kind kind, Netns ns, String url, int seconds, List<String> extra)
+            throws IOException {
         Path out = Files.createTempFile("msm-player-", ".log");
         Path progress = Files.createTempFile("msm-player-", ".progress");
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns.name()));
@@ -72,7 +81,10 @@ final class Player implements AutoCloseable {
                             "rtspsrc",
                             "location=" + url,
                             "protocols=" + (kind.tcp() ? "tcp" : "udp"),
-                            "latency=200",
+                            "latency=200"));
+            cmd.addAll(extra);
+            cmd.addAll(
+                    List.of(
                             "!",
                             "rtph264depay",
                             "!",
@@ -93,7 +105,10 @@ final class Player implements AutoCloseable {
                             "-loglevel",
                             "warning",
                             "-rtsp_transport",
-                            kind.tcp() ? "tcp" : "udp",
+                            kind.tcp() ? "tcp" : "udp"));
+            cmd.addAll(extra);
+            cmd.addAll(
+                    List.of(
                             "-i",
                             url,
                             "-t",

@@ -136,6 +136,8 @@ abstract class RtspPlayersSuite {
                         "rtsp-listen: 0.0.0.0:" + RTSP_PORT,
                         "sip-listen: 127.0.0.1:15060",
                         "rtsp:",
+                        // the camera's network may publish (nobody may by default)
+                        "  defaults: {publish: {from: [" + ORIGIN + "/32]}}",
                         "  upstream-linger: " + Timeouts.config(LINGER_MS),
                         "  session-timeout: " + Timeouts.config(20_000),
                         "  paths:",

@@ -109,7 +109,12 @@ class ViewersPerPathProbe {
                     "interfaces: [n-in, n-r0]\nbpffs: "
                             + bpffs
                             + "\nrtsp-listen: 0.0.0.0:8554\n"
-                            + "sip-listen: 127.0.0.1:15060\ndatapath: {max-subscribers: 4096}\nrtsp: {max-sessions: 5000}\n");
+                            + "sip-listen: 127.0.0.1:15060\ndatapath: {max-subscribers: 4096}\n"
+                            // the publisher's namespace may publish; every viewer comes from one
+                            // namespace (one source), so the per-source caps are the totals
+                            + "rtsp: {max-sessions: 5000, max-connections: 5000,"
+                            + " max-connections-per-source: 5000, max-sessions-per-source: 5000,"
+                            + " defaults: {publish: {from: [10.77.1.0/24]}}}\n");
             List<String> args = new ArrayList<>(List.of("--config", config.toString()));
             if (userspace) {
                 args.add("--userspace");

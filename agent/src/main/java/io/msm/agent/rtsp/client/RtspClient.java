@@ -38,7 +38,19 @@ public final class RtspClient implements AutoCloseable {
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private int cseq;
 
-    private record Pending(int cseq, CompletableFuture<RtspResponse> future) {}
+    private record Pending(
+            int cseq,
+            CompletableFuture<RtspResponse> future,
+            RtspRequest request,
+            boolean retried) {}
+
+    /** user and password for the server's challenges (event loop only), or null */
+    private String user;
+
+    private String password;
+
+    /** the challenge answered on every request once the server asked (event loop only) */
+    private ClientAuth auth;
 
     private RtspClient(Channel channel, Duration timeout) {
         this.channel = channel;
@@ -49,6 +61,17 @@ public final class RtspClient implements AutoCloseable {
     public static CompletableFuture<RtspClient> connect(
             EventLoopGroup group,
             InetSocketAddress server,
+            Duration timeout,
+            int maxHeaderBytes,
+            int maxBodyBytes) {
+        return connect(group, server, null, timeout, maxHeaderBytes, maxBodyBytes);
+    }
+
+    /** The same from a given local address ({@code null}: any). */
+    public static CompletableFuture<RtspClient> connect(
+            EventLoopGroup group,
+            InetSocketAddress server,
+            InetSocketAddress local,
             Duration timeout,
             int maxHeaderBytes,
             int maxBodyBytes) {
@@ -107,8 +130,9 @@ public final class RtspClient implements AutoCloseable {
                         f.completeExceptionally(r.cause());
                         return;
                     }
-                    cf.channel()
-                            .connect(server)
+                    (local == null
+                                    ? cf.channel().connect(server)
+                                    : cf.channel().connect(server, local))
                             .addListener(
                                     c -> {
                                         if (c.isSuccess()) {
@@ -145,6 +169,16 @@ public final class RtspClient implements AutoCloseable {
         return closed;
     }
 
+    /**
+     * Answers the server's 401 challenges with these credentials: Digest (SHA-256 or MD5, with
+     * qop=auth when offered) or, when only that is offered, Basic. Set before the first request.
+     */
+    public RtspClient credentials(String user, String password) {
+        this.user = user;
+        this.password = password;
+        return this;
+    }
+
     /** Send a request (CSeq added) and get its response. */
     public CompletableFuture<RtspResponse> request(
             String method, String uri, RtspHeaders headers, byte[] body) {
@@ -157,12 +191,8 @@ public final class RtspClient implements AutoCloseable {
                                         new IOException("connection closed before " + method));
                                 return;
                             }
-                            int n = ++cseq;
                             RtspHeaders h = headers == null ? new RtspHeaders() : headers;
-                            h.set("CSeq", Integer.toString(n));
-                            h.set("User-Agent", "msm");
-                            pending.add(new Pending(n, f));
-                            channel.writeAndFlush(new RtspRequest(method, uri, h, body));
+                            send(new RtspRequest(method, uri, h, body), f, false);
                             channel.eventLoop()
                                     .schedule(
                                             () -> {
@@ -183,6 +213,18 @@ public final class RtspClient implements AutoCloseable {
         return f;
     }
 
+    private void send(RtspRequest req, CompletableFuture<RtspResponse> f, boolean retried) {
+        int n = ++cseq;
+        RtspHeaders h = req.headers();
+        h.set("CSeq", Integer.toString(n));
+        h.set("User-Agent", "msm");
+        if (auth != null) {
+            h.set("Authorization", auth.answer(req.method(), req.uri()));
+        }
+        pending.add(new Pending(n, f, req, retried));
+        channel.writeAndFlush(new RtspRequest(req.method(), req.uri(), h, req.body()));
+    }
+
     public CompletableFuture<RtspResponse> request(String method, String uri, RtspHeaders headers) {
         return request(method, uri, headers, null);
     }
@@ -201,6 +243,25 @@ public final class RtspClient implements AutoCloseable {
                                     "response CSeq " + got + " does not match request " + p.cseq));
                     channel.close();
                     return;
+                }
+                if (r.status() == 401 && user != null && !p.retried) {
+                    ClientAuth a =
+                            ClientAuth.choose(
+                                    r.headers().fields().stream()
+                                            .filter(
+                                                    x ->
+                                                            x.name()
+                                                                    .equalsIgnoreCase(
+                                                                            "WWW-Authenticate"))
+                                            .map(RtspHeaders.Field::value)
+                                            .toList(),
+                                    user,
+                                    password);
+                    if (a != null) {
+                        auth = a;
+                        send(p.request, p.future, true);
+                        return;
+                    }
                 }
                 p.future.complete(r);
             } else if (msg instanceof MalformedMessage m) {

@@ -1,6 +1,7 @@
 package io.msm.agent.rtsp.wire;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,41 @@ public final class RtspDecoder extends ByteToMessageDecoder {
     public RtspDecoder(int maxHeaderBytes, int maxBodyBytes) {
         this.maxHeaderBytes = maxHeaderBytes;
         this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /**
+     * Keeps what waits for the rest of a message (a header sent slowly, a body, a partial
+     * interleaved frame) in a heap buffer, never in direct memory: Netty's default cumulator keeps
+     * the socket's direct read buffer (and grows it from the pooled direct allocator), so
+     * connections each holding an unfinished header could fill {@code -XX:MaxDirectMemorySize} and
+     * block the event loops in {@code Bits.reserveMemory}. The heap copy is bounded per connection
+     * by the header, body and frame limits, and the connection count by the listener's cap.
+     */
+    public static final Cumulator HEAP_CUMULATOR =
+            (alloc, cumulation, in) -> {
+                try {
+                    int need = cumulation.readableBytes() + in.readableBytes();
+                    ByteBuf out = cumulation;
+                    if (out.isDirect()
+                            || out.refCnt() > 1
+                            || out.isReadOnly()
+                            || out.maxWritableBytes() < in.readableBytes()) {
+                        out = Unpooled.buffer(Math.max(256, need));
+                        out.writeBytes(cumulation);
+                        cumulation.release();
+                    }
+                    out.writeBytes(in);
+                    return out;
+                } finally {
+                    in.release();
+                }
+            };
+
+    /** A decoder whose unfinished messages wait on the heap ({@link #HEAP_CUMULATOR}). */
+    public static RtspDecoder onHeap(int maxHeaderBytes, int maxBodyBytes) {
+        RtspDecoder d = new RtspDecoder(maxHeaderBytes, maxBodyBytes);
+        d.setCumulator(HEAP_CUMULATOR);
+        return d;
     }
 
     @Override

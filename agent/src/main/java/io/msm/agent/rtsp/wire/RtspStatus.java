@@ -4,6 +4,8 @@ package io.msm.agent.rtsp.wire;
 public final class RtspStatus {
     public static final int OK = 200;
     public static final int BAD_REQUEST = 400;
+    public static final int UNAUTHORIZED = 401;
+    public static final int FORBIDDEN = 403;
     public static final int NOT_FOUND = 404;
     public static final int METHOD_NOT_ALLOWED = 405;
     public static final int REQUEST_ENTITY_TOO_LARGE = 413;
@@ -26,6 +28,8 @@ public final class RtspStatus {
         return switch (status) {
             case 200 -> "OK";
             case 400 -> "Bad Request";
+            case 401 -> "Unauthorized";
+            case 403 -> "Forbidden";
             case 404 -> "Not Found";
             case 405 -> "Method Not Allowed";
             case 413 -> "Request Entity Too Large";
