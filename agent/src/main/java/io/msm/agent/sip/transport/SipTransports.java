@@ -1,5 +1,10 @@
 package io.msm.agent.sip.transport;
 
+import io.msm.agent.config.SipSettings;
+import io.msm.agent.limits.ConnectionGate;
+import io.msm.agent.limits.Refusals;
+import io.msm.agent.limits.RequestDeadline;
+import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.net.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -9,6 +14,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -21,6 +27,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -60,6 +67,16 @@ public final class SipTransports implements AutoCloseable {
     /** Open TCP connections by remote address (event loop only). */
     private final Map<InetSocketAddress, Channel> connections = new HashMap<>();
 
+    /** The connections msm opened, in their own table and cap (event loop only). */
+    private final Map<InetSocketAddress, Channel> outbound = new HashMap<>();
+
+    // limits (see limit()); without them: the old global cap only
+    private ConnectionGate gate;
+    private RequestDeadline deadline;
+    private Refusals refusals;
+    private long firstMessageMillis;
+    private int maxOutbound = MAX_CONNECTIONS;
+
     public SipTransports(
             EventLoopGroup group,
             InetSocketAddress listen,
@@ -71,6 +88,22 @@ public final class SipTransports implements AutoCloseable {
         this.tcp = tcp;
         this.maxBytes = maxBytes;
         this.receiver = receiver;
+    }
+
+    /**
+     * Per-source and total caps on inbound connections (a {@link ConnectionGate}), a deadline for
+     * the first message of a connection and for each later one from its first byte, and a cap on
+     * the connections msm opens itself — counted in {@code refusals}. Before {@link #start()}.
+     */
+    public void limit(SipSettings.Security s, Refusals r) {
+        this.refusals = r;
+        this.gate =
+                new ConnectionGate(
+                        new SourceLimiter(s.tcpConnectionsPerSource(), s.maxInboundConnections()),
+                        r);
+        this.deadline = new RequestDeadline(s.messageTimeout(), r);
+        this.firstMessageMillis = s.firstMessageTimeout().toMillis();
+        this.maxOutbound = s.maxOutboundConnections();
     }
 
     public void start() throws IOException {
@@ -137,6 +170,10 @@ public final class SipTransports implements AutoCloseable {
                                         new ChannelInitializer<>() {
                                             @Override
                                             protected void initChannel(Channel ch) {
+                                                if (gate != null) {
+                                                    setUp(ch, true);
+                                                    return;
+                                                }
                                                 if (connections.size() >= MAX_CONNECTIONS) {
                                                     log.warn(
                                                             "SIP TCP connection from {} refused: {} connections open",
@@ -145,7 +182,7 @@ public final class SipTransports implements AutoCloseable {
                                                     ch.close();
                                                     return;
                                                 }
-                                                setUp(ch);
+                                                setUp(ch, false);
                                             }
                                         })
                                 .bind(
@@ -161,10 +198,20 @@ public final class SipTransports implements AutoCloseable {
         }
     }
 
-    private void setUp(Channel ch) {
+    private void setUp(Channel ch, boolean gated) {
         InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
+        RequestDeadline.Stages stages = null;
+        if (gated) {
+            ch.pipeline().addLast(gate);
+            firstMessageDeadline(ch, remote);
+            stages = deadline.stages();
+            ch.pipeline().addLast(stages.before());
+        }
         ch.pipeline().addLast(new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
         ch.pipeline().addLast(new StreamFramer(maxBytes));
+        if (stages != null) {
+            ch.pipeline().addLast(stages.after());
+        }
         ch.pipeline()
                 .addLast(
                         new SimpleChannelInboundHandler<StreamFramer.Frame>() {
@@ -206,6 +253,35 @@ public final class SipTransports implements AutoCloseable {
         ch.closeFuture().addListener(f -> connections.remove(remote, ch));
     }
 
+    /** An accepted connection that sends no whole message within the deadline is closed. */
+    private void firstMessageDeadline(Channel ch, InetSocketAddress remote) {
+        ScheduledFuture<?> f =
+                ch.eventLoop()
+                        .schedule(
+                                () -> {
+                                    refusals.refuse(
+                                            "first_message_timeout",
+                                            remote
+                                                    + " sent no SIP message within "
+                                                    + firstMessageMillis
+                                                    + " ms of connecting");
+                                    ch.close();
+                                },
+                                firstMessageMillis,
+                                TimeUnit.MILLISECONDS);
+        ch.pipeline()
+                .addLast(
+                        new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                f.cancel(false);
+                                ctx.pipeline().remove(this);
+                                ctx.fireChannelRead(msg);
+                            }
+                        });
+        ch.closeFuture().addListener(x -> f.cancel(false));
+    }
+
     public EventLoop loop() {
         return udp.eventLoop();
     }
@@ -220,7 +296,7 @@ public final class SipTransports implements AutoCloseable {
     }
 
     public int connectionCount() {
-        return connections.size();
+        return connections.size() + outbound.size();
     }
 
     /**
@@ -242,6 +318,9 @@ public final class SipTransports implements AutoCloseable {
                 to.connection() != null && to.connection().isActive()
                         ? to.connection()
                         : connections.get(to.remote());
+        if (c == null || !c.isActive()) {
+            c = outbound.get(to.remote());
+        }
         if (c != null && c.isActive()) {
             write(c, data, onFailure);
             return;
@@ -252,9 +331,14 @@ public final class SipTransports implements AutoCloseable {
             }
             return;
         }
-        if (connections.size() >= MAX_CONNECTIONS) {
+        if (outbound.size() >= maxOutbound) {
+            if (refusals != null) {
+                refusals.refuse(
+                        "outbound_connections",
+                        "no TCP connection to " + to.remote() + ": " + maxOutbound + " open");
+            }
             if (onFailure != null) {
-                onFailure.accept(MAX_CONNECTIONS + " TCP connections open");
+                onFailure.accept(maxOutbound + " outgoing TCP connections open");
             }
             return;
         }
@@ -284,13 +368,20 @@ public final class SipTransports implements AutoCloseable {
                         return;
                     }
                     Channel ch = cf.channel();
-                    Channel existing = connections.get(to.remote());
+                    Channel existing = outbound.get(to.remote());
+                    if (existing == null || !existing.isActive()) {
+                        existing = connections.get(to.remote());
+                    }
                     if (existing != null && existing.isActive()) {
                         ch.close(); // another send connected first
                         write(existing, data, onFailure);
                         return;
                     }
-                    setUp(ch);
+                    setUp(ch, false);
+                    // msm's own connections: their own table and cap, not the inbound one
+                    connections.remove(to.remote(), ch);
+                    outbound.put(to.remote(), ch);
+                    ch.closeFuture().addListener(x -> outbound.remove(to.remote(), ch));
                     write(ch, data, onFailure);
                 });
     }
@@ -313,7 +404,11 @@ public final class SipTransports implements AutoCloseable {
         if (udp != null) {
             // the connection table belongs to the loop
             udp.eventLoop()
-                    .submit(() -> Map.copyOf(connections).values().forEach(Channel::close))
+                    .submit(
+                            () -> {
+                                Map.copyOf(connections).values().forEach(Channel::close);
+                                Map.copyOf(outbound).values().forEach(Channel::close);
+                            })
                     .awaitUninterruptibly(2000);
             udp.close().syncUninterruptibly();
         }

@@ -1,5 +1,6 @@
 package io.msm.agent.sip.proxy;
 
+import io.msm.agent.media.MediaAdmission;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayOptions;
@@ -24,6 +25,11 @@ final class SlowSubscribePlane implements MediaPlane {
     SlowSubscribePlane(MediaPlane inner, long delayMs) {
         this.inner = inner;
         this.delayMs = delayMs;
+    }
+
+    @Override
+    public MediaAdmission admission() {
+        return inner.admission();
     }
 
     @Override
