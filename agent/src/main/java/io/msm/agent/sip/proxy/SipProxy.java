@@ -515,6 +515,9 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         String user = null;
         if (!hasRoute) {
             Router.Target t = router.resolve(ruri);
+            if (t == null && "0".equals(req.first(HeaderNames.MAX_FORWARDS))) {
+                return Admitted.NOTHING; // 483 first, from route()
+            }
             if (t == null) {
                 refuseStateless(
                         req,
