@@ -55,6 +55,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -117,6 +118,9 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private final SourceRate invitesPerSource;
     private final MediaAdmission.Share mediaShare;
     private SipAuth auth;
+
+    /** messages whose handling threw (a bug: the fuzz test wants none) */
+    private final AtomicLong handlerErrors = new AtomicLong();
 
     /** server transactions at most; beyond, new requests get a stateless 503 */
     private final int maxTransactions;
@@ -338,6 +342,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
                 onResponse(s);
             }
         } catch (RuntimeException e) {
+            handlerErrors.incrementAndGet();
             log.warn("SIP message from {} could not be handled: {}", from, e.toString());
             log.debug("stack", e);
         }
@@ -1150,5 +1155,15 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
 
     EventLoopGroup group() {
         return group;
+    }
+
+    /** Messages whose handling threw (tests). */
+    long handlerErrors() {
+        return handlerErrors.get();
+    }
+
+    /** Calls holding a per-source slot (tests). */
+    int sourceLeases() {
+        return callsPerSource.total();
     }
 }
