@@ -130,6 +130,11 @@ final class SipBed implements AutoCloseable {
                         "media: {port-range: 20000-29999}",
                         "sip:",
                         "  state-file: " + state,
+                        // as a deployment would: the callers' and callees' networks are trusted,
+                        // the intruder's is not (no open relay otherwise: issue 12)
+                        sipYaml.contains("trusted:")
+                                ? ""
+                                : "  trusted: [" + UAC + "/24, " + UAS + "/24]",
                         sipYaml,
                         ""));
     }
