@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.agent.auth.Credentials;
 import io.msm.testkit.KernelTest;
 import java.net.InetSocketAddress;
@@ -25,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * an intruder's INVITE to an IP literal is refused and the target receives nothing; the intruder's
  * REGISTER for bob and its Contact: * are refused; bob's sipp registers with a wrong password
  * (refused) and the right one (sipp's -au/-ap answer the Digest challenge), and then a caller that
- * is not trusted either reaches bob, with media in the kernel.
+ * is not trusted either reaches bob, with media in the kernel; the intruder's re-INVITEs with the
+ * call's Call-ID and tags (as either party) are refused and the media stays where it was.
  */
 @KernelTest
 @Tag("vm-slow")
@@ -130,10 +133,61 @@ class SipRelayTest {
                     "bob's password\n" + bed.sippLogs());
             assertEquals(1.0, bed.metric("msm_sip_registrations"));
             // an untrusted caller still reaches bob, media in the kernel
+            SipBed.Counter atUas = bed.counter(bed.uas, UAS, SipBed.UAS_RTP, true);
             Process callee = bed.uas(1);
             Thread.sleep(300);
-            Process caller = bed.uac("bob", 1, 1, 3000);
+            Process caller = bed.uac("bob", 1, 1, 6000);
+            bed.awaitCalls(
+                    c ->
+                            c.size() == 1
+                                    && c.get(0).path("state").asText().equals("answered")
+                                    && c.get(0)
+                                                    .path("streams")
+                                                    .get(0)
+                                                    .path("caller_to_callee")
+                                                    .path("packets")
+                                                    .asLong()
+                                            > 20,
+                    15_000,
+                    "an answered call with media");
+            // the intruder knows the call's Call-ID and tags and re-INVITEs as the caller, then as
+            // the callee, to pull the media to itself: refused, the media stays where it was
+            // (the tags are not on /calls: the state file has them, as a sniffer would)
+            JsonNode before = bed.calls().get(0).path("streams").get(0);
+            JsonNode call =
+                    new ObjectMapper().readTree(Files.readString(bed.state)).path("calls").get(0);
+            JsonNode d = call.path("dialog");
+            String hijack =
+                    "v=0\r\no=- 9 9 IN IP4 "
+                            + INTR
+                            + "\r\ns=-\r\nc=IN IP4 "
+                            + INTR
+                            + "\r\nt=0 0\r\nm=audio 7000 RTP/AVP 8\r\n";
+            for (String[] fromTo :
+                    new String[][] {
+                        {d.path("caller_from").asText(), d.path("callee_to").asText()},
+                        {d.path("callee_to").asText(), d.path("caller_from").asText()}
+                    }) {
+                String msg =
+                        request("INVITE", d.path("callee_contact").asText(), "x", "", hijack)
+                                .replaceFirst("From: [^\r]*", "From: " + fromTo[0])
+                                .replaceFirst("To: [^\r]*", "To: " + fromTo[1])
+                                .replaceFirst(
+                                        "Call-ID: [^\r]*",
+                                        "Call-ID: " + call.path("call_id").asText())
+                                .replace("CSeq: 1 INVITE", "CSeq: 99 INVITE");
+                assertEquals(List.of("403"), fromIntruder(bed, msg), msg);
+            }
+            long relayed = atUas.total.get();
+            Thread.sleep(500);
+            assertTrue(atUas.total.get() > relayed, "the caller's media still reaches bob");
+            JsonNode after = bed.calls().get(0).path("streams").get(0);
+            assertEquals(before.path("caller").path("rtp"), after.path("caller").path("rtp"));
+            assertEquals(before.path("callee").path("rtp"), after.path("callee").path("rtp"));
+            assertEquals(
+                    2.0, bed.metric("msm_refused_total", "protocol", "sip", "reason", "wrong_hop"));
             assertEquals(0, bed.await(caller, 20_000), "the call to bob\n" + bed.sippLogs());
+            atUas.close();
             assertEquals(0, bed.await(callee, 10_000), "bob answered\n" + bed.sippLogs());
             assertTrue(
                     bed.metric("msm_refused_total", "protocol", "sip", "reason", "auth_required")
