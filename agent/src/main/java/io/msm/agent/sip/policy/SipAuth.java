@@ -50,8 +50,13 @@ public final class SipAuth {
     public SipAuth(SipSettings.Security s) throws IOException {
         this.file = s.usersFile();
         if (file != null) {
-            users = Credentials.read(file);
-            loadedAt = Files.getLastModifiedTime(file);
+            try {
+                users = Credentials.read(file);
+                loadedAt = Files.getLastModifiedTime(file);
+            } catch (IOException e) {
+                throw new IOException(
+                        "sip.users-file " + file + " cannot be read: " + e.getMessage(), e);
+            }
             if (Credentials.readableByOthers(file)) {
                 log.warn(
                         "sip.users-file {} is readable by others: it holds password hashes (chmod 600)",
