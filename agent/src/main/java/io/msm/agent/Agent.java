@@ -327,7 +327,9 @@ public final class Agent implements AutoCloseable {
                 new RtspServer(
                                 a.config().rtspListen(),
                                 a.config().rtsp(),
-                                a.mediaPlane(),
+                                // RTSP's relays count in its share: SIP cannot starve it, nor it
+                                // SIP
+                                a.mediaPlane().admission("rtsp").plane(a.mediaPlane()),
                                 a.registry())
                         .withRoutes(a::streamRoutes));
         if (a.config().kubernetes().active()) {

@@ -1,5 +1,7 @@
 package io.msm.agent.config;
 
+import io.msm.agent.auth.CidrSet;
+import io.msm.agent.auth.DigestAlgorithm;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,7 +25,7 @@ import java.util.Locale;
  *   domains: [example.com]         # domains the registrar serves besides the node's addresses
  *   timers: {t1: 500ms, t2: 4s, t4: 5s, c: 3m}   # RFC 3261 timers (scale them down for tests)
  *   routes:                        # static routes: user@domain, user or @domain -> target
- *     - {match: "@example.com", target: "10.0.0.7:5060", transport: udp}
+ *     - {match: "@example.com", target: "10.0.0.7:5060", transport: udp, from: authenticated}
  *   tls:                           # SIP over TLS (sips:, transport=tls); off unless listen is set
  *     listen: 0.0.0.0:5061
  *     cert: /etc/msm/tls.crt       # PEM chain, leaf first; reloaded when it changes
@@ -35,6 +37,15 @@ import java.util.Locale;
  *     connections-per-source: 32   # inbound TLS connections per IPv4 address / IPv6 /64
  *     max-connections: 1024        # inbound TLS connections in total
  *     reload: 10s                  # how often cert/key/ca are checked for changes
+ *   # who may do what (no open relay; see {@link Security})
+ *   trusted: []                    # CIDRs whose requests may go anywhere without authentication
+ *   users-file: ""                 # HA1 users file (msm-agent passwd); "" = no users
+ *   realm: msm                     # Digest realm (the users file's realm)
+ *   max-media-lines: 4             # m= lines per SDP; more get 488
+ *   auth: {nonce-lifetime: 5m, max-failures: 10, failure-window: 1m, lockout: 5m,
+ *          algorithms: [SHA-256, MD5]}   # one challenge per algorithm, in this order
+ *   per-source: {calls: 50, invites-per-second: 10, invite-burst: 20, tcp-connections: 32}
+ *   connections: {max-inbound: 1024, max-outbound: 1024, first-message-timeout: 5s, message-timeout: 10s}
  * </pre>
  *
  * @param maxMessageBytes larger messages are refused (513 / dropped)
@@ -50,6 +61,7 @@ import java.util.Locale;
  * @param timers RFC 3261 timer values
  * @param routes static routes: user or domain -> target
  * @param tls the TLS listener and outgoing TLS, or null when off
+ * @param security who may use the proxy, and how much one source may take
  */
 public record SipSettings(
         int maxMessageBytes,
@@ -64,7 +76,8 @@ public record SipSettings(
         List<String> domains,
         Timers timers,
         List<Route> routes,
-        Tls tls) {
+        Tls tls,
+        Security security) {
 
     public static final String DEFAULT_STATE_FILE = "/var/lib/msm/sip-state.json";
 
@@ -72,10 +85,160 @@ public record SipSettings(
      * @param match "user@domain", "@domain" or "user"
      * @param target "host:port" to forward to
      * @param transport "udp" or "tcp"
+     * @param from who may call through the route
      */
-    public record Route(String match, HostPort target, String transport) {
+    public record Route(String match, HostPort target, String transport, From from) {
         public Route(String match, HostPort target) {
-            this(match, target, "udp");
+            this(match, target, "udp", From.AUTHENTICATED);
+        }
+
+        public Route(String match, HostPort target, String transport) {
+            this(match, target, transport, From.AUTHENTICATED);
+        }
+    }
+
+    /**
+     * Who may send a dialog-creating request through a static route ({@code from:} of a route).
+     * Trusted sources ({@code sip.trusted}) may always.
+     */
+    public enum From {
+        /** anyone (e.g. a route to an internal service every caller may reach) */
+        ANY,
+        /**
+         * a Digest-authenticated user or a trusted source (the default: a PSTN trunk costs money)
+         */
+        AUTHENTICATED,
+        /** only trusted sources */
+        TRUSTED
+    }
+
+    /**
+     * Who may do what, and how much one source may take. A dialog-creating request (INVITE,
+     * SUBSCRIBE, REFER) is forwarded to a user registered here (anyone may call a registered user),
+     * through a static route (per its {@code from}), or — from a trusted source or an authenticated
+     * user — to any other target; else refused (403/404) before any state exists. REGISTER needs
+     * the user's own Digest credentials (or a trusted source).
+     *
+     * @param trusted sources that may route anywhere and change any binding without authentication
+     * @param usersFile Digest users (HA1 hashes); null: nobody can authenticate
+     * @param realm the Digest realm
+     * @param nonceLifetime how long a nonce is good for (then stale=true)
+     * @param maxFailures failed authentications from one source within failureWindow before it is
+     *     locked out
+     * @param failureWindow the window maxFailures counts in
+     * @param lockout how long a locked-out source is refused (403)
+     * @param maxMediaLines m= lines an SDP may carry; more get 488
+     * @param callsPerSource concurrent calls set up by one source (IPv4 address, IPv6 /64)
+     * @param invitesPerSourcePerSecond INVITEs (initial or in-dialog) per source and second
+     * @param inviteBurst INVITEs a source may send at once
+     * @param tcpConnectionsPerSource inbound TCP connections per source
+     * @param maxInboundConnections inbound TCP connections in total
+     * @param maxOutboundConnections TCP connections msm opens, in their own table
+     * @param firstMessageTimeout an inbound TCP connection must send a whole message within this
+     * @param messageTimeout each later message must arrive whole within this from its first byte
+     * @param algorithms Digest algorithms offered, one challenge each, in this order
+     */
+    public record Security(
+            CidrSet trusted,
+            Path usersFile,
+            String realm,
+            Duration nonceLifetime,
+            int maxFailures,
+            Duration failureWindow,
+            Duration lockout,
+            int maxMediaLines,
+            int callsPerSource,
+            int invitesPerSourcePerSecond,
+            int inviteBurst,
+            int tcpConnectionsPerSource,
+            int maxInboundConnections,
+            int maxOutboundConnections,
+            Duration firstMessageTimeout,
+            Duration messageTimeout,
+            List<DigestAlgorithm> algorithms) {
+
+        public static Security read(ConfigNode n) {
+            CidrSet trusted = n.cidrs("trusted", List.of());
+            String uf = n.string("users-file", "");
+            Path users = null;
+            if (uf != null && !uf.isBlank()) {
+                if (!uf.startsWith("/")) {
+                    throw new ConfigException(
+                            n.field("users-file"), "must be an absolute path (got '" + uf + "')");
+                }
+                users = Path.of(uf);
+            }
+            String realm = n.string("realm", "msm");
+            if (realm.isEmpty()
+                    || realm.length() > 128
+                    || realm.contains("\"")
+                    || realm.contains("\\")
+                    || realm.contains(":")) {
+                throw new ConfigException(
+                        n.field("realm"),
+                        "must be 1-128 characters without quotes, backslashes or colons");
+            }
+            int lines = n.integer("max-media-lines", 4, 1, 64);
+            ConfigNode a = n.section("auth");
+            Duration nonce =
+                    a.duration("nonce-lifetime", Duration.ofMinutes(5), Duration.ofSeconds(10));
+            int fails = a.integer("max-failures", 10, 1, 1_000_000);
+            Duration window =
+                    a.duration("failure-window", Duration.ofMinutes(1), Duration.ofSeconds(1));
+            Duration lockout = a.duration("lockout", Duration.ofMinutes(5), Duration.ofSeconds(1));
+            List<DigestAlgorithm> algs =
+                    a.list(
+                            "algorithms",
+                            List.of(DigestAlgorithm.SHA_256, DigestAlgorithm.MD5),
+                            e -> {
+                                try {
+                                    return DigestAlgorithm.byToken(e.text());
+                                } catch (IllegalArgumentException ex) {
+                                    throw new ConfigException(e.field(), ex.getMessage());
+                                }
+                            });
+            if (algs.isEmpty()) {
+                throw new ConfigException(a.field("algorithms"), "must name MD5 or SHA-256");
+            }
+            a.done();
+            ConfigNode p = n.section("per-source");
+            int calls = p.integer("calls", 50, 1, 100_000);
+            int ips = p.integer("invites-per-second", 10, 1, 100_000);
+            int burst = p.integer("invite-burst", Math.max(20, ips), 1, 1_000_000);
+            int tcpPer = p.integer("tcp-connections", 32, 1, 100_000);
+            p.done();
+            ConfigNode c = n.section("connections");
+            int in = c.integer("max-inbound", 1024, 1, 1_000_000);
+            if (tcpPer > in) {
+                throw new ConfigException(
+                        p.field("tcp-connections"),
+                        "must not be over connections.max-inbound (" + in + ")");
+            }
+            int out = c.integer("max-outbound", 1024, 1, 1_000_000);
+            Duration first =
+                    c.duration(
+                            "first-message-timeout", Duration.ofSeconds(5), Duration.ofMillis(100));
+            Duration msg =
+                    c.duration("message-timeout", Duration.ofSeconds(10), Duration.ofMillis(100));
+            c.done();
+            return new Security(
+                    trusted,
+                    users,
+                    realm,
+                    nonce,
+                    fails,
+                    window,
+                    lockout,
+                    lines,
+                    calls,
+                    ips,
+                    burst,
+                    tcpPer,
+                    in,
+                    out,
+                    first,
+                    msg,
+                    List.copyOf(algs));
         }
     }
 
@@ -271,10 +434,12 @@ public record SipSettings(
                                         r.field("transport"),
                                         "must be udp or tcp (got '" + transport + "')");
                             }
+                            From from = r.enumeration("from", From.AUTHENTICATED, From.class);
                             r.done();
-                            return new Route(match, target, transport);
+                            return new Route(match, target, transport, from);
                         });
         Tls tls = Tls.read(n.section("tls"));
+        Security security = Security.read(n);
         n.done();
         return new SipSettings(
                 maxMsg,
@@ -289,7 +454,8 @@ public record SipSettings(
                 List.copyOf(domains),
                 new Timers(t1, t2, t4, c),
                 List.copyOf(routes),
-                tls);
+                tls,
+                security);
     }
 
     /** The same settings with another state file (tests). */
@@ -307,7 +473,8 @@ public record SipSettings(
                 domains,
                 timers,
                 routes,
-                tls);
+                tls,
+                security);
     }
 
     /** The same settings with other timers (tests). */
@@ -325,7 +492,8 @@ public record SipSettings(
                 domains,
                 t,
                 routes,
-                tls);
+                tls,
+                security);
     }
 
     /** The same settings with another TLS section (tests). */
@@ -343,6 +511,26 @@ public record SipSettings(
                 domains,
                 timers,
                 routes,
-                t);
+                t,
+                security);
+    }
+
+    /** The same settings with another security section (tests). */
+    public SipSettings withSecurity(Security s) {
+        return new SipSettings(
+                maxMessageBytes,
+                maxCalls,
+                invitesPerSecond,
+                retryAfter,
+                rtpTimeout,
+                maxRegisterExpires,
+                maxRegistrations,
+                stateFile,
+                tcp,
+                domains,
+                timers,
+                routes,
+                tls,
+                s);
     }
 }

@@ -46,6 +46,7 @@ public final class KernelMediaPlane implements MediaPlane {
     final ScheduledExecutorService control;
     private final EventLoopGroup sockets;
     private final PortPairs pairs;
+    private final MediaAdmission admission;
     private final Duration orphanGrace;
     final Map<FanoutKey, FanoutGroup> orphans = new ConcurrentHashMap<>();
     final Map<InetSocketAddress, KernelRelay> byLocal = new ConcurrentHashMap<>();
@@ -63,6 +64,7 @@ public final class KernelMediaPlane implements MediaPlane {
         this.groupIds = new IdPool(maxGroups);
         this.subIds = new IdPool(maxSubs);
         this.pairs = new PortPairs(portRange);
+        this.admission = MediaAdmission.standard(portRange.hi() - portRange.lo() + 1, maxGroups);
         this.orphanGrace = orphanGrace;
         this.sockets = Transport.group(threads, "msm-relay");
         this.control =
@@ -114,6 +116,11 @@ public final class KernelMediaPlane implements MediaPlane {
     @Override
     public String mode() {
         return "kernel";
+    }
+
+    @Override
+    public MediaAdmission admission() {
+        return admission;
     }
 
     @Override

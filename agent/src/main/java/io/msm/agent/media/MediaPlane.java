@@ -35,6 +35,17 @@ public interface MediaPlane extends AutoCloseable {
      */
     RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp) throws IOException;
 
+    /**
+     * The plane's ports and kernel groups as the protocols share them: reserve before accepting a
+     * session.
+     */
+    MediaAdmission admission();
+
+    /** One protocol's share of {@link #admission()}. */
+    default MediaAdmission.Share admission(String protocol) {
+        return admission().share(protocol);
+    }
+
     @Override
     void close();
 }

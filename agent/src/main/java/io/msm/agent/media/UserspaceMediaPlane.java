@@ -19,11 +19,20 @@ import java.util.concurrent.TimeUnit;
 public final class UserspaceMediaPlane implements MediaPlane {
     private final EventLoopGroup group;
     private final PortPairs pairs;
+    private final MediaAdmission admission;
     final Map<InetSocketAddress, UserspaceRelay> byLocal = new ConcurrentHashMap<>();
 
     public UserspaceMediaPlane(PortTable.Range portRange, int threads) {
         this.group = Transport.group(threads, "msm-relay");
         this.pairs = new PortPairs(portRange);
+        this.admission =
+                MediaAdmission.standard(
+                        portRange.hi() - portRange.lo() + 1, MediaAdmission.UNBOUNDED);
+    }
+
+    @Override
+    public MediaAdmission admission() {
+        return admission;
     }
 
     @Override

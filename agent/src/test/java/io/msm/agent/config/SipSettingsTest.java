@@ -25,6 +25,34 @@ class SipSettingsTest {
         assertEquals(Duration.ofSeconds(32), s.timers().sixtyFourT1());
         assertTrue(s.tcp());
         assertEquals(Duration.ofSeconds(5), s.retryAfter());
+        // no open relay by default: nobody trusted, no users
+        SipSettings.Security sec = s.security();
+        assertTrue(sec.trusted().isEmpty());
+        assertNull(sec.usersFile());
+        assertEquals("msm", sec.realm());
+        assertEquals(4, sec.maxMediaLines());
+        assertEquals(50, sec.callsPerSource());
+        assertEquals(10, sec.invitesPerSourcePerSecond());
+        assertEquals(32, sec.tcpConnectionsPerSource());
+        assertEquals(Duration.ofSeconds(5), sec.firstMessageTimeout());
+    }
+
+    @Test
+    void routesAreForAuthenticatedCallersUnlessSaidOtherwise() {
+        SipSettings s =
+                sip(
+                        """
+                sip:
+                  trusted: [10.0.0.0/24]
+                  routes:
+                    - {match: "@pstn", target: "10.0.0.7:5060"}
+                    - {match: "@lab", target: "10.0.0.8:5060", from: any}
+                    - {match: "@core", target: "10.0.0.9:5060", from: trusted}
+                """);
+        assertEquals(SipSettings.From.AUTHENTICATED, s.routes().get(0).from());
+        assertEquals(SipSettings.From.ANY, s.routes().get(1).from());
+        assertEquals(SipSettings.From.TRUSTED, s.routes().get(2).from());
+        assertEquals(1, s.security().trusted().prefixes().size());
     }
 
     @Test
@@ -67,6 +95,13 @@ class SipSettingsTest {
                 "sip: {routes: [{match: 'a@b@c', target: '10.0.0.1:5060'}]} | sip.routes[0].match | user@domain",
                 "sip: {routes: [{match: bob, target: '10.0.0.1:5060', transport: sctp}]} | sip.routes[0].transport | udp or tcp",
                 "sip: {rtp-timeout: 0s}                            | sip.rtp-timeout           | at least 1s",
+                "sip: {trusted: [10.0.0.0/33]}                     | sip.trusted[0]            | 33",
+                "sip: {users-file: users}                          | sip.users-file            | absolute path",
+                "sip: {realm: 'a:b'}                               | sip.realm                 | colons",
+                "sip: {max-media-lines: 0}                         | sip.max-media-lines       | 1..64",
+                "sip: {auth: {algorithms: [SHA-512]}}              | sip.auth.algorithms[0]    | SHA-512",
+                "sip: {per-source: {tcp-connections: 99}, connections: {max-inbound: 10}} | sip.per-source.tcp-connections | max-inbound",
+                "sip: {routes: [{match: bob, target: '10.0.0.1:5060', from: friends}]} | sip.routes[0].from | any, authenticated, trusted",
             })
     void badValuesNameTheirField(String y, String field, String reason) {
         ConfigException e = assertThrows(ConfigException.class, () -> sip(y));

@@ -124,7 +124,7 @@ final class SipBed implements AutoCloseable {
         intruder = i;
         bpffs = Path.of("/sys/fs/bpf/msmtest-" + id);
         work = Files.createTempDirectory("msm-sip-" + id);
-        for (String s : new String[] {"uac.xml", "uas.xml", "register.xml"}) {
+        for (String s : new String[] {"uac.xml", "uas.xml", "register.xml", "register-auth.xml"}) {
             try (InputStream in = SipBed.class.getResourceAsStream("/sipp/" + s)) {
                 Files.copy(in, work.resolve(s));
             }
@@ -153,6 +153,11 @@ final class SipBed implements AutoCloseable {
                                 + ", t2: "
                                 + Timeouts.config(4000)
                                 + "}",
+                        // as a deployment would: the callers' and callees' networks are trusted,
+                        // the intruder's is not (no open relay otherwise: issue 12)
+                        sipYaml.contains("trusted:")
+                                ? ""
+                                : "  trusted: [" + UAC + "/24, " + UAS + "/24]",
                         sipYaml,
                         ""));
     }
@@ -263,6 +268,35 @@ final class SipBed implements AutoCloseable {
                         "-m",
                         "1");
         Assertions.assertEquals(0, await(p, 15_000), "REGISTER through msm\n" + sippLogs());
+    }
+
+    /**
+     * The callee registers as {@code user} answering msm's Digest challenge with {@code password}
+     * (sipp's -au/-ap); the exit code of sipp (0: registered).
+     */
+    int registerWithPassword(String user, String password) throws Exception {
+        Process p =
+                sipp(
+                        uas,
+                        NODE_UAS + ":5060",
+                        "-sf",
+                        "register-auth.xml",
+                        "-s",
+                        user,
+                        "-au",
+                        user,
+                        "-ap",
+                        password,
+                        "-key",
+                        "contact",
+                        UAS + ":5060",
+                        "-i",
+                        UAS,
+                        "-p",
+                        "5070",
+                        "-m",
+                        "1");
+        return await(p, 15_000);
     }
 
     /** The callee's sipp: answers calls, its SDP names the test's media socket (UAS_RTP). */

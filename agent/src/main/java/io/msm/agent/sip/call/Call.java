@@ -1,5 +1,6 @@
 package io.msm.agent.sip.call;
 
+import io.msm.agent.media.MediaAdmission;
 import io.msm.agent.sip.sdp.Sdp;
 import io.msm.agent.sip.transport.Hop;
 import java.net.InetAddress;
@@ -102,6 +103,11 @@ public final class Call {
     private Offer offer;
     private MediaSession media;
 
+    /** what the call holds of msm's limits: media ports and groups, the caller's call slot */
+    private MediaAdmission.Lease mediaLease;
+
+    private AutoCloseable sourceLease;
+
     /** the media thread is still opening ports for this call */
     private boolean allocating;
 
@@ -137,6 +143,11 @@ public final class Call {
 
     public String callerTag() {
         return callerTag;
+    }
+
+    /** The callee's tag, once a response carried it (null before). */
+    public String calleeTag() {
+        return calleeTag;
     }
 
     public State state() {
@@ -285,6 +296,31 @@ public final class Call {
 
     public void media(MediaSession m) {
         this.media = m;
+    }
+
+    /** What admission gave the call (either may be null: a restored or trusted call). */
+    public void admitted(MediaAdmission.Lease media, AutoCloseable source) {
+        this.mediaLease = media;
+        this.sourceLease = source;
+    }
+
+    /** The call's media reservation, grown when its streams grow; null when it has none. */
+    public MediaAdmission.Lease mediaLease() {
+        return mediaLease;
+    }
+
+    /** Gives back what admission gave (once; the call ended and its relays are closed). */
+    public void release() {
+        if (mediaLease != null) {
+            mediaLease.close();
+        }
+        if (sourceLease != null) {
+            try {
+                sourceLease.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     public boolean allocating() {

@@ -5,6 +5,9 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.msm.agent.limits.ConnectionGate;
+import io.msm.agent.limits.Refusals;
+import io.msm.agent.limits.RequestDeadline;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -27,7 +30,7 @@ import java.util.function.LongSupplier;
  * msm_sip_strict_drops_total                    media packets from a source the SDP did not name, dropped
  * msm_sip_messages_total{kind,method}           requests by method (known methods, else "other") and responses
  * msm_sip_bad_messages_total{reason}            malformed, oversized
- * msm_sip_refused_total{reason}                 rate, max_calls, ports
+ * msm_refused_total{protocol="sip",reason}      every refusal by msm's limits and policy (REFUSALS)
  * msm_sip_registrations                         bindings in the location service
  * </pre>
  *
@@ -35,6 +38,39 @@ import java.util.function.LongSupplier;
  * counted when they were closed, so the counters only grow.
  */
 public final class CallMetrics implements CallTable.Listener {
+    /**
+     * The reasons of msm_refused_total{protocol="sip"}: limits (rate, max_calls, ports,
+     * media_share, media_lines, calls_per_source, invite_rate_source, transactions), policy
+     * (relay_denied, route_denied, auth_required, auth_failed, auth_locked, binding_not_own,
+     * no_dialog, wrong_hop, cancel_not_own) and TCP (connections, connections_per_source,
+     * first_message_timeout, request_timeout, outbound_connections).
+     */
+    public static final Set<String> REFUSALS =
+            Set.of(
+                    "rate",
+                    "max_calls",
+                    "ports",
+                    "media_share",
+                    "media_lines",
+                    "calls_per_source",
+                    "invite_rate_source",
+                    "transactions",
+                    "relay_denied",
+                    "route_denied",
+                    "auth_required",
+                    "auth_failed",
+                    "auth_locked",
+                    "binding_not_own",
+                    "no_dialog",
+                    "wrong_hop",
+                    "cancel_not_own",
+                    ConnectionGate.TOTAL,
+                    ConnectionGate.PER_SOURCE,
+                    "first_message_timeout",
+                    RequestDeadline.REASON,
+                    "outbound_connections");
+
+    private final Refusals refusals;
     static final Set<String> METHODS =
             Set.of(
                     "INVITE",
@@ -128,9 +164,7 @@ public final class CallMetrics implements CallTable.Listener {
         for (String r : new String[] {"malformed", "oversized"}) {
             counter("msm.sip.bad.messages", "reason", r, "SIP messages refused");
         }
-        for (String r : new String[] {"rate", "max_calls", "ports"}) {
-            counter("msm.sip.refused", "reason", r, "INVITEs answered 503 by msm's own limits");
-        }
+        this.refusals = new Refusals(registry, "sip", REFUSALS);
     }
 
     private Counter counter(String name, String tag, String value, String description) {
@@ -210,10 +244,15 @@ public final class CallMetrics implements CallTable.Listener {
         counter("msm.sip.bad.messages", "reason", reason, "SIP messages refused").increment();
     }
 
-    public void refused(String reason) {
-        counter("msm.sip.refused", "reason", reason, "INVITEs answered 503 by msm's own limits")
-                .increment();
+    /** An initial INVITE refused by a limit: counted (with a rate-limited log) and its outcome. */
+    public void refused(String reason, String detail) {
+        refusals.refuse(reason, detail);
         outcome("refused");
+    }
+
+    /** msm_refused_total{protocol="sip"}: every refusal, by reason. */
+    public Refusals refusals() {
+        return refusals;
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.msm.agent.sip.media;
 
+import io.msm.agent.media.MediaAdmission;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.sip.call.Call;
 import io.msm.agent.sip.call.CallMetrics;
@@ -59,6 +60,7 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
     private final CallMetrics metrics;
     private final AnchoredSessions sessions;
     private final CallTable calls;
+    private final int maxMediaLines;
 
     /** the proxy's thread */
     private final Executor loop;
@@ -76,12 +78,25 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
             CallMetrics metrics,
             AnchoredSessions sessions,
             CallTable calls,
-            Executor loop) {
+            Executor loop,
+            int maxMediaLines) {
+        this.maxMediaLines = maxMediaLines;
         this.plane = plane;
         this.metrics = metrics;
         this.sessions = sessions;
         this.calls = calls;
         this.loop = loop;
+    }
+
+    /**
+     * Ports a media stream takes: an RTP/RTCP pair facing each party (counted before a call is
+     * accepted).
+     */
+    public static final int PORTS_PER_STREAM = 4;
+
+    /** Kernel fan-out groups a stream takes: one per relay on the kernel plane, none otherwise. */
+    public int groupsPerStream() {
+        return "kernel".equals(plane.mode()) ? 4 : 0;
     }
 
     /** The media thread: relays change here, and the RTP watchdog looks at them here. */
@@ -107,6 +122,20 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
         List<InetSocketAddress> rtp = new ArrayList<>();
         try {
             sdp = Sdp.parse(msg.body());
+            if (sdp.media().size() > maxMediaLines) {
+                metrics.refusals()
+                        .refuse(
+                                "media_lines",
+                                "call "
+                                        + call.callId()
+                                        + ": an SDP with "
+                                        + sdp.media().size()
+                                        + " m= lines");
+                failure.fail(
+                        488,
+                        "more than sip.max-media-lines (" + maxMediaLines + ") media sections");
+                return;
+            }
             for (int i = 0; i < sdp.media().size(); i++) {
                 InetSocketAddress a = sdp.rtp(i);
                 sdp.rtcp(i, false);
@@ -140,6 +169,27 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
             then.run();
             return;
         }
+        MediaAdmission.Lease lease = call.mediaLease();
+        if (lease != null) {
+            int streams = needPorts.size();
+            for (Call.Stream st : call.streams()) {
+                if (st.ports() != null) {
+                    streams++;
+                }
+            }
+            if (!lease.ensure(PORTS_PER_STREAM * streams, groupsPerStream() * streams)) {
+                metrics.refusals()
+                        .refuse(
+                                "media_share",
+                                "call "
+                                        + call.callId()
+                                        + ": "
+                                        + streams
+                                        + " streams do not fit SIP's share of the media plane");
+                failure.fail(503, "no free media ports or kernel groups for SIP");
+                return;
+            }
+        }
         MediaSession session = call.media();
         call.allocating(true);
         CompletableFuture.supplyAsync(
@@ -156,11 +206,8 @@ public final class MediaAnchor implements CallTable.Listener, AutoCloseable {
                             call.allocating(false);
                             if (err != null) {
                                 Throwable c = err.getCause() != null ? err.getCause() : err;
-                                log.warn(
-                                        "call {}: no media ports: {}",
-                                        call.callId(),
-                                        c.getMessage());
-                                metrics.refused("ports");
+                                metrics.refused(
+                                        "ports", "call " + call.callId() + ": " + c.getMessage());
                                 failure.fail(503, "no free media ports: " + c.getMessage());
                                 return;
                             }

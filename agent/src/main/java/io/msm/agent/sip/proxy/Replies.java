@@ -17,6 +17,13 @@ final class Replies {
         st.respond(r);
     }
 
+    /** A refusal with a Warning saying why (sent without a transaction). */
+    static SipResponse refusal(SipRequest req, int status, String why) {
+        SipResponse r = SipResponse.to(req, status, null, SipResponse.newTag());
+        r.add(HeaderNames.WARNING, "399 msm \"" + why.replace('"', '\'') + "\"");
+        return r;
+    }
+
     static void busy(ServerTransaction st, long retryAfter, String why) {
         st.respond(busy(st.request(), retryAfter, why));
     }

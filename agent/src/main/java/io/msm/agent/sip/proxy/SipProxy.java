@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.config.SipSettings;
 import io.msm.agent.limits.Refusals;
+import io.msm.agent.limits.SourceKey;
+import io.msm.agent.limits.SourceLimiter;
+import io.msm.agent.limits.SourceRate;
+import io.msm.agent.media.MediaAdmission;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.sip.call.Call;
 import io.msm.agent.sip.call.CallCodec;
@@ -24,6 +28,7 @@ import io.msm.agent.sip.message.SipResponse;
 import io.msm.agent.sip.message.SipSyntaxException;
 import io.msm.agent.sip.message.SipUri;
 import io.msm.agent.sip.message.Via;
+import io.msm.agent.sip.policy.SipAuth;
 import io.msm.agent.sip.registrar.Location;
 import io.msm.agent.sip.registrar.Registrar;
 import io.msm.agent.sip.route.Node;
@@ -51,6 +56,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -108,6 +114,15 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private final CallPersistence persistence;
     private final Forward.Services forwarding;
 
+    private final SipSettings.Security sec;
+    private final SourceLimiter callsPerSource;
+    private final SourceRate invitesPerSource;
+    private final MediaAdmission.Share mediaShare;
+    private SipAuth auth;
+
+    /** messages whose handling threw (a bug: the fuzz test wants none) */
+    private final AtomicLong handlerErrors = new AtomicLong();
+
     /** server transactions at most; beyond, new requests get a stateless 503 */
     private final int maxTransactions;
 
@@ -129,6 +144,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         this.plane = plane;
         this.group = group;
         this.loop = group.next();
+        this.sec = cfg.security();
         this.transports =
                 new SipTransports(
                         group,
@@ -145,13 +161,24 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         this.maxTransactions = Math.max(1000, cfg.maxCalls() * 20);
         AnchoredSessions sessions = new AnchoredSessions();
         this.metrics = new CallMetrics(registry, calls::active, location::size, sessions);
-        this.media = new MediaAnchor(plane, metrics, sessions, calls, loop);
+        this.media = new MediaAnchor(plane, metrics, sessions, calls, loop, sec.maxMediaLines());
+        this.callsPerSource = new SourceLimiter(sec.callsPerSource(), cfg.maxCalls());
+        this.invitesPerSource =
+                new SourceRate(
+                        sec.invitesPerSourcePerSecond(),
+                        sec.inviteBurst(),
+                        100_000,
+                        System::nanoTime);
+        this.mediaShare = plane.admission("sip");
+        transports.limit(sec, metrics.refusals());
+        warnInconsistentLimits();
         this.persistence = new CallPersistence(cfg.stateFile(), calls, media, metrics);
         this.forwarding = new Forward.Services(cfg, txs, this, calls, media, metrics);
     }
 
     /** Restore the state file's calls, then listen. */
     public void start() throws IOException {
+        auth = new SipAuth(sec);
         transports.start();
         node =
                 new Node(
@@ -167,14 +194,73 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         calls.listen(watchdog);
         calls.listen(media);
         calls.listen(persistence);
+        // last: what admission gave a call goes back once its relays are closed (media thread)
+        calls.listen(
+                new CallTable.Listener() {
+                    @Override
+                    public void ended(Call c, String reason) {
+                        media.mediaThread().execute(c::release);
+                    }
+                });
         try {
-            loop.submit(persistence::restore).get(30, TimeUnit.SECONDS);
+            loop.submit(
+                            () -> {
+                                persistence.restore();
+                                // restored calls hold ports and groups: counted in SIP's share
+                                for (Call c : calls.all()) {
+                                    int n = 0;
+                                    for (Call.Stream st : c.streams()) {
+                                        if (st.ports() != null) {
+                                            n++;
+                                        }
+                                    }
+                                    c.admitted(
+                                            mediaShare.force(
+                                                    MediaAnchor.PORTS_PER_STREAM * n,
+                                                    media.groupsPerStream() * n),
+                                            null);
+                                }
+                            })
+                    .get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("restoring SIP calls failed: {}", e.toString());
         }
         watchdog.start();
         loop.scheduleWithFixedDelay(location::purge, 30, 30, TimeUnit.SECONDS);
         started = true;
+    }
+
+    /**
+     * max-calls single-stream calls must fit the kernel groups SIP may take; when they cannot, the
+     * media plane refuses calls earlier (503) than max-calls suggests: say so at start-up.
+     */
+    private void warnInconsistentLimits() {
+        int perCall = media.groupsPerStream();
+        long need = (long) cfg.maxCalls() * perCall;
+        int groups = mediaShare.groupsAtMost();
+        if (perCall > 0 && need > groups) {
+            log.warn(
+                    "sip.max-calls ({}) x {} kernel groups per single-stream call = {} is more than"
+                            + " the {} groups SIP may take of datapath.max-groups ({}, less RTSP's"
+                            + " reserved share): beyond {} calls new calls get 503; raise"
+                            + " datapath.max-groups or lower sip.max-calls",
+                    cfg.maxCalls(),
+                    perCall,
+                    need,
+                    groups,
+                    plane.admission().groupCapacity(),
+                    groups / perCall);
+        }
+        int ports = plane.admission().portCapacity() - plane.admission("rtsp").reservedPorts();
+        if ((long) cfg.maxCalls() * MediaAnchor.PORTS_PER_STREAM > ports) {
+            log.warn(
+                    "sip.max-calls ({}) x {} ports per single-stream call is more than the {} ports"
+                            + " SIP may take of media.port-range: beyond {} calls new calls get 503",
+                    cfg.maxCalls(),
+                    MediaAnchor.PORTS_PER_STREAM,
+                    ports,
+                    ports / MediaAnchor.PORTS_PER_STREAM);
+        }
     }
 
     /** The event loop every SIP message is handled on. */
@@ -282,6 +368,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
                 onResponse(s);
             }
         } catch (RuntimeException e) {
+            handlerErrors.incrementAndGet();
             log.warn("SIP message from {} could not be handled: {}", from, e.toString());
             log.debug("stack", e);
         }
@@ -317,51 +404,441 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             onCancel(req, from);
             return;
         }
-        // limits before any state: a refused INVITE costs no transaction, a flood no memory
-        if (req.is("INVITE")
-                && req.to().tag() == null
-                && !calls.has(req.callId(), req.from().tag())) {
-            if (calls.size() >= cfg.maxCalls()) {
-                metrics.refused("max_calls");
-                busyStateless(
-                        req,
-                        from,
-                        fixed,
-                        cfg.retryAfter().toSeconds(),
-                        "sip.max-calls (" + cfg.maxCalls() + ") calls in progress");
-                return;
-            }
-            if (!rate.tryAcquire()) {
-                metrics.refused("rate");
-                busyStateless(
-                        req,
-                        from,
-                        fixed,
-                        1,
-                        "more than sip.invites-per-second ("
-                                + cfg.invitesPerSecond()
-                                + ") new calls");
-                return;
-            }
-        }
-        if (txs.serverCount() >= maxTransactions) {
-            busyStateless(
+        InetAddress src = from.remote().getAddress();
+        boolean trusted = sec.trusted().contains(src);
+        // every INVITE counts, initial or in a dialog (a flood of tagged INVITEs too)
+        if (req.is("INVITE") && !trusted && !invitesPerSource.tryAcquire(SourceKey.of(src))) {
+            refuseStateless(
                     req,
                     from,
                     fixed,
-                    1,
-                    "more than " + maxTransactions + " transactions in progress");
+                    Replies.busy(
+                            req,
+                            1,
+                            "more than sip.per-source.invites-per-second ("
+                                    + sec.invitesPerSourcePerSecond()
+                                    + ") INVITEs from "
+                                    + SourceKey.of(src)),
+                    "invite_rate_source");
+            return;
+        }
+        // the policy and limits before any state: a refused request costs no transaction, port or
+        // kernel entry
+        Admitted admitted = admit(req, from, fixed, src, trusted);
+        if (admitted == null) {
+            return;
+        }
+        if (txs.serverCount() >= maxTransactions) {
+            admitted.release();
+            refuseStateless(
+                    req,
+                    from,
+                    fixed,
+                    Replies.busy(
+                            req, 1, "more than " + maxTransactions + " transactions in progress"),
+                    "transactions");
             return;
         }
         ServerTransaction st = txs.newServer(req, from, Router.responseHop(fixed, from));
         if (req.is("INVITE")) {
             st.respond(SipResponse.to(req, 100, "Trying", null));
         }
-        route(st, req, from);
+        try {
+            route(st, req, from, admitted);
+        } finally {
+            admitted.release();
+        }
     }
 
-    private void busyStateless(SipRequest req, Hop from, Via fixed, long retryAfter, String why) {
-        sendStateless(Replies.busy(req, retryAfter, why), Router.responseHop(fixed, from));
+    /**
+     * What admission gave a request: the authenticated user (or null) and, for a new call, its
+     * reservations — handed to the call, or given back when no call came of it.
+     */
+    static final class Admitted {
+        static final Admitted NOTHING = new Admitted(null, null, null);
+        final String user;
+        MediaAdmission.Lease media;
+        SourceLimiter.Lease source;
+
+        Admitted(String user, MediaAdmission.Lease media, SourceLimiter.Lease source) {
+            this.user = user;
+            this.media = media;
+            this.source = source;
+        }
+
+        /** The call took the reservations. */
+        void handTo(Call c) {
+            c.admitted(media, source);
+            media = null;
+            source = null;
+        }
+
+        void release() {
+            if (media != null) {
+                media.close();
+                media = null;
+            }
+            if (source != null) {
+                source.close();
+                source = null;
+            }
+        }
+    }
+
+    /**
+     * The routing policy, authentication, dialog binding and the admission of new calls, for a
+     * request that is neither ACK nor CANCEL nor a retransmission. Answers (statelessly) and
+     * returns null when the request is refused.
+     */
+    private Admitted admit(SipRequest req, Hop from, Via fixed, InetAddress src, boolean trusted) {
+        String why;
+        if (req.to().tag() != null && !req.is("REGISTER")) {
+            // in a dialog: only one msm holds, only from its parties' hops
+            Call call = calls.find(req);
+            if (call == null) {
+                if (trusted) {
+                    return Admitted.NOTHING; // a trusted peer's own dialogs (e.g. NOTIFY)
+                }
+                refuseStateless(
+                        req,
+                        from,
+                        fixed,
+                        Replies.refusal(req, 481, "no dialog with these tags at msm"),
+                        "no_dialog");
+                return null;
+            }
+            why = dialogMismatch(call, req, src);
+            if (why != null) {
+                boolean wrongHop = why.startsWith("from ");
+                refuseStateless(
+                        req,
+                        from,
+                        fixed,
+                        Replies.refusal(
+                                req,
+                                wrongHop ? 403 : 481,
+                                wrongHop ? "not a party of this dialog" : why),
+                        wrongHop ? "wrong_hop" : "no_dialog");
+                return null;
+            }
+            return Admitted.NOTHING;
+        }
+        if (!SipUri.isSip(req.uri())) {
+            return Admitted.NOTHING; // 416 from route()
+        }
+        SipUri ruri;
+        try {
+            ruri = SipUri.parse(req.uri());
+        } catch (RuntimeException e) {
+            return Admitted.NOTHING; // answered by route()
+        }
+        router.popOwnRoutes(req);
+        boolean hasRoute = req.has(HeaderNames.ROUTE);
+        if (!hasRoute
+                && req.is("REGISTER")
+                && node.isOurHost(ruri.host())
+                && (ruri.port() < 0 || ruri.port() == node.port())) {
+            return register(req, from, fixed, src, trusted);
+        }
+        if (!hasRoute && req.is("OPTIONS") && ruri.user() == null && node.isUs(ruri)) {
+            return Admitted.NOTHING; // answered by msm
+        }
+        String user = null;
+        if (!hasRoute) {
+            Router.Target t = router.resolve(ruri);
+            if (t == null && "0".equals(req.first(HeaderNames.MAX_FORWARDS))) {
+                return Admitted.NOTHING; // 483 first, from route()
+            }
+            if (t == null) {
+                refuseStateless(
+                        req,
+                        from,
+                        fixed,
+                        Replies.refusal(
+                                req,
+                                404,
+                                node.isOurHost(ruri.host())
+                                        ? "no registration for " + ruri.userName() + " at this node"
+                                        : "no route to "
+                                                + ruri.host()
+                                                + " (msm routes registered users, sip.routes and, for"
+                                                + " trusted or authenticated callers, IP addresses)"),
+                        null);
+                return null;
+            }
+            SipSettings.From who =
+                    switch (t.kind()) {
+                        case REGISTERED -> SipSettings.From.ANY;
+                        case ROUTE -> t.route().from();
+                        case ANY -> SipSettings.From.AUTHENTICATED;
+                    };
+            if (!trusted && who != SipSettings.From.ANY) {
+                String target =
+                        t.kind() == Router.Kind.ROUTE
+                                ? "the route for " + t.route().match()
+                                : "the target " + ruri.host();
+                if (who == SipSettings.From.TRUSTED || !auth.hasUsers()) {
+                    refuseStateless(
+                            req,
+                            from,
+                            fixed,
+                            Replies.refusal(
+                                    req,
+                                    403,
+                                    target
+                                            + " is open to "
+                                            + (who == SipSettings.From.TRUSTED
+                                                    ? "sip.trusted sources only"
+                                                    : "sip.trusted sources and authenticated users"
+                                                            + " only (no sip.users-file)")),
+                            t.kind() == Router.Kind.ROUTE ? "route_denied" : "relay_denied");
+                    return null;
+                }
+                user = authenticate(req, from, fixed, src, true);
+                if (user == null) {
+                    return null;
+                }
+            }
+        } else if (!trusted) {
+            // a Route to somewhere else (not an in-dialog request): loose routing through msm is a
+            // relay like any other
+            if (!auth.hasUsers()) {
+                refuseStateless(
+                        req,
+                        from,
+                        fixed,
+                        Replies.refusal(
+                                req,
+                                403,
+                                "msm relays along a Route for sip.trusted sources and authenticated"
+                                        + " users only (no sip.users-file)"),
+                        "relay_denied");
+                return null;
+            }
+            user = authenticate(req, from, fixed, src, true);
+            if (user == null) {
+                return null;
+            }
+        }
+        if (!req.is("INVITE") || calls.has(req.callId(), req.from().tag())) {
+            return new Admitted(user, null, null);
+        }
+        return admitCall(req, from, fixed, src, trusted, user);
+    }
+
+    /**
+     * Null when the in-dialog request fits the call's dialog and comes from its party, else why.
+     */
+    private static String dialogMismatch(Call call, SipRequest req, InetAddress src) {
+        String fromTag = req.from().tag();
+        String toTag = req.to().tag();
+        Side side;
+        if (call.callerTag().equals(fromTag)) {
+            if (call.calleeTag() != null && !call.calleeTag().equals(toTag)) {
+                return "the To tag is not the callee's";
+            }
+            side = Side.CALLER;
+        } else if (call.callerTag().equals(toTag)
+                && call.calleeTag() != null
+                && call.calleeTag().equals(fromTag)) {
+            side = Side.CALLEE;
+        } else {
+            return "the tags are not this dialog's";
+        }
+        Hop hop = call.hop(side);
+        if (hop != null && !hop.remote().getAddress().equals(src)) {
+            return "from " + src.getHostAddress() + ", not the " + side.label() + "'s hop";
+        }
+        return null;
+    }
+
+    /** A REGISTER for msm: its user's own credentials, or a trusted source. */
+    private Admitted register(
+            SipRequest req, Hop from, Via fixed, InetAddress src, boolean trusted) {
+        if (trusted) {
+            return Admitted.NOTHING;
+        }
+        if (!auth.hasUsers()) {
+            refuseStateless(
+                    req,
+                    from,
+                    fixed,
+                    Replies.refusal(
+                            req,
+                            403,
+                            "registration needs sip.users-file credentials or a sip.trusted source"),
+                    "auth_required");
+            return null;
+        }
+        String user = authenticate(req, from, fixed, src, false);
+        if (user == null) {
+            return null;
+        }
+        String aorUser;
+        try {
+            aorUser = req.to().sipUri().userName();
+        } catch (RuntimeException e) {
+            aorUser = null;
+        }
+        if (!user.equals(aorUser)) {
+            refuseStateless(
+                    req,
+                    from,
+                    fixed,
+                    Replies.refusal(req, 403, user + " may change only " + user + "'s bindings"),
+                    "binding_not_own");
+            return null;
+        }
+        return new Admitted(user, null, null);
+    }
+
+    /** The user the request is authenticated as, or null when it was answered (401/407/403). */
+    private String authenticate(
+            SipRequest req, Hop from, Via fixed, InetAddress src, boolean proxy) {
+        SipAuth.Result r = auth.check(req, src, proxy);
+        if (r instanceof SipAuth.Result.Ok ok) {
+            return ok.user();
+        }
+        if (r instanceof SipAuth.Result.Challenge c) {
+            refuseStateless(
+                    req, from, fixed, c.response(), c.failed() ? "auth_failed" : "auth_required");
+            return null;
+        }
+        refuseStateless(
+                req,
+                from,
+                fixed,
+                Replies.refusal(
+                        req,
+                        403,
+                        "too many failed authentications from "
+                                + src.getHostAddress()
+                                + "; try again later"),
+                "auth_locked");
+        return null;
+    }
+
+    /**
+     * A new call: max-calls, the INVITE rate, m= lines, the caller's concurrent calls, then its
+     * media reserved in SIP's share of the plane — before any transaction, port or kernel entry.
+     */
+    private Admitted admitCall(
+            SipRequest req, Hop from, Via fixed, InetAddress src, boolean trusted, String user) {
+        if (calls.size() >= cfg.maxCalls()) {
+            refuseCall(
+                    req,
+                    from,
+                    fixed,
+                    cfg.retryAfter().toSeconds(),
+                    "sip.max-calls (" + cfg.maxCalls() + ") calls in progress",
+                    "max_calls");
+            return null;
+        }
+        if (!rate.tryAcquire()) {
+            refuseCall(
+                    req,
+                    from,
+                    fixed,
+                    1,
+                    "more than sip.invites-per-second (" + cfg.invitesPerSecond() + ") new calls",
+                    "rate");
+            return null;
+        }
+        int streams = 1;
+        if (req.hasSdp()) {
+            try {
+                Sdp sdp = Sdp.parse(req.body());
+                if (sdp.media().size() > sec.maxMediaLines()) {
+                    metrics.outcome("refused");
+                    refuseStateless(
+                            req,
+                            from,
+                            fixed,
+                            Replies.refusal(
+                                    req,
+                                    488,
+                                    "more than sip.max-media-lines ("
+                                            + sec.maxMediaLines()
+                                            + ") media sections"),
+                            "media_lines");
+                    return null;
+                }
+                int active = 0;
+                for (Sdp.Media m : sdp.media()) {
+                    if (!m.disabled()) {
+                        active++;
+                    }
+                }
+                streams = Math.max(1, active);
+            } catch (SdpException e) {
+                // refused (488) when the offer is anchored
+            }
+        }
+        SourceLimiter.Lease source = null;
+        if (!trusted) {
+            SourceLimiter.Admission a = callsPerSource.acquire(SourceKey.of(src));
+            if (!a.admitted()) {
+                refuseCall(
+                        req,
+                        from,
+                        fixed,
+                        cfg.retryAfter().toSeconds(),
+                        SourceKey.of(src)
+                                + " has sip.per-source.calls ("
+                                + sec.callsPerSource()
+                                + ") calls in progress",
+                        "calls_per_source");
+                return null;
+            }
+            source = a.lease();
+        }
+        MediaAdmission.Lease lease =
+                mediaShare.reserve(
+                        MediaAnchor.PORTS_PER_STREAM * streams, media.groupsPerStream() * streams);
+        if (lease == null) {
+            if (source != null) {
+                source.close();
+            }
+            refuseCall(
+                    req,
+                    from,
+                    fixed,
+                    cfg.retryAfter().toSeconds(),
+                    "no media ports or kernel groups left for SIP ("
+                            + streams
+                            + " stream(s) asked for)",
+                    "media_share");
+            return null;
+        }
+        return new Admitted(user, lease, source);
+    }
+
+    private void refuseCall(
+            SipRequest req, Hop from, Via fixed, long retryAfter, String why, String reason) {
+        metrics.outcome("refused");
+        refuseStateless(req, from, fixed, Replies.busy(req, retryAfter, why), reason);
+    }
+
+    /** Answers a refused request without a transaction, counted under {@code reason} (if any). */
+    private void refuseStateless(
+            SipRequest req, Hop from, Via fixed, SipResponse r, String reason) {
+        if (reason != null) {
+            metrics.refusals()
+                    .refuse(
+                            reason,
+                            req.method()
+                                    + " from "
+                                    + from.remote().getAddress().getHostAddress()
+                                    + " answered "
+                                    + r.status()
+                                    + warningOf(r));
+        }
+        sendStateless(r, Router.responseHop(fixed, from));
+    }
+
+    private static String warningOf(SipResponse r) {
+        String w = r.first(HeaderNames.WARNING);
+        return w == null ? "" : ": " + w;
     }
 
     private void sendStateless(SipResponse r, Hop to) {
@@ -371,7 +848,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     // ------------------------------------------------------------------ requests: checks, then
     // where they go
 
-    private void route(ServerTransaction st, SipRequest req, Hop from) {
+    private void route(ServerTransaction st, SipRequest req, Hop from, Admitted admitted) {
         if (!SipUri.isSip(req.uri())) {
             reply(st, 416, "msm routes sip: URIs only");
             return;
@@ -420,7 +897,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         if (req.to().tag() != null) {
             inDialog(st, req, maxFwd, loopHash);
         } else {
-            initial(st, req, from, ruri, maxFwd, loopHash);
+            initial(st, req, from, ruri, maxFwd, loopHash, admitted);
         }
     }
 
@@ -460,7 +937,8 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             Hop from,
             SipUri ruri,
             int maxFwd,
-            String loopHash) {
+            String loopHash,
+            Admitted admitted) {
         SipUri t = router.target(ruri);
         if (t == null) {
             reply(
@@ -474,6 +952,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return;
         }
         SipRequest fwd = req.copy();
+        auth.consume(fwd);
         fwd.uri(t.toString());
         fwd.set(HeaderNames.MAX_FORWARDS, Integer.toString(maxFwd - 1));
         Hop next = router.nextHop(fwd);
@@ -485,6 +964,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         if (req.is("INVITE") && !calls.has(req.callId(), req.from().tag())) {
             // admitted (max-calls, invites-per-second) in onRequest
             call = newCall(req, from, next);
+            admitted.handTo(call);
             calls.add(call);
             metrics.attempt();
         } // else: the same INVITE spiralling back through msm: its media is anchored already
@@ -594,6 +1074,18 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return;
         }
         Call call = calls.find(req);
+        InetAddress src = from.remote().getAddress();
+        String mismatch =
+                call == null
+                        ? (sec.trusted().contains(src) ? null : "no dialog with these tags at msm")
+                        : dialogMismatch(call, req, src);
+        if (mismatch != null) {
+            metrics.refusals()
+                    .refuse(
+                            mismatch.startsWith("from ") ? "wrong_hop" : "no_dialog",
+                            "ACK from " + src.getHostAddress() + " dropped: " + mismatch);
+            return;
+        }
         CompletableFuture<Void> ready = MediaAnchor.READY;
         if (call != null && call.active() && req.hasSdp() && call.offer() != null) {
             Side side = call.sideOf(req.from().tag());
@@ -608,8 +1100,28 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
     private void onCancel(SipRequest req, Hop from) {
         ServerTransaction inv = txs.findInviteFor(req);
         if (inv == null) {
+            metrics.refusals()
+                    .refuse(
+                            "no_dialog",
+                            "CANCEL from "
+                                    + from.remote().getAddress().getHostAddress()
+                                    + " matches no INVITE");
             sendStateless(
                     SipResponse.to(req, 481, null, SipResponse.newTag()),
+                    Router.responseHop(req.topVia(), from));
+            return;
+        }
+        if (!inv.from().remote().getAddress().equals(from.remote().getAddress())) {
+            // only the INVITE's sender may cancel it (the branch is no secret on the path)
+            metrics.refusals()
+                    .refuse(
+                            "cancel_not_own",
+                            "CANCEL from "
+                                    + from.remote().getAddress().getHostAddress()
+                                    + " for an INVITE from "
+                                    + inv.from().remote().getAddress().getHostAddress());
+            sendStateless(
+                    Replies.refusal(req, 481, "no INVITE from this source matches"),
                     Router.responseHop(req.topVia(), from));
             return;
         }
@@ -671,5 +1183,15 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
 
     EventLoopGroup group() {
         return group;
+    }
+
+    /** Messages whose handling threw (tests). */
+    long handlerErrors() {
+        return handlerErrors.get();
+    }
+
+    /** Calls holding a per-source slot (tests). */
+    int sourceLeases() {
+        return callsPerSource.total();
     }
 }

@@ -271,24 +271,49 @@ public final class Router {
         return new Hop(kind, new InetSocketAddress(a, port), null);
     }
 
+    /** What kind of target an initial request has: who may reach it is decided by the policy. */
+    public enum Kind {
+        /** a user registered here */
+        REGISTERED,
+        /** a static route (sip.routes) */
+        ROUTE,
+        /** the Request-URI as it is (an IP literal) */
+        ANY
+    }
+
+    /**
+     * The target of an initial request: the Request-URI to use (its hop follows from it), its kind,
+     * and the static route when it is one.
+     */
+    public record Target(SipUri uri, Kind kind, SipSettings.Route route) {}
+
     /**
      * Where an initial request is retargeted: the Request-URI to use (its hop follows from it), or
      * null.
      */
     public SipUri target(SipUri ruri) {
+        Target t = resolve(ruri);
+        return t == null ? null : t.uri();
+    }
+
+    /** As {@link #target}, with the kind of target; null when there is none. No state changes. */
+    public Target resolve(SipUri ruri) {
         String contact = registrations.contactOf(ruri);
         if (contact != null) {
-            return SipUri.parse(contact);
+            return new Target(SipUri.parse(contact), Kind.REGISTERED, null);
         }
         SipSettings.Route r = routes.match(ruri);
         if (r != null) {
             SipUri t = ruri.withHostPort(SipUri.hostOf(r.target().address()), r.target().port());
-            return "tcp".equals(r.transport())
-                    ? t.withParam("transport", "tcp")
-                    : t.withoutParam("transport");
+            return new Target(
+                    "tcp".equals(r.transport())
+                            ? t.withParam("transport", "tcp")
+                            : t.withoutParam("transport"),
+                    Kind.ROUTE,
+                    r);
         }
         if (ruri.address() != null && !node.isUs(ruri)) {
-            return ruri;
+            return new Target(ruri, Kind.ANY, null);
         }
         return null;
     }

@@ -99,6 +99,16 @@ public final class SipTransports implements AutoCloseable {
     /** Open TLS connections by remote address (event loop only). */
     private final Map<InetSocketAddress, Channel> tlsConnections = new HashMap<>();
 
+    /** The TCP connections msm opened, in their own table and cap (event loop only). */
+    private final Map<InetSocketAddress, Channel> outbound = new HashMap<>();
+
+    // TCP limits (see limit()); without them: the old global cap only
+    private ConnectionGate tcpGate;
+    private RequestDeadline tcpDeadline;
+    private Refusals tcpRefusals;
+    private long firstMessageMillis;
+    private int maxOutbound = MAX_CONNECTIONS;
+
     public SipTransports(
             EventLoopGroup group,
             InetSocketAddress listen,
@@ -140,6 +150,22 @@ public final class SipTransports implements AutoCloseable {
             this.tlsGate = null;
             this.tlsDeadline = null;
         }
+    }
+
+    /**
+     * Per-source and total caps on inbound TCP connections (a {@link ConnectionGate}), a deadline
+     * for the first message of a connection and for each later one from its first byte, and a cap
+     * on the TCP connections msm opens itself — counted in {@code r}. Before {@link #start()}.
+     */
+    public void limit(SipSettings.Security s, Refusals r) {
+        this.tcpRefusals = r;
+        this.tcpGate =
+                new ConnectionGate(
+                        new SourceLimiter(s.tcpConnectionsPerSource(), s.maxInboundConnections()),
+                        r);
+        this.tcpDeadline = new RequestDeadline(s.messageTimeout(), r);
+        this.firstMessageMillis = s.firstMessageTimeout().toMillis();
+        this.maxOutbound = s.maxOutboundConnections();
     }
 
     public void start() throws IOException {
@@ -216,6 +242,10 @@ public final class SipTransports implements AutoCloseable {
                                         new ChannelInitializer<>() {
                                             @Override
                                             protected void initChannel(Channel ch) {
+                                                if (tcpGate != null) {
+                                                    setUp(ch, Hop.Kind.TCP, true);
+                                                    return;
+                                                }
                                                 if (connections.size() >= MAX_CONNECTIONS) {
                                                     log.warn(
                                                             "SIP TCP connection from {} refused: {} connections open",
@@ -224,7 +254,7 @@ public final class SipTransports implements AutoCloseable {
                                                     ch.close();
                                                     return;
                                                 }
-                                                setUp(ch, Hop.Kind.TCP);
+                                                setUp(ch, Hop.Kind.TCP, false);
                                             }
                                         })
                                 .bind(
@@ -292,8 +322,11 @@ public final class SipTransports implements AutoCloseable {
         ssl.setHandshakeTimeout(tlsCfg.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
         ch.pipeline().addLast(ssl);
         ch.pipeline().addLast(new HandshakeOutcome(true));
-        ch.pipeline().addLast(new FirstMessageDeadline(tlsCfg.firstMessageTimeout().toMillis()));
-        setUp(ch, Hop.Kind.TLS);
+        ch.pipeline()
+                .addLast(
+                        new FirstMessageDeadline(
+                                tlsCfg.firstMessageTimeout().toMillis(), refusals));
+        setUp(ch, Hop.Kind.TLS, false);
     }
 
     /** Counts failed and timed-out handshakes (inbound) and closes their connections. */
@@ -343,10 +376,12 @@ public final class SipTransports implements AutoCloseable {
     /** The first whole message must arrive within the deadline from the connection's start. */
     private final class FirstMessageDeadline extends ChannelInboundHandlerAdapter {
         private final long millis;
+        private final Refusals counted;
         private ScheduledFuture<?> timer;
 
-        FirstMessageDeadline(long millis) {
+        FirstMessageDeadline(long millis, Refusals counted) {
             this.millis = millis;
+            this.counted = counted;
         }
 
         @Override
@@ -356,7 +391,7 @@ public final class SipTransports implements AutoCloseable {
                             .schedule(
                                     () -> {
                                         if (ctx.channel().isActive()) {
-                                            refusals.refuse(
+                                            counted.refuse(
                                                     FIRST_MESSAGE_TIMEOUT,
                                                     ctx.channel().remoteAddress()
                                                             + " sent no whole SIP message within "
@@ -386,12 +421,22 @@ public final class SipTransports implements AutoCloseable {
         }
     }
 
-    private void setUp(Channel ch, Hop.Kind kind) {
+    /**
+     * The stream stages of a connection; {@code gated}: an accepted TCP connection under the TCP
+     * limits (gate, first-message deadline, per-message deadline).
+     */
+    private void setUp(Channel ch, Hop.Kind kind, boolean gated) {
         InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
         Map<InetSocketAddress, Channel> table = kind == Hop.Kind.TLS ? tlsConnections : connections;
+        if (gated) {
+            ch.pipeline().addLast(tcpGate);
+            ch.pipeline().addLast(new FirstMessageDeadline(firstMessageMillis, tcpRefusals));
+        }
         ch.pipeline().addLast(new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
         RequestDeadline.Stages deadline =
-                kind == Hop.Kind.TLS && tlsDeadline != null ? tlsDeadline.stages() : null;
+                kind == Hop.Kind.TLS && tlsDeadline != null
+                        ? tlsDeadline.stages()
+                        : gated ? tcpDeadline.stages() : null;
         if (deadline != null) {
             ch.pipeline().addLast(deadline.before());
         }
@@ -459,7 +504,7 @@ public final class SipTransports implements AutoCloseable {
     }
 
     public int connectionCount() {
-        return connections.size();
+        return connections.size() + outbound.size();
     }
 
     /** Open TLS connections, inbound and outbound (event loop only). */
@@ -498,6 +543,9 @@ public final class SipTransports implements AutoCloseable {
                 to.connection() != null && to.connection().isActive()
                         ? to.connection()
                         : table.get(to.remote());
+        if (!secure && (c == null || !c.isActive())) {
+            c = outbound.get(to.remote());
+        }
         if (c != null && c.isActive()) {
             write(c, data, onFailure);
             return;
@@ -509,10 +557,19 @@ public final class SipTransports implements AutoCloseable {
             }
             return;
         }
-        int max = secure ? tlsCfg.maxConnections() : MAX_CONNECTIONS;
-        if (table.size() >= max) {
+        int max = secure ? tlsCfg.maxConnections() : maxOutbound;
+        if ((secure ? table : outbound).size() >= max) {
+            if (!secure && tcpRefusals != null) {
+                tcpRefusals.refuse(
+                        "outbound_connections",
+                        "no TCP connection to " + to.remote() + ": " + max + " open");
+            }
             if (onFailure != null) {
-                onFailure.accept(max + " " + to.kind() + " connections open");
+                onFailure.accept(
+                        max
+                                + (secure
+                                        ? " TLS connections open"
+                                        : " outgoing TCP connections open"));
             }
             return;
         }
@@ -559,12 +616,21 @@ public final class SipTransports implements AutoCloseable {
                     }
                     Channel ch = cf.channel();
                     Channel existing = table.get(to.remote());
+                    if (!secure && (existing == null || !existing.isActive())) {
+                        existing = outbound.get(to.remote());
+                    }
                     if (existing != null && existing.isActive()) {
                         ch.close(); // another send connected first
                         write(existing, data, onFailure);
                         return;
                     }
-                    setUp(ch, to.kind());
+                    setUp(ch, to.kind(), false);
+                    if (!secure) {
+                        // msm's own connections: their own table and cap, not the inbound one
+                        connections.remove(to.remote(), ch);
+                        outbound.put(to.remote(), ch);
+                        ch.closeFuture().addListener(x -> outbound.remove(to.remote(), ch));
+                    }
                     write(ch, data, onFailure);
                 });
     }
@@ -594,6 +660,7 @@ public final class SipTransports implements AutoCloseable {
                             () -> {
                                 Map.copyOf(connections).values().forEach(Channel::close);
                                 Map.copyOf(tlsConnections).values().forEach(Channel::close);
+                                Map.copyOf(outbound).values().forEach(Channel::close);
                             })
                     .awaitUninterruptibly(2000);
             udp.close().syncUninterruptibly();

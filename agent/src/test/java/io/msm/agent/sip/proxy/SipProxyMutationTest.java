@@ -40,7 +40,7 @@ class SipProxyMutationTest {
         EventLoopGroup group = Transport.group(1, "test-sip");
         SipSettings cfg =
                 ConfigLoader.parseYaml(
-                                "sip: {state-file: '', max-message-bytes: 2048, "
+                                "sip: {state-file: '', max-message-bytes: 2048, trusted: [127.0.0.1/32], "
                                         + "timers: {t1: 20ms, t2: 100ms, t4: 100ms}}",
                                 ConfigLoader.Overrides.NONE)
                         .sip();

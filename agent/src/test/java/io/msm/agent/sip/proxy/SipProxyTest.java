@@ -96,6 +96,9 @@ class SipProxyTest {
                                 + state
                                 + "\n  timers: {t1: 50ms, t2: 400ms, t4: 200ms, c: 8s}\n"
                                 + "  max-register-expires: 60s\n"
+                                // the test UAs' address is trusted, as a deployment trusts its
+                                // own network (SipPolicyTest covers untrusted sources)
+                                + (extra.contains("trusted:") ? "" : "  trusted: [127.0.0.1/32]\n")
                                 + extra,
                         ConfigLoader.Overrides.NONE);
         return c.sip();
@@ -591,7 +594,7 @@ class SipProxyTest {
         SipResponse r = alice.expectResponse(503, T);
         assertEquals("7", r.first(HeaderNames.RETRY_AFTER));
         assertEquals(4, plane.relays().size(), "no ports for the refused call");
-        assertEquals(1.0, metric("msm_sip_refused_total", "reason", "max_calls"));
+        assertEquals(1.0, metric("msm_refused_total", "protocol", "sip", "reason", "max_calls"));
     }
 
     @Test

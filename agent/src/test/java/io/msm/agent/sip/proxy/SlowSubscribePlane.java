@@ -1,6 +1,7 @@
 package io.msm.agent.sip.proxy;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.msm.agent.media.MediaAdmission;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayOptions;
@@ -57,6 +58,11 @@ final class SlowSubscribePlane implements MediaPlane {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    @Override
+    public MediaAdmission admission() {
+        return inner.admission();
     }
 
     @Override

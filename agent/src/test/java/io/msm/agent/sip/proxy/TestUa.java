@@ -34,20 +34,31 @@ final class TestUa implements AutoCloseable {
     final InetSocketAddress proxy;
     final List<SipMessage> seen = new ArrayList<>();
 
+    /** the address the UA's sockets are bound to (another loopback address: another source) */
+    final InetAddress at;
+
+    final String host;
+
     TestUa(String user, InetSocketAddress proxy) throws Exception {
+        this(user, proxy, LO);
+    }
+
+    TestUa(String user, InetSocketAddress proxy, InetAddress at) throws Exception {
         this.user = user;
         this.proxy = proxy;
-        sip = DatagramChannel.open().bind(new InetSocketAddress(LO, 0));
+        this.at = at;
+        this.host = at.getHostAddress();
+        sip = DatagramChannel.open().bind(new InetSocketAddress(at, 0));
         sip.configureBlocking(false);
         // an RTP/RTCP pair: RTCP on RTP + 1, retried until both ports are free
         DatagramChannel a = null;
         DatagramChannel b = null;
         for (int i = 0; i < 50 && b == null; i++) {
-            a = DatagramChannel.open().bind(new InetSocketAddress(LO, 0));
+            a = DatagramChannel.open().bind(new InetSocketAddress(at, 0));
             int p = ((InetSocketAddress) a.getLocalAddress()).getPort();
             if (p % 2 == 0 && p < 65535) {
                 try {
-                    b = DatagramChannel.open().bind(new InetSocketAddress(LO, p + 1));
+                    b = DatagramChannel.open().bind(new InetSocketAddress(at, p + 1));
                     continue;
                 } catch (Exception e) {
                     // taken
@@ -78,7 +89,7 @@ final class TestUa implements AutoCloseable {
     }
 
     String contact() throws Exception {
-        return "<sip:" + user + "@127.0.0.1:" + sipPort() + ">";
+        return "<sip:" + user + "@" + host + ":" + sipPort() + ">";
     }
 
     static String branch() {
@@ -86,7 +97,7 @@ final class TestUa implements AutoCloseable {
     }
 
     String via(String branch) throws Exception {
-        return "Via: SIP/2.0/UDP 127.0.0.1:" + sipPort() + ";branch=" + branch + ";rport\r\n";
+        return "Via: SIP/2.0/UDP " + host + ":" + sipPort() + ";branch=" + branch + ";rport\r\n";
     }
 
     void send(String text) throws Exception {
@@ -178,7 +189,7 @@ final class TestUa implements AutoCloseable {
     }
 
     String sdp() throws Exception {
-        return sdp(rtpPort(), null, "127.0.0.1");
+        return sdp(rtpPort(), null, host);
     }
 
     /** An INVITE to user@host through the proxy. */
@@ -191,7 +202,9 @@ final class TestUa implements AutoCloseable {
                 + "Max-Forwards: 70\r\n"
                 + "From: <sip:"
                 + user
-                + "@127.0.0.1>;tag="
+                + "@"
+                + host
+                + ">;tag="
                 + fromTag
                 + "\r\n"
                 + "To: <"
