@@ -534,10 +534,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         }
         router.popOwnRoutes(req);
         boolean hasRoute = req.has(HeaderNames.ROUTE);
-        if (!hasRoute
-                && req.is("REGISTER")
-                && node.isOurHost(ruri.host())
-                && (ruri.port() < 0 || ruri.port() == node.port())) {
+        if (!hasRoute && registersWithUs(req, ruri)) {
             return register(req, from, fixed, src, trusted);
         }
         if (!hasRoute && req.is("OPTIONS") && ruri.user() == null && node.isUs(ruri)) {
@@ -650,6 +647,15 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
             return "from " + src.getHostAddress() + ", not the " + side.label() + "'s hop";
         }
         return null;
+    }
+
+    /** A REGISTER addressed to msm's registrar (its host, on its UDP/TCP or TLS port). */
+    private boolean registersWithUs(SipRequest req, SipUri ruri) {
+        return req.is("REGISTER")
+                && node.isOurHost(ruri.host())
+                && (ruri.port() < 0
+                        || ruri.port() == node.port()
+                        || ruri.port() == node.port(Hop.Kind.TLS));
     }
 
     /** A REGISTER for msm: its user's own credentials, or a trusted source. */
@@ -874,12 +880,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         }
         router.popOwnRoutes(req);
         boolean hasRoute = req.has(HeaderNames.ROUTE);
-        if (!hasRoute
-                && req.is("REGISTER")
-                && node.isOurHost(ruri.host())
-                && (ruri.port() < 0
-                        || ruri.port() == node.port()
-                        || ruri.port() == node.port(Hop.Kind.TLS))) {
+        if (!hasRoute && registersWithUs(req, ruri)) {
             st.respond(registrar.register(req));
             return;
         }
