@@ -7,8 +7,6 @@ import io.msm.agent.limits.SourceKey;
 import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.RelayPair;
-import io.msm.agent.routing.Backend;
-import io.msm.agent.routing.Failure;
 import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.sdp.SessionDescription;
 import io.msm.agent.rtsp.wire.InterleavedFrame;
@@ -17,7 +15,6 @@ import io.msm.agent.rtsp.wire.TransportSpec;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,23 +22,25 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The paths of the RTSP proxy and what lives on them: their streams, the sessions of viewers and
- * publishers, the viewers' feedback sources, the upstream session of a pulled path and its linger,
+ * publishers (with their caps), the viewers' feedback sources, end of session and end of stream,
  * and session expiry. Connections ask it — describe, announce, set up, play, pause, record, tear
  * down — and reply with what it answers or {@link Refused refuses}; it never reaches into a
  * connection (a {@link Client} is its own record of one, and is told when a stream it watched
  * ended).
  *
- * <p>State changes under {@link #lock}; media never takes it.
+ * <p>It owns the one {@link #lock} and the maps; three rooms work under that lock on the state it
+ * owns, each for one concern: {@link Publishing} (ANNOUNCE, a publisher's SETUP, RECORD, path caps,
+ * the ANNOUNCE deadline), {@link Viewing} (a viewer's SETUP, PLAY, PAUSE) and {@link PulledPaths}
+ * (upstream sessions, their linger and loss, StreamRoutes). They call back only this class's
+ * {@code @GuardedBy("lock")} primitives; media never takes the lock.
  */
 final class PathRegistry {
     private static final Logger log = LoggerFactory.getLogger(PathRegistry.class);
@@ -66,12 +65,15 @@ final class PathRegistry {
     static final String REASON_SESSIONS = "sessions";
     static final String REASON_SESSIONS_PER_CONNECTION = "sessions_per_connection";
     static final String REASON_SESSIONS_PER_SOURCE = "sessions_per_source";
-    static final String REASON_PATHS = "paths";
-    static final String REASON_PATHS_PER_SOURCE = "paths_per_source";
-    static final String REASON_ANNOUNCE_TIMEOUT = "announce_timeout";
 
-    /** StreamRoutes (Kubernetes) for paths the config does not name; read at each lookup. */
-    private volatile Supplier<StreamRoutes> routes = () -> StreamRoutes.NONE;
+    /** pulled paths: upstream sessions, their linger, routing (working under the lock) */
+    private final PulledPaths pulled;
+
+    /** ANNOUNCE, a publisher's SETUP, RECORD, the path caps (working under the lock) */
+    private final Publishing publishing;
+
+    /** a viewer's SETUP, PLAY and PAUSE (working under the lock) */
+    private final Viewing viewing;
 
     private volatile EventLoopGroup workers;
     private volatile ScheduledExecutorService timers;
@@ -84,13 +86,16 @@ final class PathRegistry {
                 new SourceLimiter(
                         Math.min(settings.limits().maxSessionsPerSource(), settings.maxSessions()),
                         settings.maxSessions());
+        this.pulled = new PulledPaths(this, settings);
+        this.publishing = new Publishing(this, settings);
+        this.viewing = new Viewing(this);
     }
 
     void refusals(Refusals r) {
         this.refusals = r;
     }
 
-    private void count(String reason, String detail) {
+    void count(String reason, String detail) {
         Refusals r = refusals;
         if (r != null) {
             r.refuse(reason, detail);
@@ -99,7 +104,7 @@ final class PathRegistry {
 
     /** Refused (453) when the connection or its source holds its share of sessions already. */
     @GuardedBy("lock")
-    private RtspSession openSession(Client c, RtspSession.Kind kind, Stream s) throws Refused {
+    RtspSession openSession(Client c, RtspSession.Kind kind, Stream s) throws Refused {
         try {
             sessions.checkRoom(settings.maxSessions());
         } catch (Refused e) {
@@ -130,14 +135,7 @@ final class PathRegistry {
 
     /** Whether a SETUP of {@code urlPath} is {@code c}'s publishing (it announced that path). */
     boolean publishing(Client c, String urlPath) {
-        synchronized (lock) {
-            Stream a = c.announced;
-            if (a == null || a.ended || urlPath == null) {
-                return false;
-            }
-            String n = a.path.name;
-            return urlPath.equals(n) || urlPath.startsWith(n + "/");
-        }
+        return publishing.publishing(c, urlPath);
     }
 
     /** Which permissions apply to a URL path: its configured name, or routed, or the defaults. */
@@ -154,20 +152,11 @@ final class PathRegistry {
                 return new AccessClass(p.dynamic() ? null : p.name, false);
             }
         }
-        if (urlPath != null && !urlPath.isEmpty()) {
-            StreamRoutes table = routes.get();
-            int slash = urlPath.lastIndexOf('/');
-            if (table.choose(host, "/" + urlPath).isPresent()
-                    || (slash > 0
-                            && table.choose(host, "/" + urlPath.substring(0, slash)).isPresent())) {
-                return new AccessClass(null, true);
-            }
-        }
-        return new AccessClass(null, false);
+        return new AccessClass(null, pulled.routed(host, urlPath));
     }
 
     void routes(Supplier<StreamRoutes> r) {
-        this.routes = r;
+        pulled.routes(r);
     }
 
     /**
@@ -204,7 +193,7 @@ final class PathRegistry {
     // -------------------------------------------------------------------------------------------------
 
     @GuardedBy("lock")
-    private void addPath(StreamPath p) {
+    void addPath(StreamPath p) {
         paths.put(p.name, p);
         metrics.pathAdded(p);
     }
@@ -214,7 +203,7 @@ final class PathRegistry {
      * upstream session (the next viewer has the route choose a backend again).
      */
     @GuardedBy("lock")
-    private void dropIfIdle(StreamPath p) {
+    void dropIfIdle(StreamPath p) {
         boolean idle =
                 p.dynamic()
                         ? p.stream == null && p.viewers.isEmpty()
@@ -226,53 +215,32 @@ final class PathRegistry {
     }
 
     @GuardedBy("lock")
-    private long dynamicPaths() {
+    long dynamicPaths() {
         return paths.values().stream().filter(StreamPath::dynamic).count();
     }
 
+    /** Paths a publisher from {@code source} created (rtsp.max-paths-per-source). */
+    @GuardedBy("lock")
+    long dynamicPathsFrom(SourceKey source) {
+        return paths.values().stream().filter(x -> x.dynamic() && source.equals(x.creator)).count();
+    }
+
+    @GuardedBy("lock")
+    StreamPath path(String name) {
+        return paths.get(name);
+    }
+
     /** A path and the rest of the URL path below it (null when the URL names the path itself). */
-    private record Resolved(StreamPath path, String rest) {}
+    record Resolved(StreamPath path, String rest) {}
 
     /**
      * Like {@link #resolve(String)}, and when no path is known, the StreamRoute matching host and
-     * path (or its parent, for a track URL) picks a backend: a routed path is created that pulls
-     * from it, shared by the viewers that come while its upstream session lives. Weights thus split
-     * upstream sessions (per node), not viewers of one session.
+     * path may create a routed path ({@link PulledPaths#route}).
      */
     @GuardedBy("lock")
     private Resolved resolve(String host, String urlPath) {
         Resolved r = resolve(urlPath);
-        if (r != null || urlPath == null || urlPath.isEmpty()) {
-            return r;
-        }
-        StreamRoutes table = routes.get();
-        int slash = urlPath.lastIndexOf('/');
-        String[] candidates =
-                slash > 0
-                        ? new String[] {urlPath, urlPath.substring(0, slash)}
-                        : new String[] {urlPath};
-        for (String name : candidates) {
-            Optional<Backend> b = table.choose(host, "/" + name);
-            if (b.isPresent()) {
-                StreamPath p =
-                        new StreamPath(
-                                name,
-                                new RtspSettings.PathSource(
-                                        name,
-                                        RtspSettings.PathSource.Kind.PULL,
-                                        b.get().upstream()),
-                                b.get());
-                addPath(p);
-                log.info(
-                        "{}: routed by StreamRoute {} to {} ({})",
-                        name,
-                        b.get().route(),
-                        b.get().name(),
-                        UpstreamCredentials.withoutUserInfo(b.get().upstream()));
-                return new Resolved(p, name.equals(urlPath) ? null : urlPath.substring(slash + 1));
-            }
-        }
-        return null;
+        return r != null ? r : pulled.route(host, urlPath);
     }
 
     @GuardedBy("lock")
@@ -321,13 +289,6 @@ final class PathRegistry {
      */
     record UpstreamWait(CompletableFuture<Stream> ready, String upstream, Duration timeout) {}
 
-    private UpstreamWait waitFor(Upstream u) {
-        return new UpstreamWait(
-                u.ready(),
-                UpstreamCredentials.withoutUserInfo(u.path.config.upstream()),
-                settings.upstreamTimeout().plusSeconds(1));
-    }
-
     /** A DESCRIBE's answer: the served description, or the upstream to wait for. */
     record Description(String sdp, UpstreamWait upstream) {}
 
@@ -341,9 +302,9 @@ final class PathRegistry {
             Stream s = p.liveStream();
             if (s == null) {
                 if (p.pulled()) {
-                    Upstream u = upstream(p);
+                    Upstream u = pulled.upstream(p);
                     if (u.stream() == null || !u.stream().live) {
-                        return new Description(null, waitFor(u));
+                        return new Description(null, pulled.waitFor(u));
                     }
                     s = u.stream();
                 } else {
@@ -352,8 +313,8 @@ final class PathRegistry {
             }
             String sdp = s.sdp.served(c.serverAddress(), s.sdpId, p.name);
             if (p.pulled()) {
-                lingerIfIdle(
-                        p); // a DESCRIBE without SETUP keeps the upstream only for the linger time
+                // a DESCRIBE without SETUP keeps the upstream only for the linger time
+                pulled.lingerIfIdle(p);
             }
             return new Description(sdp, null);
         }
@@ -361,87 +322,7 @@ final class PathRegistry {
 
     /** A publisher's ANNOUNCE of {@code name} (a valid path name) with its description. */
     void announce(Client c, String name, SessionDescription sdp) throws Refused {
-        synchronized (lock) {
-            StreamPath p = paths.get(name);
-            if (p != null && p.pulled()) {
-                throw new Refused(
-                        RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
-                        "path " + name + " is pulled from its upstream; it cannot be published to");
-            }
-            if (p == null) {
-                if (!settings.publishByDefault()) {
-                    throw new Refused(
-                            RtspStatus.NOT_FOUND,
-                            "path "
-                                    + name
-                                    + " is not configured (rtsp.paths) and "
-                                    + "rtsp.publish-by-default is off");
-                }
-                if (dynamicPaths() >= settings.maxPaths()) {
-                    count(REASON_PATHS, c.remote + ": rtsp.max-paths reached");
-                    throw new Refused(
-                            RtspStatus.NOT_ENOUGH_BANDWIDTH,
-                            "rtsp.max-paths ("
-                                    + settings.maxPaths()
-                                    + ") paths are published already");
-                }
-                SourceKey source = SourceKey.of(c.remote);
-                int perSource = settings.limits().maxPathsPerSource();
-                long mine =
-                        paths.values().stream()
-                                .filter(x -> x.dynamic() && source.equals(x.creator))
-                                .count();
-                if (mine >= perSource) {
-                    String why =
-                            "rtsp.max-paths-per-source ("
-                                    + perSource
-                                    + ") paths are published from "
-                                    + source
-                                    + " already";
-                    count(REASON_PATHS_PER_SOURCE, why);
-                    throw new Refused(RtspStatus.NOT_ENOUGH_BANDWIDTH, why);
-                }
-                p = new StreamPath(name, null);
-                p.creator = source;
-                addPath(p);
-            }
-            if (p.stream != null && !p.stream.ended) {
-                if (p.stream.announcer != c || p.stream.live) {
-                    throw new Refused(
-                            RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
-                            "path " + name + " already has a publisher");
-                }
-                endStream(p.stream, "announced again");
-            }
-            if (c.announced != null && !c.announced.ended) {
-                endStream(c.announced, "the publisher announced another path");
-            }
-            Stream s = new Stream(p, Stream.Origin.PUBLISHER, sdp, this::onFeedback);
-            s.announcer = c;
-            p.stream = s;
-            c.announced = s;
-            long deadline = settings.limits().announceTimeout().toMillis();
-            timers.schedule(
-                    () -> {
-                        synchronized (lock) {
-                            if (!s.live && !s.ended) {
-                                String why =
-                                        "no RECORD within "
-                                                + deadline
-                                                + " ms of ANNOUNCE (rtsp.announce-timeout)";
-                                count(
-                                        REASON_ANNOUNCE_TIMEOUT,
-                                        s.path.name + " from " + c.remote + ": " + why);
-                                endStream(s, why);
-                            }
-                        }
-                    },
-                    deadline,
-                    TimeUnit.MILLISECONDS);
-            if (paths.get(name) != p) {
-                addPath(p); // endStream above may have dropped a publisher-created path
-            }
-        }
+        publishing.announce(c, name, sdp);
     }
 
     /** A SETUP's answer: the session and the Transport to reply, or the upstream to wait for. */
@@ -471,7 +352,7 @@ final class PathRegistry {
             }
             Stream a = c.announced;
             if (a != null && a.path == p && !a.ended && !a.live) {
-                return setupPublisher(c, uri, a, res.rest(), offered, session);
+                return publishing.setup(c, uri, a, res.rest(), offered, session);
             }
             if (session != null && session.kind == RtspSession.Kind.PUBLISHER) {
                 throw new Refused(
@@ -481,115 +362,12 @@ final class PathRegistry {
             Stream s = p.liveStream();
             if (s == null) {
                 if (p.pulled()) {
-                    return new SetUp(null, null, waitFor(upstream(p)));
+                    return new SetUp(null, null, pulled.waitFor(p));
                 }
                 throw new Refused(RtspStatus.NOT_FOUND, "nothing is published at " + p.name);
             }
-            return setupViewer(c, uri, s, res.rest(), offered, session);
+            return viewing.setup(c, uri, s, res.rest(), offered, session);
         }
-    }
-
-    @GuardedBy("lock")
-    private SetUp setupPublisher(
-            Client c,
-            String uri,
-            Stream s,
-            String rest,
-            List<TransportSpec> offered,
-            RtspSession session)
-            throws Refused {
-        Track t = s.track(rest, uri);
-        if (t == null) {
-            throw new Refused(
-                    RtspStatus.NOT_FOUND, "no track " + rest + " in the announced description");
-        }
-        TransportSpec want = Transports.forPublisher(offered);
-        if (t.relays() != null) {
-            throw new Refused(
-                    RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
-                    "track " + t.index + " is already set up");
-        }
-        if (session == null) {
-            if (s.publisher != null) {
-                session = s.publisher;
-            } else {
-                session = openSession(c, RtspSession.Kind.PUBLISHER, s);
-                s.publisher = session;
-            }
-        }
-        TransportSpec.PortRange ch = Transports.channels(want, t, c);
-        InetSocketAddress srcRtp;
-        InetSocketAddress srcRtcp;
-        if (want.tcp()) {
-            // the relays see these packets only by injection; their "source" is the connection
-            // itself
-            srcRtp = c.remote;
-            srcRtcp = c.remote;
-        } else {
-            srcRtp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().first());
-            srcRtcp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().second());
-        }
-        RelayPair pair;
-        try {
-            // on the address the client reached us at: the kernel keys its fan-out group by it
-            pair = t.openRelays(plane, c.local.getAddress(), srcRtp, srcRtcp);
-        } catch (IOException | RuntimeException e) {
-            throw new Refused(
-                    RtspStatus.NOT_ENOUGH_BANDWIDTH,
-                    "no relay for track " + t.index + ": " + e.getMessage());
-        }
-        t.attach(pair);
-        session.setups.put(
-                t.index, new RtspSession.Setup(t, want, null, null, ch.first(), ch.second()));
-        return new SetUp(session, Transports.publisherReply(want, ch, pair), null);
-    }
-
-    @GuardedBy("lock")
-    private SetUp setupViewer(
-            Client c,
-            String uri,
-            Stream s,
-            String rest,
-            List<TransportSpec> offered,
-            RtspSession session)
-            throws Refused {
-        Track t = s.track(rest, uri);
-        if (t == null) {
-            throw new Refused(RtspStatus.NOT_FOUND, "no track " + rest + " in " + s.path.name);
-        }
-        if (t.relays() == null) {
-            throw new Refused(
-                    RtspStatus.SERVICE_UNAVAILABLE,
-                    "track " + t.index + " of " + s.path.name + " is not being received");
-        }
-        TransportSpec want = Transports.forViewer(offered);
-        if (session != null && session.stream != s) {
-            throw new Refused(
-                    RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
-                    "session " + session.id + " watched a stream that has ended");
-        }
-        if (session != null && session.setups.containsKey(t.index)) {
-            throw new Refused(
-                    RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
-                    "track " + t.index + " is already set up");
-        }
-        TransportSpec.PortRange ch = Transports.channels(want, t, c);
-        if (session == null) {
-            session = openSession(c, RtspSession.Kind.VIEWER, s);
-            s.path.viewers.add(session);
-            s.path.cancelLinger();
-        }
-        InetSocketAddress rtp = null;
-        InetSocketAddress rtcp = null;
-        if (!want.tcp()) {
-            // media goes to the address the RTSP connection comes from, never to a destination= the
-            // client names
-            rtp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().first());
-            rtcp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().second());
-        }
-        session.setups.put(
-                t.index, new RtspSession.Setup(t, want, rtp, rtcp, ch.first(), ch.second()));
-        return new SetUp(session, Transports.viewerReply(want, ch, t), null);
     }
 
     /**
@@ -603,6 +381,12 @@ final class PathRegistry {
         RtspSession s = sessions.of(c, sid);
         s.touch();
         return s;
+    }
+
+    /** A playing viewer's UDP ports: what reaches a relay from them is its feedback. */
+    @GuardedBy("lock")
+    void feedbackFrom(RtspSession s, InetSocketAddress rtp, InetSocketAddress rtcp) {
+        sessions.feedbackFrom(s, rtp, rtcp);
     }
 
     /** OPTIONS naming a session keeps it alive, whoever sends it. */
@@ -620,79 +404,19 @@ final class PathRegistry {
 
     RtspSession play(Client c, String sid) throws Refused {
         synchronized (lock) {
-            RtspSession s = owned(c, sid);
-            if (s.kind != RtspSession.Kind.VIEWER) {
-                throw new Refused(
-                        RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
-                        "a publishing session cannot PLAY");
-            }
-            if (s.setups.isEmpty()) {
-                throw new Refused(RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE, "SETUP a track first");
-            }
-            if (s.state != RtspSession.State.PLAYING) {
-                for (RtspSession.Setup u : s.setups.values()) {
-                    Track t = u.track();
-                    if (u.transport().tcp()) {
-                        Track.TcpViewer v =
-                                new Track.TcpViewer(
-                                        t, s, c.channel, u.rtpChannel(), u.rtcpChannel());
-                        s.tcpViewers.add(v);
-                        t.addTcpViewer(v);
-                    } else {
-                        s.subscribers.add(t.rtp().subscribe(u.rtp()));
-                        s.subscribers.add(t.rtcp().subscribe(u.rtcp()));
-                        sessions.feedbackFrom(s, u.rtp(), u.rtcp());
-                    }
-                }
-                s.state = RtspSession.State.PLAYING;
-            }
-            return s;
+            return viewing.play(c, owned(c, sid));
         }
     }
 
     RtspSession pause(Client c, String sid) throws Refused {
         synchronized (lock) {
-            RtspSession s = owned(c, sid);
-            if (s.kind != RtspSession.Kind.VIEWER) {
-                throw new Refused(
-                        RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
-                        "a live publication cannot be paused");
-            }
-            if (s.state == RtspSession.State.PLAYING) {
-                s.stopMedia();
-                s.state = RtspSession.State.READY;
-            }
-            return s;
+            return viewing.pause(owned(c, sid));
         }
     }
 
     RtspSession record(Client c, String sid) throws Refused {
         synchronized (lock) {
-            RtspSession s = owned(c, sid);
-            if (s.kind != RtspSession.Kind.PUBLISHER) {
-                throw new Refused(
-                        RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
-                        "RECORD needs ANNOUNCE and SETUP with mode=record");
-            }
-            Stream st = s.stream;
-            if (st.ended) {
-                throw new Refused(RtspStatus.SESSION_NOT_FOUND, "the stream has ended");
-            }
-            if (!st.live) {
-                st.live = true;
-                s.state = RtspSession.State.RECORDING;
-                st.path.publications.incrementAndGet();
-                if (c.announced == st) {
-                    c.announced = null; // from now on the session owns it
-                }
-                log.info(
-                        "{}: publishing from {} ({} of {} track(s) set up)",
-                        st.path.name,
-                        c.remote,
-                        s.setups.size(),
-                        st.tracks.size());
-            }
-            return s;
+            return publishing.record(c, owned(c, sid));
         }
     }
 
@@ -782,7 +506,7 @@ final class PathRegistry {
             endStream(s.stream, "its publisher left (" + why + ")");
         } else {
             p.viewers.remove(s);
-            lingerIfIdle(p);
+            pulled.lingerIfIdle(p);
             dropIfIdle(p);
         }
     }
@@ -793,7 +517,7 @@ final class PathRegistry {
      * a silent timeout.
      */
     @GuardedBy("lock")
-    private void endStream(Stream st, String why) {
+    void endStream(Stream st, String why) {
         if (st.ended) {
             return;
         }
@@ -870,93 +594,6 @@ final class PathRegistry {
         sessions.onFeedback(from, data, rtcp);
     }
 
-    // ---- pulled paths
-    // ------------------------------------------------------------------------------------------
-
-    /** The upstream of a pulled path, started if needed. */
-    @GuardedBy("lock")
-    private Upstream upstream(StreamPath p) {
-        Upstream u = p.upstream;
-        if (u == null) {
-            u = new Upstream(this, p);
-            p.upstream = u;
-            p.upstreamSessions.incrementAndGet();
-            // start() may fail at once (a refused connect completes on this thread, which holds the
-            // lock): p.upstream is then null again, and the caller learns it from u.ready()
-            u.start();
-        }
-        p.cancelLinger();
-        return u;
-    }
-
-    /** A pulled path without viewers closes its upstream after rtsp.upstream-linger. */
-    @GuardedBy("lock")
-    void lingerIfIdle(StreamPath p) {
-        if (!p.pulled() || p.upstream == null || !p.viewers.isEmpty() || p.linger != null) {
-            return;
-        }
-        Upstream u = p.upstream;
-        p.linger =
-                timers.schedule(
-                        () -> {
-                            synchronized (lock) {
-                                p.linger = null;
-                                if (p.upstream == u && p.viewers.isEmpty()) {
-                                    log.info(
-                                            "{}: no viewers for {} ms; closing the upstream session",
-                                            p.name,
-                                            settings.upstreamLinger().toMillis());
-                                    closeUpstream(p, "no viewers");
-                                }
-                            }
-                        },
-                        settings.upstreamLinger().toMillis(),
-                        TimeUnit.MILLISECONDS);
-    }
-
-    @GuardedBy("lock")
-    private void closeUpstream(StreamPath p, String why) {
-        Upstream u = p.upstream;
-        if (u == null) {
-            return;
-        }
-        p.upstream = null;
-        p.cancelLinger();
-        u.close();
-        if (u.stream() != null) {
-            endStream(u.stream(), why);
-        }
-        dropIfIdle(p);
-    }
-
-    /** The upstream failed or closed by itself. */
-    void upstreamLost(Upstream u, String why) {
-        synchronized (lock) {
-            StreamPath p = u.path;
-            if (p.upstream != u) {
-                return;
-            }
-            p.upstreamFailures.incrementAndGet();
-            log.warn(
-                    "{}: upstream {} lost: {}",
-                    p.name,
-                    UpstreamCredentials.withoutUserInfo(p.config.upstream()),
-                    why);
-            if (p.routed != null) {
-                // the route takes this backend out of new choices until its probe succeeds
-                routes.get()
-                        .report(
-                                p.routed,
-                                Failure.of(
-                                        u.stream() == null
-                                                ? Failure.Kind.DESCRIBE_FAILED
-                                                : Failure.Kind.RTP_STOPPED,
-                                        why));
-            }
-            closeUpstream(p, "upstream lost: " + why);
-        }
-    }
-
     // ---- the whole
     // ---------------------------------------------------------------------------------------------
 
@@ -964,7 +601,7 @@ final class PathRegistry {
     void close() {
         synchronized (lock) {
             for (StreamPath p : new ArrayList<>(paths.values())) {
-                closeUpstream(p, "agent stopping");
+                pulled.closeUpstream(p, "agent stopping");
                 if (p.stream != null) {
                     endStream(p.stream, "agent stopping");
                 }

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * every RTP/AVP track over UDP to a relay pair of its own (so the upstream's packets take the
  * kernel fan-out like a publisher's), PLAYs, and keeps the session alive with OPTIONS. Shared by
  * every viewer of the path; opened for the first, closed {@code rtsp.upstream-linger} after the
- * last.
+ * last. It tells {@link PulledPaths} how it goes (described, playing, lost), which changes the path
+ * under the registry's lock.
  */
 final class Upstream {
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
@@ -35,7 +36,7 @@ final class Upstream {
         CLOSED
     }
 
-    private final PathRegistry registry;
+    private final PulledPaths paths;
     final StreamPath path;
     private final URI uri;
     private final String url;
@@ -46,8 +47,8 @@ final class Upstream {
     private volatile String session;
     private volatile ScheduledFuture<?> keepAlive;
 
-    Upstream(PathRegistry registry, StreamPath path) {
-        this.registry = registry;
+    Upstream(PulledPaths paths, StreamPath path) {
+        this.paths = paths;
         this.path = path;
         this.uri = path.config.upstream();
         this.url = UpstreamCredentials.withoutUserInfo(uri);
@@ -66,6 +67,16 @@ final class Upstream {
         return stream;
     }
 
+    /** Its stream, once described (by {@link PulledPaths#described}, under the registry's lock). */
+    void described(Stream s) {
+        stream = s;
+    }
+
+    /** PLAY answered (by {@link PulledPaths#playing}, under the registry's lock). */
+    void playing() {
+        state = State.PLAYING;
+    }
+
     void start() {
         int port = uri.getPort() > 0 ? uri.getPort() : 554;
         log.info("{}: opening upstream session to {}", path.name, url);
@@ -79,7 +90,7 @@ final class Upstream {
             fail(e);
             return;
         }
-        RtspSettings settings = registry.settings();
+        RtspSettings settings = paths.settings();
         UpstreamCredentials.Login login;
         try {
             login = UpstreamCredentials.forUrl(uri, settings.auth().upstreamCredentialsFile());
@@ -88,7 +99,7 @@ final class Upstream {
             return;
         }
         RtspClient.connect(
-                        registry.workers(),
+                        paths.workers(),
                         addr,
                         settings.upstreamTimeout(),
                         settings.maxHeaderBytes(),
@@ -119,7 +130,7 @@ final class Upstream {
                                 fail(e);
                             }
                         });
-        registry.timers()
+        paths.timers()
                 .schedule(
                         () -> {
                             if (!ready.isDone()) {
@@ -156,15 +167,7 @@ final class Upstream {
                         .get("Content-Base")
                         .or(() -> r.headers().get("Content-Location"))
                         .orElse(url);
-        Stream s;
-        synchronized (registry.lock) {
-            if (state == State.CLOSED) {
-                throw new CompletionException(new IOException("closed"));
-            }
-            s = new Stream(path, Stream.Origin.UPSTREAM, sdp, registry::onFeedback);
-            stream = s;
-            path.stream = s;
-        }
+        Stream s = paths.described(this, sdp);
         CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
         for (Track t : s.tracks) {
             if (!t.media.isRtpAvp()) {
@@ -214,7 +217,7 @@ final class Upstream {
             // listen there
             pair =
                     t.openRelays(
-                            registry.plane(),
+                            paths.plane(),
                             c.localAddress().getAddress(),
                             new InetSocketAddress(from.getAddress(), 0),
                             new InetSocketAddress(from.getAddress(), 0));
@@ -223,12 +226,9 @@ final class Upstream {
                     new IOException(
                             "no relay for upstream track " + t.index + ": " + e.getMessage(), e));
         }
-        synchronized (registry.lock) {
-            if (state == State.CLOSED) {
-                pair.close();
-                return CompletableFuture.failedFuture(new IOException("closed"));
-            }
-            t.attach(pair);
+        if (!paths.attach(this, t, pair)) {
+            pair.close();
+            return CompletableFuture.failedFuture(new IOException("closed"));
         }
         RtspHeaders h =
                 new RtspHeaders()
@@ -306,17 +306,10 @@ final class Upstream {
                 .thenApply(
                         r -> {
                             ok(r, "PLAY");
-                            synchronized (registry.lock) {
-                                if (state == State.CLOSED) {
-                                    throw new CompletionException(new IOException("closed"));
-                                }
-                                state = State.PLAYING;
-                                s.live = true;
-                                registry.lingerIfIdle(path);
-                            }
+                            paths.playing(this, s);
                             long every = Math.max(1, sessionTimeout / 2);
                             keepAlive =
-                                    registry.timers()
+                                    paths.timers()
                                             .scheduleWithFixedDelay(
                                                     this::keepAlive,
                                                     every,
@@ -356,7 +349,7 @@ final class Upstream {
 
     private void lost(String why) {
         if (state != State.CLOSED) {
-            registry.upstreamLost(this, why);
+            paths.lost(this, why);
         }
     }
 
