@@ -238,10 +238,7 @@ public final class Admission {
         }
         router.popOwnRoutes(req);
         boolean hasRoute = req.has(HeaderNames.ROUTE);
-        if (!hasRoute
-                && req.is("REGISTER")
-                && node.isOurHost(ruri.host())
-                && (ruri.port() < 0 || ruri.port() == node.port())) {
+        if (!hasRoute && req.is("REGISTER") && node.isRegistrar(ruri)) {
             return register(req, src, trusted);
         }
         if (!hasRoute && req.is("OPTIONS") && ruri.user() == null && node.isUs(ruri)) {

@@ -442,12 +442,7 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         }
         router.popOwnRoutes(req);
         boolean hasRoute = req.has(HeaderNames.ROUTE);
-        if (!hasRoute
-                && req.is("REGISTER")
-                && node.isOurHost(ruri.host())
-                && (ruri.port() < 0
-                        || ruri.port() == node.port()
-                        || ruri.port() == node.port(Hop.Kind.TLS))) {
+        if (!hasRoute && req.is("REGISTER") && node.isRegistrar(ruri)) {
             st.respond(registrar.register(req));
             return;
         }
