@@ -1,6 +1,6 @@
 package io.msm.agent.sip.proxy;
 
-import static io.msm.agent.sip.proxy.Replies.reply;
+import static io.msm.agent.sip.policy.Replies.reply;
 
 import io.msm.agent.config.SipSettings;
 import io.msm.agent.sip.call.Call;
@@ -12,6 +12,7 @@ import io.msm.agent.sip.message.Header;
 import io.msm.agent.sip.message.HeaderNames;
 import io.msm.agent.sip.message.SipRequest;
 import io.msm.agent.sip.message.SipResponse;
+import io.msm.agent.sip.policy.Replies;
 import io.msm.agent.sip.transaction.ClientTransaction;
 import io.msm.agent.sip.transaction.Network;
 import io.msm.agent.sip.transaction.ServerTransaction;

@@ -105,6 +105,15 @@ public final class Node {
         return a != null && addresses().contains(a);
     }
 
+    /**
+     * A Request-URI that names msm itself as registrar: one of its hosts, without a port or with
+     * one of its listeners' ports (UDP/TCP or TLS).
+     */
+    public boolean isRegistrar(SipUri ruri) {
+        return isOurHost(ruri.host())
+                && (ruri.port() < 0 || ruri.port() == port() || ruri.port() == tlsPort);
+    }
+
     public boolean isUs(SipUri u) {
         return isUs(u.host(), u.portOrDefault());
     }

@@ -14,6 +14,7 @@ import io.msm.agent.sip.message.SipMessage;
 import io.msm.agent.sip.message.SipRequest;
 import io.msm.agent.sip.message.SipResponse;
 import io.msm.agent.sip.proxy.SipProxyTest.Established;
+import io.msm.agent.sip.transport.TestCerts;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -32,6 +33,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -326,6 +328,33 @@ class SipPolicyTest {
         r = registerAs(bob, "bob", "*", 0, "bob", "bob-secret", DigestAlgorithm.SHA_256);
         assertEquals(200, r.status());
         assertEquals(0.0, h.metric("msm_sip_registrations"));
+    }
+
+    @Test
+    void aRegisterNamingMsmsTlsPortNeedsTheUsersCredentialsToo(@TempDir Path certs)
+            throws Exception {
+        TestCerts.ca(certs, "ca");
+        TestCerts.leaf(certs, "ca", "msm", "ec", "127.0.0.1");
+        start(
+                "  tls:\n    listen: 127.0.0.1:0\n    cert: "
+                        + certs.resolve("msm.crt")
+                        + "\n    key: "
+                        + certs.resolve("msm.key")
+                        + "\n");
+        assertNotNull(registeredBob(), "bob registered");
+        TestUa stranger = ua("stranger", STRANGER);
+        // the Request-URI names msm's TLS port (and bob): msm's own REGISTER all the same, so
+        // bob's credentials are needed — not a request routed to bob
+        String tlsUri = "sip:bob@127.0.0.1:" + h.proxy.tlsAddress().getPort();
+        stranger.send(
+                register(stranger, "bob", stranger.contact(), 60, null, 1)
+                        .replace("REGISTER sip:127.0.0.1:" + port(), "REGISTER " + tlsUri));
+        stranger.expectResponse(401, T);
+        stranger.send(
+                register(stranger, "bob", "*", 0, null, 2)
+                        .replace("REGISTER sip:127.0.0.1:" + port(), "REGISTER " + tlsUri));
+        stranger.expectResponse(401, T);
+        assertEquals(1.0, h.metric("msm_sip_registrations"), "bob's binding is untouched");
     }
 
     @Test

@@ -105,10 +105,10 @@ class SipTlsTest {
         SipSettings s =
                 ConfigLoader.parseYaml(
                                 "sip:\n  state-file: \"\"\n"
-                                        // the test UAs' address is trusted, as a deployment
-                                        // trusts its own network (SipPolicyTest covers strangers)
-                                        + "  trusted: [127.0.0.1/32]\n"
                                         + "  timers: {t1: 50ms, t2: 400ms, t4: 200ms, c: 8s}\n"
+                                        // the test UAs' address is trusted, as in SipProxyTest
+                                        // (SipPolicyTest covers untrusted sources)
+                                        + "  trusted: [127.0.0.1/32]\n"
                                         + "  tls:\n    listen: 127.0.0.1:0\n"
                                         + "    cert: "
                                         + dir.resolve("tls.crt")

@@ -1,4 +1,4 @@
-package io.msm.agent.sip.proxy;
+package io.msm.agent.sip.policy;
 
 import java.util.function.LongSupplier;
 
