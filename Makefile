@@ -26,8 +26,9 @@ export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java
 DEPS_BUILD := clang llvm libbpf-dev libbpf1 bpftool linux-libc-dev libelf-dev zlib1g-dev make \
               openjdk-17-jdk-headless maven
 # Running the agent, tests and demos on this machine: ip/tc, ethtool (offloads), ps/pgrep,
-# nsenter/setpriv, /usr/bin/time (RSS figures), curl (/metrics from inside a namespace).
-DEPS_RUN := iproute2 ethtool procps util-linux time curl
+# nsenter/setpriv, /usr/bin/time (RSS figures), curl (/metrics from inside a namespace),
+# openssl (the TLS tests make their certificates with it).
+DEPS_RUN := iproute2 ethtool procps util-linux time curl openssl
 # The source-format check of the C side (make format-check; Java is checked by Maven).
 DEPS_LINT := clang-format
 # The VM runner (kernel-tests/vm): qemu, a static busybox for the initramfs, depmod.
