@@ -1,14 +1,11 @@
 package io.msm.agent.media;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * The media plane's ports and kernel fan-out groups, shared between the control protocols so that
@@ -364,69 +361,18 @@ public final class MediaAdmission {
     }
 
     /** A relay that gives its lease back when it closes. */
-    private static final class LeasedRelay implements Relay {
-        private final Relay r;
+    private static final class LeasedRelay extends ForwardingRelay {
         private final Lease lease;
 
         LeasedRelay(Relay r, Lease lease) {
-            this.r = r;
+            super(r);
             this.lease = lease;
-        }
-
-        @Override
-        public InetSocketAddress local() {
-            return r.local();
-        }
-
-        @Override
-        public RelayOptions options() {
-            return r.options();
-        }
-
-        @Override
-        public void expectSource(InetSocketAddress source) {
-            r.expectSource(source);
-        }
-
-        @Override
-        public Subscriber subscribe(InetSocketAddress viewer, InetSocketAddress source) {
-            return r.subscribe(viewer, source);
-        }
-
-        @Override
-        public List<Subscriber> subscribers() {
-            return r.subscribers();
-        }
-
-        @Override
-        public void tap(PacketListener listener, boolean upstreamToo) {
-            r.tap(listener, upstreamToo);
-        }
-
-        @Override
-        public void inject(ByteBuf data) {
-            r.inject(data);
-        }
-
-        @Override
-        public void send(ByteBuf data, InetSocketAddress to) {
-            r.send(data, to);
-        }
-
-        @Override
-        public RelayStats stats() {
-            return r.stats();
-        }
-
-        @Override
-        public Optional<RtpStreamStats> rtpStats() {
-            return r.rtpStats();
         }
 
         @Override
         public void close() {
             try {
-                r.close();
+                delegate.close();
             } finally {
                 lease.close();
             }

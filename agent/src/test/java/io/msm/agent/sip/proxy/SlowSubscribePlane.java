@@ -1,19 +1,15 @@
 package io.msm.agent.sip.proxy;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.msm.agent.media.ForwardingRelay;
 import io.msm.agent.media.MediaAdmission;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayOptions;
 import io.msm.agent.media.RelayPair;
-import io.msm.agent.media.RelayStats;
-import io.msm.agent.media.RtpStreamStats;
-import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
@@ -90,80 +86,27 @@ final class SlowSubscribePlane implements MediaPlane {
         inner.close();
     }
 
-    private final class Slow implements Relay {
-        private final Relay r;
-
+    private final class Slow extends ForwardingRelay {
         Slow(Relay r) {
-            this.r = r;
+            super(r);
         }
 
         @Override
         public Subscriber subscribe(InetSocketAddress viewer, InetSocketAddress source) {
             if (control == null) {
                 pause();
-                return r.subscribe(viewer, source);
+                return delegate.subscribe(viewer, source);
             }
             Deferred d = new Deferred(viewer, source);
             control.execute(
                     () -> {
                         pause();
-                        d.make(() -> r.subscribe(viewer, source));
+                        d.make(() -> delegate.subscribe(viewer, source));
                     });
             return d;
         }
-
-        @Override
-        public InetSocketAddress local() {
-            return r.local();
-        }
-
-        @Override
-        public RelayOptions options() {
-            return r.options();
-        }
-
-        @Override
-        public void expectSource(InetSocketAddress source) {
-            r.expectSource(source);
-        }
-
-        @Override
-        public List<Subscriber> subscribers() {
-            return r.subscribers();
-        }
-
-        @Override
-        public void tap(PacketListener listener, boolean upstreamToo) {
-            r.tap(listener, upstreamToo);
-        }
-
-        @Override
-        public void inject(ByteBuf data) {
-            r.inject(data);
-        }
-
-        @Override
-        public void send(ByteBuf data, InetSocketAddress to) {
-            r.send(data, to);
-        }
-
-        @Override
-        public RelayStats stats() {
-            return r.stats();
-        }
-
-        @Override
-        public Optional<RtpStreamStats> rtpStats() {
-            return r.rtpStats();
-        }
-
-        @Override
-        public void close() {
-            r.close();
-        }
     }
 
-    /** A subscriber the control thread has not made yet (nothing copied to it until then). */
     private static final class Deferred implements Relay.Subscriber {
         final InetSocketAddress viewer;
         final InetSocketAddress source;
