@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.Set;
 
 /**
  * What both planes' relays share: the socket, the options, the tap, and the rule that decides which
@@ -49,6 +50,12 @@ abstract class AbstractRelay implements Relay, RelaySocket.Receiver {
     @Override
     public void expectSource(InetSocketAddress source) {
         options = options.withExpectedSource(source);
+        changed();
+    }
+
+    @Override
+    public void allowIdentities(Set<Integer> identities) {
+        options = options.withAllowedIdentities(identities);
         changed();
     }
 

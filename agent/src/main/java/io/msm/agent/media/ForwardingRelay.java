@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A relay that hands every call to another one: the base of wrappers that change one or two things
@@ -29,6 +30,11 @@ public abstract class ForwardingRelay implements Relay {
     @Override
     public void expectSource(InetSocketAddress source) {
         delegate.expectSource(source);
+    }
+
+    @Override
+    public void allowIdentities(Set<Integer> identities) {
+        delegate.allowIdentities(identities);
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -21,6 +22,12 @@ public interface Relay extends AutoCloseable {
      * is known.
      */
     void expectSource(InetSocketAddress source);
+
+    /**
+     * Restrict (or widen, with null) upstream to sources with one of these workload identities (see
+     * {@link RelayOptions#allowedIdentities()}); takes effect for the next packet.
+     */
+    void allowIdentities(Set<Integer> identities);
 
     /** Send copies to {@code viewer}, from {@link #local()}. */
     default Subscriber subscribe(InetSocketAddress viewer) {

@@ -1,6 +1,7 @@
 package io.msm.agent.media;
 
 import java.net.InetSocketAddress;
+import java.util.Set;
 
 /**
  * How a relay treats what reaches its port.
@@ -9,8 +10,16 @@ import java.net.InetSocketAddress;
  * @param expectedSource when set, only packets from this source (port 0: any port of that address)
  *     are upstream and replicated; null: every packet is upstream
  * @param others what happens to packets from other sources
+ * @param allowedIdentities when set, only packets whose source address has one of these numeric
+ *     workload identities ({@link io.msm.agent.identity.Identities}; {@code WORLD} = an address
+ *     with no identity) are upstream — checked in TC for kernel relays, before the copies, and
+ *     dropped and counted per group and reason otherwise; null: no identity check
  */
-public record RelayOptions(String label, InetSocketAddress expectedSource, Others others) {
+public record RelayOptions(
+        String label,
+        InetSocketAddress expectedSource,
+        Others others,
+        Set<Integer> allowedIdentities) {
     public enum Others {
         /** hand them to the relay's tap (e.g. viewers' RTCP receiver reports reach the proxy) */
         DELIVER_LOCAL,
@@ -25,6 +34,13 @@ public record RelayOptions(String label, InetSocketAddress expectedSource, Other
         if (others == null) {
             others = Others.DELIVER_LOCAL;
         }
+        if (allowedIdentities != null) {
+            allowedIdentities = Set.copyOf(allowedIdentities);
+        }
+    }
+
+    public RelayOptions(String label, InetSocketAddress expectedSource, Others others) {
+        this(label, expectedSource, others, null);
     }
 
     public static RelayOptions of(String label) {
@@ -32,10 +48,14 @@ public record RelayOptions(String label, InetSocketAddress expectedSource, Other
     }
 
     public RelayOptions withExpectedSource(InetSocketAddress src) {
-        return new RelayOptions(label, src, others);
+        return new RelayOptions(label, src, others, allowedIdentities);
     }
 
     public RelayOptions withOthers(Others o) {
-        return new RelayOptions(label, expectedSource, o);
+        return new RelayOptions(label, expectedSource, o, allowedIdentities);
+    }
+
+    public RelayOptions withAllowedIdentities(Set<Integer> ids) {
+        return new RelayOptions(label, expectedSource, others, ids);
     }
 }
