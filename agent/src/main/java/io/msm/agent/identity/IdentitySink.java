@@ -1,6 +1,7 @@
 package io.msm.agent.identity;
 
 import java.net.InetAddress;
+import java.util.Set;
 
 /**
  * Where the agent's view of "which address is which workload" is written: the kernel's identity map
@@ -24,6 +25,12 @@ public interface IdentitySink {
     /** {@code identity} is no longer used by any address or policy; its name may be dropped. */
     void forget(int identity);
 
+    /**
+     * After a (re)start's first full listing: every address not in {@code known} loses its identity
+     * (entries a previous agent left in the pinned map).
+     */
+    void retainOnly(Set<InetAddress> known);
+
     /** A sink that keeps nothing (no Kubernetes, or identities off). */
     IdentitySink NONE =
             new IdentitySink() {
@@ -38,5 +45,8 @@ public interface IdentitySink {
 
                 @Override
                 public void forget(int identity) {}
+
+                @Override
+                public void retainOnly(Set<InetAddress> known) {}
             };
 }

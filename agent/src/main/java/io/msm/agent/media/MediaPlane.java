@@ -1,5 +1,7 @@
 package io.msm.agent.media;
 
+import io.msm.agent.identity.IdentityLookup;
+import io.msm.agent.identity.IdentitySink;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -45,6 +47,18 @@ public interface MediaPlane extends AutoCloseable {
     default MediaAdmission.Share admission(String protocol) {
         return admission().share(protocol);
     }
+
+    /**
+     * Where the node's workload identities are written so this plane's relays can check who sent a
+     * packet (kernel: the identity map TC reads). A plane that does not check identities keeps
+     * nothing.
+     */
+    default IdentitySink identitySink() {
+        return IdentitySink.NONE;
+    }
+
+    /** How this plane's userspace relays learn who sent a packet (default: nobody is known). */
+    default void identityLookup(IdentityLookup lookup) {}
 
     @Override
     void close();
