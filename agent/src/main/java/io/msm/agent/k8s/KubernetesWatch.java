@@ -17,12 +17,20 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.config.AgentConfig;
 import io.msm.agent.config.ConfigException;
 import io.msm.agent.config.KubernetesSettings;
+import io.msm.agent.identity.AccessPolicy;
+import io.msm.agent.identity.IdentitySink;
+import io.msm.agent.identity.PodIdentities;
+import io.msm.agent.identity.StreamPolicies;
 import io.msm.agent.intercept.CgroupV2;
 import io.msm.agent.intercept.Interception;
 import io.msm.agent.intercept.PodInterceptor;
 import io.msm.agent.intercept.PodRef;
+import io.msm.agent.k8s.crd.StreamPolicy;
+import io.msm.agent.k8s.crd.StreamPolicyStatus;
 import io.msm.agent.k8s.crd.StreamRoute;
 import io.msm.agent.k8s.crd.StreamRouteStatus;
+import io.msm.agent.k8s.policy.PolicyCompiler;
+import io.msm.agent.k8s.policy.PolicyStatus;
 import io.msm.agent.k8s.probe.RtspProbe;
 import io.msm.agent.k8s.route.Route;
 import io.msm.agent.k8s.route.RouteCompiler;
@@ -73,7 +81,10 @@ import org.slf4j.LoggerFactory;
  *   <li>namespaces (only with interception: the namespace-wide opt-in);
  *   <li>Services and EndpointSlices — Service backends' endpoints;
  *   <li>StreamRoutes — the routing table;
- *   <li>the agents' own pods — who writes StreamRoute status.
+ *   <li>the agents' own pods — who writes StreamRoute status;
+ *   <li>every pod of the cluster — the workload identity of each pod address ({@link
+ *       PodIdentities}), written to the media plane's identity sink;
+ *   <li>StreamPolicies — who may publish and watch which paths ({@link StreamPolicies}).
  * </ul>
  *
  * Every event schedules one rebuild on the watcher's thread (events that arrive meanwhile are
@@ -107,6 +118,12 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<StreamRoute> routes;
     private SharedIndexInformer<Pod> agentPods;
+    private SharedIndexInformer<Pod> allPods;
+    private SharedIndexInformer<StreamPolicy> streamPolicies;
+    private final PodIdentities identities;
+    private final StreamPolicies policies;
+    private final AtomicBoolean policiesDirty = new AtomicBoolean();
+    private volatile List<PolicyCompiler.Compiled> compiledPolicies = List.of();
     private EndpointSliceIndex endpoints;
     private AgentPeers peers;
     private volatile boolean synced;
@@ -129,6 +146,22 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             PodInterceptor interceptor,
             Supplier<Collection<RouteTable.RtpFlow>> rtpFlows,
             RandomGenerator random) {
+        this(client, cfg, node, interceptor, rtpFlows, random, IdentitySink.NONE);
+    }
+
+    /**
+     * @param sink where pod addresses' workload identities are written (the media plane's)
+     */
+    public KubernetesWatch(
+            KubernetesClient client,
+            KubernetesSettings cfg,
+            String node,
+            PodInterceptor interceptor,
+            Supplier<Collection<RouteTable.RtpFlow>> rtpFlows,
+            RandomGenerator random,
+            IdentitySink sink) {
+        this.identities = new PodIdentities(sink, cfg.trustDomain());
+        this.policies = new StreamPolicies(identities);
         this.ownsClient = client == null;
         this.client = client != null ? client : new KubernetesClientBuilder().build();
         this.cfg = cfg;
@@ -179,6 +212,16 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         return table;
     }
 
+    /** Pod addresses → workload identities (the lookup the media plane and SIP ask). */
+    public PodIdentities identities() {
+        return identities;
+    }
+
+    /** Who may publish and watch which paths (what RTSP asks). */
+    public StreamPolicies policies() {
+        return policies;
+    }
+
     int statusWrites() {
         return statusWrites.get();
     }
@@ -203,7 +246,10 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         slices = client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(resync);
         slices.addIndexers(Map.of(EndpointSliceIndex.BY_SERVICE, EndpointSliceIndex::byService));
         routes = client.resources(StreamRoute.class).inAnyNamespace().runnableInformer(resync);
-        informers.addAll(List.of(nodePods, services, slices, routes));
+        allPods = client.pods().inAnyNamespace().runnableInformer(resync);
+        streamPolicies =
+                client.resources(StreamPolicy.class).inAnyNamespace().runnableInformer(resync);
+        informers.addAll(List.of(nodePods, services, slices, routes, allPods, streamPolicies));
         if (interceptor != null) {
             namespaces = client.namespaces().runnableInformer(resync);
             informers.add(namespaces);
@@ -233,10 +279,26 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             SharedIndexInformer<HasMetadata> h = (SharedIndexInformer<HasMetadata>) i;
             // pod and namespace events change interception; the others the routing table
             // (and the agents' pods the status writer, which every rebuild asks anew)
+            if (i == allPods) {
+                allPods.addEventHandler(identityHandler());
+                // the first full listing in (its events may still be on their way: the store is
+                // the truth), what a previous agent left in the sink goes
+                started.add(
+                        allPods.start()
+                                .toCompletableFuture()
+                                .thenRun(
+                                        () -> {
+                                            allPods.getStore().list().forEach(identities::upsert);
+                                            identities.synced();
+                                        }));
+                continue;
+            }
             h.addEventHandler(
                     i == nodePods || i == namespaces
                             ? onPods
-                            : i == agentPods ? handler(new AtomicBoolean()) : onRoutes);
+                            : i == agentPods
+                                    ? handler(new AtomicBoolean())
+                                    : i == streamPolicies ? handler(policiesDirty) : onRoutes);
             started.add(h.start().toCompletableFuture());
         }
         CompletableFuture.allOf(started.toArray(CompletableFuture[]::new))
@@ -253,6 +315,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                             synced = true;
                             routesDirty.set(true);
                             podsDirty.set(true);
+                            policiesDirty.set(true);
                             log.info(
                                     "kubernetes: watching node {}'s pods, services, endpointslices and streamroutes",
                                     node);
@@ -268,6 +331,26 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             c = c.getCause();
         }
         return c.getMessage();
+    }
+
+    /** Every pod of the cluster goes to the identity directory as its events arrive. */
+    private ResourceEventHandler<Pod> identityHandler() {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Pod p) {
+                identities.upsert(p);
+            }
+
+            @Override
+            public void onUpdate(Pod oldPod, Pod p) {
+                identities.upsert(p);
+            }
+
+            @Override
+            public void onDelete(Pod p, boolean deletedFinalStateUnknown) {
+                identities.delete(p);
+            }
+        };
     }
 
     private ResourceEventHandler<HasMetadata> handler(AtomicBoolean dirty) {
@@ -315,6 +398,9 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             if (podsDirty.getAndSet(false)) {
                 reconcileInterception();
             }
+            if (policiesDirty.getAndSet(false)) {
+                compilePolicies();
+            }
             if (!routesDirty.getAndSet(false)) {
                 writeStatus(); // the agents' pods may have changed who writes
                 return;
@@ -336,6 +422,29 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         } catch (RuntimeException e) {
             log.warn("kubernetes: rebuilding the routing table failed: {}", e.toString(), e);
         }
+    }
+
+    private void compilePolicies() {
+        List<PolicyCompiler.Compiled> compiled = new ArrayList<>();
+        List<AccessPolicy> enforced = new ArrayList<>();
+        for (StreamPolicy sp : streamPolicies.getStore().list()) {
+            PolicyCompiler.Compiled c = PolicyCompiler.compile(sp);
+            compiled.add(c);
+            if (c.policy() != null) {
+                enforced.add(c.policy());
+            }
+            if (c.problem() != null) {
+                log.warn(
+                        "StreamPolicy {} is invalid: {}{}",
+                        c.key(),
+                        c.problem(),
+                        c.policy() == null
+                                ? " (it covers no path)"
+                                : " (no in-cluster pod may publish or watch its paths until fixed)");
+            }
+        }
+        compiledPolicies = List.copyOf(compiled);
+        policies.update(enforced);
     }
 
     private void reconcileInterception() {
@@ -444,6 +553,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             return;
         }
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        writePolicyStatus(now);
         for (StreamRoute sr : routes.getStore().list()) {
             Optional<RouteTable.RouteView> v = table.view(sr.key());
             if (v.isEmpty()) {
@@ -476,9 +586,57 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         }
     }
 
+    private void writePolicyStatus(String now) {
+        Map<String, PolicyCompiler.Compiled> byKey = new LinkedHashMap<>();
+        for (PolicyCompiler.Compiled c : compiledPolicies) {
+            byKey.put(c.key(), c);
+        }
+        for (StreamPolicy sp : streamPolicies.getStore().list()) {
+            PolicyCompiler.Compiled c = byKey.get(sp.key());
+            if (c == null) {
+                continue;
+            }
+            StreamPolicyStatus want = PolicyStatus.of(c, node, sp.getStatus(), now);
+            if (PolicyStatus.same(want, sp.getStatus())) {
+                continue;
+            }
+            StreamPolicy copy = client.getKubernetesSerialization().clone(sp);
+            copy.setStatus(want);
+            try {
+                client.resources(StreamPolicy.class)
+                        .inNamespace(sp.getMetadata().getNamespace())
+                        .resource(copy)
+                        .updateStatus();
+                statusWrites.incrementAndGet();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == 409 || e.getCode() == 404) {
+                    continue;
+                }
+                log.warn(
+                        "cannot write status of StreamPolicy {}: {} (is streampolicies/status update"
+                                + " allowed by the agent's ClusterRole?)",
+                        sp.key(),
+                        e.getMessage());
+            }
+        }
+    }
+
     @Override
     public boolean ready() {
         return synced;
+    }
+
+    /** Why this watcher is not ready yet (for /readyz), or empty. */
+    public Optional<String> waitingFor() {
+        if (synced) {
+            return Optional.empty();
+        }
+        List<String> w = new ArrayList<>();
+        if (!identities.isSynced()) {
+            w.add("the cluster's pods (workload identities)");
+        }
+        w.add("the first listing of every informer");
+        return Optional.of("kubernetes: waiting for " + String.join(" and ", w));
     }
 
     @Override
@@ -489,6 +647,13 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                 + cfg.probeInterval().toMillis()
                 + " ms), status "
                 + cfg.status().name().toLowerCase(Locale.ROOT)
+                + ", identities in trust domain "
+                + cfg.trustDomain()
+                + " ("
+                + identities.size()
+                + " pod addresses), "
+                + policies.policies().size()
+                + " StreamPolicies"
                 + (interceptor == null
                         ? ", interception off"
                         : ", interception by "
@@ -528,6 +693,12 @@ public final class KubernetesWatch implements io.msm.agent.Service {
      */
     public static KubernetesWatch forAgent(
             AgentConfig agentCfg, Datapath datapath, MeterRegistry registry) {
+        return forAgent(agentCfg, datapath, registry, IdentitySink.NONE);
+    }
+
+    /** As above, writing pod addresses' identities to {@code sink} (the media plane's). */
+    public static KubernetesWatch forAgent(
+            AgentConfig agentCfg, Datapath datapath, MeterRegistry registry, IdentitySink sink) {
         KubernetesSettings k = agentCfg.kubernetes();
         String node = nodeName(k);
         Interception icpt = null;
@@ -574,7 +745,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                         "cannot read " + k.kubeconfig().get() + ": " + e.getMessage());
             }
         }
-        KubernetesWatch w = new KubernetesWatch(client, k, node, icpt, flows, new Random());
+        KubernetesWatch w = new KubernetesWatch(client, k, node, icpt, flows, new Random(), sink);
         w.ownsClientAnyway = client != null;
         if (icpt != null) {
             w.owned.add(icpt);
@@ -604,6 +775,15 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                     .tag("state", st.name().toLowerCase(Locale.ROOT))
                     .register(registry);
         }
+        Gauge.builder("msm.identity.addresses", identities, PodIdentities::size)
+                .description("pod addresses with a workload identity (cluster-wide)")
+                .register(registry);
+        Gauge.builder("msm.identity.identities", identities, PodIdentities::identities)
+                .description("distinct workload identities (namespace + ServiceAccount) in use")
+                .register(registry);
+        Gauge.builder("msm.k8s.policies", policies, p -> p.policies().size())
+                .description("StreamPolicies enforced (valid or fail-closed)")
+                .register(registry);
         FunctionCounter.builder("msm.k8s.status.writes", this, w -> w.statusWrites.get())
                 .description("StreamRoute status updates written")
                 .register(registry);
