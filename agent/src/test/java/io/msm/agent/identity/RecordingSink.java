@@ -8,9 +8,9 @@ import java.util.Map;
 import java.util.Set;
 
 /** An identity sink that keeps what it was told, and the order it was told in. */
-final class RecordingSink implements IdentitySink {
-    final List<String> calls = new ArrayList<>();
-    final Map<InetAddress, Integer> map = new HashMap<>();
+public final class RecordingSink implements IdentitySink {
+    public final List<String> calls = new ArrayList<>();
+    public final Map<InetAddress, Integer> map = new HashMap<>();
     final Map<Integer, String> names = new HashMap<>();
 
     @Override
@@ -49,7 +49,7 @@ final class RecordingSink implements IdentitySink {
         map.keySet().retainAll(known);
     }
 
-    synchronized String nameAt(InetAddress a) {
+    public synchronized String nameAt(InetAddress a) {
         Integer id = map.get(a);
         return id == null ? null : names.get(id);
     }
