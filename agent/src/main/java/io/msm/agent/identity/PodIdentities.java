@@ -329,18 +329,19 @@ public final class PodIdentities implements IdentityLookup {
         WorkloadIdentity want = null;
         if (c != null && c.size() == 1) {
             want = pods.get(c.iterator().next()).workload();
-        } else if (c != null && c.size() > 1) {
-            log.warn(
-                    "identities: {} is claimed by {} live pods: no identity until one lets go",
-                    a.getHostAddress(),
-                    c.size());
         }
         Integer have = published.get(a);
         WorkloadIdentity had = have == null ? null : byNumber.get(have);
-        if (want != null && want.equals(had)) {
-            return false;
+        if (want == null ? have == null : want.equals(had)) {
+            return false; // nothing changes for this address
         }
         if (have != null) {
+            if (want == null && c != null && c.size() > 1) {
+                log.warn(
+                        "identities: {} is claimed by {} live pods: no identity until one lets go",
+                        a.getHostAddress(),
+                        c.size());
+            }
             // removal before reuse: the address never carries the old identity into the new hands
             published.remove(a);
             sink.remove(a);
