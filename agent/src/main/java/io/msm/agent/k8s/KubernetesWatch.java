@@ -17,7 +17,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.config.AgentConfig;
 import io.msm.agent.config.ConfigException;
 import io.msm.agent.config.KubernetesSettings;
-import io.msm.agent.identity.AccessPolicy;
 import io.msm.agent.identity.IdentitySink;
 import io.msm.agent.identity.PodIdentities;
 import io.msm.agent.identity.StreamPolicies;
@@ -26,7 +25,6 @@ import io.msm.agent.intercept.Interception;
 import io.msm.agent.intercept.PodInterceptor;
 import io.msm.agent.intercept.PodRef;
 import io.msm.agent.k8s.crd.StreamPolicy;
-import io.msm.agent.k8s.crd.StreamPolicyStatus;
 import io.msm.agent.k8s.crd.StreamRoute;
 import io.msm.agent.k8s.crd.StreamRouteStatus;
 import io.msm.agent.k8s.policy.PolicyCompiler;
@@ -55,6 +53,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -425,26 +424,12 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     }
 
     private void compilePolicies() {
-        List<PolicyCompiler.Compiled> compiled = new ArrayList<>();
-        List<AccessPolicy> enforced = new ArrayList<>();
-        for (StreamPolicy sp : streamPolicies.getStore().list()) {
-            PolicyCompiler.Compiled c = PolicyCompiler.compile(sp);
-            compiled.add(c);
-            if (c.policy() != null) {
-                enforced.add(c.policy());
-            }
-            if (c.problem() != null) {
-                log.warn(
-                        "StreamPolicy {} is invalid: {}{}",
-                        c.key(),
-                        c.problem(),
-                        c.policy() == null
-                                ? " (it covers no path)"
-                                : " (no in-cluster pod may publish or watch its paths until fixed)");
-            }
-        }
-        compiledPolicies = List.copyOf(compiled);
-        policies.update(enforced);
+        compiledPolicies = PolicyCompiler.compileAll(streamPolicies.getStore().list());
+        policies.update(
+                compiledPolicies.stream()
+                        .map(PolicyCompiler.Compiled::policy)
+                        .filter(Objects::nonNull)
+                        .toList());
     }
 
     private void reconcileInterception() {
@@ -553,7 +538,9 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             return;
         }
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        writePolicyStatus(now);
+        statusWrites.addAndGet(
+                PolicyStatus.write(
+                        client, streamPolicies.getStore().list(), compiledPolicies, node, now));
         for (StreamRoute sr : routes.getStore().list()) {
             Optional<RouteTable.RouteView> v = table.view(sr.key());
             if (v.isEmpty()) {
@@ -581,41 +568,6 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                         "cannot write status of StreamRoute {}: {} (is streamroutes/status update allowed by the "
                                 + "agent's ClusterRole?)",
                         sr.key(),
-                        e.getMessage());
-            }
-        }
-    }
-
-    private void writePolicyStatus(String now) {
-        Map<String, PolicyCompiler.Compiled> byKey = new LinkedHashMap<>();
-        for (PolicyCompiler.Compiled c : compiledPolicies) {
-            byKey.put(c.key(), c);
-        }
-        for (StreamPolicy sp : streamPolicies.getStore().list()) {
-            PolicyCompiler.Compiled c = byKey.get(sp.key());
-            if (c == null) {
-                continue;
-            }
-            StreamPolicyStatus want = PolicyStatus.of(c, node, sp.getStatus(), now);
-            if (PolicyStatus.same(want, sp.getStatus())) {
-                continue;
-            }
-            StreamPolicy copy = client.getKubernetesSerialization().clone(sp);
-            copy.setStatus(want);
-            try {
-                client.resources(StreamPolicy.class)
-                        .inNamespace(sp.getMetadata().getNamespace())
-                        .resource(copy)
-                        .updateStatus();
-                statusWrites.incrementAndGet();
-            } catch (KubernetesClientException e) {
-                if (e.getCode() == 409 || e.getCode() == 404) {
-                    continue;
-                }
-                log.warn(
-                        "cannot write status of StreamPolicy {}: {} (is streampolicies/status update"
-                                + " allowed by the agent's ClusterRole?)",
-                        sp.key(),
                         e.getMessage());
             }
         }

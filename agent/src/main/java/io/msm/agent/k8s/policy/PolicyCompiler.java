@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns a StreamPolicy resource into an {@link AccessPolicy}. The API server validates the schema,
@@ -15,6 +17,8 @@ import java.util.regex.Pattern;
  * enforced closed (no in-cluster peer admitted), never as "everyone".
  */
 public final class PolicyCompiler {
+    private static final Logger log = LoggerFactory.getLogger(PolicyCompiler.class);
+
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final Pattern DNS_SUBDOMAIN =
             Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
@@ -82,6 +86,25 @@ public final class PolicyCompiler {
         AccessPolicy p =
                 matchOk ? new AccessPolicy(key, exact, path, publish, watch, problem) : null;
         return new Compiled(key, gen, p, problem);
+    }
+
+    /** Every policy compiled; invalid ones logged with what is wrong and what that means. */
+    public static List<Compiled> compileAll(List<StreamPolicy> all) {
+        List<Compiled> out = new ArrayList<>();
+        for (StreamPolicy sp : all) {
+            Compiled c = compile(sp);
+            out.add(c);
+            if (c.problem() != null) {
+                log.warn(
+                        "StreamPolicy {} is invalid: {}{}",
+                        c.key(),
+                        c.problem(),
+                        c.policy() == null
+                                ? " (it covers no path)"
+                                : " (no in-cluster pod may publish or watch its paths until fixed)");
+            }
+        }
+        return List.copyOf(out);
     }
 
     private static List<AccessPolicy.Peer> peers(

@@ -1,12 +1,19 @@
 package io.msm.agent.k8s.policy;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.msm.agent.identity.AccessPolicy;
+import io.msm.agent.k8s.crd.StreamPolicy;
 import io.msm.agent.k8s.crd.StreamPolicyStatus;
 import io.msm.agent.k8s.crd.StreamRouteStatus;
 import io.msm.agent.k8s.route.RouteStatus;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A StreamPolicy's status:
@@ -20,6 +27,8 @@ import java.util.Objects;
  * </ul>
  */
 public final class PolicyStatus {
+    private static final Logger log = LoggerFactory.getLogger(PolicyStatus.class);
+
     public static final String ACCEPTED = "Accepted";
     public static final String ENFORCED = "Enforced";
 
@@ -95,6 +104,52 @@ public final class PolicyStatus {
                         prev,
                         now));
         return s;
+    }
+
+    /**
+     * Writes each policy's status where it changed (status subresource); returns how many were
+     * written. A conflict or a deleted policy is left to the next round.
+     */
+    public static int write(
+            KubernetesClient client,
+            List<StreamPolicy> policies,
+            List<PolicyCompiler.Compiled> compiled,
+            String node,
+            String now) {
+        Map<String, PolicyCompiler.Compiled> byKey = new HashMap<>();
+        for (PolicyCompiler.Compiled c : compiled) {
+            byKey.put(c.key(), c);
+        }
+        int written = 0;
+        for (StreamPolicy sp : policies) {
+            PolicyCompiler.Compiled c = byKey.get(sp.key());
+            if (c == null) {
+                continue;
+            }
+            StreamPolicyStatus want = of(c, node, sp.getStatus(), now);
+            if (same(want, sp.getStatus())) {
+                continue;
+            }
+            StreamPolicy copy = client.getKubernetesSerialization().clone(sp);
+            copy.setStatus(want);
+            try {
+                client.resources(StreamPolicy.class)
+                        .inNamespace(sp.getMetadata().getNamespace())
+                        .resource(copy)
+                        .updateStatus();
+                written++;
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == 409 || e.getCode() == 404) {
+                    continue;
+                }
+                log.warn(
+                        "cannot write status of StreamPolicy {}: {} (is streampolicies/status update"
+                                + " allowed by the agent's ClusterRole?)",
+                        sp.key(),
+                        e.getMessage());
+            }
+        }
+        return written;
     }
 
     private static String rules(List<AccessPolicy.Peer> r) {
