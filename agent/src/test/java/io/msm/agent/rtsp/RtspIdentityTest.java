@@ -302,6 +302,30 @@ class RtspIdentityTest {
     }
 
     @Test
+    void aViewerWhosePodLosesTheLabelThePolicyAsksForIsEnded() throws Exception {
+        Pod labelled =
+                new PodBuilder(pod("lab", "vlc-2", "other", address("127.0.0.6")))
+                        .editMetadata()
+                        .addToLabels("role", "viewer")
+                        .endMetadata()
+                        .build();
+        pods.upsert(labelled);
+        policies.update(
+                List.of(
+                        camPolicy(
+                                List.of(
+                                        new AccessPolicy.Peer(
+                                                "*", null, Map.of("role", "viewer"))))));
+        assertEquals(200, publish(client(CAMERA, null, null)));
+        RtspTestClient v = client(address("127.0.0.6"), null, null);
+        assertEquals(200, watch(v));
+        pods.upsert(
+                new PodBuilder(labelled).editMetadata().withLabels(Map.of()).endMetadata().build());
+        await("the viewer's connection closes", () -> !v.c.isOpen());
+        assertEquals(1, srv.sessionCount());
+    }
+
+    @Test
     void withoutAPolicyNothingChanges() throws Exception {
         policies.update(List.of());
         RtspTestClient c = client(CAMERA, null, null);
