@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodIP;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.msm.agent.identity.Identities;
 import io.msm.agent.identity.PathAccess;
 import io.msm.agent.identity.RecordingSink;
@@ -248,9 +249,19 @@ class StreamPolicyWatchTest {
                                         .check("cam", PathAccess.Action.PUBLISH, addr("10.1.0.2"))
                                         .verdict()
                                 == PathAccess.Verdict.ALLOWED);
-        StreamPolicy p = read("video", "cams");
-        p.getSpec().publish = List.of(peer(null, "somebody-else"));
-        mock.client.resources(StreamPolicy.class).inNamespace("video").resource(p).update();
+        // the agent writes status meanwhile: edit the latest version, again on a conflict
+        for (int attempt = 0; ; attempt++) {
+            StreamPolicy p = read("video", "cams");
+            p.getSpec().publish = List.of(peer(null, "somebody-else"));
+            try {
+                mock.client.resources(StreamPolicy.class).inNamespace("video").resource(p).update();
+                break;
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt > 20) {
+                    throw e;
+                }
+            }
+        }
         KubernetesWatchTest.await(
                 "denied after the edit",
                 () ->
