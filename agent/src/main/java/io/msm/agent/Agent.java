@@ -243,6 +243,16 @@ public final class Agent implements AutoCloseable {
                         () -> ready,
                         heartbeats,
                         Map.copyOf(endpoints));
+        metrics.waitingFor(
+                () -> {
+                    List<String> w = new ArrayList<>();
+                    for (Service s : services) {
+                        if (s instanceof KubernetesWatch k) {
+                            k.waitingFor().ifPresent(w::add);
+                        }
+                    }
+                    return w;
+                });
     }
 
     private void logStartup() {
@@ -323,7 +333,23 @@ public final class Agent implements AutoCloseable {
     public static List<Service> defaultServices(Agent a) {
         List<Service> s = new ArrayList<>();
         s.add(new StaticStreams(a.config().streams(), a.mediaPlane()));
-        s.add(
+        KubernetesWatch k = null;
+        if (a.config().kubernetes().active()) {
+            // pod addresses' workload identities go to the media plane (the kernel's identity map)
+            k =
+                    KubernetesWatch.forAgent(
+                            a.config(),
+                            a.owner == null ? null : a.owner.datapath(),
+                            a.registry(),
+                            a.mediaPlane().identitySink());
+            a.mediaPlane().identityLookup(k.identities());
+            a.streamRoutes = k.routes();
+        } else if (!a.config().sip().security().trustedIdentities().isEmpty()) {
+            log.warn(
+                    "sip.trusted-identities is set but kubernetes is off: no caller has a workload"
+                            + " identity, only sip.trusted applies");
+        }
+        RtspServer rtsp =
                 new RtspServer(
                                 a.config().rtspListen(),
                                 a.config().rtsp(),
@@ -331,12 +357,12 @@ public final class Agent implements AutoCloseable {
                                 // SIP
                                 a.mediaPlane().admission("rtsp").plane(a.mediaPlane()),
                                 a.registry())
-                        .withRoutes(a::streamRoutes));
-        if (a.config().kubernetes().active()) {
-            KubernetesWatch k =
-                    KubernetesWatch.forAgent(
-                            a.config(), a.owner == null ? null : a.owner.datapath(), a.registry());
-            a.streamRoutes = k.routes();
+                        .withRoutes(a::streamRoutes);
+        if (k != null) {
+            rtsp.withAccess(k.policies());
+        }
+        s.add(rtsp);
+        if (k != null) {
             s.add(k);
         }
         SipService sip =
@@ -345,6 +371,9 @@ public final class Agent implements AutoCloseable {
                         a.config().sipListen().socketAddress(),
                         a.mediaPlane(),
                         a.registry());
+        if (k != null) {
+            sip.withIdentities(k.identities());
+        }
         a.addEndpoint("/calls", sip::callsJson);
         s.add(sip);
         return s;

@@ -84,8 +84,18 @@ final class Manifests {
         return one(ConfigMap.class, "ConfigMap");
     }
 
+    /** The StreamRoute CRD. */
     CustomResourceDefinition crd() {
-        return one(CustomResourceDefinition.class, "CustomResourceDefinition");
+        return crd("streamroutes.msm.io");
+    }
+
+    /** The CRD of that name; fails when there is none. */
+    CustomResourceDefinition crd(String name) {
+        return ofKind("CustomResourceDefinition").stream()
+                .filter(o -> name.equals(o.getMetadata().getName()))
+                .map(CustomResourceDefinition.class::cast)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no CRD " + name + ": " + kinds()));
     }
 
     GenericKubernetesResource serviceMonitor() {

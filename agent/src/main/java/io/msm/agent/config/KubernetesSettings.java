@@ -1,5 +1,6 @@
 package io.msm.agent.config;
 
+import io.msm.agent.identity.WorkloadIdentity;
 import java.net.Inet4Address;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +24,7 @@ import java.util.Optional;
  *   status: elect                 # elect | always | never: who writes StreamRoute status
  *   agent-namespace: ""           # where the agents' pods are (default: the service account's namespace)
  *   agent-selector: app.kubernetes.io/component=agent   # labels of the agents' pods (for elect)
+ *   trust-domain: cluster.local   # SPIFFE trust domain of workload identities: spiffe://&lt;td&gt;/ns/&lt;ns&gt;/sa/&lt;sa&gt;
  *   intercept:
  *     enabled: true               # node-wide switch; pods still opt in with the label/annotation
  *     label: msm.io/intercept     # pod label or annotation, or namespace label: "true" opts in, "false" out
@@ -43,6 +45,7 @@ public record KubernetesSettings(
         StatusWriter status,
         Optional<String> agentNamespace,
         String agentSelector,
+        String trustDomain,
         Intercept intercept) {
 
     public static final String SERVICE_ACCOUNT_DIR =
@@ -124,6 +127,11 @@ public record KubernetesSettings(
                     n.field("agent-selector"),
                     "must be label=value[,label=value...] (got '" + selector + "')");
         }
+        String td = n.string("trust-domain", "cluster.local");
+        String tdProblem = WorkloadIdentity.trustDomainProblem(td);
+        if (tdProblem != null) {
+            throw new ConfigException(n.field("trust-domain"), tdProblem);
+        }
 
         ConfigNode i = n.section("intercept");
         boolean on = i.bool("enabled", true);
@@ -170,6 +178,7 @@ public record KubernetesSettings(
                 status,
                 ns.isEmpty() ? Optional.empty() : Optional.of(ns),
                 selector,
+                td,
                 new Intercept(
                         on,
                         label,

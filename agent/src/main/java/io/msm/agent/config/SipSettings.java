@@ -2,6 +2,7 @@ package io.msm.agent.config;
 
 import io.msm.agent.auth.CidrSet;
 import io.msm.agent.auth.DigestAlgorithm;
+import io.msm.agent.identity.SpiffeIdSet;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,6 +40,8 @@ import java.util.Locale;
  *     reload: 10s                  # how often cert/key/ca are checked for changes
  *   # who may do what (no open relay; see {@link Security})
  *   trusted: []                    # CIDRs whose requests may go anywhere without authentication
+ *   trusted-identities: []         # in a cluster: pods' SPIFFE IDs trusted the same way, e.g.
+ *                                  # spiffe://cluster.local/ns/pbx/sa/asterisk, spiffe://cluster.local/ns/pbx/sa/*
  *   users-file: ""                 # HA1 users file (msm-agent passwd); "" = no users
  *   realm: msm                     # Digest realm (the users file's realm)
  *   max-media-lines: 4             # m= lines per SDP; more get 488
@@ -120,6 +123,8 @@ public record SipSettings(
      * the user's own Digest credentials (or a trusted source).
      *
      * @param trusted sources that may route anywhere and change any binding without authentication
+     * @param trustedIdentities pods (by workload identity, in a cluster) trusted like {@code
+     *     trusted} sources
      * @param usersFile Digest users (HA1 hashes); null: nobody can authenticate
      * @param realm the Digest realm
      * @param nonceLifetime how long a nonce is good for (then stale=true)
@@ -140,6 +145,7 @@ public record SipSettings(
      */
     public record Security(
             CidrSet trusted,
+            SpiffeIdSet trustedIdentities,
             Path usersFile,
             String realm,
             Duration nonceLifetime,
@@ -159,6 +165,17 @@ public record SipSettings(
 
         public static Security read(ConfigNode n) {
             CidrSet trusted = n.cidrs("trusted", List.of());
+            List<String> ids =
+                    n.list(
+                            "trusted-identities",
+                            List.of(),
+                            e -> {
+                                String why = SpiffeIdSet.problem(e.text());
+                                if (why != null) {
+                                    throw new ConfigException(e.field(), why);
+                                }
+                                return e.text();
+                            });
             String uf = n.string("users-file", "");
             Path users = null;
             if (uf != null && !uf.isBlank()) {
@@ -223,6 +240,7 @@ public record SipSettings(
             c.done();
             return new Security(
                     trusted,
+                    SpiffeIdSet.of(ids),
                     users,
                     realm,
                     nonce,

@@ -17,12 +17,18 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.config.AgentConfig;
 import io.msm.agent.config.ConfigException;
 import io.msm.agent.config.KubernetesSettings;
+import io.msm.agent.identity.IdentitySink;
+import io.msm.agent.identity.PodIdentities;
+import io.msm.agent.identity.StreamPolicies;
 import io.msm.agent.intercept.CgroupV2;
 import io.msm.agent.intercept.Interception;
 import io.msm.agent.intercept.PodInterceptor;
 import io.msm.agent.intercept.PodRef;
+import io.msm.agent.k8s.crd.StreamPolicy;
 import io.msm.agent.k8s.crd.StreamRoute;
 import io.msm.agent.k8s.crd.StreamRouteStatus;
+import io.msm.agent.k8s.policy.PolicyCompiler;
+import io.msm.agent.k8s.policy.PolicyStatus;
 import io.msm.agent.k8s.probe.RtspProbe;
 import io.msm.agent.k8s.route.Route;
 import io.msm.agent.k8s.route.RouteCompiler;
@@ -47,6 +53,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -73,7 +80,10 @@ import org.slf4j.LoggerFactory;
  *   <li>namespaces (only with interception: the namespace-wide opt-in);
  *   <li>Services and EndpointSlices — Service backends' endpoints;
  *   <li>StreamRoutes — the routing table;
- *   <li>the agents' own pods — who writes StreamRoute status.
+ *   <li>the agents' own pods — who writes StreamRoute status;
+ *   <li>every pod of the cluster — the workload identity of each pod address ({@link
+ *       PodIdentities}), written to the media plane's identity sink;
+ *   <li>StreamPolicies — who may publish and watch which paths ({@link StreamPolicies}).
  * </ul>
  *
  * Every event schedules one rebuild on the watcher's thread (events that arrive meanwhile are
@@ -107,6 +117,12 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<StreamRoute> routes;
     private SharedIndexInformer<Pod> agentPods;
+    private SharedIndexInformer<Pod> allPods;
+    private SharedIndexInformer<StreamPolicy> streamPolicies;
+    private final PodIdentities identities;
+    private final StreamPolicies policies;
+    private final AtomicBoolean policiesDirty = new AtomicBoolean();
+    private volatile List<PolicyCompiler.Compiled> compiledPolicies = List.of();
     private EndpointSliceIndex endpoints;
     private AgentPeers peers;
     private volatile boolean synced;
@@ -129,6 +145,22 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             PodInterceptor interceptor,
             Supplier<Collection<RouteTable.RtpFlow>> rtpFlows,
             RandomGenerator random) {
+        this(client, cfg, node, interceptor, rtpFlows, random, IdentitySink.NONE);
+    }
+
+    /**
+     * @param sink where pod addresses' workload identities are written (the media plane's)
+     */
+    public KubernetesWatch(
+            KubernetesClient client,
+            KubernetesSettings cfg,
+            String node,
+            PodInterceptor interceptor,
+            Supplier<Collection<RouteTable.RtpFlow>> rtpFlows,
+            RandomGenerator random,
+            IdentitySink sink) {
+        this.identities = new PodIdentities(sink, cfg.trustDomain());
+        this.policies = new StreamPolicies(identities);
         this.ownsClient = client == null;
         this.client = client != null ? client : new KubernetesClientBuilder().build();
         this.cfg = cfg;
@@ -179,6 +211,16 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         return table;
     }
 
+    /** Pod addresses → workload identities (the lookup the media plane and SIP ask). */
+    public PodIdentities identities() {
+        return identities;
+    }
+
+    /** Who may publish and watch which paths (what RTSP asks). */
+    public StreamPolicies policies() {
+        return policies;
+    }
+
     int statusWrites() {
         return statusWrites.get();
     }
@@ -203,7 +245,10 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         slices = client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(resync);
         slices.addIndexers(Map.of(EndpointSliceIndex.BY_SERVICE, EndpointSliceIndex::byService));
         routes = client.resources(StreamRoute.class).inAnyNamespace().runnableInformer(resync);
-        informers.addAll(List.of(nodePods, services, slices, routes));
+        allPods = client.pods().inAnyNamespace().runnableInformer(resync);
+        streamPolicies =
+                client.resources(StreamPolicy.class).inAnyNamespace().runnableInformer(resync);
+        informers.addAll(List.of(nodePods, services, slices, routes, allPods, streamPolicies));
         if (interceptor != null) {
             namespaces = client.namespaces().runnableInformer(resync);
             informers.add(namespaces);
@@ -233,10 +278,26 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             SharedIndexInformer<HasMetadata> h = (SharedIndexInformer<HasMetadata>) i;
             // pod and namespace events change interception; the others the routing table
             // (and the agents' pods the status writer, which every rebuild asks anew)
+            if (i == allPods) {
+                allPods.addEventHandler(identityHandler());
+                // the first full listing in (its events may still be on their way: the store is
+                // the truth), what a previous agent left in the sink goes
+                started.add(
+                        allPods.start()
+                                .toCompletableFuture()
+                                .thenRun(
+                                        () -> {
+                                            allPods.getStore().list().forEach(identities::upsert);
+                                            identities.synced();
+                                        }));
+                continue;
+            }
             h.addEventHandler(
                     i == nodePods || i == namespaces
                             ? onPods
-                            : i == agentPods ? handler(new AtomicBoolean()) : onRoutes);
+                            : i == agentPods
+                                    ? handler(new AtomicBoolean())
+                                    : i == streamPolicies ? handler(policiesDirty) : onRoutes);
             started.add(h.start().toCompletableFuture());
         }
         CompletableFuture.allOf(started.toArray(CompletableFuture[]::new))
@@ -253,6 +314,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                             synced = true;
                             routesDirty.set(true);
                             podsDirty.set(true);
+                            policiesDirty.set(true);
                             log.info(
                                     "kubernetes: watching node {}'s pods, services, endpointslices and streamroutes",
                                     node);
@@ -268,6 +330,26 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             c = c.getCause();
         }
         return c.getMessage();
+    }
+
+    /** Every pod of the cluster goes to the identity directory as its events arrive. */
+    private ResourceEventHandler<Pod> identityHandler() {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Pod p) {
+                identities.upsert(p);
+            }
+
+            @Override
+            public void onUpdate(Pod oldPod, Pod p) {
+                identities.upsert(p);
+            }
+
+            @Override
+            public void onDelete(Pod p, boolean deletedFinalStateUnknown) {
+                identities.delete(p);
+            }
+        };
     }
 
     private ResourceEventHandler<HasMetadata> handler(AtomicBoolean dirty) {
@@ -315,6 +397,9 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             if (podsDirty.getAndSet(false)) {
                 reconcileInterception();
             }
+            if (policiesDirty.getAndSet(false)) {
+                compilePolicies();
+            }
             if (!routesDirty.getAndSet(false)) {
                 writeStatus(); // the agents' pods may have changed who writes
                 return;
@@ -336,6 +421,15 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         } catch (RuntimeException e) {
             log.warn("kubernetes: rebuilding the routing table failed: {}", e.toString(), e);
         }
+    }
+
+    private void compilePolicies() {
+        compiledPolicies = PolicyCompiler.compileAll(streamPolicies.getStore().list());
+        policies.update(
+                compiledPolicies.stream()
+                        .map(PolicyCompiler.Compiled::policy)
+                        .filter(Objects::nonNull)
+                        .toList());
     }
 
     private void reconcileInterception() {
@@ -444,6 +538,9 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             return;
         }
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        statusWrites.addAndGet(
+                PolicyStatus.write(
+                        client, streamPolicies.getStore().list(), compiledPolicies, node, now));
         for (StreamRoute sr : routes.getStore().list()) {
             Optional<RouteTable.RouteView> v = table.view(sr.key());
             if (v.isEmpty()) {
@@ -481,6 +578,19 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         return synced;
     }
 
+    /** Why this watcher is not ready yet (for /readyz), or empty. */
+    public Optional<String> waitingFor() {
+        if (synced) {
+            return Optional.empty();
+        }
+        List<String> w = new ArrayList<>();
+        if (!identities.isSynced()) {
+            w.add("the cluster's pods (workload identities)");
+        }
+        w.add("the first listing of every informer");
+        return Optional.of("kubernetes: waiting for " + String.join(" and ", w));
+    }
+
     @Override
     public String describe() {
         return "kubernetes: node "
@@ -489,6 +599,13 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                 + cfg.probeInterval().toMillis()
                 + " ms), status "
                 + cfg.status().name().toLowerCase(Locale.ROOT)
+                + ", identities in trust domain "
+                + cfg.trustDomain()
+                + " ("
+                + identities.size()
+                + " pod addresses), "
+                + policies.policies().size()
+                + " StreamPolicies"
                 + (interceptor == null
                         ? ", interception off"
                         : ", interception by "
@@ -528,6 +645,12 @@ public final class KubernetesWatch implements io.msm.agent.Service {
      */
     public static KubernetesWatch forAgent(
             AgentConfig agentCfg, Datapath datapath, MeterRegistry registry) {
+        return forAgent(agentCfg, datapath, registry, IdentitySink.NONE);
+    }
+
+    /** As above, writing pod addresses' identities to {@code sink} (the media plane's). */
+    public static KubernetesWatch forAgent(
+            AgentConfig agentCfg, Datapath datapath, MeterRegistry registry, IdentitySink sink) {
         KubernetesSettings k = agentCfg.kubernetes();
         String node = nodeName(k);
         Interception icpt = null;
@@ -574,7 +697,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                         "cannot read " + k.kubeconfig().get() + ": " + e.getMessage());
             }
         }
-        KubernetesWatch w = new KubernetesWatch(client, k, node, icpt, flows, new Random());
+        KubernetesWatch w = new KubernetesWatch(client, k, node, icpt, flows, new Random(), sink);
         w.ownsClientAnyway = client != null;
         if (icpt != null) {
             w.owned.add(icpt);
@@ -604,6 +727,15 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                     .tag("state", st.name().toLowerCase(Locale.ROOT))
                     .register(registry);
         }
+        Gauge.builder("msm.identity.addresses", identities, PodIdentities::size)
+                .description("pod addresses with a workload identity (cluster-wide)")
+                .register(registry);
+        Gauge.builder("msm.identity.identities", identities, PodIdentities::identities)
+                .description("distinct workload identities (namespace + ServiceAccount) in use")
+                .register(registry);
+        Gauge.builder("msm.k8s.policies", policies, p -> p.policies().size())
+                .description("StreamPolicies enforced (valid or fail-closed)")
+                .register(registry);
         FunctionCounter.builder("msm.k8s.status.writes", this, w -> w.statusWrites.get())
                 .description("StreamRoute status updates written")
                 .register(registry);

@@ -72,6 +72,7 @@ public final class MetricsServer implements AutoCloseable {
     private final Runnable beforeScrape;
     private final BooleanSupplier healthy;
     private final BooleanSupplier ready;
+    private volatile Supplier<List<String>> waiting = List::of;
     private final Heartbeats heartbeats;
     private final Map<String, Supplier<String>> json;
     private final Refusals refusals;
@@ -307,11 +308,20 @@ public final class MetricsServer implements AutoCloseable {
         }
     }
 
+    /**
+     * What the agent still waits for besides starting (e.g. the Kubernetes informers' first
+     * listing): /readyz fails, naming it, while the list is not empty.
+     */
+    public void waitingFor(Supplier<List<String>> w) {
+        this.waiting = w;
+    }
+
     private List<String> notReady() {
         List<String> why = new ArrayList<>();
         if (!ready.getAsBoolean()) {
             why.add("the agent is starting or stopping");
         }
+        why.addAll(waiting.get());
         List<String> stalled = heartbeats == null ? List.of() : heartbeats.stalled();
         if (!stalled.isEmpty()) {
             why.add("stalled: " + String.join(", ", stalled));

@@ -2,6 +2,7 @@ package io.msm.agent.rtsp;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.identity.PathAccess;
 import io.msm.agent.limits.Refusals;
 import io.msm.agent.limits.SourceKey;
 import io.msm.agent.limits.SourceLimiter;
@@ -15,6 +16,7 @@ import io.msm.agent.rtsp.wire.TransportSpec;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,8 +24,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,6 +70,14 @@ final class PathRegistry {
     static final String REASON_SESSIONS = "sessions";
     static final String REASON_SESSIONS_PER_CONNECTION = "sessions_per_connection";
     static final String REASON_SESSIONS_PER_SOURCE = "sessions_per_source";
+
+    /** a policy's verdict on the peer's workload identity (request refused or session ended) */
+    static final String REASON_IDENTITY = "identity";
+
+    /** who may publish and watch by workload identity (StreamPolicies) */
+    private volatile PathAccess access = PathAccess.NONE;
+
+    private final AtomicBoolean recheckPending = new AtomicBoolean();
 
     /** pulled paths: upstream sessions, their linger, routing (working under the lock) */
     private final PulledPaths pulled;
@@ -139,7 +152,7 @@ final class PathRegistry {
     }
 
     /** Which permissions apply to a URL path: its configured name, or routed, or the defaults. */
-    record AccessClass(String configured, boolean routed) {}
+    record AccessClass(String configured, boolean routed, String name) {}
 
     AccessClass accessClass(String host, String urlPath) {
         synchronized (lock) {
@@ -147,12 +160,98 @@ final class PathRegistry {
             if (r != null) {
                 StreamPath p = r.path();
                 if (p.routed != null) {
-                    return new AccessClass(null, true);
+                    return new AccessClass(null, true, p.name);
                 }
-                return new AccessClass(p.dynamic() ? null : p.name, false);
+                return new AccessClass(p.dynamic() ? null : p.name, false, p.name);
             }
         }
-        return new AccessClass(null, pulled.routed(host, urlPath));
+        return new AccessClass(null, pulled.routed(host, urlPath), urlPath);
+    }
+
+    void access(PathAccess a) {
+        this.access = a;
+    }
+
+    /** What the policies say about {@code peer} doing {@code action} on the path {@code name}. */
+    PathAccess.Decision identityCheck(String name, PathAccess.Action action, InetAddress peer) {
+        return name == null ? PathAccess.Decision.NOT_COVERED : access.check(name, action, peer);
+    }
+
+    /**
+     * The identities the relays of a track on {@code path} fed from {@code source} admit: the
+     * source's own (its pod's, or WORLD for a source outside the cluster that passed the passwords
+     * or allow-lists), or null (no check) when no policy covers the path.
+     */
+    Set<Integer> relayIdentities(String path, InetAddress source) {
+        PathAccess a = access;
+        if (!a.covers(path)) {
+            return null;
+        }
+        return Set.of(a.identityOf(source));
+    }
+
+    /** A policy or an identity changed: check every session and relay again, soon (folded). */
+    void recheckSoon() {
+        ScheduledExecutorService t = timers;
+        if (t != null && recheckPending.compareAndSet(false, true)) {
+            t.schedule(
+                    () -> {
+                        recheckPending.set(false);
+                        recheck();
+                    },
+                    100,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Sessions whose peer the policies no longer admit end (a publisher's stream with it), with the
+     * reason logged, and their connections close; relays admit the identities their sources have
+     * now.
+     */
+    void recheck() {
+        PathAccess a = access;
+        try {
+            synchronized (lock) {
+                for (RtspSession s : sessions.all()) {
+                    if (s.ended) {
+                        continue;
+                    }
+                    PathAccess.Action act =
+                            s.kind == RtspSession.Kind.PUBLISHER
+                                    ? PathAccess.Action.PUBLISH
+                                    : PathAccess.Action.WATCH;
+                    PathAccess.Decision d =
+                            a.check(s.path().name, act, s.connection.remote.getAddress());
+                    if (d.verdict() == PathAccess.Verdict.DENIED) {
+                        log.info(
+                                "session {} ({} of {}) from {} ended: no longer allowed: {}",
+                                s.id,
+                                s.kind.name().toLowerCase(Locale.ROOT),
+                                s.path().name,
+                                s.connection.remote,
+                                d.why());
+                        count(REASON_IDENTITY, "session ended: " + d.why());
+                        endSession(s, "no longer allowed: " + d.why());
+                        s.connection.streamEnded();
+                    }
+                }
+                for (StreamPath p : paths.values()) {
+                    Stream st = p.stream;
+                    if (st == null) {
+                        continue;
+                    }
+                    for (Track t : st.tracks) {
+                        InetAddress src = t.source;
+                        if (src != null) {
+                            t.allowIdentities(relayIdentities(p.name, src));
+                        }
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("rtsp: checking sessions against the policies failed: {}", e.toString(), e);
+        }
     }
 
     void routes(Supplier<StreamRoutes> r) {

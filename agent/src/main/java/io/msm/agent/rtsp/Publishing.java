@@ -186,7 +186,13 @@ final class Publishing {
             RelayPair pair;
             try {
                 // on the address the client reached us at: the kernel keys its fan-out group by it
-                pair = t.openRelays(registry.plane(), c.local.getAddress(), srcRtp, srcRtcp);
+                pair =
+                        t.openRelays(
+                                registry.plane(),
+                                c.local.getAddress(),
+                                srcRtp,
+                                srcRtcp,
+                                registry.relayIdentities(s.path.name, c.remote.getAddress()));
             } catch (IOException | RuntimeException e) {
                 throw new Refused(
                         RtspStatus.NOT_ENOUGH_BANDWIDTH,

@@ -9,7 +9,9 @@ import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.sdp.SessionDescription;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +50,11 @@ final class PulledPaths {
 
     RtspSettings settings() {
         return settings;
+    }
+
+    /** The identities a relay fed from {@code source} on {@code path} admits (null: no check). */
+    Set<Integer> relayIdentities(String path, InetAddress source) {
+        return registry.relayIdentities(path, source);
     }
 
     MediaPlane plane() {

@@ -2,6 +2,7 @@ package io.msm.agent.rtsp;
 
 import io.msm.agent.Version;
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.identity.PathAccess;
 import io.msm.agent.limits.Refusals;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SdpException;
@@ -111,10 +112,25 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
 
     /**
      * Checks the permission a request needs on the path its URL names (401/403 when it lacks it).
+     * Where a StreamPolicy covers the path, an in-cluster peer is decided by its workload identity
+     * alone (admitted without a password, or 403 without a prompt); a peer outside the cluster
+     * still needs the path's passwords and allow-lists.
      */
     private void authorize(RtspRequest req, boolean publish) throws Refused {
         String urlPath = RtspUrls.path(req.uri());
         PathRegistry.AccessClass a = paths.accessClass(RtspUrls.host(req.uri()), urlPath);
+        PathAccess.Decision d =
+                paths.identityCheck(
+                        a.name(),
+                        publish ? PathAccess.Action.PUBLISH : PathAccess.Action.WATCH,
+                        remote.getAddress());
+        if (d.verdict() == PathAccess.Verdict.ALLOWED) {
+            return;
+        }
+        if (d.verdict() == PathAccess.Verdict.DENIED) {
+            refusals.refuse(PathRegistry.REASON_IDENTITY, remote + ": " + d.why());
+            throw new Refused(RtspStatus.FORBIDDEN, d.why());
+        }
         RtspSettings.Permission p = access.permission(a.configured(), a.routed(), publish);
         access.check(
                 p,

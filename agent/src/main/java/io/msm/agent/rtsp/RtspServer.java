@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.Service;
 import io.msm.agent.config.HostPort;
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.identity.PathAccess;
 import io.msm.agent.limits.ConnectionGate;
 import io.msm.agent.limits.Refusals;
 import io.msm.agent.limits.RequestDeadline;
@@ -110,7 +111,8 @@ public final class RtspServer implements Service {
                             RtspAccess.UNAUTHORIZED,
                             RtspAccess.FORBIDDEN_USER,
                             RtspAccess.FORBIDDEN_SOURCE,
-                            RtspAccess.LOCKED_OUT));
+                            RtspAccess.LOCKED_OUT,
+                            PathRegistry.REASON_IDENTITY));
 
     /** The refusals by reason (tests). */
     Refusals refusals() {
@@ -151,6 +153,16 @@ public final class RtspServer implements Service {
     /** The routing table (StreamRoutes) for paths the config does not name; read at each lookup. */
     public RtspServer withRoutes(Supplier<StreamRoutes> r) {
         paths.routes(r);
+        return this;
+    }
+
+    /**
+     * Who may publish and watch by workload identity (StreamPolicies); call before start. Its
+     * changes end sessions no longer allowed and update the relays' allowed identities.
+     */
+    public RtspServer withAccess(PathAccess a) {
+        paths.access(a);
+        a.onChange(paths::recheckSoon);
         return this;
     }
 

@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -42,6 +44,14 @@ final class Track {
 
     private final Feedback feedback;
     private volatile RelayPair relays;
+
+    /**
+     * the address the track's media comes from (publisher or upstream), and the identities its
+     * relays admit (null: no policy covers the path)
+     */
+    volatile InetAddress source;
+
+    private volatile Set<Integer> allowedIdentities;
     private final List<TcpViewer> tcpViewers = new CopyOnWriteArrayList<>();
     final AtomicLong tcpDrops = new AtomicLong();
     final AtomicLong tcpFrames = new AtomicLong();
@@ -60,16 +70,37 @@ final class Track {
      * #attach}.
      */
     RelayPair openRelays(
-            MediaPlane plane, InetAddress at, InetSocketAddress srcRtp, InetSocketAddress srcRtcp)
+            MediaPlane plane,
+            InetAddress at,
+            InetSocketAddress srcRtp,
+            InetSocketAddress srcRtcp,
+            Set<Integer> identities)
             throws IOException {
-        return plane.openPair(
-                at,
-                RelayOptions.of(label + "/rtp")
-                        .withExpectedSource(srcRtp)
-                        .withOthers(RelayOptions.Others.DELIVER_LOCAL),
-                RelayOptions.of(label + "/rtcp")
-                        .withExpectedSource(srcRtcp)
-                        .withOthers(RelayOptions.Others.DELIVER_LOCAL));
+        RelayPair pair =
+                plane.openPair(
+                        at,
+                        RelayOptions.of(label + "/rtp")
+                                .withExpectedSource(srcRtp)
+                                .withOthers(RelayOptions.Others.DELIVER_LOCAL)
+                                .withAllowedIdentities(identities),
+                        RelayOptions.of(label + "/rtcp")
+                                .withExpectedSource(srcRtcp)
+                                .withOthers(RelayOptions.Others.DELIVER_LOCAL)
+                                .withAllowedIdentities(identities));
+        source = srcRtp.getAddress();
+        allowedIdentities = identities;
+        return pair;
+    }
+
+    /** The relays admit upstream packets only from these identities now (null: no check). */
+    synchronized void allowIdentities(Set<Integer> identities) {
+        RelayPair r = relays;
+        if (r == null || Objects.equals(identities, allowedIdentities)) {
+            return;
+        }
+        r.rtp().allowIdentities(identities);
+        r.rtcp().allowIdentities(identities);
+        allowedIdentities = identities;
     }
 
     RelayPair relays() {

@@ -220,7 +220,8 @@ final class Upstream {
                             paths.plane(),
                             c.localAddress().getAddress(),
                             new InetSocketAddress(from.getAddress(), 0),
-                            new InetSocketAddress(from.getAddress(), 0));
+                            new InetSocketAddress(from.getAddress(), 0),
+                            paths.relayIdentities(path.name, from.getAddress()));
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(
                     new IOException(

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.Service;
 import io.msm.agent.config.SipSettings;
+import io.msm.agent.identity.IdentityLookup;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.RelayStats;
 import io.msm.agent.net.Transport;
@@ -33,6 +34,7 @@ public final class SipService implements Service {
     private final MeterRegistry registry;
     private EventLoopGroup group;
     private SipProxy proxy;
+    private IdentityLookup identities = IdentityLookup.NONE;
 
     public SipService(
             SipSettings settings,
@@ -43,6 +45,12 @@ public final class SipService implements Service {
         this.listen = listen;
         this.plane = plane;
         this.registry = registry;
+    }
+
+    /** Where callers' workload identities come from (sip.trusted-identities); before start. */
+    public SipService withIdentities(IdentityLookup lookup) {
+        this.identities = lookup;
+        return this;
     }
 
     @Override
@@ -66,6 +74,7 @@ public final class SipService implements Service {
     public void start() throws Exception {
         group = Transport.group(1, "msm-sip");
         proxy = new SipProxy(settings, listen, plane, registry, group);
+        proxy.admission().identities(identities);
         try {
             proxy.start();
         } catch (Exception e) {

@@ -46,6 +46,22 @@ class KubernetesSettingsTest {
     }
 
     @Test
+    void theTrustDomainDefaultsToClusterLocalAndIsValidated() {
+        assertEquals("cluster.local", parse("{}").trustDomain());
+        assertEquals(
+                "prod.example.org",
+                parse("kubernetes: {trust-domain: prod.example.org}").trustDomain());
+        for (String bad : List.of("'spiffe://cluster.local'", "Cluster.Local", "''", "'a/b'")) {
+            ConfigException e =
+                    assertThrows(
+                            ConfigException.class,
+                            () -> parse("kubernetes: {trust-domain: " + bad + "}"),
+                            bad);
+            assertEquals("kubernetes.trust-domain", e.field(), bad);
+        }
+    }
+
+    @Test
     void errorsNameTheField() {
         assertEquals(
                 "kubernetes.intercept.tcp-ports[1]",

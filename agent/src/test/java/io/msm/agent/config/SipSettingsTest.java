@@ -110,4 +110,27 @@ class SipSettingsTest {
                 e.reason().contains(reason),
                 "reason '" + e.reason() + "' should mention '" + reason + "'");
     }
+
+    @Test
+    void trustedIdentitiesAreSpiffeIdsOrWholeNamespaces() {
+        SipSettings s =
+                sip(
+                        """
+                sip:
+                  trusted-identities: [spiffe://cluster.local/ns/pbx/sa/asterisk, "spiffe://cluster.local/ns/voice/sa/*"]
+                """);
+        assertTrue(
+                s.security().trustedIdentities().contains("spiffe://cluster.local/ns/voice/sa/x"));
+        assertTrue(sip("sip: {}").security().trustedIdentities().isEmpty());
+        ConfigException e =
+                assertThrows(
+                        ConfigException.class,
+                        () ->
+                                sip(
+                                        "sip: {trusted-identities: [\"spiffe://cluster.local/ns/*/sa/*\"]}"));
+        assertEquals("sip.trusted-identities[0]", e.field());
+        assertTrue(
+                e.getMessage().contains("spiffe://<trust-domain>/ns/<namespace>/sa/"),
+                e.getMessage());
+    }
 }

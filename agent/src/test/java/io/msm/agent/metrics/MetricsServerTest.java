@@ -29,6 +29,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -313,6 +314,21 @@ class MetricsServerTest {
                 200,
                 request("127.0.0.1", "GET", "/readyz").status(),
                 "ready again once the loop runs");
+    }
+
+    @Test
+    void readyzNamesWhatTheAgentStillWaitsFor() throws Exception {
+        MetricsServer m = start();
+        AtomicReference<List<String>> waiting =
+                new AtomicReference<>(
+                        List.of(
+                                "kubernetes: waiting for the cluster's pods (workload identities)"));
+        m.waitingFor(waiting::get);
+        Reply r = request("127.0.0.1", "GET", "/readyz");
+        assertEquals(503, r.status());
+        assertTrue(r.text().contains("workload identities"), r.text());
+        waiting.set(List.of());
+        assertEquals(200, request("127.0.0.1", "GET", "/readyz").status());
     }
 
     @Test

@@ -142,7 +142,8 @@ public final class RouteStatus {
         return s;
     }
 
-    private static Condition cond(
+    /** A condition; lastTransitionTime kept from {@code previous} while its status holds. */
+    public static Condition cond(
             String type,
             boolean status,
             String reason,

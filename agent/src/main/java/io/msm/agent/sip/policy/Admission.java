@@ -1,6 +1,8 @@
 package io.msm.agent.sip.policy;
 
 import io.msm.agent.config.SipSettings;
+import io.msm.agent.identity.Identities;
+import io.msm.agent.identity.IdentityLookup;
 import io.msm.agent.limits.SourceKey;
 import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.limits.SourceRate;
@@ -43,6 +45,7 @@ public final class Admission {
     private final SourceLimiter callsPerSource;
     private final SourceRate invitesPerSource;
     private final MediaAdmission.Share mediaShare;
+    private volatile IdentityLookup identities = IdentityLookup.NONE;
 
     // known once listening (the node's port, the users file)
     private Router router;
@@ -64,6 +67,28 @@ public final class Admission {
                         System::nanoTime);
         this.mediaShare = plane.admission("sip");
         warnInconsistentLimits(plane);
+    }
+
+    /** How a source's workload identity is known (in a cluster), for sip.trusted-identities. */
+    public void identities(IdentityLookup lookup) {
+        this.identities = lookup;
+    }
+
+    /**
+     * A trusted source: in sip.trusted, or a pod whose workload identity is in
+     * sip.trusted-identities.
+     */
+    boolean trusted(InetAddress src) {
+        if (sec.trusted().contains(src)) {
+            return true;
+        }
+        if (sec.trustedIdentities().isEmpty()) {
+            return false;
+        }
+        IdentityLookup l = identities;
+        int id = l.identityOf(src);
+        return id != Identities.WORLD
+                && l.nameOf(id).map(sec.trustedIdentities()::contains).orElse(false);
     }
 
     /** Once listening: the router (and the node it knows) and the users file. */
@@ -193,7 +218,7 @@ public final class Admission {
      * retransmission.
      */
     public Decision admit(SipRequest req, InetAddress src) {
-        boolean trusted = sec.trusted().contains(src);
+        boolean trusted = trusted(src);
         // every INVITE counts, initial or in a dialog (a flood of tagged INVITEs too)
         if (req.is("INVITE") && !trusted && !invitesPerSource.tryAcquire(SourceKey.of(src))) {
             return refused(
@@ -323,7 +348,7 @@ public final class Admission {
      */
     public DialogBinding.Mismatch ack(Call call, SipRequest req, InetAddress src) {
         if (call == null) {
-            return sec.trusted().contains(src)
+            return trusted(src)
                     ? null
                     : new DialogBinding.Mismatch("no dialog with these tags at msm", false);
         }

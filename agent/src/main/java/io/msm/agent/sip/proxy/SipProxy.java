@@ -220,6 +220,11 @@ public final class SipProxy implements SipTransports.Receiver, Network, AutoClos
         return media.mediaThread();
     }
 
+    /** Who may do what (the routing policy, authentication, admission of calls). */
+    public Admission admission() {
+        return admission;
+    }
+
     public boolean started() {
         return started;
     }

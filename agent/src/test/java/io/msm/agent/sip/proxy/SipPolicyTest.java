@@ -8,6 +8,8 @@ import io.msm.agent.auth.AuthHeader;
 import io.msm.agent.auth.Credentials;
 import io.msm.agent.auth.DigestAlgorithm;
 import io.msm.agent.auth.DigestAuthenticator;
+import io.msm.agent.identity.Identities;
+import io.msm.agent.identity.IdentityLookup;
 import io.msm.agent.media.MediaAdmission;
 import io.msm.agent.sip.message.HeaderNames;
 import io.msm.agent.sip.message.SipMessage;
@@ -28,6 +30,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -235,6 +239,44 @@ class SipPolicyTest {
     }
 
     // ------------------------------------------------------------------ tests
+
+    @Test
+    void aPodWhoseWorkloadIdentityIsTrustedRoutesLikeATrustedSource() throws Exception {
+        start("  trusted-identities: ['spiffe://cluster.local/ns/pbx/sa/*']\n");
+        Map<InetAddress, Integer> ids = Map.of(ALICE, 1, STRANGER, 2);
+        Map<Integer, String> names =
+                Map.of(
+                        1, "spiffe://cluster.local/ns/pbx/sa/asterisk",
+                        2, "spiffe://cluster.local/ns/lab/sa/softphone");
+        h.proxy
+                .admission()
+                .identities(
+                        new IdentityLookup() {
+                            @Override
+                            public int identityOf(InetAddress a) {
+                                return ids.getOrDefault(a, Identities.WORLD);
+                            }
+
+                            @Override
+                            public Optional<String> nameOf(int id) {
+                                return Optional.ofNullable(names.get(id));
+                            }
+                        });
+        TestUa victim = ua("victim", VICTIM);
+        String uri = "sip:+19005550100@" + VICTIM.getHostAddress() + ":" + victim.sipPort();
+        // a pod of another namespace is no more trusted than a stranger
+        TestUa other = ua("softphone", STRANGER);
+        other.send(other.invite("toll", "s1", uri, other.sdp(), TestUa.branch(), 1));
+        other.expectResponse(407, T);
+        assertTrue(victim.drain(200).isEmpty(), "nothing reached the target");
+        // the PBX's pod: trusted by its identity, no credentials asked
+        TestUa pbx = ua("asterisk", ALICE);
+        pbx.send(pbx.invite("out", "p1", uri, pbx.sdp(), TestUa.branch(), 1));
+        SipRequest inv = victim.expectRequest("INVITE", T);
+        victim.reply(victim.answer(inv, 486, null, "v1", null));
+        pbx.expectResponse(486, T);
+        SipProxyTest.waitFor(() -> h.proxy.activeCalls() == 0, T, "the call ended");
+    }
 
     @Test
     void anInviteToAnIpLiteralFromAStrangerIsRefusedAndTheTargetReceivesNothing() throws Exception {
