@@ -72,6 +72,7 @@ public final class MetricsServer implements AutoCloseable {
     private final Runnable beforeScrape;
     private final BooleanSupplier healthy;
     private final BooleanSupplier ready;
+    private final Supplier<List<String>> waitingFor;
     private final Heartbeats heartbeats;
     private final Map<String, Supplier<String>> json;
     private final Refusals refusals;
@@ -90,6 +91,7 @@ public final class MetricsServer implements AutoCloseable {
             Runnable beforeScrape,
             BooleanSupplier healthy,
             BooleanSupplier ready,
+            Supplier<List<String>> waitingFor,
             Heartbeats heartbeats,
             Map<String, Supplier<String>> json)
             throws IOException {
@@ -98,6 +100,7 @@ public final class MetricsServer implements AutoCloseable {
         this.beforeScrape = beforeScrape;
         this.healthy = healthy;
         this.ready = ready;
+        this.waitingFor = waitingFor;
         this.heartbeats = heartbeats;
         this.json = Map.copyOf(json);
         this.refusals =
@@ -311,6 +314,10 @@ public final class MetricsServer implements AutoCloseable {
         List<String> why = new ArrayList<>();
         if (!ready.getAsBoolean()) {
             why.add("the agent is starting or stopping");
+        }
+        List<String> waiting = waitingFor.get();
+        if (!waiting.isEmpty()) {
+            why.add("waiting for: " + String.join(", ", waiting));
         }
         List<String> stalled = heartbeats == null ? List.of() : heartbeats.stalled();
         if (!stalled.isEmpty()) {

@@ -68,6 +68,11 @@ class MetricsServerTest {
                 CidrSet.parse(List.of(privateFrom)));
     }
 
+    /** The services /readyz waits for (the agent's not-ready services). */
+    volatile List<String> waiting = List.of();
+
+    private final Supplier<List<String>> waitingFor = () -> waiting;
+
     MetricsServer start(HttpSettings s, Heartbeats hb, Map<String, Supplier<String>> json)
             throws IOException {
         server =
@@ -78,6 +83,7 @@ class MetricsServerTest {
                         () -> {},
                         () -> true,
                         () -> true,
+                        waitingFor,
                         hb,
                         json);
         closing.add(server);
@@ -150,6 +156,19 @@ class MetricsServerTest {
         assertEquals(404, nf.status());
         assertTrue(nf.text().contains("/calls"), nf.text());
         assertEquals(200, request("127.0.0.1", "GET", "/healthz?verbose=1").status());
+    }
+
+    @Test
+    void readyzFailsWhileAServiceIsNotReadyAndNamesIt() throws Exception {
+        // e.g. Kubernetes informers that cannot list their resources (no API server reachable)
+        waiting = List.of("kubernetes");
+        start();
+        assertEquals(200, request("127.0.0.1", "GET", "/healthz").status());
+        Reply notReady = request("127.0.0.1", "GET", "/readyz");
+        assertEquals(503, notReady.status());
+        assertTrue(notReady.text().endsWith("waiting for: kubernetes\n"), notReady.text());
+        waiting = List.of();
+        assertEquals(200, request("127.0.0.1", "GET", "/readyz").status());
     }
 
     @Test
