@@ -36,6 +36,17 @@ public final class Backlog {
         try {
             cur = Long.parseLong(Sysfs.read(path.toString()));
         } catch (IOException | NumberFormatException e) {
+            if (e instanceof IOException
+                    && String.valueOf(e.getMessage()).contains("No such file")) {
+                // a global sysctl: only the node's own network namespace shows it
+                return new Outcome(
+                        -1,
+                        Level.INFO,
+                        "net.core.netdev_max_backlog is not visible in this network namespace (it is "
+                                + "the node's, set in its initial namespace): make it at least "
+                                + min
+                                + " there, or fan-out groups larger than it may lose copies");
+            }
             return new Outcome(
                     -1,
                     Level.WARN,
