@@ -41,7 +41,7 @@ path-exclude /usr/share/linda/*
 path-exclude /usr/share/locale/*'
 # maybe-merged-usr: the merged /usr of bookworm made by mmdebstrap's hook, not by
 # the usrmerge package (which would bring all of perl along).
-mmdebstrap ${MMDEBSTRAP_OPTS:-} --variant=minbase --format=tar \
+mmdebstrap ${MMDEBSTRAP_OPTS---quiet} --variant=minbase --format=tar \
   --hook-dir=/usr/share/mmdebstrap/hooks/maybe-merged-usr \
   --customize-hook='cd "$1" && find usr/share/doc -mindepth 1 -type f ! -name copyright -delete &&
     find usr/share/doc -mindepth 1 -type d -empty -delete &&

@@ -2,6 +2,7 @@ package io.msm.helm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Container;
@@ -37,6 +38,17 @@ class StateVolumeTest {
                 Path.of(mount.getMountPath()),
                 c.sip().stateFile().getParent(),
                 "sip.state-file is on the state volume");
+    }
+
+    @Test
+    void userspaceModeHasNoStateVolumeAndKeepsNoCalls() {
+        Manifests m = MsmChart.render("agent: {userspace: true}\n");
+        assertTrue(
+                DaemonSetTest.pod(m).getVolumes().stream()
+                        .noneMatch(v -> v.getName().equals("state")));
+        assertNull(
+                RenderedConfigLoadsTest.load("agent: {userspace: true}\n").sip().stateFile(),
+                "no state file on a read-only root");
     }
 
     @Test
