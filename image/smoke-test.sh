@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make image-test: the image, run with podman the way the chart's rendered DaemonSet says.
 #
-#   image/smoke-test.sh [--no-build] [--keep-going]
+#   image/smoke-test.sh [--no-build]
 #     --no-build   use the image and the rendered chart as they are (make test: both fresh)
 #
 # What it reads from the chart (helm-tests' ImageSmokeRenderTest renders helm/msm with
@@ -154,6 +154,8 @@ PINS="$(awk '$1 == "bpffs:" { print $2 }' "$CONFIG_DIR/agent.yaml")"
 ICPT_PINS="$(awk '$1 == "pin-dir:" { print $2 }' "$RENDERED/agent-incluster.yaml")"
 [[ "$ICPT_PINS" == /sys/fs/bpf/?* ]] || fail "the rendered intercept pin-dir is not below /sys/fs/bpf: $ICPT_PINS"
 [ "$(jqr "$POD.hostNetwork")" = true ] || fail "the chart's pod is not hostNetwork (the test runs it so)"
+STATE_DIR="$(jqr "$POD.volumes[] | select(.name == \"state\") | .hostPath.path")"
+[[ "$STATE_DIR" == "$HOSTDIR"/?* ]] || fail "the state volume's hostPath $STATE_DIR is not below $HOSTDIR (smoke-values.yaml)"
 
 # podman options for container $1 of the pod spec (an init container or a container):
 # security context, env, volume mounts. Fails on anything the test cannot map faithfully.
@@ -442,7 +444,8 @@ done
 CALLS_BEFORE="$(calls)"
 CALL_ID="$(jq -r 'if type == "array" then .[0].call_id else .calls[0].call_id end' <<<"$CALLS_BEFORE" 2>/dev/null)"
 [ -n "$CALL_ID" ] && [ "$CALL_ID" != null ] || { cat "$WORK"/sipp-*.log >&2; fail "no call at the agent: $CALLS_BEFORE"; }
-echo "  call $CALL_ID up; state file: $(ls "$(jqr "$POD.volumes[] | select(.name == \"state\") | .hostPath.path")")"
+[ -n "$(ls -A "$STATE_DIR")" ] || fail "nothing on the state volume ($STATE_DIR) with a call up"
+echo "  call $CALL_ID up; on the state volume: $(ls "$STATE_DIR")"
 
 # Where an upgrade goes: start a second container of a NEW image beside the first (the
 # DaemonSet's maxSurge), let it take over, and only then stop the first. Today it is a
