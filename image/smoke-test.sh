@@ -125,7 +125,7 @@ trap 'echo "image-test: stopped (timeout or signal)" >&2; exit 124' INT TERM
 VOLUMES_BEFORE="$(podman volume ls -q | wc -l)"
 
 # ---- the image and the rendered chart
-step "image (image/build.sh --no-build: reuses every unchanged layer)"
+step "image (image/build.sh --no-build: base and layers reused when unchanged)"
 if [ "$build" = 1 ]; then
   "$here/build.sh" --no-build | tail -1
 fi
