@@ -425,7 +425,7 @@ sipp_in() { # sipp_in NS LOG args...: sipp in a namespace, from the scenario dir
   local ns="$1" log="$2"; shift 2
   (cd "$SIPP_DIR" && exec ip netns exec "$ns" sipp "$@" -nostdin -trace_err >"$WORK/$log" 2>&1)
 }
-step "SIP: callee registers, caller calls through the agent (sipp)"
+step "SIP: callee registers, caller calls through the agent (sipp); msm calls inside"
 sipp_in "$ID-uas" sipp-register.log 10.78.4.1:5060 -sf register.xml -s bob -key contact 10.78.4.2:5060 \
   -i 10.78.4.2 -p 5070 -m 1 || { cat "$WORK/sipp-register.log" >&2; fail "REGISTER through msm"; }
 sipp_in "$ID-uas" sipp-uas.log -sf uas.xml -i 10.78.4.2 -p 5060 -mi 10.78.4.2 -mp 6100 \
@@ -445,6 +445,9 @@ CALLS_BEFORE="$(calls)"
 CALL_ID="$(jq -r 'if type == "array" then .[0].call_id else .calls[0].call_id end' <<<"$CALLS_BEFORE" 2>/dev/null)"
 [ -n "$CALL_ID" ] && [ "$CALL_ID" != null ] || { cat "$WORK"/sipp-*.log >&2; fail "no call at the agent: $CALLS_BEFORE"; }
 [ -n "$(ls -A "$STATE_DIR")" ] || fail "nothing on the state volume ($STATE_DIR) with a call up"
+"${MSM[@]}" calls >"$WORK/calls.txt" 2>&1 || { cat "$WORK/calls.txt" >&2; fail "msm calls"; }
+grep -qF "$CALL_ID" "$WORK/calls.txt" || { cat "$WORK/calls.txt" >&2; fail "msm calls inside the container does not show $CALL_ID"; }
+head -3 "$WORK/calls.txt" | sed 's/^/  /' 
 echo "  call $CALL_ID up; on the state volume: $(ls "$STATE_DIR")"
 
 # Where an upgrade goes: start a second container of a NEW image beside the first (the
