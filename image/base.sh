@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The base image of `make image`, made on this machine: Debian bookworm (minbase) by
 # mmdebstrap from the Debian mirrors this machine's apt already uses, imported into
-# podman. No image registry is involved; the Dockerfile's RUNTIME_IMAGE/BUILD_BASE
-# build args point at it (a normal `docker build` uses debian:bookworm-slim instead).
+# podman. No image registry is involved; the Dockerfile's RUNTIME_IMAGE build arg
+# points at it (a normal `docker build` uses debian:bookworm-slim instead).
 #
 #   image/base.sh [--force] [NAME]      default NAME: localhost/msm-base:bookworm
 #
 # Like debian:bookworm-slim it leaves out documentation, man pages and translations
-# (dpkg path-exclude, kept in the image so later installs follow it too).
+# (removed, and a dpkg path-exclude file keeps later installs from adding them).
 # Reused when it exists: --force rebuilds it.
 set -euo pipefail
 force=0
@@ -28,7 +28,8 @@ if ! grep -q ' bookworm ' <<<"$sources"; then
 fi
 start=$SECONDS
 tar="$(mktemp --suffix=.tar)"
-trap 'rm -f "$tar"' EXIT
+log="$(mktemp --suffix=.log)"
+trap 'rm -f "$tar" "$log"' EXIT
 # Like debian:bookworm-slim: no documentation (but the licences), man pages or
 # translations, removed after the install and excluded from later ones (dpkg.cfg.d).
 nodoc='path-exclude /usr/share/doc/*
@@ -48,8 +49,10 @@ mmdebstrap ${MMDEBSTRAP_OPTS---quiet} --variant=minbase --format=tar \
     rm -rf usr/share/man/* usr/share/groff/* usr/share/info/* usr/share/lintian/* usr/share/locale/* &&
     rm -rf var/lib/apt/lists/* var/cache/apt/*.bin var/log/*.log' \
   --customize-hook="printf '%s\\n' '$nodoc' > \"\$1/etc/dpkg/dpkg.cfg.d/msm-nodoc\"" \
-  bookworm "$tar" - <<<"$sources"
+  bookworm "$tar" - <<<"$sources" >"$log" 2>&1 ||
+  { tail -40 "$log" >&2; echo "image/base.sh: mmdebstrap failed" >&2; exit 1; }
 podman import --quiet \
   --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   "$tar" "$name" >/dev/null
 echo "image/base.sh: $name made in $((SECONDS - start)) s ($(podman image inspect --format '{{.Size}}' "$name" | numfmt --to=iec))"
