@@ -444,7 +444,9 @@ done
 CALLS_BEFORE="$(calls)"
 CALL_ID="$(jq -r 'if type == "array" then .[0].call_id else .calls[0].call_id end' <<<"$CALLS_BEFORE" 2>/dev/null)"
 [ -n "$CALL_ID" ] && [ "$CALL_ID" != null ] || { cat "$WORK"/sipp-*.log >&2; fail "no call at the agent: $CALLS_BEFORE"; }
-[ -n "$(ls -A "$STATE_DIR")" ] || fail "nothing on the state volume ($STATE_DIR) with a call up"
+# the agent writes its state file soon after the call is up (not in the same instant)
+for _ in $(seq 1 40); do [ -n "$(ls -A "$STATE_DIR")" ] && break; sleep 0.25; done
+[ -n "$(ls -A "$STATE_DIR")" ] || fail "nothing on the state volume ($STATE_DIR) 10 s after the call was up"
 "${MSM[@]}" calls >"$WORK/calls.txt" 2>&1 || { cat "$WORK/calls.txt" >&2; fail "msm calls"; }
 grep -qF "$CALL_ID" "$WORK/calls.txt" || { cat "$WORK/calls.txt" >&2; fail "msm calls inside the container does not show $CALL_ID"; }
 head -3 "$WORK/calls.txt" | sed 's/^/  /' 
