@@ -6,6 +6,8 @@
 #   make demo-datapath   the datapath alone: raw RTP fanned out by the TC program
 #   make test      every test (kernel tests need root; under CI=true they must run)
 #   make build     compile everything (BPF objects + Java), skip tests
+#   make image     the container image (podman, a Debian base made here: no registry); image/README.md
+#   make image-test   run that image as the Helm chart's DaemonSet says (part of make test)
 #   make bench     benchmarks, ~15 min (QUICK=1: 2 min); bench/README.md
 #   make vm-test   the kernel test suite on Debian's 6.1 kernel under qemu
 #                  (KERNEL=/path/to/vmlinuz [MODULES=/lib/modules/<ver>] for yours,
@@ -40,17 +42,24 @@ DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-p
               gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp vlc-bin vlc-plugin-base
 # Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy.
 DEPS_PEERS := sip-tester
+# The image (make image, make image-test): podman builds and runs it (runc: see
+# image/podman.sh), mmdebstrap makes its Debian base from this machine's apt sources;
+# jq reads the rendered chart in the smoke test, sipp/ffmpeg (DEPS_PEERS, DEPS_MEDIA)
+# talk through it.
+DEPS_IMAGE := podman runc mmdebstrap jq
 # The benchmarks (bench/): gcc builds the sender, GStreamer is a system under test
 # (udpsrc/multiudpsink, in DEPS_MEDIA), perf profiles the node's CPU.
 DEPS_BENCH := gcc linux-perf
 
 # What each front-door target installs (the kernel tests, in make test and make vm-test,
 # run real players and sipp; make test also runs the benchmark harness smoke).
-DEPS_FOR_TEST := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_LINT) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS) gcc
+DEPS_FOR_TEST := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_LINT) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS) $(DEPS_IMAGE) gcc
+DEPS_FOR_IMAGE := $(DEPS_BUILD) $(DEPS_IMAGE)
+DEPS_FOR_IMAGE_TEST := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_IMAGE) $(DEPS_MEDIA) $(DEPS_PEERS)
 DEPS_FOR_DEMO := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_MEDIA)
 DEPS_FOR_BENCH := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_MEDIA) $(DEPS_BENCH)
 DEPS_FOR_VM := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS)
-DEPS := $(sort $(DEPS_FOR_TEST) $(DEPS_FOR_DEMO) $(DEPS_FOR_BENCH) $(DEPS_FOR_VM))
+DEPS := $(sort $(DEPS_FOR_TEST) $(DEPS_FOR_DEMO) $(DEPS_FOR_BENCH) $(DEPS_FOR_VM) $(DEPS_FOR_IMAGE_TEST))
 
 # $(call apt_install,<what for>,<packages>): installs only what is missing; a no-op (one
 # dpkg query per package) when all is there. An empty list (e.g. DEPS_BUILD= in an image
@@ -68,12 +77,12 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: all format format-check deps deps-lint deps-build deps-test deps-demo deps-bench deps-vm build test demo demo-datapath bench vm-test clean help
+.PHONY: all format format-check deps deps-lint deps-build deps-test deps-demo deps-bench deps-vm deps-image deps-image-test build image image-test test demo demo-datapath bench vm-test clean help
 
 all: build
 
 help:
-	@sed -n '2,17p' Makefile
+	@sed -n '2,19p' Makefile
 
 # Everything any target needs.
 deps:
@@ -91,6 +100,10 @@ deps-bench:
 	$(call apt_install,bench,$(DEPS_FOR_BENCH))
 deps-vm:
 	$(call apt_install,vm-test,$(DEPS_FOR_VM))
+deps-image:
+	$(call apt_install,image,$(DEPS_FOR_IMAGE))
+deps-image-test:
+	$(call apt_install,image-test,$(DEPS_FOR_IMAGE_TEST))
 
 build: deps-build
 	$(MVN) $(MVN_FLAGS) install -DskipTests -Dspotless.check.skip=true
@@ -100,7 +113,18 @@ build: deps-build
 test: deps-test format-check
 	$(MVN) $(MVN_FLAGS) install
 	./bench/run.sh --smoke --no-build
+	./image/smoke-test.sh
 	./kernel-tests/vm/run.sh --ci --no-build
+
+# The image from a Debian base made on this machine and the jars Maven packages here
+# (package, not install: nothing goes into ~/.m2). image/README.md
+image: deps-image
+	./image/build.sh
+
+# The image run as the chart's DaemonSet says (image/smoke-test.sh; needs root).
+# make test runs it on the jars and rendered chart its own Maven run made.
+image-test: deps-image-test image
+	./image/smoke-test.sh
 
 demo: deps-demo build
 	./demo/run.sh

@@ -87,3 +87,13 @@ $(MSM_NODE_IP) in args from the env var of that name (downward API).
 
 {{/* Where the Secrets the agent reads are mounted (read-only), one directory each. */}}
 {{- define "msm.secretsDir" -}}/etc/msm-secrets{{- end }}
+
+{{/*
+Where the agent keeps its state (the state volume, state.hostPath on the node):
+the directory of the agent's default SIP state file (sip.state-file,
+/var/lib/msm/sip-state.json), so the config file needs no key for it
+(helm-tests' AgentConfigTest checks the two agree).
+*/}}
+{{- define "msm.stateDir" -}}
+/var/lib/msm
+{{- end }}

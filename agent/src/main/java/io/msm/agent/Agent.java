@@ -241,18 +241,26 @@ public final class Agent implements AutoCloseable {
                         },
                         () -> stopped.getCount() > 0,
                         () -> ready,
+                        this::servicesNotReady,
                         heartbeats,
                         Map.copyOf(endpoints));
-        metrics.waitingFor(
-                () -> {
-                    List<String> w = new ArrayList<>();
-                    for (Service s : services) {
-                        if (s instanceof KubernetesWatch k) {
-                            k.waitingFor().ifPresent(w::add);
-                        }
-                    }
-                    return w;
-                });
+    }
+
+    /**
+     * The services that are not ready yet, by name with their own word on why (e.g. Kubernetes
+     * informers that cannot list their resources): /readyz fails while any is.
+     */
+    private List<String> servicesNotReady() {
+        List<String> waiting = new ArrayList<>();
+        for (Service s : services) {
+            if (!s.ready()) {
+                waiting.add(
+                        s instanceof KubernetesWatch k
+                                ? k.waitingFor().orElse(s.name())
+                                : s.name());
+            }
+        }
+        return waiting;
     }
 
     private void logStartup() {

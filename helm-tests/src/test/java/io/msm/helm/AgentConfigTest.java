@@ -58,6 +58,8 @@ class AgentConfigTest {
                         true),
                 c.get("classifier"));
         assertEquals(Map.of("port-range", "20000-29999"), c.get("media"));
+        // the agent's own default, said here so the init container and the agent agree
+        assertEquals(Map.of("netdev-max-backlog", 100000), c.get("datapath"));
         assertFalse(
                 c.containsKey("interfaces"),
                 "no interface list: the agent takes every up interface");
@@ -73,6 +75,7 @@ class AgentConfigTest {
                         "flows",
                         "classifier",
                         "media",
+                        "datapath",
                         "kubernetes"),
                 c.keySet(),
                 "only keys msm-agent's config loader reads");
@@ -147,7 +150,7 @@ class AgentConfigTest {
         assertEquals(false, cl.get("raknet"));
         // extraConfig merges into sections instead of replacing them
         assertEquals(Map.of("97", 48000), cl.get("clock-rates"));
-        assertEquals(Map.of("max-flows", 262144), c.get("datapath"));
+        assertEquals(Map.of("max-flows", 262144, "netdev-max-backlog", 100000), c.get("datapath"));
     }
 
     @Test

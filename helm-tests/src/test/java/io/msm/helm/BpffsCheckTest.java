@@ -43,6 +43,24 @@ class BpffsCheckTest {
         return new Run(p.exitValue(), out);
     }
 
+    /**
+     * The script with MSM_SYSCTL_ROOT at sysRoot/sys and the backlog wanted; the bpffs part checks
+     * a directory that is not bpffs and never mounts (its exit code is not looked at).
+     */
+    static Run runWithSysctl(String script, Path sysRoot, String backlog)
+            throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true);
+        pb.environment().put("MSM_BPFFS_ROOT", sysRoot.toString());
+        pb.environment().put("MSM_BPFFS_MOUNT", "false");
+        pb.environment().put("K8S_NODE_NAME", "node-a");
+        pb.environment().put("MSM_SYSCTL_ROOT", sysRoot.resolve("sys").toString());
+        pb.environment().put("MSM_NETDEV_MAX_BACKLOG", backlog);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "script did not finish");
+        return new Run(p.exitValue(), out);
+    }
+
     static String renderedScript(String values) {
         Container init =
                 DaemonSetTest.container(

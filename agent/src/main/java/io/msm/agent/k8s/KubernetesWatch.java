@@ -585,10 +585,10 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         }
         List<String> w = new ArrayList<>();
         if (!identities.isSynced()) {
-            w.add("the cluster's pods (workload identities)");
+            w.add("the cluster's pods: workload identities");
         }
         w.add("the first listing of every informer");
-        return Optional.of("kubernetes: waiting for " + String.join(" and ", w));
+        return Optional.of("kubernetes (" + String.join(" and ", w) + ")");
     }
 
     @Override

@@ -72,7 +72,7 @@ public final class MetricsServer implements AutoCloseable {
     private final Runnable beforeScrape;
     private final BooleanSupplier healthy;
     private final BooleanSupplier ready;
-    private volatile Supplier<List<String>> waiting = List::of;
+    private final Supplier<List<String>> waitingFor;
     private final Heartbeats heartbeats;
     private final Map<String, Supplier<String>> json;
     private final Refusals refusals;
@@ -91,6 +91,7 @@ public final class MetricsServer implements AutoCloseable {
             Runnable beforeScrape,
             BooleanSupplier healthy,
             BooleanSupplier ready,
+            Supplier<List<String>> waitingFor,
             Heartbeats heartbeats,
             Map<String, Supplier<String>> json)
             throws IOException {
@@ -99,6 +100,7 @@ public final class MetricsServer implements AutoCloseable {
         this.beforeScrape = beforeScrape;
         this.healthy = healthy;
         this.ready = ready;
+        this.waitingFor = waitingFor;
         this.heartbeats = heartbeats;
         this.json = Map.copyOf(json);
         this.refusals =
@@ -308,20 +310,15 @@ public final class MetricsServer implements AutoCloseable {
         }
     }
 
-    /**
-     * What the agent still waits for besides starting (e.g. the Kubernetes informers' first
-     * listing): /readyz fails, naming it, while the list is not empty.
-     */
-    public void waitingFor(Supplier<List<String>> w) {
-        this.waiting = w;
-    }
-
     private List<String> notReady() {
         List<String> why = new ArrayList<>();
         if (!ready.getAsBoolean()) {
             why.add("the agent is starting or stopping");
         }
-        why.addAll(waiting.get());
+        List<String> waiting = waitingFor.get();
+        if (!waiting.isEmpty()) {
+            why.add("waiting for: " + String.join(", ", waiting));
+        }
         List<String> stalled = heartbeats == null ? List.of() : heartbeats.stalled();
         if (!stalled.isEmpty()) {
             why.add("stalled: " + String.join(", ", stalled));

@@ -29,7 +29,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -69,6 +68,11 @@ class MetricsServerTest {
                 CidrSet.parse(List.of(privateFrom)));
     }
 
+    /** The services /readyz waits for (the agent's not-ready services). */
+    volatile List<String> waiting = List.of();
+
+    private final Supplier<List<String>> waitingFor = () -> waiting;
+
     MetricsServer start(HttpSettings s, Heartbeats hb, Map<String, Supplier<String>> json)
             throws IOException {
         server =
@@ -79,6 +83,7 @@ class MetricsServerTest {
                         () -> {},
                         () -> true,
                         () -> true,
+                        waitingFor,
                         hb,
                         json);
         closing.add(server);
@@ -151,6 +156,19 @@ class MetricsServerTest {
         assertEquals(404, nf.status());
         assertTrue(nf.text().contains("/calls"), nf.text());
         assertEquals(200, request("127.0.0.1", "GET", "/healthz?verbose=1").status());
+    }
+
+    @Test
+    void readyzFailsWhileAServiceIsNotReadyAndNamesIt() throws Exception {
+        // e.g. Kubernetes informers that cannot list their resources (no API server reachable)
+        waiting = List.of("kubernetes");
+        start();
+        assertEquals(200, request("127.0.0.1", "GET", "/healthz").status());
+        Reply notReady = request("127.0.0.1", "GET", "/readyz");
+        assertEquals(503, notReady.status());
+        assertTrue(notReady.text().endsWith("waiting for: kubernetes\n"), notReady.text());
+        waiting = List.of();
+        assertEquals(200, request("127.0.0.1", "GET", "/readyz").status());
     }
 
     @Test
@@ -318,16 +336,12 @@ class MetricsServerTest {
 
     @Test
     void readyzNamesWhatTheAgentStillWaitsFor() throws Exception {
-        MetricsServer m = start();
-        AtomicReference<List<String>> waiting =
-                new AtomicReference<>(
-                        List.of(
-                                "kubernetes: waiting for the cluster's pods (workload identities)"));
-        m.waitingFor(waiting::get);
+        start();
+        waiting = List.of("kubernetes (the cluster's pods: workload identities)");
         Reply r = request("127.0.0.1", "GET", "/readyz");
         assertEquals(503, r.status());
         assertTrue(r.text().contains("workload identities"), r.text());
-        waiting.set(List.of());
+        waiting = List.of();
         assertEquals(200, request("127.0.0.1", "GET", "/readyz").status());
     }
 
