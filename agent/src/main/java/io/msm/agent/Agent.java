@@ -31,6 +31,9 @@ import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.RtspServer;
 import io.msm.agent.sip.SipService;
 import io.msm.agent.streams.StaticStreams;
+import io.msm.agent.upgrade.Handover;
+import io.msm.agent.upgrade.HandoverClient;
+import io.msm.agent.upgrade.HandoverServer;
 import io.msm.bpf.maps.Meta;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -82,6 +85,7 @@ public final class Agent implements AutoCloseable {
     static final Duration INTERFACE_RESCAN = Duration.ofSeconds(10);
 
     private MediaPlane plane;
+    private HandoverServer handover;
     private FlowExpiry expiry;
     private MetricsServer metrics;
     private Heartbeats heartbeats;
@@ -126,14 +130,50 @@ public final class Agent implements AutoCloseable {
     }
 
     public Agent start(ServiceFactory factory) throws Exception {
+        HandoverClient takeover = null;
         try {
             startDatapath();
+            if (cfg.upgrade().handover()) {
+                // before binding anything: the running agent's sockets are adopted, not bound again
+                takeover = HandoverClient.takeOver(cfg.upgrade().socket(), cfg.upgrade().timeout());
+                if (takeover != null && plane instanceof KernelMediaPlane k) {
+                    k.readoptOrphans(); // the old agent stopped changing them only now
+                }
+            }
             for (Service s : factory.apply(this)) {
                 s.start();
                 services.add(s);
             }
             startMetrics();
+            if (takeover != null) {
+                takeover.confirm();
+                log.info(
+                        "took over from the previous agent: {} socket(s), {} connection(s)",
+                        takeover.sockets(),
+                        takeover.connections());
+                takeover = null;
+            }
+            if (cfg.upgrade().handover()) {
+                List<Handover.Participant> parts = new ArrayList<>();
+                for (Service s : services) {
+                    if (s.handover() != null) {
+                        parts.add(s.handover());
+                    }
+                }
+                handover =
+                        new HandoverServer(
+                                cfg.upgrade().socket(),
+                                cfg.upgrade().timeout(),
+                                parts,
+                                this::handedOver);
+            }
         } catch (Exception | Error e) {
+            if (takeover != null) {
+                // the old agent goes on: leave everything it owns as it is
+                log.warn("taking over failed ({}): the running agent goes on", e.toString());
+                detach();
+                takeover.abort();
+            }
             close();
             throw e;
         }
@@ -285,6 +325,24 @@ public final class Agent implements AutoCloseable {
         log.info(sb.toString());
     }
 
+    /** Nothing this agent closes from now on changes what the kernel or another agent owns. */
+    private void detach() {
+        if (plane instanceof KernelMediaPlane k) {
+            k.detach();
+        }
+        for (Service s : services) {
+            if (s.handover() != null) {
+                s.handover().release();
+            }
+        }
+    }
+
+    /** A new agent took over: stop (the handover server's thread must not wait for it). */
+    private void handedOver() {
+        detach();
+        new Thread(this::close, "msm-handed-over").start();
+    }
+
     /** Block until {@link #close} (from a signal handler). */
     public void awaitStop() throws InterruptedException {
         stopped.await();
@@ -293,6 +351,9 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         ready = false;
+        if (handover != null) {
+            handover.close();
+        }
         for (int i = services.size() - 1; i >= 0; i--) {
             try {
                 services.get(i).close();

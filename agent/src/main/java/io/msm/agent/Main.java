@@ -79,6 +79,19 @@ public final class Main implements Callable<Integer> {
     Boolean userspace;
 
     @Option(
+            names = "--handover",
+            arity = "0..1",
+            fallbackValue = "",
+            paramLabel = "SOCKET",
+            description =
+                    "seamless upgrade: take over the sockets, RTSP connections and sessions of the agent"
+                            + " listening on SOCKET (if one does), and listen there for the next one"
+                            + " (default SOCKET: upgrade.socket, "
+                            + AgentConfig.Upgrade.DEFAULT_SOCKET
+                            + ")")
+    String handover;
+
+    @Option(
             names = "--log-level",
             paramLabel = "LEVEL",
             description = "trace, debug, info (default), warn, error")
@@ -116,6 +129,9 @@ public final class Main implements Callable<Integer> {
         } catch (ConfigException e) {
             System.err.println("msm-agent: " + e.getMessage());
             return 2;
+        }
+        if (handover != null) {
+            cfg = cfg.withHandover(handover.isEmpty() ? null : Path.of(handover));
         }
         setLogLevel(cfg.logLevel());
         Agent agent = new Agent(cfg);

@@ -286,6 +286,18 @@ public final class ConfigLoader {
         RtspSettings rtsp = RtspSettings.read(n.section("rtsp"));
         SipSettings sip = SipSettings.read(n.section("sip"));
         KubernetesSettings k8s = KubernetesSettings.read(n.section("kubernetes"));
+        ConfigNode up = n.section("upgrade");
+        String sock = up.string("socket", AgentConfig.Upgrade.DEFAULT_SOCKET);
+        if (!sock.startsWith("/")) {
+            throw new ConfigException(
+                    up.field("socket"), "must be an absolute path (got '" + sock + "')");
+        }
+        AgentConfig.Upgrade upgrade =
+                new AgentConfig.Upgrade(
+                        up.bool("handover", false),
+                        Path.of(sock),
+                        up.duration("timeout", Duration.ofSeconds(10), Duration.ofMillis(100)));
+        up.done();
         n.done();
         return new AgentConfig(
                 List.copyOf(ifaces),
@@ -305,7 +317,8 @@ public final class ConfigLoader {
                 http,
                 rtsp,
                 sip,
-                k8s);
+                k8s,
+                upgrade);
     }
 
     private static String pick(String cli, String file) {

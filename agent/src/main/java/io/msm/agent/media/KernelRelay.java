@@ -172,7 +172,7 @@ final class KernelRelay extends AbstractRelay {
     }
 
     private void dropUnclaimed() {
-        if (!adopted.isEmpty() && !closed) {
+        if (!adopted.isEmpty() && !closed && !plane.detached()) {
             log.info(
                     "{}: {} adopted subscriber(s) were not re-added; removing them",
                     options.label(),
@@ -202,7 +202,7 @@ final class KernelRelay extends AbstractRelay {
 
     /** The group as it must be now (control thread). */
     private void writeGroup() {
-        if (closed) {
+        if (closed || plane.detached()) {
             return;
         }
         List<FanoutSub> entries = new ArrayList<>(adopted);
@@ -441,6 +441,10 @@ final class KernelRelay extends AbstractRelay {
     @Override
     public void close() {
         if (closed) {
+            return;
+        }
+        if (plane.detached()) {
+            closeSocket(); // the group belongs to the other agent now
             return;
         }
         call(

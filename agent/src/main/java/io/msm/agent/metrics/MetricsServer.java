@@ -7,6 +7,7 @@ import io.msm.agent.limits.Refusals;
 import io.msm.agent.limits.RequestDeadline;
 import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.net.Transport;
+import io.msm.agent.upgrade.Sockets;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -137,35 +138,36 @@ public final class MetricsServer implements AutoCloseable {
         long idleMillis = settings.idleTimeout().toMillis();
         try {
             this.server =
-                    new ServerBootstrap()
-                            .group(group)
-                            .channel(Transport.server())
-                            .option(ChannelOption.SO_BACKLOG, 128)
-                            .option(ChannelOption.SO_REUSEADDR, true)
-                            .childHandler(
-                                    new ChannelInitializer<>() {
-                                        @Override
-                                        protected void initChannel(Channel ch) {
-                                            RequestDeadline.Stages st = deadline.stages();
-                                            ch.pipeline()
-                                                    .addLast(
-                                                            gate,
-                                                            new IdleStateHandler(
-                                                                    0,
-                                                                    0,
-                                                                    idleMillis,
-                                                                    TimeUnit.MILLISECONDS),
-                                                            st.before(),
-                                                            new HttpServerCodec(
-                                                                    4096, MAX_HEADER_BYTES, 8192),
-                                                            new HttpObjectAggregator(8192),
-                                                            st.after(),
-                                                            new Handler());
-                                        }
-                                    })
-                            .bind(listen)
-                            .syncUninterruptibly()
-                            .channel();
+                    Sockets.bind(
+                            new ServerBootstrap()
+                                    .group(group)
+                                    .option(ChannelOption.SO_BACKLOG, 128)
+                                    .option(ChannelOption.SO_REUSEADDR, true)
+                                    .childHandler(
+                                            new ChannelInitializer<>() {
+                                                @Override
+                                                protected void initChannel(Channel ch) {
+                                                    RequestDeadline.Stages st = deadline.stages();
+                                                    ch.pipeline()
+                                                            .addLast(
+                                                                    gate,
+                                                                    new IdleStateHandler(
+                                                                            0,
+                                                                            0,
+                                                                            idleMillis,
+                                                                            TimeUnit.MILLISECONDS),
+                                                                    st.before(),
+                                                                    new HttpServerCodec(
+                                                                            4096,
+                                                                            MAX_HEADER_BYTES,
+                                                                            8192),
+                                                                    new HttpObjectAggregator(8192),
+                                                                    st.after(),
+                                                                    new Handler());
+                                                }
+                                            }),
+                            Sockets.Kind.TCP_LISTEN,
+                            listen);
         } catch (RuntimeException e) {
             close();
             throw new IOException(
