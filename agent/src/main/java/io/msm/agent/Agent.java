@@ -35,6 +35,7 @@ import io.msm.agent.upgrade.Handover;
 import io.msm.agent.upgrade.HandoverClient;
 import io.msm.agent.upgrade.HandoverServer;
 import io.msm.bpf.maps.Meta;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -45,6 +46,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -86,6 +88,8 @@ public final class Agent implements AutoCloseable {
 
     private MediaPlane plane;
     private HandoverServer handover;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private volatile boolean handedOver;
     private FlowExpiry expiry;
     private MetricsServer metrics;
     private Heartbeats heartbeats;
@@ -135,6 +139,9 @@ public final class Agent implements AutoCloseable {
             startDatapath();
             if (cfg.upgrade().handover()) {
                 // before binding anything: the running agent's sockets are adopted, not bound again
+                if (Files.exists(cfg.upgrade().socket())) {
+                    RtspServer.warmUpHandover();
+                }
                 takeover = HandoverClient.takeOver(cfg.upgrade().socket(), cfg.upgrade().timeout());
                 if (takeover != null && plane instanceof KernelMediaPlane k) {
                     k.readoptOrphans(); // the old agent stopped changing them only now
@@ -339,8 +346,14 @@ public final class Agent implements AutoCloseable {
 
     /** A new agent took over: stop (the handover server's thread must not wait for it). */
     private void handedOver() {
+        handedOver = true;
         detach();
         new Thread(this::close, "msm-handed-over").start();
+    }
+
+    /** Whether it stopped because a new agent took over. */
+    public boolean wasHandedOver() {
+        return handedOver;
     }
 
     /** Block until {@link #close} (from a signal handler). */
@@ -350,6 +363,9 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
         ready = false;
         if (handover != null) {
             handover.close();

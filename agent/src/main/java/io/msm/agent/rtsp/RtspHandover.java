@@ -212,6 +212,48 @@ final class RtspHandover implements Handover.Participant {
     // ---- the new agent
 
     /**
+     * Before taking over: load and run once what restoring runs (JSON records, SDP, Transport, the
+     * RTSP pipeline's classes), so the first run does not lengthen the pause interleaved viewers
+     * see while the old agent has stopped and this one has not yet started.
+     */
+    static void warmUp() {
+        try {
+            String sdp =
+                    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=w\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n"
+                            + "a=rtpmap:96 H264/90000\r\na=control:streamid=0\r\n";
+            SetupState u =
+                    new SetupState(0, "RTP/AVP/TCP;unicast;interleaved=0-1", null, null, 0, 1);
+            State s =
+                    new State(
+                            List.of(new Conn("127.0.0.1|1", "127.0.0.1|2", "")),
+                            List.of(
+                                    new PathState(
+                                            "w",
+                                            sdp,
+                                            1,
+                                            List.of(
+                                                    new TrackState(
+                                                            0,
+                                                            "127.0.0.1|2",
+                                                            "127.0.0.1|3",
+                                                            "127.0.0.1|4",
+                                                            "127.0.0.1|5")),
+                                            new SessionState("a", 0, "RECORDING", List.of(u)),
+                                            List.of(
+                                                    new SessionState(
+                                                            "b", 0, "PLAYING", List.of(u))))));
+            State back = JSON.treeToValue(JSON.valueToTree(s), State.class);
+            SessionDescription.parse(back.paths().get(0).sdp());
+            TransportSpec.parse(u.transport()).format();
+            sock(back.connections().get(0).local());
+            RtspDecoder.onHeap(1024, 1024);
+            new EpollSocketChannel().unsafe().closeForcibly();
+        } catch (IOException | SdpException | RuntimeException | Error e) {
+            log.debug("handover warm-up: {}", e.toString());
+        }
+    }
+
+    /**
      * Adopt the connections and restore the streams and sessions; the connections read again once
      * all is restored. A stream or session that cannot be restored is skipped (its client then
      * hears 454 Session Not Found and sets up again).

@@ -103,6 +103,11 @@ public final class RtspServer implements Service {
         return handover;
     }
 
+    /** Load what taking over runs before asking for the handover (a shorter pause). */
+    public static void warmUpHandover() {
+        RtspHandover.warmUp();
+    }
+
     List<Channel> openConnections() {
         return new ArrayList<>(connections);
     }
