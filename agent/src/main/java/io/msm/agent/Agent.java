@@ -35,6 +35,7 @@ import io.msm.agent.upgrade.Handover;
 import io.msm.agent.upgrade.HandoverClient;
 import io.msm.agent.upgrade.HandoverServer;
 import io.msm.bpf.maps.Meta;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -167,12 +168,17 @@ public final class Agent implements AutoCloseable {
                         parts.add(s.handover());
                     }
                 }
-                handover =
-                        new HandoverServer(
-                                cfg.upgrade().socket(),
-                                cfg.upgrade().timeout(),
-                                parts,
-                                this::handedOver);
+                try {
+                    handover =
+                            new HandoverServer(
+                                    cfg.upgrade().socket(),
+                                    cfg.upgrade().timeout(),
+                                    parts,
+                                    this::handedOver);
+                } catch (IOException e) {
+                    // serving matters more than the next upgrade being seamless
+                    log.warn("{}: the next upgrade will not be seamless", e.getMessage());
+                }
             }
         } catch (Exception | Error e) {
             if (takeover != null) {

@@ -66,7 +66,7 @@ final class RelaySocket {
                                     }
                                 });
         try {
-            return new RelaySocket(Sockets.bind(b, Sockets.Kind.UDP, addr));
+            return new RelaySocket(Sockets.bind(b, Sockets.Kind.RELAY, addr));
         } catch (Exception e) {
             if (e instanceof BindException
                     || e.getCause() instanceof BindException

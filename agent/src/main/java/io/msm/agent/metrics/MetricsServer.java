@@ -175,6 +175,31 @@ public final class MetricsServer implements AutoCloseable {
         }
     }
 
+    /**
+     * /readyz?instance=X asks whether this is agent instance X (MSM_INSTANCE): during a seamless
+     * upgrade the old and the new agent share the host's port, and the old one must not answer the
+     * new pod's probes (its pod would be deleted before the new agent took over). Null when it is.
+     */
+    static String otherInstance(String uri, String mine) {
+        int q = uri.indexOf('?');
+        if (q < 0) {
+            return null;
+        }
+        for (String kv : uri.substring(q + 1).split("&")) {
+            if (kv.startsWith("instance=")) {
+                String asked = kv.substring("instance=".length());
+                if (!asked.equals(mine)) {
+                    return "this is agent instance "
+                            + (mine == null ? "(none)" : mine)
+                            + ", not "
+                            + asked
+                            + " (the previous agent, not yet handed over)";
+                }
+            }
+        }
+        return null;
+    }
+
     public InetSocketAddress address() {
         return (InetSocketAddress) server.localAddress();
     }
@@ -243,7 +268,11 @@ public final class MetricsServer implements AutoCloseable {
                             ok ? "ok\n" : "unhealthy\n");
                 }
                 case "/readyz" -> {
-                    List<String> why = notReady();
+                    List<String> why = new ArrayList<>(notReady());
+                    String other = otherInstance(req.uri(), System.getenv("MSM_INSTANCE"));
+                    if (other != null) {
+                        why.add(other);
+                    }
                     respond(
                             ctx,
                             keepAlive,

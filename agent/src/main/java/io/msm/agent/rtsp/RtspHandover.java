@@ -207,6 +207,29 @@ final class RtspHandover implements Handover.Participant {
     @Override
     public void release() {
         registry.freeze();
+        // what the relays wrote to the interleaved viewers leaves before the successor writes
+        for (Channel ch : paused) {
+            try {
+                call(
+                        ch,
+                        () -> {
+                            ch.flush();
+                            return null;
+                        });
+                long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+                while (ch.isActive()
+                        && ch.unsafe().outboundBuffer() != null
+                        && !ch.unsafe().outboundBuffer().isEmpty()
+                        && System.nanoTime() < end) {
+                    Thread.sleep(1);
+                }
+            } catch (RuntimeException e) {
+                // closed meanwhile
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     // ---- the new agent
@@ -302,19 +325,27 @@ final class RtspHandover implements Handover.Participant {
                 log.warn("handover: session {} not playing again: {}", s.id, e.getMessage());
             }
         }
-        for (int i = 0; i < channels.size(); i++) {
-            Channel ch = channels.get(i);
-            byte[] pending = Base64.getDecoder().decode(st.connections().get(i).pending());
-            ch.eventLoop()
-                    .execute(
-                            () -> {
-                                if (pending.length > 0) {
-                                    ch.pipeline().fireChannelRead(Unpooled.wrappedBuffer(pending));
-                                    ch.pipeline().fireChannelReadComplete();
-                                }
-                                ch.config().setAutoRead(true);
-                            });
-        }
+        // read (and answer) once the old agent has stopped writing to these connections
+        List<byte[]> pendings = new ArrayList<>();
+        st.connections().forEach(c -> pendings.add(Base64.getDecoder().decode(c.pending())));
+        Handover.onGo(
+                () -> {
+                    for (int i = 0; i < channels.size(); i++) {
+                        Channel ch = channels.get(i);
+                        byte[] pending = pendings.get(i);
+                        ch.eventLoop()
+                                .execute(
+                                        () -> {
+                                            if (pending.length > 0) {
+                                                ch.pipeline()
+                                                        .fireChannelRead(
+                                                                Unpooled.wrappedBuffer(pending));
+                                                ch.pipeline().fireChannelReadComplete();
+                                            }
+                                            ch.config().setAutoRead(true);
+                                        });
+                    }
+                });
         log.info(
                 "handover: {} RTSP connection(s), {} stream(s), {} session(s) taken over",
                 channels.size(),

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A seamless upgrade (as Envoy's hot restart and HAProxy's seamless reload do it): the running
@@ -24,8 +25,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *             or {"op":"error","error":"..."} (busy, stranger, bad request)
  * new → old   on a second connection: {"op":"fds","token":T}; old → new: the descriptors (SCM_RIGHTS),
  *             sockets first, then each service's connections in order
- * new → old   {"op":"ready"}          (everything adopted)
- * old → new   {"op":"bye"}            (the old agent released all and stops; the socket path is free)
+ * new → old   {"op":"ready"}          (everything adopted; relays and connections not read yet)
+ * old → new   {"op":"bye"}            (the old agent stopped reading its relays, flushed what it wrote
+ *                                      to the connections, released all; the socket path is free;
+ *                                      the new agent reads from now on)
  * </pre>
  */
 public final class Handover {
@@ -42,8 +45,9 @@ public final class Handover {
 
         /**
          * Stop reading at a quiet point (nothing half-parsed is lost: what a connection's decoder
-         * holds goes with the state) and describe what the successor needs. Called once per
-         * attempt, off the event loops.
+         * holds goes with the state) and describe what the successor needs. Media relays go on (an
+         * interleaved viewer is served until the successor confirmed). Called once per attempt, off
+         * the event loops.
          */
         Offer quiesce();
 
@@ -53,7 +57,8 @@ public final class Handover {
         /**
          * The successor took over (or, in the successor, taking over failed): stop without touching
          * what the other agent now owns — no kernel group changes, no TEARDOWN, no close
-         * notification to clients.
+         * notification to clients. In the old agent the relays have stopped reading: what was
+         * written to the connections is flushed before this returns.
          */
         void release();
     }
@@ -68,6 +73,23 @@ public final class Handover {
     public record Received(JsonNode state, List<Integer> connections) {}
 
     private static final Map<String, Received> received = new ConcurrentHashMap<>();
+    private static final List<Runnable> onGo = new CopyOnWriteArrayList<>();
+
+    /**
+     * In the new agent: run {@code r} once the old agent confirmed it stopped (its connections may
+     * be read and written from then on).
+     */
+    public static void onGo(Runnable r) {
+        onGo.add(r);
+    }
+
+    static void go() {
+        Sockets.startReading();
+        for (Runnable r : onGo) {
+            r.run();
+        }
+        onGo.clear();
+    }
 
     /** The successor was handed this for {@code name} (taken once), or null. */
     public static Received take(String name) {

@@ -296,6 +296,7 @@ public final class HandoverClient implements AutoCloseable {
         if (!"bye".equals(bye.path("op").asText())) {
             throw new IOException("unexpected answer " + bye.path("op"));
         }
+        Handover.go();
         close();
     }
 

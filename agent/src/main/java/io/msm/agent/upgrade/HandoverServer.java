@@ -279,6 +279,12 @@ public final class HandoverServer implements AutoCloseable {
         if (a.timer != null) {
             a.timer.cancel(false);
         }
+        // the relays stop only now: interleaved viewers were served until the successor was ready
+        for (Sockets.Bound b : Sockets.bound()) {
+            if (b.key().kind() == Sockets.Kind.RELAY) {
+                pause(b.channel());
+            }
+        }
         for (Handover.Participant p : participants) {
             try {
                 p.release();
@@ -386,8 +392,10 @@ public final class HandoverServer implements AutoCloseable {
                     s.put("connections", o.connections().size());
                 }
                 for (Sockets.Bound b : Sockets.bound()) {
-                    pause(b.channel());
-                    paused.add(b.channel());
+                    if (b.key().kind() != Sockets.Kind.RELAY) {
+                        pause(b.channel());
+                        paused.add(b.channel());
+                    }
                     ObjectNode s = socks.addObject();
                     s.put("kind", b.key().kind().name());
                     s.put("address", b.key().address());

@@ -4,6 +4,7 @@ import io.msm.agent.net.Transport;
 import io.netty.bootstrap.AbstractBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.unix.UnixChannel;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +33,12 @@ public final class Sockets {
     /** What a socket is. */
     public enum Kind {
         TCP_LISTEN,
-        UDP
+        UDP,
+        /**
+         * a media relay's UDP socket: the old agent reads it until the new one confirmed (its
+         * interleaved viewers are served meanwhile); the new one reads it from then on
+         */
+        RELAY
     }
 
     /** A bound socket by what it was asked to bind: {@code kind host:port}. */
@@ -49,6 +56,9 @@ public final class Sockets {
 
     /** sockets this agent bound (or adopted) and has not closed */
     private static final Map<Channel, Key> bound = new ConcurrentHashMap<>();
+
+    /** relay sockets adopted, not reading until the old agent stopped reading them */
+    private static final List<Channel> held = new CopyOnWriteArrayList<>();
 
     /** sockets passed by the previous agent, not yet adopted */
     private static final Map<Key, Integer> inherited = new ConcurrentHashMap<>();
@@ -74,8 +84,14 @@ public final class Sockets {
                                     (kind == Kind.TCP_LISTEN
                                             ? new EpollServerSocketChannel(f)
                                             : new EpollDatagramChannel(f)));
+            if (kind == Kind.RELAY) {
+                b.option(ChannelOption.AUTO_READ, false);
+            }
             ChannelFuture cf = b.register().syncUninterruptibly();
             ch = cf.channel();
+            if (kind == Kind.RELAY) {
+                held.add(ch);
+            }
             log.debug("adopted {} from the previous agent (fd {})", Key.of(kind, addr, addr), f);
         } else {
             b.channel(
@@ -113,6 +129,14 @@ public final class Sockets {
     /** The previous agent passed these sockets: {@link #bind} adopts them. */
     public static void inherit(Map<Key, Integer> fds) {
         inherited.putAll(fds);
+    }
+
+    /** The old agent stopped reading: the adopted relay sockets read from now on. */
+    public static void startReading() {
+        for (Channel ch : held) {
+            ch.config().setAutoRead(true);
+        }
+        held.clear();
     }
 
     /** Sockets the previous agent passed that nobody adopted: closed (returned for the log). */

@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +29,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,7 +57,7 @@ class RtspHandoverPlayersTest {
     /** The longest gap a viewer may see across the upgrade on this busy machine (ms). */
     static final long MAX_GAP_MS = 100;
 
-    /** The looser bound for an interleaved viewer (printed figure: see the test's output). */
+    /** The looser bound across B's whole start (printed figures: see the test's output). */
     static final long TCP_GAP_MS = 1000;
 
     StarTopology topo;
@@ -314,7 +317,7 @@ class RtspHandoverPlayersTest {
                             }
                         }
                         synchronized (arrivals) {
-                            arrivals.add(System.nanoTime());
+                            arrivals.add(now());
                         }
                         continue;
                     }
@@ -356,7 +359,7 @@ class RtspHandoverPlayersTest {
                     b.clear();
                     rtp.receive(b);
                     synchronized (arrivals) {
-                        arrivals.add(System.nanoTime());
+                        arrivals.add(now());
                     }
                 }
             } catch (IOException e) {
@@ -370,7 +373,13 @@ class RtspHandoverPlayersTest {
             }
         }
 
-        /** The longest gap between packets that arrived between from and to (nanoTime), in ms. */
+        /** Wall-clock microseconds (the agents' logs say when the handover ran, in wall time). */
+        static long now() {
+            Instant i = Instant.now();
+            return i.getEpochSecond() * 1_000_000 + i.getNano() / 1000;
+        }
+
+        /** The longest gap between packets that arrived between from and to (µs), in ms. */
         long longestGapMs(long from, long to) {
             long worst = 0;
             long prev = -1;
@@ -385,7 +394,7 @@ class RtspHandoverPlayersTest {
                     prev = t;
                 }
             }
-            return worst / 1_000_000;
+            return worst / 1000;
         }
 
         @Override
@@ -445,6 +454,22 @@ class RtspHandoverPlayersTest {
         return b.toString();
     }
 
+    static final Pattern TS = Pattern.compile("ts=(\\S+) ");
+
+    /** When the first log line containing {@code what} was written (wall-clock µs). */
+    static long logTime(String log, String what) {
+        for (String l : log.split("\n")) {
+            if (l.contains(what)) {
+                Matcher m = TS.matcher(l);
+                if (m.find()) {
+                    Instant i = Instant.parse(m.group(1));
+                    return i.getEpochSecond() * 1_000_000 + i.getNano() / 1000;
+                }
+            }
+        }
+        throw new AssertionError("no log line with '" + what + "':\n" + log);
+    }
+
     static double setups(AgentProcess a) {
         PromText m = a.scrape();
         double n = 0;
@@ -467,21 +492,23 @@ class RtspHandoverPlayersTest {
         Map<String, Integer> before = new TreeMap<>();
         players.forEach(p -> before.put(p.kind.label, p.frames()));
         Timeouts.sleep(2000);
-        long baselineFrom = System.nanoTime();
-
-        long t0 = System.nanoTime();
+        long t0 = Probe.now();
+        long baselineFrom = t0 - 2_000_000;
         AgentProcess b = agent();
         // A exits once B confirmed
         waitFor(
                 () -> !a.alive(),
                 60_000,
                 "agent A to hand over and exit\nA:\n" + a.log() + "\nB:\n" + b.log());
-        long t1 = System.nanoTime();
+        long t1 = Probe.now();
         assertEquals(0, a.stop(), "A stopped cleanly:\n" + a.log());
         assertTrue(b.alive(), "B runs:\n" + b.log());
         assertTrue(b.log().contains("took over from the previous agent"), b.log());
         Timeouts.sleep(3000);
-        long after = System.nanoTime();
+        long after = Probe.now();
+        // the handover itself, from the agents' logs: A stops reading .. B confirmed, ±200 ms
+        long hoFrom = logTime(a.log(), "a new agent asked to take over") - 200_000;
+        long hoTo = logTime(b.log(), "took over from the previous agent") + 200_000;
 
         // every viewer still plays, on its own connection and session
         assertEquals(6.0, metric(b, "msm_rtsp_path_viewers", "path", "cam"), b.log());
@@ -508,45 +535,46 @@ class RtspHandoverPlayersTest {
                             + "\n"
                             + p.output());
         }
-        long baseline = 0;
         StringBuilder fig = new StringBuilder();
-        long worst = 0;
         for (Probe p : probes) {
-            long base = p.longestGapMs(baselineFrom - TimeUnit.SECONDS.toNanos(2), t0);
-            long gap = p.longestGapMs(t0, after);
-            baseline = Math.max(baseline, base);
-            worst = Math.max(worst, gap);
             fig.append(
                     String.format(
-                            "  probe %s: longest gap %d ms across the upgrade (%d ms in the 2 s before)%n",
-                            p.tcp ? "tcp" : "udp", gap, base));
+                            "  probe %s: longest gap %d ms during the handover (%.0f ms), %d ms while B"
+                                    + " started (%.1f s), %d ms in the 2 s before%n",
+                            p.tcp ? "tcp" : "udp",
+                            p.longestGapMs(hoFrom, hoTo),
+                            (hoTo - hoFrom) / 1000.0,
+                            p.longestGapMs(t0, after),
+                            (after - t0) / 1e6,
+                            p.longestGapMs(baselineFrom, t0)));
         }
         System.out.printf(
-                "rtsp-handover: B took over and A exited %d ms after B started; SETUPs with A %.0f, with B %.0f;"
-                        + " frames before/after: %s -> %s%n%s",
-                (t1 - t0) / 1_000_000, setupsBefore, setups(b), before, now, fig);
+                "rtsp-handover: B took over and A exited %d ms after B started; SETUPs with A %.0f,"
+                        + " with B %.0f; frames before/after: %s -> %s%n%s",
+                (t1 - t0) / 1000, setupsBefore, setups(b), before, now, fig);
         for (Probe p : probes) {
-            long gap = p.longestGapMs(t0, after);
-            long base = p.longestGapMs(baselineFrom - TimeUnit.SECONDS.toNanos(2), t0);
-            // UDP: the kernel forwards throughout; the publisher itself (ffmpeg -re on a busy
-            // 2-core machine, while B's JVM starts) pauses now and then: 100 ms on top of what
-            // the stream did anyway. Interleaved: userspace serves it, and between the old
-            // agent's last packet and the new one's first lie the state transfer and the
-            // restore — measured and printed; asserted only loosely (TCP_GAP_MS), since a cold
-            // JVM on a shared 2-core machine cannot promise 100 ms
-            long bound = p.tcp ? TCP_GAP_MS : Math.max(MAX_GAP_MS, base + MAX_GAP_MS);
+            long gap = p.longestGapMs(hoFrom, hoTo);
+            long base = p.longestGapMs(baselineFrom, t0);
+            // during the handover itself: UDP is forwarded by the kernel throughout, interleaved
+            // viewers are served by A until B confirmed, then by B. The publisher itself (ffmpeg
+            // -re on a busy 2-core machine) pauses now and then: the bound is 100 ms on top of
+            // what the stream did anyway before the upgrade
+            long bound = Math.max(MAX_GAP_MS, base + MAX_GAP_MS);
             assertTrue(
                     gap <= bound,
                     "probe "
                             + (p.tcp ? "tcp" : "udp")
                             + ": a gap of "
                             + gap
-                            + " ms (baseline "
+                            + " ms during the handover (baseline "
                             + base
                             + " ms, bound "
                             + bound
                             + " ms)\n"
+                            + fig
                             + b.log());
+            // across B's whole start (a JVM starting on the same 2 cores): looser, printed
+            assertTrue(p.longestGapMs(t0, after) <= TCP_GAP_MS, fig.toString());
         }
         // TEARDOWN works with B on a handed-over session
         Probe udp = probes.get(0);
