@@ -42,6 +42,7 @@ import java.util.Map;
  * rtsp: {...}   # see RtspSettings
  * sip: {...}    # see SipSettings
  * kubernetes: {...}   # see KubernetesSettings
+ * upgrade: {handover: false, socket: /var/lib/msm/handover.sock, timeout: 10s}   # see upgrade/
  * </pre>
  */
 public final class ConfigLoader {
