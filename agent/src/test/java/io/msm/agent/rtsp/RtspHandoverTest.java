@@ -214,6 +214,94 @@ class RtspHandoverTest {
     }
 
     @Test
+    void anInterleavedPublisherGoesOnAndHalfAFrameIsNotLost() throws Exception {
+        Node a = node(0);
+        int port = a.srv.address().getPort();
+        Socket pub = new Socket(LO, port);
+        h.closers.add(pub);
+        pub.setSoTimeout(3000);
+        String sdp = RtspServerTest.SDP;
+        assertTrue(
+                RtspServerTest.exchange(
+                                pub,
+                                "ANNOUNCE rtsp://127.0.0.1/tcpcam RTSP/1.0\r\nCSeq: 1\r\n"
+                                        + "Content-Type: application/sdp\r\nContent-Length: "
+                                        + sdp.length()
+                                        + "\r\n\r\n"
+                                        + sdp)
+                        .startsWith("RTSP/1.0 200"));
+        String s =
+                RtspServerTest.exchange(
+                        pub,
+                        "SETUP rtsp://127.0.0.1/tcpcam/streamid=0 RTSP/1.0\r\nCSeq: 2\r\n"
+                                + "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n\r\n");
+        String sid = s.replaceAll("(?s).*Session: ([0-9a-f]+).*", "$1");
+        assertTrue(
+                RtspServerTest.exchange(
+                                pub,
+                                "RECORD rtsp://127.0.0.1/tcpcam RTSP/1.0\r\nCSeq: 3\r\nSession: "
+                                        + sid
+                                        + "\r\n\r\n")
+                        .startsWith("RTSP/1.0 200"));
+        RtspServerTest.Viewer v = h.view(a.srv, "tcpcam");
+        OutputStream out = pub.getOutputStream();
+        for (int i = 0; i < 10; i++) {
+            frame(out, Rtp.packet(i, 0xCD, 100));
+        }
+        assertEquals(10, drain(v.rtp(), 500).size());
+        // half a frame: the old agent's decoder holds it when the handover comes
+        byte[] half = Rtp.packet(10, 0xCD, 100);
+        out.write(new byte[] {'$', 0, (byte) (half.length >> 8), (byte) half.length});
+        out.write(half, 0, 40);
+        out.flush();
+        Thread.sleep(200);
+
+        Path sock = dir.resolve("handover.sock");
+        CountDownLatch released = new CountDownLatch(1);
+        HandoverServer hs =
+                new HandoverServer(
+                        sock,
+                        Duration.ofSeconds(10),
+                        List.of(a.srv.handover()),
+                        () ->
+                                new Thread(
+                                                () -> {
+                                                    a.close();
+                                                    released.countDown();
+                                                })
+                                        .start());
+        h.closers.add(hs);
+        HandoverClient c = HandoverClient.takeOver(sock, Duration.ofSeconds(5));
+        Node b = node(port);
+        c.confirm();
+        assertTrue(released.await(10, TimeUnit.SECONDS));
+
+        out.write(half, 40, half.length - 40);
+        for (int i = 11; i < 20; i++) {
+            frame(out, Rtp.packet(i, 0xCD, 100));
+        }
+        out.flush();
+        List<byte[]> got = drain(v.rtp(), 1000);
+        assertEquals(10, got.size(), "the frame cut by the handover and the nine after it");
+        assertEquals(10, Rtp.seq(got.get(0)));
+        assertEquals(19, Rtp.seq(got.get(9)));
+        assertTrue(
+                RtspServerTest.exchange(
+                                pub,
+                                "GET_PARAMETER rtsp://127.0.0.1/tcpcam RTSP/1.0\r\nCSeq: 4\r\nSession: "
+                                        + sid
+                                        + "\r\n\r\n")
+                        .startsWith("RTSP/1.0 200"),
+                "the publisher's session, on its connection, with the new agent");
+        assertEquals(2, b.srv.sessionCount());
+    }
+
+    static void frame(OutputStream out, byte[] p) throws Exception {
+        out.write(new byte[] {'$', 0, (byte) (p.length >> 8), (byte) p.length});
+        out.write(p);
+    }
+
+    @Test
     void theStateSurvivesJson() throws Exception {
         RtspHandover.State s =
                 new RtspHandover.State(
