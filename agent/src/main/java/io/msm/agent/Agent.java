@@ -168,6 +168,9 @@ public final class Agent implements AutoCloseable {
                         parts.add(s.handover());
                     }
                 }
+                if (plane instanceof KernelMediaPlane k) {
+                    parts.add(k.handover()); // last: the services stopped first
+                }
                 try {
                     handover =
                             new HandoverServer(

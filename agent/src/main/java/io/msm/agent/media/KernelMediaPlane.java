@@ -1,6 +1,8 @@
 package io.msm.agent.media;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.msm.agent.net.Transport;
+import io.msm.agent.upgrade.Handover;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
@@ -55,6 +57,7 @@ public final class KernelMediaPlane implements MediaPlane {
     final NextHopCache nextHops = new NextHopCache(Duration.ofSeconds(30));
     volatile Map<InetSocketAddress, Flow> flowsByDst = Map.of();
     private volatile boolean detached;
+    private volatile boolean quiet;
 
     public KernelMediaPlane(
             Datapath dp,
@@ -146,6 +149,42 @@ public final class KernelMediaPlane implements MediaPlane {
 
     boolean detached() {
         return detached;
+    }
+
+    /** Group writes wait: detached, or a handover is being offered. */
+    boolean quiet() {
+        return detached || quiet;
+    }
+
+    /**
+     * Its part of a handover: while the new agent takes over, nothing this plane's timers do (an
+     * adopted subscriber dropped, a bypass noticed) is written to the groups the new agent is
+     * re-reading; if the handover fails the groups are written as they must be now.
+     */
+    public Handover.Participant handover() {
+        return new Handover.Participant() {
+            @Override
+            public String name() {
+                return "media";
+            }
+
+            @Override
+            public Handover.Offer quiesce() {
+                quiet = true;
+                return new Handover.Offer(JsonNodeFactory.instance.objectNode(), List.of());
+            }
+
+            @Override
+            public void resume() {
+                quiet = false;
+                byLocal.values().forEach(KernelRelay::rewrite);
+            }
+
+            @Override
+            public void release() {
+                detach();
+            }
+        };
     }
 
     private void expireOrphans() {

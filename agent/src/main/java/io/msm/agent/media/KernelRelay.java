@@ -172,6 +172,11 @@ final class KernelRelay extends AbstractRelay {
     }
 
     private void dropUnclaimed() {
+        if (plane.quiet() && !plane.detached()) {
+            // a handover is being offered: decide when it is over
+            plane.control.schedule(this::dropUnclaimed, 1, TimeUnit.SECONDS);
+            return;
+        }
         if (!adopted.isEmpty() && !closed && !plane.detached()) {
             log.info(
                     "{}: {} adopted subscriber(s) were not re-added; removing them",
@@ -200,9 +205,14 @@ final class KernelRelay extends AbstractRelay {
         }
     }
 
+    /** Write the group again, as it must be now (a handover that failed). */
+    void rewrite() {
+        plane.control.execute(this::writeGroup);
+    }
+
     /** The group as it must be now (control thread). */
     private void writeGroup() {
-        if (closed || plane.detached()) {
+        if (closed || plane.quiet()) {
             return;
         }
         List<FanoutSub> entries = new ArrayList<>(adopted);
