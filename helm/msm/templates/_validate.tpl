@@ -24,6 +24,16 @@ install with what is wrong and how to fix it.
 {{- if not (hasPrefix "/sys/fs/bpf/" $a.pinDir) }}
 {{- fail (printf "agent.pinDir %q must lie below /sys/fs/bpf/ (the node's bpffs the chart mounts), e.g. /sys/fs/bpf/msm" $a.pinDir) }}
 {{- end }}
+{{- with .Values.updateStrategy.rollingUpdate }}
+{{- if and (eq $.Values.updateStrategy.type "RollingUpdate") (ne (toString (default 0 .maxSurge)) "0") (ne (toString (default 0 .maxSurge)) "0%") }}
+{{- if ne (toString (default 0 .maxUnavailable)) "0" }}
+{{- fail "updateStrategy.rollingUpdate.maxSurge: a surge needs maxUnavailable: 0 (Kubernetes refuses both for a DaemonSet); set maxSurge: 0 to replace pods one by one" }}
+{{- end }}
+{{- if not $.Values.upgrade.handover }}
+{{- fail "updateStrategy.rollingUpdate.maxSurge: 1 needs upgrade.handover (two agents cannot otherwise share the node's ports); set maxSurge: 0 and maxUnavailable: 1" }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and .Values.securityContext.privileged (eq .Values.securityContext.seccompProfile "RuntimeDefault") }}
 {{- /* privileged containers run without seccomp anyway; say so instead of pretending */ -}}
 {{- fail "securityContext.seccompProfile=RuntimeDefault has no effect with securityContext.privileged=true; leave it Unconfined" }}

@@ -31,7 +31,12 @@ import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.RtspServer;
 import io.msm.agent.sip.SipService;
 import io.msm.agent.streams.StaticStreams;
+import io.msm.agent.upgrade.Handover;
+import io.msm.agent.upgrade.HandoverClient;
+import io.msm.agent.upgrade.HandoverServer;
 import io.msm.bpf.maps.Meta;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -42,6 +47,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -82,6 +88,9 @@ public final class Agent implements AutoCloseable {
     static final Duration INTERFACE_RESCAN = Duration.ofSeconds(10);
 
     private MediaPlane plane;
+    private HandoverServer handover;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private volatile boolean handedOver;
     private FlowExpiry expiry;
     private MetricsServer metrics;
     private Heartbeats heartbeats;
@@ -126,14 +135,61 @@ public final class Agent implements AutoCloseable {
     }
 
     public Agent start(ServiceFactory factory) throws Exception {
+        HandoverClient takeover = null;
         try {
             startDatapath();
+            if (cfg.upgrade().handover()) {
+                // before binding anything: the running agent's sockets are adopted, not bound again
+                if (Files.exists(cfg.upgrade().socket())) {
+                    RtspServer.warmUpHandover();
+                }
+                takeover = HandoverClient.takeOver(cfg.upgrade().socket(), cfg.upgrade().timeout());
+                if (takeover != null && plane instanceof KernelMediaPlane k) {
+                    k.readoptOrphans(); // the old agent stopped changing them only now
+                }
+            }
             for (Service s : factory.apply(this)) {
                 s.start();
                 services.add(s);
             }
             startMetrics();
+            if (takeover != null) {
+                takeover.confirm();
+                log.info(
+                        "took over from the previous agent: {} socket(s), {} connection(s)",
+                        takeover.sockets(),
+                        takeover.connections());
+                takeover = null;
+            }
+            if (cfg.upgrade().handover()) {
+                List<Handover.Participant> parts = new ArrayList<>();
+                for (Service s : services) {
+                    if (s.handover() != null) {
+                        parts.add(s.handover());
+                    }
+                }
+                if (plane instanceof KernelMediaPlane k) {
+                    parts.add(k.handover()); // last: the services stopped first
+                }
+                try {
+                    handover =
+                            new HandoverServer(
+                                    cfg.upgrade().socket(),
+                                    cfg.upgrade().timeout(),
+                                    parts,
+                                    this::handedOver);
+                } catch (IOException e) {
+                    // serving matters more than the next upgrade being seamless
+                    log.warn("{}: the next upgrade will not be seamless", e.getMessage());
+                }
+            }
         } catch (Exception | Error e) {
+            if (takeover != null) {
+                // the old agent goes on: leave everything it owns as it is
+                log.warn("taking over failed ({}): the running agent goes on", e.toString());
+                detach();
+                takeover.abort();
+            }
             close();
             throw e;
         }
@@ -303,6 +359,30 @@ public final class Agent implements AutoCloseable {
         log.info(sb.toString());
     }
 
+    /** Nothing this agent closes from now on changes what the kernel or another agent owns. */
+    private void detach() {
+        if (plane instanceof KernelMediaPlane k) {
+            k.detach();
+        }
+        for (Service s : services) {
+            if (s.handover() != null) {
+                s.handover().release();
+            }
+        }
+    }
+
+    /** A new agent took over: stop (the handover server's thread must not wait for it). */
+    private void handedOver() {
+        handedOver = true;
+        detach();
+        new Thread(this::close, "msm-handed-over").start();
+    }
+
+    /** Whether it stopped because a new agent took over. */
+    public boolean wasHandedOver() {
+        return handedOver;
+    }
+
     /** Block until {@link #close} (from a signal handler). */
     public void awaitStop() throws InterruptedException {
         stopped.await();
@@ -310,7 +390,13 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
         ready = false;
+        if (handover != null) {
+            handover.close();
+        }
         for (int i = services.size() - 1; i >= 0; i--) {
             try {
                 services.get(i).close();

@@ -13,6 +13,7 @@ import io.msm.bpf.maps.Meta;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -79,6 +80,28 @@ public final class Main implements Callable<Integer> {
     Boolean userspace;
 
     @Option(
+            names = "--handover",
+            arity = "0..1",
+            fallbackValue = "",
+            paramLabel = "SOCKET",
+            description =
+                    "seamless upgrade: take over the sockets, RTSP connections and sessions of the agent"
+                            + " listening on SOCKET (if one does), and listen there for the next one"
+                            + " (default SOCKET: upgrade.socket, "
+                            + AgentConfig.Upgrade.DEFAULT_SOCKET
+                            + ")")
+    String handover;
+
+    @Option(
+            names = "--after-handover",
+            paramLabel = "WHAT",
+            description =
+                    "once a new agent took over: exit (default), or wait for SIGTERM (in a"
+                            + " container that restarts, so the restarted old agent does not take"
+                            + " everything back)")
+    String afterHandover;
+
+    @Option(
             names = "--log-level",
             paramLabel = "LEVEL",
             description = "trace, debug, info (default), warn, error")
@@ -117,6 +140,14 @@ public final class Main implements Callable<Integer> {
             System.err.println("msm-agent: " + e.getMessage());
             return 2;
         }
+        if (handover != null) {
+            cfg = cfg.withHandover(handover.isEmpty() ? null : Path.of(handover));
+        }
+        if (afterHandover != null && !List.of("exit", "wait").contains(afterHandover)) {
+            System.err.println(
+                    "msm-agent: --after-handover: exit or wait, not '" + afterHandover + "'");
+            return 2;
+        }
         setLogLevel(cfg.logLevel());
         Agent agent = new Agent(cfg);
         try {
@@ -135,10 +166,22 @@ public final class Main implements Callable<Integer> {
                             .info("stopping (the datapath stays attached and keeps forwarding)");
                     agent.close();
                 };
+        CountDownLatch signalled = new CountDownLatch(1);
         for (String sig : new String[] {"TERM", "INT"}) {
-            Signal.handle(new Signal(sig), s -> new Thread(stop, "msm-stop").start());
+            Signal.handle(
+                    new Signal(sig),
+                    s -> {
+                        signalled.countDown();
+                        new Thread(stop, "msm-stop").start();
+                    });
         }
         agent.awaitStop();
+        if (agent.wasHandedOver() && "wait".equals(afterHandover)) {
+            LoggerFactory.getLogger(Main.class)
+                    .info(
+                            "handed over to the new agent; idle until SIGTERM (--after-handover wait)");
+            signalled.await();
+        }
         return 0;
     }
 

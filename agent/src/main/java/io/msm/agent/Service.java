@@ -1,5 +1,6 @@
 package io.msm.agent;
 
+import io.msm.agent.upgrade.Handover;
 import java.util.Map;
 import java.util.concurrent.Executor;
 
@@ -25,6 +26,11 @@ public interface Service extends AutoCloseable {
      */
     default Map<String, Executor> loops() {
         return Map.of();
+    }
+
+    /** Its part of a seamless upgrade (connections and sessions handed over), or null. */
+    default Handover.Participant handover() {
+        return null;
     }
 
     @Override

@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -198,18 +199,28 @@ class DaemonSetTest {
 
     @Test
     void probesHitHealthAndReadinessOnTheMetricsPort() {
+        // upgrade.handover (the default): no declared ports, the probes name the port's number
+        // the old and the new agent share the port during a handover: the new pod's startup and
+        // readiness ask for its own instance, liveness is any agent's (the old one idles)
         Container a = agent(DEFAULTS);
-        ContainerPort metrics = port(a, "http-metrics");
-        assertEquals(9469, metrics.getContainerPort());
-        assertEquals("TCP", metrics.getProtocol());
-        assertProbe(a.getStartupProbe(), "/healthz");
-        assertProbe(a.getLivenessProbe(), "/healthz");
-        assertProbe(a.getReadinessProbe(), "/readyz");
+        String instance = env(a, "MSM_INSTANCE");
+        assertEquals(16, instance.length());
+        assertProbe(a.getStartupProbe(), "/readyz?instance=" + instance, 9469);
+        assertProbe(a.getLivenessProbe(), "/healthz", 9469);
+        assertProbe(a.getReadinessProbe(), "/readyz?instance=" + instance, 9469);
+        assertTrue(
+                !instance.equals(
+                        env(agent(MsmChart.render("image: {tag: \"9.9.9\"}\n")), "MSM_INSTANCE")),
+                "another image: another instance");
         assertEquals(60, a.getStartupProbe().getFailureThreshold());
 
+        // without it (values-custom): the named, declared port
         Container c = agent(CUSTOM);
-        assertEquals(19469, port(c, "http-metrics").getContainerPort());
+        ContainerPort metrics = port(c, "http-metrics");
+        assertEquals(19469, metrics.getContainerPort());
+        assertEquals("TCP", metrics.getProtocol());
         assertProbe(c.getLivenessProbe(), "/healthz");
+        assertProbe(c.getReadinessProbe(), "/readyz");
         assertEquals(30, c.getStartupProbe().getFailureThreshold());
         assertEquals(5, c.getStartupProbe().getPeriodSeconds());
     }
@@ -220,14 +231,50 @@ class DaemonSetTest {
         assertEquals("http-metrics", p.getHttpGet().getPort().getStrVal());
     }
 
+    private static void assertProbe(Probe p, String path, int port) {
+        assertNotNull(p);
+        assertEquals(path, p.getHttpGet().getPath());
+        assertEquals(port, p.getHttpGet().getPort().getIntVal());
+    }
+
     @Test
-    void declaresTheProxyPortsAsHostPorts() {
+    void declaresTheProxyPortsAsHostPortsWithoutHandover() {
+        // with upgrade.handover the surge pod would ask for the host ports the old pod holds and
+        // never be scheduled: nothing is declared (hostNetwork: the agent listens anyway)
+        assertTrue(agent(DEFAULTS).getPorts().isEmpty(), "no host ports with upgrade.handover");
+        Container c = agent(CUSTOM);
+        assertEquals(554, port(c, "rtsp").getContainerPort());
+        assertEquals("UDP", port(c, "sip-udp").getProtocol());
+        assertEquals("TCP", port(c, "sip-tcp").getProtocol());
+        assertEquals(port(c, "sip-udp").getContainerPort(), port(c, "sip-tcp").getContainerPort());
+    }
+
+    @Test
+    void theNewPodFindsTheOldOnesHandoverSocket() {
         Container a = agent(DEFAULTS);
-        assertEquals(8554, port(a, "rtsp").getContainerPort());
-        assertEquals("UDP", port(a, "sip-udp").getProtocol());
-        assertEquals(5060, port(a, "sip-udp").getContainerPort());
-        assertEquals("TCP", port(a, "sip-tcp").getProtocol());
-        assertEquals(554, port(agent(CUSTOM), "rtsp").getContainerPort());
+        assertTrue(
+                a.getArgs().contains("--handover=/run/msm/upgrade/handover.sock"),
+                a.getArgs().toString());
+        assertTrue(a.getArgs().contains("--after-handover=wait"), a.getArgs().toString());
+        assertTrue(
+                a.getVolumeMounts().stream()
+                        .anyMatch(
+                                m ->
+                                        "handover".equals(m.getName())
+                                                && "/run/msm/upgrade".equals(m.getMountPath())),
+                "mounted");
+        assertTrue(
+                pod(DEFAULTS).getVolumes().stream()
+                        .anyMatch(
+                                v ->
+                                        "handover".equals(v.getName())
+                                                && v.getHostPath() != null
+                                                && "/run/msm/upgrade"
+                                                        .equals(v.getHostPath().getPath())),
+                "a hostPath both pods see");
+        Container c = agent(CUSTOM);
+        assertTrue(c.getArgs().stream().noneMatch(x -> x.startsWith("--handover")), "off");
+        assertTrue(c.getVolumeMounts().stream().noneMatch(m -> "handover".equals(m.getName())));
     }
 
     private static ContainerPort port(Container c, String name) {
@@ -240,7 +287,7 @@ class DaemonSetTest {
     @Test
     void passesTheConfigFileItMounts() {
         Container a = agent(DEFAULTS);
-        assertEquals(List.of("--config", "/etc/msm/agent.yaml"), a.getArgs());
+        assertEquals(withHandover("--config", "/etc/msm/agent.yaml"), a.getArgs());
         assertEquals("/etc/msm", mount(a, "config").getMountPath());
         assertEquals(
                 DEFAULTS.configMap().getMetadata().getName(),
@@ -255,6 +302,17 @@ class DaemonSetTest {
                 "-XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError", env(c, "MSM_JAVA_OPTS"));
         assertEquals("1", env(c, "MSM_EXTRA"));
         assertNull(env(a, "MSM_JAVA_OPTS"), "no JVM options unless asked");
+    }
+
+    /** The flags the chart adds after the others with upgrade.handover (the default). */
+    static final List<String> HANDOVER_ARGS =
+            List.of("--handover=/run/msm/upgrade/handover.sock", "--after-handover=wait");
+
+    /** {@code args} and then the handover flags. */
+    static List<String> withHandover(String... args) {
+        List<String> out = new ArrayList<>(List.of(args));
+        out.addAll(HANDOVER_ARGS);
+        return out;
     }
 
     private static String env(Container c, String name) {
@@ -310,16 +368,26 @@ class DaemonSetTest {
     void rollsOneNodeAtATime() {
         DaemonSet ds = DEFAULTS.daemonSet();
         assertEquals("RollingUpdate", ds.getSpec().getUpdateStrategy().getType());
+        // the new pod starts next to the old one and takes its sockets over (upgrade.handover);
+        // Kubernetes allows a DaemonSet surge only with maxUnavailable 0
         assertEquals(
-                1,
+                0,
                 ds.getSpec()
                         .getUpdateStrategy()
                         .getRollingUpdate()
                         .getMaxUnavailable()
                         .getIntVal());
-        assertNull(
-                ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxSurge(),
-                "host ports: no surge");
+        assertEquals(
+                1, ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxSurge().getIntVal());
+        assertEquals(
+                0,
+                CUSTOM.daemonSet()
+                        .getSpec()
+                        .getUpdateStrategy()
+                        .getRollingUpdate()
+                        .getMaxSurge()
+                        .getIntVal(),
+                "without handover: no surge (host ports)");
         assertEquals(30L, pod(DEFAULTS).getTerminationGracePeriodSeconds());
         assertEquals(
                 2,

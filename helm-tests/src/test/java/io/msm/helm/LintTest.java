@@ -55,6 +55,8 @@ class LintTest {
                 Arguments.of(
                         "updateStrategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 1, maxSurge: 1}}\n",
                         "maxSurge"),
+                Arguments.of("upgrade: {handover: false}\n", "maxSurge: 1 needs upgrade.handover"),
+                Arguments.of("updateStrategy: {rollingUpdate: {maxSurge: 2}}\n", "maxSurge"),
                 // cross-field checks done in the templates
                 Arguments.of(
                         "agent: {mediaPorts: {from: 30000, to: 20000}}\n",

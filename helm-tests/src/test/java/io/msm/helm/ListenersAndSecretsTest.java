@@ -34,7 +34,7 @@ class ListenersAndSecretsTest {
     void byDefaultEveryListenerIsInTheConfigFileAndNoNodeIpIsNeeded() {
         Manifests m = MsmChart.render();
         Container a = DaemonSetTest.agent(m);
-        assertEquals(List.of("--config", "/etc/msm/agent.yaml"), a.getArgs());
+        assertEquals(DaemonSetTest.withHandover("--config", "/etc/msm/agent.yaml"), a.getArgs());
         assertTrue(env(a, "MSM_NODE_IP").isEmpty());
         Map<String, Object> c = AgentConfigTest.config(m);
         assertEquals("0.0.0.0:9469", c.get("metrics-listen"));
@@ -53,7 +53,7 @@ class ListenersAndSecretsTest {
         EnvVar ip = env(a, "MSM_NODE_IP").orElseThrow();
         assertEquals("status.hostIP", ip.getValueFrom().getFieldRef().getFieldPath());
         assertEquals(
-                List.of(
+                DaemonSetTest.withHandover(
                         "--config",
                         "/etc/msm/agent.yaml",
                         "--metrics-listen=$(MSM_NODE_IP):9469",
@@ -65,7 +65,17 @@ class ListenersAndSecretsTest {
         assertFalse(c.containsKey("metrics-listen"), "the flag says it");
         assertFalse(c.containsKey("rtsp-listen"));
         assertFalse(c.containsKey("sip-listen"));
-        assertEquals(9554, DaemonSetTest.agent(m).getPorts().get(1).getContainerPort());
+        // declared (a host port) only without the handover (with it, none is: see DaemonSetTest)
+        assertEquals(
+                9554,
+                DaemonSetTest.agent(
+                                MsmChart.render(
+                                        "agent: {metrics: {address: node}, rtsp: {address: node,"
+                                                + " port: 9554}, sip: {address: node-ipv6}}\n"
+                                                + PodSecurityTest.NO_HANDOVER))
+                        .getPorts()
+                        .get(1)
+                        .getContainerPort());
         assertEquals(List.of(), m.unknownFields());
     }
 
@@ -74,7 +84,8 @@ class ListenersAndSecretsTest {
         Manifests m = MsmChart.render("agent: {rtsp: {address: node}, sip: {address: '::'}}\n");
         Container a = DaemonSetTest.agent(m);
         assertEquals(
-                List.of("--config", "/etc/msm/agent.yaml", "--rtsp-listen=$(MSM_NODE_IP):8554"),
+                DaemonSetTest.withHandover(
+                        "--config", "/etc/msm/agent.yaml", "--rtsp-listen=$(MSM_NODE_IP):8554"),
                 a.getArgs());
         Map<String, Object> c = AgentConfigTest.config(m);
         assertEquals("0.0.0.0:9469", c.get("metrics-listen"));

@@ -189,30 +189,46 @@ class PodSecurityTest {
         assertEquals(
                 Set.of(
                         "host-namespaces", // hostNetwork: the datapath and listeners are the node's
-                        "host-ports", // the listeners' ports, host ports under hostNetwork
-                        "hostpath-volumes", // bpffs pins, the node's cgroups (interception)
+                        // bpffs pins, the node's cgroups (interception), the handover socket
+                        "hostpath-volumes",
                         "capabilities", // BPF, NET_ADMIN, PERFMON
                         "seccomp", // Unconfined: bpf() under CAP_BPF
                         "privileged-containers"), // the bpffs init container (bpffs.mount)
                 baseline(""));
-    }
-
-    @Test
-    void everyPrivilegeBeyondTheNodesNetworkCanBeTurnedOff() {
+        // without the handover the listeners' ports are declared: host ports under hostNetwork
         assertEquals(
                 Set.of(
                         "host-namespaces",
                         "host-ports",
                         "hostpath-volumes",
                         "capabilities",
-                        "seccomp"),
+                        "seccomp",
+                        "privileged-containers"),
+                baseline(NO_HANDOVER));
+    }
+
+    /** Pods replaced one by one, no handover: the listeners' ports declared. */
+    static final String NO_HANDOVER =
+            "upgrade: {handover: false}\n"
+                    + "updateStrategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}\n";
+
+    @Test
+    void everyPrivilegeBeyondTheNodesNetworkCanBeTurnedOff() {
+        assertEquals(
+                Set.of("host-namespaces", "hostpath-volumes", "capabilities", "seccomp"),
                 baseline("bpffs: {mount: false}\n"),
                 "no privileged container where bpffs is mounted by the node");
         assertEquals(
                 Set.of("host-namespaces", "host-ports"),
                 baseline(
+                        "agent: {userspace: true}\nsecurityContext: {seccompProfile: RuntimeDefault}\n"
+                                + NO_HANDOVER),
+                "userspace mode without handover: only the node's network is left");
+        assertEquals(
+                Set.of("host-namespaces", "hostpath-volumes"),
+                baseline(
                         "agent: {userspace: true}\nsecurityContext: {seccompProfile: RuntimeDefault}\n"),
-                "userspace mode: only the node's network is left");
+                "userspace mode with handover: the node's network and the handover socket");
     }
 
     @Test
@@ -221,7 +237,10 @@ class PodSecurityTest {
                 DaemonSetTest.pod(
                         MsmChart.render(
                                 "agent: {userspace: true}\n"
-                                        + "securityContext: {seccompProfile: RuntimeDefault}\n"));
+                                        + "securityContext: {seccompProfile: RuntimeDefault}\n"
+                                        // the handover socket's hostPath is a volume type
+                                        // restricted forbids
+                                        + NO_HANDOVER));
         // the agent runs as root (it must, for the datapath; the image's USER 0)
         assertTrue(restrictedViolations(p).contains("running-as-non-root"));
         assertEquals(
@@ -234,6 +253,7 @@ class PodSecurityTest {
     void theReadmeDocumentsEveryRuleTheChartBreaks() throws IOException {
         String readme = Files.readString(MsmChart.dir().resolve("README.md"));
         Set<String> rules = new TreeSet<>(baseline(""));
+        rules.addAll(baseline(NO_HANDOVER)); // host-ports, without the handover
         rules.add("running-as-non-root");
         List<String> missing =
                 rules.stream().filter(r -> !readme.contains("| `" + r + "` |")).toList();

@@ -31,12 +31,51 @@ public record AgentConfig(
         HttpSettings http,
         RtspSettings rtsp,
         SipSettings sip,
-        KubernetesSettings kubernetes) {
+        KubernetesSettings kubernetes,
+        Upgrade upgrade) {
 
     public static final String DEFAULT_BPFFS = "/sys/fs/bpf/msm";
     public static final String DEFAULT_METRICS = "0.0.0.0:9469";
     public static final String DEFAULT_RTSP = "0.0.0.0:8554";
     public static final String DEFAULT_SIP = "0.0.0.0:5060";
+
+    /**
+     * Seamless upgrades: the running agent passes its sockets, connections and sessions to its
+     * successor over a unix socket.
+     *
+     * @param handover listen on {@code socket}, and take over from an agent listening there at
+     *     start
+     * @param socket the handover socket (a host path both agents see)
+     * @param timeout how long the old agent waits for the new one to confirm (and the new one for
+     *     each answer) before the old one goes on
+     */
+    public record Upgrade(boolean handover, Path socket, Duration timeout) {
+        public static final String DEFAULT_SOCKET = "/var/lib/msm/handover.sock";
+    }
+
+    /** The same config with handover on, at {@code socket} (null: the configured path). */
+    public AgentConfig withHandover(Path socket) {
+        return new AgentConfig(
+                interfaces,
+                bpffs,
+                metricsListen,
+                rtspListen,
+                sipListen,
+                userspace,
+                logLevel,
+                xdp,
+                datapath,
+                flows,
+                classifier,
+                protection,
+                media,
+                streams,
+                http,
+                rtsp,
+                sip,
+                kubernetes,
+                new Upgrade(true, socket == null ? upgrade.socket() : socket, upgrade.timeout()));
+    }
 
     /**
      * @param enabled attach the XDP program; @param mode native, generic or auto

@@ -42,6 +42,7 @@ import java.util.Map;
  * rtsp: {...}   # see RtspSettings
  * sip: {...}    # see SipSettings
  * kubernetes: {...}   # see KubernetesSettings
+ * upgrade: {handover: false, socket: /var/lib/msm/handover.sock, timeout: 10s}   # see upgrade/
  * </pre>
  */
 public final class ConfigLoader {
@@ -286,6 +287,18 @@ public final class ConfigLoader {
         RtspSettings rtsp = RtspSettings.read(n.section("rtsp"));
         SipSettings sip = SipSettings.read(n.section("sip"));
         KubernetesSettings k8s = KubernetesSettings.read(n.section("kubernetes"));
+        ConfigNode up = n.section("upgrade");
+        String sock = up.string("socket", AgentConfig.Upgrade.DEFAULT_SOCKET);
+        if (!sock.startsWith("/")) {
+            throw new ConfigException(
+                    up.field("socket"), "must be an absolute path (got '" + sock + "')");
+        }
+        AgentConfig.Upgrade upgrade =
+                new AgentConfig.Upgrade(
+                        up.bool("handover", false),
+                        Path.of(sock),
+                        up.duration("timeout", Duration.ofSeconds(10), Duration.ofMillis(100)));
+        up.done();
         n.done();
         return new AgentConfig(
                 List.copyOf(ifaces),
@@ -305,7 +318,8 @@ public final class ConfigLoader {
                 http,
                 rtsp,
                 sip,
-                k8s);
+                k8s,
+                upgrade);
     }
 
     private static String pick(String cli, String file) {

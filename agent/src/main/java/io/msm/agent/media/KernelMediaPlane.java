@@ -1,6 +1,8 @@
 package io.msm.agent.media;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.msm.agent.net.Transport;
+import io.msm.agent.upgrade.Handover;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
@@ -16,9 +18,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +56,8 @@ public final class KernelMediaPlane implements MediaPlane {
     final Map<InetSocketAddress, KernelRelay> byLocal = new ConcurrentHashMap<>();
     final NextHopCache nextHops = new NextHopCache(Duration.ofSeconds(30));
     volatile Map<InetSocketAddress, Flow> flowsByDst = Map.of();
+    private volatile boolean detached;
+    private volatile boolean quiet;
 
     public KernelMediaPlane(
             Datapath dp,
@@ -95,7 +101,96 @@ public final class KernelMediaPlane implements MediaPlane {
         }
     }
 
+    /**
+     * A handover: the previous agent stopped changing the groups only now, so the groups this plane
+     * adopted when it was made may be stale — adopt them again as they are (before any relay is
+     * opened).
+     */
+    public void readoptOrphans() {
+        try {
+            control.submit(
+                            () -> {
+                                for (FanoutGroup g : orphans.values()) {
+                                    groupIds.release(g.groupId());
+                                    g.subs().forEach(s -> subIds.release(s.subId()));
+                                }
+                                boolean none = orphans.isEmpty();
+                                orphans.clear();
+                                dp.fanoutGroups()
+                                        .forEach(
+                                                (k, g) -> {
+                                                    groupIds.claim(g.groupId());
+                                                    g.subs().forEach(s -> subIds.claim(s.subId()));
+                                                    orphans.put(k, g);
+                                                });
+                                if (none && !orphans.isEmpty()) {
+                                    control.schedule(
+                                            this::expireOrphans,
+                                            orphanGrace.toMillis(),
+                                            TimeUnit.MILLISECONDS);
+                                }
+                            })
+                    .get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("re-adopting the fan-out groups: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The groups now belong to another agent (handed over, or a handover this agent attempted
+     * failed): relays close their sockets only, and no group is written or deleted from now on.
+     */
+    public void detach() {
+        detached = true;
+    }
+
+    boolean detached() {
+        return detached;
+    }
+
+    /** Group writes wait: detached, or a handover is being offered. */
+    boolean quiet() {
+        return detached || quiet;
+    }
+
+    /**
+     * Its part of a handover: while the new agent takes over, nothing this plane's timers do (an
+     * adopted subscriber dropped, a bypass noticed) is written to the groups the new agent is
+     * re-reading; if the handover fails the groups are written as they must be now.
+     */
+    public Handover.Participant handover() {
+        return new Handover.Participant() {
+            @Override
+            public String name() {
+                return "media";
+            }
+
+            @Override
+            public Handover.Offer quiesce() {
+                quiet = true;
+                return new Handover.Offer(JsonNodeFactory.instance.objectNode(), List.of());
+            }
+
+            @Override
+            public void resume() {
+                quiet = false;
+                byLocal.values().forEach(KernelRelay::rewrite);
+            }
+
+            @Override
+            public void release() {
+                detach();
+            }
+        };
+    }
+
     private void expireOrphans() {
+        if (detached) {
+            return;
+        }
         for (Map.Entry<FanoutKey, FanoutGroup> e : orphans.entrySet()) {
             if (orphans.remove(e.getKey(), e.getValue())) {
                 dp.fanoutGroups().delete(e.getKey());

@@ -172,7 +172,12 @@ final class KernelRelay extends AbstractRelay {
     }
 
     private void dropUnclaimed() {
-        if (!adopted.isEmpty() && !closed) {
+        if (plane.quiet() && !plane.detached()) {
+            // a handover is being offered: decide when it is over
+            plane.control.schedule(this::dropUnclaimed, 1, TimeUnit.SECONDS);
+            return;
+        }
+        if (!adopted.isEmpty() && !closed && !plane.detached()) {
             log.info(
                     "{}: {} adopted subscriber(s) were not re-added; removing them",
                     options.label(),
@@ -200,9 +205,14 @@ final class KernelRelay extends AbstractRelay {
         }
     }
 
+    /** Write the group again, as it must be now (a handover that failed). */
+    void rewrite() {
+        plane.control.execute(this::writeGroup);
+    }
+
     /** The group as it must be now (control thread). */
     private void writeGroup() {
-        if (closed) {
+        if (closed || plane.quiet()) {
             return;
         }
         List<FanoutSub> entries = new ArrayList<>(adopted);
@@ -441,6 +451,10 @@ final class KernelRelay extends AbstractRelay {
     @Override
     public void close() {
         if (closed) {
+            return;
+        }
+        if (plane.detached()) {
+            closeSocket(); // the group belongs to the other agent now
             return;
         }
         call(

@@ -1,6 +1,6 @@
 package io.msm.agent.media;
 
-import io.msm.agent.net.Transport;
+import io.msm.agent.upgrade.Sockets;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -34,7 +34,6 @@ final class RelaySocket {
         Bootstrap b =
                 new Bootstrap()
                         .group(group)
-                        .channel(Transport.datagram())
                         .option(ChannelOption.SO_RCVBUF, 4 << 20)
                         .option(ChannelOption.SO_SNDBUF, 4 << 20)
                         // a packet's copies go out as one burst (N x 1.2 kB): let Netty hold up to
@@ -67,7 +66,7 @@ final class RelaySocket {
                                     }
                                 });
         try {
-            return new RelaySocket(b.bind(addr).syncUninterruptibly().channel());
+            return new RelaySocket(Sockets.bind(b, Sockets.Kind.RELAY, addr));
         } catch (Exception e) {
             if (e instanceof BindException
                     || e.getCause() instanceof BindException

@@ -7,6 +7,7 @@ import io.msm.agent.limits.Refusals;
 import io.msm.agent.limits.RequestDeadline;
 import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.net.Transport;
+import io.msm.agent.upgrade.Sockets;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -140,40 +141,66 @@ public final class MetricsServer implements AutoCloseable {
         long idleMillis = settings.idleTimeout().toMillis();
         try {
             this.server =
-                    new ServerBootstrap()
-                            .group(group)
-                            .channel(Transport.server())
-                            .option(ChannelOption.SO_BACKLOG, 128)
-                            .option(ChannelOption.SO_REUSEADDR, true)
-                            .childHandler(
-                                    new ChannelInitializer<>() {
-                                        @Override
-                                        protected void initChannel(Channel ch) {
-                                            RequestDeadline.Stages st = deadline.stages();
-                                            ch.pipeline()
-                                                    .addLast(
-                                                            gate,
-                                                            new IdleStateHandler(
-                                                                    0,
-                                                                    0,
-                                                                    idleMillis,
-                                                                    TimeUnit.MILLISECONDS),
-                                                            st.before(),
-                                                            new HttpServerCodec(
-                                                                    4096, MAX_HEADER_BYTES, 8192),
-                                                            new HttpObjectAggregator(8192),
-                                                            st.after(),
-                                                            new Handler());
-                                        }
-                                    })
-                            .bind(listen)
-                            .syncUninterruptibly()
-                            .channel();
+                    Sockets.bind(
+                            new ServerBootstrap()
+                                    .group(group)
+                                    .option(ChannelOption.SO_BACKLOG, 128)
+                                    .option(ChannelOption.SO_REUSEADDR, true)
+                                    .childHandler(
+                                            new ChannelInitializer<>() {
+                                                @Override
+                                                protected void initChannel(Channel ch) {
+                                                    RequestDeadline.Stages st = deadline.stages();
+                                                    ch.pipeline()
+                                                            .addLast(
+                                                                    gate,
+                                                                    new IdleStateHandler(
+                                                                            0,
+                                                                            0,
+                                                                            idleMillis,
+                                                                            TimeUnit.MILLISECONDS),
+                                                                    st.before(),
+                                                                    new HttpServerCodec(
+                                                                            4096,
+                                                                            MAX_HEADER_BYTES,
+                                                                            8192),
+                                                                    new HttpObjectAggregator(8192),
+                                                                    st.after(),
+                                                                    new Handler());
+                                                }
+                                            }),
+                            Sockets.Kind.TCP_LISTEN,
+                            listen);
         } catch (RuntimeException e) {
             close();
             throw new IOException(
                     "cannot listen on " + listen + " (metrics-listen): " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * /readyz?instance=X asks whether this is agent instance X (MSM_INSTANCE): during a seamless
+     * upgrade the old and the new agent share the host's port, and the old one must not answer the
+     * new pod's probes (its pod would be deleted before the new agent took over). Null when it is.
+     */
+    static String otherInstance(String uri, String mine) {
+        int q = uri.indexOf('?');
+        if (q < 0) {
+            return null;
+        }
+        for (String kv : uri.substring(q + 1).split("&")) {
+            if (kv.startsWith("instance=")) {
+                String asked = kv.substring("instance=".length());
+                if (!asked.equals(mine)) {
+                    return "this is agent instance "
+                            + (mine == null ? "(none)" : mine)
+                            + ", not "
+                            + asked
+                            + " (the previous agent, not yet handed over)";
+                }
+            }
+        }
+        return null;
     }
 
     public InetSocketAddress address() {
@@ -244,7 +271,11 @@ public final class MetricsServer implements AutoCloseable {
                             ok ? "ok\n" : "unhealthy\n");
                 }
                 case "/readyz" -> {
-                    List<String> why = notReady();
+                    List<String> why = new ArrayList<>(notReady());
+                    String other = otherInstance(req.uri(), System.getenv("MSM_INSTANCE"));
+                    if (other != null) {
+                        why.add(other);
+                    }
                     respond(
                             ctx,
                             keepAlive,

@@ -88,6 +88,12 @@ final class PathRegistry {
     /** a viewer's SETUP, PLAY and PAUSE (working under the lock) */
     private final Viewing viewing;
 
+    /** handed over (or a takeover failed): nothing here may change what another agent owns */
+    private volatile boolean frozen;
+
+    /** a handover is offered: sessions do not expire meanwhile */
+    private volatile boolean expiryPaused;
+
     private volatile EventLoopGroup workers;
     private volatile ScheduledExecutorService timers;
 
@@ -371,6 +377,9 @@ final class PathRegistry {
 
     /** Its connection closed: its sessions end, and the stream it announced and did not record. */
     void disconnected(Client c) {
+        if (frozen) {
+            return;
+        }
         synchronized (lock) {
             for (RtspSession s : new ArrayList<>(c.sessions)) {
                 endSession(s, "connection closed");
@@ -657,6 +666,9 @@ final class PathRegistry {
      * end.
      */
     void expireSessions() {
+        if (frozen || expiryPaused) {
+            return;
+        }
         try {
             long now = System.nanoTime();
             long limit = settings.sessionTimeout().toNanos();
@@ -698,6 +710,9 @@ final class PathRegistry {
 
     /** The agent stops: upstream sessions close, streams and sessions end. */
     void close() {
+        if (frozen) {
+            return;
+        }
         synchronized (lock) {
             for (StreamPath p : new ArrayList<>(paths.values())) {
                 pulled.closeUpstream(p, "agent stopping");
@@ -708,6 +723,44 @@ final class PathRegistry {
             for (RtspSession s : sessions.all()) {
                 endSession(s, "agent stopping");
             }
+        }
+    }
+
+    // ---- handover
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * Another agent owns the sessions now (or this agent failed to take them over): closing
+     * connections ends nothing, stopping tears nothing down, nothing expires.
+     */
+    void freeze() {
+        frozen = true;
+    }
+
+    void pauseExpiry(boolean paused) {
+        expiryPaused = paused;
+    }
+
+    @GuardedBy("lock")
+    List<StreamPath> allPaths() {
+        return new ArrayList<>(paths.values());
+    }
+
+    /** A session the previous agent handed over (its place under the per-source cap is taken). */
+    @GuardedBy("lock")
+    RtspSession restoreSession(Client c, RtspSession.Kind kind, Stream s, String id) {
+        RtspSession session = sessions.restore(c, kind, s, id);
+        SourceLimiter.Admission a = sessionsPerSource.acquire(SourceKey.of(c.remote));
+        if (a.admitted()) {
+            session.sourceLease = a.lease();
+        }
+        return session;
+    }
+
+    /** PLAY for a handed-over session that was playing (its subscriptions are re-added). */
+    RtspSession replay(Client c, RtspSession s) throws Refused {
+        synchronized (lock) {
+            return viewing.play(c, s);
         }
     }
 

@@ -142,6 +142,16 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
                 login);
     }
 
+    /** This connection as the registry knows it (a handover restores its sessions). */
+    Client client() {
+        return client;
+    }
+
+    /** A request waits for an upstream (such a connection is not handed over). */
+    boolean waiting() {
+        return waiting;
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();

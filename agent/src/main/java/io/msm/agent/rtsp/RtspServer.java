@@ -14,6 +14,8 @@ import io.msm.agent.net.Transport;
 import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.wire.RtspDecoder;
 import io.msm.agent.rtsp.wire.RtspEncoder;
+import io.msm.agent.upgrade.Handover;
+import io.msm.agent.upgrade.Sockets;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -65,6 +67,7 @@ public final class RtspServer implements Service {
     private final RequestDeadline deadline;
     private final RtspTls tls;
     private Channel tlsServer;
+    private final RtspHandover handover;
 
     /** open client connections */
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
@@ -92,6 +95,26 @@ public final class RtspServer implements Service {
                         refusals);
         this.deadline = new RequestDeadline(l.requestTimeout(), refusals);
         this.tls = settings.tls() == null ? null : new RtspTls(settings.tls());
+        this.handover = new RtspHandover(this, paths);
+    }
+
+    /** Its connections, streams and sessions in a seamless upgrade. */
+    @Override
+    public Handover.Participant handover() {
+        return handover;
+    }
+
+    /** Load what taking over runs before asking for the handover (a shorter pause). */
+    public static void warmUpHandover() {
+        RtspHandover.warmUp();
+    }
+
+    List<Channel> openConnections() {
+        return new ArrayList<>(connections);
+    }
+
+    EventLoopGroup workerGroup() {
+        return workers;
     }
 
     /** Every reason msm_refused_total{protocol="rtsp"} counts under. */
@@ -188,7 +211,7 @@ public final class RtspServer implements Service {
         paths.start(workers, timers);
         ServerBootstrap b = bootstrap().childHandler(pipeline(false));
         try {
-            server = b.bind(listen.socketAddress()).syncUninterruptibly().channel();
+            server = Sockets.bind(b, Sockets.Kind.TCP_LISTEN, listen.socketAddress());
         } catch (Exception e) {
             close();
             throw new IllegalStateException(
@@ -203,11 +226,10 @@ public final class RtspServer implements Service {
             HostPort tl = settings.tls().listen();
             try {
                 tlsServer =
-                        bootstrap()
-                                .childHandler(pipeline(true))
-                                .bind(tl.socketAddress())
-                                .syncUninterruptibly()
-                                .channel();
+                        Sockets.bind(
+                                bootstrap().childHandler(pipeline(true)),
+                                Sockets.Kind.TCP_LISTEN,
+                                tl.socketAddress());
             } catch (Exception e) {
                 close();
                 throw new IllegalStateException(
@@ -223,6 +245,10 @@ public final class RtspServer implements Service {
                             tlsServer.localAddress(),
                             settings.tls().cert());
         }
+        Handover.Received handed = Handover.take("rtsp");
+        if (handed != null) {
+            handover.restore(handed, pipeline(false));
+        }
         long every = Math.max(200, Math.min(1000, settings.sessionTimeout().toMillis() / 10));
         timers.scheduleWithFixedDelay(paths::expireSessions, every, every, TimeUnit.MILLISECONDS);
         ready = true;
@@ -231,7 +257,6 @@ public final class RtspServer implements Service {
     private ServerBootstrap bootstrap() {
         return new ServerBootstrap()
                 .group(boss, workers)
-                .channel(Transport.server())
                 .option(ChannelOption.SO_BACKLOG, 256)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true);

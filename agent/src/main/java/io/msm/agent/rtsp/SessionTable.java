@@ -29,6 +29,14 @@ final class SessionTable {
         return session;
     }
 
+    /** A session the previous agent handed over, with its id. */
+    RtspSession restore(Client c, RtspSession.Kind kind, Stream s, String id) {
+        RtspSession session = new RtspSession(id, kind, s, c);
+        byId.put(session.id, session);
+        c.sessions.add(session);
+        return session;
+    }
+
     private String newId() {
         byte[] b = new byte[8];
         random.nextBytes(b);

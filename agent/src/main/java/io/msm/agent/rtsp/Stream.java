@@ -20,7 +20,7 @@ final class Stream {
     final Origin origin;
     final SessionDescription sdp;
     final List<Track> tracks;
-    final long sdpId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+    final long sdpId;
 
     /**
      * RECORD received (publisher) or PLAY answered (upstream): viewers may join. Under the registry
@@ -36,6 +36,17 @@ final class Stream {
     RtspSession publisher;
 
     Stream(StreamPath path, Origin origin, SessionDescription sdp, Track.Feedback feedback) {
+        this(path, origin, sdp, feedback, ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE));
+    }
+
+    /** A stream handed over by the previous agent keeps its description's session id. */
+    Stream(
+            StreamPath path,
+            Origin origin,
+            SessionDescription sdp,
+            Track.Feedback feedback,
+            long sdpId) {
+        this.sdpId = sdpId;
         this.path = path;
         this.origin = origin;
         this.sdp = sdp;

@@ -103,6 +103,34 @@ final class Track {
         allowedIdentities = identities;
     }
 
+    /** The relay pair a handed-over track had, on the same ports (their sockets are adopted). */
+    RelayPair reopenRelays(
+            MediaPlane plane,
+            InetSocketAddress rtp,
+            InetSocketAddress rtcp,
+            InetSocketAddress srcRtp,
+            InetSocketAddress srcRtcp)
+            throws IOException {
+        Relay a =
+                plane.open(
+                        rtp,
+                        RelayOptions.of(label + "/rtp")
+                                .withExpectedSource(srcRtp)
+                                .withOthers(RelayOptions.Others.DELIVER_LOCAL));
+        try {
+            return new RelayPair(
+                    a,
+                    plane.open(
+                            rtcp,
+                            RelayOptions.of(label + "/rtcp")
+                                    .withExpectedSource(srcRtcp)
+                                    .withOthers(RelayOptions.Others.DELIVER_LOCAL)));
+        } catch (IOException | RuntimeException e) {
+            a.close();
+            throw e;
+        }
+    }
+
     RelayPair relays() {
         return relays;
     }

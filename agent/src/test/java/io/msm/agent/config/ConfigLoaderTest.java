@@ -37,6 +37,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void handoverIsOffUnlessAsked() {
+        AgentConfig c = ConfigLoader.load(null, ConfigLoader.Overrides.NONE);
+        assertFalse(
+                c.upgrade().handover(), "agents sharing a state dir must not take each other over");
+        assertEquals(Path.of("/var/lib/msm/handover.sock"), c.upgrade().socket());
+        assertEquals(Duration.ofSeconds(10), c.upgrade().timeout());
+        AgentConfig on = yaml("upgrade: {handover: true, socket: /run/msm/h.sock, timeout: 3s}\n");
+        assertTrue(on.upgrade().handover());
+        assertEquals(Path.of("/run/msm/h.sock"), on.upgrade().socket());
+        assertEquals(Duration.ofSeconds(3), on.upgrade().timeout());
+        // --handover (the command line) turns it on, with its own socket or the file's
+        assertEquals(Path.of("/x.sock"), c.withHandover(Path.of("/x.sock")).upgrade().socket());
+        assertEquals(Path.of("/run/msm/h.sock"), on.withHandover(null).upgrade().socket());
+        assertTrue(c.withHandover(null).upgrade().handover());
+        ConfigException e =
+                assertThrows(ConfigException.class, () -> yaml("upgrade: {socket: h.sock}\n"));
+        assertTrue(e.getMessage().contains("upgrade.socket"), e.getMessage());
+        assertThrows(ConfigException.class, () -> yaml("upgrade: {sokcet: /h.sock}\n"));
+    }
+
+    @Test
     void theNewFlowLimitIsOnByDefault() {
         AgentConfig c = ConfigLoader.load(null, ConfigLoader.Overrides.NONE);
         assertEquals(2000, c.protection().newFlowsPerSecond());

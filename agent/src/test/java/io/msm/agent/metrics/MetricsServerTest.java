@@ -137,6 +137,17 @@ class MetricsServerTest {
     }
 
     @Test
+    void readyzAsksWhichInstanceAnswers() {
+        // during a handover the old and the new agent share the port: the new pod's probes name
+        // its instance, and only that agent is ready for them
+        assertEquals(null, MetricsServer.otherInstance("/readyz", "abc"));
+        assertEquals(null, MetricsServer.otherInstance("/readyz?instance=abc", "abc"));
+        assertTrue(MetricsServer.otherInstance("/readyz?instance=abc", "old").contains("not abc"));
+        assertTrue(
+                MetricsServer.otherInstance("/readyz?x=1&instance=abc", null).contains("(none)"));
+    }
+
+    @Test
     void probesMetricsAndMethodsAnswerAsDocumented() throws Exception {
         start();
         assertEquals(200, request("127.0.0.1", "GET", "/healthz").status());

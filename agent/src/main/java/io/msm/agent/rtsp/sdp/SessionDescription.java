@@ -20,6 +20,7 @@ public final class SessionDescription {
     private final String control;
     private final List<String> sessionLines;
     private final List<MediaDescription> media;
+    private String text = "";
 
     private SessionDescription(
             String name, String control, List<String> sessionLines, List<MediaDescription> media) {
@@ -41,6 +42,11 @@ public final class SessionDescription {
 
     public List<MediaDescription> media() {
         return media;
+    }
+
+    /** The text it was parsed from. */
+    public String text() {
+        return text;
     }
 
     public static SessionDescription parse(String text) throws SdpException {
@@ -141,8 +147,11 @@ public final class SessionDescription {
         if (media.isEmpty()) {
             throw new SdpException("no media (m=) section");
         }
-        return new SessionDescription(
-                name, sessionControl, List.copyOf(session), List.copyOf(media));
+        SessionDescription d =
+                new SessionDescription(
+                        name, sessionControl, List.copyOf(session), List.copyOf(media));
+        d.text = text;
+        return d;
     }
 
     private static List<String> formats(String[] m) {

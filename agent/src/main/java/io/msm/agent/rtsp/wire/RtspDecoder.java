@@ -69,6 +69,17 @@ public final class RtspDecoder extends ByteToMessageDecoder {
                 }
             };
 
+    /**
+     * The bytes of an unfinished message (a handover passes them to the next agent with the
+     * connection); event loop only.
+     */
+    public byte[] pending() {
+        ByteBuf b = internalBuffer();
+        byte[] out = new byte[b.readableBytes()];
+        b.getBytes(b.readerIndex(), out);
+        return out;
+    }
+
     /** A decoder whose unfinished messages wait on the heap ({@link #HEAP_CUMULATOR}). */
     public static RtspDecoder onHeap(int maxHeaderBytes, int maxBodyBytes) {
         RtspDecoder d = new RtspDecoder(maxHeaderBytes, maxBodyBytes);

@@ -6,6 +6,7 @@ import io.msm.agent.limits.Refusals;
 import io.msm.agent.limits.RequestDeadline;
 import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.net.Transport;
+import io.msm.agent.upgrade.Sockets;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -196,32 +197,36 @@ public final class SipTransports implements AutoCloseable {
     private void bind() throws IOException {
         try {
             udp =
-                    new Bootstrap()
-                            .group(group)
-                            .channel(Transport.datagram())
-                            .option(ChannelOption.SO_RCVBUF, 4 << 20)
-                            .option(ChannelOption.SO_SNDBUF, 4 << 20)
-                            .handler(
-                                    new SimpleChannelInboundHandler<DatagramPacket>() {
-                                        @Override
-                                        protected void channelRead0(
-                                                ChannelHandlerContext ctx, DatagramPacket p) {
-                                            ByteBuf c = p.content();
-                                            byte[] data = ByteBufUtil.getBytes(c);
-                                            receiver.onMessage(
-                                                    data, Hop.udp(p.sender()), false, data.length);
-                                        }
+                    Sockets.bind(
+                            new Bootstrap()
+                                    .group(group)
+                                    .option(ChannelOption.SO_RCVBUF, 4 << 20)
+                                    .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                                    .handler(
+                                            new SimpleChannelInboundHandler<DatagramPacket>() {
+                                                @Override
+                                                protected void channelRead0(
+                                                        ChannelHandlerContext ctx,
+                                                        DatagramPacket p) {
+                                                    ByteBuf c = p.content();
+                                                    byte[] data = ByteBufUtil.getBytes(c);
+                                                    receiver.onMessage(
+                                                            data,
+                                                            Hop.udp(p.sender()),
+                                                            false,
+                                                            data.length);
+                                                }
 
-                                        @Override
-                                        public void exceptionCaught(
-                                                ChannelHandlerContext ctx, Throwable cause) {
-                                            // ICMP errors for earlier sends: nothing to do
-                                            // (transactions time out)
-                                        }
-                                    })
-                            .bind(listen)
-                            .syncUninterruptibly()
-                            .channel();
+                                                @Override
+                                                public void exceptionCaught(
+                                                        ChannelHandlerContext ctx,
+                                                        Throwable cause) {
+                                                    // ICMP errors for earlier sends: nothing to do
+                                                    // (transactions time out)
+                                                }
+                                            }),
+                            Sockets.Kind.UDP,
+                            listen);
         } catch (Exception e) {
             throw new IOException(
                     "cannot bind SIP UDP "
@@ -234,34 +239,35 @@ public final class SipTransports implements AutoCloseable {
         if (tcp) {
             try {
                 server =
-                        new ServerBootstrap()
-                                .group(group)
-                                .channel(Transport.server())
-                                .option(ChannelOption.SO_REUSEADDR, true)
-                                .childHandler(
-                                        new ChannelInitializer<>() {
-                                            @Override
-                                            protected void initChannel(Channel ch) {
-                                                if (tcpGate != null) {
-                                                    setUp(ch, Hop.Kind.TCP, true);
-                                                    return;
-                                                }
-                                                if (connections.size() >= MAX_CONNECTIONS) {
-                                                    log.warn(
-                                                            "SIP TCP connection from {} refused: {} connections open",
-                                                            ch.remoteAddress(),
-                                                            MAX_CONNECTIONS);
-                                                    ch.close();
-                                                    return;
-                                                }
-                                                setUp(ch, Hop.Kind.TCP, false);
-                                            }
-                                        })
-                                .bind(
-                                        new InetSocketAddress(
-                                                listen.getAddress(), localAddress().getPort()))
-                                .syncUninterruptibly()
-                                .channel(); // the UDP socket's port, also when port 0 was asked for
+                        Sockets.bind(
+                                new ServerBootstrap()
+                                        .group(group)
+                                        .option(ChannelOption.SO_REUSEADDR, true)
+                                        .childHandler(
+                                                new ChannelInitializer<>() {
+                                                    @Override
+                                                    protected void initChannel(Channel ch) {
+                                                        if (tcpGate != null) {
+                                                            setUp(ch, Hop.Kind.TCP, true);
+                                                            return;
+                                                        }
+                                                        if (connections.size() >= MAX_CONNECTIONS) {
+                                                            log.warn(
+                                                                    "SIP TCP connection from {} refused: {} connections open",
+                                                                    ch.remoteAddress(),
+                                                                    MAX_CONNECTIONS);
+                                                            ch.close();
+                                                            return;
+                                                        }
+                                                        setUp(ch, Hop.Kind.TCP, false);
+                                                    }
+                                                }),
+                                Sockets.Kind.TCP_LISTEN,
+                                new InetSocketAddress(
+                                        listen.getAddress(),
+                                        localAddress()
+                                                .getPort())); // the UDP socket's port, also when
+                // port 0 was asked for
             } catch (Exception e) {
                 udp.close().syncUninterruptibly();
                 throw new IOException(
@@ -273,22 +279,20 @@ public final class SipTransports implements AutoCloseable {
     private void bindTls() throws IOException {
         try {
             tlsServer =
-                    new ServerBootstrap()
-                            .group(group)
-                            .channel(Transport.server())
-                            .option(ChannelOption.SO_REUSEADDR, true)
-                            .childHandler(
-                                    new ChannelInitializer<>() {
-                                        @Override
-                                        protected void initChannel(Channel ch) {
-                                            setUpTlsInbound(ch);
-                                        }
-                                    })
-                            .bind(
-                                    new InetSocketAddress(
-                                            tlsCfg.listen().address(), tlsCfg.listen().port()))
-                            .syncUninterruptibly()
-                            .channel();
+                    Sockets.bind(
+                            new ServerBootstrap()
+                                    .group(group)
+                                    .option(ChannelOption.SO_REUSEADDR, true)
+                                    .childHandler(
+                                            new ChannelInitializer<>() {
+                                                @Override
+                                                protected void initChannel(Channel ch) {
+                                                    setUpTlsInbound(ch);
+                                                }
+                                            }),
+                            Sockets.Kind.TCP_LISTEN,
+                            new InetSocketAddress(
+                                    tlsCfg.listen().address(), tlsCfg.listen().port()));
         } catch (Exception e) {
             close();
             throw new IOException(
