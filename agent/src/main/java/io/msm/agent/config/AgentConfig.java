@@ -31,7 +31,8 @@ public record AgentConfig(
         HttpSettings http,
         RtspSettings rtsp,
         SipSettings sip,
-        KubernetesSettings kubernetes) {
+        KubernetesSettings kubernetes,
+        NgSettings ng) {
 
     public static final String DEFAULT_BPFFS = "/sys/fs/bpf/msm";
     public static final String DEFAULT_METRICS = "0.0.0.0:9469";

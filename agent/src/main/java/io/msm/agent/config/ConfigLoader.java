@@ -42,6 +42,7 @@ import java.util.Map;
  * rtsp: {...}   # see RtspSettings
  * sip: {...}    # see SipSettings
  * kubernetes: {...}   # see KubernetesSettings
+ * ng: {...}    # the rtpengine NG listener (off by default); see NgSettings
  * </pre>
  */
 public final class ConfigLoader {
@@ -55,9 +56,30 @@ public final class ConfigLoader {
             String rtspListen,
             String sipListen,
             Boolean userspace,
-            String logLevel) {
+            String logLevel,
+            String ngListen) {
         public static final Overrides NONE =
-                new Overrides(null, null, null, null, null, null, null);
+                new Overrides(null, null, null, null, null, null, null, null);
+
+        /** Without --ng-listen. */
+        public Overrides(
+                List<String> interfaces,
+                String bpffs,
+                String metricsListen,
+                String rtspListen,
+                String sipListen,
+                Boolean userspace,
+                String logLevel) {
+            this(
+                    interfaces,
+                    bpffs,
+                    metricsListen,
+                    rtspListen,
+                    sipListen,
+                    userspace,
+                    logLevel,
+                    null);
+        }
     }
 
     public static AgentConfig load(Path file, Overrides o) {
@@ -286,6 +308,7 @@ public final class ConfigLoader {
         RtspSettings rtsp = RtspSettings.read(n.section("rtsp"));
         SipSettings sip = SipSettings.read(n.section("sip"));
         KubernetesSettings k8s = KubernetesSettings.read(n.section("kubernetes"));
+        NgSettings ng = NgSettings.read(n.section("ng"), o.ngListen());
         n.done();
         return new AgentConfig(
                 List.copyOf(ifaces),
@@ -305,7 +328,8 @@ public final class ConfigLoader {
                 http,
                 rtsp,
                 sip,
-                k8s);
+                k8s,
+                ng);
     }
 
     private static String pick(String cli, String file) {
