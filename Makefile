@@ -38,11 +38,15 @@ DEPS_VM := qemu-system-x86 busybox-static kmod
 # (util-linux) runs VLC as nobody, since it refuses root.
 DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
               gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp vlc-bin vlc-plugin-base
-# Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy.
-DEPS_PEERS := sip-tester
+# Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy; Kamailio (its
+# rtpengine module is in the kamailio package) drives msm over rtpengine's NG protocol, and
+# rtpengine-utils brings rtpengine's own NG client (rtpengine-ng-client).
+DEPS_PEERS := sip-tester kamailio rtpengine-utils
 # The benchmarks (bench/): gcc builds the sender, GStreamer is a system under test
-# (udpsrc/multiudpsink, in DEPS_MEDIA), perf profiles the node's CPU.
-DEPS_BENCH := gcc linux-perf
+# (udpsrc/multiudpsink, in DEPS_MEDIA), perf profiles the node's CPU; the SIP media race runs
+# rtpengine (userspace forwarding: its kernel module is not packaged for this kernel) against msm,
+# set up by Kamailio (DEPS_PEERS) over NG.
+DEPS_BENCH := gcc linux-perf rtpengine-daemon $(DEPS_PEERS)
 
 # What each front-door target installs (the kernel tests, in make test and make vm-test,
 # run real players and sipp; make test also runs the benchmark harness smoke).

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.msm.agent.limits.Refusals;
+import io.msm.agent.media.MediaAdmission;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
@@ -20,6 +21,7 @@ import java.util.function.IntSupplier;
  * msm_ng_calls_active                      calls set up over NG now
  * msm_ng_calls_ended_total{reason}         delete, setup_timeout, rtp_timeout, restart_lost
  * msm_ng_retransmits_total                 requests answered from the reply cache
+ * msm_ng_media_ports, msm_ng_media_groups   what the NG calls hold of the media plane (share "ng")
  * msm_refused_total{protocol="ng",reason}  source, rate, oversized, malformed, max_calls,
  *                                          media_share, ports, media_lines
  * </pre>
@@ -95,6 +97,16 @@ public final class NgMetrics {
                                 .tag(k, v)
                                 .description("NG calls by why they ended")
                                 .register(registry));
+    }
+
+    /** The media plane's share the NG calls hold, as gauges. */
+    void share(MediaAdmission.Share share) {
+        Gauge.builder("msm.ng.media.ports", share, MediaAdmission.Share::ports)
+                .description("media ports the NG calls hold (admission share \"ng\")")
+                .register(registry);
+        Gauge.builder("msm.ng.media.groups", share, MediaAdmission.Share::groups)
+                .description("kernel fan-out groups the NG calls hold (admission share \"ng\")")
+                .register(registry);
     }
 
     public Refusals refusals() {

@@ -44,6 +44,7 @@ public final class NgService implements Service {
         NgMetrics metrics = new NgMetrics(registry, () -> holder[0].active());
         calls = new NgCalls(settings, plane, metrics);
         holder[0] = calls;
+        metrics.share(calls.share());
         server = new NgServer(settings, calls, metrics, System::nanoTime);
         server.start();
     }

@@ -159,9 +159,8 @@ class KamailioNgTest {
      * with neither an error nor a warning.
      */
     static boolean answered(String out) {
-        return out.contains("Result dictionary:") || out.contains("New SDP:")
-                ? !out.contains("error-reason") && !out.contains("warning")
-                : false;
+        boolean replied = out.contains("Result dictionary:") || out.contains("New SDP:");
+        return replied && !out.contains("error-reason") && !out.contains("warning");
     }
 
     static JsonNode ngCall(SipBed bed) throws IOException {
@@ -213,6 +212,8 @@ class KamailioNgTest {
             assertEquals(UAS + ":" + SipBed.UAS_RTP, stream.path("callee").path("rtp").asText());
             List<InetSocketAddress> ports = SipBed.nodePorts(bed.calls());
             assertEquals(4, bed.fanoutGroups(), "the call's four kernel groups");
+            assertEquals(4.0, bed.metric("msm_ng_media_ports"), "the call's share: four ports");
+            assertEquals(4.0, bed.metric("msm_ng_media_groups"), "and four groups");
             int port = Integer.parseInt(callerSide.substring(callerSide.indexOf(':') + 1));
 
             // rtpengine's query, from rtpengine's own client
@@ -261,6 +262,8 @@ class KamailioNgTest {
             assertTrue(bed.bindable(ports), "ports free again: " + ports);
             assertEquals(1.0, bed.metric("msm_ng_calls_ended_total", "reason", "delete"));
             assertEquals(0.0, bed.metric("msm_ng_calls_active"));
+            assertEquals(0.0, bed.metric("msm_ng_media_ports"), "the share is back to zero");
+            assertEquals(0.0, bed.metric("msm_ng_media_groups"));
             assertTrue(
                     bed.metric("msm_ng_requests_total", "command", "offer", "result", "ok") >= 1);
             assertTrue(
