@@ -6,7 +6,7 @@
 #   make demo-datapath   the datapath alone: raw RTP fanned out by the TC program
 #   make test      every test (kernel tests need root; under CI=true they must run)
 #   make build     compile everything (BPF objects + Java), skip tests
-#   make bench     benchmarks, ~15 min (QUICK=1: 2 min); bench/README.md
+#   make bench     benchmarks, ~20 min (QUICK=1: 4 min); bench/README.md
 #   make vm-test   the kernel test suite on Debian's 6.1 kernel under qemu
 #                  (KERNEL=/path/to/vmlinuz [MODULES=/lib/modules/<ver>] for yours,
 #                   VM_ARGS="--class ClassifierTest" etc.: kernel-tests/vm/run.sh --help)
