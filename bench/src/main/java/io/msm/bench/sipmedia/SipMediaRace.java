@@ -275,6 +275,7 @@ public final class SipMediaRace {
             setup.sort(Double::compare);
             // packets sent in the first --warmup second count neither as sent nor as received
             long sent = ra.getOrDefault("sent", 0L) + rb.getOrDefault("sent", 0L);
+            long received = ra.getOrDefault("received", 0L) + rb.getOrDefault("received", 0L);
             return new Result(
                     system,
                     n,
