@@ -995,7 +995,15 @@ public final class NgCalls implements AutoCloseable {
     public List<ObjectNode> json(long now) {
         List<ObjectNode> out = new ArrayList<>();
         for (Call c : calls.values()) {
+            Extra x = extras.get(c);
             ObjectNode o = SipService.withRelays(CallCodec.toJson(c), c.media(), now);
+            // the parties as NG knows them: their labels, else their tags
+            o.put("caller", x.fromLabel != null ? x.fromLabel : "tag " + c.callerTag());
+            o.put(
+                    "callee",
+                    x.toLabel != null
+                            ? x.toLabel
+                            : c.calleeTag() != null ? "tag " + c.calleeTag() : "(no answer yet)");
             o.put("via", "ng");
             out.add(o);
         }

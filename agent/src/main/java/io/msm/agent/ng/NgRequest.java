@@ -32,7 +32,7 @@ public final class NgRequest {
         }
         Object rf = keys.get("rtpp-flags");
         if (rf instanceof String s) {
-            for (String tok : s.trim().split("\\s+")) {
+            for (String tok : tokens(s)) {
                 if (tok.isEmpty()) {
                     continue;
                 }
@@ -61,6 +61,33 @@ public final class NgRequest {
                 }
             }
         }
+    }
+
+    /** Whitespace-separated tokens; a [bracketed list] with spaces inside is one token. */
+    static List<String> tokens(String s) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        int depth = 0;
+        for (int i = 0; i < s.length() && i < 65536; i++) {
+            char c = s.charAt(i);
+            if (c == '[') {
+                depth++;
+            } else if (c == ']' && depth > 0) {
+                depth--;
+            }
+            if (Character.isWhitespace(c) && depth == 0) {
+                if (cur.length() > 0) {
+                    out.add(cur.toString());
+                    cur.setLength(0);
+                }
+            } else {
+                cur.append(c);
+            }
+        }
+        if (cur.length() > 0) {
+            out.add(cur.toString());
+        }
+        return out;
     }
 
     /** Lower case, spaces and underscores as hyphens: "Trust Address" is "trust-address". */

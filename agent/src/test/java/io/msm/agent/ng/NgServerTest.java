@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.msm.agent.auth.CidrSet;
 import io.msm.agent.config.HostPort;
@@ -216,7 +217,26 @@ class NgServerTest {
 
             Map<String, Object> l = call(req("command", "list"));
             assertEquals(List.of("call-1"), l.get("calls"));
-            assertEquals(1, service.callsJson(System.currentTimeMillis()).size());
+            List<ObjectNode> shown = service.callsJson(System.currentTimeMillis());
+            assertEquals(1, shown.size());
+            assertEquals("caller", shown.get(0).path("caller").asText(), shown.toString());
+            assertEquals("tag tt", shown.get(0).path("callee").asText(), shown.toString());
+            assertEquals("ng", shown.get(0).path("via").asText());
+            assertEquals(
+                    10,
+                    shown.get(0)
+                                    .path("streams")
+                                    .get(0)
+                                    .path("caller_to_callee")
+                                    .path("packets")
+                                    .asLong()
+                            + shown.get(0)
+                                    .path("streams")
+                                    .get(0)
+                                    .path("callee_to_caller")
+                                    .path("packets")
+                                    .asLong(),
+                    shown.toString());
             Map<String, Object> st = call(req("command", "statistics"));
             assertEquals("ok", st.get("result"), st.toString());
 
