@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,6 +93,11 @@ public final class NgCalls implements AutoCloseable {
     private long timedOut;
     private long deleted;
     private boolean stored;
+    private ScheduledExecutorService scheduler;
+    private boolean persistScheduled;
+
+    /** At most one state-file snapshot per this long (the store writes it shortly after). */
+    static final long PERSIST_DELAY_MS = 50;
 
     public NgCalls(NgSettings settings, MediaPlane plane, NgMetrics metrics) {
         this.settings = settings;
@@ -921,10 +927,35 @@ public final class NgCalls implements AutoCloseable {
         }
     }
 
+    /**
+     * Keep the calls in the state file: at once without a scheduler (tests), else one snapshot of
+     * all calls per {@link #PERSIST_DELAY_MS} at most on the NG thread, so setting up N calls does
+     * not serialise all of them N times.
+     */
     private void persist() {
         if (store == null) {
             return;
         }
+        if (scheduler == null) {
+            persistNow();
+        } else if (!persistScheduled) {
+            persistScheduled = true;
+            scheduler.schedule(
+                    () -> {
+                        persistScheduled = false;
+                        persistNow();
+                    },
+                    PERSIST_DELAY_MS,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The NG thread, for coalesced state-file snapshots (null: write at once). */
+    void scheduler(ScheduledExecutorService s) {
+        this.scheduler = s;
+    }
+
+    private void persistNow() {
         List<ObjectNode> out = new ArrayList<>();
         for (Call c : calls.values()) {
             out.add(CallCodec.toJson(c));
@@ -1014,6 +1045,9 @@ public final class NgCalls implements AutoCloseable {
     @Override
     public void close() {
         if (store != null) {
+            if (persistScheduled) {
+                persistNow();
+            }
             store.close();
         }
     }

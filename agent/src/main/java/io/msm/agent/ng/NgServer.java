@@ -78,6 +78,7 @@ public final class NgServer implements AutoCloseable {
     /** Restore the state file's calls, then bind and serve. */
     public void start() throws Exception {
         thread.submit(calls::restore).get(60, TimeUnit.SECONDS);
+        calls.scheduler(thread);
         InetSocketAddress bind = settings.listen().socketAddress();
         channel = DatagramChannel.open();
         try {
