@@ -8,7 +8,7 @@
 #   make build     compile everything (BPF objects + Java), skip tests
 #   make image     the container image (podman, a Debian base made here: no registry); image/README.md
 #   make image-test   run that image as the Helm chart's DaemonSet says (part of make test)
-#   make bench     benchmarks, ~15 min (QUICK=1: 2 min); bench/README.md
+#   make bench     benchmarks, ~20 min (QUICK=1: 4 min); bench/README.md
 #   make vm-test   the kernel test suite on Debian's 6.1 kernel under qemu
 #                  (KERNEL=/path/to/vmlinuz [MODULES=/lib/modules/<ver>] for yours,
 #                   VM_ARGS="--class ClassifierTest" etc.: kernel-tests/vm/run.sh --help)
@@ -40,16 +40,20 @@ DEPS_VM := qemu-system-x86 busybox-static kmod
 # (util-linux) runs VLC as nobody, since it refuses root.
 DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
               gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp vlc-bin vlc-plugin-base
-# Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy.
-DEPS_PEERS := sip-tester
+# Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy; Kamailio (its
+# rtpengine module is in the kamailio package) drives msm over rtpengine's NG protocol, and
+# rtpengine-utils brings rtpengine's own NG client (rtpengine-ng-client).
+DEPS_PEERS := sip-tester kamailio rtpengine-utils
 # The image (make image, make image-test): podman builds and runs it (runc: see
 # image/podman.sh), mmdebstrap makes its Debian base from this machine's apt sources;
 # jq reads the rendered chart in the smoke test, sipp/ffmpeg (DEPS_PEERS, DEPS_MEDIA)
 # talk through it.
 DEPS_IMAGE := podman runc mmdebstrap jq
 # The benchmarks (bench/): gcc builds the sender, GStreamer is a system under test
-# (udpsrc/multiudpsink, in DEPS_MEDIA), perf profiles the node's CPU.
-DEPS_BENCH := gcc linux-perf
+# (udpsrc/multiudpsink, in DEPS_MEDIA), perf profiles the node's CPU; the SIP media race runs
+# rtpengine (userspace forwarding: its kernel module is not packaged for this kernel) against msm,
+# set up by Kamailio (DEPS_PEERS) over NG.
+DEPS_BENCH := gcc linux-perf rtpengine-daemon $(DEPS_PEERS)
 
 # What each front-door target installs (the kernel tests, in make test and make vm-test,
 # run real players and sipp; make test also runs the benchmark harness smoke).

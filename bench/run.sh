@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # msm benchmarks (issue 5): kernel fan-out against userspace relays, the
-# classifier's cost per class, JMH for the Java hot paths. Needs root.
+# classifier's cost per class, the SIP media race against rtpengine (issue 16),
+# JMH for the Java hot paths. Needs root.
 #
-#   bench/run.sh            full run, ~15 min on 2 cores     -> bench/results/
-#   bench/run.sh --quick    N = 8, 64; short steps, ~2 min   -> bench/results/quick/
-#   bench/run.sh --smoke    N = 8, one view, < 1 min; checks that the harness
+#   bench/run.sh            full run, ~20 min on 2 cores     -> bench/results/
+#   bench/run.sh --quick    N = 8, 64; short steps, ~4 min   -> bench/results/quick/
+#   bench/run.sh --smoke    N = 8, one view, < 2 min; checks that the harness
 #                           works (every system forwards to every receiver,
 #                           reports are written), not the numbers  -> a temp dir
 #   --no-build              use what the last build left in */target
@@ -13,7 +14,8 @@
 # Every part has a time limit and stops by itself; namespaces, pinned maps,
 # processes and sysctls it changed are put back even when it is interrupted.
 # Results: fanout.csv / fanout-steps.csv / fanout.md / fanout.png,
-# classifier.csv, jmh.csv, machine.txt, run.log (bench/README.md explains them).
+# classifier.csv, sipmedia.csv / sipmedia.md / sipmedia.png, jmh.csv, machine.txt, run.log
+# (bench/README.md explains them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,11 +46,14 @@ done
 command -v gst-launch-1.0 >/dev/null || echo "bench/run.sh: gst-launch-1.0 not found (make deps installs it): GStreamer is skipped" >&2
 
 case "$mode" in
-  full)  out="${out:-bench/results}"; limit=1140; fan_limit=900; cls_repeat=100000
+  full)  out="${out:-bench/results}"; limit=1500; fan_limit=900; cls_repeat=100000
+         sip=(--calls 100,500,1000 --duration 10 --time-limit 330)
          jmh=(-f 1 -wi 2 -w 1s -i 3 -r 1s) ;;
-  quick) out="${out:-bench/results/quick}"; limit=150; fan_limit=80; cls_repeat=20000
+  quick) out="${out:-bench/results/quick}"; limit=240; fan_limit=80; cls_repeat=20000
+         sip=(--calls 100 --duration 5 --time-limit 80)
          jmh=(-f 1 -wi 1 -w 300ms -i 2 -r 300ms -p request=describe,setup -p subscribers=1,64) ;;
-  smoke) out="${out:-$(mktemp -d /tmp/msm-bench-smoke.XXXXXX)}"; limit=58; fan_limit=40; cls_repeat=2000
+  smoke) out="${out:-$(mktemp -d /tmp/msm-bench-smoke.XXXXXX)}"; limit=90; fan_limit=40; cls_repeat=2000
+         sip=(--calls 10 --duration 2 --systems direct,msm-kernel --time-limit 30)
          jmh=(-f 0 -wi 0 -i 1 -r 100ms -p request=describe -p subscribers=64) ;;
 esac
 mkdir -p "$out"
@@ -60,6 +65,7 @@ fi
 [ -f bench/target/classpath.txt ] || { echo "bench/run.sh: bench/target/classpath.txt missing: build first (drop --no-build)" >&2; exit 1; }
 [ -f agent/target/msm-agent.jar ] || { echo "bench/run.sh: agent/target/msm-agent.jar missing: build first" >&2; exit 1; }
 gcc -O2 -Wall -Wextra -o bench/target/rtpsend -Ibpf/src/main/c/testkit bench/src/main/c/rtpsend.c
+gcc -O2 -Wall -Wextra -o bench/target/callload -Ibpf/src/main/c/testkit bench/src/main/c/callload.c
 cp="bench/target/classes:$(cat bench/target/classpath.txt)"
 start=$(date +%s)
 left() { echo $(( limit - ($(date +%s) - start) )); }
@@ -86,6 +92,10 @@ echo "== classifier: ns per packet per class (BPF_PROG_TEST_RUN)"
 timeout -k 5 60 taskset -c 1 "$java" -cp "$cp" io.msm.bench.classifier.ClassifierCost --out "$out" \
   --repeat "$cls_repeat" 2> >(grep -v '^SLF4J' >&2) | tee -a "$out/run.log" || status=$?
 
+echo "== SIP media race: msm kernel / userspace vs rtpengine, N calls over NG (limit ${sip[-1]}s)"
+timeout -k 10 $(( ${sip[-1]} + 90 )) "$java" -cp "$cp" io.msm.bench.sipmedia.SipMediaRace "${sip[@]}" \
+  --out "$out" --callload bench/target/callload 2> >(grep -v '^SLF4J' >&2) | tee -a "$out/run.log" || status=$?
+
 jmh_limit=$(left)
 if [ "$jmh_limit" -gt 15 ]; then
   echo "== JMH: RTSP parsing, fan-out group update, flow-table walk (limit ${jmh_limit}s)"
@@ -100,7 +110,7 @@ fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 echo "== results in $out ($(( $(date +%s) - start ))s)"
 if [ "$mode" = smoke ]; then
-  for f in fanout.csv fanout.md fanout.png classifier.csv jmh.csv; do
+  for f in fanout.csv fanout.md fanout.png classifier.csv sipmedia.md sipmedia.csv sipmedia.png jmh.csv; do
     [ -s "$out/$f" ] || { echo "smoke: $out/$f missing" >&2; status=1; }
   done
   if [ "$status" = 0 ]; then

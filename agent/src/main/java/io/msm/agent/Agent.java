@@ -27,6 +27,7 @@ import io.msm.agent.metrics.Heartbeats;
 import io.msm.agent.metrics.MediaMetrics;
 import io.msm.agent.metrics.MetricsServer;
 import io.msm.agent.net.Transport;
+import io.msm.agent.ng.NgService;
 import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.RtspServer;
 import io.msm.agent.sip.SipService;
@@ -468,8 +469,15 @@ public final class Agent implements AutoCloseable {
         if (k != null) {
             sip.withIdentities(k.identities());
         }
-        a.addEndpoint("/calls", sip::callsJson);
         s.add(sip);
+        if (a.config().ng().enabled()) {
+            // Kamailio/OpenSIPS drive the same media plane over rtpengine's NG protocol
+            NgService ng = new NgService(a.config().ng(), a.mediaPlane(), a.registry());
+            s.add(ng);
+            a.addEndpoint("/calls", NgService.merged(sip::callsJson, ng));
+        } else {
+            a.addEndpoint("/calls", sip::callsJson);
+        }
         return s;
     }
 }

@@ -75,6 +75,14 @@ public final class Main implements Callable<Integer> {
     String sipListen;
 
     @Option(
+            names = "--ng-listen",
+            paramLabel = "ADDR:PORT",
+            description =
+                    "rtpengine NG protocol listener (UDP) for Kamailio/OpenSIPS; off by default,"
+                            + " loopback only unless ng.allow-non-loopback")
+    String ngListen;
+
+    @Option(
             names = "--userspace",
             description = "no BPF at all: the media plane relays in userspace (slower)")
     Boolean userspace;
@@ -135,7 +143,8 @@ public final class Main implements Callable<Integer> {
                                     rtspListen,
                                     sipListen,
                                     userspace,
-                                    logLevel));
+                                    logLevel,
+                                    ngListen));
         } catch (ConfigException e) {
             System.err.println("msm-agent: " + e.getMessage());
             return 2;

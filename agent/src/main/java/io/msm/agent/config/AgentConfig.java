@@ -32,7 +32,8 @@ public record AgentConfig(
         RtspSettings rtsp,
         SipSettings sip,
         KubernetesSettings kubernetes,
-        Upgrade upgrade) {
+        Upgrade upgrade,
+        NgSettings ng) {
 
     public static final String DEFAULT_BPFFS = "/sys/fs/bpf/msm";
     public static final String DEFAULT_METRICS = "0.0.0.0:9469";
@@ -74,7 +75,8 @@ public record AgentConfig(
                 rtsp,
                 sip,
                 kubernetes,
-                new Upgrade(true, socket == null ? upgrade.socket() : socket, upgrade.timeout()));
+                new Upgrade(true, socket == null ? upgrade.socket() : socket, upgrade.timeout()),
+                ng);
     }
 
     /**

@@ -43,6 +43,7 @@ import java.util.Map;
  * sip: {...}    # see SipSettings
  * kubernetes: {...}   # see KubernetesSettings
  * upgrade: {handover: false, socket: /var/lib/msm/handover.sock, timeout: 10s}   # see upgrade/
+ * ng: {...}    # the rtpengine NG listener (off by default); see NgSettings
  * </pre>
  */
 public final class ConfigLoader {
@@ -56,9 +57,30 @@ public final class ConfigLoader {
             String rtspListen,
             String sipListen,
             Boolean userspace,
-            String logLevel) {
+            String logLevel,
+            String ngListen) {
         public static final Overrides NONE =
-                new Overrides(null, null, null, null, null, null, null);
+                new Overrides(null, null, null, null, null, null, null, null);
+
+        /** Without --ng-listen. */
+        public Overrides(
+                List<String> interfaces,
+                String bpffs,
+                String metricsListen,
+                String rtspListen,
+                String sipListen,
+                Boolean userspace,
+                String logLevel) {
+            this(
+                    interfaces,
+                    bpffs,
+                    metricsListen,
+                    rtspListen,
+                    sipListen,
+                    userspace,
+                    logLevel,
+                    null);
+        }
     }
 
     public static AgentConfig load(Path file, Overrides o) {
@@ -299,6 +321,7 @@ public final class ConfigLoader {
                         Path.of(sock),
                         up.duration("timeout", Duration.ofSeconds(10), Duration.ofMillis(100)));
         up.done();
+        NgSettings ng = NgSettings.read(n.section("ng"), o.ngListen());
         n.done();
         return new AgentConfig(
                 List.copyOf(ifaces),
@@ -319,7 +342,8 @@ public final class ConfigLoader {
                 rtsp,
                 sip,
                 k8s,
-                upgrade);
+                upgrade,
+                ng);
     }
 
     private static String pick(String cli, String file) {

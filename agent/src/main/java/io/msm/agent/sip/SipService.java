@@ -119,39 +119,46 @@ public final class SipService implements Service {
             return root.toString();
         }
         for (SipProxy.CallView v : views) {
-            ObjectNode c = v.json();
-            c.remove("dialog");
-            c.remove("caller_tag");
-            c.remove("callee_tag");
-            long started = c.path("started_ms").asLong();
-            c.put("duration_s", Math.max(0, now - started) / 1000.0);
-            MediaSession m = v.media();
-            JsonNode streams = c.path("streams");
-            for (int i = 0; i < streams.size(); i++) {
-                ObjectNode s = (ObjectNode) streams.get(i);
-                MediaSession.StreamRelays r = m == null ? null : m.streams().get(i);
-                JsonNode caller = s.path("caller");
-                JsonNode callee = s.path("callee");
-                s.set(
-                        "caller_to_callee",
-                        direction(
-                                r == null ? null : r.callerToCallee(),
-                                caller.path("last_rtp"),
-                                s.path("caller_side"),
-                                s.path("callee_side"),
-                                callee.path("rtp")));
-                s.set(
-                        "callee_to_caller",
-                        direction(
-                                r == null ? null : r.calleeToCaller(),
-                                callee.path("last_rtp"),
-                                s.path("callee_side"),
-                                s.path("caller_side"),
-                                caller.path("rtp")));
-            }
-            out.add(c);
+            out.add(withRelays(v.json(), v.media(), now));
         }
         return root.toString();
+    }
+
+    /**
+     * One call of /calls: its record (as the state file keeps it, less the dialog) with the
+     * duration and, per stream and direction, the relays' live counters. NG calls (ng/) are shown
+     * the same way.
+     */
+    public static ObjectNode withRelays(ObjectNode c, MediaSession m, long now) {
+        c.remove("dialog");
+        c.remove("caller_tag");
+        c.remove("callee_tag");
+        long started = c.path("started_ms").asLong();
+        c.put("duration_s", Math.max(0, now - started) / 1000.0);
+        JsonNode streams = c.path("streams");
+        for (int i = 0; i < streams.size(); i++) {
+            ObjectNode s = (ObjectNode) streams.get(i);
+            MediaSession.StreamRelays r = m == null ? null : m.streams().get(i);
+            JsonNode caller = s.path("caller");
+            JsonNode callee = s.path("callee");
+            s.set(
+                    "caller_to_callee",
+                    direction(
+                            r == null ? null : r.callerToCallee(),
+                            caller.path("last_rtp"),
+                            s.path("caller_side"),
+                            s.path("callee_side"),
+                            callee.path("rtp")));
+            s.set(
+                    "callee_to_caller",
+                    direction(
+                            r == null ? null : r.calleeToCaller(),
+                            callee.path("last_rtp"),
+                            s.path("callee_side"),
+                            s.path("caller_side"),
+                            caller.path("rtp")));
+        }
+        return c;
     }
 
     private static ObjectNode direction(

@@ -204,6 +204,11 @@ final class SipBed implements AutoCloseable {
         return p;
     }
 
+    /** Another peer's process (Kamailio): ended by PID on close, like sipp's. */
+    void adopt(Process p) {
+        processes.add(p);
+    }
+
     /**
      * Wait for a sipp run to end; a run still going after the limit is killed (by PID) and fails
      * the test.

@@ -93,13 +93,32 @@ public final class MediaSession {
 
     private final MediaPlane plane;
 
+    /** relay labels: protocol + "/caller/rtp", ... */
+    private final String callerRtp;
+
+    private final String callerRtcp;
+    private final String calleeRtp;
+    private final String calleeRtcp;
+
     /** by media section index (m= line) */
     private volatile Map<Integer, StreamRelays> streams = Map.of();
 
     private volatile boolean closed;
 
     public MediaSession(MediaPlane plane) {
+        this(plane, "sip");
+    }
+
+    /**
+     * @param protocol the first part of the relays' labels ("sip", or "ng" for calls set up over
+     *     rtpengine's NG protocol)
+     */
+    public MediaSession(MediaPlane plane, String protocol) {
         this.plane = plane;
+        this.callerRtp = protocol + "/caller/rtp";
+        this.callerRtcp = protocol + "/caller/rtcp";
+        this.calleeRtp = protocol + "/callee/rtp";
+        this.calleeRtcp = protocol + "/callee/rtcp";
     }
 
     /** The anchored streams by media section index. */
@@ -131,9 +150,9 @@ public final class MediaSession {
                 RelayPair a =
                         plane.openPair(
                                 facingCaller,
-                                options(CALLER_RTP, exp),
+                                options(callerRtp, exp),
                                 options(
-                                        CALLER_RTCP,
+                                        callerRtcp,
                                         exp == null
                                                 ? null
                                                 : new InetSocketAddress(exp.getAddress(), 0)));
@@ -142,8 +161,8 @@ public final class MediaSession {
                     b =
                             plane.openPair(
                                     facingCallee,
-                                    options(CALLEE_RTP, null),
-                                    options(CALLEE_RTCP, null));
+                                    options(calleeRtp, null),
+                                    options(calleeRtcp, null));
                 } catch (IOException | RuntimeException e) {
                     a.close();
                     throw e;
@@ -178,14 +197,14 @@ public final class MediaSession {
                 StreamPorts p = e.getValue();
                 RelayPair a =
                         new RelayPair(
-                                plane.open(p.callerSide(), options(CALLER_RTP, null)),
-                                plane.open(p.callerSideRtcp(), options(CALLER_RTCP, null)));
+                                plane.open(p.callerSide(), options(callerRtp, null)),
+                                plane.open(p.callerSideRtcp(), options(callerRtcp, null)));
                 RelayPair b;
                 try {
                     b =
                             new RelayPair(
-                                    plane.open(p.calleeSide(), options(CALLEE_RTP, null)),
-                                    plane.open(p.calleeSideRtcp(), options(CALLEE_RTCP, null)));
+                                    plane.open(p.calleeSide(), options(calleeRtp, null)),
+                                    plane.open(p.calleeSideRtcp(), options(calleeRtcp, null)));
                 } catch (IOException | RuntimeException ex) {
                     a.close();
                     throw ex;
