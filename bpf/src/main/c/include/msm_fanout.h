@@ -232,7 +232,11 @@ __noinline int msm_fanout_packet(struct __sk_buff *skb, struct msm_fanout_group 
 	/* who sent it, after where it came from: a refused packet is not copied
 	 * (dropped, or handed to the stack like STRICT's others) and counted */
 	if (grp->flags & MSM_GROUP_F_IDENTITY) {
-		__u32 why = msm_identity_refusal(grp, p);
+		__u32 why = 0;
+		if (skb->mark == MSM_MARK_INJECTED)
+			skb->mark = 0; /* the agent's own: authorised on its connection */
+		else
+			why = msm_identity_refusal(grp, p);
 		if (why) {
 			int unknown = why == MSM_STAT_IDENTITY_UNKNOWN;
 			ctr->stat[unknown ? MSM_STAT_IDENTITY_UNKNOWN : MSM_STAT_IDENTITY_DENIED]++;

@@ -280,6 +280,15 @@ enum msm_identities {
 	MSM_IDENTITY_NAME_LEN = 256, /* bytes of msm_identity_name.name, NUL included */
 };
 
+/* skb->mark of a packet the agent injects through BPF_PROG_TEST_RUN (an
+ * interleaved RTSP publisher's media, already authorised on its connection):
+ * MSM_GROUP_F_IDENTITY does not check its source, and clears the mark. Packets
+ * that arrive from a device carry no such mark (a veth scrubs it crossing
+ * namespaces; only the node's root could set it). */
+enum msm_marks {
+	MSM_MARK_INJECTED = 0x6d736d69, /* "imsm" little endian */
+};
+
 /* key of msm_identities: one address (not a prefix) */
 struct msm_identity_key {
 	__u8 family; /* MSM_FAMILY_IPV4 / MSM_FAMILY_IPV6 */

@@ -140,6 +140,7 @@ class LayoutMatchesBtfTest {
                         new Shared(
                                 "msm_group_flags", "MSM_GROUP_F_IDENTITY", FanoutGroup.F_IDENTITY),
                         new Shared("msm_identities", "MSM_IDENTITY_WORLD", SourceIdentity.WORLD),
+                        new Shared("msm_marks", "MSM_MARK_INJECTED", FanoutGroup.MARK_INJECTED),
                         new Shared(
                                 "msm_identities", "MSM_IDENTITY_NAME_LEN", SourceIdentity.NAME_LEN),
                         new Shared("msm_label", "MSM_LABEL_LEN", GroupInfo.LABEL_LEN),

@@ -487,6 +487,27 @@ class FanoutTestRunTest {
     }
 
     @Test
+    void packetsTheAgentInjectsAreNotCheckedForIdentity() throws Exception {
+        int gid = 14;
+        dp.groupStats().update(gid, GroupStats.ZERO);
+        dp.fanoutGroups()
+                .update(KEY, new FanoutGroup(gid, FanoutGroup.F_IDENTITY, null, 0, subs(2)));
+        byte[] p = rtpFrom("10.0.0.1"); // as KernelRelay.inject builds it: from the relay itself
+        assertEquals(TC_ACT_SHOT, run(p).retval(), "unmarked: no identity, refused");
+        ProgTestRun.Result r =
+                ns.call(
+                        () ->
+                                ProgTestRun.run(
+                                        dp.progFd(Datapath.PROG_TC),
+                                        p,
+                                        1,
+                                        FanoutGroup.MARK_INJECTED));
+        assertEquals(TC_ACT_REDIRECT, r.retval(), "marked as injected: fanned out");
+        assertEquals(1, captured(1).size());
+        assertEquals(1, group(gid).identityUnknown());
+    }
+
+    @Test
     void withoutTheFlagIdentitiesAreNotChecked() throws Exception {
         int gid = 13;
         dp.groupStats().update(gid, GroupStats.ZERO);

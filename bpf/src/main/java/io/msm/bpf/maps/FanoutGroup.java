@@ -39,6 +39,12 @@ public record FanoutGroup(
      */
     public static final int F_IDENTITY = 8;
 
+    /**
+     * MSM_MARK_INJECTED: the skb mark of a packet the agent injects through BPF_PROG_TEST_RUN,
+     * whose sender was authorised on its connection; F_IDENTITY does not check its source.
+     */
+    public static final int MARK_INJECTED = 0x6d736d69;
+
     public static final StructLayout LAYOUT =
             StructLayout.struct("msm_fanout_group", 24 + MAX_SUBS * 36)
                     .u32("group_id", 0)
