@@ -199,8 +199,7 @@ static __always_inline __u32 msm_identity_refusal(const struct msm_fanout_group 
 	ak.identity = si ? si->identity : MSM_IDENTITY_WORLD;
 	if (bpf_map_lookup_elem(&msm_group_allow, &ak))
 		return 0;
-	return ak.identity == MSM_IDENTITY_WORLD ? MSM_STAT_IDENTITY_UNKNOWN
-						 : MSM_STAT_IDENTITY_DENIED;
+	return ak.identity == MSM_IDENTITY_WORLD ? MSM_STAT_IDENT_UNKNOWN : MSM_STAT_IDENT_DENIED;
 }
 
 /*
@@ -238,8 +237,8 @@ __noinline int msm_fanout_packet(struct __sk_buff *skb, struct msm_fanout_group 
 		else
 			why = msm_identity_refusal(grp, p);
 		if (why) {
-			int unknown = why == MSM_STAT_IDENTITY_UNKNOWN;
-			ctr->stat[unknown ? MSM_STAT_IDENTITY_UNKNOWN : MSM_STAT_IDENTITY_DENIED]++;
+			int unknown = why == MSM_STAT_IDENT_UNKNOWN;
+			ctr->stat[unknown ? MSM_STAT_IDENT_UNKNOWN : MSM_STAT_IDENT_DENIED]++;
 			if (gs) {
 				if (unknown)
 					gs->identity_unknown++;
@@ -247,7 +246,7 @@ __noinline int msm_fanout_packet(struct __sk_buff *skb, struct msm_fanout_group 
 					gs->identity_denied++;
 			}
 			if (grp->flags & MSM_GROUP_F_PASS_OTHERS) {
-				ctr->stat[MSM_STAT_IDENTITY_LOCAL]++;
+				ctr->stat[MSM_STAT_IDENT_LOCAL]++;
 				return TC_ACT_OK;
 			}
 			return TC_ACT_SHOT;

@@ -62,10 +62,10 @@ enum msm_stat {
 	MSM_STAT_XDP_NEWFLOW = 14,   /* packets of flows not yet in the table */
 	MSM_STAT_STRICT_DROP = 15,   /* fan-out packets from a non-negotiated source */
 	MSM_STAT_XDP_V6_EXT = 16, /* IPv6 dropped: extension chain longer than the parser follows */
-	MSM_STAT_IDENTITY_UNKNOWN = 17, /* fan-out refused: sender has no identity (not allowed) */
-	MSM_STAT_IDENTITY_DENIED = 18,	/* fan-out refused: sender's identity not allowed */
-	MSM_STAT_IDENTITY_LOCAL = 19,	/* of those refused, handed to the local stack */
-	MSM_STAT_MAX = 24,		/* array size */
+	MSM_STAT_IDENT_UNKNOWN = 17, /* fan-out refused: sender has no identity (not allowed) */
+	MSM_STAT_IDENT_DENIED = 18,  /* fan-out refused: sender's identity not allowed */
+	MSM_STAT_IDENT_LOCAL = 19,   /* of those refused, handed to the local stack */
+	MSM_STAT_MAX = 24,	     /* array size */
 };
 
 struct msm_counters {

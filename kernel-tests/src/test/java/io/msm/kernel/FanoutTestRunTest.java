@@ -400,8 +400,8 @@ class FanoutTestRunTest {
         identity("10.1.0.5", 7); // allowed
         identity("10.1.0.6", 8); // known, not allowed
         dp.groupAllow().update(new AllowKey(gid, 7), 1);
-        long unknown = dp.totals().get(Stat.IDENTITY_UNKNOWN);
-        long denied = dp.totals().get(Stat.IDENTITY_DENIED);
+        long unknown = dp.totals().get(Stat.IDENT_UNKNOWN);
+        long denied = dp.totals().get(Stat.IDENT_DENIED);
 
         assertEquals(TC_ACT_REDIRECT, run(rtpFrom("10.1.0.5")).retval(), "allowed: fanned out");
         assertEquals(1, captured(1).size());
@@ -416,8 +416,8 @@ class FanoutTestRunTest {
         assertEquals(1, g.packets(), "refused packets are not upstream");
         assertEquals(1, g.identityDenied());
         assertEquals(2, g.identityUnknown());
-        assertEquals(1, dp.totals().get(Stat.IDENTITY_DENIED) - denied);
-        assertEquals(2, dp.totals().get(Stat.IDENTITY_UNKNOWN) - unknown);
+        assertEquals(1, dp.totals().get(Stat.IDENT_DENIED) - denied);
+        assertEquals(2, dp.totals().get(Stat.IDENT_UNKNOWN) - unknown);
 
         // WORLD listed: senders without an identity are admitted, other identities still not
         dp.groupAllow().update(new AllowKey(gid, SourceIdentity.WORLD), 1);
@@ -450,14 +450,14 @@ class FanoutTestRunTest {
                                 subs(2)));
         identity("10.1.0.6", 8);
         dp.groupAllow().update(new AllowKey(gid, 7), 1);
-        long local = dp.totals().get(Stat.IDENTITY_LOCAL);
+        long local = dp.totals().get(Stat.IDENT_LOCAL);
         byte[] rr = rtpFrom("10.1.0.6");
         ProgTestRun.Result r = run(rr);
         assertEquals(TC_ACT_OK, r.retval(), "a refused sender's packet reaches the local stack");
         assertArrayEquals(rr, r.packet(), "untouched");
         assertEquals(0, kit.await(1, 200).size(), "and is not fanned out");
         assertEquals(1, group(gid).identityDenied(), "counted as refused");
-        assertEquals(1, dp.totals().get(Stat.IDENTITY_LOCAL) - local);
+        assertEquals(1, dp.totals().get(Stat.IDENT_LOCAL) - local);
     }
 
     @Test

@@ -206,7 +206,7 @@ class IdentityNamespaceTest {
                     () -> dp.groupAllow().keys().size(),
                     1,
                     "one allow entry: the camera's identity for this group");
-            long denied = dp.totals().get(Stat.IDENTITY_DENIED);
+            long denied = dp.totals().get(Stat.IDENT_DENIED);
 
             send(camera, 0xca, 20);
             send(intruder, 0xbad, 20);
@@ -218,7 +218,7 @@ class IdentityNamespaceTest {
                     20,
                     "the intruder's packets, counted as denied");
             assertEquals(0, relay.stats().identityUnknown());
-            assertEquals(20, dp.totals().get(Stat.IDENTITY_DENIED) - denied);
+            assertEquals(20, dp.totals().get(Stat.IDENT_DENIED) - denied);
             assertEquals(20, relay.stats().upstreamPackets(), "refused packets are not upstream");
 
             // the camera pod goes; its address is given to a pod of another identity

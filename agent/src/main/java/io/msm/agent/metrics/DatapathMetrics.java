@@ -81,7 +81,7 @@ public final class DatapathMetrics implements MeterBinder {
                     .register(r);
         }
         for (String reason : new String[] {"unknown", "denied"}) {
-            Stat s = reason.equals("unknown") ? Stat.IDENTITY_UNKNOWN : Stat.IDENTITY_DENIED;
+            Stat s = reason.equals("unknown") ? Stat.IDENT_UNKNOWN : Stat.IDENT_DENIED;
             FunctionCounter.builder("msm.fanout.identity.drops", counters, c -> c.get().get(s))
                     .description(
                             "fan-out packets refused by a group's identity check, over all groups:"

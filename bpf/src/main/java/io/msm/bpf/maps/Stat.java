@@ -23,11 +23,11 @@ public enum Stat {
     XDP_V6_EXT(
             16,
             "IPv6 packets dropped by XDP: extension-header chain longer than the parser follows"),
-    IDENTITY_UNKNOWN(
+    IDENT_UNKNOWN(
             17,
             "fan-out packets refused: the sender has no workload identity and the group admits none"),
-    IDENTITY_DENIED(18, "fan-out packets refused: the sender's workload identity is not admitted"),
-    IDENTITY_LOCAL(
+    IDENT_DENIED(18, "fan-out packets refused: the sender's workload identity is not admitted"),
+    IDENT_LOCAL(
             19,
             "of the packets refused by identity, those handed to the local stack (not dropped)");
 
