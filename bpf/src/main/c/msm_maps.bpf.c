@@ -26,6 +26,8 @@ struct msm_btf_enums {
 	enum msm_label label;
 	enum msm_attach_flags attach_flags;
 	enum msm_map_defaults map_defaults;
+	enum msm_identities identities;
+	enum msm_marks marks;
 };
 struct msm_btf_enums msm_btf_enums SEC(".msm.btf") = {
 	.identity = MSM_LAYOUT_VERSION,

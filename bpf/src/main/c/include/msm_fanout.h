@@ -182,6 +182,27 @@ static __always_inline void msm_hdr_from_packet(struct msm_hdr_state *h, void *d
 }
 
 /*
+ * MSM_GROUP_F_IDENTITY: may the packet's sender feed grp? 0 if so, else the
+ * MSM_STAT_IDENTITY_* of the reason (the sender has no identity, or one the
+ * group does not list). Two hash lookups; the keys are built on this stack
+ * (see msm_tc_flow on why not straight from p).
+ */
+static __always_inline __u32 msm_identity_refusal(const struct msm_fanout_group *grp,
+						  const struct msm_pkt *p)
+{
+	struct msm_identity_key ik = {};
+	ik.family = MSM_FAMILY_IPV4;
+	ik.addr[0] = p->key.saddr[0];
+	struct msm_source_identity *si = bpf_map_lookup_elem(&msm_identities, &ik);
+	struct msm_allow_key ak = {};
+	ak.group_id = grp->group_id;
+	ak.identity = si ? si->identity : MSM_IDENTITY_WORLD;
+	if (bpf_map_lookup_elem(&msm_group_allow, &ak))
+		return 0;
+	return ak.identity == MSM_IDENTITY_WORLD ? MSM_STAT_IDENT_UNKNOWN : MSM_STAT_IDENT_DENIED;
+}
+
+/*
  * Fan the packet out to grp's subscribers. Returns the TC verdict:
  * TC_ACT_REDIRECT (the original went to the last subscriber), TC_ACT_SHOT
  * (every copy sent, original consumed) or TC_ACT_OK (MSM_GROUP_F_LOCAL).
@@ -203,6 +224,31 @@ __noinline int msm_fanout_packet(struct __sk_buff *skb, struct msm_fanout_group 
 			ctr->stat[MSM_STAT_STRICT_DROP]++;
 			if (gs)
 				gs->strict_drops++;
+			return TC_ACT_SHOT;
+		}
+	}
+
+	/* who sent it, after where it came from: a refused packet is not copied
+	 * (dropped, or handed to the stack like STRICT's others) and counted */
+	if (grp->flags & MSM_GROUP_F_IDENTITY) {
+		__u32 why = 0;
+		if (skb->mark == MSM_MARK_INJECTED)
+			skb->mark = 0; /* the agent's own: authorised on its connection */
+		else
+			why = msm_identity_refusal(grp, p);
+		if (why) {
+			int unknown = why == MSM_STAT_IDENT_UNKNOWN;
+			ctr->stat[unknown ? MSM_STAT_IDENT_UNKNOWN : MSM_STAT_IDENT_DENIED]++;
+			if (gs) {
+				if (unknown)
+					gs->identity_unknown++;
+				else
+					gs->identity_denied++;
+			}
+			if (grp->flags & MSM_GROUP_F_PASS_OTHERS) {
+				ctr->stat[MSM_STAT_IDENT_LOCAL]++;
+				return TC_ACT_OK;
+			}
 			return TC_ACT_SHOT;
 		}
 	}

@@ -99,6 +99,34 @@ MSM_MAP struct {
 	__type(value, struct msm_fanout_scratch);
 } msm_fanout_scratch SEC(".maps");
 
+/* source address -> workload identity (absent: MSM_IDENTITY_WORLD), written
+ * by the agent from what it learns of pods; read by TC for groups with
+ * MSM_GROUP_F_IDENTITY. An address is removed before another workload gets it. */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MSM_DEFAULT_IDENTITIES);
+	__type(key, struct msm_identity_key);
+	__type(value, struct msm_source_identity);
+} msm_identities SEC(".maps");
+
+/* identity -> SPIFFE ID, for people (agent and CLI only) */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MSM_DEFAULT_IDENTITY_NAMES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct msm_identity_name);
+} msm_identity_names SEC(".maps");
+
+/* {group, identity} present: that identity may feed that group (groups with
+ * MSM_GROUP_F_IDENTITY); the value is 1 */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MSM_DEFAULT_GROUP_ALLOW);
+	__type(key, struct msm_allow_key);
+	__type(value, __u32);
+} msm_group_allow SEC(".maps");
+
 /* XDP source deny-list (prefixes); value counts drops */
 MSM_MAP struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

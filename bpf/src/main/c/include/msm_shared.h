@@ -27,7 +27,7 @@
  * meaning changes. The agent refuses to adopt pinned maps whose
  * msm_meta.layout_version differs. */
 enum msm_identity {
-	MSM_LAYOUT_VERSION = 3,
+	MSM_LAYOUT_VERSION = 4,
 	MSM_META_MAGIC = 0x314d534d, /* "MSM1" little endian */
 };
 
@@ -62,7 +62,10 @@ enum msm_stat {
 	MSM_STAT_XDP_NEWFLOW = 14,   /* packets of flows not yet in the table */
 	MSM_STAT_STRICT_DROP = 15,   /* fan-out packets from a non-negotiated source */
 	MSM_STAT_XDP_V6_EXT = 16, /* IPv6 dropped: extension chain longer than the parser follows */
-	MSM_STAT_MAX = 24,	  /* array size */
+	MSM_STAT_IDENT_UNKNOWN = 17, /* fan-out refused: sender has no identity (not allowed) */
+	MSM_STAT_IDENT_DENIED = 18,  /* fan-out refused: sender's identity not allowed */
+	MSM_STAT_IDENT_LOCAL = 19,   /* of those refused, handed to the local stack */
+	MSM_STAT_MAX = 24,	     /* array size */
 };
 
 struct msm_counters {
@@ -203,7 +206,11 @@ enum msm_group_flags {
 	MSM_GROUP_F_STRICT = 2,	     /* only relay packets from src_addr[:src_port] ... */
 	MSM_GROUP_F_PASS_OTHERS = 4, /* ... and hand the others to the local stack instead of
 				      * dropping them (e.g. viewers' RTCP receiver reports
-				      * sent to the same node port as the publisher's SRs) */
+				      * sent to the same node port as the publisher's SRs);
+				      * likewise for senders MSM_GROUP_F_IDENTITY refuses */
+	MSM_GROUP_F_IDENTITY = 8,    /* only relay packets whose source address has an identity
+				      * (msm_identities; none: MSM_IDENTITY_WORLD) listed for
+				      * this group in msm_group_allow; checked after STRICT */
 };
 
 struct msm_fanout_group {
@@ -251,12 +258,57 @@ struct msm_group_stats {
 	__u64 copies;  /* copies sent */
 	__u64 errors;  /* copies that failed */
 	__u64 strict_drops;
+	__u64 identity_unknown; /* MSM_GROUP_F_IDENTITY refused: sender has no identity */
+	__u64 identity_denied;	/* MSM_GROUP_F_IDENTITY refused: sender's identity not allowed */
 };
 
 struct msm_sub_stats {
 	__u64 packets;
 	__u64 bytes;
 	__u64 errors;
+};
+
+/* ---- workload identities ------------------------------------------------
+ * Who sent a packet, as the agent learnt it (Kubernetes: a pod's namespace and
+ * ServiceAccount, named by a SPIFFE ID): source address -> small node-local
+ * number in msm_identities; an address not there is MSM_IDENTITY_WORLD. A
+ * group with MSM_GROUP_F_IDENTITY relays only senders whose number is listed
+ * for it in msm_group_allow (WORLD may be listed too). msm_identity_names holds
+ * the SPIFFE IDs for people ('msm fanout', 'msm flows'); no program reads it. */
+enum msm_identities {
+	MSM_IDENTITY_WORLD = 0,	     /* no identity: outside the cluster, or not (yet) known */
+	MSM_IDENTITY_NAME_LEN = 256, /* bytes of msm_identity_name.name, NUL included */
+};
+
+/* skb->mark of a packet the agent injects through BPF_PROG_TEST_RUN (an
+ * interleaved RTSP publisher's media, already authorised on its connection):
+ * MSM_GROUP_F_IDENTITY does not check its source, and clears the mark. Packets
+ * that arrive from a device carry no such mark (a veth scrubs it crossing
+ * namespaces; only the node's root could set it). */
+enum msm_marks {
+	MSM_MARK_INJECTED = 0x6d736d69, /* "imsm" little endian */
+};
+
+/* key of msm_identities: one address (not a prefix) */
+struct msm_identity_key {
+	__u8 family; /* MSM_FAMILY_IPV4 / MSM_FAMILY_IPV6 */
+	__u8 pad[3];
+	__u32 addr[4]; /* network order; IPv4 in addr[0], rest zero */
+};
+
+struct msm_source_identity {
+	__u32 identity; /* never MSM_IDENTITY_WORLD (the address is removed instead) */
+	__u32 pad;
+};
+
+struct msm_identity_name {
+	char name[MSM_IDENTITY_NAME_LEN]; /* "spiffe://td/ns/x/sa/y", NUL-terminated */
+};
+
+/* key of msm_group_allow: identity may feed group_id (value: __u32, 1) */
+struct msm_allow_key {
+	__u32 group_id; /* msm_fanout_group.group_id */
+	__u32 identity; /* may be MSM_IDENTITY_WORLD: senders with no identity */
 };
 
 /* ---- XDP protection ----------------------------------------------------- */
@@ -311,6 +363,9 @@ enum msm_map_defaults {
 	MSM_DEFAULT_SUB_IDS = 8192,
 	MSM_DEFAULT_DENY = 4096,
 	MSM_DEFAULT_RATELIMIT = 65536,
+	MSM_DEFAULT_IDENTITIES = 16384,
+	MSM_DEFAULT_IDENTITY_NAMES = 4096,
+	MSM_DEFAULT_GROUP_ALLOW = 16384,
 };
 
 #endif /* MSM_SHARED_H */

@@ -2,6 +2,7 @@ package io.msm.bpf;
 
 import io.msm.bpf.libbpf.Errno;
 import io.msm.bpf.libbpf.Native;
+import io.msm.bpf.maps.AllowKey;
 import io.msm.bpf.maps.Attachment;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
@@ -14,11 +15,14 @@ import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.IdentityKey;
+import io.msm.bpf.maps.IdentityName;
 import io.msm.bpf.maps.MapInfo;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.PortTable;
 import io.msm.bpf.maps.RateLimitKey;
 import io.msm.bpf.maps.RateLimitState;
+import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.SubStats;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,6 +65,9 @@ public final class Datapath implements AutoCloseable {
     public static final String MAP_DENY = "msm_deny";
     public static final String MAP_RATELIMIT = "msm_ratelimit";
     public static final String MAP_ATTACHMENTS = "msm_attachments";
+    public static final String MAP_IDENTITIES = "msm_identities";
+    public static final String MAP_IDENTITY_NAMES = "msm_identity_names";
+    public static final String MAP_GROUP_ALLOW = "msm_group_allow";
 
     /** Maps pinned (the scratch map is per-packet working memory, not state). */
     public static final List<String> PINNED_MAPS =
@@ -76,7 +83,10 @@ public final class Datapath implements AutoCloseable {
                     MAP_SUB_STATS,
                     MAP_DENY,
                     MAP_RATELIMIT,
-                    MAP_ATTACHMENTS);
+                    MAP_ATTACHMENTS,
+                    MAP_IDENTITIES,
+                    MAP_IDENTITY_NAMES,
+                    MAP_GROUP_ALLOW);
 
     public static final List<String> PROGRAMS = List.of(PROG_TC, PROG_XDP);
 
@@ -144,6 +154,9 @@ public final class Datapath implements AutoCloseable {
         sizes.put(MAP_SUB_STATS, spec.subIds());
         sizes.put(MAP_DENY, spec.deny());
         sizes.put(MAP_RATELIMIT, spec.rateLimit());
+        sizes.put(MAP_IDENTITIES, spec.identities());
+        sizes.put(MAP_IDENTITY_NAMES, spec.identityNames());
+        sizes.put(MAP_GROUP_ALLOW, spec.groupAllow());
         BpfObject obj = BpfObject.load("msm", elf, new BpfObject.Settings(sizes, reuse));
         try {
             Map<String, Integer> progs = new LinkedHashMap<>();
@@ -363,6 +376,21 @@ public final class Datapath implements AutoCloseable {
 
     public BpfMap<Integer, Attachment> attachments() {
         return view(MAP_ATTACHMENTS, Codec.U32, Attachment.CODEC);
+    }
+
+    /** Source address to workload identity (absent: {@link SourceIdentity#WORLD}). */
+    public BpfMap<IdentityKey, SourceIdentity> identities() {
+        return view(MAP_IDENTITIES, IdentityKey.CODEC, SourceIdentity.CODEC);
+    }
+
+    /** Workload identity to its SPIFFE ID (for people). */
+    public BpfMap<Integer, IdentityName> identityNames() {
+        return view(MAP_IDENTITY_NAMES, Codec.U32, IdentityName.CODEC);
+    }
+
+    /** {group, identity} entries: who may feed groups with FanoutGroup.F_IDENTITY (value 1). */
+    public BpfMap<AllowKey, Integer> groupAllow() {
+        return view(MAP_GROUP_ALLOW, AllowKey.CODEC, Codec.U32);
     }
 
     /** Write the classifier config and the port table in one go. */

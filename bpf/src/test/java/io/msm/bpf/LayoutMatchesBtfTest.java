@@ -3,6 +3,7 @@ package io.msm.bpf;
 import io.msm.bpf.btf.BtfStructs;
 import io.msm.bpf.btf.LayoutAssert;
 import io.msm.bpf.maps.Addr;
+import io.msm.bpf.maps.AllowKey;
 import io.msm.bpf.maps.Attachment;
 import io.msm.bpf.maps.Counters;
 import io.msm.bpf.maps.DatapathConfig;
@@ -14,11 +15,14 @@ import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.IdentityKey;
+import io.msm.bpf.maps.IdentityName;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.PortTable;
 import io.msm.bpf.maps.RateLimitKey;
 import io.msm.bpf.maps.RateLimitState;
 import io.msm.bpf.maps.RtpStats;
+import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.Stat;
 import io.msm.bpf.maps.StructLayout;
 import io.msm.bpf.maps.SubStats;
@@ -71,7 +75,11 @@ class LayoutMatchesBtfTest {
                 DenyKey.LAYOUT,
                 RateLimitKey.LAYOUT,
                 RateLimitState.LAYOUT,
-                Attachment.LAYOUT);
+                Attachment.LAYOUT,
+                IdentityKey.LAYOUT,
+                SourceIdentity.LAYOUT,
+                IdentityName.LAYOUT,
+                AllowKey.LAYOUT);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -129,6 +137,12 @@ class LayoutMatchesBtfTest {
                                 "msm_group_flags",
                                 "MSM_GROUP_F_PASS_OTHERS",
                                 FanoutGroup.F_PASS_OTHERS),
+                        new Shared(
+                                "msm_group_flags", "MSM_GROUP_F_IDENTITY", FanoutGroup.F_IDENTITY),
+                        new Shared("msm_identities", "MSM_IDENTITY_WORLD", SourceIdentity.WORLD),
+                        new Shared("msm_marks", "MSM_MARK_INJECTED", FanoutGroup.MARK_INJECTED),
+                        new Shared(
+                                "msm_identities", "MSM_IDENTITY_NAME_LEN", SourceIdentity.NAME_LEN),
                         new Shared("msm_label", "MSM_LABEL_LEN", GroupInfo.LABEL_LEN),
                         new Shared("msm_attach_flags", "MSM_ATTACH_F_TC", Attachment.F_TC),
                         new Shared(
@@ -142,7 +156,13 @@ class LayoutMatchesBtfTest {
                         new Shared("msm_map_defaults", "MSM_DEFAULT_GROUPS", d.groups()),
                         new Shared("msm_map_defaults", "MSM_DEFAULT_SUB_IDS", d.subIds()),
                         new Shared("msm_map_defaults", "MSM_DEFAULT_DENY", d.deny()),
-                        new Shared("msm_map_defaults", "MSM_DEFAULT_RATELIMIT", d.rateLimit()));
+                        new Shared("msm_map_defaults", "MSM_DEFAULT_RATELIMIT", d.rateLimit()),
+                        new Shared("msm_map_defaults", "MSM_DEFAULT_IDENTITIES", d.identities()),
+                        new Shared(
+                                "msm_map_defaults",
+                                "MSM_DEFAULT_IDENTITY_NAMES",
+                                d.identityNames()),
+                        new Shared("msm_map_defaults", "MSM_DEFAULT_GROUP_ALLOW", d.groupAllow()));
         // the Java enums name the C enumerators: TrafficClass.RTP is MSM_CLASS_RTP, Stat.XDP_DENY
         // MSM_STAT_XDP_DENY
         Stream<Shared> classes =

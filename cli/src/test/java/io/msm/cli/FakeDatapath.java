@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.function.BiConsumer;
 
@@ -142,6 +143,25 @@ public final class FakeDatapath implements DatapathView {
     @Override
     public SubStats subStats(int subId) {
         return subStats.getOrDefault(subId, SubStats.ZERO);
+    }
+
+    public final Map<Integer, SortedSet<Integer>> allowed = new TreeMap<>();
+    public final Map<InetAddress, Integer> identities = new HashMap<>();
+    public final Map<Integer, String> identityNames = new TreeMap<>();
+
+    @Override
+    public Map<Integer, SortedSet<Integer>> allowedIdentities() {
+        return allowed;
+    }
+
+    @Override
+    public Map<InetAddress, Integer> identities() {
+        return identities;
+    }
+
+    @Override
+    public Map<Integer, String> identityNames() {
+        return identityNames;
     }
 
     @Override

@@ -7,13 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.maps.Addr;
+import io.msm.bpf.maps.AllowKey;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.DatapathConfig;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.IdentityKey;
 import io.msm.bpf.maps.PortTable;
+import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.Stat;
 import io.msm.bpf.maps.SubStats;
 import io.msm.bpf.testrun.ProgTestRun;
@@ -90,6 +93,10 @@ class FanoutTestRunTest {
     void reset() {
         var groups = dp.fanoutGroups();
         groups.keys().forEach(groups::delete);
+        var ids = dp.identities();
+        ids.keys().forEach(ids::delete);
+        var allow = dp.groupAllow();
+        allow.keys().forEach(allow::delete);
         kit.drain();
     }
 
@@ -364,5 +371,161 @@ class FanoutTestRunTest {
         assertEquals(9, back.groupId());
         assertTrue(back.local());
         assertEquals("10.0.0.1:5004", Addr.hostPort(KEY.addr(), KEY.port()));
+    }
+
+    // ---- MSM_GROUP_F_IDENTITY
+
+    static byte[] rtpFrom(String src) {
+        return Packets.builder()
+                .ip(src, "10.0.0.1")
+                .udp(40000, 5004)
+                .payload(Packets.rtp(5, 5, 5, 96, false, 200))
+                .build();
+    }
+
+    static void identity(String addr, int id) {
+        dp.identities().update(new IdentityKey(Packets.addr(addr)), new SourceIdentity(id));
+    }
+
+    static GroupStats group(int id) {
+        return GroupStats.sum(dp.groupStats().lookupPerCpu(id).orElseThrow());
+    }
+
+    @Test
+    void identityAllowedSendersAreFannedOutOthersDroppedAndCountedByReason() throws Exception {
+        int gid = 10;
+        dp.groupStats().update(gid, GroupStats.ZERO);
+        dp.fanoutGroups()
+                .update(KEY, new FanoutGroup(gid, FanoutGroup.F_IDENTITY, null, 0, subs(2)));
+        identity("10.1.0.5", 7); // allowed
+        identity("10.1.0.6", 8); // known, not allowed
+        dp.groupAllow().update(new AllowKey(gid, 7), 1);
+        long unknown = dp.totals().get(Stat.IDENT_UNKNOWN);
+        long denied = dp.totals().get(Stat.IDENT_DENIED);
+
+        assertEquals(TC_ACT_REDIRECT, run(rtpFrom("10.1.0.5")).retval(), "allowed: fanned out");
+        assertEquals(1, captured(1).size());
+
+        byte[] fromDenied = rtpFrom("10.1.0.6");
+        assertEquals(TC_ACT_SHOT, run(fromDenied).retval(), "another identity: dropped");
+        assertEquals(TC_ACT_SHOT, run(rtpFrom("10.1.0.99")).retval(), "no identity: dropped");
+        assertEquals(TC_ACT_SHOT, run(rtpFrom("10.1.0.99")).retval());
+        assertEquals(0, kit.await(1, 200).size(), "no copies of refused packets");
+
+        GroupStats g = group(gid);
+        assertEquals(1, g.packets(), "refused packets are not upstream");
+        assertEquals(1, g.identityDenied());
+        assertEquals(2, g.identityUnknown());
+        assertEquals(1, dp.totals().get(Stat.IDENT_DENIED) - denied);
+        assertEquals(2, dp.totals().get(Stat.IDENT_UNKNOWN) - unknown);
+
+        // WORLD listed: senders without an identity are admitted, other identities still not
+        dp.groupAllow().update(new AllowKey(gid, SourceIdentity.WORLD), 1);
+        assertEquals(TC_ACT_REDIRECT, run(rtpFrom("10.1.0.99")).retval());
+        assertEquals(TC_ACT_SHOT, run(fromDenied).retval());
+        assertEquals(1, captured(1).size());
+
+        // an address that changes hands (removed, then given to another identity) is not trusted
+        dp.identities().delete(new IdentityKey(Packets.addr("10.1.0.5")));
+        dp.groupAllow().delete(new AllowKey(gid, SourceIdentity.WORLD));
+        assertEquals(TC_ACT_SHOT, run(rtpFrom("10.1.0.5")).retval(), "removed: WORLD");
+        identity("10.1.0.5", 8);
+        assertEquals(TC_ACT_SHOT, run(rtpFrom("10.1.0.5")).retval(), "reused: not trusted");
+        assertEquals(3, group(gid).identityDenied(), "10.1.0.6 twice, the reused address once");
+        assertEquals(3, group(gid).identityUnknown(), "10.1.0.99 twice, the removed address once");
+    }
+
+    @Test
+    void identityRefusedSendersGoToTheStackWithPassOthers() throws Exception {
+        int gid = 11;
+        dp.groupStats().update(gid, GroupStats.ZERO);
+        dp.fanoutGroups()
+                .update(
+                        KEY,
+                        new FanoutGroup(
+                                gid,
+                                FanoutGroup.F_IDENTITY | FanoutGroup.F_PASS_OTHERS,
+                                null,
+                                0,
+                                subs(2)));
+        identity("10.1.0.6", 8);
+        dp.groupAllow().update(new AllowKey(gid, 7), 1);
+        long local = dp.totals().get(Stat.IDENT_LOCAL);
+        byte[] rr = rtpFrom("10.1.0.6");
+        ProgTestRun.Result r = run(rr);
+        assertEquals(TC_ACT_OK, r.retval(), "a refused sender's packet reaches the local stack");
+        assertArrayEquals(rr, r.packet(), "untouched");
+        assertEquals(0, kit.await(1, 200).size(), "and is not fanned out");
+        assertEquals(1, group(gid).identityDenied(), "counted as refused");
+        assertEquals(1, dp.totals().get(Stat.IDENT_LOCAL) - local);
+    }
+
+    @Test
+    void identityIsCheckedAfterTheStrictSource() throws Exception {
+        int gid = 12;
+        dp.groupStats().update(gid, GroupStats.ZERO);
+        Inet4Address publisher = (Inet4Address) Packets.addr("10.1.0.5");
+        dp.fanoutGroups()
+                .update(
+                        KEY,
+                        new FanoutGroup(
+                                gid,
+                                FanoutGroup.F_STRICT | FanoutGroup.F_IDENTITY,
+                                publisher,
+                                0,
+                                subs(2)));
+        identity("10.1.0.6", 7);
+        dp.groupAllow().update(new AllowKey(gid, 7), 1);
+        assertEquals(
+                TC_ACT_SHOT, run(rtpFrom("10.1.0.6")).retval(), "allowed identity, wrong source");
+        assertEquals(1, group(gid).strictDrops());
+        assertEquals(TC_ACT_SHOT, run(rtpFrom("10.1.0.5")).retval(), "right source, no identity");
+        assertEquals(1, group(gid).identityUnknown());
+        identity("10.1.0.5", 7);
+        assertEquals(TC_ACT_REDIRECT, run(rtpFrom("10.1.0.5")).retval(), "both");
+        assertEquals(1, captured(1).size());
+    }
+
+    @Test
+    void packetsTheAgentInjectsAreNotCheckedForIdentity() throws Exception {
+        int gid = 14;
+        dp.groupStats().update(gid, GroupStats.ZERO);
+        dp.fanoutGroups()
+                .update(KEY, new FanoutGroup(gid, FanoutGroup.F_IDENTITY, null, 0, subs(2)));
+        byte[] p = rtpFrom("10.0.0.1"); // as KernelRelay.inject builds it: from the relay itself
+        assertEquals(TC_ACT_SHOT, run(p).retval(), "unmarked: no identity, refused");
+        ProgTestRun.Result r =
+                ns.call(
+                        () ->
+                                ProgTestRun.run(
+                                        dp.progFd(Datapath.PROG_TC),
+                                        p,
+                                        1,
+                                        FanoutGroup.MARK_INJECTED));
+        assertEquals(TC_ACT_REDIRECT, r.retval(), "marked as injected: fanned out");
+        assertEquals(1, captured(1).size());
+        assertEquals(1, group(gid).identityUnknown());
+    }
+
+    @Test
+    void withoutTheFlagIdentitiesAreNotChecked() throws Exception {
+        int gid = 13;
+        dp.groupStats().update(gid, GroupStats.ZERO);
+        dp.fanoutGroups().update(KEY, new FanoutGroup(gid, 0, null, 0, subs(2)));
+        identity("10.1.0.6", 8); // listed nowhere
+        assertEquals(TC_ACT_REDIRECT, run(rtpFrom("10.1.0.6")).retval());
+        assertEquals(TC_ACT_REDIRECT, run(rtpFrom("10.1.0.99")).retval());
+        assertEquals(2, captured(2).size());
+        GroupStats g = group(gid);
+        assertEquals(0, g.identityDenied() + g.identityUnknown());
+    }
+
+    @Test
+    void allowEntriesAreReadBackPerGroup() {
+        dp.groupAllow().update(new AllowKey(20, 7), 1);
+        dp.groupAllow().update(new AllowKey(21, 7), 1);
+        dp.groupAllow().update(new AllowKey(20, SourceIdentity.WORLD), 1);
+        Set<AllowKey> keys = new HashSet<>(dp.groupAllow().keys());
+        assertEquals(Set.of(new AllowKey(20, 7), new AllowKey(21, 7), new AllowKey(20, 0)), keys);
     }
 }

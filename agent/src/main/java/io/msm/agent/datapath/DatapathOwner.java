@@ -121,12 +121,17 @@ public final class DatapathOwner implements AutoCloseable {
     }
 
     public static DatapathSpec spec(AgentConfig cfg) {
+        DatapathSpec d = DatapathSpec.DEFAULT;
         return new DatapathSpec(
                 cfg.datapath().maxFlows(),
                 cfg.datapath().maxGroups(),
                 cfg.datapath().maxSubscribers(),
-                DatapathSpec.DEFAULT.deny(),
-                DatapathSpec.DEFAULT.rateLimit());
+                d.deny(),
+                d.rateLimit(),
+                d.identities(),
+                d.identityNames(),
+                // 64 admitted identities per group on average, as the default
+                Math.max(d.groupAllow(), Math.min(16_777_216, cfg.datapath().maxGroups() * 64)));
     }
 
     public static DatapathOwner start(AgentConfig cfg, List<String> interfaces) {

@@ -1,5 +1,6 @@
 package io.msm.agent.media;
 
+import io.msm.agent.identity.Identities;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
@@ -35,6 +36,27 @@ abstract class AbstractRelay implements Relay, RelaySocket.Receiver {
         return expected == null
                 || (expected.getAddress().equals(from.getAddress())
                         && (expected.getPort() == 0 || expected.getPort() == from.getPort()));
+    }
+
+    /** {@link #identityRefusal}: the sender may feed the relay */
+    static final int ADMITTED = 0;
+
+    /** the sender has no identity ({@code WORLD}) and the relay does not admit that */
+    static final int UNKNOWN = 1;
+
+    /** the sender's identity is not one the relay admits */
+    static final int DENIED = 2;
+
+    /**
+     * The identity rule, the same as TC's for groups with identity checks: with {@code allowed}
+     * set, only senders whose identity is in it feed the relay (WORLD in it admits senders with
+     * none); null admits everyone.
+     */
+    static int identityRefusal(Set<Integer> allowed, int identity) {
+        if (allowed == null || allowed.contains(identity)) {
+            return ADMITTED;
+        }
+        return identity == Identities.WORLD ? UNKNOWN : DENIED;
     }
 
     @Override

@@ -1,9 +1,12 @@
 package io.msm.agent.media;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.msm.agent.identity.IdentityLookup;
+import io.msm.agent.identity.IdentitySink;
 import io.msm.agent.net.Transport;
 import io.msm.agent.upgrade.Handover;
 import io.msm.bpf.Datapath;
+import io.msm.bpf.maps.AllowKey;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.Flow;
@@ -15,8 +18,11 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -40,6 +46,10 @@ import org.slf4j.LoggerFactory;
  * <p>After an agent restart the groups found in the pinned map are orphans: they keep forwarding; a
  * relay opened on the same address:port claims its group and the subscribers it re-adds, without
  * duplicates; whatever nobody claims within {@code orphanGrace} is removed.
+ *
+ * <p>Workload identities: {@link #identitySink()} writes the kernel's map of source address to
+ * identity; a relay whose options allow only some identities lists them for its group in
+ * msm_group_allow and sets the group's identity flag, so TC refuses other senders before copying.
  */
 public final class KernelMediaPlane implements MediaPlane {
     private static final Logger log = LoggerFactory.getLogger(KernelMediaPlane.class);
@@ -53,6 +63,11 @@ public final class KernelMediaPlane implements MediaPlane {
     private final MediaAdmission admission;
     private final Duration orphanGrace;
     final Map<FanoutKey, FanoutGroup> orphans = new ConcurrentHashMap<>();
+
+    /** msm_group_allow entries of orphaned groups, by group id (claimed with the group) */
+    final Map<Integer, Set<Integer>> orphanAllow = new ConcurrentHashMap<>();
+
+    final KernelIdentities identities;
     final Map<InetSocketAddress, KernelRelay> byLocal = new ConcurrentHashMap<>();
     final NextHopCache nextHops = new NextHopCache(Duration.ofSeconds(30));
     volatile Map<InetSocketAddress, Flow> flowsByDst = Map.of();
@@ -67,6 +82,7 @@ public final class KernelMediaPlane implements MediaPlane {
             Duration orphanGrace,
             int threads) {
         this.dp = dp;
+        this.identities = new KernelIdentities(dp);
         this.groupIds = new IdPool(maxGroups);
         this.subIds = new IdPool(maxSubs);
         this.pairs = new PortPairs(portRange);
@@ -91,6 +107,23 @@ public final class KernelMediaPlane implements MediaPlane {
                             g.subs().forEach(s -> subIds.claim(s.subId()));
                             orphans.put(k, g);
                         });
+        // allow entries: an orphan's stay with it; any other group id's are left-overs
+        Set<Integer> orphanIds = new HashSet<>();
+        orphans.values().forEach(g -> orphanIds.add(g.groupId()));
+        Map<Integer, Set<Integer>> allow = new HashMap<>();
+        int stale = 0;
+        for (AllowKey k : dp.groupAllow().keys()) {
+            if (orphanIds.contains(k.groupId())) {
+                allow.computeIfAbsent(k.groupId(), x -> new HashSet<>()).add(k.identity());
+            } else {
+                dp.groupAllow().delete(k);
+                stale++;
+            }
+        }
+        orphanAllow.putAll(allow);
+        if (stale > 0) {
+            log.info("removed {} identity allow entr(ies) of groups that no longer exist", stale);
+        }
         if (!orphans.isEmpty()) {
             log.info(
                     "adopted {} fan-out group(s) from the pinned datapath; they keep forwarding, and are removed "
@@ -194,6 +227,7 @@ public final class KernelMediaPlane implements MediaPlane {
         for (Map.Entry<FanoutKey, FanoutGroup> e : orphans.entrySet()) {
             if (orphans.remove(e.getKey(), e.getValue())) {
                 dp.fanoutGroups().delete(e.getKey());
+                removeAllow(e.getValue().groupId(), orphanAllow.remove(e.getValue().groupId()));
                 groupIds.release(e.getValue().groupId());
                 e.getValue().subs().forEach(s -> subIds.release(s.subId()));
                 log.info(
@@ -203,6 +237,32 @@ public final class KernelMediaPlane implements MediaPlane {
             }
         }
     }
+
+    /** Delete a group's allow entries (after its group no longer refers to them). */
+    void removeAllow(int groupId, Set<Integer> ids) {
+        if (ids == null) {
+            return;
+        }
+        for (int id : ids) {
+            dp.groupAllow().delete(new AllowKey(groupId, id));
+        }
+    }
+
+    /**
+     * The kernel's identity map and names; the plane's relays read its in-memory copy on their
+     * userspace paths.
+     */
+    @Override
+    public IdentitySink identitySink() {
+        return identities;
+    }
+
+    /**
+     * Ignored: this plane's relays judge senders by what {@link #identitySink()} was told, which is
+     * exactly what TC sees.
+     */
+    @Override
+    public void identityLookup(IdentityLookup lookup) {}
 
     Duration orphanGrace() {
         return orphanGrace;

@@ -3,6 +3,7 @@ package io.msm.agent.media;
 import io.msm.agent.net.NextHop;
 import io.msm.agent.net.NextHops;
 import io.msm.bpf.Datapath;
+import io.msm.bpf.maps.AllowKey;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
@@ -19,8 +20,10 @@ import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -33,7 +36,16 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** One relay of the kernel plane: a fan-out group plus its socket. */
+/**
+ * One relay of the kernel plane: a fan-out group plus its socket.
+ *
+ * <p>Allowed identities ({@link RelayOptions#allowedIdentities()}): the group gets {@link
+ * FanoutGroup#F_IDENTITY} and one msm_group_allow entry per identity, so TC refuses other senders
+ * before any copy; a changed set first removes the entries no longer allowed (a sender is refused
+ * for a moment too long rather than admitted), then adds the new ones; closing removes them all.
+ * Packets the socket sees (the group hands originals up, or the upstream bypasses TC) are judged by
+ * the same rule against the plane's copy of the identity map.
+ */
 final class KernelRelay extends AbstractRelay {
     private static final Logger log = LoggerFactory.getLogger(KernelRelay.class);
 
@@ -57,6 +69,13 @@ final class KernelRelay extends AbstractRelay {
     private final AtomicLong userCopies = new AtomicLong();
     private final AtomicLong userErrors = new AtomicLong();
     private final AtomicLong userUpstream = new AtomicLong();
+    private final AtomicLong userIdentityUnknown = new AtomicLong();
+    private final AtomicLong userIdentityDenied = new AtomicLong();
+
+    /** identities listed for this group in msm_group_allow (control thread) */
+    private Set<Integer> allowWritten = Set.of();
+
+    private boolean allowFullLogged; // control thread
 
     /**
      * How often a relay checks that its upstream passes msm's TC program, and on how many packets
@@ -101,6 +120,8 @@ final class KernelRelay extends AbstractRelay {
                     if (orphan != null) {
                         groupId = orphan.groupId();
                         adopted.addAll(orphan.subs());
+                        Set<Integer> allow = plane.orphanAllow.remove(groupId);
+                        allowWritten = allow == null ? Set.of() : Set.copyOf(allow);
                         log.info(
                                 "{}: reclaimed fan-out group {} with {} subscriber(s) from before the restart",
                                 options.label(),
@@ -241,7 +262,58 @@ final class KernelRelay extends AbstractRelay {
             src = a;
             srcPort = o.expectedSource().getPort();
         }
+        Set<Integer> allow = o.allowedIdentities();
+        if (allow != null) {
+            writeAllow(allow); // before the flag: an allowed sender is never refused for lack of it
+            flags |= FanoutGroup.F_IDENTITY;
+            if (o.others() == RelayOptions.Others.DELIVER_LOCAL) {
+                flags |= FanoutGroup.F_PASS_OTHERS;
+            }
+        }
         plane.dp.fanoutGroups().update(key, new FanoutGroup(groupId, flags, src, srcPort, entries));
+        if (allow == null && !allowWritten.isEmpty()) {
+            // after the flag is gone: nothing refers to them any more
+            plane.removeAllow(groupId, allowWritten);
+            allowWritten = Set.of();
+        }
+    }
+
+    /**
+     * Make msm_group_allow list exactly {@code want} for this group (control thread): removals
+     * first, so that no identity is admitted that is no longer allowed, then additions.
+     */
+    private void writeAllow(Set<Integer> want) {
+        if (want.equals(allowWritten)) {
+            return;
+        }
+        Set<Integer> now = new HashSet<>(allowWritten);
+        for (int id : allowWritten) {
+            if (!want.contains(id)) {
+                plane.dp.groupAllow().delete(new AllowKey(groupId, id));
+                now.remove(id);
+            }
+        }
+        for (int id : want) {
+            if (now.contains(id)) {
+                continue;
+            }
+            try {
+                plane.dp.groupAllow().update(new AllowKey(groupId, id), 1);
+                now.add(id);
+            } catch (RuntimeException e) {
+                // a full map: the identity stays refused (tried again on the next change)
+                if (!allowFullLogged) {
+                    allowFullLogged = true;
+                    log.warn(
+                            "{}: cannot admit identity {} in the kernel ({}): its packets are refused"
+                                    + " (raise the allow map size)",
+                            options.label(),
+                            id,
+                            e.getMessage());
+                }
+            }
+        }
+        allowWritten = Set.copyOf(now);
     }
 
     @Override
@@ -329,9 +401,24 @@ final class KernelRelay extends AbstractRelay {
     public void onDatagram(DatagramPacket p) {
         ByteBuf content = p.content();
         InetSocketAddress from = p.sender();
-        if (!matches(options.expectedSource(), from)) {
+        RelayOptions o = options;
+        if (!matches(o.expectedSource(), from)) {
             PacketListener l = tap;
-            if (l != null && options.others() == RelayOptions.Others.DELIVER_LOCAL) {
+            if (l != null && o.others() == RelayOptions.Others.DELIVER_LOCAL) {
+                l.onPacket(from, content, false);
+            }
+            return;
+        }
+        int why =
+                identityRefusal(
+                        o.allowedIdentities(), plane.identities.identityOf(from.getAddress()));
+        if (why != ADMITTED) {
+            // TC counted it already unless the upstream bypasses TC
+            if (bypass) {
+                (why == UNKNOWN ? userIdentityUnknown : userIdentityDenied).incrementAndGet();
+            }
+            PacketListener l = tap;
+            if (l != null && o.others() == RelayOptions.Others.DELIVER_LOCAL) {
                 l.onPacket(from, content, false);
             }
             return;
@@ -366,8 +453,14 @@ final class KernelRelay extends AbstractRelay {
             from = local();
         }
         try {
+            // marked: the group's identity check (if any) lets it pass, its sender having been
+            // authorised on its connection (the userspace plane does not check injected packets
+            // either)
             ProgTestRun.run(
-                    plane.dp.progFd(Datapath.PROG_TC), InjectedFrame.udp4(from, local(), data));
+                    plane.dp.progFd(Datapath.PROG_TC),
+                    InjectedFrame.udp4(from, local(), data),
+                    1,
+                    options.allowedIdentities() != null ? FanoutGroup.MARK_INJECTED : 0);
         } catch (RuntimeException e) {
             if (injectErrors.getAndIncrement() == 0) {
                 log.warn(
@@ -428,7 +521,9 @@ final class KernelRelay extends AbstractRelay {
                 g.bytes(),
                 g.copies() + userCopies.get(),
                 g.errors() + userErrors.get(),
-                g.strictDrops());
+                g.strictDrops(),
+                g.identityUnknown() + userIdentityUnknown.get(),
+                g.identityDenied() + userIdentityDenied.get());
     }
 
     @Override
@@ -464,6 +559,8 @@ final class KernelRelay extends AbstractRelay {
                         bypassCheck.cancel(false);
                     }
                     plane.dp.fanoutGroups().delete(key);
+                    plane.removeAllow(groupId, allowWritten); // no stale entries for the next
+                    allowWritten = Set.of();
                     plane.dp.groupInfo().update(groupId, GroupInfo.NONE);
                     plane.groupIds.release(groupId);
                     for (KSub s : subs) {

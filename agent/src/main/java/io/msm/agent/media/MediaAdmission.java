@@ -1,6 +1,8 @@
 package io.msm.agent.media;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.msm.agent.identity.IdentityLookup;
+import io.msm.agent.identity.IdentitySink;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -305,6 +307,16 @@ public final class MediaAdmission {
         @Override
         public MediaAdmission admission() {
             return base.admission();
+        }
+
+        @Override
+        public IdentitySink identitySink() {
+            return base.identitySink();
+        }
+
+        @Override
+        public void identityLookup(IdentityLookup lookup) {
+            base.identityLookup(lookup);
         }
 
         private Lease take(int relays) throws IOException {

@@ -1,5 +1,6 @@
 package io.msm.agent.media;
 
+import io.msm.agent.identity.IdentityLookup;
 import io.msm.agent.net.Transport;
 import io.msm.bpf.maps.PortTable;
 import io.netty.channel.EventLoopGroup;
@@ -21,6 +22,7 @@ public final class UserspaceMediaPlane implements MediaPlane {
     private final PortPairs pairs;
     private final MediaAdmission admission;
     final Map<InetSocketAddress, UserspaceRelay> byLocal = new ConcurrentHashMap<>();
+    private volatile IdentityLookup identities = IdentityLookup.NONE;
 
     public UserspaceMediaPlane(PortTable.Range portRange, int threads) {
         this.group = Transport.group(threads, "msm-relay");
@@ -52,6 +54,19 @@ public final class UserspaceMediaPlane implements MediaPlane {
     public RelayPair openPair(InetAddress addr, RelayOptions rtp, RelayOptions rtcp)
             throws IOException {
         return pairs.open(this::open, addr, rtp, rtcp);
+    }
+
+    /**
+     * Who senders are: relays whose options allow only some identities judge each packet's sender
+     * by it, as TC does for the kernel plane's groups.
+     */
+    @Override
+    public void identityLookup(IdentityLookup lookup) {
+        identities = lookup == null ? IdentityLookup.NONE : lookup;
+    }
+
+    int identityOf(InetSocketAddress sender) {
+        return identities.identityOf(sender.getAddress());
     }
 
     /** Every open relay (for metrics and inspection). */

@@ -24,6 +24,8 @@ final class UserspaceRelay extends AbstractRelay {
     private final AtomicLong copies = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong identityUnknown = new AtomicLong();
+    private final AtomicLong identityDenied = new AtomicLong();
     private RtpReceiverStats rtp; // event-loop confined
     private long firstNs;
     private volatile RtpStreamStats rtpSnapshot;
@@ -37,14 +39,26 @@ final class UserspaceRelay extends AbstractRelay {
     public void onDatagram(DatagramPacket p) {
         ByteBuf content = p.content();
         InetSocketAddress from = p.sender();
-        if (!matches(options.expectedSource(), from)) {
-            if (options.others() == RelayOptions.Others.DROP) {
+        RelayOptions o = options;
+        if (!matches(o.expectedSource(), from)) {
+            if (o.others() == RelayOptions.Others.DROP) {
                 dropped.incrementAndGet();
             } else {
                 PacketListener l = tap;
                 if (l != null) {
                     l.onPacket(from, content, false);
                 }
+            }
+            return;
+        }
+        // the kernel plane's rule (after the source, by who sent it): counted, then dropped or
+        // handed to the tap as another source's
+        int why = identityRefusal(o.allowedIdentities(), plane.identityOf(from));
+        if (why != ADMITTED) {
+            (why == UNKNOWN ? identityUnknown : identityDenied).incrementAndGet();
+            PacketListener l = tap;
+            if (l != null && o.others() == RelayOptions.Others.DELIVER_LOCAL) {
+                l.onPacket(from, content, false);
             }
             return;
         }
@@ -127,7 +141,13 @@ final class UserspaceRelay extends AbstractRelay {
     @Override
     public RelayStats stats() {
         return new RelayStats(
-                upPackets.get(), upBytes.get(), copies.get(), errors.get(), dropped.get());
+                upPackets.get(),
+                upBytes.get(),
+                copies.get(),
+                errors.get(),
+                dropped.get(),
+                identityUnknown.get(),
+                identityDenied.get());
     }
 
     @Override

@@ -26,6 +26,8 @@ import java.util.function.Supplier;
  * msm_flows_expired_total               idle flows removed by the agent
  * msm_flow_table_capacity               flow table size
  * msm_softnet_dropped_total             packets dropped on full CPU backlogs (all devices)
+ * msm_fanout_identity_drops_total{reason}  fan-out packets refused by a group's identity check,
+ *                                       over all groups: unknown (no identity) or denied
  * </pre>
  */
 public final class DatapathMetrics implements MeterBinder {
@@ -76,6 +78,17 @@ public final class DatapathMetrics implements MeterBinder {
                             "datapath events by kind: malformed or fragmented input, flow table inserts, fan-out "
                                     + "copies and errors, XDP drops ('msm status' explains each)")
                     .tags("event", s.label())
+                    .register(r);
+        }
+        for (String reason : new String[] {"unknown", "denied"}) {
+            Stat s = reason.equals("unknown") ? Stat.IDENT_UNKNOWN : Stat.IDENT_DENIED;
+            FunctionCounter.builder("msm.fanout.identity.drops", counters, c -> c.get().get(s))
+                    .description(
+                            "fan-out packets refused by a group's identity check, over all groups:"
+                                    + " the sender has no workload identity (unknown) or one the"
+                                    + " group does not admit (denied); not copied, dropped or (groups"
+                                    + " that pass others) handed to the local stack")
+                    .tags("reason", reason)
                     .register(r);
         }
         FunctionCounter.builder("msm.flows.expired", expiry, FlowExpiry::expiredTotal)

@@ -25,6 +25,8 @@ import java.util.function.ToLongFunction;
  * msm_stream_copy_errors_total{stream}        copies that could not be sent
  * msm_stream_rtp_lost_packets{stream}         RFC 3550 cumulative loss of the upstream
  * msm_stream_rtp_jitter_seconds{stream}       RFC 3550 interarrival jitter of the upstream
+ * msm_stream_identity_refused_total{stream,reason}  packets refused by the stream's identity
+ *                                             check (reason: unknown, denied)
  * msm_fanout_groups / msm_fanout_subscribers  totals over all streams
  * </pre>
  */
@@ -132,6 +134,30 @@ public final class MediaMetrics {
                                     x -> x.sum(label, r -> r.stats().errors()))
                             .tag("stream", label)
                             .description("copies that could not be sent")
+                            .register(registry));
+            m.add(
+                    FunctionCounter.builder(
+                                    "msm.stream.identity.refused",
+                                    this,
+                                    x -> x.sum(label, r -> r.stats().identityUnknown()))
+                            .tag("stream", label)
+                            .tag("reason", "unknown")
+                            .description(
+                                    "packets refused by the stream's identity check: the sender"
+                                            + " has no workload identity (unknown) or one not"
+                                            + " admitted (denied)")
+                            .register(registry));
+            m.add(
+                    FunctionCounter.builder(
+                                    "msm.stream.identity.refused",
+                                    this,
+                                    x -> x.sum(label, r -> r.stats().identityDenied()))
+                            .tag("stream", label)
+                            .tag("reason", "denied")
+                            .description(
+                                    "packets refused by the stream's identity check: the sender"
+                                            + " has no workload identity (unknown) or one not"
+                                            + " admitted (denied)")
                             .register(registry));
             m.add(
                     Gauge.builder(

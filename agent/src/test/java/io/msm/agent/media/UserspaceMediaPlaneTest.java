@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.msm.agent.identity.Identities;
+import io.msm.agent.identity.IdentityLookup;
 import io.msm.bpf.maps.PortTable;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -12,6 +14,10 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -181,5 +187,102 @@ class UserspaceMediaPlaneTest {
         assertTrue(p.rtp().subscribers().isEmpty());
         p.close();
         assertTrue(plane.relays().isEmpty());
+    }
+
+    DatagramChannel socketOn(String host) throws Exception {
+        DatagramChannel c =
+                DatagramChannel.open().bind(new InetSocketAddress(InetAddress.getByName(host), 0));
+        c.configureBlocking(false);
+        open.add(c);
+        return c;
+    }
+
+    /** A directory in a map: the control side's, as the plane sees it. */
+    static final class MapLookup implements IdentityLookup {
+        final Map<InetAddress, Integer> ids = new ConcurrentHashMap<>();
+
+        @Override
+        public int identityOf(InetAddress addr) {
+            return ids.getOrDefault(addr, Identities.WORLD);
+        }
+
+        @Override
+        public Optional<String> nameOf(int identity) {
+            return Optional.empty();
+        }
+    }
+
+    @Test
+    void onlyAllowedIdentitiesFeedTheRelayAsTheKernelRules() throws Exception {
+        MapLookup dir = new MapLookup();
+        plane.identityLookup(dir);
+        DatagramChannel camera = socketOn("127.0.0.2"); // identity 7: allowed
+        DatagramChannel other = socketOn("127.0.0.3"); // identity 8: not allowed
+        DatagramChannel outsider = socketOn("127.0.0.4"); // no identity
+        dir.ids.put(InetAddress.getByName("127.0.0.2"), 7);
+        dir.ids.put(InetAddress.getByName("127.0.0.3"), 8);
+        DatagramChannel viewer = socket();
+        Relay r =
+                plane.open(
+                        new InetSocketAddress(LO, 0),
+                        RelayOptions.of("test/identity").withOthers(RelayOptions.Others.DROP));
+        r.allowIdentities(Set.of(7));
+        r.subscribe(addr(viewer));
+
+        other.send(ByteBuffer.wrap(rtp(1)), r.local());
+        outsider.send(ByteBuffer.wrap(rtp(2)), r.local());
+        camera.send(ByteBuffer.wrap(rtp(3)), r.local());
+        List<Object[]> got = receive(viewer, 3, 500);
+        assertEquals(1, got.size(), "only the allowed identity's packet is copied");
+        assertArrayEquals(rtp(3), (byte[]) got.get(0)[1]);
+        assertEquals(1, r.stats().identityDenied());
+        assertEquals(1, r.stats().identityUnknown());
+        assertEquals(1, r.stats().upstreamPackets());
+
+        // WORLD admitted: senders with no identity pass, other identities still not
+        r.allowIdentities(Set.of(7, Identities.WORLD));
+        outsider.send(ByteBuffer.wrap(rtp(4)), r.local());
+        other.send(ByteBuffer.wrap(rtp(5)), r.local());
+        got = receive(viewer, 2, 500);
+        assertEquals(1, got.size());
+        assertArrayEquals(rtp(4), (byte[]) got.get(0)[1]);
+
+        // the camera's address is freed and given to a pod of another identity: not trusted
+        r.allowIdentities(Set.of(7));
+        dir.ids.remove(InetAddress.getByName("127.0.0.2"));
+        dir.ids.put(InetAddress.getByName("127.0.0.2"), 8);
+        camera.send(ByteBuffer.wrap(rtp(6)), r.local());
+        assertEquals(0, receive(viewer, 1, 300).size(), "a reused address is not trusted");
+        assertEquals(3, r.stats().identityDenied());
+
+        // no check any more: everyone feeds it
+        r.allowIdentities(null);
+        other.send(ByteBuffer.wrap(rtp(7)), r.local());
+        assertEquals(1, receive(viewer, 1, 1000).size());
+    }
+
+    @Test
+    void refusedSendersReachTheTapAsOthersWhenOthersAreDelivered() throws Exception {
+        MapLookup dir = new MapLookup();
+        plane.identityLookup(dir);
+        DatagramChannel viewerPod = socketOn("127.0.0.5"); // identity 9: a viewer, not a publisher
+        dir.ids.put(InetAddress.getByName("127.0.0.5"), 9);
+        Relay r =
+                plane.open(
+                        new InetSocketAddress(LO, 0),
+                        RelayOptions.of("test/identity-rtcp")
+                                .withOthers(RelayOptions.Others.DELIVER_LOCAL)
+                                .withAllowedIdentities(Set.of(7)));
+        r.subscribe(addr(viewerPod));
+        List<Boolean> tapped = new CopyOnWriteArrayList<>();
+        r.tap((from, data, upstream) -> tapped.add(upstream), true);
+        viewerPod.send(ByteBuffer.wrap(new byte[] {(byte) 0x81, (byte) 201, 0, 1}), r.local());
+        long end = System.nanoTime() + 2_000_000_000L;
+        while (tapped.isEmpty() && System.nanoTime() < end) {
+            Thread.sleep(5);
+        }
+        assertEquals(List.of(false), tapped, "the report reaches the proxy, not as upstream");
+        assertEquals(0, receive(viewerPod, 1, 200).size(), "and is not copied");
+        assertEquals(1, r.stats().identityDenied());
     }
 }

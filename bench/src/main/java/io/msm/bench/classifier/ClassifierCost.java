@@ -6,13 +6,16 @@ import io.msm.bench.report.Csv;
 import io.msm.bpf.BpfObject;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
+import io.msm.bpf.maps.AllowKey;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
 import io.msm.bpf.maps.DatapathConfig;
 import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
+import io.msm.bpf.maps.IdentityKey;
 import io.msm.bpf.maps.PortTable;
+import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.Stat;
 import io.msm.bpf.maps.StructLayout;
 import io.msm.bpf.testrun.ProgTestRun;
@@ -228,7 +231,58 @@ public final class ClassifierCost {
                                     + " runs: the group did not match");
                 }
             }
+            rows.addAll(identityCost(ns, dp, fd, up, key, pkt, ifindex, repeat));
         }
+        return rows;
+    }
+
+    /**
+     * What the identity check adds per packet, timed by the kernel over {@code repeat} runs: a
+     * one-subscriber group flagged LOCAL (the copy is cloned and the original restored, so every
+     * repetition sees the same packet) without and with F_IDENTITY (sender's identity admitted:
+     * both lookups hit, the copy is made), and the refusal itself (a sender the group does not
+     * admit: dropped before any copy, next to a strict-source drop).
+     */
+    static List<List<String>> identityCost(
+            Netns ns,
+            Datapath dp,
+            int fd,
+            Inet4Address up,
+            FanoutKey key,
+            byte[] pkt,
+            int ifindex,
+            int repeat) {
+        List<List<String>> rows = new ArrayList<>();
+        FanoutSub one =
+                new FanoutSub(
+                        ifindex,
+                        0,
+                        new byte[] {2, 0, 0, 0, 0, 1},
+                        new byte[] {2, 0, 0, 1, 0, 1},
+                        up,
+                        (Inet4Address) Packets.addr("10.9.0.1"),
+                        5004,
+                        6000,
+                        0);
+        Inet4Address sender = (Inet4Address) Packets.addr("10.1.0.1");
+        dp.identities().update(new IdentityKey(sender), new SourceIdentity(7));
+        dp.groupAllow().update(new AllowKey(2, 7), 1);
+        int local = FanoutGroup.F_LOCAL;
+        dp.fanoutGroups().update(key, new FanoutGroup(2, local, null, 0, List.of(one)));
+        rows.add(measure(ns, fd, new Case("fan-out 1, local", pkt, 1), repeat));
+        dp.fanoutGroups()
+                .update(
+                        key,
+                        new FanoutGroup(2, local | FanoutGroup.F_IDENTITY, null, 0, List.of(one)));
+        rows.add(measure(ns, fd, new Case("fan-out 1, local + identity", pkt, 1), repeat));
+        Inet4Address other = (Inet4Address) Packets.addr("10.7.7.7");
+        dp.fanoutGroups()
+                .update(key, new FanoutGroup(2, FanoutGroup.F_STRICT, other, 0, List.of(one)));
+        rows.add(measure(ns, fd, new Case("strict-source drop", pkt, 0), repeat));
+        dp.identities().update(new IdentityKey(sender), new SourceIdentity(8));
+        dp.fanoutGroups()
+                .update(key, new FanoutGroup(2, FanoutGroup.F_IDENTITY, null, 0, List.of(one)));
+        rows.add(measure(ns, fd, new Case("identity-denied drop", pkt, 0), repeat));
         return rows;
     }
 

@@ -10,7 +10,7 @@ import java.util.List;
  * swaps the old group for the new one atomically.
  *
  * @param groupId index of its counters in msm_group_stats
- * @param flags {@link #F_LOCAL}, {@link #F_STRICT}, {@link #F_PASS_OTHERS}
+ * @param flags {@link #F_LOCAL}, {@link #F_STRICT}, {@link #F_PASS_OTHERS}, {@link #F_IDENTITY}
  * @param srcAddr with F_STRICT: the only source relayed (else null)
  * @param srcPort with F_STRICT: the only source port relayed (0: any)
  * @param subs at most {@link #MAX_SUBS}
@@ -27,9 +27,23 @@ public record FanoutGroup(
     public static final int F_STRICT = 2;
 
     /**
-     * With F_STRICT: hand packets from other sources to the local stack instead of dropping them.
+     * With F_STRICT or F_IDENTITY: hand packets from other sources (or refused senders) to the
+     * local stack instead of dropping them.
      */
     public static final int F_PASS_OTHERS = 4;
+
+    /**
+     * Relay only packets whose source address has a workload identity (msm_identities; none: {@link
+     * SourceIdentity#WORLD}) that msm_group_allow lists for this group; drop (or, with
+     * F_PASS_OTHERS, hand to the local stack) and count the rest. Checked after F_STRICT.
+     */
+    public static final int F_IDENTITY = 8;
+
+    /**
+     * MSM_MARK_INJECTED: the skb mark of a packet the agent injects through BPF_PROG_TEST_RUN,
+     * whose sender was authorised on its connection; F_IDENTITY does not check its source.
+     */
+    public static final int MARK_INJECTED = 0x6d736d69;
 
     public static final StructLayout LAYOUT =
             StructLayout.struct("msm_fanout_group", 24 + MAX_SUBS * 36)

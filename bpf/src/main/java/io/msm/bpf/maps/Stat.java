@@ -22,7 +22,14 @@ public enum Stat {
     STRICT_DROP(15, "fan-out packets from a source other than the negotiated one"),
     XDP_V6_EXT(
             16,
-            "IPv6 packets dropped by XDP: extension-header chain longer than the parser follows");
+            "IPv6 packets dropped by XDP: extension-header chain longer than the parser follows"),
+    IDENT_UNKNOWN(
+            17,
+            "fan-out packets refused: the sender has no workload identity and the group admits none"),
+    IDENT_DENIED(18, "fan-out packets refused: the sender's workload identity is not admitted"),
+    IDENT_LOCAL(
+            19,
+            "of the packets refused by identity, those handed to the local stack (not dropped)");
 
     /** MSM_STAT_MAX: slots in msm_counters.stat (some spare). */
     public static final int SLOTS = 24;

@@ -31,6 +31,17 @@ public final class ProgTestRun {
      * on — time such programs one run per call.
      */
     public static Result run(int progFd, byte[] packet, int repeat) {
+        return run(progFd, packet, repeat, 0);
+    }
+
+    /** struct __sk_buff: mark is the first field a test run may set (len and pkt_type stay 0). */
+    private static final int SKB_MARK_OFF = 8;
+
+    /**
+     * As {@link #run(int, byte[], int)}, with the skb's mark set to {@code mark} (TC programs; 0:
+     * none). The fan-out takes {@code MSM_MARK_INJECTED} as "the agent injects this packet".
+     */
+    public static Result run(int progFd, byte[] packet, int repeat, int mark) {
         Native n = Native.get();
         int outCap = packet.length + 512;
         Pointer in = Memory.allocateDirect(n.runtime, Math.max(packet.length, 1));
@@ -43,6 +54,12 @@ public final class ProgTestRun {
         opts.putInt(Opts.TR_DATA_SIZE_IN, packet.length);
         opts.putInt(Opts.TR_DATA_SIZE_OUT, outCap);
         opts.putInt(Opts.TR_REPEAT, Math.max(1, repeat));
+        if (mark != 0) {
+            Pointer ctx = Memory.allocateDirect(n.runtime, SKB_MARK_OFF + 4, true);
+            ctx.putInt(SKB_MARK_OFF, mark);
+            opts.putPointer(Opts.TR_CTX_IN, ctx);
+            opts.putInt(Opts.TR_CTX_SIZE_IN, SKB_MARK_OFF + 4);
+        }
         int rc = n.bpf.bpf_prog_test_run_opts(progFd, opts);
         if (rc < 0) {
             String hint = BpfException.hintFor(rc);

@@ -157,4 +157,45 @@ class CodecRoundTripTest {
         assertEquals(TrafficClass.RTCP, TrafficClass.parse("RTCP"));
         assertThrows(IllegalArgumentException.class, () -> TrafficClass.parse("video"));
     }
+
+    @Test
+    void identityMapsRoundTrip() {
+        IdentityKey k4 = new IdentityKey(Addr.parse("10.244.1.7"));
+        IdentityKey k6 = new IdentityKey(Addr.parse("fd00::17"));
+        assertEquals(k4, roundTrip(IdentityKey.CODEC, k4));
+        assertEquals(k6, roundTrip(IdentityKey.CODEC, k6));
+        ByteBuffer b = ByteBuffer.allocate(20).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < 20; i++) {
+            b.put(i, (byte) 0xff);
+        }
+        IdentityKey.CODEC.write(b, 0, k4);
+        assertEquals(Addr.FAMILY_IPV4, b.get(0));
+        assertEquals(0, b.get(1) | b.get(2) | b.get(3), "padding zeroed");
+        assertEquals(0, b.getInt(8) | b.getInt(12) | b.getInt(16), "unused words zeroed");
+
+        assertEquals(
+                new SourceIdentity(42), roundTrip(SourceIdentity.CODEC, new SourceIdentity(42)));
+        assertEquals(new AllowKey(7, 0), roundTrip(AllowKey.CODEC, new AllowKey(7, 0)));
+        assertEquals(
+                new AllowKey(255, 0x7fffffff),
+                roundTrip(AllowKey.CODEC, new AllowKey(255, 0x7fffffff)));
+
+        IdentityName n = new IdentityName("spiffe://cluster.local/ns/media/sa/camera");
+        assertEquals(n, roundTrip(IdentityName.CODEC, n));
+        String tooLong = "spiffe://td/" + "x".repeat(400);
+        assertEquals(
+                tooLong.substring(0, SourceIdentity.NAME_LEN - 1),
+                roundTrip(IdentityName.CODEC, new IdentityName(tooLong)).name(),
+                "cut to leave the NUL");
+    }
+
+    @Test
+    void groupStatsCarryIdentityRefusals() {
+        GroupStats g = new GroupStats(1, 2, 3, 4, 5, 6, 7);
+        assertEquals(g, roundTrip(GroupStats.CODEC, g));
+        GroupStats s = GroupStats.sum(List.of(g, new GroupStats(1, 1, 1, 1, 1)));
+        assertEquals(6, s.identityUnknown());
+        assertEquals(7, s.identityDenied());
+        assertEquals(6, s.strictDrops());
+    }
 }

@@ -6,6 +6,7 @@ import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.SubStats;
 import io.msm.cli.MsmCommand;
 import io.msm.cli.MsmVersion;
@@ -18,9 +19,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,12 +39,17 @@ import picocli.CommandLine.Spec;
         description = {
             "List the in-kernel fan-out groups: for each upstream flow (UDP to addr:port) the subscribers its "
                     + "packets are copied to — destination, egress interface, source address of the copies — "
-                    + "with packets in, copies out and errors (per-CPU counters, summed)."
+                    + "with packets in, copies out and errors (per-CPU counters, summed).",
+            "A group with an identity check (flag 'identity') lists the workload identities that may feed it "
+                    + "(SPIFFE IDs; 'world': senders with none) and counts the packets it refused: 'unknown' "
+                    + "(the sender has no identity) and 'denied' (an identity it does not admit)."
         },
         footerHeading = "%nJSON (one object per group, in one array):%n",
         footer = {
-            "  upstream, proto, group_id, flags [local, strict, pass_others],",
+            "  upstream, proto, group_id, flags [local, strict, pass_others, identity],",
             "  source_filter (with strict), packets, bytes, copies, errors, strict_drops,",
+            "  identity_unknown, identity_denied,",
+            "  allowed_identities (with identity): [{id, name}] (id 0, name \"world\": no identity),",
             "  subscribers: [{destination, ifindex, ifname, source, sub_id, dmac,",
             "                 ingress, packets, bytes, errors}]"
         })
@@ -55,7 +63,17 @@ public final class FanoutCommand implements Callable<Integer> {
 
     /** A group and its counters, read once. */
     record GroupView(
-            FanoutKey key, FanoutGroup group, String label, GroupStats stats, List<SubView> subs) {}
+            FanoutKey key,
+            FanoutGroup group,
+            String label,
+            GroupStats stats,
+            List<SubView> subs,
+            List<Admitted> allowed) {}
+
+    /** An identity a group admits: its number and name ("world" for 0). */
+    record Admitted(int id, String name) {}
+
+    static final String WORLD = "world";
 
     /** A subscriber, its interface name (null if none has that index) and its counters. */
     record SubView(FanoutSub sub, String ifname, SubStats stats) {}
@@ -78,6 +96,9 @@ public final class FanoutCommand implements Callable<Integer> {
 
     static List<GroupView> read(DatapathView view, Host host) {
         Map<Integer, String> names = new HashMap<>();
+        Map<Integer, SortedSet<Integer>> allow = view.allowedIdentities();
+        Map<Integer, String> idNames =
+                allow.isEmpty() ? Map.of() : view.identityNames(); // one read, only if needed
         List<GroupView> out = new ArrayList<>();
         for (Map.Entry<FanoutKey, FanoutGroup> e : view.fanoutGroups().entrySet()) {
             FanoutGroup g = e.getValue();
@@ -87,13 +108,25 @@ public final class FanoutCommand implements Callable<Integer> {
                         names.computeIfAbsent(s.ifindex(), i -> host.ifname(i).orElse(null));
                 subs.add(new SubView(s, ifname, view.subStats(s.subId())));
             }
+            List<Admitted> admitted = new ArrayList<>();
+            if ((g.flags() & FanoutGroup.F_IDENTITY) != 0) {
+                for (int id : allow.getOrDefault(g.groupId(), Collections.emptySortedSet())) {
+                    admitted.add(
+                            new Admitted(
+                                    id,
+                                    id == SourceIdentity.WORLD
+                                            ? WORLD
+                                            : idNames.getOrDefault(id, "identity " + id)));
+                }
+            }
             out.add(
                     new GroupView(
                             e.getKey(),
                             g,
                             view.groupLabel(g.groupId()),
                             view.groupStats(g.groupId()),
-                            subs));
+                            subs,
+                            admitted));
         }
         return out;
     }
@@ -108,6 +141,9 @@ public final class FanoutCommand implements Callable<Integer> {
         }
         if ((g.flags() & FanoutGroup.F_PASS_OTHERS) != 0) {
             f.add("pass_others");
+        }
+        if ((g.flags() & FanoutGroup.F_IDENTITY) != 0) {
+            f.add("identity");
         }
         return f;
     }
@@ -157,6 +193,24 @@ public final class FanoutCommand implements Callable<Integer> {
                             + "  errors "
                             + st.errors()
                             + (st.strictDrops() > 0 ? "  strict drops " + st.strictDrops() : ""));
+            boolean identity = (g.flags() & FanoutGroup.F_IDENTITY) != 0;
+            if (identity) {
+                List<String> who = new ArrayList<>();
+                gv.allowed().forEach(a -> who.add(a.name()));
+                out.println(
+                        "  admits "
+                                + (who.isEmpty() ? "nobody" : String.join(", ", who))
+                                + "  refused: unknown "
+                                + st.identityUnknown()
+                                + ", denied "
+                                + st.identityDenied());
+            } else if (st.identityUnknown() + st.identityDenied() > 0) {
+                out.println(
+                        "  refused by identity earlier: unknown "
+                                + st.identityUnknown()
+                                + ", denied "
+                                + st.identityDenied());
+            }
             if (gv.subs().isEmpty()) {
                 out.println("  no subscribers");
             } else {
@@ -221,6 +275,18 @@ public final class FanoutCommand implements Callable<Integer> {
                 g.writeNumberField("copies", st.copies());
                 g.writeNumberField("errors", st.errors());
                 g.writeNumberField("strict_drops", st.strictDrops());
+                g.writeNumberField("identity_unknown", st.identityUnknown());
+                g.writeNumberField("identity_denied", st.identityDenied());
+                if ((grp.flags() & FanoutGroup.F_IDENTITY) != 0) {
+                    g.writeArrayFieldStart("allowed_identities");
+                    for (Admitted a : gv.allowed()) {
+                        g.writeStartObject();
+                        g.writeNumberField("id", a.id());
+                        g.writeStringField("name", a.name());
+                        g.writeEndObject();
+                    }
+                    g.writeEndArray();
+                }
                 g.writeArrayFieldStart("subscribers");
                 for (SubView s : gv.subs()) {
                     FanoutSub sub = s.sub();

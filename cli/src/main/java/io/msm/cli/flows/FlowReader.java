@@ -6,6 +6,7 @@ import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.TrafficClass;
 import io.msm.cli.source.DatapathView;
 import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -16,12 +17,13 @@ import java.util.function.Consumer;
 
 /**
  * Reads flows from a datapath with the class filter applied and each flow's fan-out subscriber
- * count attached.
+ * count and source identity attached.
  */
 public final class FlowReader {
     private final DatapathView view;
     private final Set<TrafficClass> classes;
     private Map<FanoutKey, Integer> subscribers;
+    private Map<InetAddress, String> identities;
 
     /**
      * @param classes classes to keep; empty keeps all
@@ -35,10 +37,16 @@ public final class FlowReader {
     /** Visit matching flows in map order (nothing is kept). */
     public void stream(Consumer<FlowRow> visitor) {
         Map<FanoutKey, Integer> subs = subscribers();
+        Map<InetAddress, String> ids = identities();
         view.forEachFlow(
                 (k, f) -> {
                     if (classes.contains(f.trafficClass())) {
-                        visitor.accept(new FlowRow(k, f, fanout(subs, k)));
+                        visitor.accept(
+                                new FlowRow(
+                                        k,
+                                        f,
+                                        fanout(subs, k),
+                                        ids.getOrDefault(k.src(), FlowRow.WORLD)));
                     }
                 });
     }
@@ -50,9 +58,27 @@ public final class FlowReader {
         return out;
     }
 
-    /** Fresh subscriber counts (groups change while watching). */
+    /** Fresh subscriber counts and identities (they change while watching). */
     public void refreshGroups() {
         subscribers = null;
+        identities = null;
+    }
+
+    /** True when the agent knows any source's workload identity (Kubernetes). */
+    public boolean anyIdentity() {
+        return !identities().isEmpty();
+    }
+
+    /** Source address to the name of its identity, read once per refresh. */
+    private Map<InetAddress, String> identities() {
+        if (identities == null) {
+            Map<Integer, String> names = view.identityNames();
+            Map<InetAddress, String> m = new HashMap<>();
+            view.identities()
+                    .forEach((a, id) -> m.put(a, names.getOrDefault(id, "identity " + id)));
+            identities = m;
+        }
+        return identities;
     }
 
     private Map<FanoutKey, Integer> subscribers() {

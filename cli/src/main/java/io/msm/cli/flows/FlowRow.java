@@ -13,14 +13,24 @@ import io.msm.cli.render.Endpoints;
  * @param fanout subscribers of the group fed by this flow (0 if none)
  * @param pps packets per second since the last refresh (NaN: not measured)
  * @param bytesPerSec bytes per second since the last refresh (NaN: not measured)
+ * @param identity the workload identity of the source address: its SPIFFE ID, "identity N" when the
+ *     agent gave it no name, or {@link #WORLD} (none)
  */
-public record FlowRow(FlowKey key, Flow flow, int fanout, double pps, double bytesPerSec) {
+public record FlowRow(
+        FlowKey key, Flow flow, int fanout, double pps, double bytesPerSec, String identity) {
+    /** The identity of a source the agent knows no workload for. */
+    public static final String WORLD = "world";
+
     public FlowRow(FlowKey key, Flow flow, int fanout) {
-        this(key, flow, fanout, Double.NaN, Double.NaN);
+        this(key, flow, fanout, WORLD);
+    }
+
+    public FlowRow(FlowKey key, Flow flow, int fanout, String identity) {
+        this(key, flow, fanout, Double.NaN, Double.NaN, identity);
     }
 
     public FlowRow withRates(double packetsPerSecond, double bytesPerSecond) {
-        return new FlowRow(key, flow, fanout, packetsPerSecond, bytesPerSecond);
+        return new FlowRow(key, flow, fanout, packetsPerSecond, bytesPerSecond, identity);
     }
 
     public boolean hasRates() {

@@ -14,6 +14,19 @@ public final class FlowTable {
      * @param withRates add PPS and BITRATE columns (while watching)
      */
     public static void print(PrintWriter out, List<FlowRow> rows, long nowNs, boolean withRates) {
+        print(out, rows, nowNs, withRates, false);
+    }
+
+    /**
+     * @param withIdentity add an IDENTITY column: the source's workload identity (when the node
+     *     knows identities)
+     */
+    public static void print(
+            PrintWriter out,
+            List<FlowRow> rows,
+            long nowNs,
+            boolean withRates,
+            boolean withIdentity) {
         Table t =
                 new Table()
                         .left("PROTO")
@@ -26,8 +39,11 @@ public final class FlowTable {
             t.right("RATE").right("BITRATE");
         }
         t.right("LOST").right("JITTER").right("AGE").right("IDLE").right("FANOUT");
+        if (withIdentity) {
+            t.left("IDENTITY");
+        }
         for (FlowRow r : rows) {
-            String[] cells = new String[withRates ? 13 : 11];
+            String[] cells = new String[(withRates ? 13 : 11) + (withIdentity ? 1 : 0)];
             int c = 0;
             cells[c++] = r.key().protoName();
             cells[c++] = r.src();
@@ -50,6 +66,9 @@ public final class FlowTable {
             cells[c++] = Units.duration(r.flow().ageMs(nowNs));
             cells[c++] = Units.duration(r.flow().idleMs(nowNs));
             cells[c++] = r.fanout() == 0 ? "-" : Integer.toString(r.fanout());
+            if (withIdentity) {
+                cells[c++] = r.identity();
+            }
             t.row(cells);
         }
         t.print(out);

@@ -35,7 +35,8 @@ import picocli.CommandLine.TypeConversionException;
         versionProvider = MsmVersion.class,
         description = {
             "List the flows in the datapath's flow table: 5-tuple, class, packets, bytes, age, idle time, "
-                    + "fan-out subscribers and, for RTP, loss and jitter (RFC 3550).",
+                    + "fan-out subscribers, the source's workload identity (Kubernetes) and, for RTP, loss "
+                    + "and jitter (RFC 3550).",
             "Without --sort, --json streams flows in the kernel's map order (fastest for large tables); "
                     + "the table is sorted by packets."
         },
@@ -46,6 +47,9 @@ import picocli.CommandLine.TypeConversionException;
             "  class        rtp | rtcp | stun | dtls | game | control | other",
             "  packets, bytes, age_ms, idle_ms",
             "  fanout       subscribers of the fan-out group fed by this flow (0: none)",
+            "  identity     the source address's workload identity (SPIFFE ID), or \"world\"",
+            "               (none known); the table shows an IDENTITY column when the node",
+            "               knows any (Kubernetes)",
             "  rtp          RTP flows only: ssrc, payload_type, highest_seq (extended),",
             "               lost, jitter_ms, clock_rate"
         })
@@ -132,7 +136,7 @@ public final class FlowsCommand implements Callable<Integer> {
                 List<FlowRow> rows = reader.all();
                 int total = rows.size();
                 rows = order(rows, sort == null ? FlowOrder.PACKETS : sort, limit);
-                FlowTable.print(out, rows, now, false);
+                FlowTable.print(out, rows, now, false, reader.anyIdentity());
                 out.println(summary(rows.size(), total, sort == null ? FlowOrder.PACKETS : sort));
             }
         }
@@ -241,7 +245,7 @@ public final class FlowsCommand implements Callable<Integer> {
                             + LocalTime.now(ZoneId.systemDefault()).format(hms)
                             + " — Ctrl-C to stop");
             out.println();
-            FlowTable.print(out, rows, now, true);
+            FlowTable.print(out, rows, now, true, reader.anyIdentity());
             out.println(summary(rows.size(), total, by));
             out.flush();
         }

@@ -9,11 +9,13 @@ import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.SubStats;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.function.BiConsumer;
 
 /**
@@ -41,6 +43,18 @@ public interface DatapathView extends AutoCloseable {
 
     /** What the agent says the group is for ("" when it did not say). */
     String groupLabel(int groupId);
+
+    /**
+     * msm_group_allow: the workload identities each group admits (groups with the identity flag),
+     * by group id.
+     */
+    Map<Integer, SortedSet<Integer>> allowedIdentities();
+
+    /** msm_identities: the workload identity of each source address the agent knows. */
+    Map<InetAddress, Integer> identities();
+
+    /** msm_identity_names: the SPIFFE ID of each identity. */
+    Map<Integer, String> identityNames();
 
     /** Global counters summed over CPUs. */
     Counters totals();

@@ -4,6 +4,7 @@ import io.msm.bpf.BpfException;
 import io.msm.bpf.Datapath;
 import io.msm.bpf.ProgInfo;
 import io.msm.bpf.libbpf.Native;
+import io.msm.bpf.maps.AllowKey;
 import io.msm.bpf.maps.Attachment;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.Codec;
@@ -16,27 +17,34 @@ import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.IdentityKey;
+import io.msm.bpf.maps.IdentityName;
 import io.msm.bpf.maps.MapInfo;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.RateLimitKey;
 import io.msm.bpf.maps.RateLimitState;
+import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.SubStats;
 import io.msm.cli.CliFailure;
 import io.msm.cli.ExitCode;
 import io.msm.cli.Failures;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.BiConsumer;
 
 /**
@@ -77,6 +85,9 @@ public final class PinnedDatapath implements DatapathView {
         m.put(Datapath.MAP_DENY, sizes(DenyKey.CODEC, Codec.U64));
         m.put(Datapath.MAP_RATELIMIT, sizes(RateLimitKey.CODEC, RateLimitState.CODEC));
         m.put(Datapath.MAP_ATTACHMENTS, sizes(Codec.U32, Attachment.CODEC));
+        m.put(Datapath.MAP_IDENTITIES, sizes(IdentityKey.CODEC, SourceIdentity.CODEC));
+        m.put(Datapath.MAP_IDENTITY_NAMES, sizes(Codec.U32, IdentityName.CODEC));
+        m.put(Datapath.MAP_GROUP_ALLOW, sizes(AllowKey.CODEC, Codec.U32));
         return m;
     }
 
@@ -203,6 +214,31 @@ public final class PinnedDatapath implements DatapathView {
     }
 
     @Override
+    public Map<Integer, SortedSet<Integer>> allowedIdentities() {
+        Map<Integer, SortedSet<Integer>> out = new TreeMap<>();
+        dp.groupAllow()
+                .forEach(
+                        (k, v) ->
+                                out.computeIfAbsent(k.groupId(), g -> new TreeSet<>())
+                                        .add(k.identity()));
+        return out;
+    }
+
+    @Override
+    public Map<InetAddress, Integer> identities() {
+        Map<InetAddress, Integer> out = new HashMap<>();
+        dp.identities().forEach((k, v) -> out.put(k.addr(), v.identity()));
+        return out;
+    }
+
+    @Override
+    public Map<Integer, String> identityNames() {
+        Map<Integer, String> out = new TreeMap<>();
+        dp.identityNames().forEach((k, v) -> out.put(k, v.name()));
+        return out;
+    }
+
+    @Override
     public Counters totals() {
         return dp.totals();
     }
@@ -232,6 +268,10 @@ public final class PinnedDatapath implements DatapathView {
         out.add(new MapFill(Datapath.MAP_DENY, deny.keys().size(), deny.maxEntries()));
         BpfMap<RateLimitKey, RateLimitState> rl = dp.rateLimits();
         out.add(new MapFill(Datapath.MAP_RATELIMIT, count(rl), rl.maxEntries()));
+        BpfMap<IdentityKey, SourceIdentity> ids = dp.identities();
+        out.add(new MapFill(Datapath.MAP_IDENTITIES, count(ids), ids.maxEntries()));
+        BpfMap<AllowKey, Integer> allow = dp.groupAllow();
+        out.add(new MapFill(Datapath.MAP_GROUP_ALLOW, count(allow), allow.maxEntries()));
         return out;
     }
 

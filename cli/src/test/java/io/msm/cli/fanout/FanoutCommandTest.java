@@ -16,6 +16,7 @@ import io.msm.cli.FakeHost;
 import io.msm.cli.Run;
 import java.net.Inet4Address;
 import java.util.List;
+import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -141,5 +142,40 @@ class FanoutCommandTest {
         assertEquals("no fan-out groups\n", r.out());
         Run j = Run.of(dp, host, "fanout", "--json");
         assertEquals("[ ]\n", j.out());
+    }
+
+    void identityGroup() {
+        dp.groups.put(
+                new FanoutKey(v4("10.9.0.3"), 5004),
+                new FanoutGroup(5, FanoutGroup.F_IDENTITY, null, 0, List.of()));
+        dp.groupStats.put(5, new GroupStats(40, 4000, 0, 0, 0, 3, 17));
+        dp.allowed.put(5, new TreeSet<>(List.of(0, 7, 9)));
+        dp.identityNames.put(7, "spiffe://cluster.local/ns/media/sa/camera");
+    }
+
+    @Test
+    void identityGroupsListWhoTheyAdmitAndWhatTheyRefused() throws Exception {
+        identityGroup();
+        Run r = Run.of(dp, host, "fanout");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(
+                r.out()
+                        .contains(
+                                "udp 10.9.0.3:5004  group 5  [identity]\n"
+                                        + "  in 40 packets (4.0 kB)  copies out 0  errors 0\n"
+                                        + "  admits world, spiffe://cluster.local/ns/media/sa/camera,"
+                                        + " identity 9  refused: unknown 3, denied 17\n"),
+                r.out());
+
+        JsonNode g = new ObjectMapper().readTree(Run.of(dp, host, "fanout", "--json").out()).get(2);
+        assertEquals("[\"identity\"]", g.get("flags").toString());
+        assertEquals(3, g.get("identity_unknown").asLong());
+        assertEquals(17, g.get("identity_denied").asLong());
+        JsonNode allowed = g.get("allowed_identities");
+        assertEquals(3, allowed.size());
+        assertEquals("world", allowed.get(0).get("name").asText());
+        assertEquals(7, allowed.get(1).get("id").asInt());
+        assertEquals(
+                "spiffe://cluster.local/ns/media/sa/camera", allowed.get(1).get("name").asText());
     }
 }

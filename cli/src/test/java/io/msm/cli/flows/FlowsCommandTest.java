@@ -322,4 +322,32 @@ class FlowsCommandTest {
         Run.of(dp, host, "flows", "--json");
         assertTrue(dp.closed);
     }
+
+    @Test
+    void eachFlowShowsItsSourcesIdentityWhenTheNodeKnowsIdentities() throws Exception {
+        JsonNode before = json("flows", "--json");
+        assertEquals("world", bySrc(before, "10.0.0.1:5004").get("identity").asText());
+        Run plain = Run.of(dp, host, "flows");
+        assertTrue(!plain.out().contains("IDENTITY"), "no column without identities");
+
+        dp.identities.put(ip("10.0.0.1"), 7);
+        dp.identities.put(ip("10.0.0.2"), 9); // no name given
+        dp.identityNames.put(7, "spiffe://cluster.local/ns/media/sa/camera");
+        JsonNode all = json("flows", "--json");
+        assertEquals(
+                "spiffe://cluster.local/ns/media/sa/camera",
+                bySrc(all, "10.0.0.1:5004").get("identity").asText());
+        assertEquals("identity 9", bySrc(all, "10.0.0.2:40000").get("identity").asText());
+        assertEquals("world", bySrc(all, "10.0.0.3:5004").get("identity").asText());
+
+        Run r = Run.of(dp, host, "flows");
+        assertEquals(0, r.exit(), r.toString());
+        String[] lines = r.out().split("\n");
+        assertTrue(lines[0].trim().endsWith("FANOUT  IDENTITY"), lines[0]);
+        for (String line : lines) {
+            if (line.contains("10.0.0.1:5004")) {
+                assertTrue(line.trim().endsWith("spiffe://cluster.local/ns/media/sa/camera"), line);
+            }
+        }
+    }
 }

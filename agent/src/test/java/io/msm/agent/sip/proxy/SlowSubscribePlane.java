@@ -1,6 +1,8 @@
 package io.msm.agent.sip.proxy;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.msm.agent.identity.IdentityLookup;
+import io.msm.agent.identity.IdentitySink;
 import io.msm.agent.media.ForwardingRelay;
 import io.msm.agent.media.MediaAdmission;
 import io.msm.agent.media.MediaPlane;
@@ -64,6 +66,16 @@ final class SlowSubscribePlane implements MediaPlane {
     @Override
     public String mode() {
         return inner.mode();
+    }
+
+    @Override
+    public IdentitySink identitySink() {
+        return inner.identitySink();
+    }
+
+    @Override
+    public void identityLookup(IdentityLookup lookup) {
+        inner.identityLookup(lookup);
     }
 
     @Override
