@@ -346,6 +346,9 @@ final class RtspHandover implements Handover.Participant {
                                         });
                     }
                 });
+        // the relays' allowed identities follow once this agent knows the pods (a policy or
+        // identity change runs the recheck); ask for one now in case it already does
+        registry.recheckSoon();
         log.info(
                 "handover: {} RTSP connection(s), {} stream(s), {} session(s) taken over",
                 channels.size(),
@@ -383,7 +386,8 @@ final class RtspHandover implements Handover.Participant {
                                 sock(t.rtp()),
                                 sock(t.rtcp()),
                                 sock(t.srcRtp()),
-                                sock(t.srcRtcp())));
+                                sock(t.srcRtcp()),
+                                pub.remote.getAddress()));
             }
         } catch (IOException | RuntimeException e) {
             s.closeTracks();

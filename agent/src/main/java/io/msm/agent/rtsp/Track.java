@@ -109,8 +109,13 @@ final class Track {
             InetSocketAddress rtp,
             InetSocketAddress rtcp,
             InetSocketAddress srcRtp,
-            InetSocketAddress srcRtcp)
+            InetSocketAddress srcRtcp,
+            InetAddress publisher)
             throws IOException {
+        // the source the policy recheck judges (PathRegistry.recheck): until the new agent's
+        // directory has listed the pods and the recheck ran, these relays check no identity
+        source = srcRtp != null ? srcRtp.getAddress() : publisher;
+        allowedIdentities = null;
         Relay a =
                 plane.open(
                         rtp,
