@@ -600,7 +600,10 @@ class KubernetesWatchTest {
         KubernetesWatch onB = watch("node-b", elect, null, List::of);
         KubernetesWatch onA = watch("node-a", elect, null, List::of);
         k.route("media", "r", null, "Exact", "/x", List.of(Cluster.url(a.url("/x"), 1)));
-        await("status written", () -> condIs(k.get("media", "r"), "Ready", "True", null));
+        // the counter moves once the API call returned, just after the write is visible
+        await(
+                "status written",
+                () -> condIs(k.get("media", "r"), "Ready", "True", null) && onA.statusWrites() > 0);
         assertTrue(onA.statusWrites() > 0, "node-a (lowest name) writes");
         assertEquals(0, onB.statusWrites(), "node-b does not");
         assertTrue(condition(k.get("media", "r"), "Ready").getMessage().contains("node-a"));
