@@ -327,7 +327,9 @@ await_ready() { # await_ready NAME: the startup probe, then readiness
 step "agent with kubernetes on, no cluster: $READY_PATH must fail"
 cp "$RENDERED/agent-incluster.yaml" "$CONFIG_DIR/agent.yaml"
 start_agent "$ID-k8s" "$IMAGE"
-r="$(await_http "$STARTUP_PORT" "$STARTUP_PATH" 200 90)" || fail "startup probe: $r"
+# up (the liveness probe); the startup probe is this instance's /readyz when the chart hands
+# over (upgrade.handover), which must fail here as readiness does
+r="$(await_http "$LIVE_PORT" "$LIVE_PATH" 200 90)" || fail "liveness probe $LIVE_PATH: $r"
 sleep 3
 r="$(http "$READY_PORT" "$READY_PATH")"
 echo "  $READY_PATH: $r"
