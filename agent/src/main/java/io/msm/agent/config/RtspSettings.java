@@ -61,7 +61,79 @@ public record RtspSettings(
         Map<String, PathSource> paths,
         Auth auth,
         Limits limits,
-        Tls tls) {
+        Tls tls,
+        Grace grace) {
+
+    /** Without a grace for viewers when their publisher leaves (tests, embedders). */
+    public RtspSettings(
+            boolean publishByDefault,
+            Duration sessionTimeout,
+            int maxSessions,
+            Duration upstreamLinger,
+            int maxHeaderBytes,
+            int maxBodyBytes,
+            int maxPaths,
+            Duration upstreamTimeout,
+            Map<String, PathSource> paths,
+            Auth auth,
+            Limits limits,
+            Tls tls) {
+        this(
+                publishByDefault,
+                sessionTimeout,
+                maxSessions,
+                upstreamLinger,
+                maxHeaderBytes,
+                maxBodyBytes,
+                maxPaths,
+                upstreamTimeout,
+                paths,
+                auth,
+                limits,
+                tls,
+                Grace.NONE);
+    }
+
+    /**
+     * How long a published path's viewers keep their sessions after its publisher left (TEARDOWN,
+     * connection lost, session timeout), waiting for a publisher to ANNOUNCE and RECORD a
+     * compatible description again: {@code rtsp.defaults.publisher-grace}, and per path {@code
+     * rtsp.paths.NAME.publisher-grace}. Zero: the viewers end with their publisher.
+     */
+    public record Grace(Duration defaults, Map<String, Duration> paths) {
+        /** the longest grace the configuration accepts */
+        public static final Duration MAX = Duration.ofSeconds(60);
+
+        public static final Duration DEFAULT = Duration.ofSeconds(5);
+        public static final Grace NONE = new Grace(Duration.ZERO, Map.of());
+
+        public Grace {
+            paths = Map.copyOf(paths);
+        }
+
+        /** The grace of a path (its configured name, or the defaults' for a created path). */
+        public Duration of(String path) {
+            Duration d = path == null ? null : paths.get(path);
+            return d == null ? defaults : d;
+        }
+    }
+
+    public RtspSettings with(Grace g) {
+        return new RtspSettings(
+                publishByDefault,
+                sessionTimeout,
+                maxSessions,
+                upstreamLinger,
+                maxHeaderBytes,
+                maxBodyBytes,
+                maxPaths,
+                upstreamTimeout,
+                paths,
+                auth,
+                limits,
+                tls,
+                g);
+    }
 
     /** Who may publish or read, and how clients and upstreams authenticate. */
     public record Auth(
@@ -205,7 +277,8 @@ public record RtspSettings(
                 paths,
                 a,
                 limits,
-                tls);
+                tls,
+                grace);
     }
 
     public RtspSettings with(Limits l) {
@@ -221,7 +294,8 @@ public record RtspSettings(
                 paths,
                 auth,
                 l,
-                tls);
+                tls,
+                grace);
     }
 
     public RtspSettings with(Tls t) {
@@ -237,7 +311,8 @@ public record RtspSettings(
                 paths,
                 auth,
                 limits,
-                t);
+                t,
+                grace);
     }
 
     public static RtspSettings read(ConfigNode n) {
@@ -254,6 +329,7 @@ public record RtspSettings(
         ConfigNode ps = n.section("paths");
         Map<String, PathSource> paths = new LinkedHashMap<>();
         Map<String, Rules> pathRules = new LinkedHashMap<>();
+        Map<String, Duration> pathGrace = new LinkedHashMap<>();
         for (String name : ps.keys()) {
             String field = ps.field(name);
             if (!name.matches("[A-Za-z0-9._~\\-/]+")
@@ -267,6 +343,9 @@ public record RtspSettings(
             }
             ConfigNode p = ps.section(name);
             String src = p.string("source", "publish");
+            if (p.has("publisher-grace")) {
+                pathGrace.put(name, grace(p));
+            }
             if (p.has("publish") || p.has("read")) {
                 pathRules.put(
                         name,
@@ -316,6 +395,7 @@ public record RtspSettings(
                 new Rules(
                         permission(d, "publish", Permission.NONE),
                         permission(d, "read", Permission.ANY));
+        Duration graceDefault = d.has("publisher-grace") ? grace(d) : Grace.DEFAULT;
         d.done();
         ConfigNode rt = n.section("routed");
         Permission routedRead = permission(rt, "read", defaults.read());
@@ -391,7 +471,21 @@ public record RtspSettings(
                         rules,
                         upCreds.isEmpty() ? null : Path.of(upCreds)),
                 limits,
-                tls);
+                tls,
+                new Grace(graceDefault, pathGrace));
+    }
+
+    /** publisher-grace: 0 (viewers end with their publisher) up to {@link Grace#MAX}. */
+    private static Duration grace(ConfigNode n) {
+        Duration g = n.duration("publisher-grace", Grace.DEFAULT, Duration.ZERO);
+        if (g.compareTo(Grace.MAX) > 0) {
+            throw new ConfigException(
+                    n.field("publisher-grace"),
+                    "must be at most "
+                            + Durations.format(Grace.MAX)
+                            + " (viewers wait this long for a publisher that left)");
+        }
+        return g;
     }
 
     /** "any", "none" or {from: [..], users: [..]}; absent: {@code dflt}. */

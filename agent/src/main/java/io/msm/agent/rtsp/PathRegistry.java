@@ -91,6 +91,10 @@ final class PathRegistry {
     /** handed over (or a takeover failed): nothing here may change what another agent owns */
     private volatile boolean frozen;
 
+    /** the agent stops: publishers leaving end their streams (no grace) */
+    @GuardedBy("lock")
+    private boolean stopping;
+
     /** a handover is offered: sessions do not expire meanwhile */
     private volatile boolean expiryPaused;
 
@@ -386,7 +390,7 @@ final class PathRegistry {
             }
             Stream a = c.announced;
             if (a != null && !a.ended) {
-                endStream(a, "publisher connection closed");
+                dropAnnounced(a, "publisher connection closed");
             }
         }
     }
@@ -459,7 +463,7 @@ final class PathRegistry {
                 session.touch();
             }
             Stream a = c.announced;
-            if (a != null && a.path == p && !a.ended && !a.live) {
+            if (a != null && a.path == p && !a.ended && (!a.live || a.resuming)) {
                 return publishing.setup(c, uri, a, res.rest(), offered, session);
             }
             if (session != null && session.kind == RtspSession.Kind.PUBLISHER) {
@@ -536,7 +540,7 @@ final class PathRegistry {
         synchronized (lock) {
             if (sid == null) {
                 if (c.announced != null) {
-                    endStream(c.announced, "TEARDOWN");
+                    dropAnnounced(c.announced, "TEARDOWN");
                     return null;
                 }
                 throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no Session header");
@@ -611,11 +615,99 @@ final class PathRegistry {
                 why);
         StreamPath p = s.path();
         if (s.kind == RtspSession.Kind.PUBLISHER) {
-            endStream(s.stream, "its publisher left (" + why + ")");
+            Stream st = s.stream;
+            if (st.publisher == s || st.publisher == null && st.grace == null) {
+                publisherLeft(st, why);
+            }
         } else {
             p.viewers.remove(s);
             pulled.lingerIfIdle(p);
             dropIfIdle(p);
+        }
+    }
+
+    /**
+     * A stream's publisher left: with a grace configured for the path and viewers on it, the stream
+     * (its relays, its viewers' sessions and subscriptions) waits for a publisher to return;
+     * otherwise it ends.
+     */
+    @GuardedBy("lock")
+    private void publisherLeft(Stream st, String why) {
+        if (st.ended) {
+            return;
+        }
+        Duration g = graceOf(st.path);
+        ScheduledExecutorService t = timers;
+        if (!st.live || g.isZero() || t == null || stopping) {
+            endStream(st, "its publisher left (" + why + ")");
+            return;
+        }
+        RtspSession pub = st.publisher;
+        st.publisher = null;
+        if (st.announcer != null && st.announcer.announced == st) {
+            st.announcer.announced = null;
+        }
+        st.announcer = null;
+        st.resuming = false;
+        for (Track tr : st.tracks) {
+            tr.fed = false;
+        }
+        if (pub != null && !pub.ended) {
+            endSession(pub, why);
+        }
+        if (st.grace != null) {
+            log.info(
+                    "{}: the returning publisher left too ({}); the grace runs on",
+                    st.path.name,
+                    why);
+            return;
+        }
+        st.graceSince = System.nanoTime();
+        long viewers = st.path.viewers.stream().filter(v -> v.stream == st).count();
+        log.info(
+                "{}: its publisher left ({}); {} viewer session(s) wait up to {} ms for it"
+                        + " (publisher-grace)",
+                st.path.name,
+                why,
+                viewers,
+                g.toMillis());
+        st.grace =
+                t.schedule(
+                        () -> {
+                            synchronized (lock) {
+                                if (!st.ended && st.grace != null && !frozen) {
+                                    metrics.graceExpiries.increment();
+                                    endStream(
+                                            st,
+                                            "no publisher returned within "
+                                                    + g.toMillis()
+                                                    + " ms (publisher-grace)");
+                                }
+                            }
+                        },
+                        g.toMillis(),
+                        TimeUnit.MILLISECONDS);
+    }
+
+    void resumed() {
+        metrics.resumptions.increment();
+    }
+
+    /** The publisher grace of a path: its configured one, or the defaults'. */
+    Duration graceOf(StreamPath p) {
+        return settings.grace().of(p.dynamic() ? null : p.name);
+    }
+
+    /**
+     * A stream {@code c} announced and will not record: a new stream ends; a stream it was resuming
+     * goes on waiting (its grace runs on) for another publisher.
+     */
+    @GuardedBy("lock")
+    void dropAnnounced(Stream a, String why) {
+        if (a.resuming) {
+            publisherLeft(a, why);
+        } else {
+            endStream(a, why);
         }
     }
 
@@ -630,6 +722,10 @@ final class PathRegistry {
             return;
         }
         st.ended = true;
+        if (st.grace != null) {
+            st.grace.cancel(false);
+            st.grace = null;
+        }
         StreamPath p = st.path;
         if (p.stream == st) {
             p.stream = null;
@@ -714,6 +810,7 @@ final class PathRegistry {
             return;
         }
         synchronized (lock) {
+            stopping = true;
             for (StreamPath p : new ArrayList<>(paths.values())) {
                 pulled.closeUpstream(p, "agent stopping");
                 if (p.stream != null) {

@@ -10,6 +10,7 @@ import io.msm.agent.rtsp.wire.TransportSpec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +63,36 @@ final class Publishing {
             if (p == null) {
                 p = createPath(c, name);
             }
+            if (p.stream != null && p.stream.awaitingPublisher()) {
+                Stream old = p.stream;
+                String why = old.incompatibility(sdp);
+                if (why == null) {
+                    if (c.announced != null && !c.announced.ended && c.announced != old) {
+                        registry.dropAnnounced(c.announced, "the publisher announced another path");
+                    }
+                    old.resuming = true;
+                    old.announcer = c;
+                    c.announced = old;
+                    log.info(
+                            "{}: {} announces it within the publisher grace; media resumes into"
+                                    + " the same relays at RECORD",
+                            name,
+                            c.remote);
+                    return;
+                }
+                log.info(
+                        "{}: {} announces a description incompatible with the one its viewers"
+                                + " play ({}): they end",
+                        name,
+                        c.remote,
+                        why);
+                registry.endStream(
+                        old, "the publisher returned with an incompatible description: " + why);
+                p = registry.path(name);
+                if (p == null) {
+                    p = createPath(c, name);
+                }
+            }
             if (p.stream != null && !p.stream.ended) {
                 if (p.stream.announcer != c || p.stream.live) {
                     throw new Refused(
@@ -71,7 +102,7 @@ final class Publishing {
                 registry.endStream(p.stream, "announced again");
             }
             if (c.announced != null && !c.announced.ended) {
-                registry.endStream(c.announced, "the publisher announced another path");
+                registry.dropAnnounced(c.announced, "the publisher announced another path");
             }
             Stream s = new Stream(p, Stream.Origin.PUBLISHER, sdp, registry::onFeedback);
             s.announcer = c;
@@ -158,7 +189,7 @@ final class Publishing {
                         RtspStatus.NOT_FOUND, "no track " + rest + " in the announced description");
             }
             TransportSpec want = Transports.forPublisher(offered);
-            if (t.relays() != null) {
+            if (s.resuming ? t.fed : t.relays() != null) {
                 throw new Refused(
                         RtspStatus.METHOD_NOT_VALID_IN_THIS_STATE,
                         "track " + t.index + " is already set up");
@@ -183,22 +214,29 @@ final class Publishing {
                 srcRtp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().first());
                 srcRtcp = new InetSocketAddress(c.remote.getAddress(), want.clientPort().second());
             }
+            Set<Integer> ids = registry.relayIdentities(s.path.name, c.remote.getAddress());
+            if (s.resuming) {
+                // the relays (kernel groups) and their viewers stayed through the grace
+                t.refeed(srcRtp, srcRtcp, ids);
+                t.fed = true;
+                RelayPair kept = t.relays();
+                session.setups.put(
+                        t.index,
+                        new RtspSession.Setup(t, want, null, null, ch.first(), ch.second()));
+                return new PathRegistry.SetUp(
+                        session, Transports.publisherReply(want, ch, kept), null);
+            }
             RelayPair pair;
             try {
                 // on the address the client reached us at: the kernel keys its fan-out group by it
-                pair =
-                        t.openRelays(
-                                registry.plane(),
-                                c.local.getAddress(),
-                                srcRtp,
-                                srcRtcp,
-                                registry.relayIdentities(s.path.name, c.remote.getAddress()));
+                pair = t.openRelays(registry.plane(), c.local.getAddress(), srcRtp, srcRtcp, ids);
             } catch (IOException | RuntimeException e) {
                 throw new Refused(
                         RtspStatus.NOT_ENOUGH_BANDWIDTH,
                         "no relay for track " + t.index + ": " + e.getMessage());
             }
             t.attach(pair);
+            t.fed = true;
             session.setups.put(
                     t.index, new RtspSession.Setup(t, want, null, null, ch.first(), ch.second()));
             return new PathRegistry.SetUp(session, Transports.publisherReply(want, ch, pair), null);
@@ -217,7 +255,23 @@ final class Publishing {
             if (st.ended) {
                 throw new Refused(RtspStatus.SESSION_NOT_FOUND, "the stream has ended");
             }
-            if (!st.live) {
+            if (st.resuming) {
+                st.resuming = false;
+                st.grace.cancel(false);
+                st.grace = null;
+                st.resumptions++;
+                s.state = RtspSession.State.RECORDING;
+                st.path.publications.incrementAndGet();
+                if (c.announced == st) {
+                    c.announced = null;
+                }
+                registry.resumed();
+                log.info(
+                        "{}: publishing again from {} after {} ms in grace; its viewers go on",
+                        st.path.name,
+                        c.remote,
+                        (System.nanoTime() - st.graceSince) / 1_000_000);
+            } else if (!st.live) {
                 st.live = true;
                 s.state = RtspSession.State.RECORDING;
                 st.path.publications.incrementAndGet();

@@ -52,6 +52,10 @@ final class Track {
     volatile InetAddress source;
 
     private volatile Set<Integer> allowedIdentities;
+
+    /** the current publisher set this track up (a returning publisher sets it up again) */
+    boolean fed;
+
     private final List<TcpViewer> tcpViewers = new CopyOnWriteArrayList<>();
     final AtomicLong tcpDrops = new AtomicLong();
     final AtomicLong tcpFrames = new AtomicLong();
@@ -90,6 +94,23 @@ final class Track {
         source = srcRtp.getAddress();
         allowedIdentities = identities;
         return pair;
+    }
+
+    /**
+     * A returning publisher feeds the relays this track kept through the grace: they take upstream
+     * packets from its ports now, and its identity.
+     */
+    synchronized void refeed(
+            InetSocketAddress srcRtp, InetSocketAddress srcRtcp, Set<Integer> ids) {
+        RelayPair r = relays;
+        r.rtp().expectSource(srcRtp);
+        r.rtcp().expectSource(srcRtcp);
+        source = srcRtp.getAddress();
+        if (!Objects.equals(ids, allowedIdentities)) {
+            r.rtp().allowIdentities(ids);
+            r.rtcp().allowIdentities(ids);
+            allowedIdentities = ids;
+        }
     }
 
     /** The relays admit upstream packets only from these identities now (null: no check). */

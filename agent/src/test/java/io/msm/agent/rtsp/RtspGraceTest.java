@@ -1,0 +1,105 @@
+package io.msm.agent.rtsp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msm.agent.config.RtspSettings;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Viewers outlive their publisher for the publisher-grace (userspace plane): a publisher returning
+ * within it feeds the same relays and the viewers' sessions go on; an incompatible description or
+ * the grace running out ends them as before.
+ */
+@Timeout(60)
+class RtspGraceTest {
+    final RtspServerTest h = new RtspServerTest();
+
+    @AfterEach
+    void tearDown() throws Exception {
+        h.tearDown();
+    }
+
+    RtspServer server(Duration grace) throws Exception {
+        return h.server(
+                RtspServerTest.settings(Duration.ofSeconds(30), 100, Duration.ZERO, Map.of())
+                        .with(new RtspSettings.Grace(grace, Map.of())));
+    }
+
+    @Test
+    void viewersKeepTheirSessionsAndResumeWhenThePublisherReturns() throws Exception {
+        RtspServer srv = server(Duration.ofSeconds(5));
+        RtspServerTest.Publisher pub = h.publish(srv, "live/cam");
+        RtspServerTest.Viewer v = h.view(srv, "live/cam");
+        pub.send(0, 5);
+        assertEquals(5, RtspServerTest.drain(v.rtp(), 300).size());
+        pub.rtsp().close(); // connection lost
+        Thread.sleep(300);
+        assertTrue(v.rtsp().c.isOpen(), "the viewer's connection stays");
+        assertEquals(
+                200,
+                v.rtsp().send("GET_PARAMETER", v.rtsp().base).status(),
+                "and its session too, in grace");
+        // another publisher (other ports) announces the same description: the same relays
+        RtspServerTest.Publisher again = h.publish(srv, "live/cam");
+        assertEquals(pub.serverPort(), again.serverPort(), "the relay the viewers subscribe to");
+        again.send(1000, 5);
+        List<byte[]> got = RtspServerTest.drain(v.rtp(), 500);
+        assertEquals(5, got.size(), "the returning publisher's media reaches the old viewer");
+        assertEquals(
+                200,
+                v.rtsp().send("GET_PARAMETER", v.rtsp().base).status(),
+                "with the session it had");
+        assertEquals(1.0, h.registry.find("msm.rtsp.publisher.resumptions").counter().count());
+        // the stream continues: TEARDOWN of the returned publisher starts another grace
+        again.rtsp().send("TEARDOWN", again.rtsp().base);
+        Thread.sleep(200);
+        assertEquals(200, v.rtsp().send("GET_PARAMETER", v.rtsp().base).status());
+    }
+
+    @Test
+    void theGraceRunningOutEndsTheViewers() throws Exception {
+        RtspServer srv = server(Duration.ofMillis(400));
+        RtspServerTest.Publisher pub = h.publish(srv, "cam");
+        RtspServerTest.Viewer v = h.view(srv, "cam");
+        pub.rtsp().close();
+        RtspServerTest.waitFor(
+                () -> !v.rtsp().c.isOpen(), 3000, "the viewer's connection closed after the grace");
+        RtspServerTest.waitFor(() -> srv.sessionCount() == 0, 3000, "no sessions left");
+        assertEquals(1.0, h.registry.find("msm.rtsp.publisher.grace.expiries").counter().count());
+    }
+
+    @Test
+    void anIncompatibleDescriptionEndsTheOldViewers() throws Exception {
+        RtspServer srv = server(Duration.ofSeconds(5));
+        RtspServerTest.Publisher pub = h.publish(srv, "cam");
+        RtspServerTest.Viewer v = h.view(srv, "cam");
+        pub.rtsp().close();
+        Thread.sleep(200);
+        assertTrue(v.rtsp().c.isOpen());
+        RtspTestClient p = h.client(srv, "cam");
+        String audio =
+                RtspServerTest.SDP.replace(
+                        "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000",
+                        "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 opus/48000/2");
+        assertEquals(
+                200,
+                p.sendBody("ANNOUNCE", p.base, audio, "Content-Type", "application/sdp").status());
+        RtspServerTest.waitFor(
+                () -> !v.rtsp().c.isOpen(), 3000, "the old viewer's connection closed");
+    }
+
+    @Test
+    void zeroGraceEndsTheViewersAtOnceAsBefore() throws Exception {
+        RtspServer srv = server(Duration.ZERO);
+        RtspServerTest.Publisher pub = h.publish(srv, "cam");
+        RtspServerTest.Viewer v = h.view(srv, "cam");
+        pub.rtsp().close();
+        RtspServerTest.waitFor(() -> !v.rtsp().c.isOpen(), 3000, "the viewer ended");
+    }
+}
