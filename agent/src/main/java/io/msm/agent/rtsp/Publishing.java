@@ -237,6 +237,9 @@ final class Publishing {
             }
             t.attach(pair);
             t.fed = true;
+            if (!registry.graceOf(s.path).isZero()) {
+                t.continuous();
+            }
             session.setups.put(
                     t.index, new RtspSession.Setup(t, want, null, null, ch.first(), ch.second()));
             return new PathRegistry.SetUp(session, Transports.publisherReply(want, ch, pair), null);

@@ -4,6 +4,7 @@ import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayOptions;
 import io.msm.agent.media.RelayPair;
+import io.msm.agent.media.RtpContinuity;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.wire.InterleavedFrame;
 import io.netty.buffer.ByteBuf;
@@ -150,6 +151,37 @@ final class Track {
             a.close();
             throw e;
         }
+    }
+
+    /**
+     * Its relays send one continuous stream whoever publishes (kernel: MSM_GROUP_F_REWRITE): a
+     * publisher returning within the grace continues the sequence numbers and timestamps the
+     * viewers saw, under the same SSRC; the RTCP relay's sender reports follow.
+     */
+    void continuous() {
+        RelayPair r = relays;
+        RtpContinuity.Config c = RtpContinuity.Config.rtp(clockRate());
+        r.rtp().continuity(c);
+        r.rtcp().continuity(c.rtcpOf(r.rtp().local(), null));
+    }
+
+    /** The clock rate of the track's first payload type (a=rtpmap), 0 when not given. */
+    int clockRate() {
+        if (media.formats().isEmpty()) {
+            return 0;
+        }
+        String prefix = "a=rtpmap:" + media.formats().get(0) + " ";
+        for (String l : media.lines()) {
+            if (l.startsWith(prefix)) {
+                String[] enc = l.substring(prefix.length()).strip().split("/");
+                try {
+                    return enc.length > 1 ? Integer.parseInt(enc[1].strip()) : 0;
+                } catch (NumberFormatException e) {
+                    return 0;
+                }
+            }
+        }
+        return 0;
     }
 
     RelayPair relays() {

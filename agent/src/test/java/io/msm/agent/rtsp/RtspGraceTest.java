@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.msm.agent.config.RtspSettings;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -48,9 +50,23 @@ class RtspGraceTest {
         // another publisher (other ports) announces the same description: the same relays
         RtspServerTest.Publisher again = h.publish(srv, "live/cam");
         assertEquals(pub.serverPort(), again.serverPort(), "the relay the viewers subscribe to");
-        again.send(1000, 5);
+        for (int i = 0; i < 5; i++) {
+            // a new source: its own SSRC, sequence numbers and timestamps
+            again.rtp()
+                    .send(
+                            ByteBuffer.wrap(Rtp.packet(1000 + i, 0xCD, 200)),
+                            new InetSocketAddress(RtspServerTest.LO, again.serverPort()));
+        }
         List<byte[]> got = RtspServerTest.drain(v.rtp(), 500);
         assertEquals(5, got.size(), "the returning publisher's media reaches the old viewer");
+        for (int i = 0; i < 5; i++) {
+            assertEquals(5 + i, Rtp.seq(got.get(i)), "one continuous sequence for the viewer");
+            assertEquals(0xAB, ByteBuffer.wrap(got.get(i)).getInt(8), "under the first SSRC");
+        }
+        long ts0 = ByteBuffer.wrap(got.get(0)).getInt(4) & 0xffffffffL;
+        long ts1 = ByteBuffer.wrap(got.get(1)).getInt(4) & 0xffffffffL;
+        assertEquals(3600, ts1 - ts0, "the new source's timestamp steps kept");
+        assertTrue(ts0 > 4 * 3600, "and moved past the last one sent: " + ts0);
         assertEquals(
                 200,
                 v.rtsp().send("GET_PARAMETER", v.rtsp().base).status(),
