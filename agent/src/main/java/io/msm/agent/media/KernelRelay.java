@@ -97,6 +97,7 @@ final class KernelRelay extends AbstractRelay {
     private long checkedKernel; // control thread
     private volatile ScheduledFuture<?> bypassCheck;
     private volatile RtpContinuity.Config continuity;
+    private boolean continuityWritten; // control thread
 
     KernelRelay(KernelMediaPlane plane, RelayOptions options) {
         super(options);
@@ -569,19 +570,40 @@ final class KernelRelay extends AbstractRelay {
                             rtpGroup = r.groupId();
                         }
                         InetSocketAddress alt = config.standby();
-                        plane.dp
-                                .rewrites()
-                                .update(
-                                        groupId,
-                                        RewriteState.of(
-                                                rtpGroup,
-                                                0,
-                                                config.clockRate(),
-                                                alt == null
-                                                        ? null
-                                                        : (Inet4Address) alt.getAddress(),
-                                                alt == null ? 0 : alt.getPort(),
-                                                config.silence().toNanos()));
+                        RewriteState fresh =
+                                RewriteState.of(
+                                        rtpGroup,
+                                        0,
+                                        config.clockRate(),
+                                        alt == null ? null : (Inet4Address) alt.getAddress(),
+                                        alt == null ? 0 : alt.getPort(),
+                                        config.silence().toNanos());
+                        RewriteState now = plane.dp.rewrites().lookup(groupId).orElse(null);
+                        if (continuityWritten && now != null && now.rtpGroup() == rtpGroup) {
+                            // a standby joins or leaves: the stream the kernel keeps goes on
+                            fresh =
+                                    new RewriteState(
+                                            now.flags(),
+                                            rtpGroup,
+                                            now.outSsrc(),
+                                            now.inSsrc(),
+                                            config.clockRate(),
+                                            now.seqDelta(),
+                                            now.lastSeq(),
+                                            now.tsDelta(),
+                                            now.lastTs(),
+                                            now.lastNs(),
+                                            now.switches(),
+                                            now.rewritten(),
+                                            now.dropped(),
+                                            fresh.altAddr(),
+                                            fresh.altPort(),
+                                            alt != null && now.activeAlt(),
+                                            fresh.silenceNs(),
+                                            now.activeNs());
+                        }
+                        plane.dp.rewrites().update(groupId, fresh);
+                        continuityWritten = true;
                     }
                     writeGroup();
                     return null;

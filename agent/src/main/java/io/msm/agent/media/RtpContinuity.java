@@ -59,7 +59,7 @@ public final class RtpContinuity {
 
     static final long MAX_GAP_NS = 10_000_000_000L;
 
-    final Config config;
+    volatile Config config;
     private boolean primed;
     private int outSsrc;
     private int inSsrc;
@@ -78,14 +78,25 @@ public final class RtpContinuity {
         this.config = config;
     }
 
+    /** The same stream state under another configuration (a standby joins or leaves). */
+    synchronized RtpContinuity with(Config c) {
+        config = c;
+        if (c.standby() == null) {
+            activeAlt = false;
+        }
+        return this;
+    }
+
     boolean fromStandby(InetSocketAddress from) {
-        return config.standby() != null && AbstractRelay.matches(config.standby(), from);
+        Config c = config;
+        return c.standby() != null && AbstractRelay.matches(c.standby(), from);
     }
 
     /**
      * An RTP packet from the primary or (fromAlt) the standby source: rewritten, or false: drop.
      */
     synchronized boolean rtp(ByteBuf b, boolean fromAlt, long now) {
+        Config config = this.config;
         if (config.standby() != null) {
             if (fromAlt != activeAlt) {
                 if (now - activeNs < config.silence().toNanos()) {

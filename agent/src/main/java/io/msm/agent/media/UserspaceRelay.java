@@ -133,7 +133,10 @@ final class UserspaceRelay extends AbstractRelay {
 
     @Override
     public void continuity(RtpContinuity.Config config) {
-        continuity = config == null ? null : new RtpContinuity(config);
+        RtpContinuity was = continuity;
+        // a standby joining or leaving keeps the stream's state
+        continuity =
+                config == null ? null : was == null ? new RtpContinuity(config) : was.with(config);
     }
 
     @Override

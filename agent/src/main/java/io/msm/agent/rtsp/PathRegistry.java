@@ -390,7 +390,7 @@ final class PathRegistry {
             }
             Stream a = c.announced;
             if (a != null && !a.ended) {
-                dropAnnounced(a, "publisher connection closed");
+                dropAnnounced(c, a, "publisher connection closed");
             }
         }
     }
@@ -463,7 +463,10 @@ final class PathRegistry {
                 session.touch();
             }
             Stream a = c.announced;
-            if (a != null && a.path == p && !a.ended && (!a.live || a.resuming)) {
+            if (a != null
+                    && a.path == p
+                    && !a.ended
+                    && (!a.live || a.resuming || a.standbyAnnouncer == c)) {
                 return publishing.setup(c, uri, a, res.rest(), offered, session);
             }
             if (session != null && session.kind == RtspSession.Kind.PUBLISHER) {
@@ -540,7 +543,7 @@ final class PathRegistry {
         synchronized (lock) {
             if (sid == null) {
                 if (c.announced != null) {
-                    dropAnnounced(c.announced, "TEARDOWN");
+                    dropAnnounced(c, c.announced, "TEARDOWN");
                     return null;
                 }
                 throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no Session header");
@@ -616,7 +619,22 @@ final class PathRegistry {
         StreamPath p = s.path();
         if (s.kind == RtspSession.Kind.PUBLISHER) {
             Stream st = s.stream;
-            if (st.publisher == s || st.publisher == null && st.grace == null) {
+            if (st.standby == s) {
+                st.standby = null;
+                log.info("{}: its hot standby publisher left ({})", p.name, why);
+            } else if (st.publisher == s
+                    && st.standby != null
+                    && st.standby.state == RtspSession.State.RECORDING) {
+                // the kernel switched to the standby already (or does at its next packet)
+                st.publisher = st.standby;
+                st.standby = null;
+                metrics.standbyTakeovers.increment();
+                log.info(
+                        "{}: its publisher left ({}); the hot standby from {} publishes it now",
+                        p.name,
+                        why,
+                        st.publisher.connection.remote);
+            } else if (st.publisher == s || st.publisher == null && st.grace == null) {
                 publisherLeft(st, why);
             }
         } else {
@@ -693,6 +711,11 @@ final class PathRegistry {
         metrics.resumptions.increment();
     }
 
+    /** The hot-standby silence of a path, or null: one publisher at a time. */
+    Duration standbyOf(StreamPath p) {
+        return settings.grace().standbyOf(p.dynamic() ? null : p.name);
+    }
+
     /** The publisher grace of a path: its configured one, or the defaults'. */
     Duration graceOf(StreamPath p) {
         return settings.grace().of(p.dynamic() ? null : p.name);
@@ -703,7 +726,16 @@ final class PathRegistry {
      * goes on waiting (its grace runs on) for another publisher.
      */
     @GuardedBy("lock")
-    void dropAnnounced(Stream a, String why) {
+    void dropAnnounced(Client c, Stream a, String why) {
+        if (a.standbyAnnouncer == c) {
+            a.standbyAnnouncer = null; // the stream goes on with its publisher
+            c.announced = null;
+            RtspSession sb = a.standby;
+            if (sb != null && sb.connection == c && !sb.ended) {
+                endSession(sb, why);
+            }
+            return;
+        }
         if (a.resuming) {
             publisherLeft(a, why);
         } else {
@@ -735,6 +767,12 @@ final class PathRegistry {
         }
         if (st.publisher != null && !st.publisher.ended) {
             endSession(st.publisher, why);
+        }
+        if (st.standbyAnnouncer != null && st.standbyAnnouncer.announced == st) {
+            st.standbyAnnouncer.announced = null;
+        }
+        if (st.standby != null && !st.standby.ended) {
+            endSession(st.standby, why);
         }
         List<RtspSession> viewers = new ArrayList<>();
         for (RtspSession v : p.viewers) {

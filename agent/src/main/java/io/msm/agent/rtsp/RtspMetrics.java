@@ -35,6 +35,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * msm_rtsp_session_timeouts_total              sessions ended by rtsp.session-timeout
  * msm_rtsp_publisher_grace_expiries_total      streams ended: no publisher returned within the grace
  * msm_rtsp_publisher_resumptions_total         publishers that returned within the grace
+ * msm_rtsp_publisher_standby_takeovers_total   publishers that left while a hot standby published
  * msm_rtsp_interleaved_in_total                RTP/RTCP frames publishers sent on their RTSP connection
  * msm_rtsp_interleaved_ignored_total           interleaved frames on no session's channel
  * </pre>
@@ -61,6 +62,7 @@ final class RtspMetrics {
     final Counter timeouts;
     final Counter graceExpiries;
     final Counter resumptions;
+    final Counter standbyTakeovers;
     final Counter interleavedIn;
     final Counter interleavedIgnored;
 
@@ -72,6 +74,10 @@ final class RtspMetrics {
                 counter(
                         "msm.rtsp.publisher.grace.expiries",
                         "streams whose viewers waited the publisher-grace in vain");
+        standbyTakeovers =
+                counter(
+                        "msm.rtsp.publisher.standby.takeovers",
+                        "publishers that left while a hot standby published (it took over)");
         resumptions =
                 counter(
                         "msm.rtsp.publisher.resumptions",

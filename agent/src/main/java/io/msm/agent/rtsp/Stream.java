@@ -52,6 +52,12 @@ final class Stream {
     /** how many times a publisher resumed it */
     int resumptions;
 
+    /** hot standby: the second publisher's session (both publish; the kernel relays one) */
+    RtspSession standby;
+
+    /** hot standby: the connection that announced itself as the standby and has not recorded */
+    Client standbyAnnouncer;
+
     Stream(StreamPath path, Origin origin, SessionDescription sdp, Track.Feedback feedback) {
         this(path, origin, sdp, feedback, ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE));
     }

@@ -12,6 +12,8 @@ import io.netty.channel.Channel;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -163,6 +165,27 @@ final class Track {
         RtpContinuity.Config c = RtpContinuity.Config.rtp(clockRate());
         r.rtp().continuity(c);
         r.rtcp().continuity(c.rtcpOf(r.rtp().local(), null));
+    }
+
+    /**
+     * Hot standby: the relays also take the standby publisher's ports; the kernel relays the active
+     * one of the two and switches when it has been silent for {@code silence} (one continuous
+     * stream either way).
+     */
+    synchronized void standby(
+            InetSocketAddress rtp, InetSocketAddress rtcp, Duration silence, Set<Integer> ids) {
+        RelayPair r = relays;
+        RtpContinuity.Config c = RtpContinuity.Config.rtp(clockRate()).withStandby(rtp, silence);
+        r.rtp().continuity(c);
+        r.rtcp().continuity(c.rtcpOf(r.rtp().local(), rtcp));
+        Set<Integer> was = allowedIdentities;
+        if (ids != null && was != null && !was.containsAll(ids)) {
+            Set<Integer> both = new HashSet<>(was);
+            both.addAll(ids);
+            r.rtp().allowIdentities(both);
+            r.rtcp().allowIdentities(both);
+            allowedIdentities = Set.copyOf(both);
+        }
     }
 
     /** The clock rate of the track's first payload type (a=rtpmap), 0 when not given. */

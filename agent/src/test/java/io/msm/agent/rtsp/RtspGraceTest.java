@@ -78,6 +78,56 @@ class RtspGraceTest {
         assertEquals(200, v.rtsp().send("GET_PARAMETER", v.rtsp().base).status());
     }
 
+    static void send(RtspServerTest.Publisher p, int from, int n, int ssrc) throws Exception {
+        for (int i = from; i < from + n; i++) {
+            p.rtp()
+                    .send(
+                            ByteBuffer.wrap(Rtp.packet(i, ssrc, 200)),
+                            new InetSocketAddress(RtspServerTest.LO, p.serverPort()));
+        }
+    }
+
+    @Test
+    void aHotStandbyTakesOverWhenThePublisherFallsSilent() throws Exception {
+        RtspServer srv =
+                h.server(
+                        RtspServerTest.settings(
+                                        Duration.ofSeconds(30), 100, Duration.ZERO, Map.of())
+                                .with(
+                                        new RtspSettings.Grace(
+                                                Duration.ofSeconds(5),
+                                                Map.of(),
+                                                Duration.ofMillis(200),
+                                                Map.of())));
+        RtspServerTest.Publisher a = h.publish(srv, "cam");
+        RtspServerTest.Viewer v = h.view(srv, "cam");
+        RtspServerTest.Publisher b = h.publish(srv, "cam");
+        assertEquals(a.serverPort(), b.serverPort(), "the standby feeds the same relay");
+        send(a, 0, 5, 0xAB);
+        send(b, 700, 5, 0xCD);
+        List<byte[]> got = RtspServerTest.drain(v.rtp(), 300);
+        assertEquals(5, got.size(), "only the active publisher is relayed");
+        Thread.sleep(250); // the active one falls silent
+        send(b, 705, 5, 0xCD);
+        send(a, 5, 3, 0xAB); // the old active, now the standby, while the new one is live
+        got = RtspServerTest.drain(v.rtp(), 300);
+        assertEquals(5, got.size(), "the standby took over, the old active is not relayed");
+        for (int i = 0; i < 5; i++) {
+            assertEquals(5 + i, Rtp.seq(got.get(i)), "one continuous sequence");
+            assertEquals(0xAB, ByteBuffer.wrap(got.get(i)).getInt(8));
+        }
+        a.rtsp().close();
+        RtspServerTest.waitFor(
+                () ->
+                        h.registry.find("msm.rtsp.publisher.standby.takeovers").counter().count()
+                                == 1.0,
+                3000,
+                "the standby publishes the path");
+        send(b, 710, 3, 0xCD);
+        assertEquals(3, RtspServerTest.drain(v.rtp(), 300).size());
+        assertEquals(200, v.rtsp().send("GET_PARAMETER", v.rtsp().base).status());
+    }
+
     @Test
     void theGraceRunningOutEndsTheViewers() throws Exception {
         RtspServer srv = server(Duration.ofMillis(400));
