@@ -3,7 +3,11 @@ package io.msm.kernel.rtsp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.bpf.Bpffs;
+import io.msm.cli.Main;
+import io.msm.cli.source.Sources;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.KernelTest;
 import io.msm.testkit.Netns;
@@ -14,6 +18,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -94,6 +100,8 @@ class RtspGracePlayersTest {
                                 + Timeouts.config(8000)
                                 + "}",
                         "  session-timeout: " + Timeouts.config(20_000),
+                        "  paths:",
+                        "    lobby: {hot-standby: 300ms}",
                         ""));
         agent =
                 AgentProcess.start(topo.node, METRICS, List.of("--config", config.toString()))
@@ -199,6 +207,10 @@ class RtspGracePlayersTest {
         volatile boolean closed;
 
         Probe(Netns ns, String host) throws Exception {
+            this(ns, host, "cam");
+        }
+
+        Probe(Netns ns, String host, String path) throws Exception {
             Object[] s =
                     ns.call(
                             () ->
@@ -211,7 +223,7 @@ class RtspGracePlayersTest {
             rtp = (DatagramChannel) s[1];
             rtcp = (DatagramChannel) s[2];
             rtsp.setSoTimeout(10_000);
-            String url = "rtsp://" + host + ":" + RTSP_PORT + "/cam";
+            String url = "rtsp://" + host + ":" + RTSP_PORT + "/" + path;
             String d = request("DESCRIBE " + url + " RTSP/1.0\r\nCSeq: 1\r\n\r\n");
             assertTrue(d.startsWith("RTSP/1.0 200"), d);
             int rp = ((InetSocketAddress) rtp.getLocalAddress()).getPort();
@@ -301,6 +313,129 @@ class RtspGracePlayersTest {
         }
     }
 
+    /** 'msm fanout --json' on the node, parsed. */
+    JsonNode fanout() {
+        return topo.node.call(
+                () -> {
+                    StringWriter out = new StringWriter();
+                    StringWriter err = new StringWriter();
+                    int code =
+                            Main.run(
+                                    Sources.live(),
+                                    new PrintWriter(out),
+                                    new PrintWriter(err),
+                                    "--bpffs",
+                                    bpffs.toString(),
+                                    "fanout",
+                                    "--json");
+                    if (code != 0) {
+                        throw new IllegalStateException("msm fanout: exit " + code + ": " + err);
+                    }
+                    return new ObjectMapper().readTree(out.toString());
+                });
+    }
+
+    static JsonNode group(JsonNode fanout, String label) {
+        for (JsonNode g : fanout) {
+            if (label.equals(g.path("label").asText())) {
+                return g;
+            }
+        }
+        throw new AssertionError("no group " + label + " in msm fanout:\n" + fanout);
+    }
+
+    @Test
+    void aHotStandbyTakesOverWithin500msOfTheActivePublishersSilence() throws Exception {
+        Process active = publish("lobby", "active");
+        waitFor(
+                () -> metric("msm_rtsp_path_publishing", "path", "lobby") == 1.0,
+                20_000,
+                "ffmpeg to ANNOUNCE/RECORD lobby\n" + agent.log());
+        Process standby = publish("lobby", "standby");
+        waitFor(
+                () -> agent.log().contains("lobby: hot standby publishing"),
+                20_000,
+                "the second ffmpeg to publish as the hot standby\n" + agent.log());
+        Timeouts.sleep(1500);
+        StarTopology.Receiver r0 = topo.receivers.get(0);
+        StarTopology.Receiver r2 = topo.receivers.get(2);
+        Player udp =
+                Player.start(
+                        Player.Kind.FFMPEG_UDP,
+                        r0.ns(),
+                        "rtsp://" + r0.nodeAddr().getHostAddress() + ":" + RTSP_PORT + "/lobby",
+                        60);
+        players.add(udp);
+        try (Probe probe = new Probe(r2.ns(), r2.nodeAddr().getHostAddress(), "lobby")) {
+            waitFor(
+                    () -> udp.frames() > 50 && probe.count() > 100,
+                    20_000,
+                    "the viewers decoding\n" + udp.output());
+            // the kernel relays whichever was live last (a stall of the active encoder over the
+            // silence on a busy machine switches too): kill the one it relays now
+            JsonNode rw = group(fanout(), "rtsp/lobby/track0/rtp").path("rewrite");
+            boolean standbyActive = rw.path("standby_active").asBoolean();
+            long switchesBefore = rw.path("switches").asLong();
+            Process victim = standbyActive ? standby : active;
+            int before = probe.count();
+            Sh.exec("kill", "-KILL", Long.toString(victim.pid()));
+            long killed = System.nanoTime();
+            int framesAtKill = udp.frames();
+            waitFor(
+                    () -> probe.count() > before + 50,
+                    10_000,
+                    "media from the standby\n" + agent.log());
+            waitFor(
+                    () -> udp.frames() > framesAtKill + 25,
+                    10_000,
+                    "the player decoding the standby's frames\n" + udp.output());
+            long decodeMs = (System.nanoTime() - killed) / 1_000_000;
+            List<long[]> got = probe.snapshot();
+            long ssrc = got.get(0)[1];
+            long switchGapMs = 0;
+            int jumps = 0;
+            for (int i = 1; i < got.size(); i++) {
+                assertEquals(ssrc, got.get(i)[1], "one SSRC throughout (packet " + i + ")");
+                long d = (got.get(i)[0] - got.get(i - 1)[0]) & 0xffff;
+                if (d > 50) {
+                    jumps++;
+                }
+                if (got.get(i)[2] >= killed - 100_000_000L) {
+                    switchGapMs =
+                            Math.max(switchGapMs, (got.get(i)[2] - got.get(i - 1)[2]) / 1_000_000);
+                }
+            }
+            JsonNode after = group(fanout(), "rtsp/lobby/track0/rtp").path("rewrite");
+            System.out.printf(
+                    "rtsp-standby: the active publisher (%s) killed; longest silence at the probe"
+                            + " %d ms, player decoding the other one's frames %d ms after the kill,"
+                            + " %d sequence jumps; kernel switches before the kill %d, after %d%n",
+                    standbyActive ? "the standby, active since a stall" : "the first",
+                    switchGapMs,
+                    decodeMs,
+                    jumps,
+                    switchesBefore,
+                    after.path("switches").asLong());
+            assertTrue(
+                    after.path("switches").asLong() > switchesBefore,
+                    "the kernel switched: " + after.toPrettyString());
+            assertTrue(
+                    switchGapMs >= 250,
+                    "the switch waited for the silence: " + switchGapMs + " ms");
+            assertTrue(
+                    switchGapMs <= Timeouts.ms(500),
+                    "the standby's media within 500 ms of the active one's silence: "
+                            + switchGapMs
+                            + " ms");
+            assertEquals(0, jumps, "one continuous sequence across the switch");
+            assertTrue(udp.alive(), "the player never stopped");
+            waitFor(
+                    () -> metric("msm_rtsp_publisher_standby_takeovers_total") >= 1.0,
+                    10_000,
+                    "the agent records the takeover\n" + agent.log());
+        }
+    }
+
     @Test
     void viewersKeepTheirSessionsAndSeeOneContinuousStreamAcrossAPublisherRestart()
             throws Exception {
@@ -333,7 +468,7 @@ class RtspGracePlayersTest {
                     () -> udp.frames() > 50 && tcp.frames() > 50 && probe.count() > 100,
                     20_000,
                     "the viewers decoding\n" + udp.output() + "\n" + tcp.output());
-            double viewers = metric("msm_rtsp_sessions", "kind", "viewer");
+            double viewers = metric("msm_rtsp_path_viewers", "path", "cam");
             assertEquals(3.0, viewers, "three viewer sessions");
 
             Sh.exec("kill", "-KILL", Long.toString(first.pid()));
@@ -344,7 +479,7 @@ class RtspGracePlayersTest {
             int beforeProbe = probe.count();
             Timeouts.sleep(1500);
             assertTrue(udp.alive() && tcp.alive(), "the players keep playing through the grace");
-            assertEquals(3.0, metric("msm_rtsp_sessions", "kind", "viewer"), "and their sessions");
+            assertEquals(3.0, metric("msm_rtsp_path_viewers", "path", "cam"), "and their sessions");
 
             long back = System.nanoTime();
             publish("cam", "publisher-2");
@@ -360,7 +495,7 @@ class RtspGracePlayersTest {
             long decodeMs = (System.nanoTime() - back) / 1_000_000;
             assertEquals(
                     3.0,
-                    metric("msm_rtsp_sessions", "kind", "viewer"),
+                    metric("msm_rtsp_path_viewers", "path", "cam"),
                     "the same three sessions: nobody set up again");
             assertEquals(1, probe.setups, "the probe never set up again");
             assertTrue(udp.alive() && tcp.alive(), "the players never stopped");
