@@ -344,6 +344,19 @@ final class Publishing {
                     if (c.announced == st) {
                         c.announced = null;
                     }
+                    if (st.publisher == null && st.grace != null) {
+                        // the publisher left before the standby recorded: it publishes now
+                        st.grace.cancel(false);
+                        st.grace = null;
+                        st.publisher = s;
+                        st.standby = null;
+                        registry.resumed();
+                        log.info(
+                                "{}: the hot standby from {} publishes it now (its publisher left)",
+                                st.path.name,
+                                c.remote);
+                        return s;
+                    }
                     log.info(
                             "{}: hot standby publishing from {} ({} of {} track(s)); the kernel"
                                     + " relays it when the publisher falls silent for {} ms",
