@@ -22,6 +22,7 @@
 #include <linux/pkt_cls.h>
 #include "msm_maps.h"
 #include "msm_csum.h"
+#include "msm_rewrite.h"
 
 /* The loop's working state lives in a per-CPU map value (msm_fanout_scratch)
  * rather than on the stack: the verifier does not track map contents, so
@@ -216,7 +217,16 @@ __noinline int msm_fanout_packet(struct __sk_buff *skb, struct msm_fanout_group 
 	struct msm_group_stats *gs = bpf_map_lookup_elem(&msm_group_stats, &gid);
 	int local = grp->flags & MSM_GROUP_F_LOCAL;
 
-	if (grp->flags & MSM_GROUP_F_STRICT) {
+	/* continuity (and hot standby: a second admitted source) */
+	struct msm_rewrite *rw = NULL;
+	int from_alt = 0;
+	if (grp->flags & MSM_GROUP_F_REWRITE) {
+		rw = bpf_map_lookup_elem(&msm_rewrites, &gid);
+		if (rw)
+			from_alt = msm_rw_from_alt(rw, p);
+	}
+
+	if ((grp->flags & MSM_GROUP_F_STRICT) && !from_alt) {
 		if (p->key.saddr[0] != grp->src_addr ||
 		    (grp->src_port && p->key.sport != grp->src_port)) {
 			if (grp->flags & MSM_GROUP_F_PASS_OTHERS)
@@ -251,6 +261,12 @@ __noinline int msm_fanout_packet(struct __sk_buff *skb, struct msm_fanout_group 
 			}
 			return TC_ACT_SHOT;
 		}
+	}
+
+	/* once per upstream packet, before the copies (and the local delivery) */
+	if (rw && msm_rewrite_packet(skb, rw, p, gid, from_alt) == MSM_RW_DROP) {
+		ctr->stat[MSM_STAT_REWRITE_DROP]++;
+		return TC_ACT_SHOT;
 	}
 
 	__u32 n = grp->n_subs;

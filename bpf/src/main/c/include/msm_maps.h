@@ -75,6 +75,14 @@ MSM_MAP struct {
 	__type(value, struct msm_group_stats);
 } msm_group_stats SEC(".maps");
 
+/* per-group rewrite state (MSM_GROUP_F_REWRITE), indexed by group_id */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MSM_DEFAULT_GROUPS);
+	__type(key, __u32);
+	__type(value, struct msm_rewrite);
+} msm_rewrites SEC(".maps");
+
 /* per-group labels for people, indexed by group_id (agent only) */
 MSM_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

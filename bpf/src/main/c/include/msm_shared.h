@@ -27,7 +27,7 @@
  * meaning changes. The agent refuses to adopt pinned maps whose
  * msm_meta.layout_version differs. */
 enum msm_identity {
-	MSM_LAYOUT_VERSION = 4,
+	MSM_LAYOUT_VERSION = 5,
 	MSM_META_MAGIC = 0x314d534d, /* "MSM1" little endian */
 };
 
@@ -65,7 +65,9 @@ enum msm_stat {
 	MSM_STAT_IDENT_UNKNOWN = 17, /* fan-out refused: sender has no identity (not allowed) */
 	MSM_STAT_IDENT_DENIED = 18,  /* fan-out refused: sender's identity not allowed */
 	MSM_STAT_IDENT_LOCAL = 19,   /* of those refused, handed to the local stack */
-	MSM_STAT_MAX = 24,	     /* array size */
+	MSM_STAT_REWRITE_DROP =
+		23,	   /* MSM_GROUP_F_REWRITE: SRs of a non-current source, standby packets */
+	MSM_STAT_MAX = 24, /* array size */
 };
 
 struct msm_counters {
@@ -211,6 +213,8 @@ enum msm_group_flags {
 	MSM_GROUP_F_IDENTITY = 8,    /* only relay packets whose source address has an identity
 				      * (msm_identities; none: MSM_IDENTITY_WORLD) listed for
 				      * this group in msm_group_allow; checked after STRICT */
+	MSM_GROUP_F_REWRITE = 16,    /* one continuous RTP stream across source switches:
+				      * msm_rewrite[group_id] (below) */
 };
 
 struct msm_fanout_group {
@@ -260,6 +264,59 @@ struct msm_group_stats {
 	__u64 strict_drops;
 	__u64 identity_unknown; /* MSM_GROUP_F_IDENTITY refused: sender has no identity */
 	__u64 identity_denied;	/* MSM_GROUP_F_IDENTITY refused: sender's identity not allowed */
+};
+
+/* ---- continuity across source switches (msm_rewrites, by group_id) ------
+ * A group with MSM_GROUP_F_REWRITE rewrites each upstream packet once, before
+ * the copies, so that its subscribers see one RTP stream whoever feeds it.
+ *
+ * RTP group (rtp_group == its own group_id): a packet whose SSRC is not the
+ * current source's (in_ssrc) starts a new source — the first ever is taken as
+ * it is (deltas 0; out_ssrc 0 becomes its SSRC), a later one continues the
+ * output: seq_delta makes its first packet last_seq + 1, ts_delta makes its
+ * first timestamp last_ts + the time since the last packet at clock_rate (at
+ * least 1, at most 10 s). Every packet then goes out as out_ssrc, seq +
+ * seq_delta, timestamp + ts_delta; the UDP checksum is updated incrementally.
+ * Nothing is written while the deltas are 0 and the SSRC is out_ssrc.
+ *
+ * Hot standby (alt_addr != 0): the group also takes packets from
+ * alt_addr:alt_port (besides src_addr:src_port of MSM_GROUP_F_STRICT); only
+ * the active one (active_alt) is relayed. A packet from the other while the
+ * active one has been silent for silence_ns makes the other active (then its
+ * SSRC starts a new source as above); otherwise it is dropped (standby_drops).
+ *
+ * RTCP group (rtp_group: the RTP group it follows): a sender report whose SSRC
+ * is the RTP group's current source goes out with out_ssrc and its RTP
+ * timestamp + ts_delta; SRs of other sources (an old or standby publisher)
+ * are dropped; other RTCP passes untouched. alt_addr:alt_port admits the
+ * standby's RTCP alike.
+ *
+ * The state is updated without locks: one source's packets are handled on one
+ * CPU (one flow, one RSS queue); at a switch two CPUs may race over one
+ * packet's worth of state, which costs a glitch, never a wrong checksum. */
+enum msm_rewrite_flags {
+	MSM_RW_F_PRIMED = 1, /* a source has been seen (in_ssrc is valid) */
+};
+
+struct msm_rewrite {
+	__u32 flags;	  /* MSM_RW_F_* (kernel) */
+	__u32 rtp_group;  /* the RTP group whose source state applies (itself for RTP) */
+	__u32 out_ssrc;	  /* SSRC the subscribers see, network order (0: the first source's) */
+	__u32 in_ssrc;	  /* the current source's SSRC, network order */
+	__u32 clock_rate; /* Hz of the RTP timestamps (0: 90000) */
+	__u16 seq_delta;  /* out seq = in seq + seq_delta */
+	__u16 last_seq;	  /* last seq sent, host order */
+	__u32 ts_delta;	  /* out ts = in ts + ts_delta */
+	__u32 last_ts;	  /* last timestamp sent, host order */
+	__u64 last_ns;	  /* when the last packet was rewritten */
+	__u64 switches;	  /* sources after the first */
+	__u64 rewritten;  /* packets (RTP) or SRs (RTCP) rewritten */
+	__u64 dropped;	  /* SRs of a non-current source; standby packets */
+	__u32 alt_addr;	  /* hot standby: the other source's address, network order (0: none) */
+	__u16 alt_port;	  /* its port, host order (0: any) */
+	__u16 active_alt; /* 1: the alt source is the active one */
+	__u64 silence_ns; /* the active source silent this long: the other one takes over */
+	__u64 active_ns;  /* last packet from the active source */
 };
 
 struct msm_sub_stats {

@@ -22,6 +22,7 @@ import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.PortTable;
 import io.msm.bpf.maps.RateLimitKey;
 import io.msm.bpf.maps.RateLimitState;
+import io.msm.bpf.maps.RewriteState;
 import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.SubStats;
 import java.nio.file.Files;
@@ -60,6 +61,7 @@ public final class Datapath implements AutoCloseable {
     public static final String MAP_FANOUT = "msm_fanout_groups";
     public static final String MAP_GROUP_STATS = "msm_group_stats";
     public static final String MAP_GROUP_INFO = "msm_group_info";
+    public static final String MAP_REWRITES = "msm_rewrites";
     public static final String MAP_SUB_STATS = "msm_sub_stats";
     public static final String MAP_FANOUT_SCRATCH = "msm_fanout_scratch";
     public static final String MAP_DENY = "msm_deny";
@@ -80,6 +82,7 @@ public final class Datapath implements AutoCloseable {
                     MAP_FANOUT,
                     MAP_GROUP_STATS,
                     MAP_GROUP_INFO,
+                    MAP_REWRITES,
                     MAP_SUB_STATS,
                     MAP_DENY,
                     MAP_RATELIMIT,
@@ -151,6 +154,7 @@ public final class Datapath implements AutoCloseable {
         sizes.put(MAP_FANOUT, spec.groups());
         sizes.put(MAP_GROUP_STATS, spec.groups());
         sizes.put(MAP_GROUP_INFO, spec.groups());
+        sizes.put(MAP_REWRITES, spec.groups());
         sizes.put(MAP_SUB_STATS, spec.subIds());
         sizes.put(MAP_DENY, spec.deny());
         sizes.put(MAP_RATELIMIT, spec.rateLimit());
@@ -356,6 +360,10 @@ public final class Datapath implements AutoCloseable {
 
     public BpfMap<Integer, GroupStats> groupStats() {
         return view(MAP_GROUP_STATS, Codec.U32, GroupStats.CODEC);
+    }
+
+    public BpfMap<Integer, RewriteState> rewrites() {
+        return view(MAP_REWRITES, Codec.U32, RewriteState.CODEC);
     }
 
     public BpfMap<Integer, GroupInfo> groupInfo() {

@@ -21,6 +21,7 @@ import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.PortTable;
 import io.msm.bpf.maps.RateLimitKey;
 import io.msm.bpf.maps.RateLimitState;
+import io.msm.bpf.maps.RewriteState;
 import io.msm.bpf.maps.RtpStats;
 import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.Stat;
@@ -69,6 +70,7 @@ class LayoutMatchesBtfTest {
                 FanoutKey.LAYOUT,
                 FanoutSub.LAYOUT,
                 FanoutGroup.LAYOUT,
+                RewriteState.LAYOUT,
                 GroupStats.LAYOUT,
                 SubStats.LAYOUT,
                 GroupInfo.LAYOUT,
@@ -139,6 +141,7 @@ class LayoutMatchesBtfTest {
                                 FanoutGroup.F_PASS_OTHERS),
                         new Shared(
                                 "msm_group_flags", "MSM_GROUP_F_IDENTITY", FanoutGroup.F_IDENTITY),
+                        new Shared("msm_group_flags", "MSM_GROUP_F_REWRITE", FanoutGroup.F_REWRITE),
                         new Shared("msm_identities", "MSM_IDENTITY_WORLD", SourceIdentity.WORLD),
                         new Shared("msm_marks", "MSM_MARK_INJECTED", FanoutGroup.MARK_INJECTED),
                         new Shared(

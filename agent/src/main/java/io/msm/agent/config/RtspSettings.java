@@ -22,6 +22,8 @@ import java.util.Map;
  *   defaults:                    # permissions of paths the config does not name (and of configured
  *     publish: none              #   paths that name none): "any", "none", or {from: [CIDR..],
  *     read: any                  #   users: [name.. | "*"]}; from absent = anywhere, users absent =
+ *     publisher-grace: 5s        #   no login. Viewers wait this long for a publisher that left
+ *                                #   (0: they end with it; at most 60s); per path too
  *   routed: {read: any}          #   no login. routed: paths StreamRoutes route (read only)
  *   upstream-credentials-file: /etc/msm/rtsp-upstreams  # "URL-prefix user:password" lines
  *   max-connections: 1024        # RTSP connections at once (both listeners); more are closed
@@ -35,6 +37,7 @@ import java.util.Map;
  *   tls: {listen: 0.0.0.0:8322, cert: /etc/msm/tls.crt, key: /etc/msm/tls.key}  # RTSPS, off unless set
  *   paths:
  *     cam: {source: publish, publish: {from: [10.77.1.0/24]}, read: {users: ["*"]}}
+ *     lobby: {publisher-grace: 30s, hot-standby: 300ms}  # two publishers; the second takes over
  * </pre>
  *
  * @param publishByDefault a path with no configured source may be created by ANNOUNCE (the
@@ -61,7 +64,102 @@ public record RtspSettings(
         Map<String, PathSource> paths,
         Auth auth,
         Limits limits,
-        Tls tls) {
+        Tls tls,
+        Grace grace) {
+
+    /** Without a grace for viewers when their publisher leaves (tests, embedders). */
+    public RtspSettings(
+            boolean publishByDefault,
+            Duration sessionTimeout,
+            int maxSessions,
+            Duration upstreamLinger,
+            int maxHeaderBytes,
+            int maxBodyBytes,
+            int maxPaths,
+            Duration upstreamTimeout,
+            Map<String, PathSource> paths,
+            Auth auth,
+            Limits limits,
+            Tls tls) {
+        this(
+                publishByDefault,
+                sessionTimeout,
+                maxSessions,
+                upstreamLinger,
+                maxHeaderBytes,
+                maxBodyBytes,
+                maxPaths,
+                upstreamTimeout,
+                paths,
+                auth,
+                limits,
+                tls,
+                Grace.NONE);
+    }
+
+    /**
+     * How long a published path's viewers keep their sessions after its publisher left (TEARDOWN,
+     * connection lost, session timeout), waiting for a publisher to ANNOUNCE and RECORD a
+     * compatible description again: {@code rtsp.defaults.publisher-grace}, and per path {@code
+     * rtsp.paths.NAME.publisher-grace}. Zero: the viewers end with their publisher.
+     */
+    public record Grace(
+            Duration defaults,
+            Map<String, Duration> paths,
+            Duration standbyDefault,
+            Map<String, Duration> standby) {
+        /** the longest grace the configuration accepts */
+        public static final Duration MAX = Duration.ofSeconds(60);
+
+        public static final Duration DEFAULT = Duration.ofSeconds(5);
+        public static final Grace NONE = new Grace(Duration.ZERO, Map.of());
+
+        /** the longest hot-standby silence the configuration accepts */
+        public static final Duration MAX_SILENCE = Duration.ofSeconds(10);
+
+        public Grace {
+            paths = Map.copyOf(paths);
+            standby = Map.copyOf(standby);
+        }
+
+        /** Without hot standby. */
+        public Grace(Duration defaults, Map<String, Duration> paths) {
+            this(defaults, paths, null, Map.of());
+        }
+
+        /**
+         * Hot standby of a path ({@code rtsp.paths.NAME.hot-standby}, or {@code
+         * rtsp.defaults.hot-standby}): a second publisher may publish it at once, and takes over
+         * when the active one's RTP has been silent this long; null: one publisher at a time.
+         */
+        public Duration standbyOf(String path) {
+            Duration d = path == null ? null : standby.get(path);
+            return d == null ? standbyDefault : d;
+        }
+
+        /** The grace of a path (its configured name, or the defaults' for a created path). */
+        public Duration of(String path) {
+            Duration d = path == null ? null : paths.get(path);
+            return d == null ? defaults : d;
+        }
+    }
+
+    public RtspSettings with(Grace g) {
+        return new RtspSettings(
+                publishByDefault,
+                sessionTimeout,
+                maxSessions,
+                upstreamLinger,
+                maxHeaderBytes,
+                maxBodyBytes,
+                maxPaths,
+                upstreamTimeout,
+                paths,
+                auth,
+                limits,
+                tls,
+                g);
+    }
 
     /** Who may publish or read, and how clients and upstreams authenticate. */
     public record Auth(
@@ -205,7 +303,8 @@ public record RtspSettings(
                 paths,
                 a,
                 limits,
-                tls);
+                tls,
+                grace);
     }
 
     public RtspSettings with(Limits l) {
@@ -221,7 +320,8 @@ public record RtspSettings(
                 paths,
                 auth,
                 l,
-                tls);
+                tls,
+                grace);
     }
 
     public RtspSettings with(Tls t) {
@@ -237,7 +337,8 @@ public record RtspSettings(
                 paths,
                 auth,
                 limits,
-                t);
+                t,
+                grace);
     }
 
     public static RtspSettings read(ConfigNode n) {
@@ -254,6 +355,8 @@ public record RtspSettings(
         ConfigNode ps = n.section("paths");
         Map<String, PathSource> paths = new LinkedHashMap<>();
         Map<String, Rules> pathRules = new LinkedHashMap<>();
+        Map<String, Duration> pathGrace = new LinkedHashMap<>();
+        Map<String, Duration> pathStandby = new LinkedHashMap<>();
         for (String name : ps.keys()) {
             String field = ps.field(name);
             if (!name.matches("[A-Za-z0-9._~\\-/]+")
@@ -267,6 +370,12 @@ public record RtspSettings(
             }
             ConfigNode p = ps.section(name);
             String src = p.string("source", "publish");
+            if (p.has("publisher-grace")) {
+                pathGrace.put(name, grace(p));
+            }
+            if (p.has("hot-standby")) {
+                pathStandby.put(name, standby(p));
+            }
             if (p.has("publish") || p.has("read")) {
                 pathRules.put(
                         name,
@@ -316,6 +425,8 @@ public record RtspSettings(
                 new Rules(
                         permission(d, "publish", Permission.NONE),
                         permission(d, "read", Permission.ANY));
+        Duration graceDefault = d.has("publisher-grace") ? grace(d) : Grace.DEFAULT;
+        Duration standbyDefault = d.has("hot-standby") ? standby(d) : null;
         d.done();
         ConfigNode rt = n.section("routed");
         Permission routedRead = permission(rt, "read", defaults.read());
@@ -391,7 +502,34 @@ public record RtspSettings(
                         rules,
                         upCreds.isEmpty() ? null : Path.of(upCreds)),
                 limits,
-                tls);
+                tls,
+                new Grace(graceDefault, pathGrace, standbyDefault, pathStandby));
+    }
+
+    /** hot-standby: the active publisher's silence before the standby takes over. */
+    private static Duration standby(ConfigNode n) {
+        Duration g = n.duration("hot-standby", Duration.ofMillis(300), Duration.ofMillis(20));
+        if (g.compareTo(Grace.MAX_SILENCE) > 0) {
+            throw new ConfigException(
+                    n.field("hot-standby"),
+                    "must be at most "
+                            + Durations.format(Grace.MAX_SILENCE)
+                            + " (the active publisher's silence before the standby takes over)");
+        }
+        return g;
+    }
+
+    /** publisher-grace: 0 (viewers end with their publisher) up to {@link Grace#MAX}. */
+    private static Duration grace(ConfigNode n) {
+        Duration g = n.duration("publisher-grace", Grace.DEFAULT, Duration.ZERO);
+        if (g.compareTo(Grace.MAX) > 0) {
+            throw new ConfigException(
+                    n.field("publisher-grace"),
+                    "must be at most "
+                            + Durations.format(Grace.MAX)
+                            + " (viewers wait this long for a publisher that left)");
+        }
+        return g;
     }
 
     /** "any", "none" or {from: [..], users: [..]}; absent: {@code dflt}. */

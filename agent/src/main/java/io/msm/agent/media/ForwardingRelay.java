@@ -38,6 +38,16 @@ public abstract class ForwardingRelay implements Relay {
     }
 
     @Override
+    public void continuity(RtpContinuity.Config config) {
+        delegate.continuity(config);
+    }
+
+    @Override
+    public Optional<RtpContinuity.Snapshot> continuityState() {
+        return delegate.continuityState();
+    }
+
+    @Override
     public Subscriber subscribe(InetSocketAddress viewer, InetSocketAddress source) {
         return delegate.subscribe(viewer, source);
     }

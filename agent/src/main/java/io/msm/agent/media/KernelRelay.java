@@ -10,6 +10,7 @@ import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.RewriteState;
 import io.msm.bpf.maps.SubStats;
 import io.msm.bpf.testrun.ProgTestRun;
 import io.netty.buffer.ByteBuf;
@@ -95,6 +96,8 @@ final class KernelRelay extends AbstractRelay {
     private long checkedUser; // control thread
     private long checkedKernel; // control thread
     private volatile ScheduledFuture<?> bypassCheck;
+    private volatile RtpContinuity.Config continuity;
+    private boolean continuityWritten; // control thread
 
     KernelRelay(KernelMediaPlane plane, RelayOptions options) {
         super(options);
@@ -270,6 +273,9 @@ final class KernelRelay extends AbstractRelay {
                 flags |= FanoutGroup.F_PASS_OTHERS;
             }
         }
+        if (continuity != null) {
+            flags |= FanoutGroup.F_REWRITE;
+        }
         plane.dp.fanoutGroups().update(key, new FanoutGroup(groupId, flags, src, srcPort, entries));
         if (allow == null && !allowWritten.isEmpty()) {
             // after the flag is gone: nothing refers to them any more
@@ -402,7 +408,10 @@ final class KernelRelay extends AbstractRelay {
         ByteBuf content = p.content();
         InetSocketAddress from = p.sender();
         RelayOptions o = options;
-        if (!matches(o.expectedSource(), from)) {
+        RtpContinuity.Config cc = continuity;
+        boolean standby =
+                cc != null && cc.standby() != null && AbstractRelay.matches(cc.standby(), from);
+        if (!matches(o.expectedSource(), from) && !standby) {
             PacketListener l = tap;
             if (l != null && o.others() == RelayOptions.Others.DELIVER_LOCAL) {
                 l.onPacket(from, content, false);
@@ -536,6 +545,91 @@ final class KernelRelay extends AbstractRelay {
         return Optional.of(
                 new RtpStreamStats(
                         r.ssrc(), r.extendedHighestSeq(), r.lost(), r.jitterMs(), r.received()));
+    }
+
+    /**
+     * TC rewrites the group's packets into one continuous stream (MSM_GROUP_F_REWRITE): its state
+     * in msm_rewrites is written before the flag; an RTCP relay follows its RTP relay's group.
+     */
+    @Override
+    public void continuity(RtpContinuity.Config config) {
+        call(
+                () -> {
+                    if (closed) {
+                        return null;
+                    }
+                    continuity = config;
+                    if (config != null) {
+                        int rtpGroup = groupId;
+                        if (config.rtpRelay() != null) {
+                            KernelRelay r = plane.byLocal.get(config.rtpRelay());
+                            if (r == null) {
+                                throw new IllegalStateException(
+                                        "no RTP relay at " + config.rtpRelay() + " to follow");
+                            }
+                            rtpGroup = r.groupId();
+                        }
+                        InetSocketAddress alt = config.standby();
+                        RewriteState fresh =
+                                RewriteState.of(
+                                        rtpGroup,
+                                        0,
+                                        config.clockRate(),
+                                        alt == null ? null : (Inet4Address) alt.getAddress(),
+                                        alt == null ? 0 : alt.getPort(),
+                                        config.silence().toNanos());
+                        RewriteState now = plane.dp.rewrites().lookup(groupId).orElse(null);
+                        if (continuityWritten && now != null && now.rtpGroup() == rtpGroup) {
+                            // a standby joins or leaves: the stream the kernel keeps goes on
+                            fresh =
+                                    new RewriteState(
+                                            now.flags(),
+                                            rtpGroup,
+                                            now.outSsrc(),
+                                            now.inSsrc(),
+                                            config.clockRate(),
+                                            now.seqDelta(),
+                                            now.lastSeq(),
+                                            now.tsDelta(),
+                                            now.lastTs(),
+                                            now.lastNs(),
+                                            now.switches(),
+                                            now.rewritten(),
+                                            now.dropped(),
+                                            fresh.altAddr(),
+                                            fresh.altPort(),
+                                            alt != null && now.activeAlt(),
+                                            fresh.silenceNs(),
+                                            now.activeNs());
+                        }
+                        plane.dp.rewrites().update(groupId, fresh);
+                        continuityWritten = true;
+                    }
+                    writeGroup();
+                    return null;
+                });
+    }
+
+    @Override
+    public Optional<RtpContinuity.Snapshot> continuityState() {
+        if (continuity == null || closed || groupId < 0) {
+            return Optional.empty();
+        }
+        return plane.dp
+                .rewrites()
+                .lookup(groupId)
+                .map(
+                        r ->
+                                new RtpContinuity.Snapshot(
+                                        r.primed(),
+                                        r.outSsrc() & 0xffffffffL,
+                                        r.inSsrc() & 0xffffffffL,
+                                        r.seqDelta(),
+                                        r.tsDelta() & 0xffffffffL,
+                                        r.switches(),
+                                        r.rewritten(),
+                                        r.dropped(),
+                                        r.activeAlt()));
     }
 
     /** The group's id in msm_group_stats (for inspection). */

@@ -29,6 +29,18 @@ public interface Relay extends AutoCloseable {
      */
     void allowIdentities(Set<Integer> identities);
 
+    /**
+     * From now on the relay sends one continuous RTP stream whoever feeds it (and admits the
+     * config's standby source): see {@link RtpContinuity}. The kernel plane does it in TC
+     * (MSM_GROUP_F_REWRITE). Null: packets go out as they come.
+     */
+    default void continuity(RtpContinuity.Config config) {}
+
+    /** The continuity state, when {@link #continuity} was set. */
+    default Optional<RtpContinuity.Snapshot> continuityState() {
+        return Optional.empty();
+    }
+
     /** Send copies to {@code viewer}, from {@link #local()}. */
     default Subscriber subscribe(InetSocketAddress viewer) {
         return subscribe(viewer, null);

@@ -29,6 +29,7 @@ final class UserspaceRelay extends AbstractRelay {
     private RtpReceiverStats rtp; // event-loop confined
     private long firstNs;
     private volatile RtpStreamStats rtpSnapshot;
+    private volatile RtpContinuity continuity;
 
     UserspaceRelay(UserspaceMediaPlane plane, RelayOptions options) {
         super(options);
@@ -40,7 +41,8 @@ final class UserspaceRelay extends AbstractRelay {
         ByteBuf content = p.content();
         InetSocketAddress from = p.sender();
         RelayOptions o = options;
-        if (!matches(o.expectedSource(), from)) {
+        RtpContinuity c = continuity;
+        if (!matches(o.expectedSource(), from) && (c == null || !c.fromStandby(from))) {
             if (o.others() == RelayOptions.Others.DROP) {
                 dropped.incrementAndGet();
             } else {
@@ -85,6 +87,11 @@ final class UserspaceRelay extends AbstractRelay {
     }
 
     private void upstream(InetSocketAddress from, ByteBuf content) {
+        RtpContinuity c = continuity;
+        if (c != null && !continuous(c, from, content)) {
+            dropped.incrementAndGet();
+            return;
+        }
         upPackets.incrementAndGet();
         upBytes.addAndGet(content.readableBytes());
         if (RtpPackets.isRtp(content)) {
@@ -113,6 +120,29 @@ final class UserspaceRelay extends AbstractRelay {
         if (l != null && tapUpstream) {
             l.onPacket(from, content, true);
         }
+    }
+
+    /** Rewritten once, before the copies and the tap (so interleaved viewers see it too). */
+    private boolean continuous(RtpContinuity c, InetSocketAddress from, ByteBuf content) {
+        if (c.config.rtpRelay() == null) {
+            return c.rtp(content, c.fromStandby(from), System.nanoTime());
+        }
+        UserspaceRelay rtp = plane.byLocal.get(c.config.rtpRelay());
+        return c.rtcp(content, rtp == null ? null : rtp.continuity);
+    }
+
+    @Override
+    public void continuity(RtpContinuity.Config config) {
+        RtpContinuity was = continuity;
+        // a standby joining or leaving keeps the stream's state
+        continuity =
+                config == null ? null : was == null ? new RtpContinuity(config) : was.with(config);
+    }
+
+    @Override
+    public Optional<RtpContinuity.Snapshot> continuityState() {
+        RtpContinuity c = continuity;
+        return c == null ? Optional.empty() : Optional.of(c.snapshot());
     }
 
     @Override

@@ -23,6 +23,7 @@ import java.util.function.ToLongFunction;
  * msm_stream_upstream_packets_total{stream}   packets received from the source
  * msm_stream_copies_total{stream}             copies sent to viewers
  * msm_stream_copy_errors_total{stream}        copies that could not be sent
+ * msm_stream_source_switches_total{stream}    new sources continued as one stream (rewrite)
  * msm_stream_rtp_lost_packets{stream}         RFC 3550 cumulative loss of the upstream
  * msm_stream_rtp_jitter_seconds{stream}       RFC 3550 interarrival jitter of the upstream
  * msm_stream_identity_refused_total{stream,reason}  packets refused by the stream's identity
@@ -126,6 +127,23 @@ public final class MediaMetrics {
                                     x -> x.sum(label, r -> r.stats().copies()))
                             .tag("stream", label)
                             .description("copies sent to the stream's viewers")
+                            .register(registry));
+            m.add(
+                    FunctionCounter.builder(
+                                    "msm.stream.source.switches",
+                                    this,
+                                    x ->
+                                            x.sum(
+                                                    label,
+                                                    r ->
+                                                            r.continuityState()
+                                                                    .map(c -> c.switches())
+                                                                    .orElse(0L)))
+                            .tag("stream", label)
+                            .description(
+                                    "sources after the first that the stream continued under one"
+                                            + " SSRC, sequence and timeline (a returning publisher,"
+                                            + " a hot standby taking over)")
                             .register(registry));
             m.add(
                     FunctionCounter.builder(

@@ -91,6 +91,10 @@ final class PathRegistry {
     /** handed over (or a takeover failed): nothing here may change what another agent owns */
     private volatile boolean frozen;
 
+    /** the agent stops: publishers leaving end their streams (no grace) */
+    @GuardedBy("lock")
+    private boolean stopping;
+
     /** a handover is offered: sessions do not expire meanwhile */
     private volatile boolean expiryPaused;
 
@@ -386,7 +390,7 @@ final class PathRegistry {
             }
             Stream a = c.announced;
             if (a != null && !a.ended) {
-                endStream(a, "publisher connection closed");
+                dropAnnounced(c, a, "publisher connection closed");
             }
         }
     }
@@ -459,7 +463,10 @@ final class PathRegistry {
                 session.touch();
             }
             Stream a = c.announced;
-            if (a != null && a.path == p && !a.ended && !a.live) {
+            if (a != null
+                    && a.path == p
+                    && !a.ended
+                    && (!a.live || a.resuming || a.standbyAnnouncer == c)) {
                 return publishing.setup(c, uri, a, res.rest(), offered, session);
             }
             if (session != null && session.kind == RtspSession.Kind.PUBLISHER) {
@@ -536,7 +543,7 @@ final class PathRegistry {
         synchronized (lock) {
             if (sid == null) {
                 if (c.announced != null) {
-                    endStream(c.announced, "TEARDOWN");
+                    dropAnnounced(c, c.announced, "TEARDOWN");
                     return null;
                 }
                 throw new Refused(RtspStatus.SESSION_NOT_FOUND, "no Session header");
@@ -611,11 +618,128 @@ final class PathRegistry {
                 why);
         StreamPath p = s.path();
         if (s.kind == RtspSession.Kind.PUBLISHER) {
-            endStream(s.stream, "its publisher left (" + why + ")");
+            Stream st = s.stream;
+            if (st.standby == s) {
+                st.standby = null;
+                log.info("{}: its hot standby publisher left ({})", p.name, why);
+            } else if (st.publisher == s
+                    && st.standby != null
+                    && st.standby.state == RtspSession.State.RECORDING) {
+                // the kernel switched to the standby already (or does at its next packet)
+                st.publisher = st.standby;
+                st.standby = null;
+                metrics.standbyTakeovers.increment();
+                log.info(
+                        "{}: its publisher left ({}); the hot standby from {} publishes it now",
+                        p.name,
+                        why,
+                        st.publisher.connection.remote);
+            } else if (st.publisher == s || st.publisher == null && st.grace == null) {
+                publisherLeft(st, why);
+            }
         } else {
             p.viewers.remove(s);
             pulled.lingerIfIdle(p);
             dropIfIdle(p);
+        }
+    }
+
+    /**
+     * A stream's publisher left: with a grace configured for the path and viewers on it, the stream
+     * (its relays, its viewers' sessions and subscriptions) waits for a publisher to return;
+     * otherwise it ends.
+     */
+    @GuardedBy("lock")
+    private void publisherLeft(Stream st, String why) {
+        if (st.ended) {
+            return;
+        }
+        Duration g = graceOf(st.path);
+        ScheduledExecutorService t = timers;
+        if (!st.live || g.isZero() || t == null || stopping) {
+            endStream(st, "its publisher left (" + why + ")");
+            return;
+        }
+        RtspSession pub = st.publisher;
+        st.publisher = null;
+        if (st.announcer != null && st.announcer.announced == st) {
+            st.announcer.announced = null;
+        }
+        st.announcer = null;
+        st.resuming = false;
+        for (Track tr : st.tracks) {
+            tr.fed = false;
+        }
+        if (pub != null && !pub.ended) {
+            endSession(pub, why);
+        }
+        if (st.grace != null) {
+            log.info(
+                    "{}: the returning publisher left too ({}); the grace runs on",
+                    st.path.name,
+                    why);
+            return;
+        }
+        st.graceSince = System.nanoTime();
+        long viewers = st.path.viewers.stream().filter(v -> v.stream == st).count();
+        log.info(
+                "{}: its publisher left ({}); {} viewer session(s) wait up to {} ms for it"
+                        + " (publisher-grace)",
+                st.path.name,
+                why,
+                viewers,
+                g.toMillis());
+        st.grace =
+                t.schedule(
+                        () -> {
+                            synchronized (lock) {
+                                if (!st.ended && st.grace != null && !frozen) {
+                                    metrics.graceExpiries.increment();
+                                    endStream(
+                                            st,
+                                            "no publisher returned within "
+                                                    + g.toMillis()
+                                                    + " ms (publisher-grace)");
+                                }
+                            }
+                        },
+                        g.toMillis(),
+                        TimeUnit.MILLISECONDS);
+    }
+
+    void resumed() {
+        metrics.resumptions.increment();
+    }
+
+    /** The hot-standby silence of a path, or null: one publisher at a time. */
+    Duration standbyOf(StreamPath p) {
+        return settings.grace().standbyOf(p.dynamic() ? null : p.name);
+    }
+
+    /** The publisher grace of a path: its configured one, or the defaults'. */
+    Duration graceOf(StreamPath p) {
+        return settings.grace().of(p.dynamic() ? null : p.name);
+    }
+
+    /**
+     * A stream {@code c} announced and will not record: a new stream ends; a stream it was resuming
+     * goes on waiting (its grace runs on) for another publisher.
+     */
+    @GuardedBy("lock")
+    void dropAnnounced(Client c, Stream a, String why) {
+        if (a.standbyAnnouncer == c) {
+            a.standbyAnnouncer = null; // the stream goes on with its publisher
+            c.announced = null;
+            RtspSession sb = a.standby;
+            if (sb != null && sb.connection == c && !sb.ended) {
+                endSession(sb, why);
+            }
+            return;
+        }
+        if (a.resuming) {
+            publisherLeft(a, why);
+        } else {
+            endStream(a, why);
         }
     }
 
@@ -630,6 +754,10 @@ final class PathRegistry {
             return;
         }
         st.ended = true;
+        if (st.grace != null) {
+            st.grace.cancel(false);
+            st.grace = null;
+        }
         StreamPath p = st.path;
         if (p.stream == st) {
             p.stream = null;
@@ -639,6 +767,12 @@ final class PathRegistry {
         }
         if (st.publisher != null && !st.publisher.ended) {
             endSession(st.publisher, why);
+        }
+        if (st.standbyAnnouncer != null && st.standbyAnnouncer.announced == st) {
+            st.standbyAnnouncer.announced = null;
+        }
+        if (st.standby != null && !st.standby.ended) {
+            endSession(st.standby, why);
         }
         List<RtspSession> viewers = new ArrayList<>();
         for (RtspSession v : p.viewers) {
@@ -714,6 +848,7 @@ final class PathRegistry {
             return;
         }
         synchronized (lock) {
+            stopping = true;
             for (StreamPath p : new ArrayList<>(paths.values())) {
                 pulled.closeUpstream(p, "agent stopping");
                 if (p.stream != null) {

@@ -33,6 +33,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * msm_rtsp_responses_total{method,status}      responses sent
  * msm_rtsp_bad_requests_total                  malformed input (400/413/505 before parsing finished)
  * msm_rtsp_session_timeouts_total              sessions ended by rtsp.session-timeout
+ * msm_rtsp_publisher_grace_expiries_total      streams ended: no publisher returned within the grace
+ * msm_rtsp_publisher_resumptions_total         publishers that returned within the grace
+ * msm_rtsp_publisher_standby_takeovers_total   publishers that left while a hot standby published
  * msm_rtsp_interleaved_in_total                RTP/RTCP frames publishers sent on their RTSP connection
  * msm_rtsp_interleaved_ignored_total           interleaved frames on no session's channel
  * </pre>
@@ -57,6 +60,9 @@ final class RtspMetrics {
     private final List<Meter> global = new ArrayList<>();
     final Counter badRequests;
     final Counter timeouts;
+    final Counter graceExpiries;
+    final Counter resumptions;
+    final Counter standbyTakeovers;
     final Counter interleavedIn;
     final Counter interleavedIgnored;
 
@@ -64,6 +70,19 @@ final class RtspMetrics {
         this.registry = registry;
         badRequests = counter("msm.rtsp.bad.requests", "malformed RTSP input");
         timeouts = counter("msm.rtsp.session.timeouts", "sessions ended by rtsp.session-timeout");
+        graceExpiries =
+                counter(
+                        "msm.rtsp.publisher.grace.expiries",
+                        "streams whose viewers waited the publisher-grace in vain");
+        standbyTakeovers =
+                counter(
+                        "msm.rtsp.publisher.standby.takeovers",
+                        "publishers that left while a hot standby published (it took over)");
+        resumptions =
+                counter(
+                        "msm.rtsp.publisher.resumptions",
+                        "publishers that returned within the grace (media resumed into the same"
+                                + " relays)");
         interleavedIn =
                 counter(
                         "msm.rtsp.interleaved.in",

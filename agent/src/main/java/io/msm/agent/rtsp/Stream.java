@@ -4,6 +4,8 @@ import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SessionDescription;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -34,6 +36,27 @@ final class Stream {
     Client announcer;
 
     RtspSession publisher;
+
+    /**
+     * Its publisher left and its viewers wait for one to return until this fires (null: not in
+     * grace, or recorded again). Under the registry lock.
+     */
+    ScheduledFuture<?> grace;
+
+    /** when the grace began ({@link System#nanoTime()}), for the log and the CLI */
+    long graceSince;
+
+    /** a publisher ANNOUNCEd it again within the grace and has not RECORDed yet */
+    boolean resuming;
+
+    /** how many times a publisher resumed it */
+    int resumptions;
+
+    /** hot standby: the second publisher's session (both publish; the kernel relays one) */
+    RtspSession standby;
+
+    /** hot standby: the connection that announced itself as the standby and has not recorded */
+    Client standbyAnnouncer;
 
     Stream(StreamPath path, Origin origin, SessionDescription sdp, Track.Feedback feedback) {
         this(path, origin, sdp, feedback, ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE));
@@ -89,6 +112,48 @@ final class Stream {
             }
         }
         return tracks.size() == 1 ? tracks.get(0) : null;
+    }
+
+    /** In grace and nobody announced it again yet: a returning publisher may take it. */
+    boolean awaitingPublisher() {
+        return grace != null && !resuming && !ended;
+    }
+
+    /**
+     * Why a publisher's new description cannot continue this stream, or null when it can: the same
+     * number of tracks, each of the same media kind with the same payload formats and rtpmap
+     * (encoding, clock rate) — the players keep the description they were given.
+     */
+    String incompatibility(SessionDescription next) {
+        List<MediaDescription> a = sdp.media();
+        List<MediaDescription> b = next.media();
+        if (a.size() != b.size()) {
+            return a.size() + " track(s) before, " + b.size() + " now";
+        }
+        for (int i = 0; i < a.size(); i++) {
+            MediaDescription x = a.get(i);
+            MediaDescription y = b.get(i);
+            if (!x.media().equals(y.media())) {
+                return "track " + i + " was " + x.media() + ", is " + y.media();
+            }
+            if (!x.formats().equals(y.formats())) {
+                return "track " + i + " payload types were " + x.formats() + ", are " + y.formats();
+            }
+            if (!rtpmaps(x).equals(rtpmaps(y))) {
+                return "track " + i + " encodings were " + rtpmaps(x) + ", are " + rtpmaps(y);
+            }
+        }
+        return null;
+    }
+
+    private static List<String> rtpmaps(MediaDescription m) {
+        List<String> out = new ArrayList<>();
+        for (String l : m.lines()) {
+            if (l.startsWith("a=rtpmap:")) {
+                out.add(l.substring(9).strip().toLowerCase(Locale.ROOT));
+            }
+        }
+        return out;
     }
 
     /** Upstream packets over all tracks (publisher liveness). */

@@ -4,6 +4,7 @@ import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayOptions;
 import io.msm.agent.media.RelayPair;
+import io.msm.agent.media.RtpContinuity;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.wire.InterleavedFrame;
 import io.netty.buffer.ByteBuf;
@@ -11,6 +12,8 @@ import io.netty.channel.Channel;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -52,6 +55,10 @@ final class Track {
     volatile InetAddress source;
 
     private volatile Set<Integer> allowedIdentities;
+
+    /** the current publisher set this track up (a returning publisher sets it up again) */
+    boolean fed;
+
     private final List<TcpViewer> tcpViewers = new CopyOnWriteArrayList<>();
     final AtomicLong tcpDrops = new AtomicLong();
     final AtomicLong tcpFrames = new AtomicLong();
@@ -90,6 +97,23 @@ final class Track {
         source = srcRtp.getAddress();
         allowedIdentities = identities;
         return pair;
+    }
+
+    /**
+     * A returning publisher feeds the relays this track kept through the grace: they take upstream
+     * packets from its ports now, and its identity.
+     */
+    synchronized void refeed(
+            InetSocketAddress srcRtp, InetSocketAddress srcRtcp, Set<Integer> ids) {
+        RelayPair r = relays;
+        r.rtp().expectSource(srcRtp);
+        r.rtcp().expectSource(srcRtcp);
+        source = srcRtp.getAddress();
+        if (!Objects.equals(ids, allowedIdentities)) {
+            r.rtp().allowIdentities(ids);
+            r.rtcp().allowIdentities(ids);
+            allowedIdentities = ids;
+        }
     }
 
     /** The relays admit upstream packets only from these identities now (null: no check). */
@@ -134,6 +158,58 @@ final class Track {
             a.close();
             throw e;
         }
+    }
+
+    /**
+     * Its relays send one continuous stream whoever publishes (kernel: MSM_GROUP_F_REWRITE): a
+     * publisher returning within the grace continues the sequence numbers and timestamps the
+     * viewers saw, under the same SSRC; the RTCP relay's sender reports follow.
+     */
+    void continuous() {
+        RelayPair r = relays;
+        RtpContinuity.Config c = RtpContinuity.Config.rtp(clockRate());
+        r.rtp().continuity(c);
+        r.rtcp().continuity(c.rtcpOf(r.rtp().local(), null));
+    }
+
+    /**
+     * Hot standby: the relays also take the standby publisher's ports; the kernel relays the active
+     * one of the two and switches when it has been silent for {@code silence} (one continuous
+     * stream either way).
+     */
+    synchronized void standby(
+            InetSocketAddress rtp, InetSocketAddress rtcp, Duration silence, Set<Integer> ids) {
+        RelayPair r = relays;
+        RtpContinuity.Config c = RtpContinuity.Config.rtp(clockRate()).withStandby(rtp, silence);
+        r.rtp().continuity(c);
+        r.rtcp().continuity(c.rtcpOf(r.rtp().local(), rtcp));
+        Set<Integer> was = allowedIdentities;
+        if (ids != null && was != null && !was.containsAll(ids)) {
+            Set<Integer> both = new HashSet<>(was);
+            both.addAll(ids);
+            r.rtp().allowIdentities(both);
+            r.rtcp().allowIdentities(both);
+            allowedIdentities = Set.copyOf(both);
+        }
+    }
+
+    /** The clock rate of the track's first payload type (a=rtpmap), 0 when not given. */
+    int clockRate() {
+        if (media.formats().isEmpty()) {
+            return 0;
+        }
+        String prefix = "a=rtpmap:" + media.formats().get(0) + " ";
+        for (String l : media.lines()) {
+            if (l.startsWith(prefix)) {
+                String[] enc = l.substring(prefix.length()).strip().split("/");
+                try {
+                    return enc.length > 1 ? Integer.parseInt(enc[1].strip()) : 0;
+                } catch (NumberFormatException e) {
+                    return 0;
+                }
+            }
+        }
+        return 0;
     }
 
     RelayPair relays() {

@@ -142,6 +142,23 @@ class RtspSettingsTest {
                 "rtsp: {paths: {door: {source: \"rtsp://h/x\", publish: any}}}");
     }
 
+    @Test
+    void publisherGraceAndHotStandbyAreBounded() {
+        RtspSettings d = parse("rtsp: {}");
+        assertEquals(RtspSettings.Grace.DEFAULT, d.grace().of(null), "a few seconds by default");
+        assertEquals(null, d.grace().standbyOf("cam"), "no standby unless configured");
+        RtspSettings s =
+                parse(
+                        "rtsp: {defaults: {publisher-grace: 0s}, paths: {cam: {publisher-grace:"
+                                + " 30s, hot-standby: 300ms}}}");
+        assertEquals(Duration.ZERO, s.grace().of(null), "0: as before");
+        assertEquals(Duration.ofSeconds(30), s.grace().of("cam"));
+        assertEquals(Duration.ofMillis(300), s.grace().standbyOf("cam"));
+        assertField("rtsp.defaults.publisher-grace", "rtsp: {defaults: {publisher-grace: 61s}}");
+        assertField("rtsp.paths.cam.hot-standby", "rtsp: {paths: {cam: {hot-standby: 11s}}}");
+        assertField("rtsp.paths.cam.hot-standby", "rtsp: {paths: {cam: {hot-standby: 5ms}}}");
+    }
+
     static InetAddress address(String s) {
         try {
             return InetAddress.getByName(s);

@@ -40,6 +40,13 @@ public record FanoutGroup(
     public static final int F_IDENTITY = 8;
 
     /**
+     * One continuous RTP stream across source switches, and hot standby: the kernel rewrites SSRC,
+     * sequence numbers and timestamps (RTP) or sender reports (RTCP) by the group's {@link
+     * RewriteState} in msm_rewrites.
+     */
+    public static final int F_REWRITE = 16;
+
+    /**
      * MSM_MARK_INJECTED: the skb mark of a packet the agent injects through BPF_PROG_TEST_RUN,
      * whose sender was authorised on its connection; F_IDENTITY does not check its source.
      */

@@ -29,7 +29,11 @@ public enum Stat {
     IDENT_DENIED(18, "fan-out packets refused: the sender's workload identity is not admitted"),
     IDENT_LOCAL(
             19,
-            "of the packets refused by identity, those handed to the local stack (not dropped)");
+            "of the packets refused by identity, those handed to the local stack (not dropped)"),
+    REWRITE_DROP(
+            23,
+            "rewriting groups' packets dropped: sender reports of a non-current source, standby"
+                    + " packets while the active source is live");
 
     /** MSM_STAT_MAX: slots in msm_counters.stat (some spare). */
     public static final int SLOTS = 24;

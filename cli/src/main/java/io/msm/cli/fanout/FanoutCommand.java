@@ -6,6 +6,7 @@ import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.RewriteState;
 import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.SubStats;
 import io.msm.cli.MsmCommand;
@@ -46,7 +47,9 @@ import picocli.CommandLine.Spec;
         },
         footerHeading = "%nJSON (one object per group, in one array):%n",
         footer = {
-            "  upstream, proto, group_id, flags [local, strict, pass_others, identity],",
+            "  upstream, proto, group_id, flags [local, strict, pass_others, identity, rewrite],",
+            "  rewrite (with rewrite): {rtp_group, primed, in_ssrc, out_ssrc, seq_delta, ts_delta,",
+            "    switches, rewritten, dropped[, standby, standby_active, silence_ms]},",
             "  source_filter (with strict), packets, bytes, copies, errors, strict_drops,",
             "  identity_unknown, identity_denied,",
             "  allowed_identities (with identity): [{id, name}] (id 0, name \"world\": no identity),",
@@ -68,7 +71,8 @@ public final class FanoutCommand implements Callable<Integer> {
             String label,
             GroupStats stats,
             List<SubView> subs,
-            List<Admitted> allowed) {}
+            List<Admitted> allowed,
+            RewriteState rewrite) {}
 
     /** An identity a group admits: its number and name ("world" for 0). */
     record Admitted(int id, String name) {}
@@ -126,7 +130,10 @@ public final class FanoutCommand implements Callable<Integer> {
                             view.groupLabel(g.groupId()),
                             view.groupStats(g.groupId()),
                             subs,
-                            admitted));
+                            admitted,
+                            (g.flags() & FanoutGroup.F_REWRITE) != 0
+                                    ? view.rewrite(g.groupId()).orElse(null)
+                                    : null));
         }
         return out;
     }
@@ -144,6 +151,9 @@ public final class FanoutCommand implements Callable<Integer> {
         }
         if ((g.flags() & FanoutGroup.F_IDENTITY) != 0) {
             f.add("identity");
+        }
+        if ((g.flags() & FanoutGroup.F_REWRITE) != 0) {
+            f.add("rewrite");
         }
         return f;
     }
@@ -211,6 +221,10 @@ public final class FanoutCommand implements Callable<Integer> {
                                 + ", denied "
                                 + st.identityDenied());
             }
+            RewriteState rw = gv.rewrite();
+            if (rw != null) {
+                out.println("  " + continuity(gv.group(), rw, System.nanoTime()));
+            }
             if (gv.subs().isEmpty()) {
                 out.println("  no subscribers");
             } else {
@@ -250,6 +264,49 @@ public final class FanoutCommand implements Callable<Integer> {
                         + (subscribers == 1 ? " subscriber" : " subscribers"));
     }
 
+    /** The continuity line of a rewriting group: its source now, switches, standby. */
+    static String continuity(FanoutGroup g, RewriteState rw, long nowNs) {
+        if (rw.rtpGroup() != g.groupId()) {
+            return "sender reports follow group "
+                    + rw.rtpGroup()
+                    + "  rewritten "
+                    + rw.rewritten()
+                    + "  dropped "
+                    + rw.dropped();
+        }
+        if (!rw.primed()) {
+            return "continuity: no source yet";
+        }
+        StringBuilder b =
+                new StringBuilder(
+                        String.format(
+                                "continuity: source ssrc %08x as %08x, seq %+d, ts +%d, switches %d,"
+                                        + " rewritten %d",
+                                rw.inSsrc(),
+                                rw.outSsrc(),
+                                (short) rw.seqDelta(),
+                                rw.tsDelta() & 0xffffffffL,
+                                rw.switches(),
+                                rw.rewritten()));
+        long silentMs = (nowNs - rw.lastNs()) / 1_000_000;
+        if (silentMs >= 1000) {
+            b.append(", source silent ").append(silentMs / 1000).append(" s (publisher in grace?)");
+        }
+        if (rw.altAddr() != null) {
+            b.append(
+                    String.format(
+                            "%n  hot standby: %s (%s active), takes over after %d ms of silence,"
+                                    + " dropped %d",
+                            rw.altPort() == 0
+                                    ? rw.altAddr().getHostAddress() + ":*"
+                                    : Addr.hostPort(rw.altAddr(), rw.altPort()),
+                            rw.activeAlt() ? "standby" : "primary",
+                            rw.silenceNs() / 1_000_000,
+                            rw.dropped()));
+        }
+        return b.toString();
+    }
+
     static void json(PrintWriter out, List<GroupView> groups) {
         try (JsonGenerator g = Json.pretty(out)) {
             g.writeStartArray();
@@ -286,6 +343,25 @@ public final class FanoutCommand implements Callable<Integer> {
                         g.writeEndObject();
                     }
                     g.writeEndArray();
+                }
+                RewriteState rw = gv.rewrite();
+                if (rw != null) {
+                    g.writeObjectFieldStart("rewrite");
+                    g.writeNumberField("rtp_group", rw.rtpGroup());
+                    g.writeBooleanField("primed", rw.primed());
+                    g.writeNumberField("in_ssrc", rw.inSsrc() & 0xffffffffL);
+                    g.writeNumberField("out_ssrc", rw.outSsrc() & 0xffffffffL);
+                    g.writeNumberField("seq_delta", rw.seqDelta());
+                    g.writeNumberField("ts_delta", rw.tsDelta() & 0xffffffffL);
+                    g.writeNumberField("switches", rw.switches());
+                    g.writeNumberField("rewritten", rw.rewritten());
+                    g.writeNumberField("dropped", rw.dropped());
+                    if (rw.altAddr() != null) {
+                        g.writeStringField("standby", Addr.hostPort(rw.altAddr(), rw.altPort()));
+                        g.writeBooleanField("standby_active", rw.activeAlt());
+                        g.writeNumberField("silence_ms", rw.silenceNs() / 1_000_000);
+                    }
+                    g.writeEndObject();
                 }
                 g.writeArrayFieldStart("subscribers");
                 for (SubView s : gv.subs()) {

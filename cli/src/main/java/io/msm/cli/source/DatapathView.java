@@ -8,6 +8,7 @@ import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.Meta;
+import io.msm.bpf.maps.RewriteState;
 import io.msm.bpf.maps.SubStats;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -40,6 +41,14 @@ public interface DatapathView extends AutoCloseable {
 
     /** Counters of one subscriber, summed over CPUs. */
     SubStats subStats(int subId);
+
+    /**
+     * msm_rewrites: the continuity state of a group with the rewrite flag (empty when none, or the
+     * pins predate the map).
+     */
+    default Optional<RewriteState> rewrite(int groupId) {
+        return Optional.empty();
+    }
 
     /** What the agent says the group is for ("" when it did not say). */
     String groupLabel(int groupId);

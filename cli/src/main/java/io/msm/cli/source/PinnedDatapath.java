@@ -23,6 +23,7 @@ import io.msm.bpf.maps.MapInfo;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.RateLimitKey;
 import io.msm.bpf.maps.RateLimitState;
+import io.msm.bpf.maps.RewriteState;
 import io.msm.bpf.maps.SourceIdentity;
 import io.msm.bpf.maps.SubStats;
 import io.msm.cli.CliFailure;
@@ -187,6 +188,18 @@ public final class PinnedDatapath implements DatapathView {
             fanout.lookup(k).ifPresent(g -> out.put(k, g));
         }
         return out;
+    }
+
+    @Override
+    public Optional<RewriteState> rewrite(int groupId) {
+        if (groupId < 0 || groupId >= groupStats.maxEntries()) {
+            return Optional.empty();
+        }
+        try {
+            return dp.rewrites().lookup(groupId);
+        } catch (RuntimeException e) {
+            return Optional.empty(); // pins of a layout without msm_rewrites
+        }
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.GroupStats;
+import io.msm.bpf.maps.RewriteState;
 import io.msm.bpf.maps.SubStats;
 import io.msm.cli.FakeDatapath;
 import io.msm.cli.FakeHost;
@@ -177,5 +178,42 @@ class FanoutCommandTest {
         assertEquals(7, allowed.get(1).get("id").asInt());
         assertEquals(
                 "spiffe://cluster.local/ns/media/sa/camera", allowed.get(1).get("name").asText());
+    }
+
+    @Test
+    void aRewritingGroupShowsItsSourceSwitchesAndStandby() {
+        FanoutGroup g = new FanoutGroup(3, FanoutGroup.F_REWRITE, null, 0, List.of());
+        long now = 50_000_000_000L;
+        RewriteState rw =
+                new RewriteState(
+                        RewriteState.F_PRIMED,
+                        3,
+                        0xAB,
+                        0xCD,
+                        90000,
+                        0xfffe,
+                        5,
+                        1000,
+                        9000,
+                        now - 3_000_000_000L,
+                        1,
+                        42,
+                        0,
+                        (Inet4Address) ip("10.1.0.6"),
+                        40000,
+                        true,
+                        300_000_000L,
+                        now - 3_000_000_000L);
+        String line = FanoutCommand.continuity(g, rw, now);
+        assertTrue(line.contains("source ssrc 000000cd as 000000ab"), line);
+        assertTrue(line.contains("seq -2"), line);
+        assertTrue(line.contains("switches 1"), line);
+        assertTrue(line.contains("source silent 3 s (publisher in grace?)"), line);
+        assertTrue(line.contains("hot standby: 10.1.0.6:40000 (standby active)"), line);
+        assertTrue(line.contains("300 ms of silence"), line);
+        FanoutGroup rtcp = new FanoutGroup(4, FanoutGroup.F_REWRITE, null, 0, List.of());
+        assertTrue(
+                FanoutCommand.continuity(rtcp, rw, now)
+                        .startsWith("sender reports follow group 3"));
     }
 }
