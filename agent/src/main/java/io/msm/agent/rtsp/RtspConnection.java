@@ -4,6 +4,7 @@ import io.msm.agent.Version;
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.identity.PathAccess;
 import io.msm.agent.limits.Refusals;
+import io.msm.agent.routing.Backend;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SdpException;
 import io.msm.agent.rtsp.sdp.SessionDescription;
@@ -231,6 +232,11 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
     /** A reply, or null when the request waits for the upstream and will be handled again. */
     private void handle(RtspRequest req) {
         RtspResponse r;
+        String hop = req.headers().getOrNull(Backend.Via.HEADER);
+        if (hop != null) {
+            client.fromPeer = true;
+            client.peerHost = hop.isBlank() || hop.trim().equals("-") ? null : hop.trim();
+        }
         if (req.cseq() == null) {
             r = error(RtspStatus.BAD_REQUEST, "no CSeq header");
         } else {

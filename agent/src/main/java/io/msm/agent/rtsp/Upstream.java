@@ -2,6 +2,7 @@ package io.msm.agent.rtsp;
 
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.media.RelayPair;
+import io.msm.agent.routing.Backend;
 import io.msm.agent.rtsp.client.RtspClient;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SdpException;
@@ -117,10 +118,16 @@ final class Upstream {
                             }
                             c.closeFuture()
                                     .thenRun(() -> lost("connection closed by the upstream"));
-                            return c.request(
-                                    "DESCRIBE",
-                                    url,
-                                    new RtspHeaders().add("Accept", "application/sdp"));
+                            RtspHeaders h = new RtspHeaders().add("Accept", "application/sdp");
+                            Backend b = path.routed;
+                            if (b != null && b.viaPeer()) {
+                                // a relay tree edge: the peer serves this only from its own
+                                // sources
+                                h.add(
+                                        Backend.Via.HEADER,
+                                        b.via().host() == null ? "-" : b.via().host());
+                            }
+                            return c.request("DESCRIBE", url, h);
                         })
                 .thenCompose(this::onDescribe)
                 .thenCompose(this::play)
