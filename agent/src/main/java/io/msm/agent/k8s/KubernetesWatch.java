@@ -34,6 +34,7 @@ import io.msm.agent.k8s.route.Route;
 import io.msm.agent.k8s.route.RouteCompiler;
 import io.msm.agent.k8s.route.RouteStatus;
 import io.msm.agent.k8s.route.RouteTable;
+import io.msm.agent.routing.Backend;
 import io.msm.agent.routing.Failure;
 import io.msm.agent.routing.StreamRoutes;
 import io.msm.bpf.Datapath;
@@ -57,6 +58,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -207,9 +209,38 @@ public final class KubernetesWatch implements io.msm.agent.Service {
 
     /** The routing table for the RTSP proxy. */
     public StreamRoutes routes() {
+        return routesView;
+    }
+
+    /** The relay tree once started with kubernetes.relay-tree, else the route table itself. */
+    private StreamRoutes current() {
         RelayTree t = tree;
         return t != null ? t : table;
     }
+
+    /** What the proxy holds: stable across start(), which may create the relay tree. */
+    private final StreamRoutes routesView =
+            new StreamRoutes() {
+                @Override
+                public Optional<Backend> choose(String host, String path) {
+                    return current().choose(host, path);
+                }
+
+                @Override
+                public Optional<Backend> choose(String host, String path, boolean fromPeer) {
+                    return current().choose(host, path, fromPeer);
+                }
+
+                @Override
+                public void report(Backend backend, Failure failure) {
+                    current().report(backend, failure);
+                }
+
+                @Override
+                public void published(Set<String> paths) {
+                    current().published(paths);
+                }
+            };
 
     /** Relay trees across nodes ({@code kubernetes.relay-tree}); null when off or not started. */
     RelayTree tree() {
@@ -530,6 +561,10 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         try {
             if (!synced) {
                 return;
+            }
+            RelayTree t = tree;
+            if (t != null) {
+                t.republish();
             }
             probeTargets();
             Collection<RouteTable.RtpFlow> flows = rtpFlows.get();

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
@@ -118,14 +119,23 @@ final class RelayTree implements StreamRoutes {
         table.report(backend, failure);
     }
 
+    /** The paths last said to be published here (written again until this agent's pod has them). */
+    private volatile Set<String> published = Set.of();
+
+    /** Writes the published paths again if this agent's pod does not have them (periodically). */
+    void republish() {
+        published(published);
+    }
+
     @Override
     public void published(Set<String> paths) {
+        published = paths;
         Pod self = agents().get(node);
         if (self == null) {
             return; // not seen yet: the next change (or the informer's) writes it
         }
         StringBuilder v = new StringBuilder();
-        for (String p : paths) {
+        for (String p : new TreeSet<>(paths)) {
             if (v.length() + p.length() + 1 > MAX_ANNOTATION) {
                 break;
             }
@@ -228,6 +238,7 @@ final class RelayTree implements StreamRoutes {
                         "node " + peerNode + "'s agent",
                         hostPort,
                         upstream,
-                        new Backend.Via(peerNode, host == null || host.isEmpty() ? null : host)));
+                        new Backend.Via(
+                                peerNode, host == null || host.isEmpty() ? null : host, node)));
     }
 }

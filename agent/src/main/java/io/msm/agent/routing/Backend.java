@@ -22,9 +22,18 @@ public record Backend(String route, String name, String endpoint, URI upstream, 
      * A relay tree edge: the agent on {@code node} serves the stream; the request to it carries the
      * header {@code X-Msm-Hop: host} so that it matches the same routes (host may be "-").
      */
-    public record Via(String node, String host) {
+    public record Via(String node, String host, String from) {
         /** The header an agent marks its pull from a peer agent with. */
         public static final String HEADER = "X-Msm-Hop";
+
+        public Via(String node, String host) {
+            this(node, host, null);
+        }
+
+        /** The header's value: "host" (or "-") and "; from=node" when this node is known. */
+        public String header() {
+            return (host == null ? "-" : host) + (from == null ? "" : "; from=" + from);
+        }
     }
 
     /** Whether the stream comes from another node's agent. */

@@ -44,6 +44,9 @@ final class Client {
     /** The host the peer's viewer asked for (its header's value), null for "-" or none. */
     volatile String peerHost;
 
+    /** The node the peer says it is (a node name, else "unknown"): names the edge in metrics. */
+    volatile String peerNode;
+
     private final Runnable onStreamEnded;
 
     Client(Channel channel, Runnable onStreamEnded) {

@@ -284,8 +284,13 @@ final class PathRegistry {
 
     private Set<String> lastPublished = Set.of();
 
+    private int ticks;
+
     private void tellPublished() {
         try {
+            if (ticks++ % 4 == 0) {
+                metrics.treeEdges(treeEdges());
+            }
             Set<String> now = publishedPaths();
             if (!now.equals(lastPublished)) {
                 lastPublished = now;
@@ -293,6 +298,34 @@ final class PathRegistry {
             }
         } catch (RuntimeException e) {
             log.warn("rtsp: telling the published paths failed: {}", e.toString(), e);
+        }
+    }
+
+    /** At most this many peers are named in the edge metrics (a cluster's nodes); then "other". */
+    static final int MAX_EDGE_PEERS = 256;
+
+    /** One relay tree edge: "takes" (this node pulls from peer) or "serves" (peer pulls here). */
+    record TreeEdge(String direction, String peer, String path) {}
+
+    /**
+     * The relay tree edges this node takes (paths it pulls from another node's agent) and serves
+     * (viewer sessions of other nodes' agents), for /metrics and inspection.
+     */
+    List<TreeEdge> treeEdges() {
+        synchronized (lock) {
+            List<TreeEdge> out = new ArrayList<>();
+            for (StreamPath p : paths.values()) {
+                if (p.routed != null && p.routed.viaPeer() && p.upstream != null) {
+                    out.add(new TreeEdge("takes", p.routed.via().node(), p.name));
+                }
+            }
+            for (RtspSession s : sessions.all()) {
+                if (!s.ended && s.kind == RtspSession.Kind.VIEWER && s.connection.fromPeer) {
+                    String n = s.connection.peerNode;
+                    out.add(new TreeEdge("serves", n == null ? "unknown" : n, s.path().name));
+                }
+            }
+            return out;
         }
     }
 

@@ -234,8 +234,16 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
         RtspResponse r;
         String hop = req.headers().getOrNull(Backend.Via.HEADER);
         if (hop != null) {
+            int semi = hop.indexOf(';');
+            String host = (semi < 0 ? hop : hop.substring(0, semi)).trim();
+            String from = semi < 0 ? "" : hop.substring(semi + 1).trim();
             client.fromPeer = true;
-            client.peerHost = hop.isBlank() || hop.trim().equals("-") ? null : hop.trim();
+            client.peerHost = host.isEmpty() || host.equals("-") ? null : host;
+            client.peerNode =
+                    from.startsWith("from=")
+                                    && from.substring(5).matches("[a-z0-9][-a-z0-9.]{0,62}")
+                            ? from.substring(5)
+                            : "unknown";
         }
         if (req.cseq() == null) {
             r = error(RtspStatus.BAD_REQUEST, "no CSeq header");

@@ -123,9 +123,7 @@ final class Upstream {
                             if (b != null && b.viaPeer()) {
                                 // a relay tree edge: the peer serves this only from its own
                                 // sources
-                                h.add(
-                                        Backend.Via.HEADER,
-                                        b.via().host() == null ? "-" : b.via().host());
+                                h.add(Backend.Via.HEADER, b.via().header());
                             }
                             return c.request("DESCRIBE", url, h);
                         })

@@ -122,7 +122,7 @@ class RelayTreeTest {
         Backend got = b.choose("cams.example.com", "/lobby/door").orElseThrow();
         assertEquals(URI.create("rtsp://192.0.2.10:8554/lobby/door"), got.upstream());
         assertEquals("node node-a's agent", got.name());
-        assertEquals(new Backend.Via("node-a", "cams.example.com"), got.via());
+        assertEquals(new Backend.Via("node-a", "cams.example.com", "node-b"), got.via());
         assertTrue(
                 b.choose(null, "/cam", true).isEmpty(),
                 "a peer's request is never sent on to another agent");
@@ -193,7 +193,7 @@ class RelayTreeTest {
                 URI.create("rtsp://127.0.0.2:" + origin.port() + "/show/1"), onNodeA.upstream());
 
         Backend viaA = b.choose(null, "/show/1").orElseThrow();
-        assertEquals(new Backend.Via("node-a", null), viaA.via());
+        assertEquals(new Backend.Via("node-a", null, "node-b"), viaA.via());
         assertEquals(URI.create("rtsp://192.0.2.10:8554/show/1"), viaA.upstream());
         assertEquals("media/live", viaA.route());
 
