@@ -11,8 +11,10 @@ import io.msm.agent.rtsp.wire.RtspHeaders;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.msm.agent.rtsp.wire.TransportSpec;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledFuture;
@@ -193,6 +195,24 @@ final class Upstream {
 
     private volatile String aggregateUrl;
 
+    /**
+     * Where the upstream's media comes from: its Transport's {@code source=} when that is an IP
+     * address literal (an msm agent sends from the relay its publisher reached, which may be
+     * another of its addresses than the one our RTSP connection reached: a relay tree edge), else
+     * the address our connection reached.
+     */
+    static InetSocketAddress sourceOf(TransportSpec got, InetSocketAddress connected) {
+        String src = got.source();
+        if (src != null && (src.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || src.contains(":"))) {
+            try {
+                return new InetSocketAddress(InetAddress.getByName(src), connected.getPort());
+            } catch (UnknownHostException ignored) {
+                // not a literal after all: the connection's address
+            }
+        }
+        return connected;
+    }
+
     private static String resolve(String base, String control) {
         if (control == null || control.isEmpty() || control.equals("*")) {
             return base;
@@ -278,7 +298,7 @@ final class Upstream {
                                 TransportSpec got =
                                         TransportSpec.parse(
                                                 r.headers().get("Transport").orElse("RTP/AVP"));
-                                InetSocketAddress from = c.remoteAddress();
+                                InetSocketAddress from = sourceOf(got, c.remoteAddress());
                                 if (got.serverPort() != null) {
                                     // only the upstream's own ports are upstream: anything else is
                                     // viewer feedback

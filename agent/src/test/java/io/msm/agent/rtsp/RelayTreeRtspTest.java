@@ -6,10 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.msm.agent.auth.Credentials;
+import io.msm.agent.config.RtspSettings;
 import io.msm.agent.routing.Backend;
 import io.msm.agent.routing.Failure;
 import io.msm.agent.routing.StreamRoutes;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -140,5 +145,91 @@ class RelayTreeRtspTest {
                 5000,
                 "no path is left behind on either agent");
         assertNull(state(c, "x"), "c created no path for the peer's request");
+    }
+
+    /**
+     * Inter-cluster, one hop: cluster A's agent pulls a path from cluster B's agent through a
+     * {@code url} backend whose userinfo answers B's Digest challenge (B lets only user cluster-a
+     * read it); no {@code X-Msm-Hop} on that pull, so B serves it as it serves any viewer.
+     */
+    @Test
+    void anAgentPullsFromAnotherClustersAgentWithCredentials() throws Exception {
+        Path dir = Files.createTempDirectory("msm-intercluster");
+        try {
+            Path users = dir.resolve("users");
+            Files.write(
+                    users, Credentials.lines("cluster-a", "msm", "s3cret"), StandardCharsets.UTF_8);
+            RtspSettings.Auth auth =
+                    RtspServerTest.LOOPBACK_PUBLISHES
+                            .withUsers(users, RtspSettings.BasicAuth.TLS)
+                            .withPath(
+                                    "show",
+                                    new RtspSettings.Rules(
+                                            RtspSettings.Permission.from("127.0.0.0/8"),
+                                            new RtspSettings.Permission(
+                                                    RtspSettings.Permission.ANYWHERE,
+                                                    List.of("cluster-a"))));
+            RtspServer clusterB =
+                    h.server(
+                            RtspServerTest.settings(
+                                            Duration.ofSeconds(30),
+                                            100,
+                                            Duration.ofSeconds(5),
+                                            Map.of(
+                                                    "show",
+                                                    new RtspSettings.PathSource(
+                                                            "show",
+                                                            RtspSettings.PathSource.Kind.PUBLISH,
+                                                            null)))
+                                    .with(auth));
+            RtspServerTest.Publisher pub = h.publish(clusterB, "show");
+            RtspTestClient stranger = h.client(clusterB, "show");
+            assertEquals(
+                    401,
+                    stranger.send("DESCRIBE", stranger.base).status(),
+                    "cluster B's agent lets only cluster-a read show");
+
+            String hp = "127.0.0.1:" + clusterB.address().getPort();
+            StreamRoutes remote =
+                    new StreamRoutes() {
+                        @Override
+                        public Optional<Backend> choose(String host, String path) {
+                            return path.equals("/remote/show")
+                                    ? Optional.of(
+                                            new Backend(
+                                                    "media/remote-show",
+                                                    "rtsp://" + hp + "/show",
+                                                    hp,
+                                                    URI.create(
+                                                            "rtsp://cluster-a:s3cret@"
+                                                                    + hp
+                                                                    + "/show")))
+                                    : Optional.empty();
+                        }
+
+                        @Override
+                        public void report(Backend backend, Failure failure) {}
+                    };
+            RtspServer clusterA = agent();
+            clusterA.withRoutes(() -> remote);
+            RtspServerTest.Viewer v1 = h.view(clusterA, "remote/show");
+            RtspServerTest.Viewer v2 = h.view(clusterA, "remote/show");
+            assertEquals(
+                    1,
+                    state(clusterB, "show").viewers(),
+                    "cluster B's agent serves cluster A's node one session");
+            pub.send(0, 20);
+            for (RtspServerTest.Viewer v : List.of(v1, v2)) {
+                assertEquals(
+                        20, receive(v.rtp(), 20, 3000).size(), "the viewers in cluster A play");
+            }
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
     }
 }

@@ -94,6 +94,9 @@ class RelayTreeNodesTest {
         Veth.create(c, ifname("cv"), "10.210.5.1/24", vc, ifname("vc"), "10.210.5.2/24");
         // node A's "node address" (its pod's hostIP) is 10.210.1.1: node C reaches it through A;
         // both reach the relays on A's publisher side (10.210.3.1) through A
+        for (Netns n : List.of(a, b, c)) {
+            n.exec("sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+        }
         c.ip("route", "add", "10.210.1.0/24", "via", "10.210.2.1");
         c.ip("route", "add", "10.210.3.0/24", "via", "10.210.2.1");
         b.ip("route", "add", "10.210.3.0/24", "via", "10.210.1.1");
