@@ -196,10 +196,12 @@ final class Upstream {
     private volatile String aggregateUrl;
 
     /**
-     * Where the upstream's media comes from: its Transport's {@code source=} when that is an IP
-     * address literal (an msm agent sends from the relay its publisher reached, which may be
-     * another of its addresses than the one our RTSP connection reached: a relay tree edge), else
-     * the address our connection reached.
+     * Where a peer agent's media comes from (a relay tree edge, inside the cluster): its
+     * Transport's {@code source=} when that is an IP address literal — an msm agent sends from the
+     * relay its publisher reached, which may be another of its addresses than the one our RTSP
+     * connection reached — else the address our connection reached. Other upstreams keep the
+     * connection's address (a {@code source=} behind NAT would name an address their packets do not
+     * come from).
      */
     static InetSocketAddress sourceOf(TransportSpec got, InetSocketAddress connected) {
         String src = got.source();
@@ -298,7 +300,10 @@ final class Upstream {
                                 TransportSpec got =
                                         TransportSpec.parse(
                                                 r.headers().get("Transport").orElse("RTP/AVP"));
-                                InetSocketAddress from = sourceOf(got, c.remoteAddress());
+                                InetSocketAddress from =
+                                        path.routed != null && path.routed.viaPeer()
+                                                ? sourceOf(got, c.remoteAddress())
+                                                : c.remoteAddress();
                                 if (got.serverPort() != null) {
                                     // only the upstream's own ports are upstream: anything else is
                                     // viewer feedback

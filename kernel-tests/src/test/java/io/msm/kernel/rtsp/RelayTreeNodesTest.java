@@ -258,6 +258,11 @@ class RelayTreeNodesTest {
                 ns.exec("cat", "/sys/class/net/" + ifname + "/statistics/" + which).trim());
     }
 
+    /** Upstream sessions the agent opened for cam (its log's lines). */
+    static int upstreamSessions(AgentProcess p) {
+        return p.log().split("cam: opening upstream session", -1).length - 1;
+    }
+
     String annotation() {
         var p = api.client.pods().inNamespace("msm-system").withName("msm-a").get();
         var an = p.getMetadata().getAnnotations();
@@ -335,8 +340,44 @@ class RelayTreeNodesTest {
                 "node A's agent serves one session per remote node");
         assertEquals(2.0, metric(agentB, "msm_rtsp_path_viewers", "path", "cam"));
         assertEquals(2.0, metric(agentC, "msm_rtsp_path_viewers", "path", "cam"));
-        assertEquals(1.0, metric(agentB, "msm_rtsp_path_upstream_sessions_total", "path", "cam"));
-        assertEquals(1.0, metric(agentC, "msm_rtsp_path_upstream_sessions_total", "path", "cam"));
+        waitFor(
+                () ->
+                        metric(
+                                                agentA,
+                                                "msm_rtsp_tree_edges",
+                                                "direction",
+                                                "serves",
+                                                "peer",
+                                                "node-b")
+                                        == 1.0
+                                && metric(
+                                                agentA,
+                                                "msm_rtsp_tree_edges",
+                                                "direction",
+                                                "serves",
+                                                "peer",
+                                                "node-c")
+                                        == 1.0
+                                && metric(
+                                                agentB,
+                                                "msm_rtsp_tree_edges",
+                                                "direction",
+                                                "takes",
+                                                "peer",
+                                                "node-a")
+                                        == 1.0
+                                && metric(
+                                                agentC,
+                                                "msm_rtsp_tree_edges",
+                                                "direction",
+                                                "takes",
+                                                "peer",
+                                                "node-a")
+                                        == 1.0,
+                5_000,
+                "the tree's edges on /metrics");
+        assertEquals(1, upstreamSessions(agentB), "node B pulled once");
+        assertEquals(1, upstreamSessions(agentC), "node C pulled once");
 
         // bytes per link over a window: what the publisher sends in, each link carries once
         long in0 = counter(a, ifname("ap"), "rx_bytes");
@@ -370,7 +411,9 @@ class RelayTreeNodesTest {
                     onC.get(i).frames() > before[i] + 10,
                     onC.get(i) + " keeps decoding: " + before[i] + " -> " + onC.get(i).frames());
         }
-        assertEquals(1.0, metric(agentC, "msm_rtsp_path_upstream_sessions_total", "path", "cam"));
+        assertEquals(1, upstreamSessions(agentC), "node C did not pull again");
         assertEquals(1.0, metric(agentA, "msm_rtsp_path_publishing", "path", "cam"));
+        assertEquals(
+                1.0, metric(agentC, "msm_rtsp_tree_edges", "direction", "takes", "peer", "node-a"));
     }
 }
