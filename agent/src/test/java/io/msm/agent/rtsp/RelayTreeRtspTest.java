@@ -109,6 +109,19 @@ class RelayTreeRtspTest {
             assertEquals(20, receive(v.rtp(), 20, 3000).size(), "every viewer gets the stream");
         }
 
+        var cRegistry = h.registry; // the last server made: c's
+        waitFor(
+                () -> {
+                    var g =
+                            cRegistry
+                                    .find("msm.rtsp.tree.edges")
+                                    .tags("direction", "takes", "peer", "node-a")
+                                    .gauge();
+                    return g != null && g.value() == 1.0;
+                },
+                5000,
+                "msm_rtsp_tree_edges{direction=takes,peer=node-a} on node-c");
+
         // a peer's request: served from a's own source; b never serves its pulled copy to a peer
         RtspTestClient hopToA = h.client(a, "cam");
         assertEquals(

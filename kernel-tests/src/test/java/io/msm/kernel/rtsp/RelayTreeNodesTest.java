@@ -48,7 +48,16 @@ import org.junit.jupiter.api.Timeout;
 class RelayTreeNodesTest {
     static final int RTSP_PORT = 18654;
     static final int API_PORT = 16463;
-    static final String METRICS = "127.0.0.1:19499";
+
+    /** One port per agent: each listens in its own namespace, but scrapes share a client. */
+    static final Map<String, String> METRICS =
+            Map.of(
+                    "node-a",
+                    "127.0.0.1:19497",
+                    "node-b",
+                    "127.0.0.1:19498",
+                    "node-c",
+                    "127.0.0.1:19499");
 
     final String id = Names.runId();
     final List<AutoCloseable> closing = new ArrayList<>();
@@ -184,7 +193,7 @@ class RelayTreeNodesTest {
                         "  agent-namespace: msm-system",
                         "  intercept: {enabled: false}",
                         ""));
-        return AgentProcess.start(ns, METRICS, List.of("--config", config.toString()));
+        return AgentProcess.start(ns, METRICS.get(node), List.of("--config", config.toString()));
     }
 
     @AfterEach
@@ -236,6 +245,8 @@ class RelayTreeNodesTest {
                                 + Timeouts.ms(ms)
                                 + " ms waiting for "
                                 + what
+                                + "\n--- edges: "
+                                + edges()
                                 + "\n--- agent A:\n"
                                 + RtspPlayersSuite.tail(agentA.log(), 3000)
                                 + "\n--- agent B:\n"
@@ -256,6 +267,22 @@ class RelayTreeNodesTest {
     static long counter(Netns ns, String ifname, String which) {
         return Long.parseLong(
                 ns.exec("cat", "/sys/class/net/" + ifname + "/statistics/" + which).trim());
+    }
+
+    String edges() {
+        StringBuilder b = new StringBuilder();
+        for (AgentProcess p : new AgentProcess[] {agentA, agentB, agentC}) {
+            if (p == null || !p.alive()) {
+                continue;
+            }
+            for (String l : p.get("/metrics").split("\n")) {
+                if (l.contains("tree_edges") || l.contains("upstream_sessions")) {
+                    b.append(l).append('\n');
+                }
+            }
+            b.append("--\n");
+        }
+        return b.toString();
     }
 
     /** Upstream sessions the agent opened for cam (its log's lines). */
