@@ -120,16 +120,16 @@ final class RelayTree implements StreamRoutes {
     }
 
     /** The paths last said to be published here (written again until this agent's pod has them). */
-    private volatile Set<String> published = Set.of();
+    private volatile Set<String> lastPublished = Set.of();
 
     /** Writes the published paths again if this agent's pod does not have them (periodically). */
     void republish() {
-        published(published);
+        published(lastPublished);
     }
 
     @Override
     public void published(Set<String> paths) {
-        published = paths;
+        lastPublished = paths;
         Pod self = agents().get(node);
         if (self == null) {
             return; // not seen yet: the next change (or the informer's) writes it
