@@ -269,8 +269,13 @@ public final class FanoutCommand implements Callable<Integer> {
                 g.writeStringField("upstream", gv.key().toString());
                 g.writeStringField("proto", "udp");
                 g.writeNumberField("group_id", grp.groupId());
-                g.writeStringField("label", gv.label());
+                // the label as metrics name the stream; what feeds it is a field of its own
                 String fedBy = fedBy(gv.label());
+                g.writeStringField(
+                        "label",
+                        fedBy == null
+                                ? gv.label()
+                                : gv.label().substring(0, gv.label().indexOf(" <- ")));
                 if (fedBy != null) {
                     g.writeStringField("fed_by", fedBy);
                 }
