@@ -8,7 +8,10 @@ import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
@@ -154,5 +157,29 @@ class RbacTest {
         assertTrue(m.ofKind("ClusterRoleBinding").isEmpty());
         assertTrue(m.ofKind("ServiceAccount").isEmpty());
         assertEquals("msm-sa", DaemonSetTest.pod(m).getServiceAccountName());
+    }
+
+    @Test
+    void relayTreesPatchOnlyTheAgentsPodsNamespace() {
+        assertTrue(MsmChart.render().ofKind("Role").isEmpty(), "no Role by default");
+        Manifests m = MsmChart.render("agent: {kubernetes: {relayTree: true}}\n");
+        assertEquals(
+                expectedLeastPrivilege(),
+                grants(m.one(ClusterRole.class, "ClusterRole")),
+                "the cluster-wide role is unchanged");
+        Role role = m.one(Role.class, "Role");
+        assertEquals(MsmChart.NAMESPACE, role.getMetadata().getNamespace());
+        assertEquals(1, role.getRules().size());
+        PolicyRule r = role.getRules().get(0);
+        assertEquals(List.of(""), r.getApiGroups());
+        assertEquals(List.of("pods"), r.getResources());
+        assertEquals(List.of("patch"), r.getVerbs());
+        RoleBinding b = m.one(RoleBinding.class, "RoleBinding");
+        assertEquals(role.getMetadata().getName(), b.getRoleRef().getName());
+        assertEquals("Role", b.getRoleRef().getKind());
+        assertEquals(MsmChart.NAMESPACE, b.getSubjects().get(0).getNamespace());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> k8s = (Map<String, Object>) AgentConfigTest.config(m).get("kubernetes");
+        assertEquals(Boolean.TRUE, k8s.get("relay-tree"));
     }
 }

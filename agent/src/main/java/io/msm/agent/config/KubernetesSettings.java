@@ -24,6 +24,7 @@ import java.util.Optional;
  *   status: elect                 # elect | always | never: who writes StreamRoute status
  *   agent-namespace: ""           # where the agents' pods are (default: the service account's namespace)
  *   agent-selector: app.kubernetes.io/component=agent   # labels of the agents' pods (for elect)
+ *   relay-tree: false             # pull a path that enters the cluster on another node from that node's agent
  *   trust-domain: cluster.local   # SPIFFE trust domain of workload identities: spiffe://&lt;td&gt;/ns/&lt;ns&gt;/sa/&lt;sa&gt;
  *   intercept:
  *     enabled: true               # node-wide switch; pods still opt in with the label/annotation
@@ -46,7 +47,8 @@ public record KubernetesSettings(
         Optional<String> agentNamespace,
         String agentSelector,
         String trustDomain,
-        Intercept intercept) {
+        Intercept intercept,
+        boolean relayTree) {
 
     public static final String SERVICE_ACCOUNT_DIR =
             "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -127,6 +129,7 @@ public record KubernetesSettings(
                     n.field("agent-selector"),
                     "must be label=value[,label=value...] (got '" + selector + "')");
         }
+        boolean relayTree = n.bool("relay-tree", false);
         String td = n.string("trust-domain", "cluster.local");
         String tdProblem = WorkloadIdentity.trustDomainProblem(td);
         if (tdProblem != null) {
@@ -186,6 +189,7 @@ public record KubernetesSettings(
                         proxy,
                         port,
                         cg.isEmpty() ? Optional.empty() : Optional.of(Path.of(cg)),
-                        Path.of(pin)));
+                        Path.of(pin)),
+                relayTree);
     }
 }

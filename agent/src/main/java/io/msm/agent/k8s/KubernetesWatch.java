@@ -34,6 +34,7 @@ import io.msm.agent.k8s.route.Route;
 import io.msm.agent.k8s.route.RouteCompiler;
 import io.msm.agent.k8s.route.RouteStatus;
 import io.msm.agent.k8s.route.RouteTable;
+import io.msm.agent.routing.Backend;
 import io.msm.agent.routing.Failure;
 import io.msm.agent.routing.StreamRoutes;
 import io.msm.bpf.Datapath;
@@ -49,6 +50,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -56,6 +58,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -125,6 +128,8 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     private volatile List<PolicyCompiler.Compiled> compiledPolicies = List.of();
     private EndpointSliceIndex endpoints;
     private AgentPeers peers;
+    private volatile RelayTree tree;
+    private volatile int rtspPort = 8554;
     private volatile boolean synced;
     private volatile boolean closed;
     private final List<AutoCloseable> owned = new ArrayList<>();
@@ -204,7 +209,47 @@ public final class KubernetesWatch implements io.msm.agent.Service {
 
     /** The routing table for the RTSP proxy. */
     public StreamRoutes routes() {
-        return table;
+        return routesView;
+    }
+
+    /** The relay tree once started with kubernetes.relay-tree, else the route table itself. */
+    private StreamRoutes current() {
+        RelayTree t = tree;
+        return t != null ? t : table;
+    }
+
+    /** What the proxy holds: stable across start(), which may create the relay tree. */
+    private final StreamRoutes routesView =
+            new StreamRoutes() {
+                @Override
+                public Optional<Backend> choose(String host, String path) {
+                    return current().choose(host, path);
+                }
+
+                @Override
+                public Optional<Backend> choose(String host, String path, boolean fromPeer) {
+                    return current().choose(host, path, fromPeer);
+                }
+
+                @Override
+                public void report(Backend backend, Failure failure) {
+                    current().report(backend, failure);
+                }
+
+                @Override
+                public void published(Set<String> paths) {
+                    current().published(paths);
+                }
+            };
+
+    /** Relay trees across nodes ({@code kubernetes.relay-tree}); null when off or not started. */
+    RelayTree tree() {
+        return tree;
+    }
+
+    /** The RTSP port this agent's peers pull from (its rtsp-listen port). */
+    void rtspPort(int port) {
+        this.rtspPort = port;
     }
 
     RouteTable table() {
@@ -253,7 +298,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             namespaces = client.namespaces().runnableInformer(resync);
             informers.add(namespaces);
         }
-        if (cfg.status() == KubernetesSettings.StatusWriter.ELECT) {
+        if (cfg.status() == KubernetesSettings.StatusWriter.ELECT || cfg.relayTree()) {
             String ns = cfg.agentNamespace().orElseGet(client::getNamespace);
             if (ns == null) {
                 log.warn(
@@ -269,6 +314,21 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                 informers.add(agentPods);
                 SharedIndexInformer<Pod> ap = agentPods;
                 peers = new AgentPeers(node, () -> ap.getStore().list());
+                if (cfg.relayTree()) {
+                    SharedIndexInformer<EndpointSlice> sl = slices;
+                    tree =
+                            new RelayTree(
+                                    node,
+                                    () -> ap.getStore().list(),
+                                    () -> sl.getStore().list(),
+                                    table,
+                                    rtspPort,
+                                    (pod, ann) -> loop.execute(() -> annotate(pod, ann)),
+                                    System::nanoTime);
+                }
+            }
+            if (cfg.status() != KubernetesSettings.StatusWriter.ELECT) {
+                peers = null;
             }
         }
         endpoints = new EndpointSliceIndex(services.getIndexer(), slices.getIndexer());
@@ -322,6 +382,31 @@ public final class KubernetesWatch implements io.msm.agent.Service {
                         });
         long every = cfg.probeInterval().toMillis();
         loop.scheduleWithFixedDelay(this::probeRound, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** Writes the relay tree's annotations on this agent's pod (a JSON merge patch). */
+    private void annotate(Pod pod, Map<String, String> annotations) {
+        try {
+            client.pods()
+                    .inNamespace(pod.getMetadata().getNamespace())
+                    .withName(pod.getMetadata().getName())
+                    .edit(
+                            p -> {
+                                Map<String, String> a =
+                                        p.getMetadata().getAnnotations() == null
+                                                ? new HashMap<>()
+                                                : new HashMap<>(p.getMetadata().getAnnotations());
+                                a.putAll(annotations);
+                                p.getMetadata().setAnnotations(a);
+                                return p;
+                            });
+        } catch (RuntimeException e) {
+            log.warn(
+                    "kubernetes: cannot write the published paths on pod {}/{} ({}); other nodes' agents will not find them. Does the chart's Role allow patching the agents' pods?",
+                    pod.getMetadata().getNamespace(),
+                    pod.getMetadata().getName(),
+                    rootMessage(e));
+        }
     }
 
     private static String rootMessage(Throwable e) {
@@ -476,6 +561,10 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         try {
             if (!synced) {
                 return;
+            }
+            RelayTree t = tree;
+            if (t != null) {
+                t.republish();
             }
             probeTargets();
             Collection<RouteTable.RtpFlow> flows = rtpFlows.get();
@@ -699,6 +788,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
         }
         KubernetesWatch w = new KubernetesWatch(client, k, node, icpt, flows, new Random(), sink);
         w.ownsClientAnyway = client != null;
+        w.rtspPort(agentCfg.rtspListen().port());
         if (icpt != null) {
             w.owned.add(icpt);
         }

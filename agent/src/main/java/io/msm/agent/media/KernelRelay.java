@@ -144,7 +144,7 @@ final class KernelRelay extends AbstractRelay {
                         }
                         plane.dp.groupStats().update(groupId, GroupStats.ZERO);
                     }
-                    plane.dp.groupInfo().update(groupId, new GroupInfo(options.label()));
+                    plane.dp.groupInfo().update(groupId, new GroupInfo(options.groupLabel()));
                     writeGroup();
                     bypassCheck =
                             plane.control.scheduleWithFixedDelay(

@@ -14,12 +14,15 @@ import java.util.Set;
  *     workload identities ({@link io.msm.agent.identity.Identities}; {@code WORLD} = an address
  *     with no identity) are upstream — checked in TC for kernel relays, before the copies, and
  *     dropped and counted per group and reason otherwise; null: no identity check
+ * @param upstream where the relay's stream comes from, for 'msm fanout' only (not in metrics):
+ *     "publisher", "node X's agent" (a relay tree edge), "upstream"; null: not said
  */
 public record RelayOptions(
         String label,
         InetSocketAddress expectedSource,
         Others others,
-        Set<Integer> allowedIdentities) {
+        Set<Integer> allowedIdentities,
+        String upstream) {
     public enum Others {
         /** hand them to the relay's tap (e.g. viewers' RTCP receiver reports reach the proxy) */
         DELIVER_LOCAL,
@@ -40,7 +43,26 @@ public record RelayOptions(
     }
 
     public RelayOptions(String label, InetSocketAddress expectedSource, Others others) {
-        this(label, expectedSource, others, null);
+        this(label, expectedSource, others, null, null);
+    }
+
+    public RelayOptions(
+            String label,
+            InetSocketAddress expectedSource,
+            Others others,
+            Set<Integer> allowedIdentities) {
+        this(label, expectedSource, others, allowedIdentities, null);
+    }
+
+    /**
+     * The fan-out group's label for 'msm fanout': "label <- upstream" when the upstream is said.
+     */
+    public String groupLabel() {
+        return upstream == null ? label : label + " <- " + upstream;
+    }
+
+    public RelayOptions withUpstream(String u) {
+        return new RelayOptions(label, expectedSource, others, allowedIdentities, u);
     }
 
     public static RelayOptions of(String label) {
@@ -48,14 +70,14 @@ public record RelayOptions(
     }
 
     public RelayOptions withExpectedSource(InetSocketAddress src) {
-        return new RelayOptions(label, src, others, allowedIdentities);
+        return new RelayOptions(label, src, others, allowedIdentities, upstream);
     }
 
     public RelayOptions withOthers(Others o) {
-        return new RelayOptions(label, expectedSource, o, allowedIdentities);
+        return new RelayOptions(label, expectedSource, o, allowedIdentities, upstream);
     }
 
     public RelayOptions withAllowedIdentities(Set<Integer> ids) {
-        return new RelayOptions(label, expectedSource, others, ids);
+        return new RelayOptions(label, expectedSource, others, ids, upstream);
     }
 }

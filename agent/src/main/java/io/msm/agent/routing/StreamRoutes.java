@@ -1,6 +1,7 @@
 package io.msm.agent.routing;
 
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The media routing table, for the RTSP proxy: for a request to a path it has no configured source
@@ -32,6 +33,22 @@ public interface StreamRoutes {
      * @param path the URL's path, starting with "/"
      */
     Optional<Backend> choose(String host, String path);
+
+    /**
+     * As {@link #choose(String, String)}, for a request that came from another node's agent ({@code
+     * fromPeer}, marked with {@link Backend.Via#HEADER}): then never a backend {@link
+     * Backend#viaPeer() via} a peer — an agent serves a peer only from its own sources, so relay
+     * trees have one hop and cannot loop.
+     */
+    default Optional<Backend> choose(String host, String path, boolean fromPeer) {
+        return choose(host, path);
+    }
+
+    /**
+     * The paths published to this agent now (their publishers' RECORD is live): what other nodes'
+     * agents find them by. Called when the set changes.
+     */
+    default void published(Set<String> paths) {}
 
     /**
      * The proxy saw {@code backend} fail: it is taken out of new choices until a probe succeeds.

@@ -33,6 +33,20 @@ final class Client {
      */
     Stream announced;
 
+    /**
+     * Set once a request on this connection carried {@code X-Msm-Hop}: another node's agent pulls
+     * for its viewers (a relay tree edge). Such a connection is served only from this agent's own
+     * sources, never from a path this agent itself pulls from a peer (no loops). A stranger sending
+     * the header only narrows what it may see.
+     */
+    volatile boolean fromPeer;
+
+    /** The host the peer's viewer asked for (its header's value), null for "-" or none. */
+    volatile String peerHost;
+
+    /** The node the peer says it is (a node name, else "unknown"): names the edge in metrics. */
+    volatile String peerNode;
+
     private final Runnable onStreamEnded;
 
     Client(Channel channel, Runnable onStreamEnded) {

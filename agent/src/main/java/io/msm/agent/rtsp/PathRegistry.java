@@ -20,11 +20,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -280,6 +282,68 @@ final class PathRegistry {
                 addPath(new StreamPath(p.name(), p));
             }
         }
+        // the published paths, for other nodes' agents (relay trees): told when they change
+        timers.scheduleWithFixedDelay(this::tellPublished, 0, 250, TimeUnit.MILLISECONDS);
+    }
+
+    private Set<String> lastPublished = Set.of();
+
+    private int ticks;
+
+    private void tellPublished() {
+        try {
+            if (ticks++ % 4 == 0) {
+                metrics.treeEdges(treeEdges());
+            }
+            Set<String> now = publishedPaths();
+            if (!now.equals(lastPublished)) {
+                lastPublished = now;
+                pulled.published(now);
+            }
+        } catch (RuntimeException e) {
+            log.warn("rtsp: telling the published paths failed: {}", e.toString(), e);
+        }
+    }
+
+    /** At most this many peers are named in the edge metrics (a cluster's nodes); then "other". */
+    static final int MAX_EDGE_PEERS = 256;
+
+    /** One relay tree edge: "takes" (this node pulls from peer) or "serves" (peer pulls here). */
+    record TreeEdge(String direction, String peer, String path) {}
+
+    /**
+     * The relay tree edges this node takes (paths it pulls from another node's agent) and serves
+     * (viewer sessions of other nodes' agents), for /metrics and inspection.
+     */
+    List<TreeEdge> treeEdges() {
+        synchronized (lock) {
+            List<TreeEdge> out = new ArrayList<>();
+            for (StreamPath p : paths.values()) {
+                if (p.routed != null && p.routed.viaPeer() && p.upstream != null) {
+                    out.add(new TreeEdge("takes", p.routed.via().node(), p.name));
+                }
+            }
+            for (RtspSession s : sessions.all()) {
+                if (!s.ended && s.kind == RtspSession.Kind.VIEWER && s.connection.fromPeer) {
+                    String n = s.connection.peerNode;
+                    out.add(new TreeEdge("serves", n == null ? "unknown" : n, s.path().name));
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Paths with a live published stream (not pulled): what other nodes' agents may pull. */
+    Set<String> publishedPaths() {
+        synchronized (lock) {
+            TreeSet<String> out = new TreeSet<>();
+            for (StreamPath p : paths.values()) {
+                if (!p.pulled() && p.liveStream() != null) {
+                    out.add(p.name);
+                }
+            }
+            return Collections.unmodifiableSet(out);
+        }
     }
 
     RtspSettings settings() {
@@ -347,9 +411,20 @@ final class PathRegistry {
      * path may create a routed path ({@link PulledPaths#route}).
      */
     @GuardedBy("lock")
-    private Resolved resolve(String host, String urlPath) {
+    private Resolved resolve(Client c, String host, String urlPath) {
+        boolean fromPeer = c != null && c.fromPeer;
+        if (fromPeer) {
+            // a peer agent's pull: the host its viewer asked for, and never a path this agent
+            // pulls from a peer itself (relay trees have one hop: no loops by construction)
+            host = c.peerHost;
+            Resolved r = resolve(urlPath);
+            if (r != null && r.path().routed != null && r.path().routed.viaPeer()) {
+                return null;
+            }
+            return r != null ? r : pulled.route(host, urlPath, true);
+        }
         Resolved r = resolve(urlPath);
-        return r != null ? r : pulled.route(host, urlPath);
+        return r != null ? r : pulled.route(host, urlPath, false);
     }
 
     @GuardedBy("lock")
@@ -406,7 +481,7 @@ final class PathRegistry {
 
     Description describe(Client c, String host, String urlPath) throws Refused {
         synchronized (lock) {
-            Resolved res = resolve(host, urlPath);
+            Resolved res = resolve(c, host, urlPath);
             if (res == null || res.rest() != null) {
                 throw new Refused(RtspStatus.NOT_FOUND, "no path " + urlPath);
             }
@@ -447,7 +522,7 @@ final class PathRegistry {
     SetUp setup(Client c, String uri, String sid, List<TransportSpec> offered) throws Refused {
         synchronized (lock) {
             String urlPath = RtspUrls.path(uri);
-            Resolved res = resolve(RtspUrls.host(uri), urlPath);
+            Resolved res = resolve(c, RtspUrls.host(uri), urlPath);
             if (res == null) {
                 throw new Refused(RtspStatus.NOT_FOUND, "no path " + urlPath);
             }

@@ -48,6 +48,11 @@ final class PulledPaths {
         this.routes = r;
     }
 
+    /** Tells the routes which paths are published here (relay trees). */
+    void published(Set<String> names) {
+        routes.get().published(names);
+    }
+
     RtspSettings settings() {
         return settings;
     }
@@ -89,7 +94,7 @@ final class PulledPaths {
      * viewers that come while its upstream session lives. Weights thus split upstream sessions (per
      * node), not viewers of one session. Null when no route matches.
      */
-    PathRegistry.Resolved route(String host, String urlPath) {
+    PathRegistry.Resolved route(String host, String urlPath, boolean fromPeer) {
         synchronized (registry.lock) {
             if (urlPath == null || urlPath.isEmpty()) {
                 return null;
@@ -101,7 +106,7 @@ final class PulledPaths {
                             ? new String[] {urlPath, urlPath.substring(0, slash)}
                             : new String[] {urlPath};
             for (String name : candidates) {
-                Optional<Backend> b = table.choose(host, "/" + name);
+                Optional<Backend> b = table.choose(host, "/" + name, fromPeer);
                 if (b.isPresent()) {
                     StreamPath p =
                             new StreamPath(

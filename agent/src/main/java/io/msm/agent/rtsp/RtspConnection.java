@@ -4,6 +4,7 @@ import io.msm.agent.Version;
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.identity.PathAccess;
 import io.msm.agent.limits.Refusals;
+import io.msm.agent.routing.Backend;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SdpException;
 import io.msm.agent.rtsp.sdp.SessionDescription;
@@ -231,6 +232,19 @@ final class RtspConnection extends SimpleChannelInboundHandler<RtspMessage> {
     /** A reply, or null when the request waits for the upstream and will be handled again. */
     private void handle(RtspRequest req) {
         RtspResponse r;
+        String hop = req.headers().getOrNull(Backend.Via.HEADER);
+        if (hop != null) {
+            int semi = hop.indexOf(';');
+            String host = (semi < 0 ? hop : hop.substring(0, semi)).trim();
+            String from = semi < 0 ? "" : hop.substring(semi + 1).trim();
+            client.fromPeer = true;
+            client.peerHost = host.isEmpty() || host.equals("-") ? null : host;
+            client.peerNode =
+                    from.startsWith("from=")
+                                    && from.substring(5).matches("[a-z0-9][-a-z0-9.]{0,62}")
+                            ? from.substring(5)
+                            : "unknown";
+        }
         if (req.cseq() == null) {
             r = error(RtspStatus.BAD_REQUEST, "no CSeq header");
         } else {

@@ -5,12 +5,17 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import io.netty.channel.Channel;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -91,6 +96,43 @@ final class RtspMetrics {
                 counter(
                         "msm.rtsp.interleaved.ignored",
                         "interleaved frames on no session's channel");
+    }
+
+    private volatile MultiGauge edges;
+
+    /**
+     * msm_rtsp_tree_edges{direction="takes"|"serves", peer}: the relay tree edges of this node, by
+     * the peer node's name. Bounded: one agent per node, so at most the cluster's node count of
+     * peers (names a peer claims beyond {@link PathRegistry#MAX_EDGE_PEERS} count as "other").
+     */
+    void treeEdges(List<PathRegistry.TreeEdge> all) {
+        MultiGauge g = edges;
+        if (g == null) {
+            g =
+                    MultiGauge.builder("msm.rtsp.tree.edges")
+                            .description(
+                                    "relay tree edges: paths this node takes from another node's agent, sessions it serves to them")
+                            .register(registry);
+            edges = g;
+        }
+        Map<List<String>, Integer> n = new TreeMap<>(Comparator.comparing(Object::toString));
+        Set<String> peers = new HashSet<>();
+        for (PathRegistry.TreeEdge e : all) {
+            String peer = e.peer();
+            if (!peers.contains(peer) && peers.size() >= PathRegistry.MAX_EDGE_PEERS) {
+                peer = "other";
+            }
+            peers.add(peer);
+            n.merge(List.of(e.direction(), peer), 1, Integer::sum);
+        }
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        for (Map.Entry<List<String>, Integer> e : n.entrySet()) {
+            rows.add(
+                    MultiGauge.Row.of(
+                            Tags.of("direction", e.getKey().get(0), "peer", e.getKey().get(1)),
+                            e.getValue()));
+        }
+        g.register(rows, true);
     }
 
     /** The gauges of the registry's sessions and of the server's open connections. */
@@ -218,6 +260,10 @@ final class RtspMetrics {
     }
 
     void close() {
+        MultiGauge g = edges;
+        if (g != null) {
+            g.register(List.of(), true);
+        }
         for (StreamPath p : List.copyOf(perPath.keySet())) {
             pathRemoved(p);
         }

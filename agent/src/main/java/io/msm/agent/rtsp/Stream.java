@@ -76,9 +76,20 @@ final class Stream {
         List<Track> t = new ArrayList<>();
         List<MediaDescription> media = sdp.media();
         for (int i = 0; i < media.size(); i++) {
-            t.add(new Track(path.name, i, media.get(i), feedback));
+            t.add(new Track(path.name, i, media.get(i), feedback, upstreamOf(path, origin)));
         }
         this.tracks = List.copyOf(t);
+    }
+
+    /** Where the stream comes from, as 'msm fanout' shows it on the tracks' groups. */
+    static String upstreamOf(StreamPath path, Origin origin) {
+        if (origin == Origin.PUBLISHER) {
+            return "publisher";
+        }
+        if (path.routed != null && path.routed.viaPeer()) {
+            return "node " + path.routed.via().node() + "'s agent";
+        }
+        return "upstream";
     }
 
     /**

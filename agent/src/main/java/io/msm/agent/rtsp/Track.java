@@ -63,11 +63,19 @@ final class Track {
     final AtomicLong tcpDrops = new AtomicLong();
     final AtomicLong tcpFrames = new AtomicLong();
 
+    /** where the stream comes from ('msm fanout' shows it on the groups), or null */
+    private final String upstream;
+
     Track(String path, int index, MediaDescription media, Feedback feedback) {
+        this(path, index, media, feedback, null);
+    }
+
+    Track(String path, int index, MediaDescription media, Feedback feedback, String upstream) {
         this.index = index;
         this.media = media;
         this.label = "rtsp/" + path + "/track" + index;
         this.feedback = feedback;
+        this.upstream = upstream;
     }
 
     /**
@@ -89,11 +97,13 @@ final class Track {
                         RelayOptions.of(label + "/rtp")
                                 .withExpectedSource(srcRtp)
                                 .withOthers(RelayOptions.Others.DELIVER_LOCAL)
-                                .withAllowedIdentities(identities),
+                                .withAllowedIdentities(identities)
+                                .withUpstream(upstream),
                         RelayOptions.of(label + "/rtcp")
                                 .withExpectedSource(srcRtcp)
                                 .withOthers(RelayOptions.Others.DELIVER_LOCAL)
-                                .withAllowedIdentities(identities));
+                                .withAllowedIdentities(identities)
+                                .withUpstream(upstream));
         source = srcRtp.getAddress();
         allowedIdentities = identities;
         return pair;

@@ -2,6 +2,7 @@ package io.msm.agent.rtsp;
 
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.media.RelayPair;
+import io.msm.agent.routing.Backend;
 import io.msm.agent.rtsp.client.RtspClient;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SdpException;
@@ -10,8 +11,10 @@ import io.msm.agent.rtsp.wire.RtspHeaders;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.msm.agent.rtsp.wire.TransportSpec;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledFuture;
@@ -117,10 +120,14 @@ final class Upstream {
                             }
                             c.closeFuture()
                                     .thenRun(() -> lost("connection closed by the upstream"));
-                            return c.request(
-                                    "DESCRIBE",
-                                    url,
-                                    new RtspHeaders().add("Accept", "application/sdp"));
+                            RtspHeaders h = new RtspHeaders().add("Accept", "application/sdp");
+                            Backend b = path.routed;
+                            if (b != null && b.viaPeer()) {
+                                // a relay tree edge: the peer serves this only from its own
+                                // sources
+                                h.add(Backend.Via.HEADER, b.via().header());
+                            }
+                            return c.request("DESCRIBE", url, h);
                         })
                 .thenCompose(this::onDescribe)
                 .thenCompose(this::play)
@@ -187,6 +194,26 @@ final class Upstream {
     }
 
     private volatile String aggregateUrl;
+
+    /**
+     * Where a peer agent's media comes from (a relay tree edge, inside the cluster): its
+     * Transport's {@code source=} when that is an IP address literal — an msm agent sends from the
+     * relay its publisher reached, which may be another of its addresses than the one our RTSP
+     * connection reached — else the address our connection reached. Other upstreams keep the
+     * connection's address (a {@code source=} behind NAT would name an address their packets do not
+     * come from).
+     */
+    static InetSocketAddress sourceOf(TransportSpec got, InetSocketAddress connected) {
+        String src = got.source();
+        if (src != null && (src.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || src.contains(":"))) {
+            try {
+                return new InetSocketAddress(InetAddress.getByName(src), connected.getPort());
+            } catch (UnknownHostException ignored) {
+                // not a literal after all: the connection's address
+            }
+        }
+        return connected;
+    }
 
     private static String resolve(String base, String control) {
         if (control == null || control.isEmpty() || control.equals("*")) {
@@ -273,7 +300,10 @@ final class Upstream {
                                 TransportSpec got =
                                         TransportSpec.parse(
                                                 r.headers().get("Transport").orElse("RTP/AVP"));
-                                InetSocketAddress from = c.remoteAddress();
+                                InetSocketAddress from =
+                                        path.routed != null && path.routed.viaPeer()
+                                                ? sourceOf(got, c.remoteAddress())
+                                                : c.remoteAddress();
                                 if (got.serverPort() != null) {
                                     // only the upstream's own ports are upstream: anything else is
                                     // viewer feedback

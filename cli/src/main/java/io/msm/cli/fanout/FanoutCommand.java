@@ -167,6 +167,15 @@ public final class FanoutCommand implements Callable<Integer> {
                 : Addr.hostPort(g.srcAddr(), g.srcPort());
     }
 
+    /**
+     * Where an RTSP group's stream comes from, as the agent writes it after " <- " in the label:
+     * "publisher", "node X's agent" (a relay tree edge), "upstream"; null when not said.
+     */
+    static String fedBy(String label) {
+        int i = label == null ? -1 : label.indexOf(" <- ");
+        return i < 0 ? null : label.substring(i + 4);
+    }
+
     static void table(PrintWriter out, List<GroupView> groups) {
         if (groups.isEmpty()) {
             out.println("no fan-out groups");
@@ -317,7 +326,16 @@ public final class FanoutCommand implements Callable<Integer> {
                 g.writeStringField("upstream", gv.key().toString());
                 g.writeStringField("proto", "udp");
                 g.writeNumberField("group_id", grp.groupId());
-                g.writeStringField("label", gv.label());
+                // the label as metrics name the stream; what feeds it is a field of its own
+                String fedBy = fedBy(gv.label());
+                g.writeStringField(
+                        "label",
+                        fedBy == null
+                                ? gv.label()
+                                : gv.label().substring(0, gv.label().indexOf(" <- ")));
+                if (fedBy != null) {
+                    g.writeStringField("fed_by", fedBy);
+                }
                 g.writeArrayFieldStart("flags");
                 for (String f : flags(grp)) {
                     g.writeString(f);

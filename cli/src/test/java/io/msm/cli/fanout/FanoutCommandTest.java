@@ -109,6 +109,19 @@ class FanoutCommandTest {
     }
 
     @Test
+    void aRelayTreeGroupSaysWhatFeedsIt() throws Exception {
+        dp.labels.put(3, "rtsp/cam/track0/rtp <- node node-a's agent");
+        dp.labels.put(4, "rtsp/door/track0/rtp");
+        JsonNode all = new ObjectMapper().readTree(Run.of(dp, host, "fanout", "--json").out());
+        assertEquals("rtsp/cam/track0/rtp", all.get(0).get("label").asText(), "as metrics name it");
+        assertEquals("node node-a's agent", all.get(0).get("fed_by").asText());
+        assertEquals("rtsp/door/track0/rtp", all.get(1).get("label").asText());
+        assertTrue(all.get(1).get("fed_by") == null, "not said: no field");
+        Run t = Run.of(dp, host, "fanout");
+        assertTrue(t.out().contains("rtsp/cam/track0/rtp <- node node-a's agent"), t.out());
+    }
+
+    @Test
     void tableShowsEachGroupThenItsSubscribers() {
         Run r = Run.of(dp, host, "fanout");
         assertEquals(0, r.exit(), r.toString());

@@ -11,6 +11,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A Kubernetes API for an agent running as a process in a test namespace: fabric8's CRUD mock on
@@ -18,16 +20,16 @@ import java.net.Socket;
  * pods with it; the mock indexes only metadata), and a relay listening on 127.0.0.1:PORT inside the
  * namespace that forwards each connection to the mock.
  */
-final class ApiServer implements AutoCloseable {
+public final class ApiServer implements AutoCloseable {
     private final NodeAwareMock mock;
     final KubernetesMockServer server;
-    final KubernetesClient client;
-    private ServerSocket relay;
+    public final KubernetesClient client;
+    private final List<ServerSocket> relays = new CopyOnWriteArrayList<>();
 
     /**
      * The agent module's node-aware CRUD mock (spec.nodeName field selector on pods), on loopback.
      */
-    ApiServer() {
+    public ApiServer() {
         mock = new NodeAwareMock(InetAddress.getLoopbackAddress());
         server = mock.server;
         client = mock.client;
@@ -37,8 +39,8 @@ final class ApiServer implements AutoCloseable {
      * Listen on 127.0.0.1:port inside ns and forward to the mock; returns the kubeconfig text for
      * it.
      */
-    String relayFrom(Netns ns, int port) {
-        relay =
+    public String relayFrom(Netns ns, int port) {
+        ServerSocket relay =
                 ns.call(
                         () -> {
                             ServerSocket s = new ServerSocket();
@@ -46,7 +48,8 @@ final class ApiServer implements AutoCloseable {
                             s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
                             return s;
                         });
-        Thread t = new Thread(this::relay, "api-relay");
+        relays.add(relay);
+        Thread t = new Thread(() -> relay(relay), "api-relay");
         t.setDaemon(true);
         t.start();
         return "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: http://127.0.0.1:"
@@ -55,7 +58,7 @@ final class ApiServer implements AutoCloseable {
                 + "current-context: test\nusers:\n- name: test\n  user:\n    token: test\n";
     }
 
-    private void relay() {
+    private void relay(ServerSocket relay) {
         while (!relay.isClosed()) {
             try {
                 Socket in = relay.accept();
@@ -99,7 +102,7 @@ final class ApiServer implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        if (relay != null) {
+        for (ServerSocket relay : relays) {
             relay.close();
         }
         mock.close();
