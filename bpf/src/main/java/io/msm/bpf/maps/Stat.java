@@ -29,7 +29,9 @@ public enum Stat {
     IDENT_DENIED(18, "fan-out packets refused: the sender's workload identity is not admitted"),
     IDENT_LOCAL(
             19,
-            "of the packets refused by identity, those handed to the local stack (not dropped)");
+            "of the packets refused by identity, those handed to the local stack (not dropped)"),
+    GAME_PACKETS(20, "packets NATed for a game service (both ways)"),
+    GAME_DROPS(21, "game service packets dropped (no backend, unknown token, rewrite error)");
 
     /** MSM_STAT_MAX: slots in msm_counters.stat (some spare). */
     public static final int SLOTS = 24;
