@@ -12,8 +12,8 @@
  *   backend -> first client addr:port   (msm_game_rev hit)
  *     rewrite: src = service addr:port, dst = client's current addr:port
  *
- * The rewritten packet goes back to the stack (TC_ACT_OK), which routes it by
- * its new destination (the node forwards). Why TC and not XDP: the rewrite
+ * The rewritten packet leaves by the interface the FIB gives for its new
+ * destination (msm_game_out), without the stack's input path. Why TC and not XDP: the rewrite
  * needs the skb checksum helpers (CHECKSUM_PARTIAL from veths and local
  * senders; XDP sees no checksum state) and bpf_skb_change_tail for token
  * stripping; XDP stays the protection layer in front (deny-list, new-flow
@@ -160,6 +160,42 @@ static __always_inline int msm_game_strip(struct __sk_buff *skb, __u32 l3_off, _
 	return bpf_skb_change_tail(skb, l4_off + udp_len - n, 0);
 }
 
+/* After the rewrite: route by the new destination and send it out of the
+ * interface the FIB picks (TTL decremented; MACs from the neighbour table).
+ * Not through the stack's input path: a reply's new source is the node's own
+ * (service) address, which the stack would reject as martian. No route or
+ * TTL expiring: the stack decides (TC_ACT_OK). */
+static __always_inline int msm_game_out(struct __sk_buff *skb, __u32 l3_off, __u32 saddr,
+					__u32 daddr)
+{
+	struct bpf_fib_lookup fl = {};
+	fl.family = 2; /* AF_INET */
+	fl.ipv4_src = saddr;
+	fl.ipv4_dst = daddr;
+	fl.ifindex = skb->ingress_ifindex;
+	__u8 ttl = 0;
+	if (bpf_skb_load_bytes(skb, l3_off + offsetof(struct iphdr, ttl), &ttl, 1) || ttl <= 1)
+		return TC_ACT_OK;
+	long rc = bpf_fib_lookup(skb, &fl, sizeof(fl), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return TC_ACT_OK;
+	/* TTL and protocol share a 16-bit word of the checksum */
+	__u16 old = 0;
+	if (bpf_skb_load_bytes(skb, l3_off + offsetof(struct iphdr, ttl), &old, 2))
+		return TC_ACT_OK;
+	__u16 nw = old;
+	((__u8 *)&nw)[0] = ttl - 1;
+	if (bpf_l3_csum_replace(skb, l3_off + offsetof(struct iphdr, check), old, nw, 2) ||
+	    bpf_skb_store_bytes(skb, l3_off + offsetof(struct iphdr, ttl), &nw, 2, 0))
+		return TC_ACT_SHOT;
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return bpf_redirect_neigh(fl.ifindex, NULL, 0, 0);
+	if (bpf_skb_store_bytes(skb, 0, fl.dmac, 6, 0) ||
+	    bpf_skb_store_bytes(skb, 6, fl.smac, 6, 0))
+		return TC_ACT_SHOT;
+	return bpf_redirect(fl.ifindex, 0);
+}
+
 static __always_inline struct msm_game_svc_stats *msm_game_svc_stats_of(__u32 svc_id)
 {
 	return bpf_map_lookup_elem(&msm_game_svc_stats, &svc_id);
@@ -200,7 +236,7 @@ __noinline int msm_game_reply(struct __sk_buff *skb, struct msm_pkt *p, struct m
 		bs->from_bytes += skb->len;
 	}
 	ctr->stat[MSM_STAT_GAME_PACKETS]++;
-	return TC_ACT_OK;
+	return msm_game_out(skb, p->l3_off, svc_addr, s->cur_addr);
 }
 
 /* client -> service */
@@ -361,7 +397,7 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 		bs->to_bytes += skb->len;
 	}
 	ctr->stat[MSM_STAT_GAME_PACKETS]++;
-	return TC_ACT_OK;
+	return msm_game_out(skb, l3_off, oaddr, baddr);
 }
 
 /* TC's entry: MSM_GAME_NOT_MINE, or the packet's verdict */
