@@ -256,7 +256,7 @@ class GameNamespaceTest {
         try (DatagramSocket c = client(32000)) {
             first = ask(c, seg);
         }
-        assertNotNull(first, diag());
+        assertNotNull(first, GameNamespaceTest::diag);
         for (int port = 32001; port < 32010; port++) {
             try (DatagramSocket c = client(port)) {
                 Reply r = ask(c, seg);
