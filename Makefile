@@ -42,8 +42,9 @@ DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-p
               gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp vlc-bin vlc-plugin-base
 # Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy; Kamailio (its
 # rtpengine module is in the kamailio package) drives msm over rtpengine's NG protocol, and
-# rtpengine-utils brings rtpengine's own NG client (rtpengine-ng-client).
-DEPS_PEERS := sip-tester kamailio rtpengine-utils
+# rtpengine-utils brings rtpengine's own NG client (rtpengine-ng-client). kcptun: real KCP
+# client and server for the game-service tests (KcptunRebindTest).
+DEPS_PEERS := sip-tester kamailio rtpengine-utils kcptun
 # The image (make image, make image-test): podman builds and runs it (runc: see
 # image/podman.sh), mmdebstrap makes its Debian base from this machine's apt sources;
 # jq reads the rendered chart in the smoke test, sipp/ffmpeg (DEPS_PEERS, DEPS_MEDIA)

@@ -28,6 +28,11 @@ struct msm_btf_enums {
 	enum msm_map_defaults map_defaults;
 	enum msm_identities identities;
 	enum msm_marks marks;
+	enum msm_game_limits game_limits;
+	enum msm_game_svc_flags game_svc_flags;
+	enum msm_game_be_flags game_be_flags;
+	enum msm_game_key_kind game_key_kind;
+	enum msm_game_map_defaults game_map_defaults;
 };
 struct msm_btf_enums msm_btf_enums SEC(".msm.btf") = {
 	.identity = MSM_LAYOUT_VERSION,

@@ -23,6 +23,7 @@
 #include "msm_classify.h"
 #include "msm_rtp.h"
 #include "msm_fanout.h"
+#include "msm_game.h"
 
 /* enough linear bytes for Ethernet + 2 VLAN tags + IPv4 with options + UDP
  * + the longest payload signature we read (RakNet: 33 bytes) */
@@ -148,5 +149,10 @@ int msm_tc_ingress(struct __sk_buff *skb)
 
 	if (grp)
 		return msm_fanout_packet(skb, grp, &p, ctr);
+	if (cfg->flags & MSM_CFG_F_GAME) {
+		int g = msm_game_packet(skb, &p, ctr);
+		if (g != MSM_GAME_NOT_MINE)
+			return g;
+	}
 	return TC_ACT_OK;
 }

@@ -161,4 +161,67 @@ MSM_MAP struct {
 	__type(value, struct msm_attachment);
 } msm_attachments SEC(".maps");
 
+/* ---- game services (msm_game.h) ---- */
+/* service address:port -> service */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MSM_DEFAULT_GAME_SERVICES);
+	__type(key, struct msm_game_svc_key);
+	__type(value, struct msm_game_svc);
+} msm_game_services SEC(".maps");
+
+/* svc_id * MSM_GAME_MAGLEV_SIZE + slot -> backend id (built by the agent) */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MSM_GAME_MAX_SERVICES *MSM_GAME_MAGLEV_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+} msm_game_maglev SEC(".maps");
+
+/* backend id -> backend */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MSM_GAME_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct msm_game_backend);
+} msm_game_backends SEC(".maps");
+
+/* client session -> its backend (pinned until idle or the backend goes) */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MSM_DEFAULT_GAME_SESSIONS);
+	__type(key, struct msm_game_session_key);
+	__type(value, struct msm_game_session);
+} msm_game_sessions SEC(".maps");
+
+/* replies: (backend, first client address) -> session */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MSM_DEFAULT_GAME_SESSIONS);
+	__type(key, struct msm_game_rev_key);
+	__type(value, struct msm_game_rev);
+} msm_game_rev SEC(".maps");
+
+/* {service, routing token} -> backend id */
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MSM_DEFAULT_GAME_TOKENS);
+	__type(key, struct msm_game_token_key);
+	__type(value, __u32);
+} msm_game_tokens SEC(".maps");
+
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MSM_GAME_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct msm_game_be_stats);
+} msm_game_be_stats SEC(".maps");
+
+MSM_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MSM_GAME_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct msm_game_svc_stats);
+} msm_game_svc_stats SEC(".maps");
+
 #endif /* MSM_MAPS_H */

@@ -27,7 +27,7 @@
  * meaning changes. The agent refuses to adopt pinned maps whose
  * msm_meta.layout_version differs. */
 enum msm_identity {
-	MSM_LAYOUT_VERSION = 5,
+	MSM_LAYOUT_VERSION = 6,
 	MSM_META_MAGIC = 0x314d534d, /* "MSM1" little endian */
 };
 
@@ -65,6 +65,8 @@ enum msm_stat {
 	MSM_STAT_IDENT_UNKNOWN = 17, /* fan-out refused: sender has no identity (not allowed) */
 	MSM_STAT_IDENT_DENIED = 18,  /* fan-out refused: sender's identity not allowed */
 	MSM_STAT_IDENT_LOCAL = 19,   /* of those refused, handed to the local stack */
+	MSM_STAT_GAME_PACKETS = 20,  /* packets NATed for a game service (both ways) */
+	MSM_STAT_GAME_DROPS = 21,    /* game packets dropped (no backend, unknown token, ...) */
 	MSM_STAT_REWRITE_DROP =
 		23,	   /* MSM_GROUP_F_REWRITE: SRs of a non-current source, standby packets */
 	MSM_STAT_MAX = 24, /* array size */
@@ -150,6 +152,7 @@ enum msm_cfg_flags {
 	MSM_CFG_F_FLOWS = 1,  /* keep per-flow state (off: counters only) */
 	MSM_CFG_F_FANOUT = 2, /* fan-out groups active */
 	MSM_CFG_F_RAKNET = 4, /* classify RakNet offline messages as game */
+	MSM_CFG_F_GAME = 8,   /* game services (msm_game_*) active */
 };
 
 struct msm_config {
@@ -423,6 +426,127 @@ enum msm_map_defaults {
 	MSM_DEFAULT_IDENTITIES = 16384,
 	MSM_DEFAULT_IDENTITY_NAMES = 4096,
 	MSM_DEFAULT_GROUP_ALLOW = 16384,
+};
+
+/* ---- game services (msm_game.h) ------------------------------------------
+ * A UDP service address:port (a Gateway listener) -> backends chosen per
+ * client session by a Maglev table the agent builds (weights as repeated
+ * slots); the session is pinned in msm_game_sessions and NATed both ways:
+ * client -> service becomes (session's first client address) -> backend,
+ * backend -> that address becomes service -> the client's current address.
+ * The backend thus always sees one peer per session, also when the client's
+ * NAT changes its port (KCP sessions keyed by conversation id). IPv4 only. */
+enum msm_game_limits {
+	MSM_GAME_MAGLEV_SIZE = 16381, /* prime; slots per service, >= 100 x backends */
+	MSM_GAME_MAX_SERVICES = 64,   /* rows of msm_game_maglev, service ids */
+	MSM_GAME_MAX_BACKENDS = 4096, /* backend ids */
+	MSM_GAME_TOKEN_MAX = 16,      /* longest routing token, bytes */
+	MSM_GAME_NO_BACKEND = 0xffffffff,
+};
+
+enum msm_game_svc_flags {
+	MSM_GAME_F_KCP = 1,   /* session key: KCP conversation id at key_off (LE u32) */
+	MSM_GAME_F_TOKEN = 2, /* token routing: the last token_len bytes name the backend */
+};
+
+enum msm_game_be_flags {
+	MSM_GAME_BE_F_LIVE = 1,	    /* takes new sessions */
+	MSM_GAME_BE_F_DRAINING = 2, /* removed/silent: keeps its sessions, takes no new */
+};
+
+enum msm_game_key_kind {
+	MSM_GAME_KEY_ADDR = 1,	/* id[0] client address, id[1] client port */
+	MSM_GAME_KEY_KCP = 2,	/* id[0] conversation id */
+	MSM_GAME_KEY_TOKEN = 3, /* id[0] backend, id[1] client address, id[2] port */
+};
+
+struct msm_game_svc_key {
+	__u32 addr; /* network order */
+	__u16 port; /* host order */
+	__u8 proto; /* IPPROTO_UDP */
+	__u8 pad;
+};
+
+struct msm_game_svc {
+	__u32 svc_id;	/* row of msm_game_maglev, index of msm_game_svc_stats */
+	__u32 flags;	/* MSM_GAME_F_* */
+	__u16 key_off;	/* MSM_GAME_F_KCP: offset of the conversation id in the payload */
+	__u8 token_len; /* MSM_GAME_F_TOKEN: 1..MSM_GAME_TOKEN_MAX */
+	__u8 pad;
+	__u32 pad2;
+	__u64 idle_ns; /* a session idle this long picks its backend again */
+};
+
+struct msm_game_backend {
+	__u32 addr; /* network order */
+	__u16 port; /* host order */
+	__u16 pad;
+	__u32 flags; /* MSM_GAME_BE_F_* */
+	__u32 svc_id;
+};
+
+struct msm_game_session_key {
+	__u32 svc_id;
+	__u32 kind; /* MSM_GAME_KEY_* */
+	__u32 id[4];
+};
+
+struct msm_game_session {
+	__u32 backend;	 /* backend id */
+	__u32 orig_addr; /* first client address: what the backend sees, network order */
+	__u32 cur_addr;	 /* current client address: where replies go */
+	__u16 orig_port; /* host order */
+	__u16 cur_port;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u64 packets_in;  /* client -> backend */
+	__u64 packets_out; /* backend -> client */
+	__u32 rebinds;	   /* times the client's address:port changed */
+	__u32 pad;
+};
+
+/* replies: (backend, the session's first client address) -> session */
+struct msm_game_rev_key {
+	__u32 backend_addr;
+	__u32 client_addr;
+	__u16 backend_port;
+	__u16 client_port;
+};
+
+struct msm_game_rev {
+	struct msm_game_session_key session;
+	__u32 svc_addr; /* network order */
+	__u16 svc_port; /* host order */
+	__u16 pad;
+};
+
+struct msm_game_token_key {
+	__u32 svc_id;
+	__u8 token[MSM_GAME_TOKEN_MAX]; /* zero padded */
+};
+
+struct msm_game_be_stats {
+	__u64 to_packets; /* client -> backend */
+	__u64 to_bytes;
+	__u64 from_packets; /* backend -> client */
+	__u64 from_bytes;
+	__u64 sessions; /* sessions that chose this backend */
+};
+
+struct msm_game_svc_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 sessions;
+	__u64 rebinds;
+	__u64 no_backend;    /* dropped: the Maglev slot had no live backend */
+	__u64 token_unknown; /* dropped: no known token at the end of the packet */
+	__u64 errors;	     /* dropped: rewrite failed */
+};
+
+enum msm_game_map_defaults {
+	MSM_DEFAULT_GAME_SERVICES = 256,
+	MSM_DEFAULT_GAME_SESSIONS = 65536,
+	MSM_DEFAULT_GAME_TOKENS = 16384,
 };
 
 #endif /* MSM_SHARED_H */

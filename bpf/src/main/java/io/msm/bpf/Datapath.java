@@ -13,6 +13,14 @@ import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GameBackend;
+import io.msm.bpf.maps.GameBackendStats;
+import io.msm.bpf.maps.GameService;
+import io.msm.bpf.maps.GameServiceKey;
+import io.msm.bpf.maps.GameServiceStats;
+import io.msm.bpf.maps.GameSession;
+import io.msm.bpf.maps.GameSessionKey;
+import io.msm.bpf.maps.GameTokenKey;
 import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.IdentityKey;
@@ -70,6 +78,14 @@ public final class Datapath implements AutoCloseable {
     public static final String MAP_IDENTITIES = "msm_identities";
     public static final String MAP_IDENTITY_NAMES = "msm_identity_names";
     public static final String MAP_GROUP_ALLOW = "msm_group_allow";
+    public static final String MAP_GAME_SERVICES = "msm_game_services";
+    public static final String MAP_GAME_MAGLEV = "msm_game_maglev";
+    public static final String MAP_GAME_BACKENDS = "msm_game_backends";
+    public static final String MAP_GAME_SESSIONS = "msm_game_sessions";
+    public static final String MAP_GAME_REV = "msm_game_rev";
+    public static final String MAP_GAME_TOKENS = "msm_game_tokens";
+    public static final String MAP_GAME_BE_STATS = "msm_game_be_stats";
+    public static final String MAP_GAME_SVC_STATS = "msm_game_svc_stats";
 
     /** Maps pinned (the scratch map is per-packet working memory, not state). */
     public static final List<String> PINNED_MAPS =
@@ -89,7 +105,15 @@ public final class Datapath implements AutoCloseable {
                     MAP_ATTACHMENTS,
                     MAP_IDENTITIES,
                     MAP_IDENTITY_NAMES,
-                    MAP_GROUP_ALLOW);
+                    MAP_GROUP_ALLOW,
+                    MAP_GAME_SERVICES,
+                    MAP_GAME_MAGLEV,
+                    MAP_GAME_BACKENDS,
+                    MAP_GAME_SESSIONS,
+                    MAP_GAME_REV,
+                    MAP_GAME_TOKENS,
+                    MAP_GAME_BE_STATS,
+                    MAP_GAME_SVC_STATS);
 
     public static final List<String> PROGRAMS = List.of(PROG_TC, PROG_XDP);
 
@@ -399,6 +423,36 @@ public final class Datapath implements AutoCloseable {
     /** {group, identity} entries: who may feed groups with FanoutGroup.F_IDENTITY (value 1). */
     public BpfMap<AllowKey, Integer> groupAllow() {
         return view(MAP_GROUP_ALLOW, AllowKey.CODEC, Codec.U32);
+    }
+
+    /** Game service address:port to service (msm_game.h). */
+    public BpfMap<GameServiceKey, GameService> gameServices() {
+        return view(MAP_GAME_SERVICES, GameServiceKey.CODEC, GameService.CODEC);
+    }
+
+    /** svcId * GameService.MAGLEV_SIZE + slot to backend id. */
+    public BpfMap<Integer, Integer> gameMaglev() {
+        return view(MAP_GAME_MAGLEV, Codec.U32, Codec.U32);
+    }
+
+    public BpfMap<Integer, GameBackend> gameBackends() {
+        return view(MAP_GAME_BACKENDS, Codec.U32, GameBackend.CODEC);
+    }
+
+    public BpfMap<GameSessionKey, GameSession> gameSessions() {
+        return view(MAP_GAME_SESSIONS, GameSessionKey.CODEC, GameSession.CODEC);
+    }
+
+    public BpfMap<GameTokenKey, Integer> gameTokens() {
+        return view(MAP_GAME_TOKENS, GameTokenKey.CODEC, Codec.U32);
+    }
+
+    public BpfMap<Integer, GameBackendStats> gameBackendStats() {
+        return view(MAP_GAME_BE_STATS, Codec.U32, GameBackendStats.CODEC);
+    }
+
+    public BpfMap<Integer, GameServiceStats> gameServiceStats() {
+        return view(MAP_GAME_SVC_STATS, Codec.U32, GameServiceStats.CODEC);
     }
 
     /** Write the classifier config and the port table in one go. */

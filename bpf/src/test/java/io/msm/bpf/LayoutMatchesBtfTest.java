@@ -13,6 +13,14 @@ import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GameBackend;
+import io.msm.bpf.maps.GameBackendStats;
+import io.msm.bpf.maps.GameService;
+import io.msm.bpf.maps.GameServiceKey;
+import io.msm.bpf.maps.GameServiceStats;
+import io.msm.bpf.maps.GameSession;
+import io.msm.bpf.maps.GameSessionKey;
+import io.msm.bpf.maps.GameTokenKey;
 import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.IdentityKey;
@@ -81,7 +89,15 @@ class LayoutMatchesBtfTest {
                 IdentityKey.LAYOUT,
                 SourceIdentity.LAYOUT,
                 IdentityName.LAYOUT,
-                AllowKey.LAYOUT);
+                AllowKey.LAYOUT,
+                GameServiceKey.LAYOUT,
+                GameService.LAYOUT,
+                GameBackend.LAYOUT,
+                GameSessionKey.LAYOUT,
+                GameSession.LAYOUT,
+                GameTokenKey.LAYOUT,
+                GameBackendStats.LAYOUT,
+                GameServiceStats.LAYOUT);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -165,7 +181,50 @@ class LayoutMatchesBtfTest {
                                 "msm_map_defaults",
                                 "MSM_DEFAULT_IDENTITY_NAMES",
                                 d.identityNames()),
-                        new Shared("msm_map_defaults", "MSM_DEFAULT_GROUP_ALLOW", d.groupAllow()));
+                        new Shared("msm_map_defaults", "MSM_DEFAULT_GROUP_ALLOW", d.groupAllow()),
+                        new Shared("msm_cfg_flags", "MSM_CFG_F_GAME", DatapathConfig.F_GAME),
+                        new Shared(
+                                "msm_game_limits", "MSM_GAME_MAGLEV_SIZE", GameService.MAGLEV_SIZE),
+                        new Shared(
+                                "msm_game_limits",
+                                "MSM_GAME_MAX_SERVICES",
+                                GameService.MAX_SERVICES),
+                        new Shared(
+                                "msm_game_limits",
+                                "MSM_GAME_MAX_BACKENDS",
+                                GameService.MAX_BACKENDS),
+                        new Shared("msm_game_limits", "MSM_GAME_TOKEN_MAX", GameService.TOKEN_MAX),
+                        new Shared(
+                                "msm_game_limits",
+                                "MSM_GAME_NO_BACKEND",
+                                GameService.NO_BACKEND & 0xffffffffL),
+                        new Shared("msm_game_svc_flags", "MSM_GAME_F_KCP", GameService.F_KCP),
+                        new Shared("msm_game_svc_flags", "MSM_GAME_F_TOKEN", GameService.F_TOKEN),
+                        new Shared("msm_game_be_flags", "MSM_GAME_BE_F_LIVE", GameBackend.F_LIVE),
+                        new Shared(
+                                "msm_game_be_flags",
+                                "MSM_GAME_BE_F_DRAINING",
+                                GameBackend.F_DRAINING),
+                        new Shared(
+                                "msm_game_key_kind", "MSM_GAME_KEY_ADDR", GameSessionKey.KIND_ADDR),
+                        new Shared(
+                                "msm_game_key_kind", "MSM_GAME_KEY_KCP", GameSessionKey.KIND_KCP),
+                        new Shared(
+                                "msm_game_key_kind",
+                                "MSM_GAME_KEY_TOKEN",
+                                GameSessionKey.KIND_TOKEN),
+                        new Shared(
+                                "msm_game_map_defaults",
+                                "MSM_DEFAULT_GAME_SERVICES",
+                                GameService.DEFAULT_SERVICES),
+                        new Shared(
+                                "msm_game_map_defaults",
+                                "MSM_DEFAULT_GAME_SESSIONS",
+                                GameService.DEFAULT_SESSIONS),
+                        new Shared(
+                                "msm_game_map_defaults",
+                                "MSM_DEFAULT_GAME_TOKENS",
+                                GameService.DEFAULT_TOKENS));
         // the Java enums name the C enumerators: TrafficClass.RTP is MSM_CLASS_RTP, Stat.XDP_DENY
         // MSM_STAT_XDP_DENY
         Stream<Shared> classes =

@@ -3,6 +3,7 @@ package io.msm.cli;
 import io.msm.cli.calls.CallsCommand;
 import io.msm.cli.fanout.FanoutCommand;
 import io.msm.cli.flows.FlowsCommand;
+import io.msm.cli.games.GamesCommand;
 import io.msm.cli.source.DatapathView;
 import io.msm.cli.source.Sources;
 import io.msm.cli.status.StatusCommand;
@@ -27,6 +28,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
             FlowsCommand.class,
             FanoutCommand.class,
+            GamesCommand.class,
             CallsCommand.class,
             StatusCommand.class,
             VersionCommand.class,

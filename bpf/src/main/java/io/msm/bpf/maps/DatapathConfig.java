@@ -11,6 +11,10 @@ public record DatapathConfig(int flags, int newflowRate, int newflowBurst, int[]
     public static final int F_FLOWS = 1;
     public static final int F_FANOUT = 2;
     public static final int F_RAKNET = 4;
+
+    /** MSM_CFG_F_GAME: game services (msm_game_*) active. */
+    public static final int F_GAME = 8;
+
     public static final int NUM_PT = 128;
 
     public static final StructLayout LAYOUT =

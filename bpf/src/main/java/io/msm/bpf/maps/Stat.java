@@ -30,6 +30,8 @@ public enum Stat {
     IDENT_LOCAL(
             19,
             "of the packets refused by identity, those handed to the local stack (not dropped)"),
+    GAME_PACKETS(20, "packets NATed for a game service (both ways)"),
+    GAME_DROPS(21, "game service packets dropped (no backend, unknown token, rewrite error)"),
     REWRITE_DROP(
             23,
             "rewriting groups' packets dropped: sender reports of a non-current source, standby"

@@ -6,6 +6,8 @@ import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GameSession;
+import io.msm.bpf.maps.GameSessionKey;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.RewriteState;
@@ -76,6 +78,15 @@ public interface DatapathView extends AutoCloseable {
 
     /** Fill levels of the maps that can run full. */
     List<MapFill> fills();
+
+    /** A game session (msm_game.h) with its service and backend resolved. */
+    record GameSessionView(
+            String service, GameSessionKey key, GameSession session, String backend) {}
+
+    /** msm_game_sessions, each with its service addr:port and backend addr:port. */
+    default List<GameSessionView> gameSessions() {
+        return List.of();
+    }
 
     @Override
     void close();

@@ -15,6 +15,7 @@ import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GameBackend;
 import io.msm.bpf.maps.GroupInfo;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.IdentityKey;
@@ -162,6 +163,30 @@ public final class PinnedDatapath implements DatapathView {
         if (!mismatches.isEmpty()) {
             throw Failures.layoutSizes(dir, mismatches, meta.map(Meta::layoutVersion).orElse(null));
         }
+    }
+
+    @Override
+    public List<GameSessionView> gameSessions() {
+        Map<Integer, String> services = new HashMap<>();
+        try (var svcs = dp.gameServices()) {
+            svcs.forEach((k, v) -> services.put(v.svcId(), k.toString()));
+        }
+        List<GameSessionView> out = new ArrayList<>();
+        try (var backends = dp.gameBackends();
+                var sessions = dp.gameSessions()) {
+            sessions.forEach(
+                    (k, v) ->
+                            out.add(
+                                    new GameSessionView(
+                                            services.getOrDefault(
+                                                    k.svcId(), "service " + k.svcId()),
+                                            k,
+                                            v,
+                                            backends.lookup(v.backend())
+                                                    .map(GameBackend::toString)
+                                                    .orElse("backend " + v.backend()))));
+        }
+        return out;
     }
 
     @Override

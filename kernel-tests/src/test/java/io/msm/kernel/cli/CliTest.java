@@ -26,6 +26,11 @@ import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GameBackend;
+import io.msm.bpf.maps.GameService;
+import io.msm.bpf.maps.GameServiceKey;
+import io.msm.bpf.maps.GameSession;
+import io.msm.bpf.maps.GameSessionKey;
 import io.msm.bpf.maps.GroupStats;
 import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.PortTable;
@@ -296,6 +301,40 @@ class CliTest {
         assertTrue(rtp.endsWith(" 3"), "fan-out count: " + rtp);
         assertTrue(r.out().contains("[2001:db8::1]:5004"), r.out());
         assertEquals("4 flows, by packets", lines[lines.length - 1]);
+    }
+
+    @Test
+    void gamesShowsASessionWithItsServiceAndBackend() throws Exception {
+        Inet4Address c = (Inet4Address) Packets.addr("198.51.100.7");
+        dp.gameServices()
+                .update(
+                        new GameServiceKey((Inet4Address) Packets.addr("192.0.2.10"), 7777),
+                        new GameService(5, GameService.F_KCP, 0, 0, 0));
+        dp.gameBackends()
+                .update(
+                        9,
+                        new GameBackend(
+                                (Inet4Address) Packets.addr("10.1.0.2"),
+                                7000,
+                                GameBackend.F_LIVE,
+                                5));
+        GameSessionKey k = new GameSessionKey(5, GameSessionKey.KIND_KCP, 0x1234abcd, 0, 0, 0);
+        dp.gameSessions().update(k, new GameSession(9, c, 41000, c, 42000, 1, 2, 10, 9, 1));
+        try {
+            Run r = msmAt(dir, "games");
+            assertEquals(0, r.exit(), r.toString());
+            for (String cell :
+                    new String[] {
+                        "192.0.2.10:7777",
+                        "kcp conv 1234abcd",
+                        "198.51.100.7:42000 (first 198.51.100.7:41000)",
+                        "10.1.0.2:7000"
+                    }) {
+                assertTrue(r.out().contains(cell), "'" + cell + "' in " + r.out());
+            }
+        } finally {
+            dp.gameSessions().delete(k);
+        }
     }
 
     @Test
