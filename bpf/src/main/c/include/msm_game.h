@@ -269,8 +269,14 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 	if (svc->flags & MSM_GAME_F_TOKEN) {
 		struct msm_game_token_key tk = {};
 		tk.svc_id = svc_id;
+		/* n is 1..16 after the first test; 6.1's verifier loses the lower bound,
+		 * so the length is rebuilt as ((n - 1) & 15) + 1, hidden from clang
+		 * (which would fold it back to n) */
+		__u32 len = n - 1;
+		asm volatile("" : "+r"(len));
+		len = (len & (MSM_GAME_TOKEN_MAX - 1)) + 1;
 		if (n < 1 || n > MSM_GAME_TOKEN_MAX || p->payload_len < n ||
-		    bpf_skb_load_bytes(skb, l4_off + udp_len - n, tok, n)) {
+		    bpf_skb_load_bytes(skb, l4_off + udp_len - n, tok, len)) {
 			st->token_unknown++;
 			ctr->stat[MSM_STAT_GAME_DROPS]++;
 			return TC_ACT_SHOT;
