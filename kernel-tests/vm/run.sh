@@ -14,7 +14,7 @@
 #                          SipCallTest, or full name)
 #   --tag TAG              run only tests with this JUnit tag (repeatable)
 #   --exclude-tag TAG      leave out tests with this JUnit tag (repeatable)
-#   --timeout SECONDS      hard limit for the VM (default 1800, with --ci 900)
+#   --timeout SECONDS      hard limit for the VM (default 1800, with --ci 1500)
 #   --accel auto|kvm|tcg   auto: KVM if the kernel boots under it, else TCG (default)
 #   --record               write the measured verifier figures (this kernel and the
 #                          host's) into kernel-tests/verifier-budget.properties
@@ -90,7 +90,7 @@ while [ $# -gt 0 ]; do
 done
 case "$accel" in auto|kvm|tcg) ;; *) die "--accel must be auto, kvm or tcg, not '$accel'" ;; esac
 [ -z "$modules" ] || [ -n "$kernel" ] || die "--modules goes with --kernel"
-: "${timeout:=$([ $ci = 1 ] && echo 900 || echo 1800)}"
+: "${timeout:=$([ $ci = 1 ] && echo 1500 || echo 1800)}"
 
 # ---------------------------------------------------------------- cleanup
 tmp=
