@@ -19,7 +19,8 @@
 # viewer (ffmpeg, frames decoded), msm flows with that traffic, a SIP call (sipp),
 # a new agent container (pod replacement) that adopts the pinned datapath and restores
 # the call from the state volume, the call's BYE through it, a publish + view again,
-# then cleanup: no namespace, link, pin, container or state directory left (trap, also
+# a seamless upgrade (a third container takes over the second's sockets and RTSP sessions
+# over the handover socket while the viewer keeps decoding), then cleanup: no namespace, link, pin, container or state directory left (trap, also
 # on failure). Needs root; bounded (SMOKE_TIMEOUT, default 600 s).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -488,4 +489,37 @@ step "RTSP publish and UDP viewer again, through the new agent"
 kill -INT "$CAM_PID" "$VIEW_PID" 2>/dev/null || true
 sleep 0.5
 publish_and_view second
+
+# ---- a seamless upgrade as the chart's rolling update runs it (maxSurge 1): a new agent
+# container starts beside the running one, takes over its sockets, RTSP connections and
+# sessions over the handover socket (upgrade.hostDir), and only then the old one stops
+step "seamless upgrade: a new agent container takes over beside the running one"
+FR0="$(frames "$WORK/view-second.progress")"
+start_agent "$ID-agent3" "$IMAGE"
+for _ in $(seq 1 240); do
+  podman logs "$ID-agent3" 2>&1 | grep -q 'session(s) taken over' && break
+  sleep 0.25
+done
+TAKEN="$(podman logs "$ID-agent3" 2>&1 | grep -o 'handover: [0-9]* RTSP connection(s), [0-9]* stream(s), [0-9]* session(s) taken over' | head -1)"
+[ -n "$TAKEN" ] || { podman logs "$ID-agent3" 2>&1 | tail -20 >&2; fail "the new agent did not take over (no handover in its log)"; }
+echo "  $TAKEN"
+[[ "$TAKEN" =~ ([0-9]+)\ session ]] && [ "${BASH_REMATCH[1]}" -ge 2 ] ||
+  fail "the publisher's and the viewer's sessions were not both handed over: $TAKEN"
+for _ in $(seq 1 40); do
+  podman logs "$ID-agent2" 2>&1 | grep -q 'the new agent took over' && break
+  sleep 0.25
+done
+podman logs "$ID-agent2" 2>&1 | grep -q 'the new agent took over' || fail "the old agent does not say it was taken over"
+FR1="$(frames "$WORK/view-second.progress")"
 stop_agent "$ID-agent2"
+MSM=("${PODMAN[@]}" exec "$ID-agent3" msm --bpffs "$PINS")
+sleep 4
+FR2="$(frames "$WORK/view-second.progress")"
+kill -0 "$VIEW_PID" 2>/dev/null || { cat "$WORK/view-second.log" >&2; fail "the viewer's ffmpeg ended across the upgrade"; }
+echo "  viewer frames: $FR0 before, $FR1 at the takeover, $FR2 4 s after the old agent stopped (same RTSP session, no new SETUP)"
+[ "$((${FR2:-0} - ${FR1:-0}))" -ge 50 ] || { cat "$WORK/view-second.log" >&2; fail "the viewer decoded $((${FR2:-0} - ${FR1:-0})) frames in the 4 s after the upgrade (< 50)"; }
+r="$(http "$READY_PORT" "$READY_PATH")"
+[ "${r%% *}" = 200 ] || fail "the new agent not ready after the upgrade: $r"
+"${MSM[@]}" status >/dev/null 2>&1 || fail "msm status in the new agent container"
+kill -INT "$CAM_PID" "$VIEW_PID" 2>/dev/null || true
+stop_agent "$ID-agent3"
