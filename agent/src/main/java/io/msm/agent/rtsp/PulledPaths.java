@@ -62,6 +62,10 @@ final class PulledPaths {
         return registry.relayIdentities(path, source);
     }
 
+    void upstreamTlsFailure(String reason) {
+        registry.upstreamTlsFailure(reason);
+    }
+
     MediaPlane plane() {
         return registry.plane();
     }

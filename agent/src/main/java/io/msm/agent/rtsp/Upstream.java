@@ -1,22 +1,28 @@
 package io.msm.agent.rtsp;
 
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayPair;
 import io.msm.agent.routing.Backend;
 import io.msm.agent.rtsp.client.RtspClient;
+import io.msm.agent.rtsp.client.TlsFailure;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SdpException;
 import io.msm.agent.rtsp.sdp.SessionDescription;
+import io.msm.agent.rtsp.wire.InterleavedFrame;
 import io.msm.agent.rtsp.wire.RtspHeaders;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.msm.agent.rtsp.wire.TransportSpec;
+import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -25,10 +31,12 @@ import org.slf4j.LoggerFactory;
 /**
  * The one session a pulled path holds with its upstream RTSP server: the proxy DESCRIBEs, SETUPs
  * every RTP/AVP track over UDP to a relay pair of its own (so the upstream's packets take the
- * kernel fan-out like a publisher's), PLAYs, and keeps the session alive with OPTIONS. Shared by
- * every viewer of the path; opened for the first, closed {@code rtsp.upstream-linger} after the
- * last. It tells {@link PulledPaths} how it goes (described, playing, lost), which changes the path
- * under the registry's lock.
+ * kernel fan-out like a publisher's), PLAYs, and keeps the session alive with OPTIONS. An {@code
+ * rtsps://} upstream is reached over TLS ({@link UpstreamTls}) and asked for its media interleaved
+ * on that connection (RTP/AVP/TCP), injected into the same relays. Shared by every viewer of the
+ * path; opened for the first, closed {@code rtsp.upstream-linger} after the last. It tells {@link
+ * PulledPaths} how it goes (described, playing, lost), which changes the path under the registry's
+ * lock.
  */
 final class Upstream {
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
@@ -55,6 +63,7 @@ final class Upstream {
         this.path = path;
         this.uri = path.config.upstream();
         this.url = UpstreamCredentials.withoutUserInfo(uri);
+        this.tls = UpstreamTls.isTls(uri);
     }
 
     State state() {
@@ -81,8 +90,18 @@ final class Upstream {
     }
 
     void start() {
-        int port = uri.getPort() > 0 ? uri.getPort() : 554;
-        log.info("{}: opening upstream session to {}", path.name, url);
+        int port = UpstreamTls.port(uri);
+        RtspSettings.UpstreamTls tlsCfg = paths.settings().auth().upstreamTls();
+        log.info(
+                "{}: opening upstream session to {}{}",
+                path.name,
+                url,
+                !tls
+                        ? ""
+                        : tlsCfg.verifyHost()
+                                ? " (TLS, media interleaved)"
+                                : " (TLS, media interleaved; host name NOT verified:"
+                                        + " rtsp.upstream-tls.verify-host is false)");
         InetSocketAddress addr;
         try {
             addr = new InetSocketAddress(uri.getHost(), port);
@@ -94,6 +113,15 @@ final class Upstream {
             return;
         }
         RtspSettings settings = paths.settings();
+        SslContext ssl = null;
+        if (tls) {
+            try {
+                ssl = UpstreamTls.context(tlsCfg);
+            } catch (IOException e) {
+                fail(e);
+                return;
+            }
+        }
         UpstreamCredentials.Login login;
         try {
             login = UpstreamCredentials.forUrl(uri, settings.auth().upstreamCredentialsFile());
@@ -101,9 +129,16 @@ final class Upstream {
             fail(new IOException("rtsp.upstream-credentials-file: " + e.getMessage(), e));
             return;
         }
+        String host = uri.getHost();
+        if (host.startsWith("[")) {
+            host = host.substring(1, host.length() - 1);
+        }
         RtspClient.connect(
                         paths.workers(),
                         addr,
+                        null,
+                        ssl,
+                        host,
                         settings.upstreamTimeout(),
                         settings.maxHeaderBytes(),
                         settings.maxBodyBytes())
@@ -113,6 +148,9 @@ final class Upstream {
                                 c.credentials(login.user(), login.password());
                             }
                             client = c;
+                            if (tls) {
+                                c.onInterleaved(this::onInterleaved);
+                            }
                             if (state == State.CLOSED) {
                                 c.close();
                                 throw new CompletionException(
@@ -196,6 +234,23 @@ final class Upstream {
     private volatile String aggregateUrl;
 
     /**
+     * rtsps:// upstreams send their media interleaved on the TLS connection (RTP/AVP/TCP), so that
+     * none of it travels in clear; the frames are injected into the tracks' relays as a publisher's
+     * interleaved media is. Plain rtsp:// upstreams send RTP over UDP to the relays.
+     */
+    private final boolean tls;
+
+    /** interleaved channel → the relay it feeds (RTP or RTCP of a track); TLS only */
+    private final Map<Integer, Relay> channels = new ConcurrentHashMap<>();
+
+    private void onInterleaved(InterleavedFrame f) {
+        Relay r = channels.get(f.channel());
+        if (r != null && state != State.CLOSED) {
+            r.inject(f.data());
+        }
+    }
+
+    /**
      * Where a peer agent's media comes from (a relay tree edge, inside the cluster): its
      * Transport's {@code source=} when that is an IP address literal — an msm agent sends from the
      * relay its publisher reached, which may be another of its addresses than the one our RTSP
@@ -219,7 +274,8 @@ final class Upstream {
         if (control == null || control.isEmpty() || control.equals("*")) {
             return base;
         }
-        if (control.regionMatches(true, 0, "rtsp://", 0, 7)) {
+        if (control.regionMatches(true, 0, "rtsp://", 0, 7)
+                || control.regionMatches(true, 0, "rtsps://", 0, 8)) {
             return control;
         }
         return (base.endsWith("/") ? base : base + "/") + control;
@@ -241,13 +297,15 @@ final class Upstream {
         try {
             InetSocketAddress from = c.remoteAddress();
             // upstream's packets arrive at the address our TCP connection left from: the relays
-            // listen there
+            // listen there. Interleaved (TLS): the relays see the media only by injection, their
+            // "source" is the connection itself (as for a publisher over TCP)
+            InetSocketAddress src = tls ? from : new InetSocketAddress(from.getAddress(), 0);
             pair =
                     t.openRelays(
                             paths.plane(),
                             c.localAddress().getAddress(),
-                            new InetSocketAddress(from.getAddress(), 0),
-                            new InetSocketAddress(from.getAddress(), 0),
+                            src,
+                            src,
                             paths.relayIdentities(path.name, from.getAddress()));
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(
@@ -262,10 +320,15 @@ final class Upstream {
                 new RtspHeaders()
                         .add(
                                 "Transport",
-                                "RTP/AVP;unicast;client_port="
-                                        + pair.rtp().local().getPort()
-                                        + "-"
-                                        + pair.rtcp().local().getPort());
+                                tls
+                                        ? "RTP/AVP/TCP;unicast;interleaved="
+                                                + 2 * t.index
+                                                + "-"
+                                                + (2 * t.index + 1)
+                                        : "RTP/AVP;unicast;client_port="
+                                                + pair.rtp().local().getPort()
+                                                + "-"
+                                                + pair.rtcp().local().getPort());
         if (session != null) {
             h.add("Session", session);
         }
@@ -300,6 +363,22 @@ final class Upstream {
                                 TransportSpec got =
                                         TransportSpec.parse(
                                                 r.headers().get("Transport").orElse("RTP/AVP"));
+                                if (tls) {
+                                    if (!got.tcp()) {
+                                        throw new IllegalArgumentException(
+                                                "asked RTP/AVP/TCP (interleaved, so that media is"
+                                                        + " encrypted too), got "
+                                                        + r.headers().getOrNull("Transport"));
+                                    }
+                                    TransportSpec.PortRange ch =
+                                            got.interleaved() != null
+                                                    ? got.interleaved()
+                                                    : new TransportSpec.PortRange(
+                                                            2 * t.index, 2 * t.index + 1);
+                                    channels.put(ch.first(), pair.rtp());
+                                    channels.put(ch.second(), pair.rtcp());
+                                    return;
+                                }
                                 InetSocketAddress from =
                                         path.routed != null && path.routed.viaPeer()
                                                 ? sourceOf(got, c.remoteAddress())
@@ -374,6 +453,9 @@ final class Upstream {
         Throwable cause =
                 e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
         if (ready.completeExceptionally(cause)) {
+            if (cause instanceof TlsFailure t) {
+                paths.upstreamTlsFailure(t.reason());
+            }
             lost(cause.getMessage());
         }
     }
