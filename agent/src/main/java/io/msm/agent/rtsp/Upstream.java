@@ -178,7 +178,12 @@ final class Upstream {
         paths.timers()
                 .schedule(
                         () -> {
-                            if (!ready.isDone()) {
+                            if (!ready.isDone() && tls && client == null) {
+                                fail(
+                                        TlsFailure.timeout(
+                                                uri.getHost() + ":" + port,
+                                                settings.upstreamTimeout().toMillis()));
+                            } else if (!ready.isDone()) {
                                 fail(
                                         new IOException(
                                                 "not playing after "

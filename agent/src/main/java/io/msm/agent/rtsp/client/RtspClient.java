@@ -19,7 +19,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -293,58 +292,49 @@ public final class RtspClient implements AutoCloseable {
         return request(method, uri, headers, null);
     }
 
+    /** A message from the server; the SimpleChannelInboundHandler releases it afterwards. */
     private void onMessage(RtspMessage msg) {
-        try {
-            if (msg instanceof RtspResponse r) {
-                Pending p = pending.poll();
-                if (p == null) {
-                    return;
-                }
-                String got = r.headers().getOrNull("CSeq");
-                if (got != null && !got.trim().equals(Integer.toString(p.cseq))) {
-                    p.future.completeExceptionally(
-                            new IOException(
-                                    "response CSeq " + got + " does not match request " + p.cseq));
-                    channel.close();
-                    return;
-                }
-                if (r.status() == 401 && user != null && !p.retried) {
-                    ClientAuth a =
-                            ClientAuth.choose(
-                                    r.headers().fields().stream()
-                                            .filter(
-                                                    x ->
-                                                            x.name()
-                                                                    .equalsIgnoreCase(
-                                                                            "WWW-Authenticate"))
-                                            .map(RtspHeaders.Field::value)
-                                            .toList(),
-                                    user,
-                                    password);
-                    if (a != null) {
-                        auth = a;
-                        send(p.request, p.future, true);
-                        return;
-                    }
-                }
-                p.future.complete(r);
-            } else if (msg instanceof InterleavedFrame fr) {
-                Consumer<InterleavedFrame> l = interleaved;
-                if (l != null) {
-                    l.accept(fr);
-                }
-            } else if (msg instanceof MalformedMessage m) {
-                LoggerFactory.getLogger(RtspClient.class)
-                        .debug("{}: malformed message: {}", remoteAddress(), m.why());
-                onClosed(
-                        new IOException(
-                                "malformed message from " + remoteAddress() + ": " + m.why()));
-                channel.close();
+        if (msg instanceof RtspResponse r) {
+            Pending p = pending.poll();
+            if (p == null) {
+                return;
             }
-            // server requests are not expected: ignored
-        } finally {
-            ReferenceCountUtil.release(msg);
+            String got = r.headers().getOrNull("CSeq");
+            if (got != null && !got.trim().equals(Integer.toString(p.cseq))) {
+                p.future.completeExceptionally(
+                        new IOException(
+                                "response CSeq " + got + " does not match request " + p.cseq));
+                channel.close();
+                return;
+            }
+            if (r.status() == 401 && user != null && !p.retried) {
+                ClientAuth a =
+                        ClientAuth.choose(
+                                r.headers().fields().stream()
+                                        .filter(x -> x.name().equalsIgnoreCase("WWW-Authenticate"))
+                                        .map(RtspHeaders.Field::value)
+                                        .toList(),
+                                user,
+                                password);
+                if (a != null) {
+                    auth = a;
+                    send(p.request, p.future, true);
+                    return;
+                }
+            }
+            p.future.complete(r);
+        } else if (msg instanceof InterleavedFrame fr) {
+            Consumer<InterleavedFrame> l = interleaved;
+            if (l != null) {
+                l.accept(fr);
+            }
+        } else if (msg instanceof MalformedMessage m) {
+            LoggerFactory.getLogger(RtspClient.class)
+                    .debug("{}: malformed message: {}", remoteAddress(), m.why());
+            onClosed(new IOException("malformed message from " + remoteAddress() + ": " + m.why()));
+            channel.close();
         }
+        // server requests are not expected: ignored
     }
 
     private void onClosed(IOException why) {

@@ -29,6 +29,21 @@ public final class TlsFailure extends IOException {
         return reason;
     }
 
+    /**
+     * No TLS session with {@code server} within {@code ms}: the connection or its handshake did not
+     * complete (a server that accepts and never answers, a black hole).
+     */
+    public static TlsFailure timeout(String server, long ms) {
+        return new TlsFailure(
+                "no TLS session with "
+                        + server
+                        + " within "
+                        + ms
+                        + " ms (rtsp.upstream-timeout): TCP connect or TLS handshake unanswered",
+                "timeout",
+                null);
+    }
+
     /** The failure of a handshake with {@code server} ("host:port"), classified by its causes. */
     static TlsFailure of(String server, Throwable cause) {
         String reason = "handshake";
