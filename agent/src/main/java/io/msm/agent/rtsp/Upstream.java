@@ -13,6 +13,7 @@ import io.msm.agent.rtsp.wire.InterleavedFrame;
 import io.msm.agent.rtsp.wire.RtspHeaders;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.msm.agent.rtsp.wire.TransportSpec;
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -248,6 +249,43 @@ final class Upstream {
     /** interleaved channel → the relay it feeds (RTP or RTCP of a track); TLS only */
     private final Map<Integer, Relay> channels = new ConcurrentHashMap<>();
 
+    /**
+     * A track whose upstream's Transport named another {@code source=} address than the one our
+     * connection reached, with its server ports there.
+     */
+    private record Moved(RelayPair pair, InetSocketAddress rtp, InetSocketAddress rtcp) {}
+
+    /** by the source= address and server port (RTP and RTCP) */
+    private final Map<InetSocketAddress, Moved> moved = new ConcurrentHashMap<>();
+
+    /**
+     * A packet reached a track's relay from a source other than the one expected (the connection's
+     * address and the server ports). When it comes from the {@code source=} address the upstream
+     * named in its SETUP answer, on those server ports — an msm agent sends from the relay its
+     * publisher reached, which need not be the address this pull connected to, e.g. another
+     * cluster's agent — the track takes its media from there from now on, this packet included.
+     * Anything else stays viewer feedback (false). Only addresses the upstream itself named are
+     * learned: no stranger can claim a track by sending first.
+     */
+    boolean onStray(InetSocketAddress from, ByteBuf data, boolean rtcp) {
+        Moved m = moved.get(from);
+        if (m == null || state == State.CLOSED) {
+            return false;
+        }
+        moved.remove(m.rtp());
+        moved.remove(m.rtcp());
+        m.pair().rtp().expectSource(m.rtp());
+        m.pair().rtcp().expectSource(m.rtcp());
+        log.info(
+                "{}: upstream {} sends its media from {} (its Transport source=), not from the"
+                        + " address connected to: taken from there",
+                path.name,
+                url,
+                from.getAddress().getHostAddress());
+        (rtcp ? m.pair().rtcp() : m.pair().rtp()).inject(data);
+        return true;
+    }
+
     private void onInterleaved(InterleavedFrame f) {
         Relay r = channels.get(f.channel());
         if (r != null && state != State.CLOSED) {
@@ -388,6 +426,24 @@ final class Upstream {
                                         path.routed != null && path.routed.viaPeer()
                                                 ? sourceOf(got, c.remoteAddress())
                                                 : c.remoteAddress();
+                                InetSocketAddress advertised = sourceOf(got, c.remoteAddress());
+                                if (got.serverPort() != null
+                                        && !advertised.getAddress().equals(from.getAddress())) {
+                                    // media may come from the source= the upstream names (an
+                                    // agent sends from its publisher-side relay): taken from there
+                                    // at its first packet on the server ports (see onStray)
+                                    Moved mv =
+                                            new Moved(
+                                                    pair,
+                                                    new InetSocketAddress(
+                                                            advertised.getAddress(),
+                                                            got.serverPort().first()),
+                                                    new InetSocketAddress(
+                                                            advertised.getAddress(),
+                                                            got.serverPort().second()));
+                                    moved.put(mv.rtp(), mv);
+                                    moved.put(mv.rtcp(), mv);
+                                }
                                 if (got.serverPort() != null) {
                                     // only the upstream's own ports are upstream: anything else is
                                     // viewer feedback

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.msm.agent.auth.Credentials;
 import io.msm.agent.config.ConfigException;
 import io.msm.agent.config.ConfigLoader;
@@ -14,12 +15,16 @@ import io.msm.agent.config.HostPort;
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.config.RtspSettings.Permission;
 import io.msm.agent.config.RtspSettings.Rules;
+import io.msm.agent.media.UserspaceMediaPlane;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.msm.agent.sip.transport.TestCerts;
+import io.msm.bpf.maps.PortTable;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
+import java.nio.channels.DatagramChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +33,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -138,12 +144,30 @@ class RtspsUpstreamTest {
                                 name,
                                 new RtspSettings.PathSource(
                                         name, RtspSettings.PathSource.Kind.PULL, URI.create(url))));
+        RtspSettings t =
+                RtspServerTest.settings(Duration.ofSeconds(30), 100, Duration.ofSeconds(5), paths);
+        // an upstream must be playing within 2 s: the silent one fails before the test client's
+        // own 5 s limit
+        t =
+                new RtspSettings(
+                        t.publishByDefault(),
+                        t.sessionTimeout(),
+                        t.maxSessions(),
+                        t.upstreamLinger(),
+                        t.maxHeaderBytes(),
+                        t.maxBodyBytes(),
+                        t.maxPaths(),
+                        Duration.ofSeconds(2),
+                        t.paths(),
+                        t.auth(),
+                        t.limits(),
+                        t.tls(),
+                        t.grace());
         return h.server(
-                RtspServerTest.settings(Duration.ofSeconds(30), 100, Duration.ofSeconds(5), paths)
-                        .with(
-                                RtspServerTest.LOOPBACK_PUBLISHES
-                                        .withUpstreamCredentials(creds)
-                                        .withUpstreamTls(tls)));
+                t.with(
+                        RtspServerTest.LOOPBACK_PUBLISHES
+                                .withUpstreamCredentials(creds)
+                                .withUpstreamTls(tls)));
     }
 
     static String rtsps(RtspServer b) {
@@ -276,6 +300,69 @@ class RtspsUpstreamTest {
         RtspServerTest.Viewer v = h.view(a, "remote");
         pub.send(0, 5);
         assertEquals(5, receive(v.rtp(), 5, 3000).size());
+    }
+
+    /**
+     * The source= problem of peer pulls: cluster B's publisher reached its agent on 127.0.0.1, and
+     * cluster A pulls over plain RTSP (UDP) from 127.0.0.2 — B sends from its publisher-side relay
+     * (127.0.0.1, which its Transport names in source=), not from the address A connected to. A
+     * takes the media from the advertised source at its first packet on the server ports; a
+     * stranger sending first to A's relay from elsewhere is not taken.
+     */
+    @Test
+    void aPlainPullTakesMediaFromTheSourceTheUpstreamNamed() throws Exception {
+        int base = 20000 + 2 * ThreadLocalRandom.current().nextInt(0, 10000);
+        UserspaceMediaPlane plane =
+                new UserspaceMediaPlane(new PortTable.Range(base, base + 399), 1);
+        h.closers.add(plane);
+        RtspServer b =
+                new RtspServer(
+                        new HostPort(InetAddress.getByName("0.0.0.0"), 0),
+                        RtspServerTest.settings(
+                                Duration.ofSeconds(30), 100, Duration.ZERO, Map.of()),
+                        plane,
+                        new SimpleMeterRegistry());
+        b.start();
+        h.closers.add(b);
+        // the publisher reaches B on 127.0.0.1
+        RtspTestClient p =
+                new RtspTestClient(
+                        new InetSocketAddress(RtspServerTest.LO, b.address().getPort()), "show");
+        h.closers.add(p);
+        assertEquals(
+                200,
+                p.sendBody(
+                                "ANNOUNCE",
+                                p.base,
+                                RtspServerTest.SDP,
+                                "Content-Type",
+                                "application/sdp")
+                        .status());
+        DatagramChannel[] pr = h.udpPair();
+        RtspResponse setup =
+                p.send(
+                        "SETUP",
+                        p.base + "/streamid=0",
+                        "Transport",
+                        "RTP/AVP/UDP;unicast;client_port="
+                                + RtspServerTest.port(pr[0])
+                                + "-"
+                                + RtspServerTest.port(pr[1])
+                                + ";mode=record");
+        assertEquals(200, setup.status(), setup.headers().getOrNull("X-Reason"));
+        assertEquals(200, p.send("RECORD", p.base).status());
+        RtspServerTest.Publisher pub =
+                new RtspServerTest.Publisher(p, pr[0], pr[1], RtspTestClient.serverPort(setup));
+        RtspServer a =
+                clusterA(
+                        RtspSettings.UpstreamTls.DEFAULTS,
+                        Map.of("remote", "rtsp://127.0.0.2:" + b.address().getPort() + "/show"));
+        RtspServerTest.Viewer v = h.view(a, "remote");
+        pub.send(0, 10);
+        assertEquals(
+                10,
+                receive(v.rtp(), 10, 3000).size(),
+                "the viewer in cluster A gets the media B sends from its source=");
     }
 
     @Test
