@@ -15,6 +15,7 @@ import io.msm.agent.config.HostPort;
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.config.RtspSettings.Permission;
 import io.msm.agent.config.RtspSettings.Rules;
+import io.msm.agent.k8s.probe.RtspProbe;
 import io.msm.agent.media.UserspaceMediaPlane;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.msm.agent.sip.transport.TestCerts;
@@ -306,8 +307,7 @@ class RtspsUpstreamTest {
      * The source= problem of peer pulls: cluster B's publisher reached its agent on 127.0.0.1, and
      * cluster A pulls over plain RTSP (UDP) from 127.0.0.2 — B sends from its publisher-side relay
      * (127.0.0.1, which its Transport names in source=), not from the address A connected to. A
-     * takes the media from the advertised source at its first packet on the server ports; a
-     * stranger sending first to A's relay from elsewhere is not taken.
+     * takes the media from the advertised source at its first packet on the server ports.
      */
     @Test
     void aPlainPullTakesMediaFromTheSourceTheUpstreamNamed() throws Exception {
@@ -363,6 +363,34 @@ class RtspsUpstreamTest {
                 10,
                 receive(v.rtp(), 10, 3000).size(),
                 "the viewer in cluster A gets the media B sends from its source=");
+    }
+
+    /** A StreamRoute's probe of an rtsps:// backend: TLS, liveness only (401 is alive). */
+    @Test
+    void theRouteProbeOfAnRtspsBackendSpeaksTls() throws Exception {
+        TestCerts.ca(dir, "ca");
+        leaf("ca", "b", "127.0.0.1", 2);
+        RtspServer b = clusterB("b");
+        h.publish(b, "show");
+        int port = b.tlsAddress().getPort();
+        assertTrue(
+                RtspProbe.probe(
+                                "127.0.0.1",
+                                port,
+                                URI.create(rtsps(b)),
+                                Duration.ofSeconds(3),
+                                true)
+                        .isEmpty(),
+                "alive: the stream exists behind Digest");
+        assertTrue(
+                RtspProbe.probe(
+                                "127.0.0.1",
+                                port,
+                                URI.create(rtsps(b)),
+                                Duration.ofSeconds(3),
+                                false)
+                        .isPresent(),
+                "plain RTSP to the TLS port is no answer");
     }
 
     @Test
