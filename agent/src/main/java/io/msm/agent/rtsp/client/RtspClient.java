@@ -237,11 +237,6 @@ public final class RtspClient implements AutoCloseable {
 
     private volatile Consumer<InterleavedFrame> interleaved;
 
-    /** Whether the connection is TLS (RTSPS). */
-    public boolean isTls() {
-        return channel.pipeline().get(SslHandler.class) != null;
-    }
-
     /** Send a request (CSeq added) and get its response. */
     public CompletableFuture<RtspResponse> request(
             String method, String uri, RtspHeaders headers, byte[] body) {
