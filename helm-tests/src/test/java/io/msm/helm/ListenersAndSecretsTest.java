@@ -125,6 +125,48 @@ class ListenersAndSecretsTest {
                 !AgentConfigTest.checksum(m).equals(AgentConfigTest.checksum(MsmChart.render())));
     }
 
+    /** Pulling from another cluster: its credentials and its CA come from Secrets, as files. */
+    @Test
+    void upstreamCredentialsAndCaAreMountedWhereTheConfigNamesThem() {
+        Manifests m =
+                MsmChart.render(
+                        "agent:\n"
+                                + "  rtsp:\n"
+                                + "    usersSecret: {name: msm-rtsp-users}\n"
+                                + "    upstreamCredentialsSecret: {name: cluster-b-login}\n"
+                                + "    upstreamCaSecret: {name: cluster-b-ca, key: tls.crt}\n");
+        assertEquals(List.of(), m.unknownFields());
+        assertEquals(
+                Map.of(
+                        "users-file",
+                        "/etc/msm-secrets/rtsp/users",
+                        "upstream-credentials-file",
+                        "/etc/msm-secrets/rtsp-upstreams/upstreams",
+                        "upstream-tls",
+                        Map.of("ca", "/etc/msm-secrets/rtsp-upstream-ca/ca.crt")),
+                AgentConfigTest.config(m).get("rtsp"));
+        PodSpec p = DaemonSetTest.pod(m);
+        Container a = DaemonSetTest.agent(m);
+        assertFile(
+                p,
+                a,
+                "rtsp-upstreams",
+                "cluster-b-login",
+                "upstreams",
+                "/etc/msm-secrets/rtsp-upstreams/upstreams");
+        assertFile(
+                p,
+                a,
+                "rtsp-upstream-ca",
+                "cluster-b-ca",
+                "tls.crt",
+                "/etc/msm-secrets/rtsp-upstream-ca/ca.crt");
+        assertTrue(
+                DaemonSetTest.pod(MsmChart.render()).getVolumes().stream()
+                        .noneMatch(v -> v.getName().startsWith("rtsp-upstream")),
+                "none by default");
+    }
+
     /** The Secret's key is mounted read-only as exactly the file the agent's config names. */
     static void assertFile(
             PodSpec p, Container a, String volume, String secret, String key, String file) {

@@ -1,8 +1,13 @@
 package io.msm.agent.config;
 
 import io.msm.agent.auth.CidrSet;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +31,8 @@ import java.util.Map;
  *                                #   (0: they end with it; at most 60s); per path too
  *   routed: {read: any}          #   no login. routed: paths StreamRoutes route (read only)
  *   upstream-credentials-file: /etc/msm/rtsp-upstreams  # "URL-prefix user:password" lines
+ *   upstream-tls: {ca: /etc/msm/upstream-ca.pem, verify-host: true}  # rtsps:// upstreams: trusted
+ *                                # CAs (default: the JVM's), certificate must name the URL's host
  *   max-connections: 1024        # RTSP connections at once (both listeners); more are closed
  *   max-connections-per-source: 64   # per client address (IPv6: per /64)
  *   request-timeout: 10s         # a request's header (and body) must arrive whole within this
@@ -169,7 +176,34 @@ public record RtspSettings(
             Rules defaults,
             Permission routedRead,
             Map<String, Rules> paths,
-            Path upstreamCredentialsFile) {
+            Path upstreamCredentialsFile,
+            UpstreamTls upstreamTls) {
+        public Auth {
+            if (upstreamTls == null) {
+                upstreamTls = UpstreamTls.DEFAULTS;
+            }
+        }
+
+        /** rtsps:// upstreams verified against the JVM's trust store, host names checked. */
+        public Auth(
+                Path usersFile,
+                String realm,
+                BasicAuth basic,
+                Rules defaults,
+                Permission routedRead,
+                Map<String, Rules> paths,
+                Path upstreamCredentialsFile) {
+            this(
+                    usersFile,
+                    realm,
+                    basic,
+                    defaults,
+                    routedRead,
+                    paths,
+                    upstreamCredentialsFile,
+                    UpstreamTls.DEFAULTS);
+        }
+
         /** Nobody may publish, anyone may read, no users: the defaults. */
         public static final Auth OPEN_READ =
                 new Auth(
@@ -188,23 +222,70 @@ public record RtspSettings(
         }
 
         public Auth withDefaults(Rules d) {
-            return new Auth(usersFile, realm, basic, d, routedRead, paths, upstreamCredentialsFile);
+            return new Auth(
+                    usersFile,
+                    realm,
+                    basic,
+                    d,
+                    routedRead,
+                    paths,
+                    upstreamCredentialsFile,
+                    upstreamTls);
         }
 
         public Auth withPath(String name, Rules r) {
             Map<String, Rules> m = new LinkedHashMap<>(paths);
             m.put(name, r);
             return new Auth(
-                    usersFile, realm, basic, defaults, routedRead, m, upstreamCredentialsFile);
+                    usersFile,
+                    realm,
+                    basic,
+                    defaults,
+                    routedRead,
+                    m,
+                    upstreamCredentialsFile,
+                    upstreamTls);
         }
 
         public Auth withUpstreamCredentials(Path file) {
-            return new Auth(usersFile, realm, basic, defaults, routedRead, paths, file);
+            return new Auth(
+                    usersFile, realm, basic, defaults, routedRead, paths, file, upstreamTls);
+        }
+
+        public Auth withUpstreamTls(UpstreamTls t) {
+            return new Auth(
+                    usersFile,
+                    realm,
+                    basic,
+                    defaults,
+                    routedRead,
+                    paths,
+                    upstreamCredentialsFile,
+                    t);
         }
 
         public Auth withUsers(Path file, BasicAuth b) {
-            return new Auth(file, realm, b, defaults, routedRead, paths, upstreamCredentialsFile);
+            return new Auth(
+                    file,
+                    realm,
+                    b,
+                    defaults,
+                    routedRead,
+                    paths,
+                    upstreamCredentialsFile,
+                    upstreamTls);
         }
+    }
+
+    /**
+     * How msm checks the servers of {@code rtsps://} upstreams ({@code rtsp.upstream-tls}): their
+     * certificate chain against the PEM CA bundle {@code ca} (null: the JVM's trust store), and,
+     * with {@code verifyHost}, that the certificate names the URL's host (DNS or IP subject
+     * alternative name). The RTSPS listener asks no client certificate, so none is offered: the
+     * client authenticates with Digest (or Basic) over the TLS connection.
+     */
+    public record UpstreamTls(Path ca, boolean verifyHost) {
+        public static final UpstreamTls DEFAULTS = new UpstreamTls(null, true);
     }
 
     /** When Basic credentials (the password itself) are accepted. */
@@ -400,10 +481,12 @@ public record RtspSettings(
                                     + " 'URL user:password' in rtsp.upstream-credentials-file (a file"
                                     + " or a mounted Secret) and name only rtsp://host/path here");
                 }
-                if (!"rtsp".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
+                if (!("rtsp".equalsIgnoreCase(u.getScheme())
+                                || "rtsps".equalsIgnoreCase(u.getScheme()))
+                        || u.getHost() == null) {
                     throw new ConfigException(
                             p.field("source"),
-                            "must be 'publish' or an rtsp://host[:port]/path URL (got '"
+                            "must be 'publish' or an rtsp:// or rtsps://host[:port]/path URL (got '"
                                     + src
                                     + "')");
                 }
@@ -440,6 +523,7 @@ public record RtspSettings(
                                         v.publish() == null ? defaults.publish() : v.publish(),
                                         v.read() == null ? defaults.read() : v.read())));
         String upCreds = n.string("upstream-credentials-file", "");
+        UpstreamTls upTls = upstreamTls(n);
         Limits dl = Limits.DEFAULTS;
         int maxConn = n.integer("max-connections", dl.maxConnections(), 1, 100_000);
         int perSource =
@@ -500,10 +584,41 @@ public record RtspSettings(
                         defaults,
                         routedRead,
                         rules,
-                        upCreds.isEmpty() ? null : Path.of(upCreds)),
+                        upCreds.isEmpty() ? null : Path.of(upCreds),
+                        upTls),
                 limits,
                 tls,
                 new Grace(graceDefault, pathGrace, standbyDefault, pathStandby));
+    }
+
+    /**
+     * upstream-tls: {ca: PEM bundle, verify-host: true}. The CA file must exist and hold at least
+     * one certificate now (it is read again at each upstream session start, so a rotated Secret
+     * applies to the next one).
+     */
+    private static UpstreamTls upstreamTls(ConfigNode n) {
+        ConfigNode t = n.section("upstream-tls");
+        String ca = t.string("ca", "");
+        boolean verify = t.bool("verify-host", true);
+        Path caFile = null;
+        if (!ca.isEmpty()) {
+            caFile = Path.of(ca);
+            try (InputStream in = Files.newInputStream(caFile)) {
+                if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+                    throw new ConfigException(
+                            t.field("ca"), "no PEM certificate in " + ca + " (a CA bundle)");
+                }
+            } catch (IOException e) {
+                throw new ConfigException(
+                        t.field("ca"), "cannot read the CA bundle " + ca + " (" + e + ")");
+            } catch (CertificateException e) {
+                throw new ConfigException(
+                        t.field("ca"),
+                        "not a PEM certificate bundle: " + ca + " (" + e.getMessage() + ")");
+            }
+        }
+        t.done();
+        return new UpstreamTls(caFile, verify);
     }
 
     /** hot-standby: the active publisher's silence before the standby takes over. */

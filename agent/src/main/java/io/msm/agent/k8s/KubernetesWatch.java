@@ -589,7 +589,13 @@ public final class KubernetesWatch implements io.msm.agent.Service {
             running.put(
                     j,
                     probes.submit(
-                            () -> RtspProbe.probe(j.host(), j.port(), j.describe(), j.timeout())));
+                            () ->
+                                    RtspProbe.probe(
+                                            j.host(),
+                                            j.port(),
+                                            j.describe(),
+                                            j.timeout(),
+                                            j.tls())));
             longest = Math.max(longest, j.timeout().toMillis());
         }
         long end =

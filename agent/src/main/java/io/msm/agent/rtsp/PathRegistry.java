@@ -910,6 +910,11 @@ final class PathRegistry {
     }
 
     /** A viewer's RTCP (receiver report) or NAT probe reached a relay: it is alive. */
+    /** An rtsps:// upstream's handshake failed (counted by reason). */
+    void upstreamTlsFailure(String reason) {
+        metrics.upstreamTlsFailure(reason);
+    }
+
     void onFeedback(InetSocketAddress from, ByteBuf data, boolean rtcp) {
         sessions.onFeedback(from, data, rtcp);
     }

@@ -62,6 +62,10 @@ final class PulledPaths {
         return registry.relayIdentities(path, source);
     }
 
+    void upstreamTlsFailure(String reason) {
+        registry.upstreamTlsFailure(reason);
+    }
+
     MediaPlane plane() {
         return registry.plane();
     }
@@ -222,7 +226,16 @@ final class PulledPaths {
             if (u.state() == Upstream.State.CLOSED) {
                 throw new CompletionException(new IOException("closed"));
             }
-            Stream s = new Stream(u.path, Stream.Origin.UPSTREAM, sdp, registry::onFeedback);
+            Stream s =
+                    new Stream(
+                            u.path,
+                            Stream.Origin.UPSTREAM,
+                            sdp,
+                            (from, data, rtcp) -> {
+                                if (!u.onStray(from, data, rtcp)) {
+                                    registry.onFeedback(from, data, rtcp);
+                                }
+                            });
             u.described(s);
             u.path.stream = s;
             return s;

@@ -43,6 +43,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * msm_rtsp_publisher_standby_takeovers_total   publishers that left while a hot standby published
  * msm_rtsp_interleaved_in_total                RTP/RTCP frames publishers sent on their RTSP connection
  * msm_rtsp_interleaved_ignored_total           interleaved frames on no session's channel
+ * msm_rtsp_upstream_tls_failures_total{reason}  rtsps:// upstream handshakes that failed: untrusted,
+ *                                              name-mismatch, expired, timeout, handshake
  * </pre>
  */
 final class RtspMetrics {
@@ -162,6 +164,15 @@ final class RtspMetrics {
                 .tag("method", m)
                 .tag("status", Integer.toString(status))
                 .description("RTSP responses sent")
+                .register(registry)
+                .increment();
+    }
+
+    /** An rtsps:// upstream's handshake failed (reason: one of {@code TlsFailure}'s five). */
+    void upstreamTlsFailure(String reason) {
+        Counter.builder("msm.rtsp.upstream.tls.failures")
+                .tag("reason", reason)
+                .description("rtsps:// upstream TLS handshakes that failed")
                 .register(registry)
                 .increment();
     }

@@ -95,6 +95,7 @@ public final class RtspServer implements Service {
                         refusals);
         this.deadline = new RequestDeadline(l.requestTimeout(), refusals);
         this.tls = settings.tls() == null ? null : new RtspTls(settings.tls());
+        UpstreamTls.warnIfUnverified(settings.auth().upstreamTls());
         this.handover = new RtspHandover(this, paths);
     }
 

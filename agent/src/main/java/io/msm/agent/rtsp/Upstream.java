@@ -1,22 +1,29 @@
 package io.msm.agent.rtsp;
 
 import io.msm.agent.config.RtspSettings;
+import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayPair;
 import io.msm.agent.routing.Backend;
 import io.msm.agent.rtsp.client.RtspClient;
+import io.msm.agent.rtsp.client.TlsFailure;
 import io.msm.agent.rtsp.sdp.MediaDescription;
 import io.msm.agent.rtsp.sdp.SdpException;
 import io.msm.agent.rtsp.sdp.SessionDescription;
+import io.msm.agent.rtsp.wire.InterleavedFrame;
 import io.msm.agent.rtsp.wire.RtspHeaders;
 import io.msm.agent.rtsp.wire.RtspResponse;
 import io.msm.agent.rtsp.wire.TransportSpec;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -25,10 +32,12 @@ import org.slf4j.LoggerFactory;
 /**
  * The one session a pulled path holds with its upstream RTSP server: the proxy DESCRIBEs, SETUPs
  * every RTP/AVP track over UDP to a relay pair of its own (so the upstream's packets take the
- * kernel fan-out like a publisher's), PLAYs, and keeps the session alive with OPTIONS. Shared by
- * every viewer of the path; opened for the first, closed {@code rtsp.upstream-linger} after the
- * last. It tells {@link PulledPaths} how it goes (described, playing, lost), which changes the path
- * under the registry's lock.
+ * kernel fan-out like a publisher's), PLAYs, and keeps the session alive with OPTIONS. An {@code
+ * rtsps://} upstream is reached over TLS ({@link UpstreamTls}) and asked for its media interleaved
+ * on that connection (RTP/AVP/TCP), injected into the same relays. Shared by every viewer of the
+ * path; opened for the first, closed {@code rtsp.upstream-linger} after the last. It tells {@link
+ * PulledPaths} how it goes (described, playing, lost), which changes the path under the registry's
+ * lock.
  */
 final class Upstream {
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
@@ -55,6 +64,7 @@ final class Upstream {
         this.path = path;
         this.uri = path.config.upstream();
         this.url = UpstreamCredentials.withoutUserInfo(uri);
+        this.tls = UpstreamTls.isTls(uri);
     }
 
     State state() {
@@ -81,8 +91,18 @@ final class Upstream {
     }
 
     void start() {
-        int port = uri.getPort() > 0 ? uri.getPort() : 554;
-        log.info("{}: opening upstream session to {}", path.name, url);
+        int port = UpstreamTls.port(uri);
+        RtspSettings.UpstreamTls tlsCfg = paths.settings().auth().upstreamTls();
+        log.info(
+                "{}: opening upstream session to {}{}",
+                path.name,
+                url,
+                !tls
+                        ? ""
+                        : tlsCfg.verifyHost()
+                                ? " (TLS, media interleaved)"
+                                : " (TLS, media interleaved; host name NOT verified:"
+                                        + " rtsp.upstream-tls.verify-host is false)");
         InetSocketAddress addr;
         try {
             addr = new InetSocketAddress(uri.getHost(), port);
@@ -94,6 +114,15 @@ final class Upstream {
             return;
         }
         RtspSettings settings = paths.settings();
+        SslContext ssl = null;
+        if (tls) {
+            try {
+                ssl = UpstreamTls.context(tlsCfg);
+            } catch (IOException e) {
+                fail(e);
+                return;
+            }
+        }
         UpstreamCredentials.Login login;
         try {
             login = UpstreamCredentials.forUrl(uri, settings.auth().upstreamCredentialsFile());
@@ -101,9 +130,16 @@ final class Upstream {
             fail(new IOException("rtsp.upstream-credentials-file: " + e.getMessage(), e));
             return;
         }
+        String host = uri.getHost();
+        if (host.startsWith("[")) {
+            host = host.substring(1, host.length() - 1);
+        }
         RtspClient.connect(
                         paths.workers(),
                         addr,
+                        null,
+                        ssl,
+                        host,
                         settings.upstreamTimeout(),
                         settings.maxHeaderBytes(),
                         settings.maxBodyBytes())
@@ -113,6 +149,9 @@ final class Upstream {
                                 c.credentials(login.user(), login.password());
                             }
                             client = c;
+                            if (tls) {
+                                c.onInterleaved(this::onInterleaved);
+                            }
                             if (state == State.CLOSED) {
                                 c.close();
                                 throw new CompletionException(
@@ -140,7 +179,12 @@ final class Upstream {
         paths.timers()
                 .schedule(
                         () -> {
-                            if (!ready.isDone()) {
+                            if (!ready.isDone() && tls && client == null) {
+                                fail(
+                                        TlsFailure.timeout(
+                                                uri.getHost() + ":" + port,
+                                                settings.upstreamTimeout().toMillis()));
+                            } else if (!ready.isDone()) {
                                 fail(
                                         new IOException(
                                                 "not playing after "
@@ -196,6 +240,60 @@ final class Upstream {
     private volatile String aggregateUrl;
 
     /**
+     * rtsps:// upstreams send their media interleaved on the TLS connection (RTP/AVP/TCP), so that
+     * none of it travels in clear; the frames are injected into the tracks' relays as a publisher's
+     * interleaved media is. Plain rtsp:// upstreams send RTP over UDP to the relays.
+     */
+    private final boolean tls;
+
+    /** interleaved channel → the relay it feeds (RTP or RTCP of a track); TLS only */
+    private final Map<Integer, Relay> channels = new ConcurrentHashMap<>();
+
+    /**
+     * A track whose upstream's Transport named another {@code source=} address than the one our
+     * connection reached, with its server ports there.
+     */
+    private record Moved(RelayPair pair, InetSocketAddress rtp, InetSocketAddress rtcp) {}
+
+    /** by the source= address and server port (RTP and RTCP) */
+    private final Map<InetSocketAddress, Moved> moved = new ConcurrentHashMap<>();
+
+    /**
+     * A packet reached a track's relay from a source other than the one expected (the connection's
+     * address and the server ports). When it comes from the {@code source=} address the upstream
+     * named in its SETUP answer, on those server ports — an msm agent sends from the relay its
+     * publisher reached, which need not be the address this pull connected to, e.g. another
+     * cluster's agent — the track takes its media from there from now on, this packet included.
+     * Anything else stays viewer feedback (false). Only addresses the upstream itself named are
+     * learned: no stranger can claim a track by sending first.
+     */
+    boolean onStray(InetSocketAddress from, ByteBuf data, boolean rtcp) {
+        Moved m = moved.get(from);
+        if (m == null || state == State.CLOSED) {
+            return false;
+        }
+        moved.remove(m.rtp());
+        moved.remove(m.rtcp());
+        m.pair().rtp().expectSource(m.rtp());
+        m.pair().rtcp().expectSource(m.rtcp());
+        log.info(
+                "{}: upstream {} sends its media from {} (its Transport source=), not from the"
+                        + " address connected to: taken from there",
+                path.name,
+                url,
+                from.getAddress().getHostAddress());
+        (rtcp ? m.pair().rtcp() : m.pair().rtp()).inject(data);
+        return true;
+    }
+
+    private void onInterleaved(InterleavedFrame f) {
+        Relay r = channels.get(f.channel());
+        if (r != null && state != State.CLOSED) {
+            r.inject(f.data());
+        }
+    }
+
+    /**
      * Where a peer agent's media comes from (a relay tree edge, inside the cluster): its
      * Transport's {@code source=} when that is an IP address literal — an msm agent sends from the
      * relay its publisher reached, which may be another of its addresses than the one our RTSP
@@ -219,7 +317,8 @@ final class Upstream {
         if (control == null || control.isEmpty() || control.equals("*")) {
             return base;
         }
-        if (control.regionMatches(true, 0, "rtsp://", 0, 7)) {
+        if (control.regionMatches(true, 0, "rtsp://", 0, 7)
+                || control.regionMatches(true, 0, "rtsps://", 0, 8)) {
             return control;
         }
         return (base.endsWith("/") ? base : base + "/") + control;
@@ -241,13 +340,15 @@ final class Upstream {
         try {
             InetSocketAddress from = c.remoteAddress();
             // upstream's packets arrive at the address our TCP connection left from: the relays
-            // listen there
+            // listen there. Interleaved (TLS): the relays see the media only by injection, their
+            // "source" is the connection itself (as for a publisher over TCP)
+            InetSocketAddress src = tls ? from : new InetSocketAddress(from.getAddress(), 0);
             pair =
                     t.openRelays(
                             paths.plane(),
                             c.localAddress().getAddress(),
-                            new InetSocketAddress(from.getAddress(), 0),
-                            new InetSocketAddress(from.getAddress(), 0),
+                            src,
+                            src,
                             paths.relayIdentities(path.name, from.getAddress()));
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(
@@ -262,10 +363,15 @@ final class Upstream {
                 new RtspHeaders()
                         .add(
                                 "Transport",
-                                "RTP/AVP;unicast;client_port="
-                                        + pair.rtp().local().getPort()
-                                        + "-"
-                                        + pair.rtcp().local().getPort());
+                                tls
+                                        ? "RTP/AVP/TCP;unicast;interleaved="
+                                                + 2 * t.index
+                                                + "-"
+                                                + (2 * t.index + 1)
+                                        : "RTP/AVP;unicast;client_port="
+                                                + pair.rtp().local().getPort()
+                                                + "-"
+                                                + pair.rtcp().local().getPort());
         if (session != null) {
             h.add("Session", session);
         }
@@ -300,10 +406,44 @@ final class Upstream {
                                 TransportSpec got =
                                         TransportSpec.parse(
                                                 r.headers().get("Transport").orElse("RTP/AVP"));
+                                if (tls) {
+                                    if (!got.tcp()) {
+                                        throw new IllegalArgumentException(
+                                                "asked RTP/AVP/TCP (interleaved, so that media is"
+                                                        + " encrypted too), got "
+                                                        + r.headers().getOrNull("Transport"));
+                                    }
+                                    TransportSpec.PortRange ch =
+                                            got.interleaved() != null
+                                                    ? got.interleaved()
+                                                    : new TransportSpec.PortRange(
+                                                            2 * t.index, 2 * t.index + 1);
+                                    channels.put(ch.first(), pair.rtp());
+                                    channels.put(ch.second(), pair.rtcp());
+                                    return;
+                                }
                                 InetSocketAddress from =
                                         path.routed != null && path.routed.viaPeer()
                                                 ? sourceOf(got, c.remoteAddress())
                                                 : c.remoteAddress();
+                                InetSocketAddress advertised = sourceOf(got, c.remoteAddress());
+                                if (got.serverPort() != null
+                                        && !advertised.getAddress().equals(from.getAddress())) {
+                                    // media may come from the source= the upstream names (an
+                                    // agent sends from its publisher-side relay): taken from there
+                                    // at its first packet on the server ports (see onStray)
+                                    Moved mv =
+                                            new Moved(
+                                                    pair,
+                                                    new InetSocketAddress(
+                                                            advertised.getAddress(),
+                                                            got.serverPort().first()),
+                                                    new InetSocketAddress(
+                                                            advertised.getAddress(),
+                                                            got.serverPort().second()));
+                                    moved.put(mv.rtp(), mv);
+                                    moved.put(mv.rtcp(), mv);
+                                }
                                 if (got.serverPort() != null) {
                                     // only the upstream's own ports are upstream: anything else is
                                     // viewer feedback
@@ -374,6 +514,9 @@ final class Upstream {
         Throwable cause =
                 e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
         if (ready.completeExceptionally(cause)) {
+            if (cause instanceof TlsFailure t) {
+                paths.upstreamTlsFailure(t.reason());
+            }
             lost(cause.getMessage());
         }
     }

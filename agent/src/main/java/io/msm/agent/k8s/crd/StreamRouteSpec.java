@@ -36,7 +36,7 @@ public class StreamRouteSpec {
     public static class BackendRef {
         public ServiceRef service;
 
-        /** rtsp://host[:port][/path] outside the cluster. */
+        /** rtsp:// or rtsps://host[:port][/path] outside the cluster. */
         public String url;
 
         /** 0..1000, default 1; 0 drains. */

@@ -10,8 +10,14 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Optional;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * A minimal RTSP client that asks a backend whether it is alive: OPTIONS on a fresh TCP connection,
@@ -26,6 +32,17 @@ public final class RtspProbe {
 
     /** Empty when alive, else why not. */
     public static Optional<Failure> probe(String host, int port, URI describe, Duration timeout) {
+        return probe(host, port, describe, timeout, false);
+    }
+
+    /**
+     * The same over TLS when {@code tls} (an rtsps:// backend). The probe tells liveness only: it
+     * does not verify the server's certificate (it sends no credentials and trusts nothing it
+     * hears); the pull itself verifies it against rtsp.upstream-tls and fails — counted, logged,
+     * reported to the route — when it does not pass.
+     */
+    public static Optional<Failure> probe(
+            String host, int port, URI describe, Duration timeout, boolean tls) {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (Socket s = new Socket()) {
             try {
@@ -51,12 +68,27 @@ public final class RtspProbe {
                                 Failure.Kind.CONNECT_FAILED,
                                 host + ":" + port + ": " + e.getMessage()));
             }
-            OutputStream out = s.getOutputStream();
-            InputStream in = s.getInputStream();
-            String base = "rtsp://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+            Socket io = s;
+            if (tls) {
+                try {
+                    io = handshake(s, host, port, timeout);
+                } catch (IOException e) {
+                    return Optional.of(
+                            Failure.of(
+                                    Failure.Kind.CONNECT_FAILED,
+                                    host + ":" + port + ": TLS handshake: " + e.getMessage()));
+                }
+            }
+            OutputStream out = io.getOutputStream();
+            InputStream in = io.getInputStream();
+            String base =
+                    (tls ? "rtsps://" : "rtsp://")
+                            + (host.contains(":") ? "[" + host + "]" : host)
+                            + ":"
+                            + port;
             int status =
                     request(
-                            s,
+                            io,
                             out,
                             in,
                             "OPTIONS "
@@ -74,7 +106,7 @@ public final class RtspProbe {
             }
             status =
                     request(
-                            s,
+                            io,
                             out,
                             in,
                             "DESCRIBE "
@@ -112,6 +144,36 @@ public final class RtspProbe {
                     Failure.of(
                             Failure.Kind.DESCRIBE_FAILED,
                             host + ":" + port + ": " + e.getMessage()));
+        }
+    }
+
+    /** TLS over the connected socket, without checking the certificate (liveness only). */
+    private static Socket handshake(Socket s, String host, int port, Duration timeout)
+            throws IOException {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new TrustManager[] {new LivenessOnly()}, null);
+            SSLSocket t = (SSLSocket) ctx.getSocketFactory().createSocket(s, host, port, true);
+            t.setSoTimeout((int) Math.max(1, timeout.toMillis()));
+            t.startHandshake();
+            return t;
+        } catch (GeneralSecurityException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /** Accepts any certificate: the probe asks whether something answers, never whom it trusts. */
+    @SuppressWarnings("TrustAllCertificates")
+    private static final class LivenessOnly implements X509TrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
         }
     }
 

@@ -93,13 +93,18 @@ public final class RouteCompiler {
             } else {
                 try {
                     URI u = new URI(b.url);
-                    if (!"rtsp".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
-                        throw new URISyntaxException(b.url, "not rtsp://host[:port][/path]");
+                    if (!("rtsp".equalsIgnoreCase(u.getScheme())
+                                    || "rtsps".equalsIgnoreCase(u.getScheme()))
+                            || u.getHost() == null) {
+                        throw new URISyntaxException(b.url, "not rtsp[s]://host[:port][/path]");
                     }
                     backends.add(new Route.BackendSpec(b.url, weight, null, u));
                 } catch (URISyntaxException e) {
                     problems.add(
-                            field + ".url must be rtsp://host[:port][/path] (got '" + b.url + "')");
+                            field
+                                    + ".url must be rtsp:// or rtsps://host[:port][/path] (got '"
+                                    + b.url
+                                    + "')");
                 }
             }
         }

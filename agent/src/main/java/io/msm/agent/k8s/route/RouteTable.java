@@ -85,7 +85,11 @@ public final class RouteTable implements StreamRoutes {
 
     /** What one probe should do: OPTIONS on the authority, and DESCRIBE url when it is not null. */
     public record ProbeJob(
-            TargetKey target, String host, int port, URI describe, Duration timeout) {}
+            TargetKey target, String host, int port, URI describe, Duration timeout, boolean tls) {
+        public ProbeJob(TargetKey target, String host, int port, URI describe, Duration timeout) {
+            this(target, host, port, describe, timeout, false);
+        }
+    }
 
     /** An RTP flow from a backend as the kernel's flow table saw it (CLOCK_MONOTONIC ns). */
     public record RtpFlow(InetAddress source, long firstNs, long lastNs) {}
@@ -177,7 +181,8 @@ public final class RouteTable implements StreamRoutes {
             return new ResolvedBackend(b, res.problem(), res.detail(), ts);
         }
         URI u = b.url();
-        int port = u.getPort() > 0 ? u.getPort() : 554;
+        int port =
+                u.getPort() > 0 ? u.getPort() : "rtsps".equalsIgnoreCase(u.getScheme()) ? 322 : 554;
         String host =
                 u.getHost().startsWith("[")
                         ? u.getHost().substring(1, u.getHost().length() - 1)
@@ -287,8 +292,10 @@ public final class RouteTable implements StreamRoutes {
                 }
             }
         }
+        // a url backend keeps its scheme: rtsps:// is pulled over TLS
+        String scheme = b.isService() ? "rtsp" : b.url().getScheme().toLowerCase(Locale.ROOT);
         return URI.create(
-                "rtsp://" + authority(t.host(), t.port()) + (p.startsWith("/") ? p : "/" + p));
+                scheme + "://" + authority(t.host(), t.port()) + (p.startsWith("/") ? p : "/" + p));
     }
 
     static String normalizeHost(String host) {
@@ -382,7 +389,14 @@ public final class RouteTable implements StreamRoutes {
                     URI describe = path == null ? null : upstream(r, b.spec(), t, path);
                     jobs.add(
                             new ProbeJob(
-                                    t.key(), t.host(), t.port(), describe, r.describeTimeout()));
+                                    t.key(),
+                                    t.host(),
+                                    t.port(),
+                                    describe,
+                                    r.describeTimeout(),
+                                    !b.spec().isService()
+                                            && "rtsps"
+                                                    .equalsIgnoreCase(b.spec().url().getScheme())));
                 }
             }
         }

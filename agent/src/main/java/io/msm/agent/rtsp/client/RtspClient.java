@@ -1,6 +1,7 @@
 package io.msm.agent.rtsp.client;
 
 import io.msm.agent.net.Transport;
+import io.msm.agent.rtsp.wire.InterleavedFrame;
 import io.msm.agent.rtsp.wire.MalformedMessage;
 import io.msm.agent.rtsp.wire.RtspDecoder;
 import io.msm.agent.rtsp.wire.RtspEncoder;
@@ -16,7 +17,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.util.ReferenceCountUtil;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -24,6 +26,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -75,7 +78,26 @@ public final class RtspClient implements AutoCloseable {
             Duration timeout,
             int maxHeaderBytes,
             int maxBodyBytes) {
+        return connect(group, server, local, null, null, timeout, maxHeaderBytes, maxBodyBytes);
+    }
+
+    /**
+     * The same over TLS when {@code tls} is not null (RTSPS): the handshake, within {@code timeout}
+     * too, completes before the future does; {@code host} is the name the server's certificate must
+     * carry (when the context verifies names) and the SNI sent. A handshake that fails completes
+     * the future with a {@link TlsFailure} saying why.
+     */
+    public static CompletableFuture<RtspClient> connect(
+            EventLoopGroup group,
+            InetSocketAddress server,
+            InetSocketAddress local,
+            SslContext tls,
+            String host,
+            Duration timeout,
+            int maxHeaderBytes,
+            int maxBodyBytes) {
         CompletableFuture<RtspClient> f = new CompletableFuture<>();
+        SslHandler[] ssl = new SslHandler[1];
         RtspClient[] holder = new RtspClient[1];
         Bootstrap b =
                 new Bootstrap()
@@ -89,6 +111,13 @@ public final class RtspClient implements AutoCloseable {
                                 new ChannelInitializer<>() {
                                     @Override
                                     protected void initChannel(Channel ch) {
+                                        if (tls != null) {
+                                            ssl[0] =
+                                                    tls.newHandler(
+                                                            ch.alloc(), host, server.getPort());
+                                            ssl[0].setHandshakeTimeoutMillis(timeout.toMillis());
+                                            ch.pipeline().addLast(ssl[0]);
+                                        }
                                         ch.pipeline()
                                                 .addLast(
                                                         new RtspDecoder(
@@ -135,7 +164,24 @@ public final class RtspClient implements AutoCloseable {
                                     : cf.channel().connect(server, local))
                             .addListener(
                                     c -> {
-                                        if (c.isSuccess()) {
+                                        if (c.isSuccess() && ssl[0] != null) {
+                                            ssl[0].handshakeFuture()
+                                                    .addListener(
+                                                            h -> {
+                                                                if (h.isSuccess()) {
+                                                                    f.complete(holder[0]);
+                                                                } else {
+                                                                    f.completeExceptionally(
+                                                                            TlsFailure.of(
+                                                                                    host
+                                                                                            + ":"
+                                                                                            + server
+                                                                                                    .getPort(),
+                                                                                    h.cause()));
+                                                                    cf.channel().close();
+                                                                }
+                                                            });
+                                        } else if (c.isSuccess()) {
                                             f.complete(holder[0]);
                                         } else {
                                             f.completeExceptionally(
@@ -178,6 +224,18 @@ public final class RtspClient implements AutoCloseable {
         this.password = password;
         return this;
     }
+
+    /**
+     * Takes the RTP and RTCP the server interleaves on this connection (RTP/AVP/TCP): called on the
+     * event loop with each frame, which is released after the call (retain it to keep it). Without
+     * a listener such frames are dropped. Set before PLAY.
+     */
+    public RtspClient onInterleaved(Consumer<InterleavedFrame> listener) {
+        this.interleaved = listener;
+        return this;
+    }
+
+    private volatile Consumer<InterleavedFrame> interleaved;
 
     /** Send a request (CSeq added) and get its response. */
     public CompletableFuture<RtspResponse> request(
@@ -229,53 +287,49 @@ public final class RtspClient implements AutoCloseable {
         return request(method, uri, headers, null);
     }
 
+    /** A message from the server; the SimpleChannelInboundHandler releases it afterwards. */
     private void onMessage(RtspMessage msg) {
-        try {
-            if (msg instanceof RtspResponse r) {
-                Pending p = pending.poll();
-                if (p == null) {
-                    return;
-                }
-                String got = r.headers().getOrNull("CSeq");
-                if (got != null && !got.trim().equals(Integer.toString(p.cseq))) {
-                    p.future.completeExceptionally(
-                            new IOException(
-                                    "response CSeq " + got + " does not match request " + p.cseq));
-                    channel.close();
-                    return;
-                }
-                if (r.status() == 401 && user != null && !p.retried) {
-                    ClientAuth a =
-                            ClientAuth.choose(
-                                    r.headers().fields().stream()
-                                            .filter(
-                                                    x ->
-                                                            x.name()
-                                                                    .equalsIgnoreCase(
-                                                                            "WWW-Authenticate"))
-                                            .map(RtspHeaders.Field::value)
-                                            .toList(),
-                                    user,
-                                    password);
-                    if (a != null) {
-                        auth = a;
-                        send(p.request, p.future, true);
-                        return;
-                    }
-                }
-                p.future.complete(r);
-            } else if (msg instanceof MalformedMessage m) {
-                LoggerFactory.getLogger(RtspClient.class)
-                        .debug("{}: malformed message: {}", remoteAddress(), m.why());
-                onClosed(
-                        new IOException(
-                                "malformed message from " + remoteAddress() + ": " + m.why()));
-                channel.close();
+        if (msg instanceof RtspResponse r) {
+            Pending p = pending.poll();
+            if (p == null) {
+                return;
             }
-            // interleaved frames and server requests are not expected on a UDP session: ignored
-        } finally {
-            ReferenceCountUtil.release(msg);
+            String got = r.headers().getOrNull("CSeq");
+            if (got != null && !got.trim().equals(Integer.toString(p.cseq))) {
+                p.future.completeExceptionally(
+                        new IOException(
+                                "response CSeq " + got + " does not match request " + p.cseq));
+                channel.close();
+                return;
+            }
+            if (r.status() == 401 && user != null && !p.retried) {
+                ClientAuth a =
+                        ClientAuth.choose(
+                                r.headers().fields().stream()
+                                        .filter(x -> x.name().equalsIgnoreCase("WWW-Authenticate"))
+                                        .map(RtspHeaders.Field::value)
+                                        .toList(),
+                                user,
+                                password);
+                if (a != null) {
+                    auth = a;
+                    send(p.request, p.future, true);
+                    return;
+                }
+            }
+            p.future.complete(r);
+        } else if (msg instanceof InterleavedFrame fr) {
+            Consumer<InterleavedFrame> l = interleaved;
+            if (l != null) {
+                l.accept(fr);
+            }
+        } else if (msg instanceof MalformedMessage m) {
+            LoggerFactory.getLogger(RtspClient.class)
+                    .debug("{}: malformed message: {}", remoteAddress(), m.why());
+            onClosed(new IOException("malformed message from " + remoteAddress() + ": " + m.why()));
+            channel.close();
         }
+        // server requests are not expected: ignored
     }
 
     private void onClosed(IOException why) {

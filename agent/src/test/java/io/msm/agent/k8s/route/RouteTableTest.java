@@ -155,6 +155,27 @@ class RouteTableTest {
     }
 
     @Test
+    void anRtspsUrlKeepsItsSchemeAndPort322AndIsProbedOverTls() {
+        table.update(
+                List.of(
+                        route(
+                                "ns/r",
+                                "t",
+                                null,
+                                Route.PathType.EXACT,
+                                "/remote/show",
+                                List.of(url("rtsps://b.example.com/show", 1)))),
+                NO_SERVICES);
+        assertEquals(
+                URI.create("rtsps://b.example.com:322/show"),
+                table.choose(null, "/remote/show").orElseThrow().upstream(),
+                "pulled over TLS, RTSPS's default port");
+        RouteTable.ProbeJob job = table.probeJobs().get(0);
+        assertTrue(job.tls(), "the probe handshakes too");
+        assertEquals(322, job.port());
+    }
+
+    @Test
     void invalidAndConflictingRoutesAreNotUsed() {
         Route older =
                 route(
