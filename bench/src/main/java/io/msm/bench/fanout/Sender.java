@@ -49,16 +49,24 @@ public final class Sender {
 
     /** Send at pps (0: as fast as possible) for seconds; blocks until done. */
     Result send(double pps, double seconds) {
-        return send(pps, seconds, Topology.NODE_ADDR + ":" + Topology.STREAM_PORT, 40000, 1, 1200);
+        return send(
+                pps, seconds, Topology.NODE_ADDR + ":" + Topology.STREAM_PORT, 40000, 1, 1200, 1);
     }
 
     /**
      * Send at pps (0: as fast as possible) for seconds to dst ("IP:PORT"), from the sender's
-     * address and ports srcPort .. srcPort + sessions - 1 in turn, size bytes of UDP payload.
+     * address and ports srcPort .. srcPort + sessions - 1 in turn, size bytes of UDP payload, in
+     * bursts of burst packets (1: each when due).
      */
     public Result send(
-            double pps, double seconds, String dst, int srcPort, int sessions, int size) {
-        int batch = batchFor(pps);
+            double pps,
+            double seconds,
+            String dst,
+            int srcPort,
+            int sessions,
+            int size,
+            int burst) {
+        int batch = Math.max(batchFor(pps), burst);
         List<String> cmd =
                 List.of(
                         "taskset",
@@ -87,6 +95,8 @@ public final class Sender {
                         Integer.toString(seq),
                         "--batch",
                         Integer.toString(batch),
+                        "--burst",
+                        Integer.toString(burst),
                         "--sessions",
                         Integer.toString(sessions),
                         "--size",
