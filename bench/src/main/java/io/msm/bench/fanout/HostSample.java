@@ -30,7 +30,7 @@ public record HostSample(
     private static final long TICK_NS = 10_000_000L; // USER_HZ = 100
 
     /** CPUs of the machine (not of this process, which taskset may confine to one). */
-    static int cpus() {
+    public static int cpus() {
         int n = 0;
         for (String line : Procfs.read("/proc/stat").split("\n")) {
             if (line.startsWith("cpu") && !line.startsWith("cpu ")) {

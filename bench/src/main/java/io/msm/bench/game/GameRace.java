@@ -21,6 +21,8 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -169,6 +171,7 @@ public final class GameRace {
             systems.remove("nginx");
         }
         Files.createDirectories(out);
+        double loadStart = HostSample.loadAverage();
         List<Result> results = new ArrayList<>();
         try (BenchSink sink = BenchSink.load()) {
             sink.expectCopies(1);
@@ -211,7 +214,19 @@ public final class GameRace {
                 }
             }
         }
-        report(results, out, duration, size, backends);
+        String run =
+                String.format(
+                        Locale.ROOT,
+                        "%s UTC, kernel %s, %d CPUs, %s; `GameRace %s`; load average %.2f at"
+                                + " the start, %.2f at the end.",
+                        LocalDateTime.now(ZoneOffset.UTC).withNano(0).toString().replace('T', ' '),
+                        System.getProperty("os.version"),
+                        HostSample.cpus(),
+                        Sh.exec("nginx", "-v").err().trim(),
+                        String.join(" ", args),
+                        loadStart,
+                        HostSample.loadAverage());
+        report(results, out, duration, size, backends, run);
         if (o.getOrDefault("--check", "0").equals("1")) {
             // the smoke: every system ran and reached every backend (not the numbers)
             boolean ok = results.size() == systems.size() * sessions.size() * rates.size();
@@ -519,7 +534,8 @@ public final class GameRace {
 
     // ------------------------------------------------------------------ report
 
-    static void report(List<Result> rs, Path out, double duration, int size, int backends)
+    static void report(
+            List<Result> rs, Path out, double duration, int size, int backends, String run)
             throws IOException {
         StringBuilder md = new StringBuilder();
         md.append("# Game traffic: msm's kernel game path against nginx's stream UDP proxy\n\n")
@@ -640,6 +656,7 @@ public final class GameRace {
                         + " With the sender flat out nginx is overloaded: the receive softirq"
                         + " takes the core before its worker can read (receive livelock), so"
                         + " compare packets per CPU-second at rates nginx keeps up with.\n");
+        md.append("\nThis run: ").append(run).append('\n');
         Files.writeString(out.resolve("game.md"), md.toString());
         Csv.write(
                 out.resolve("game.csv"),
