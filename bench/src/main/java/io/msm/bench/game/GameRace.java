@@ -277,8 +277,9 @@ public final class GameRace {
             Sender snd = new Sender(senderBin, topo);
             String dst = Topology.NODE_ADDR + ":" + SVC_PORT;
             // open every session (nginx: its upstream socket; msm: its pinned slot), then settle
-            double warm = Math.max(0.3, 2.0 * sessions / 50_000);
-            snd.send(50_000, warm, dst, CLIENT_PORT, sessions, size, BURST);
+            // (at 20 k/s, which nginx keeps up with: 2 datagrams per session, at least 0.3 s)
+            double warm = Math.max(0.3, 2.0 * sessions / 20_000);
+            snd.send(20_000, warm, dst, CLIENT_PORT, sessions, size, BURST);
             Thread.sleep(300);
             long udp0 = udpRcvbufErrors(topo);
             BenchSink.Snapshot s0 = sink.snapshot();
