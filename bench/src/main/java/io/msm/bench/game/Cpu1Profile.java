@@ -159,11 +159,16 @@ final class Cpu1Profile {
         if (r.exit() != 0) {
             throw new IOException("perf script failed: " + r.err().trim());
         }
+        return classify(r.out(), processPids);
+    }
+
+    /** Classify the samples of {@code perf script -F pid,ip,sym} output. */
+    static Split classify(String script, Set<Long> processPids) {
         long[] n = new long[4]; // net, process, idle, other
         long pid = -1;
         boolean isNet = false;
         // a sample: a line with its pid, then its call chain, one frame a line, tab-indented
-        for (String line : (r.out() + "\n-1\n").split("\n")) {
+        for (String line : (script + "\n-1\n").split("\n")) {
             if (line.startsWith("\t")) {
                 String t = line.trim();
                 isNet |= t.endsWith(" net_rx_action") || t.endsWith(" net_tx_action");
