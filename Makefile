@@ -8,7 +8,7 @@
 #   make build     compile everything (BPF objects + Java), skip tests
 #   make image     the container image (podman, a Debian base made here: no registry); image/README.md
 #   make image-test   run that image as the Helm chart's DaemonSet says (part of make test)
-#   make bench     benchmarks, ~20 min (QUICK=1: 4 min); bench/README.md
+#   make bench     benchmarks, ~25 min (QUICK=1: 5 min); bench/README.md
 #   make vm-test   the kernel test suite on Debian's 6.1 kernel under qemu
 #                  (KERNEL=/path/to/vmlinuz [MODULES=/lib/modules/<ver>] for yours,
 #                   VM_ARGS="--class ClassifierTest" etc.: kernel-tests/vm/run.sh --help)
@@ -53,8 +53,9 @@ DEPS_IMAGE := podman runc mmdebstrap jq
 # The benchmarks (bench/): gcc builds the sender, GStreamer is a system under test
 # (udpsrc/multiudpsink, in DEPS_MEDIA), perf profiles the node's CPU; the SIP media race runs
 # rtpengine (userspace forwarding: its kernel module is not packaged for this kernel) against msm,
-# set up by Kamailio (DEPS_PEERS) over NG.
-DEPS_BENCH := gcc linux-perf rtpengine-daemon $(DEPS_PEERS)
+# set up by Kamailio (DEPS_PEERS) over NG; the game race runs nginx's stream UDP proxy against
+# msm's kernel game path.
+DEPS_BENCH := gcc linux-perf rtpengine-daemon nginx libnginx-mod-stream $(DEPS_PEERS)
 
 # What each front-door target installs (the kernel tests, in make test and make vm-test,
 # run real players and sipp; make test also runs the benchmark harness smoke).

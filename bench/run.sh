@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # msm benchmarks (issue 5): kernel fan-out against userspace relays, the
 # classifier's cost per class, the SIP media race against rtpengine (issue 16),
-# JMH for the Java hot paths. Needs root.
+# game UDP sessions through msm's kernel game path against nginx's stream proxy
+# (issue 18), JMH for the Java hot paths. Needs root.
 #
-#   bench/run.sh            full run, ~20 min on 2 cores     -> bench/results/
-#   bench/run.sh --quick    N = 8, 64; short steps, ~4 min   -> bench/results/quick/
+#   bench/run.sh            full run, ~25 min on 2 cores     -> bench/results/
+#   bench/run.sh --quick    N = 8, 64; short steps, ~5 min   -> bench/results/quick/
 #   bench/run.sh --smoke    N = 8, one view, < 2 min; checks that the harness
 #                           works (every system forwards to every receiver,
 #                           reports are written), not the numbers  -> a temp dir
@@ -14,7 +15,8 @@
 # Every part has a time limit and stops by itself; namespaces, pinned maps,
 # processes and sysctls it changed are put back even when it is interrupted.
 # Results: fanout.csv / fanout-steps.csv / fanout.md / fanout.png,
-# classifier.csv, sipmedia.csv / sipmedia.md / sipmedia.png, jmh.csv, machine.txt, run.log
+# classifier.csv, sipmedia.csv / sipmedia.md / sipmedia.png, game.csv / game.md / game.png,
+# jmh.csv, machine.txt, run.log
 # (bench/README.md explains them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
     --full) mode=full ;;
     --no-build) build=0 ;;
     --out) out="$2"; out_given=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -44,16 +46,20 @@ for tool in gcc taskset nsenter ip; do
   command -v "$tool" >/dev/null || { echo "bench/run.sh: $tool not found: run 'make deps'" >&2; exit 1; }
 done
 command -v gst-launch-1.0 >/dev/null || echo "bench/run.sh: gst-launch-1.0 not found (make deps installs it): GStreamer is skipped" >&2
+command -v nginx >/dev/null || echo "bench/run.sh: nginx not found (make deps-bench installs it with libnginx-mod-stream): the game race runs msm alone" >&2
 
 case "$mode" in
-  full)  out="${out:-bench/results}"; limit=1500; fan_limit=900; cls_repeat=100000
+  full)  out="${out:-bench/results}"; limit=1900; fan_limit=900; cls_repeat=100000
          sip=(--calls 100,500,1000 --duration 10 --time-limit 330)
+         game=(--mode full --time-limit 300)
          jmh=(-f 1 -wi 2 -w 1s -i 3 -r 1s) ;;
-  quick) out="${out:-bench/results/quick}"; limit=240; fan_limit=80; cls_repeat=20000
+  quick) out="${out:-bench/results/quick}"; limit=300; fan_limit=80; cls_repeat=20000
          sip=(--calls 100 --duration 5 --time-limit 80)
+         game=(--mode quick --time-limit 60)
          jmh=(-f 1 -wi 1 -w 300ms -i 2 -r 300ms -p request=describe,setup -p subscribers=1,64) ;;
-  smoke) out="${out:-$(mktemp -d /tmp/msm-bench-smoke.XXXXXX)}"; limit=90; fan_limit=40; cls_repeat=2000
+  smoke) out="${out:-$(mktemp -d /tmp/msm-bench-smoke.XXXXXX)}"; limit=110; fan_limit=40; cls_repeat=2000
          sip=(--calls 10 --duration 2 --systems direct,msm-kernel --time-limit 30)
+         game=(--mode smoke --check 1 --time-limit 20)
          jmh=(-f 0 -wi 0 -i 1 -r 100ms -p request=describe -p subscribers=64) ;;
 esac
 mkdir -p "$out"
@@ -80,6 +86,7 @@ java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
   echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "gstreamer: $(gst-launch-1.0 --version 2>/dev/null | sed -n 2p || echo none)"
+  echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //' || echo none)"
 } > "$out/machine.txt"
 
 status=0
@@ -96,6 +103,10 @@ echo "== SIP media race: msm kernel / userspace vs rtpengine, N calls over NG (l
 timeout -k 10 $(( ${sip[-1]} + 90 )) "$java" -cp "$cp" io.msm.bench.sipmedia.SipMediaRace "${sip[@]}" \
   --out "$out" --callload bench/target/callload 2> >(grep -v '^SLF4J' >&2) | tee -a "$out/run.log" || status=$?
 
+echo "== game sessions: msm kernel game path vs nginx stream UDP proxy (limit ${game[-1]}s)"
+timeout -k 10 $(( ${game[-1]} + 60 )) taskset -c 0 "$java" -XX:+UseSerialGC -cp "$cp" io.msm.bench.game.GameRace "${game[@]}" \
+  --out "$out" --sender bench/target/rtpsend 2> >(grep -v '^SLF4J' >&2) | tee -a "$out/run.log" || status=$?
+
 jmh_limit=$(left)
 if [ "$jmh_limit" -gt 15 ]; then
   echo "== JMH: RTSP parsing, fan-out group update, flow-table walk (limit ${jmh_limit}s)"
@@ -110,7 +121,7 @@ fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 echo "== results in $out ($(( $(date +%s) - start ))s)"
 if [ "$mode" = smoke ]; then
-  for f in fanout.csv fanout.md fanout.png classifier.csv sipmedia.md sipmedia.csv sipmedia.png jmh.csv; do
+  for f in fanout.csv fanout.md fanout.png classifier.csv sipmedia.md sipmedia.csv sipmedia.png game.md game.csv game.png jmh.csv; do
     [ -s "$out/$f" ] || { echo "smoke: $out/$f missing" >&2; status=1; }
   done
   if [ "$status" = 0 ]; then

@@ -4,7 +4,7 @@
  *
  *   rtpsend --ifname s0 --src-mac M --dst-mac M --src IP:PORT --dst IP:PORT
  *           [--rate PPS (0: as fast as possible)] [--duration S] [--seq N]
- *           [--size BYTES] [--batch N] [--udp]
+ *           [--size BYTES] [--batch N] [--burst N] [--sessions N] [--udp]
  *
  * Every packet carries a valid RTP header (version 2, payload type 96,
  * sequence number +1 per packet, 90 kHz timestamp) followed by struct
@@ -17,6 +17,12 @@
  * what a local UDP socket hands a veth, minus the sender's own UDP/IP/route
  * work, so one core offers several times what the node under test forwards.
  * --udp sends through an ordinary UDP socket instead (for comparison).
+ * --sessions N (AF_PACKET only) spreads the packets round-robin over N
+ * source ports, PORT .. PORT+N-1 of --src: N client sessions for the game
+ * benchmark (the partial checksum covers no port, so it stays valid).
+ * --burst N (<= --batch) holds packets until N are due and sends them
+ * together, as a NIC's interrupt coalescing hands the node a batch per
+ * interrupt (at a paced rate the default, 1, sends each packet when due).
  *
  * Pacing: packets are due at rate * elapsed; each round sends what is due
  * (at most --batch) and otherwise spins on sched_yield(): the sender owns
@@ -56,7 +62,7 @@ struct opts {
 	uint8_t src_mac[6], dst_mac[6];
 	struct sockaddr_in src, dst;
 	double rate, duration;
-	unsigned seq, size, batch;
+	unsigned seq, size, batch, burst, sessions;
 	int udp;
 };
 
@@ -71,7 +77,7 @@ static void usage(const char *why)
 	fprintf(stderr,
 		"rtpsend: %s\nusage: rtpsend --ifname IF --src-mac MAC --dst-mac MAC --src IP:PORT "
 		"--dst IP:PORT [--rate PPS] [--duration S] [--seq N] [--size BYTES] [--batch N] "
-		"[--udp]\n",
+		"[--burst N] [--sessions N] [--udp]\n",
 		why);
 	exit(2);
 }
@@ -178,7 +184,9 @@ static void stamp(uint8_t *rtp, uint16_t seq, uint64_t t)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .rate = 0, .duration = 1, .size = 1200, .batch = 32 };
+	struct opts o = {
+		.rate = 0, .duration = 1, .size = 1200, .batch = 32, .burst = 1, .sessions = 1
+	};
 	int have_src = 0, have_dst = 0, have_smac = 0, have_dmac = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -214,6 +222,10 @@ int main(int argc, char **argv)
 			o.size = strtoul(v, NULL, 0);
 		else if (!strcmp(a, "--batch"))
 			o.batch = strtoul(v, NULL, 0);
+		else if (!strcmp(a, "--burst"))
+			o.burst = strtoul(v, NULL, 0);
+		else if (!strcmp(a, "--sessions"))
+			o.sessions = strtoul(v, NULL, 0);
 		else
 			usage("unknown option");
 	}
@@ -225,6 +237,11 @@ int main(int argc, char **argv)
 		usage("--size out of range");
 	if (o.batch < 1 || o.batch > MAX_BATCH)
 		usage("--batch must be 1..64");
+	if (o.burst < 1 || o.burst > o.batch)
+		usage("--burst must be 1..--batch");
+	if (o.sessions < 1 || ntohs(o.src.sin_port) + o.sessions - 1 > 65535 ||
+	    (o.udp && o.sessions > 1))
+		usage("--sessions must be 1..(65536 - source port), and 1 with --udp");
 
 	static struct frame frames[MAX_BATCH];
 	struct mmsghdr msgs[MAX_BATCH];
@@ -286,6 +303,7 @@ int main(int argc, char **argv)
 	uint64_t end = t0 + (uint64_t)(o.duration * 1e9);
 	uint64_t sent = 0, errors = 0;
 	uint16_t seq = (uint16_t)o.seq;
+	unsigned session = 0;
 	for (;;) {
 		uint64_t t = now_ns();
 		if (t >= end)
@@ -293,7 +311,7 @@ int main(int argc, char **argv)
 		uint64_t want = o.batch;
 		if (o.rate > 0) {
 			uint64_t due = (uint64_t)((double)(t - t0) * o.rate / 1e9) + 1;
-			if (due <= sent) {
+			if (due < sent + o.burst) {
 				/* not due yet: give way to anything runnable here
 				 * (ksoftirqd), else come straight back */
 				sched_yield();
@@ -303,8 +321,13 @@ int main(int argc, char **argv)
 			if (want > o.batch)
 				want = o.batch;
 		}
-		for (unsigned i = 0; i < want; i++)
+		for (unsigned i = 0; i < want; i++) {
 			stamp(frames[i].payload, (uint16_t)(seq + i), t);
+			if (o.sessions > 1) {
+				frames[i].udp.source = htons(ntohs(o.src.sin_port) + session);
+				session = session + 1 == o.sessions ? 0 : session + 1;
+			}
+		}
 		int n = sendmmsg(fd, msgs, want, 0);
 		uint64_t done = n > 0 ? (uint64_t)n : 0;
 		if (done < want) {

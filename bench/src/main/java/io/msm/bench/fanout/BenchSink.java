@@ -20,7 +20,7 @@ import java.util.Map;
  * first and the last copy of each upstream packet; then drops the copy. Counters only grow: a trial
  * is the difference of two {@link Snapshot}s.
  */
-final class BenchSink implements AutoCloseable {
+public final class BenchSink implements AutoCloseable {
     static final String PROG = "msm_bench_sink";
 
     /** struct msm_bench_cfg (this and the other layouts: checked by BenchLayoutMatchesBtfTest) */
@@ -46,12 +46,12 @@ final class BenchSink implements AutoCloseable {
         this.obj = obj;
     }
 
-    static BenchSink load() {
+    public static BenchSink load() {
         return new BenchSink(BpfObject.load("msm_testkit", BpfObject.resource(Testkit.RESOURCE)));
     }
 
     /** Attach to each interface's TC ingress in ns. */
-    void attach(Netns ns, List<String> ifnames) {
+    public void attach(Netns ns, List<String> ifnames) {
         int fd = obj.progFd(PROG);
         ns.run(
                 () -> {
@@ -61,7 +61,7 @@ final class BenchSink implements AutoCloseable {
                 });
     }
 
-    void detach(Netns ns, List<String> ifnames) {
+    public void detach(Netns ns, List<String> ifnames) {
         ns.run(
                 () -> {
                     for (String i : ifnames) {
@@ -76,7 +76,7 @@ final class BenchSink implements AutoCloseable {
     }
 
     /** Copies expected per upstream packet (N): the spread is recorded when the N-th arrives. */
-    void expectCopies(int n) {
+    public void expectCopies(int n) {
         try (BpfMap<Integer, Integer> cfg =
                 new BpfMap<>(
                         obj.mapFd("msm_bench_cfg"),
@@ -142,9 +142,9 @@ final class BenchSink implements AutoCloseable {
     }
 
     /** The sink's counters at one moment, keyed by receiver (see {@link Topology#receiverKey}). */
-    record Snapshot(Map<Integer, Rx> rx, Histogram latency, Histogram spread) {
+    public record Snapshot(Map<Integer, Rx> rx, Histogram latency, Histogram spread) {
         /** Copies, late and duplicate copies received by receivers 0..n-1 since before. */
-        long[] deltas(Snapshot before, int n) {
+        public long[] deltas(Snapshot before, int n) {
             long packets = 0;
             long late = 0;
             long dups = 0;
@@ -163,7 +163,7 @@ final class BenchSink implements AutoCloseable {
         }
 
         /** Copies per receiver 0..n-1 since before (min and max show a starved receiver). */
-        long[] perReceiver(Snapshot before, int n) {
+        public long[] perReceiver(Snapshot before, int n) {
             long[] out = new long[n];
             for (int i = 0; i < n; i++) {
                 int k = Topology.receiverKey(i);
@@ -200,7 +200,7 @@ final class BenchSink implements AutoCloseable {
                 }
             };
 
-    Snapshot snapshot() {
+    public Snapshot snapshot() {
         Map<Integer, Rx> rx = new HashMap<>();
         try (BpfMap<Integer, Rx> m =
                 new BpfMap<>(obj.mapFd("msm_bench_rx"), false, Codec.U32, Rx.CODEC)) {

@@ -8,20 +8,20 @@ import java.util.Deque;
  * hook when the run is stopped (timeout's SIGTERM, Ctrl-C), so namespaces, pinned maps, processes
  * and sysctls never outlive the benchmark.
  */
-final class Cleanup implements AutoCloseable {
-    interface Action {
+public final class Cleanup implements AutoCloseable {
+    public interface Action {
         void run() throws Exception;
     }
 
     private final Deque<Runnable> actions = new ArrayDeque<>();
     private final Thread hook = new Thread(this::runAll, "bench-cleanup");
 
-    Cleanup() {
+    public Cleanup() {
         Runtime.getRuntime().addShutdownHook(hook);
     }
 
     /** Register an undo action; returns a handle that runs it early (and only once). */
-    synchronized Runnable push(String what, Action a) {
+    public synchronized Runnable push(String what, Action a) {
         boolean[] done = {false};
         Runnable r =
                 () -> {

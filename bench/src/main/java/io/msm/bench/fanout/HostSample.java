@@ -17,8 +17,9 @@ import java.util.List;
  * @param stat per CPU: user, nice, system, idle, iowait, irq, softirq, steal (ns)
  * @param softnet per CPU: processed, dropped (backlog full), time_squeeze
  */
-record HostSample(long wallNs, long[] idleNs, long[][] stat, long[][] softnet, double load1) {
-    static final int USER = 0,
+public record HostSample(
+        long wallNs, long[] idleNs, long[][] stat, long[][] softnet, double load1) {
+    public static final int USER = 0,
             NICE = 1,
             SYSTEM = 2,
             IDLE = 3,
@@ -29,7 +30,7 @@ record HostSample(long wallNs, long[] idleNs, long[][] stat, long[][] softnet, d
     private static final long TICK_NS = 10_000_000L; // USER_HZ = 100
 
     /** CPUs of the machine (not of this process, which taskset may confine to one). */
-    static int cpus() {
+    public static int cpus() {
         int n = 0;
         for (String line : Procfs.read("/proc/stat").split("\n")) {
             if (line.startsWith("cpu") && !line.startsWith("cpu ")) {
@@ -39,7 +40,7 @@ record HostSample(long wallNs, long[] idleNs, long[][] stat, long[][] softnet, d
         return Math.max(1, n);
     }
 
-    static HostSample take() {
+    public static HostSample take() {
         int n = cpus();
         long wall = System.nanoTime();
         long[][] stat = procStat(n);
@@ -87,12 +88,12 @@ record HostSample(long wallNs, long[] idleNs, long[][] stat, long[][] softnet, d
         return out;
     }
 
-    static double loadAverage() {
+    public static double loadAverage() {
         return Double.parseDouble(Procfs.read("/proc/loadavg").trim().split("\\s+")[0]);
     }
 
     /** CPU time (ns) of every thread of the given processes, so far. */
-    static long processNs(List<Long> pids) {
+    public static long processNs(List<Long> pids) {
         long t = 0;
         for (long pid : pids) {
             String[] tasks = new File("/proc/" + pid + "/task").list();
@@ -112,15 +113,15 @@ record HostSample(long wallNs, long[] idleNs, long[][] stat, long[][] softnet, d
     }
 
     /** Busy ns of cpu since a: wall time minus idle time. */
-    long busyNs(HostSample a, int cpu) {
+    public long busyNs(HostSample a, int cpu) {
         return Math.max(0, wallSince(a) - (idleNs[cpu] - a.idleNs[cpu]));
     }
 
-    long statNs(HostSample a, int cpu, int field) {
+    public long statNs(HostSample a, int cpu, int field) {
         return stat[cpu][field] - a.stat[cpu][field];
     }
 
-    long softnetDrops(HostSample a, int cpu) {
+    public long softnetDrops(HostSample a, int cpu) {
         return softnet[cpu][1] - a.softnet[cpu][1];
     }
 

@@ -6,7 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /** Reads /proc and /sys files whole (their sizes are not known in advance). */
-final class Procfs {
+public final class Procfs {
     private Procfs() {}
 
     static String read(String path) {

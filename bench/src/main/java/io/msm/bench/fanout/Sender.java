@@ -10,7 +10,7 @@ import java.util.Map;
  * Runs rtpsend (bench/src/main/c/rtpsend.c, built by bench/run.sh) in the sender namespace, pinned
  * to the sender's CPU, and keeps the RTP sequence number going from one trial to the next.
  */
-final class Sender {
+public final class Sender {
     private final Path binary;
     private final Topology topo;
     private int seq;
@@ -23,13 +23,14 @@ final class Sender {
      * @param sysNs sender CPU, system
      * @param batch packets per sendmmsg at most
      */
-    record Result(long sent, long errors, long elapsedNs, long userNs, long sysNs, int batch) {
-        double offeredPps() {
+    public record Result(
+            long sent, long errors, long elapsedNs, long userNs, long sysNs, int batch) {
+        public double offeredPps() {
             return elapsedNs == 0 ? 0 : sent * 1e9 / elapsedNs;
         }
     }
 
-    Sender(Path binary, Topology topo) {
+    public Sender(Path binary, Topology topo) {
         this.binary = binary;
         this.topo = topo;
     }
@@ -48,7 +49,24 @@ final class Sender {
 
     /** Send at pps (0: as fast as possible) for seconds; blocks until done. */
     Result send(double pps, double seconds) {
-        int batch = batchFor(pps);
+        return send(
+                pps, seconds, Topology.NODE_ADDR + ":" + Topology.STREAM_PORT, 40000, 1, 1200, 1);
+    }
+
+    /**
+     * Send at pps (0: as fast as possible) for seconds to dst ("IP:PORT"), from the sender's
+     * address and ports srcPort .. srcPort + sessions - 1 in turn, size bytes of UDP payload, in
+     * bursts of burst packets (1: each when due).
+     */
+    public Result send(
+            double pps,
+            double seconds,
+            String dst,
+            int srcPort,
+            int sessions,
+            int size,
+            int burst) {
+        int batch = Math.max(batchFor(pps), burst);
         List<String> cmd =
                 List.of(
                         "taskset",
@@ -66,9 +84,9 @@ final class Sender {
                         "--dst-mac",
                         Topology.NODE_IN_MAC,
                         "--src",
-                        Topology.SENDER_ADDR + ":40000",
+                        Topology.SENDER_ADDR + ":" + srcPort,
                         "--dst",
-                        Topology.NODE_ADDR + ":" + Topology.STREAM_PORT,
+                        dst,
                         "--rate",
                         Long.toString(Math.round(pps)),
                         "--duration",
@@ -76,7 +94,13 @@ final class Sender {
                         "--seq",
                         Integer.toString(seq),
                         "--batch",
-                        Integer.toString(batch));
+                        Integer.toString(batch),
+                        "--burst",
+                        Integer.toString(burst),
+                        "--sessions",
+                        Integer.toString(sessions),
+                        "--size",
+                        Integer.toString(size));
         Sh.Result r = Sh.exec((int) Math.ceil(seconds) + 30, cmd.toArray(new String[0]));
         if (r.exit() != 0) {
             throw new IllegalStateException(

@@ -30,22 +30,22 @@ import java.util.List;
  * also lands on CPU 1 — like pods on the same node. The node-only view takes it away (receivers
  * down).
  */
-final class Topology implements AutoCloseable {
-    static final String SENDER_IF = "s0";
-    static final String NODE_IN_IF = "n-in";
-    static final String SENDER_ADDR = "10.79.0.2";
-    static final String NODE_ADDR = "10.79.0.1";
-    static final String SENDER_MAC = "02:6d:73:00:00:01";
-    static final String NODE_IN_MAC = "02:6d:73:00:00:02";
-    static final int NODE_CPU = 1;
-    static final int SENDER_CPU = 0;
+public final class Topology implements AutoCloseable {
+    public static final String SENDER_IF = "s0";
+    public static final String NODE_IN_IF = "n-in";
+    public static final String SENDER_ADDR = "10.79.0.2";
+    public static final String NODE_ADDR = "10.79.0.1";
+    public static final String SENDER_MAC = "02:6d:73:00:00:01";
+    public static final String NODE_IN_MAC = "02:6d:73:00:00:02";
+    public static final int NODE_CPU = 1;
+    public static final int SENDER_CPU = 0;
     static final int STREAM_PORT = 5004;
     static final int RECEIVER_PORT = 6000;
 
     final String id;
-    final Netns sender;
-    final Netns node;
-    final Netns receivers;
+    public final Netns sender;
+    public final Netns node;
+    public final Netns receivers;
     final int size;
 
     private Topology(String id, Netns sender, Netns node, Netns receivers, int size) {
@@ -65,7 +65,7 @@ final class Topology implements AutoCloseable {
     }
 
     /** 10.80.0.0/18 carved into /30s: receiver i has .(4i+2), the node .(4i+1). */
-    static String receiverAddr(int i) {
+    public static String receiverAddr(int i) {
         int host = 4 * i + 2;
         return "10.80." + (host >> 8) + "." + (host & 255);
     }
@@ -93,7 +93,7 @@ final class Topology implements AutoCloseable {
         return a | b << 8 | c << 16 | d << 24;
     }
 
-    static Topology create(int size) {
+    public static Topology create(int size) {
         if (size < 1 || size > 4096) {
             throw new IllegalArgumentException("receivers must be 1..4096, got " + size);
         }
@@ -223,7 +223,7 @@ final class Topology implements AutoCloseable {
     }
 
     /** Set rps_cpus on each interface's rx-0 (inside ns: ip netns exec gives it its own /sys). */
-    static void rps(Netns ns, List<String> ifnames, int cpuMask) {
+    public static void rps(Netns ns, List<String> ifnames, int cpuMask) {
         StringBuilder script = new StringBuilder();
         for (String i : ifnames) {
             script.append("echo ")
@@ -243,7 +243,7 @@ final class Topology implements AutoCloseable {
      * Bring the receivers' ends of links 0..n-1 up or down (down: the node's copies become TX
      * drops).
      */
-    void receiversUp(int n, boolean up) {
+    public void receiversUp(int n, boolean up) {
         List<String> cmds = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             cmds.add("link set " + receiverIf(i) + (up ? " up" : " down"));
@@ -251,7 +251,7 @@ final class Topology implements AutoCloseable {
         batch(receivers, cmds);
     }
 
-    List<String> receiverIfs(int n) {
+    public List<String> receiverIfs(int n) {
         List<String> l = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             l.add(receiverIf(i));
