@@ -58,8 +58,10 @@ DEPS_IMAGE := podman runc mmdebstrap jq
 DEPS_BENCH := gcc linux-perf rtpengine-daemon nginx libnginx-mod-stream $(DEPS_PEERS)
 
 # What each front-door target installs (the kernel tests, in make test and make vm-test,
-# run real players and sipp; make test also runs the benchmark harness smoke).
-DEPS_FOR_TEST := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_LINT) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS) $(DEPS_IMAGE) gcc
+# run real players and sipp; make test also runs the benchmark harness smoke, whose game race
+# runs nginx and perf).
+DEPS_FOR_TEST := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_LINT) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS) $(DEPS_IMAGE) gcc \
+                 nginx libnginx-mod-stream linux-perf
 DEPS_FOR_IMAGE := $(DEPS_BUILD) $(DEPS_IMAGE)
 DEPS_FOR_IMAGE_TEST := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_IMAGE) $(DEPS_MEDIA) $(DEPS_PEERS)
 DEPS_FOR_DEMO := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_MEDIA)
