@@ -107,7 +107,12 @@ public final class GameControl implements AutoCloseable {
         synchronized (lock) {
             lastAddrs = addrs;
         }
-        apply(STATIC, fromConfig(settings, addrs));
+        List<GameTables.Service> s = fromConfig(settings, addrs);
+        apply(STATIC, s);
+        log.info(
+                "game: {} service(s) from the config on {}",
+                settings.services().size(),
+                addrs.isEmpty() ? "no node address yet" : addrs);
     }
 
     /**
