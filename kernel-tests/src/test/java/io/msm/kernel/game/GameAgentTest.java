@@ -220,4 +220,31 @@ class GameAgentTest {
                     agent.get("/metrics"));
         }
     }
+
+    @Test
+    void sessionsForwardWhileTheAgentIsDownAndKeepTheirBackendAcrossARestart() throws Exception {
+        String backend;
+        try (AgentProcess agent =
+                AgentProcess.start(topo.node, METRICS, List.of("--config", config.toString()))) {
+            agent.awaitReady(30_000);
+            String[] r = ask(31000);
+            assertNotNull(r, agent.log());
+            backend = r[0].substring(0, 2);
+            assertEquals(0, agent.stop());
+        }
+        // no agent: the kernel's tables stay, as flows and fan-out groups do
+        String[] down = ask(31000);
+        assertNotNull(down, "the pinned session forwards with the agent stopped");
+        assertEquals(backend, down[0].substring(0, 2));
+        try (AgentProcess agent =
+                AgentProcess.start(topo.node, METRICS, List.of("--config", config.toString()))) {
+            agent.awaitReady(30_000);
+            for (int i = 0; i < 3; i++) {
+                String[] r = ask(31000);
+                assertNotNull(r, agent.log());
+                assertEquals(backend, r[0].substring(0, 2), "same backend after the restart");
+            }
+            assertNotNull(ask(31001), "a new session through the restarted agent");
+        }
+    }
 }
