@@ -14,9 +14,10 @@ import java.util.Set;
 
 /**
  * Game services from the config (section {@code game:}): UDP services the kernel routes per session
- * to backends (Maglev, weights; see game/README.md), for nodes without Kubernetes and the local
- * demo. In a cluster they come from Gateway API UDPRoutes ({@code kubernetes.gateway-api}). None by
- * default: the datapath's game code stays off (F_GAME unset) until a service exists.
+ * to backends (Maglev, weights; see the README's "Game traffic"), for nodes without Kubernetes and
+ * the local demo. In a cluster they come from Gateway API UDPRoutes ({@code
+ * kubernetes.gateway-api}). None by default: the datapath's game code stays off (F_GAME unset)
+ * until a service exists.
  *
  * <pre>
  * game:
