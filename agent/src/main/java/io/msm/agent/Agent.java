@@ -17,7 +17,10 @@ import io.msm.agent.datapath.DatapathOwner;
 import io.msm.agent.datapath.FlowExpiry;
 import io.msm.agent.datapath.InterfaceWatcher;
 import io.msm.agent.datapath.Interfaces;
+import io.msm.agent.game.GameControl;
+import io.msm.agent.game.GameMetrics;
 import io.msm.agent.k8s.KubernetesWatch;
+import io.msm.agent.k8s.gateway.GatewayWatch;
 import io.msm.agent.media.KernelMediaPlane;
 import io.msm.agent.media.MediaPlane;
 import io.msm.agent.media.Relay;
@@ -40,10 +43,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -94,6 +99,7 @@ public final class Agent implements AutoCloseable {
     private volatile boolean handedOver;
     private FlowExpiry expiry;
     private MetricsServer metrics;
+    private GameControl game;
     private Heartbeats heartbeats;
     private MediaMetrics mediaMetrics;
     private volatile boolean ready;
@@ -117,6 +123,16 @@ public final class Agent implements AutoCloseable {
 
     public DatapathOwner datapathOwner() {
         return owner;
+    }
+
+    /** The game services' owner (null: no game service configured, or userspace mode). */
+    public GameControl gameControl() {
+        return game;
+    }
+
+    /** Whether Gateway API game services are on (kubernetes.gateway-api in a cluster). */
+    static boolean gatewayApi(AgentConfig cfg) {
+        return cfg.kubernetes().gatewayApi() && cfg.kubernetes().active();
     }
 
     /**
@@ -201,6 +217,9 @@ public final class Agent implements AutoCloseable {
 
     private void startDatapath() {
         if (cfg.userspace()) {
+            if (cfg.game().any() || gatewayApi(cfg)) {
+                log.warn("game services need the BPF datapath: none are served in userspace mode");
+            }
             plane =
                     new UserspaceMediaPlane(
                             cfg.media().portRange(),
@@ -227,6 +246,36 @@ public final class Agent implements AutoCloseable {
         expiry = new FlowExpiry(owner.datapath(), cfg.flows().idleTimeout(), k::onFlowScan);
         long every = cfg.flows().expiryInterval().toMillis();
         timers.scheduleWithFixedDelay(expiry, every, every, TimeUnit.MILLISECONDS);
+        startGame();
+    }
+
+    /** Game services: the config's now, the Gateway API's once its watcher has them. */
+    private void startGame() {
+        Set<String> sources = new HashSet<>();
+        if (cfg.game().any()) {
+            sources.add(GameControl.STATIC);
+        }
+        if (gatewayApi(cfg)) {
+            sources.add(GameControl.GATEWAY);
+        }
+        if (sources.isEmpty()) {
+            return;
+        }
+        DatapathOwner o = owner;
+        game =
+                new GameControl(
+                        o.datapath(),
+                        cfg.game(),
+                        sources,
+                        () ->
+                                GameControl.interfaceAddresses(
+                                        o.attached().stream()
+                                                .map(DatapathOwner.Attached::ifname)
+                                                .toList()));
+        if (cfg.game().any()) {
+            game.applyStatic();
+        }
+        game.schedule(timers);
     }
 
     private List<Relay> relays() {
@@ -268,6 +317,7 @@ public final class Agent implements AutoCloseable {
                     .register(registry);
         }
         DatapathMetrics kernel = dm;
+        GameMetrics gameMetrics = game == null ? null : GameMetrics.of(registry, game);
         Gauge.builder("msm.agent.info", () -> 1)
                 .description("agent build and mode")
                 .tags(
@@ -293,6 +343,9 @@ public final class Agent implements AutoCloseable {
                         () -> {
                             if (kernel != null) {
                                 kernel.refresh();
+                            }
+                            if (gameMetrics != null) {
+                                gameMetrics.refresh();
                             }
                             mediaMetrics.sync();
                         },
@@ -418,6 +471,9 @@ public final class Agent implements AutoCloseable {
         if (watcher != null) {
             watcher.close();
         }
+        if (game != null) {
+            game.close(); // game services keep forwarding, as flows and fan-out groups do
+        }
         if (owner != null) {
             owner.close(); // programs stay attached, maps stay pinned
         }
@@ -459,6 +515,15 @@ public final class Agent implements AutoCloseable {
         s.add(rtsp);
         if (k != null) {
             s.add(k);
+            if (a.config().kubernetes().gatewayApi()) {
+                if (a.game != null) {
+                    s.add(GatewayWatch.forAgent(k, a.game, a.registry()));
+                } else {
+                    log.warn(
+                            "kubernetes.gateway-api is on but there is no BPF datapath: UDPRoutes"
+                                    + " are not served on this node");
+                }
+            }
         }
         SipService sip =
                 new SipService(

@@ -28,6 +28,9 @@ import sun.misc.Signal;
         description = {
             "The msm node agent: loads and attaches the eBPF datapath (classification, flow table, "
                     + "in-kernel fan-out), runs the RTSP and SIP proxies, and serves Prometheus metrics.",
+            "UDP game services (per-session backends in the kernel) come from the config's game: "
+                    + "section or, in a cluster with kubernetes.gateway-api, from Gateway API UDPRoutes; "
+                    + "none by default.",
             "Every option can also be set in the YAML file given by --config (the command line wins)."
         },
         subcommands = {Main.Cleanup.class, PasswdCommand.class, CommandLine.HelpCommand.class},

@@ -182,4 +182,28 @@ class RbacTest {
         Map<String, Object> k8s = (Map<String, Object>) AgentConfigTest.config(m).get("kubernetes");
         assertEquals(Boolean.TRUE, k8s.get("relay-tree"));
     }
+
+    @Test
+    void gatewayApiReadsItsKindsAndWritesOnlyTheirStatusWhenEnabled() {
+        ClusterRole off = MsmChart.render().one(ClusterRole.class, "ClusterRole");
+        assertTrue(
+                grants(off).stream().noneMatch(g -> g.group().equals("gateway.networking.k8s.io")),
+                "nothing of the Gateway API by default");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> k8sOff =
+                (Map<String, Object>) AgentConfigTest.config(MsmChart.render()).get("kubernetes");
+        assertFalse(k8sOff.containsKey("gateway-api"));
+
+        Manifests m = MsmChart.render("agent: {kubernetes: {gatewayApi: true}}\n");
+        Set<Grant> want = new TreeSet<>(expectedLeastPrivilege());
+        for (String kind : List.of("gatewayclasses", "gateways", "udproutes")) {
+            want.addAll(read("gateway.networking.k8s.io", kind));
+            want.add(new Grant("gateway.networking.k8s.io", kind + "/status", "update"));
+            want.add(new Grant("gateway.networking.k8s.io", kind + "/status", "patch"));
+        }
+        assertEquals(want, grants(m.one(ClusterRole.class, "ClusterRole")));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> k8s = (Map<String, Object>) AgentConfigTest.config(m).get("kubernetes");
+        assertEquals(Boolean.TRUE, k8s.get("gateway-api"));
+    }
 }

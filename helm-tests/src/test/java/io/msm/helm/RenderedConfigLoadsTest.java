@@ -38,10 +38,15 @@ class RenderedConfigLoadsTest {
                 "interception off             | agent: {kubernetes: {intercept: {enabled: false}}}",
                 "extra config: publish rule   | agent: {extraConfig: {rtsp: {defaults: {publish: {from:"
                         + " [10.0.0.0/8]}}}}}",
+                "gateway api, static game     | agent: {kubernetes: {gatewayApi: true}, extraConfig: {game:"
+                        + " {services: [{name: arena, port: 7777, backends: [{address: 10.0.1.2, port:"
+                        + " 9000}]}]}}}",
             })
     void theAgentReadsWhatTheChartRenders(String what, String values) {
         AgentConfig c = load(values);
         assertTrue(c.bpffs().isAbsolute(), what);
+        assertEquals(what.startsWith("gateway api"), c.kubernetes().gatewayApi(), what);
+        assertEquals(what.startsWith("gateway api"), c.game().any(), what);
     }
 
     @ParameterizedTest(name = "{0}")

@@ -33,7 +33,8 @@ public record AgentConfig(
         SipSettings sip,
         KubernetesSettings kubernetes,
         Upgrade upgrade,
-        NgSettings ng) {
+        NgSettings ng,
+        GameSettings game) {
 
     public static final String DEFAULT_BPFFS = "/sys/fs/bpf/msm";
     public static final String DEFAULT_METRICS = "0.0.0.0:9469";
@@ -76,7 +77,8 @@ public record AgentConfig(
                 sip,
                 kubernetes,
                 new Upgrade(true, socket == null ? upgrade.socket() : socket, upgrade.timeout()),
-                ng);
+                ng,
+                game);
     }
 
     /**

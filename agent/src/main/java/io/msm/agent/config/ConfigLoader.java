@@ -44,6 +44,7 @@ import java.util.Map;
  * kubernetes: {...}   # see KubernetesSettings
  * upgrade: {handover: false, socket: /var/lib/msm/handover.sock, timeout: 10s}   # see upgrade/
  * ng: {...}    # the rtpengine NG listener (off by default); see NgSettings
+ * game: {...}  # UDP game services routed in the kernel (none by default); see GameSettings
  * </pre>
  */
 public final class ConfigLoader {
@@ -322,6 +323,7 @@ public final class ConfigLoader {
                         up.duration("timeout", Duration.ofSeconds(10), Duration.ofMillis(100)));
         up.done();
         NgSettings ng = NgSettings.read(n.section("ng"), o.ngListen());
+        GameSettings games = GameSettings.read(n.section("game"));
         n.done();
         return new AgentConfig(
                 List.copyOf(ifaces),
@@ -343,7 +345,8 @@ public final class ConfigLoader {
                 sip,
                 k8s,
                 upgrade,
-                ng);
+                ng,
+                games);
     }
 
     private static String pick(String cli, String file) {

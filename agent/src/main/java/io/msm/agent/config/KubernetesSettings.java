@@ -25,6 +25,7 @@ import java.util.Optional;
  *   agent-namespace: ""           # where the agents' pods are (default: the service account's namespace)
  *   agent-selector: app.kubernetes.io/component=agent   # labels of the agents' pods (for elect)
  *   relay-tree: false             # pull a path that enters the cluster on another node from that node's agent
+ *   gateway-api: false            # UDP game services from Gateway API (GatewayClass/Gateway/UDPRoute), see k8s/README.md
  *   trust-domain: cluster.local   # SPIFFE trust domain of workload identities: spiffe://&lt;td&gt;/ns/&lt;ns&gt;/sa/&lt;sa&gt;
  *   intercept:
  *     enabled: true               # node-wide switch; pods still opt in with the label/annotation
@@ -48,7 +49,8 @@ public record KubernetesSettings(
         String agentSelector,
         String trustDomain,
         Intercept intercept,
-        boolean relayTree) {
+        boolean relayTree,
+        boolean gatewayApi) {
 
     public static final String SERVICE_ACCOUNT_DIR =
             "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -130,6 +132,7 @@ public record KubernetesSettings(
                     "must be label=value[,label=value...] (got '" + selector + "')");
         }
         boolean relayTree = n.bool("relay-tree", false);
+        boolean gatewayApi = n.bool("gateway-api", false);
         String td = n.string("trust-domain", "cluster.local");
         String tdProblem = WorkloadIdentity.trustDomainProblem(td);
         if (tdProblem != null) {
@@ -190,6 +193,7 @@ public record KubernetesSettings(
                         port,
                         cg.isEmpty() ? Optional.empty() : Optional.of(Path.of(cg)),
                         Path.of(pin)),
-                relayTree);
+                relayTree,
+                gatewayApi);
     }
 }

@@ -270,7 +270,14 @@ public final class DatapathOwner implements AutoCloseable {
         int flags =
                 DatapathConfig.F_FLOWS
                         | DatapathConfig.F_FANOUT
-                        | (c.raknet() ? DatapathConfig.F_RAKNET : 0);
+                        | (c.raknet() ? DatapathConfig.F_RAKNET : 0)
+                        // game services: set now when some are configured (an adopted datapath's
+                        // sessions keep forwarding); GameControl keeps it true to what exists
+                        | (cfg.game().any()
+                                        || (cfg.kubernetes().gatewayApi()
+                                                && cfg.kubernetes().active())
+                                ? DatapathConfig.F_GAME
+                                : 0);
         dc =
                 dc.withFlags(flags)
                         .withNewflowLimit(

@@ -127,7 +127,7 @@ public final class KubernetesWatch implements io.msm.agent.Service {
     private final AtomicBoolean policiesDirty = new AtomicBoolean();
     private volatile List<PolicyCompiler.Compiled> compiledPolicies = List.of();
     private EndpointSliceIndex endpoints;
-    private AgentPeers peers;
+    private volatile AgentPeers peers;
     private volatile RelayTree tree;
     private volatile int rtspPort = 8554;
     private volatile boolean synced;
@@ -268,6 +268,28 @@ public final class KubernetesWatch implements io.msm.agent.Service {
 
     int statusWrites() {
         return statusWrites.get();
+    }
+
+    /** The API client (shared with the Gateway API watcher). */
+    public KubernetesClient client() {
+        return client;
+    }
+
+    /**
+     * Whether this agent writes status now (kubernetes.status: always, or elect and it is the
+     * elected agent); the Gateway API watcher follows the same rule.
+     */
+    public boolean writesStatus() {
+        return switch (cfg.status()) {
+            case ALWAYS -> true;
+            case NEVER -> false;
+            case ELECT -> peers == null || peers.isWriter();
+        };
+    }
+
+    /** This agent's node name. */
+    public String node() {
+        return node;
     }
 
     @Override

@@ -38,7 +38,8 @@ import picocli.CommandLine.TypeConversionException;
                     + "fan-out subscribers, the source's workload identity (Kubernetes) and, for RTP, loss "
                     + "and jitter (RFC 3550).",
             "Without --sort, --json streams flows in the kernel's map order (fastest for large tables); "
-                    + "the table is sorted by packets."
+                    + "the table is sorted by packets.",
+            "Game sessions and the backend each is pinned to: 'msm games'."
         },
         footerHeading = "%nJSON (one object per flow, in one array):%n",
         footer = {

@@ -24,7 +24,11 @@ import picocli.CommandLine.Spec;
             "List the game sessions the kernel routes: per UDP service (addr:port) each client session — "
                     + "keyed by address, KCP conversation id or routing token — with the backend it is "
                     + "pinned to, the client's current address (and its first one, which the backend sees, "
-                    + "when its NAT changed it), packets each way and address changes."
+                    + "when its NAT changed it), packets each way and address changes.",
+            "The tables are msm-agent's: it writes them from its config's game: services and, with "
+                    + "kubernetes.gateway-api, from Gateway API UDPRoutes; this command only reads the "
+                    + "pinned maps, so it works while the agent runs (and after it stopped: sessions keep "
+                    + "forwarding). Per-route and per-backend counters: msm_game_* on the agent's /metrics."
         })
 public final class GamesCommand implements Callable<Integer> {
     @ParentCommand MsmCommand msm;

@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.msm.agent.game.GameTables;
+import io.msm.bpf.maps.GameService;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -91,5 +93,60 @@ class GatewayTranslatorTest {
         var nope = r.status().get("UDPRoute/g/arena/g/nope/arena");
         assertFalse(nope.get(0).status());
         assertEquals("NoMatchingParent", nope.get(0).reason());
+    }
+
+    @Test
+    void sessionKeysComeFromTheRoutesAnnotationsAndBadOnesAreUnsupportedValue() throws Exception {
+        String kcp =
+                ROUTE.replace(
+                        "metadata: {name: arena, namespace: g}",
+                        "metadata:\n  name: arena\n  namespace: g\n  annotations:\n"
+                                + "    msm.io/session-key: kcp\n    msm.io/kcp-offset: '20'\n"
+                                + "    msm.io/idle-timeout: 30s");
+        GameTables.Backend one = new GameTables.Backend(ip("10.1.0.1"), 7000, 1, null);
+        GatewayTranslator.Endpoints eps = (ns, svc, port) -> List.of(one);
+        var r =
+                GatewayTranslator.translate(
+                        List.of(yaml(CLASS)),
+                        List.of(yaml(GW)),
+                        List.of(yaml(kcp)),
+                        eps,
+                        List.of(ip("192.0.2.10"), ip("198.51.100.1")));
+        // one service per node address
+        assertEquals(
+                List.of("g/games/arena@192.0.2.10", "g/games/arena@198.51.100.1"),
+                r.services().stream().map(GameTables.Service::name).toList());
+        GameTables.Service s = r.services().get(0);
+        assertEquals(GameService.F_KCP, s.flags());
+        assertEquals(20, s.keyOff());
+        assertEquals(Duration.ofSeconds(30), s.idle());
+        assertEquals(1, r.listeners().get("g/games").get(0).attachedRoutes());
+        assertEquals("arena", r.parents().get("g/arena").get(0).parentRef().get("sectionName"));
+
+        var bad =
+                GatewayTranslator.translate(
+                        List.of(yaml(CLASS)),
+                        List.of(yaml(GW)),
+                        List.of(yaml(kcp.replace("session-key: kcp", "session-key: guid"))),
+                        eps,
+                        List.of(ip("192.0.2.10")));
+        assertEquals(List.of(), bad.services());
+        var accepted = bad.status().get("UDPRoute/g/arena/g/games/arena").get(0);
+        assertFalse(accepted.status());
+        assertEquals("UnsupportedValue", accepted.reason());
+        assertTrue(accepted.message().contains("msm.io/session-key"), accepted.message());
+
+        var kind =
+                GatewayTranslator.translate(
+                        List.of(yaml(CLASS)),
+                        List.of(yaml(GW)),
+                        List.of(yaml(ROUTE.replace("{name: green,", "{kind: Pod, name: green,"))),
+                        eps,
+                        List.of(ip("192.0.2.10")));
+        var rr = kind.status().get("UDPRoute/g/arena/g/games/arena").get(1);
+        assertFalse(rr.status());
+        assertEquals("InvalidKind", rr.reason());
+        // blue still routes
+        assertEquals(1, kind.services().get(0).backends().size());
     }
 }
