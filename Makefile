@@ -43,8 +43,9 @@ DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-p
 # Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy; Kamailio (its
 # rtpengine module is in the kamailio package) drives msm over rtpengine's NG protocol, and
 # rtpengine-utils brings rtpengine's own NG client (rtpengine-ng-client). kcptun: real KCP
-# client and server for the game-service tests (KcptunRebindTest).
-DEPS_PEERS := sip-tester kamailio rtpengine-utils kcptun
+# client and server for the game-service tests (KcptunRebindTest); libenet-dev: real ENet peers
+# (kernel-tests/src/test/resources/enet/enet_peer.c, built by GameEnetTest with gcc).
+DEPS_PEERS := sip-tester kamailio rtpengine-utils kcptun libenet-dev
 # The image (make image, make image-test): podman builds and runs it (runc: see
 # image/podman.sh), mmdebstrap makes its Debian base from this machine's apt sources;
 # jq reads the rendered chart in the smoke test, sipp/ffmpeg (DEPS_PEERS, DEPS_MEDIA)
@@ -148,7 +149,7 @@ vm-test: deps-vm build
 
 # The C of the BPF objects and the benchmark's sender, in the kernel's style (.clang-format
 # beside them); Java by Maven (spotless, google-java-format AOSP).
-C_SOURCES = $(shell find bpf/src/main/c bench/src/main/c -name '*.[ch]')
+C_SOURCES = $(shell find bpf/src/main/c bench/src/main/c kernel-tests/src/test/c -name '*.[ch]')
 
 format: deps-lint
 	clang-format -i $(C_SOURCES)

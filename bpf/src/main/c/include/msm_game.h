@@ -201,6 +201,42 @@ static __always_inline struct msm_game_svc_stats *msm_game_svc_stats_of(__u32 sv
 	return bpf_map_lookup_elem(&msm_game_svc_stats, &svc_id);
 }
 
+/* May a session first seen from orig (network order) move its replies to
+ * addr? See enum msm_game_rebind and the bpf README ("game services"). */
+static __always_inline int msm_game_rebind_ok(__u8 policy, __u32 orig, __u32 addr)
+{
+	switch (policy) {
+	case MSM_GAME_REBIND_PORT:
+		return orig == addr;
+	case MSM_GAME_REBIND_PREFIX:
+		return ((orig ^ addr) & bpf_htonl(0xffffff00)) == 0;
+	case MSM_GAME_REBIND_ANY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Remove the reply entry of a session that ends here (re-chosen or idle),
+ * only if it is this session's: two sessions from one client address:port
+ * to one backend share the entry (the later one wrote it), and the agent's
+ * sweep gives it back to the one that remains. */
+static __always_inline void msm_game_rev_forget(const struct msm_game_backend *be,
+						const struct msm_game_session *s,
+						const struct msm_game_session_key *sk)
+{
+	struct msm_game_rev_key rk = {};
+	rk.backend_addr = be->addr;
+	rk.backend_port = be->port;
+	rk.client_addr = s->orig_addr;
+	rk.client_port = s->orig_port;
+	struct msm_game_rev *rev = bpf_map_lookup_elem(&msm_game_rev, &rk);
+	if (rev && rev->session.svc_id == sk->svc_id && rev->session.kind == sk->kind &&
+	    rev->session.id[0] == sk->id[0] && rev->session.id[1] == sk->id[1] &&
+	    rev->session.id[2] == sk->id[2] && rev->session.id[3] == sk->id[3])
+		bpf_map_delete_elem(&msm_game_rev, &rk);
+}
+
 /* backend -> client: the reply of a session */
 __noinline int msm_game_reply(struct __sk_buff *skb, struct msm_pkt *p, struct msm_counters *ctr)
 {
@@ -216,11 +252,17 @@ __noinline int msm_game_reply(struct __sk_buff *skb, struct msm_pkt *p, struct m
 		return MSM_GAME_NOT_MINE;
 	struct msm_game_session_key sk = rev->session;
 	struct msm_game_session *s = bpf_map_lookup_elem(&msm_game_sessions, &sk);
-	if (!s)
+	__u32 be = s ? s->backend : MSM_GAME_NO_BACKEND;
+	struct msm_game_backend *b = s ? bpf_map_lookup_elem(&msm_game_backends, &be) : NULL;
+	/* a stale entry (its session evicted, idle or re-chosen): removed here,
+	 * the agent's sweep removes the rest */
+	if (!s || !b || s->orig_addr != rk.client_addr || s->orig_port != rk.client_port ||
+	    b->addr != rk.backend_addr || b->port != rk.backend_port) {
+		bpf_map_delete_elem(&msm_game_rev, &rk);
 		return MSM_GAME_NOT_MINE;
+	}
 	__u32 svc_addr = rev->svc_addr;
 	__u16 svc_port = rev->svc_port;
-	__u32 be = s->backend;
 	__sync_fetch_and_add(&s->packets_out, 1);
 
 	int rc = msm_game_nat(skb, p->l3_off, p->l4_off, p->key.saddr[0], p->key.daddr[0],
@@ -318,6 +360,8 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 		if (token_be != MSM_GAME_NO_BACKEND && token_be != b)
 			gone = 1;
 		if (gone || idle) {
+			if (be)
+				msm_game_rev_forget(be, s, &sk);
 			bpf_map_delete_elem(&msm_game_sessions, &sk);
 			s = NULL;
 			be = NULL;
@@ -368,11 +412,33 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 		rv.svc_port = p->key.dport;
 		bpf_map_update_elem(&msm_game_rev, &rk, &rv, BPF_ANY);
 	} else if (s->cur_addr != caddr || s->cur_port != cport) {
-		/* NAT rebinding: replies follow the client's new address */
-		s->cur_addr = caddr;
-		s->cur_port = cport;
-		s->rebinds++;
-		st->rebinds++;
+		/* NAT rebinding: replies follow the client's new address, if the
+		 * service's policy allows it and it is confirmed */
+		if (!msm_game_rebind_ok(svc->rebind, s->orig_addr, caddr)) {
+			st->rebind_refused++;
+			ctr->stat[MSM_STAT_GAME_DROPS]++;
+			return TC_ACT_SHOT;
+		}
+		__u16 need = svc->rebind_confirm;
+		if (s->cand_addr == caddr && s->cand_port == cport) {
+			s->cand_packets++;
+		} else {
+			s->cand_addr = caddr;
+			s->cand_port = cport;
+			s->cand_packets = 1;
+		}
+		if (s->cand_packets >= need) {
+			s->cur_addr = caddr;
+			s->cur_port = cport;
+			s->cand_addr = 0;
+			s->cand_port = 0;
+			s->cand_packets = 0;
+			s->rebinds++;
+			st->rebinds++;
+		}
+	} else if (s->cand_packets) {
+		/* the current address is alive: a candidate starts again */
+		s->cand_packets = 0;
 	}
 	s->last_ns = now;
 	__sync_fetch_and_add(&s->packets_in, 1);
