@@ -12,6 +12,13 @@
  *   backend -> first client addr:port   (msm_game_rev hit)
  *     rewrite: src = service addr:port, dst = client's current addr:port
  *
+ * Rebinding (a KCP session seen from a new address): replies move there only
+ * if the service's policy allows the new address next to the session's first
+ * one (same IP by default; msm_game_rebind) and, with rebind_confirm N, after
+ * N packets in a row from it; a packet against the policy is dropped and
+ * counted (rebind_refused). Without it, whoever knows a conversation id could
+ * take that session's replies.
+ *
  * The rewritten packet leaves by the interface the FIB gives for its new
  * destination (msm_game_out), without the stack's input path. Why TC and not XDP: the rewrite
  * needs the skb checksum helpers (CHECKSUM_PARTIAL from veths and local
