@@ -147,9 +147,9 @@ bench: deps-bench
 vm-test: deps-vm build
 	./kernel-tests/vm/run.sh --no-build $(if $(KERNEL),--kernel $(KERNEL),) $(if $(MODULES),--modules $(MODULES),) $(VM_ARGS)
 
-# The C of the BPF objects and the benchmark's sender, in the kernel's style (.clang-format
+# The C of the BPF objects, the benchmark's sender and the ENet test peers, in the kernel's style (.clang-format
 # beside them); Java by Maven (spotless, google-java-format AOSP).
-C_SOURCES = $(shell find bpf/src/main/c bench/src/main/c kernel-tests/src/test/c -name '*.[ch]')
+C_SOURCES = $(shell find bpf/src/main/c bench/src/main/c kernel-tests/src/test/resources/enet -name '*.[ch]')
 
 format: deps-lint
 	clang-format -i $(C_SOURCES)
