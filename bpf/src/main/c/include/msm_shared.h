@@ -447,6 +447,9 @@ enum msm_game_limits {
 enum msm_game_svc_flags {
 	MSM_GAME_F_KCP = 1,   /* session key: KCP conversation id at key_off (LE u32) */
 	MSM_GAME_F_TOKEN = 2, /* token routing: the last token_len bytes name the backend */
+	/* RakNet: the client GUID of Open Connection Request 2 picks the backend
+	 * (a MSM_GAME_KEY_RAKNET session); the client's address session follows it */
+	MSM_GAME_F_RAKNET = 4,
 };
 
 /* Who may move a session's replies to a new client address (KCP sessions:
@@ -466,9 +469,10 @@ enum msm_game_be_flags {
 };
 
 enum msm_game_key_kind {
-	MSM_GAME_KEY_ADDR = 1,	/* id[0] client address, id[1] client port */
-	MSM_GAME_KEY_KCP = 2,	/* id[0] conversation id */
-	MSM_GAME_KEY_TOKEN = 3, /* id[0] backend, id[1] client address, id[2] port */
+	MSM_GAME_KEY_ADDR = 1,	 /* id[0] client address, id[1] client port */
+	MSM_GAME_KEY_KCP = 2,	 /* id[0] conversation id */
+	MSM_GAME_KEY_TOKEN = 3,	 /* id[0] backend, id[1] client address, id[2] port */
+	MSM_GAME_KEY_RAKNET = 4, /* id[0], id[1] the client GUID (8 bytes as they lie) */
 };
 
 struct msm_game_svc_key {

@@ -204,6 +204,11 @@ class LayoutMatchesBtfTest {
                                 GameService.NO_BACKEND & 0xffffffffL),
                         new Shared("msm_game_svc_flags", "MSM_GAME_F_KCP", GameService.F_KCP),
                         new Shared("msm_game_svc_flags", "MSM_GAME_F_TOKEN", GameService.F_TOKEN),
+                        new Shared("msm_game_svc_flags", "MSM_GAME_F_RAKNET", GameService.F_RAKNET),
+                        new Shared(
+                                "msm_game_key_kind",
+                                "MSM_GAME_KEY_RAKNET",
+                                GameSessionKey.KIND_RAKNET),
                         new Shared(
                                 "msm_game_rebind", "MSM_GAME_REBIND_PORT", GameService.REBIND_PORT),
                         new Shared(

@@ -39,6 +39,13 @@ public record GameService(
     /** MSM_GAME_F_TOKEN: the last tokenLen bytes of the payload name the backend. */
     public static final int F_TOKEN = 2;
 
+    /**
+     * MSM_GAME_F_RAKNET: the client GUID of RakNet's Open Connection Request 2 picks the backend (a
+     * {@link GameSessionKey#KIND_RAKNET} session); the client's address session follows it, also
+     * when the client reconnects from another address:port.
+     */
+    public static final int F_RAKNET = 4;
+
     /** MSM_GAME_MAGLEV_SIZE: slots per service (prime). */
     public static final int MAGLEV_SIZE = 16381;
 

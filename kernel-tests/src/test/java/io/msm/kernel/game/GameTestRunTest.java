@@ -466,6 +466,108 @@ class GameTestRunTest {
         assertEquals(0, dp.gameRev().keys().size(), "no session, no reply entry");
     }
 
+    static final byte[] RAKNET_MAGIC = {
+        0x00,
+        (byte) 0xff,
+        (byte) 0xff,
+        0x00,
+        (byte) 0xfe,
+        (byte) 0xfe,
+        (byte) 0xfe,
+        (byte) 0xfe,
+        (byte) 0xfd,
+        (byte) 0xfd,
+        (byte) 0xfd,
+        (byte) 0xfd,
+        0x12,
+        0x34,
+        0x56,
+        0x78
+    };
+
+    /** Open Connection Request 1: id, magic, protocol, MTU padding */
+    static byte[] raknetRequest1() {
+        return ByteBuffer.allocate(1 + 16 + 1 + 46).put((byte) 0x05).put(RAKNET_MAGIC).array();
+    }
+
+    /** Open Connection Request 2: id, magic, server address (IPv4), MTU, client GUID */
+    static byte[] raknetRequest2(long guid) {
+        return ByteBuffer.allocate(34)
+                .put((byte) 0x07)
+                .put(RAKNET_MAGIC)
+                .put((byte) 4)
+                .put(a(SVC).getAddress())
+                .putShort((short) SVC_PORT)
+                .putShort((short) 1400)
+                .putLong(guid)
+                .array();
+    }
+
+    /** a connected frame set */
+    static byte[] raknetDatagram(int seq) {
+        return ByteBuffer.allocate(24).put((byte) 0x84).put((byte) seq).array();
+    }
+
+    @Test
+    void raknetClientGuidPinsTheBackendAcrossReconnects() {
+        tables.apply(
+                List.of(
+                        service(
+                                GameService.F_RAKNET,
+                                0,
+                                0,
+                                Rebind.PORT,
+                                0,
+                                List.of(
+                                        backend(0, 1, null),
+                                        backend(1, 1, null),
+                                        backend(2, 1, null)))));
+        int svc = tables.serviceId("default/game");
+        int overridden = 0;
+        for (int i = 0; i < 20; i++) {
+            long guid = 0x1122334455660000L + i;
+            int port = 50000 + i;
+            InetAddress first = checked(run(toService(CLIENT, port, raknetRequest1()))).dst();
+            InetAddress g = checked(run(toService(CLIENT, port, raknetRequest2(guid)))).dst();
+            if (!g.equals(first)) {
+                overridden++;
+            }
+            assertEquals(
+                    g,
+                    checked(run(toService(CLIENT, port, raknetDatagram(1)))).dst(),
+                    "later datagrams follow the GUID's backend");
+            int bi = Arrays.asList(BACKENDS).indexOf(g.getHostAddress());
+            Frame r = checked(run(fromBackend(bi, CLIENT, port, raknetDatagram(2))));
+            assertEquals(ip(SVC), r.src());
+            assertEquals(port, r.dport());
+            // the client's NAT changes: it reconnects from another port with its GUID
+            int again = 51000 + i;
+            run(toService(CLIENT, again, raknetRequest1()));
+            assertEquals(
+                    g,
+                    checked(run(toService(CLIENT, again, raknetRequest2(guid)))).dst(),
+                    "same backend on reconnect");
+            assertEquals(g, checked(run(toService(CLIENT, again, raknetDatagram(1)))).dst());
+            Frame r2 = checked(run(fromBackend(bi, CLIENT, again, raknetDatagram(3))));
+            assertEquals(again, r2.dport(), "replies to the new address");
+            ByteBuffer gb = ByteBuffer.allocate(8).putLong(guid);
+            gb.order(ByteOrder.LITTLE_ENDIAN);
+            GameSessionKey gk =
+                    new GameSessionKey(
+                            svc, GameSessionKey.KIND_RAKNET, gb.getInt(0), gb.getInt(4), 0, 0);
+            assertEquals(guid, gk.raknetGuid());
+            GameSession gs = dp.gameSessions().lookup(gk).orElseThrow();
+            assertEquals(tables.backendId("default/game", (Inet4Address) g, BE_PORT), gs.backend());
+            assertEquals(1, gs.rebinds(), "one reconnect from another address");
+        }
+        assertTrue(overridden > 0, "the GUID, not the address, chose the backend");
+        // not a request 2 (wrong magic): an address session like any other
+        byte[] bad = raknetRequest2(7);
+        bad[5] ^= 1;
+        checked(run(toService(CLIENT, 52000, bad)));
+        assertTrue(dp.gameSessions().lookup(addrKey(CLIENT, 52000)).isPresent());
+    }
+
     @Test
     void withoutGameServicesTheMapsAreMinimalAndGameIsRefused() {
         try (Datapath none =
