@@ -412,6 +412,9 @@ public final class GameTables {
                 entries.remove(k);
             }
             for (var e : sessions.entrySet()) {
+                if (e.getKey().kind() == GameSessionKey.KIND_RAKNET) {
+                    continue; // a RakNet GUID only picks the backend: replies go by address
+                }
                 GameRevKey k = revKey(e.getValue(), bes, beMap);
                 GameServiceKey svc = svcById.get(e.getKey().svcId());
                 if (k != null && svc != null && !entries.containsKey(k)) {

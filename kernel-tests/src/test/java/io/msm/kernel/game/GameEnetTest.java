@@ -35,7 +35,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,8 +45,7 @@ import org.junit.jupiter.api.Test;
  * of new choices. The peers are kernel-tests/src/test/resources/enet/enet_peer.c, built here with
  * gcc against the Debian package libenet-dev.
  */
-// real processes in real time: too slow under TCG for the CI VM run
-@Tag("vm-slow")
+// real processes, but short: ~20 s of tests on 6.1 under TCG (2026-12-07), so in the CI VM run
 @KernelTest
 class GameEnetTest {
     static final int N = 3;

@@ -561,6 +561,14 @@ class GameTestRunTest {
             assertEquals(1, gs.rebinds(), "one reconnect from another address");
         }
         assertTrue(overridden > 0, "the GUID, not the address, chose the backend");
+        tables.sweep();
+        dp.gameRev()
+                .forEach(
+                        (k, v) ->
+                                assertEquals(
+                                        GameSessionKey.KIND_ADDR,
+                                        v.session().kind(),
+                                        "replies go by the address sessions, also after a sweep"));
         // not a request 2 (wrong magic): an address session like any other
         byte[] bad = raknetRequest2(7);
         bad[5] ^= 1;
