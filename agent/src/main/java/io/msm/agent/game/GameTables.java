@@ -9,6 +9,7 @@ import io.msm.bpf.maps.GameRev;
 import io.msm.bpf.maps.GameRevKey;
 import io.msm.bpf.maps.GameService;
 import io.msm.bpf.maps.GameServiceKey;
+import io.msm.bpf.maps.GameServiceStats;
 import io.msm.bpf.maps.GameSession;
 import io.msm.bpf.maps.GameSessionKey;
 import io.msm.bpf.maps.GameTokenKey;
@@ -181,20 +182,34 @@ public final class GameTables {
         try (BpfMap<GameServiceKey, GameService> svcMap = dp.gameServices();
                 BpfMap<Integer, GameBackend> beMap = dp.gameBackends();
                 BpfMap<Integer, Integer> maglev = dp.gameMaglev();
-                BpfMap<GameTokenKey, Integer> tokMap = dp.gameTokens()) {
+                BpfMap<GameTokenKey, Integer> tokMap = dp.gameTokens();
+                BpfMap<Integer, GameServiceStats> svcStats = dp.gameServiceStats();
+                BpfMap<Integer, GameBackendStats> beStats = dp.gameBackendStats()) {
             for (Service s : wanted) {
+                boolean newSvc = !svcIds.containsKey(s.name());
                 int svcId =
                         svcIds.computeIfAbsent(
                                 s.name(), n -> freeId(svcIds.values(), serviceCapacity()));
+                if (newSvc) {
+                    // a reused id: its counters start again (metrics, and nothing inherited)
+                    svcStats.update(svcId, GameServiceStats.ZERO);
+                }
                 liveSvcs.add(s.name());
                 List<Maglev.Entry> entries = new ArrayList<>();
                 List<Integer> ids = new ArrayList<>();
                 for (Backend b : s.backends()) {
                     String key = s.name() + "|" + b.id();
+                    boolean newBackend = !backendIds.containsKey(key);
                     int id =
                             backendIds.computeIfAbsent(
                                     key,
                                     k -> freeId(backendIds.values(), GameService.MAX_BACKENDS));
+                    if (newBackend) {
+                        // a reused id's old counters would make checkSilent see the packets
+                        // its previous backend received and never answered
+                        beStats.update(id, GameBackendStats.ZERO);
+                        lastStats.remove(id);
+                    }
                     liveBackends.add(key);
                     boolean isSilent = silent.contains(id);
                     boolean live = b.weight() > 0 && !isSilent;

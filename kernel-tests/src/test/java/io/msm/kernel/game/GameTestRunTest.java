@@ -13,6 +13,7 @@ import io.msm.bpf.Datapath;
 import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.maps.DatapathConfig;
 import io.msm.bpf.maps.GameBackend;
+import io.msm.bpf.maps.GameBackendStats;
 import io.msm.bpf.maps.GameRevKey;
 import io.msm.bpf.maps.GameService;
 import io.msm.bpf.maps.GameServiceStats;
@@ -37,6 +38,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -419,6 +421,27 @@ class GameTestRunTest {
             assertEquals(ip(BACKENDS[1]), f.dst(), "new sessions avoid the drained backend");
         }
         assertEquals(0, tables.sweep(), "still referenced");
+    }
+
+    @Test
+    void aReusedBackendIdStartsWithCleanCounters() {
+        tables.apply(List.of(service(0, 0, 0, Rebind.PORT, 0, List.of(backend(0, 1, null)))));
+        int id = tables.backendId("default/game", a(BACKENDS[0]), BE_PORT);
+        for (int port = 44000; port < 44010; port++) {
+            checked(run(toService(CLIENT, port, kcp(0, 30)))); // never answered
+        }
+        clear(); // the endpoint goes, its sessions end, the sweep frees its id
+        tables.apply(List.of(service(0, 0, 0, Rebind.PORT, 0, List.of(backend(1, 1, null)))));
+        assertEquals(id, tables.backendId("default/game", a(BACKENDS[1]), BE_PORT), "reused");
+        assertEquals(
+                0,
+                dp.gameBackendStats()
+                        .lookupPerCpu(id)
+                        .map(GameBackendStats::sum)
+                        .orElseThrow()
+                        .toPackets());
+        assertEquals(Set.of(), tables.checkSilent(5), "not silent for what another received");
+        assertEquals(0, stats().packets(), "the service's counters start again too");
     }
 
     @Test
