@@ -43,8 +43,9 @@ DEPS_MEDIA := ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-p
 # Real peers of the kernel tests: sipp (sip-tester) calls through the SIP proxy; Kamailio (its
 # rtpengine module is in the kamailio package) drives msm over rtpengine's NG protocol, and
 # rtpengine-utils brings rtpengine's own NG client (rtpengine-ng-client). kcptun: real KCP
-# client and server for the game-service tests (KcptunRebindTest).
-DEPS_PEERS := sip-tester kamailio rtpengine-utils kcptun
+# client and server for the game-service tests (KcptunRebindTest); libenet-dev: real ENet peers
+# (kernel-tests/src/test/resources/enet/enet_peer.c, built by GameEnetTest with gcc).
+DEPS_PEERS := sip-tester kamailio rtpengine-utils kcptun libenet-dev
 # The image (make image, make image-test): podman builds and runs it (runc: see
 # image/podman.sh), mmdebstrap makes its Debian base from this machine's apt sources;
 # jq reads the rendered chart in the smoke test, sipp/ffmpeg (DEPS_PEERS, DEPS_MEDIA)
@@ -66,7 +67,7 @@ DEPS_FOR_IMAGE := $(DEPS_BUILD) $(DEPS_IMAGE)
 DEPS_FOR_IMAGE_TEST := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_IMAGE) $(DEPS_MEDIA) $(DEPS_PEERS)
 DEPS_FOR_DEMO := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_MEDIA)
 DEPS_FOR_BENCH := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_MEDIA) $(DEPS_BENCH)
-DEPS_FOR_VM := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS)
+DEPS_FOR_VM := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_VM) $(DEPS_MEDIA) $(DEPS_PEERS) gcc
 DEPS := $(sort $(DEPS_FOR_TEST) $(DEPS_FOR_DEMO) $(DEPS_FOR_BENCH) $(DEPS_FOR_VM) $(DEPS_FOR_IMAGE_TEST))
 
 # $(call apt_install,<what for>,<packages>): installs only what is missing; a no-op (one
@@ -149,9 +150,9 @@ bench: deps-bench
 vm-test: deps-vm build
 	./kernel-tests/vm/run.sh --no-build $(if $(KERNEL),--kernel $(KERNEL),) $(if $(MODULES),--modules $(MODULES),) $(VM_ARGS)
 
-# The C of the BPF objects and the benchmark's sender, in the kernel's style (.clang-format
+# The C of the BPF objects, the benchmark's sender and the ENet test peers, in the kernel's style (.clang-format
 # beside them); Java by Maven (spotless, google-java-format AOSP).
-C_SOURCES = $(shell find bpf/src/main/c bench/src/main/c -name '*.[ch]')
+C_SOURCES = $(shell find bpf/src/main/c bench/src/main/c kernel-tests/src/test/resources/enet -name '*.[ch]')
 
 format: deps-lint
 	clang-format -i $(C_SOURCES)

@@ -30,6 +30,7 @@ struct msm_btf_enums {
 	enum msm_marks marks;
 	enum msm_game_limits game_limits;
 	enum msm_game_svc_flags game_svc_flags;
+	enum msm_game_rebind game_rebind;
 	enum msm_game_be_flags game_be_flags;
 	enum msm_game_key_kind game_key_kind;
 	enum msm_game_map_defaults game_map_defaults;

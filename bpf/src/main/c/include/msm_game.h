@@ -3,7 +3,8 @@
  * msm_game.h — game services: UDP routed per client session in TC.
  *
  *   client -> service addr:port   (msm_game_services hit)
- *     session key: token | KCP conversation id | client addr:port
+ *     session key: token | KCP conversation id | client addr:port (for RakNet
+ *     pinned to the backend of the client GUID of Open Connection Request 2)
  *     session (msm_game_sessions, LRU) pinned to its backend until idle or
  *     until the backend is gone (neither LIVE nor DRAINING); a new session
  *     takes the Maglev slot of its key's hash (the agent's table holds only
@@ -11,6 +12,13 @@
  *     rewrite: src = session's first client addr:port, dst = backend
  *   backend -> first client addr:port   (msm_game_rev hit)
  *     rewrite: src = service addr:port, dst = client's current addr:port
+ *
+ * Rebinding (a KCP session seen from a new address): replies move there only
+ * if the service's policy allows the new address next to the session's first
+ * one (same IP by default; msm_game_rebind) and, with rebind_confirm N, after
+ * N packets in a row from it; a packet against the policy is dropped and
+ * counted (rebind_refused). Without it, whoever knows a conversation id could
+ * take that session's replies.
  *
  * The rewritten packet leaves by the interface the FIB gives for its new
  * destination (msm_game_out), without the stack's input path. Why TC and not XDP: the rewrite
@@ -201,6 +209,42 @@ static __always_inline struct msm_game_svc_stats *msm_game_svc_stats_of(__u32 sv
 	return bpf_map_lookup_elem(&msm_game_svc_stats, &svc_id);
 }
 
+/* May a session first seen from orig (network order) move its replies to
+ * addr? See enum msm_game_rebind and the bpf README ("game services"). */
+static __always_inline int msm_game_rebind_ok(__u8 policy, __u32 orig, __u32 addr)
+{
+	switch (policy) {
+	case MSM_GAME_REBIND_PORT:
+		return orig == addr;
+	case MSM_GAME_REBIND_PREFIX:
+		return ((orig ^ addr) & bpf_htonl(0xffffff00)) == 0;
+	case MSM_GAME_REBIND_ANY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Remove the reply entry of a session that ends here (re-chosen or idle),
+ * only if it is this session's: two sessions from one client address:port
+ * to one backend share the entry (the later one wrote it), and the agent's
+ * sweep gives it back to the one that remains. */
+static __always_inline void msm_game_rev_forget(const struct msm_game_backend *be,
+						const struct msm_game_session *s,
+						const struct msm_game_session_key *sk)
+{
+	struct msm_game_rev_key rk = {};
+	rk.backend_addr = be->addr;
+	rk.backend_port = be->port;
+	rk.client_addr = s->orig_addr;
+	rk.client_port = s->orig_port;
+	struct msm_game_rev *rev = bpf_map_lookup_elem(&msm_game_rev, &rk);
+	if (rev && rev->session.svc_id == sk->svc_id && rev->session.kind == sk->kind &&
+	    rev->session.id[0] == sk->id[0] && rev->session.id[1] == sk->id[1] &&
+	    rev->session.id[2] == sk->id[2] && rev->session.id[3] == sk->id[3])
+		bpf_map_delete_elem(&msm_game_rev, &rk);
+}
+
 /* backend -> client: the reply of a session */
 __noinline int msm_game_reply(struct __sk_buff *skb, struct msm_pkt *p, struct msm_counters *ctr)
 {
@@ -216,11 +260,17 @@ __noinline int msm_game_reply(struct __sk_buff *skb, struct msm_pkt *p, struct m
 		return MSM_GAME_NOT_MINE;
 	struct msm_game_session_key sk = rev->session;
 	struct msm_game_session *s = bpf_map_lookup_elem(&msm_game_sessions, &sk);
-	if (!s)
+	__u32 be = s ? s->backend : MSM_GAME_NO_BACKEND;
+	struct msm_game_backend *b = s ? bpf_map_lookup_elem(&msm_game_backends, &be) : NULL;
+	/* a stale entry (its session evicted, idle or re-chosen): removed here,
+	 * the agent's sweep removes the rest */
+	if (!s || !b || s->orig_addr != rk.client_addr || s->orig_port != rk.client_port ||
+	    b->addr != rk.backend_addr || b->port != rk.backend_port) {
+		bpf_map_delete_elem(&msm_game_rev, &rk);
 		return MSM_GAME_NOT_MINE;
+	}
 	__u32 svc_addr = rev->svc_addr;
 	__u16 svc_port = rev->svc_port;
-	__u32 be = s->backend;
 	__sync_fetch_and_add(&s->packets_out, 1);
 
 	int rc = msm_game_nat(skb, p->l3_off, p->l4_off, p->key.saddr[0], p->key.daddr[0],
@@ -239,9 +289,89 @@ __noinline int msm_game_reply(struct __sk_buff *skb, struct msm_pkt *p, struct m
 	return msm_game_out(skb, p->l3_off, svc_addr, s->cur_addr);
 }
 
-/* client -> service */
+/* RakNet's offline-message magic, as four little-endian loads */
+#define MSM_RAKNET_MAGIC0	  0x00ffff00
+#define MSM_RAKNET_MAGIC1	  0xfefefefe
+#define MSM_RAKNET_MAGIC2	  0xfdfdfdfd
+#define MSM_RAKNET_MAGIC3	  0x78563412
+#define MSM_RAKNET_OPEN_CONN_REQ2 0x07
+
+/* An Open Connection Request 2 (id, magic, server address: 7 bytes for IPv4,
+ * 29 for IPv6, MTU, client GUID): the backend of the client's GUID session
+ * (found or chosen now; the client's address session then follows it), or -1
+ * when the packet is not one or no backend is live. A client that reconnects
+ * from another address:port (its NAT changed) finds its GUID's backend again
+ * while the GUID session lasts (idle time, LRU). */
+__noinline int msm_game_raknet(struct __sk_buff *skb, struct msm_pkt *p, struct msm_game_svc *svc)
+{
+	if (!p || !svc)
+		return -1;
+	__u32 len = p->payload_len;
+	if (len != 1 + 16 + 7 + 2 + 8 && len != 1 + 16 + 29 + 2 + 8)
+		return -1;
+	__u8 id = 0;
+	__u32 magic[4] = {};
+	__u32 guid[2] = {};
+	if (bpf_skb_load_bytes(skb, p->payload_off, &id, 1) || id != MSM_RAKNET_OPEN_CONN_REQ2 ||
+	    bpf_skb_load_bytes(skb, p->payload_off + 1, magic, 16) ||
+	    magic[0] != MSM_RAKNET_MAGIC0 || magic[1] != MSM_RAKNET_MAGIC1 ||
+	    magic[2] != MSM_RAKNET_MAGIC2 || magic[3] != MSM_RAKNET_MAGIC3 ||
+	    bpf_skb_load_bytes(skb, p->payload_off + len - 8, guid, 8))
+		return -1;
+	__u32 svc_id = svc->svc_id;
+	if (svc_id >= MSM_GAME_MAX_SERVICES)
+		return -1;
+	struct msm_game_session_key gk = {};
+	gk.svc_id = svc_id;
+	gk.kind = MSM_GAME_KEY_RAKNET;
+	gk.id[0] = guid[0];
+	gk.id[1] = guid[1];
+	__u64 now = bpf_ktime_get_ns();
+	__u32 caddr = p->key.saddr[0];
+	__u16 cport = p->key.sport;
+	struct msm_game_session *gs = bpf_map_lookup_elem(&msm_game_sessions, &gk);
+	if (gs) {
+		__u32 b = gs->backend;
+		struct msm_game_backend *be = bpf_map_lookup_elem(&msm_game_backends, &b);
+		int idle = svc->idle_ns && now - gs->last_ns > svc->idle_ns;
+		if (be && (be->flags & (MSM_GAME_BE_F_LIVE | MSM_GAME_BE_F_DRAINING)) && !idle) {
+			gs->last_ns = now;
+			if (gs->cur_addr != caddr || gs->cur_port != cport) {
+				gs->cur_addr = caddr;
+				gs->cur_port = cport;
+				gs->rebinds++;
+			}
+			__sync_fetch_and_add(&gs->packets_in, 1);
+			return (int)(b & 0xffff);
+		}
+		bpf_map_delete_elem(&msm_game_sessions, &gk);
+	}
+	__u32 slot = svc_id * MSM_GAME_MAGLEV_SIZE + msm_game_hash(&gk) % MSM_GAME_MAGLEV_SIZE;
+	__u32 *bp = bpf_map_lookup_elem(&msm_game_maglev, &slot);
+	if (!bp)
+		return -1;
+	__u32 b = *bp;
+	struct msm_game_backend *be = bpf_map_lookup_elem(&msm_game_backends, &b);
+	if (!be || !(be->flags & MSM_GAME_BE_F_LIVE) || be->svc_id != svc_id)
+		return -1;
+	struct msm_game_session ns = {};
+	ns.backend = b;
+	ns.orig_addr = caddr;
+	ns.orig_port = cport;
+	ns.cur_addr = caddr;
+	ns.cur_port = cport;
+	ns.first_ns = now;
+	ns.last_ns = now;
+	ns.packets_in = 1;
+	bpf_map_update_elem(&msm_game_sessions, &gk, &ns, BPF_ANY);
+	return (int)(b & 0xffff);
+}
+
+/* client -> service; raknet_be: the backend of a RakNet client GUID
+ * (msm_game_raknet, called before: a third nested call would pass the
+ * 512-byte stack limit), or -1 */
 __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct msm_counters *ctr,
-				struct msm_game_svc *svc)
+				struct msm_game_svc *svc, int raknet_be)
 {
 	if (!p || !ctr || !svc)
 		return MSM_GAME_NOT_MINE;
@@ -262,7 +392,11 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 
 	struct msm_game_session_key sk = {};
 	sk.svc_id = svc_id;
+	/* the backend a token or a RakNet GUID names */
 	__u32 token_be = MSM_GAME_NO_BACKEND;
+	int strip = 0;
+	/* a new session may take a draining backend (a RakNet GUID's) */
+	__u32 takes = MSM_GAME_BE_F_LIVE;
 	__u8 tok[MSM_GAME_TOKEN_MAX] = {};
 	__u32 n = svc->token_len;
 
@@ -289,6 +423,7 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 			return TC_ACT_SHOT;
 		}
 		token_be = *b;
+		strip = 1;
 		sk.kind = MSM_GAME_KEY_TOKEN;
 		sk.id[0] = token_be;
 		sk.id[1] = caddr;
@@ -301,6 +436,9 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 			sk.kind = MSM_GAME_KEY_KCP;
 			sk.id[0] = conv; /* as it lies: little endian on the wire */
 		}
+	} else if (raknet_be >= 0) {
+		token_be = (__u32)raknet_be;
+		takes |= MSM_GAME_BE_F_DRAINING;
 	}
 	if (!sk.kind) {
 		sk.kind = MSM_GAME_KEY_ADDR;
@@ -318,6 +456,8 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 		if (token_be != MSM_GAME_NO_BACKEND && token_be != b)
 			gone = 1;
 		if (gone || idle) {
+			if (be)
+				msm_game_rev_forget(be, s, &sk);
 			bpf_map_delete_elem(&msm_game_sessions, &sk);
 			s = NULL;
 			be = NULL;
@@ -333,7 +473,7 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 				b = *bp;
 		}
 		be = bpf_map_lookup_elem(&msm_game_backends, &b);
-		if (!be || !(be->flags & MSM_GAME_BE_F_LIVE) || be->svc_id != svc_id) {
+		if (!be || !(be->flags & takes) || be->svc_id != svc_id) {
 			st->no_backend++;
 			ctr->stat[MSM_STAT_GAME_DROPS]++;
 			return TC_ACT_SHOT;
@@ -368,11 +508,33 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 		rv.svc_port = p->key.dport;
 		bpf_map_update_elem(&msm_game_rev, &rk, &rv, BPF_ANY);
 	} else if (s->cur_addr != caddr || s->cur_port != cport) {
-		/* NAT rebinding: replies follow the client's new address */
-		s->cur_addr = caddr;
-		s->cur_port = cport;
-		s->rebinds++;
-		st->rebinds++;
+		/* NAT rebinding: replies follow the client's new address, if the
+		 * service's policy allows it and it is confirmed */
+		if (!msm_game_rebind_ok(svc->rebind, s->orig_addr, caddr)) {
+			st->rebind_refused++;
+			ctr->stat[MSM_STAT_GAME_DROPS]++;
+			return TC_ACT_SHOT;
+		}
+		__u16 need = svc->rebind_confirm;
+		if (s->cand_addr == caddr && s->cand_port == cport) {
+			s->cand_packets++;
+		} else {
+			s->cand_addr = caddr;
+			s->cand_port = cport;
+			s->cand_packets = 1;
+		}
+		if (s->cand_packets >= need) {
+			s->cur_addr = caddr;
+			s->cur_port = cport;
+			s->cand_addr = 0;
+			s->cand_port = 0;
+			s->cand_packets = 0;
+			s->rebinds++;
+			st->rebinds++;
+		}
+	} else if (s->cand_packets) {
+		/* the current address is alive: a candidate starts again */
+		s->cand_packets = 0;
 	}
 	s->last_ns = now;
 	__sync_fetch_and_add(&s->packets_in, 1);
@@ -382,7 +544,7 @@ __noinline int msm_game_forward(struct __sk_buff *skb, struct msm_pkt *p, struct
 	__u32 baddr = be->addr;
 	__u16 bport = be->port;
 
-	if (token_be != MSM_GAME_NO_BACKEND) {
+	if (strip) {
 		if (msm_game_strip(skb, l3_off, l4_off, udp_len, n, tok)) {
 			st->errors++;
 			ctr->stat[MSM_STAT_GAME_DROPS]++;
@@ -417,8 +579,12 @@ static __always_inline int msm_game_packet(struct __sk_buff *skb, struct msm_pkt
 	k.port = p->key.dport;
 	k.proto = IPPROTO_UDP;
 	struct msm_game_svc *svc = bpf_map_lookup_elem(&msm_game_services, &k);
-	if (svc)
-		return msm_game_forward(skb, p, ctr, svc);
+	if (svc) {
+		int g = -1;
+		if (svc->flags & MSM_GAME_F_RAKNET)
+			g = msm_game_raknet(skb, p, svc);
+		return msm_game_forward(skb, p, ctr, svc, g);
+	}
 	return msm_game_reply(skb, p, ctr);
 }
 

@@ -27,7 +27,7 @@
  * meaning changes. The agent refuses to adopt pinned maps whose
  * msm_meta.layout_version differs. */
 enum msm_identity {
-	MSM_LAYOUT_VERSION = 6,
+	MSM_LAYOUT_VERSION = 7,
 	MSM_META_MAGIC = 0x314d534d, /* "MSM1" little endian */
 };
 
@@ -447,6 +447,20 @@ enum msm_game_limits {
 enum msm_game_svc_flags {
 	MSM_GAME_F_KCP = 1,   /* session key: KCP conversation id at key_off (LE u32) */
 	MSM_GAME_F_TOKEN = 2, /* token routing: the last token_len bytes name the backend */
+	/* RakNet: the client GUID of Open Connection Request 2 picks the backend
+	 * (a MSM_GAME_KEY_RAKNET session); the client's address session follows it */
+	MSM_GAME_F_RAKNET = 4,
+};
+
+/* Who may move a session's replies to a new client address (KCP sessions:
+ * the key is the conversation id, not the address). Compared with the
+ * session's first address; a packet that would rebind against the policy is
+ * dropped and counted (rebind_refused). */
+enum msm_game_rebind {
+	MSM_GAME_REBIND_PORT = 0,   /* default: same IP, another port (NAT rebinding) */
+	MSM_GAME_REBIND_PREFIX = 1, /* same IPv4 /24 */
+	MSM_GAME_REBIND_ANY = 2,    /* any address: unsafe (a guessed id takes the replies) */
+	MSM_GAME_REBIND_NONE = 3,   /* never: only the first address:port */
 };
 
 enum msm_game_be_flags {
@@ -455,9 +469,10 @@ enum msm_game_be_flags {
 };
 
 enum msm_game_key_kind {
-	MSM_GAME_KEY_ADDR = 1,	/* id[0] client address, id[1] client port */
-	MSM_GAME_KEY_KCP = 2,	/* id[0] conversation id */
-	MSM_GAME_KEY_TOKEN = 3, /* id[0] backend, id[1] client address, id[2] port */
+	MSM_GAME_KEY_ADDR = 1,	 /* id[0] client address, id[1] client port */
+	MSM_GAME_KEY_KCP = 2,	 /* id[0] conversation id */
+	MSM_GAME_KEY_TOKEN = 3,	 /* id[0] backend, id[1] client address, id[2] port */
+	MSM_GAME_KEY_RAKNET = 4, /* id[0], id[1] the client GUID (8 bytes as they lie) */
 };
 
 struct msm_game_svc_key {
@@ -472,8 +487,10 @@ struct msm_game_svc {
 	__u32 flags;	/* MSM_GAME_F_* */
 	__u16 key_off;	/* MSM_GAME_F_KCP: offset of the conversation id in the payload */
 	__u8 token_len; /* MSM_GAME_F_TOKEN: 1..MSM_GAME_TOKEN_MAX */
-	__u8 pad;
-	__u32 pad2;
+	__u8 rebind;	/* MSM_GAME_REBIND_* */
+	/* packets in a row from a new address before replies move to it (0, 1: the first) */
+	__u16 rebind_confirm;
+	__u16 pad;
 	__u64 idle_ns; /* a session idle this long picks its backend again */
 };
 
@@ -499,9 +516,12 @@ struct msm_game_session {
 	__u16 cur_port;
 	__u64 first_ns;
 	__u64 last_ns;
-	__u64 packets_in;  /* client -> backend */
-	__u64 packets_out; /* backend -> client */
-	__u32 rebinds;	   /* times the client's address:port changed */
+	__u64 packets_in;   /* client -> backend */
+	__u64 packets_out;  /* backend -> client */
+	__u32 rebinds;	    /* times the client's address:port changed */
+	__u32 cand_addr;    /* a new address being confirmed (rebind_confirm), network order */
+	__u16 cand_port;    /* host order */
+	__u16 cand_packets; /* packets in a row from cand_addr:cand_port */
 	__u32 pad;
 };
 
@@ -538,9 +558,10 @@ struct msm_game_svc_stats {
 	__u64 bytes;
 	__u64 sessions;
 	__u64 rebinds;
-	__u64 no_backend;    /* dropped: the Maglev slot had no live backend */
-	__u64 token_unknown; /* dropped: no known token at the end of the packet */
-	__u64 errors;	     /* dropped: rewrite failed */
+	__u64 no_backend;     /* dropped: the Maglev slot had no live backend */
+	__u64 token_unknown;  /* dropped: no known token at the end of the packet */
+	__u64 errors;	      /* dropped: rewrite failed */
+	__u64 rebind_refused; /* dropped: a new client address the rebind policy refuses */
 };
 
 enum msm_game_map_defaults {

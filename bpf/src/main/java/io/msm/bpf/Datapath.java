@@ -15,6 +15,8 @@ import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GameBackend;
 import io.msm.bpf.maps.GameBackendStats;
+import io.msm.bpf.maps.GameRev;
+import io.msm.bpf.maps.GameRevKey;
 import io.msm.bpf.maps.GameService;
 import io.msm.bpf.maps.GameServiceKey;
 import io.msm.bpf.maps.GameServiceStats;
@@ -185,6 +187,7 @@ public final class Datapath implements AutoCloseable {
         sizes.put(MAP_IDENTITIES, spec.identities());
         sizes.put(MAP_IDENTITY_NAMES, spec.identityNames());
         sizes.put(MAP_GROUP_ALLOW, spec.groupAllow());
+        gameSizes(spec.gameServices(), sizes);
         BpfObject obj = BpfObject.load("msm", elf, new BpfObject.Settings(sizes, reuse));
         try {
             Map<String, Integer> progs = new LinkedHashMap<>();
@@ -202,6 +205,36 @@ public final class Datapath implements AutoCloseable {
         } catch (RuntimeException e) {
             obj.close();
             throw e;
+        }
+    }
+
+    /**
+     * The game maps for n services: the Maglev array n × MAGLEV_SIZE, the per-service maps n; 0
+     * makes every game map one entry (no game service can be programmed).
+     */
+    static void gameSizes(int n, Map<String, Integer> sizes) {
+        if (n >= DatapathSpec.MAX_GAME_SERVICES) {
+            return; // the object's defaults
+        }
+        sizes.put(MAP_GAME_MAGLEV, Math.max(1, n * GameService.MAGLEV_SIZE));
+        sizes.put(MAP_GAME_SVC_STATS, Math.max(1, n));
+        sizes.put(MAP_GAME_SERVICES, Math.max(1, n));
+        if (n == 0) {
+            sizes.put(MAP_GAME_BACKENDS, 1);
+            sizes.put(MAP_GAME_BE_STATS, 1);
+            sizes.put(MAP_GAME_SESSIONS, 1);
+            sizes.put(MAP_GAME_REV, 1);
+            sizes.put(MAP_GAME_TOKENS, 1);
+        }
+    }
+
+    /**
+     * Game services the maps can hold (the Maglev array's rows): DatapathSpec.gameServices of the
+     * load, also for a pinned datapath.
+     */
+    public int gameServiceCapacity() {
+        try (BpfMap<Integer, Integer> m = gameMaglev()) {
+            return m.info().maxEntries() / GameService.MAGLEV_SIZE;
         }
     }
 
@@ -447,6 +480,11 @@ public final class Datapath implements AutoCloseable {
         return view(MAP_GAME_TOKENS, GameTokenKey.CODEC, Codec.U32);
     }
 
+    /** Replies: (backend, the session's first client address) to session. */
+    public BpfMap<GameRevKey, GameRev> gameRev() {
+        return view(MAP_GAME_REV, GameRevKey.CODEC, GameRev.CODEC);
+    }
+
     public BpfMap<Integer, GameBackendStats> gameBackendStats() {
         return view(MAP_GAME_BE_STATS, Codec.U32, GameBackendStats.CODEC);
     }
@@ -457,6 +495,12 @@ public final class Datapath implements AutoCloseable {
 
     /** Write the classifier config and the port table in one go. */
     public void configure(DatapathConfig cfg, int[] portFlags) {
+        if ((cfg.flags() & DatapathConfig.F_GAME) != 0 && gameServiceCapacity() == 0) {
+            throw new IllegalStateException(
+                    "game services (DatapathConfig.F_GAME) need game maps, but this datapath was"
+                            + " loaded with DatapathSpec.gameServices = 0; load it with"
+                            + " withGameServices(n), n >= 1");
+        }
         config().update(0, cfg);
         writePorts(portFlags);
     }

@@ -18,6 +18,10 @@ package io.msm.bpf;
  *     the identities that may <em>feed</em> a group are listed (a stream's publishers, not its
  *     viewers), typically one or two per group: 16384 (1 MB) is 64 per group at the default 256
  *     groups; a full map fails closed (the identity is not admitted, and the agent logs it)
+ * @param gameServices game services the maps hold (service ids 0..n-1, at most
+ *     GameService.MAX_SERVICES = 64): the Maglev slot array is n × 16,381 slots × 4 bytes (64 KB a
+ *     service, 4 MB at 64), preallocated. 0: no game services — every game map is minimal (one
+ *     entry) and {@link Datapath#configure} refuses DatapathConfig.F_GAME
  */
 public record DatapathSpec(
         int flows,
@@ -27,9 +31,13 @@ public record DatapathSpec(
         int rateLimit,
         int identities,
         int identityNames,
-        int groupAllow) {
+        int groupAllow,
+        int gameServices) {
+    /** GameService.MAX_SERVICES: service ids the kernel accepts. */
+    public static final int MAX_GAME_SERVICES = 64;
+
     public static final DatapathSpec DEFAULT =
-            new DatapathSpec(65536, 256, 8192, 4096, 65536, 16384, 4096, 16384);
+            new DatapathSpec(65536, 256, 8192, 4096, 65536, 16384, 4096, 16384, MAX_GAME_SERVICES);
 
     public DatapathSpec {
         check("flows", flows, 16, 16_777_216);
@@ -40,11 +48,34 @@ public record DatapathSpec(
         check("identities", identities, 1, 16_777_216);
         check("identityNames", identityNames, 1, 1_048_576);
         check("groupAllow", groupAllow, 1, 16_777_216);
+        check("gameServices", gameServices, 0, MAX_GAME_SERVICES);
+    }
+
+    /** The game maps at their default size (64 services). */
+    public DatapathSpec(
+            int flows,
+            int groups,
+            int subIds,
+            int deny,
+            int rateLimit,
+            int identities,
+            int identityNames,
+            int groupAllow) {
+        this(
+                flows,
+                groups,
+                subIds,
+                deny,
+                rateLimit,
+                identities,
+                identityNames,
+                groupAllow,
+                MAX_GAME_SERVICES);
     }
 
     /** The identity maps at their default sizes. */
     public DatapathSpec(int flows, int groups, int subIds, int deny, int rateLimit) {
-        this(flows, groups, subIds, deny, rateLimit, 16384, 4096, 16384);
+        this(flows, groups, subIds, deny, rateLimit, 16384, 4096, 16384, MAX_GAME_SERVICES);
     }
 
     private static void check(String field, int v, int min, int max) {
@@ -56,26 +87,56 @@ public record DatapathSpec(
 
     public DatapathSpec withFlows(int n) {
         return new DatapathSpec(
-                n, groups, subIds, deny, rateLimit, identities, identityNames, groupAllow);
+                n,
+                groups,
+                subIds,
+                deny,
+                rateLimit,
+                identities,
+                identityNames,
+                groupAllow,
+                gameServices);
     }
 
     public DatapathSpec withGroups(int n) {
         return new DatapathSpec(
-                flows, n, subIds, deny, rateLimit, identities, identityNames, groupAllow);
+                flows,
+                n,
+                subIds,
+                deny,
+                rateLimit,
+                identities,
+                identityNames,
+                groupAllow,
+                gameServices);
     }
 
     public DatapathSpec withSubIds(int n) {
         return new DatapathSpec(
-                flows, groups, n, deny, rateLimit, identities, identityNames, groupAllow);
+                flows,
+                groups,
+                n,
+                deny,
+                rateLimit,
+                identities,
+                identityNames,
+                groupAllow,
+                gameServices);
     }
 
     public DatapathSpec withIdentities(int n) {
         return new DatapathSpec(
-                flows, groups, subIds, deny, rateLimit, n, identityNames, groupAllow);
+                flows, groups, subIds, deny, rateLimit, n, identityNames, groupAllow, gameServices);
     }
 
     public DatapathSpec withGroupAllow(int n) {
         return new DatapathSpec(
-                flows, groups, subIds, deny, rateLimit, identities, identityNames, n);
+                flows, groups, subIds, deny, rateLimit, identities, identityNames, n, gameServices);
+    }
+
+    /** Game maps for n services (0: none, minimal maps; see the record's doc). */
+    public DatapathSpec withGameServices(int n) {
+        return new DatapathSpec(
+                flows, groups, subIds, deny, rateLimit, identities, identityNames, groupAllow, n);
     }
 }

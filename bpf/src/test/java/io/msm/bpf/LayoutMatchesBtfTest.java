@@ -15,6 +15,8 @@ import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.GameBackend;
 import io.msm.bpf.maps.GameBackendStats;
+import io.msm.bpf.maps.GameRev;
+import io.msm.bpf.maps.GameRevKey;
 import io.msm.bpf.maps.GameService;
 import io.msm.bpf.maps.GameServiceKey;
 import io.msm.bpf.maps.GameServiceStats;
@@ -97,7 +99,9 @@ class LayoutMatchesBtfTest {
                 GameSession.LAYOUT,
                 GameTokenKey.LAYOUT,
                 GameBackendStats.LAYOUT,
-                GameServiceStats.LAYOUT);
+                GameServiceStats.LAYOUT,
+                GameRevKey.LAYOUT,
+                GameRev.LAYOUT);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -200,6 +204,21 @@ class LayoutMatchesBtfTest {
                                 GameService.NO_BACKEND & 0xffffffffL),
                         new Shared("msm_game_svc_flags", "MSM_GAME_F_KCP", GameService.F_KCP),
                         new Shared("msm_game_svc_flags", "MSM_GAME_F_TOKEN", GameService.F_TOKEN),
+                        new Shared("msm_game_svc_flags", "MSM_GAME_F_RAKNET", GameService.F_RAKNET),
+                        new Shared(
+                                "msm_game_key_kind",
+                                "MSM_GAME_KEY_RAKNET",
+                                GameSessionKey.KIND_RAKNET),
+                        new Shared(
+                                "msm_game_rebind", "MSM_GAME_REBIND_PORT", GameService.REBIND_PORT),
+                        new Shared(
+                                "msm_game_rebind",
+                                "MSM_GAME_REBIND_PREFIX",
+                                GameService.REBIND_PREFIX),
+                        new Shared(
+                                "msm_game_rebind", "MSM_GAME_REBIND_ANY", GameService.REBIND_ANY),
+                        new Shared(
+                                "msm_game_rebind", "MSM_GAME_REBIND_NONE", GameService.REBIND_NONE),
                         new Shared("msm_game_be_flags", "MSM_GAME_BE_F_LIVE", GameBackend.F_LIVE),
                         new Shared(
                                 "msm_game_be_flags",

@@ -5,8 +5,11 @@ import io.msm.bpf.Datapath;
 import io.msm.bpf.maps.BpfMap;
 import io.msm.bpf.maps.GameBackend;
 import io.msm.bpf.maps.GameBackendStats;
+import io.msm.bpf.maps.GameRev;
+import io.msm.bpf.maps.GameRevKey;
 import io.msm.bpf.maps.GameService;
 import io.msm.bpf.maps.GameServiceKey;
+import io.msm.bpf.maps.GameServiceStats;
 import io.msm.bpf.maps.GameSession;
 import io.msm.bpf.maps.GameSessionKey;
 import io.msm.bpf.maps.GameTokenKey;
@@ -39,8 +42,49 @@ public final class GameTables {
     }
 
     /**
+     * Who may move a KCP session's replies to a new client address (the session key is the
+     * conversation id, which anyone who learns or guesses it can send from anywhere): compared with
+     * the session's first address; a packet against the policy is dropped and counted
+     * (GameServiceStats.rebindRefused). See the bpf README, "game services: rebinding".
+     */
+    public enum Rebind {
+        /** Same IP, another port: the NAT rebinding of a home router or CGNAT (default). */
+        PORT(GameService.REBIND_PORT),
+        /** Any address of the first address's IPv4 /24. */
+        PREFIX(GameService.REBIND_PREFIX),
+        /** Anywhere (a phone moving from Wi-Fi to mobile data). Unsafe: see the README. */
+        ANY(GameService.REBIND_ANY),
+        /** Never: only the first address:port. */
+        NONE(GameService.REBIND_NONE);
+
+        private final int kernel;
+
+        Rebind(int kernel) {
+            this.kernel = kernel;
+        }
+
+        /** GameService.REBIND_* */
+        public int kernel() {
+            return kernel;
+        }
+
+        /** "port", "prefix", "any", "none" (as configuration spells it). */
+        public static Rebind parse(String s) {
+            for (Rebind r : values()) {
+                if (r.name().equalsIgnoreCase(s.trim())) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException(
+                    "rebind must be one of port, prefix, any, none; got " + s);
+        }
+    }
+
+    /**
      * A UDP service (a Gateway listener with its route): flags are GameService.F_*; keyOff the KCP
-     * conversation id's offset in the payload; tokenLen the routing tokens' length.
+     * conversation id's offset in the payload; tokenLen the routing tokens' length; rebind who may
+     * move a session's replies to a new client address, after rebindConfirm packets in a row from
+     * it (0 or 1: the first packet moves them).
      */
     public record Service(
             String name,
@@ -50,7 +94,31 @@ public final class GameTables {
             int keyOff,
             int tokenLen,
             Duration idle,
-            List<Backend> backends) {}
+            List<Backend> backends,
+            Rebind rebind,
+            int rebindConfirm) {
+        public Service {
+            if (rebind == null) {
+                rebind = Rebind.PORT;
+            }
+            if (rebindConfirm < 0 || rebindConfirm > 0xffff) {
+                throw new IllegalArgumentException("rebindConfirm must be 0..65535");
+            }
+        }
+
+        /** Rebinding within the first IP ({@link Rebind#PORT}), at the first packet. */
+        public Service(
+                String name,
+                Inet4Address addr,
+                int port,
+                int flags,
+                int keyOff,
+                int tokenLen,
+                Duration idle,
+                List<Backend> backends) {
+            this(name, addr, port, flags, keyOff, tokenLen, idle, backends, Rebind.PORT, 0);
+        }
+    }
 
     /** What people and metrics see of a backend. */
     public record BackendState(
@@ -87,6 +155,9 @@ public final class GameTables {
     @GuardedBy("lock")
     private List<Service> wanted = List.of();
 
+    @GuardedBy("lock")
+    private int capacity = -1;
+
     public GameTables(Datapath dp) {
         this.dp = dp;
     }
@@ -104,23 +175,41 @@ public final class GameTables {
         Set<String> liveSvcs = new HashSet<>();
         Set<String> liveBackends = new HashSet<>();
         Set<GameTokenKey> wantTokens = new HashSet<>();
+        if (!wanted.isEmpty() && serviceCapacity() == 0) {
+            throw new IllegalStateException(
+                    "no game maps: the datapath was loaded with DatapathSpec.gameServices = 0");
+        }
         try (BpfMap<GameServiceKey, GameService> svcMap = dp.gameServices();
                 BpfMap<Integer, GameBackend> beMap = dp.gameBackends();
                 BpfMap<Integer, Integer> maglev = dp.gameMaglev();
-                BpfMap<GameTokenKey, Integer> tokMap = dp.gameTokens()) {
+                BpfMap<GameTokenKey, Integer> tokMap = dp.gameTokens();
+                BpfMap<Integer, GameServiceStats> svcStats = dp.gameServiceStats();
+                BpfMap<Integer, GameBackendStats> beStats = dp.gameBackendStats()) {
             for (Service s : wanted) {
+                boolean newSvc = !svcIds.containsKey(s.name());
                 int svcId =
                         svcIds.computeIfAbsent(
-                                s.name(), n -> freeId(svcIds.values(), GameService.MAX_SERVICES));
+                                s.name(), n -> freeId(svcIds.values(), serviceCapacity()));
+                if (newSvc) {
+                    // a reused id: its counters start again (metrics, and nothing inherited)
+                    svcStats.update(svcId, GameServiceStats.ZERO);
+                }
                 liveSvcs.add(s.name());
                 List<Maglev.Entry> entries = new ArrayList<>();
                 List<Integer> ids = new ArrayList<>();
                 for (Backend b : s.backends()) {
                     String key = s.name() + "|" + b.id();
+                    boolean newBackend = !backendIds.containsKey(key);
                     int id =
                             backendIds.computeIfAbsent(
                                     key,
                                     k -> freeId(backendIds.values(), GameService.MAX_BACKENDS));
+                    if (newBackend) {
+                        // a reused id's old counters would make checkSilent see the packets
+                        // its previous backend received and never answered
+                        beStats.update(id, GameBackendStats.ZERO);
+                        lastStats.remove(id);
+                    }
                     liveBackends.add(key);
                     boolean isSilent = silent.contains(id);
                     boolean live = b.weight() > 0 && !isSilent;
@@ -162,7 +251,15 @@ public final class GameTables {
                 }
                 long idle = s.idle() == null ? 0 : s.idle().toNanos();
                 svcMap.update(
-                        sk, new GameService(svcId, s.flags(), s.keyOff(), s.tokenLen(), idle));
+                        sk,
+                        new GameService(
+                                svcId,
+                                s.flags(),
+                                s.keyOff(),
+                                s.tokenLen(),
+                                s.rebind().kernel(),
+                                s.rebindConfirm(),
+                                idle));
             }
             for (var it = svcIds.entrySet().iterator(); it.hasNext(); ) {
                 var e = it.next();
@@ -201,6 +298,15 @@ public final class GameTables {
             tokens.clear();
             tokens.addAll(wantTokens);
         }
+    }
+
+    /** Service ids the kernel's maps hold (DatapathSpec.gameServices), read once. */
+    @GuardedBy("lock")
+    private int serviceCapacity() {
+        if (capacity < 0) {
+            capacity = Math.min(GameService.MAX_SERVICES, dp.gameServiceCapacity());
+        }
+        return capacity;
     }
 
     @GuardedBy("lock")
@@ -251,13 +357,25 @@ public final class GameTables {
         }
     }
 
-    /** Free removed backends no session refers to any more; returns how many were freed. */
+    /**
+     * Free removed backends no session refers to any more; returns how many were freed. Also tidies
+     * the reply index (msm_game_rev): entries whose session is gone (LRU-evicted, idle, re-chosen)
+     * or no longer matches are removed, and a session without its entry gets it back (two sessions
+     * from one client address:port to one backend share one entry; when the one that wrote it ends,
+     * the kernel removes it and the other's comes back here).
+     */
     public int sweep() {
         synchronized (lock) {
             Set<Integer> referenced = new HashSet<>();
+            Map<GameSessionKey, GameSession> sessions = new HashMap<>();
             try (BpfMap<GameSessionKey, GameSession> s = dp.gameSessions()) {
-                s.forEach((k, v) -> referenced.add(v.backend()));
+                s.forEach(
+                        (k, v) -> {
+                            referenced.add(v.backend());
+                            sessions.put(k, v);
+                        });
             }
+            sweepReplies(sessions);
             Set<String> wantedKeys = new HashSet<>();
             for (Service s : wanted) {
                 for (Backend b : s.backends()) {
@@ -280,6 +398,57 @@ public final class GameTables {
             }
             return freed;
         }
+    }
+
+    @GuardedBy("lock")
+    private void sweepReplies(Map<GameSessionKey, GameSession> sessions) {
+        Map<Integer, GameServiceKey> svcById = new HashMap<>();
+        for (var e : svcIds.entrySet()) {
+            GameServiceKey k = svcKeys.get(e.getKey());
+            if (k != null) {
+                svcById.put(e.getValue(), k);
+            }
+        }
+        try (BpfMap<GameRevKey, GameRev> rev = dp.gameRev();
+                BpfMap<Integer, GameBackend> beMap = dp.gameBackends()) {
+            Map<GameRevKey, GameRev> entries = new HashMap<>();
+            rev.forEach(entries::put);
+            Map<Integer, GameBackend> bes = new HashMap<>();
+            Set<GameRevKey> stale = new HashSet<>();
+            for (var e : entries.entrySet()) {
+                GameSession s = sessions.get(e.getValue().session());
+                GameRevKey want = s == null ? null : revKey(s, bes, beMap);
+                if (!e.getKey().equals(want)) {
+                    stale.add(e.getKey());
+                }
+            }
+            for (GameRevKey k : stale) {
+                rev.delete(k);
+                entries.remove(k);
+            }
+            for (var e : sessions.entrySet()) {
+                if (e.getKey().kind() == GameSessionKey.KIND_RAKNET) {
+                    continue; // a RakNet GUID only picks the backend: replies go by address
+                }
+                GameRevKey k = revKey(e.getValue(), bes, beMap);
+                GameServiceKey svc = svcById.get(e.getKey().svcId());
+                if (k != null && svc != null && !entries.containsKey(k)) {
+                    GameRev v = new GameRev(e.getKey(), svc.addr(), svc.port());
+                    rev.update(k, v);
+                    entries.put(k, v);
+                }
+            }
+        }
+    }
+
+    /** The reply-index key of a session: (its backend, its first client address), or null. */
+    private static GameRevKey revKey(
+            GameSession s, Map<Integer, GameBackend> cache, BpfMap<Integer, GameBackend> beMap) {
+        GameBackend b = cache.computeIfAbsent(s.backend(), id -> beMap.lookup(id).orElse(null));
+        if (b == null || b.flags() == 0) {
+            return null;
+        }
+        return new GameRevKey(b.addr(), s.origAddr(), b.port(), s.origPort());
     }
 
     /** The backends known now (live, draining, silent), for people and metrics. */

@@ -11,11 +11,24 @@ public record GameServiceStats(
         long rebinds,
         long noBackend,
         long tokenUnknown,
-        long errors) {
-    public static final GameServiceStats ZERO = new GameServiceStats(0, 0, 0, 0, 0, 0, 0);
+        long errors,
+        long rebindRefused) {
+    public static final GameServiceStats ZERO = new GameServiceStats(0, 0, 0, 0, 0, 0, 0, 0);
+
+    /** Without refused rebindings. */
+    public GameServiceStats(
+            long packets,
+            long bytes,
+            long sessions,
+            long rebinds,
+            long noBackend,
+            long tokenUnknown,
+            long errors) {
+        this(packets, bytes, sessions, rebinds, noBackend, tokenUnknown, errors, 0);
+    }
 
     public static final StructLayout LAYOUT =
-            StructLayout.struct("msm_game_svc_stats", 56)
+            StructLayout.struct("msm_game_svc_stats", 64)
                     .u64("packets", 0)
                     .u64("bytes", 8)
                     .u64("sessions", 16)
@@ -23,6 +36,7 @@ public record GameServiceStats(
                     .u64("no_backend", 32)
                     .u64("token_unknown", 40)
                     .u64("errors", 48)
+                    .u64("rebind_refused", 56)
                     .build();
     private static final int PACKETS = LAYOUT.u64("packets");
     private static final int BYTES = LAYOUT.u64("bytes");
@@ -31,9 +45,10 @@ public record GameServiceStats(
     private static final int NO_BACKEND = LAYOUT.u64("no_backend");
     private static final int TOKEN_UNKNOWN = LAYOUT.u64("token_unknown");
     private static final int ERRORS = LAYOUT.u64("errors");
+    private static final int REBIND_REFUSED = LAYOUT.u64("rebind_refused");
 
     public static GameServiceStats sum(List<GameServiceStats> perCpu) {
-        long[] t = new long[7];
+        long[] t = new long[8];
         for (GameServiceStats s : perCpu) {
             t[0] += s.packets;
             t[1] += s.bytes;
@@ -42,8 +57,9 @@ public record GameServiceStats(
             t[4] += s.noBackend;
             t[5] += s.tokenUnknown;
             t[6] += s.errors;
+            t[7] += s.rebindRefused;
         }
-        return new GameServiceStats(t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+        return new GameServiceStats(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]);
     }
 
     public static final Codec<GameServiceStats> CODEC =
@@ -62,6 +78,7 @@ public record GameServiceStats(
                     b.putLong(off + NO_BACKEND, s.noBackend);
                     b.putLong(off + TOKEN_UNKNOWN, s.tokenUnknown);
                     b.putLong(off + ERRORS, s.errors);
+                    b.putLong(off + REBIND_REFUSED, s.rebindRefused);
                 }
 
                 @Override
@@ -73,7 +90,8 @@ public record GameServiceStats(
                             b.getLong(off + REBINDS),
                             b.getLong(off + NO_BACKEND),
                             b.getLong(off + TOKEN_UNKNOWN),
-                            b.getLong(off + ERRORS));
+                            b.getLong(off + ERRORS),
+                            b.getLong(off + REBIND_REFUSED));
                 }
             };
 }

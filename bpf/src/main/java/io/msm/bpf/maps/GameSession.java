@@ -19,7 +19,7 @@ public record GameSession(
         long packetsOut,
         int rebinds) {
     public static final StructLayout LAYOUT =
-            StructLayout.struct("msm_game_session", 56)
+            StructLayout.struct("msm_game_session", 64)
                     .u32("backend", 0)
                     .member("orig_addr", 4, 4)
                     .member("cur_addr", 8, 4)
@@ -30,7 +30,10 @@ public record GameSession(
                     .u64("packets_in", 32)
                     .u64("packets_out", 40)
                     .u32("rebinds", 48)
-                    .pad("pad", 52, 4)
+                    .member("cand_addr", 52, 4)
+                    .u16("cand_port", 56)
+                    .u16("cand_packets", 58)
+                    .pad("pad", 60, 4)
                     .build();
     private static final int BACKEND = LAYOUT.u32("backend");
     private static final int ORIG_ADDR = LAYOUT.bytes("orig_addr", 4);
@@ -42,6 +45,9 @@ public record GameSession(
     private static final int PACKETS_IN = LAYOUT.u64("packets_in");
     private static final int PACKETS_OUT = LAYOUT.u64("packets_out");
     private static final int REBINDS = LAYOUT.u32("rebinds");
+    private static final int CAND_ADDR = LAYOUT.bytes("cand_addr", 4);
+    private static final int CAND_PORT = LAYOUT.u16("cand_port");
+    private static final int CAND_PACKETS = LAYOUT.u16("cand_packets");
     private static final int PAD = LAYOUT.u32("pad");
 
     public static final Codec<GameSession> CODEC =
@@ -63,6 +69,10 @@ public record GameSession(
                     b.putLong(off + PACKETS_IN, s.packetsIn);
                     b.putLong(off + PACKETS_OUT, s.packetsOut);
                     b.putInt(off + REBINDS, s.rebinds);
+                    // a rebinding being confirmed: kernel state, starts empty
+                    b.putInt(off + CAND_ADDR, 0);
+                    b.putShort(off + CAND_PORT, (short) 0);
+                    b.putShort(off + CAND_PACKETS, (short) 0);
                     b.putInt(off + PAD, 0);
                 }
 

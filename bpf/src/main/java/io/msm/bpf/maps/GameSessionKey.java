@@ -1,6 +1,7 @@
 package io.msm.bpf.maps;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Locale;
 
 /**
@@ -12,6 +13,9 @@ public record GameSessionKey(int svcId, int kind, int id0, int id1, int id2, int
     public static final int KIND_ADDR = 1;
     public static final int KIND_KCP = 2;
     public static final int KIND_TOKEN = 3;
+
+    /** MSM_GAME_KEY_RAKNET: id0, id1 the client GUID's 8 bytes as they lie in the packet. */
+    public static final int KIND_RAKNET = 4;
 
     public static final StructLayout LAYOUT =
             StructLayout.struct("msm_game_session_key", 24)
@@ -57,7 +61,18 @@ public record GameSessionKey(int svcId, int kind, int id0, int id1, int id2, int
         return switch (kind) {
             case KIND_KCP -> String.format(Locale.ROOT, "kcp conv %08x", id0);
             case KIND_TOKEN -> "token";
+            case KIND_RAKNET -> String.format(Locale.ROOT, "raknet guid %016x", raknetGuid());
             default -> "addr";
         };
+    }
+
+    /** A {@link #KIND_RAKNET} key's GUID as RakNet writes it (big endian on the wire). */
+    public long raknetGuid() {
+        return ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(id0)
+                .putInt(id1)
+                .order(ByteOrder.BIG_ENDIAN)
+                .getLong(0);
     }
 }

@@ -8,7 +8,7 @@ public record Meta(int magic, int layoutVersion, long createdNs, byte[] objectSh
     public static final int MAGIC = 0x314d534d;
 
     /** MSM_LAYOUT_VERSION this Java code understands. */
-    public static final int LAYOUT_VERSION = 6;
+    public static final int LAYOUT_VERSION = 7;
 
     private static final int SHA256_LEN = 32;
 

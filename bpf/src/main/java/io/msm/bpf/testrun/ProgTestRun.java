@@ -42,6 +42,17 @@ public final class ProgTestRun {
      * none). The fan-out takes {@code MSM_MARK_INJECTED} as "the agent injects this packet".
      */
     public static Result run(int progFd, byte[] packet, int repeat, int mark) {
+        return run(progFd, packet, repeat, mark, 0);
+    }
+
+    /** struct __sk_buff: ingress_ifindex (a test run may set it; the skb's skb_iif). */
+    private static final int SKB_INGRESS_IFINDEX_OFF = 36;
+
+    /**
+     * As {@link #run(int, byte[], int, int)}, with the skb's ingress interface set (0: none), for
+     * programs that look routes up from where the packet came in (bpf_fib_lookup).
+     */
+    public static Result run(int progFd, byte[] packet, int repeat, int mark, int ingressIfindex) {
         Native n = Native.get();
         int outCap = packet.length + 512;
         Pointer in = Memory.allocateDirect(n.runtime, Math.max(packet.length, 1));
@@ -54,7 +65,13 @@ public final class ProgTestRun {
         opts.putInt(Opts.TR_DATA_SIZE_IN, packet.length);
         opts.putInt(Opts.TR_DATA_SIZE_OUT, outCap);
         opts.putInt(Opts.TR_REPEAT, Math.max(1, repeat));
-        if (mark != 0) {
+        if (ingressIfindex != 0) {
+            Pointer ctx = Memory.allocateDirect(n.runtime, SKB_INGRESS_IFINDEX_OFF + 4, true);
+            ctx.putInt(SKB_MARK_OFF, mark);
+            ctx.putInt(SKB_INGRESS_IFINDEX_OFF, ingressIfindex);
+            opts.putPointer(Opts.TR_CTX_IN, ctx);
+            opts.putInt(Opts.TR_CTX_SIZE_IN, SKB_INGRESS_IFINDEX_OFF + 4);
+        } else if (mark != 0) {
             Pointer ctx = Memory.allocateDirect(n.runtime, SKB_MARK_OFF + 4, true);
             ctx.putInt(SKB_MARK_OFF, mark);
             opts.putPointer(Opts.TR_CTX_IN, ctx);

@@ -198,4 +198,40 @@ class CodecRoundTripTest {
         assertEquals(7, s.identityDenied());
         assertEquals(6, s.strictDrops());
     }
+
+    @Test
+    void gameMapsRoundTripWithTheRebindingPolicyAndTheReplyIndex() {
+        GameService svc =
+                new GameService(3, GameService.F_KCP, 20, 0, GameService.REBIND_PREFIX, 4, 9L);
+        assertEquals(svc, roundTrip(GameService.CODEC, svc));
+        assertEquals(
+                GameService.REBIND_PORT,
+                new GameService(3, GameService.F_KCP, 20, 0, 9L).rebind(),
+                "the old constructor: same IP only");
+        GameSession s =
+                new GameSession(7, v4("10.1.0.5"), 40000, v4("10.1.0.5"), 40001, 1, 2, 3, 4, 1);
+        assertEquals(s, roundTrip(GameSession.CODEC, s));
+        GameServiceStats st = new GameServiceStats(1, 2, 3, 4, 5, 6, 7, 8);
+        assertEquals(st, roundTrip(GameServiceStats.CODEC, st));
+        assertEquals(8, GameServiceStats.sum(List.of(st)).rebindRefused());
+        GameRevKey rk = new GameRevKey(v4("10.2.0.10"), v4("10.1.0.5"), 9000, 40000);
+        assertEquals(rk, roundTrip(GameRevKey.CODEC, rk));
+        GameRev rv =
+                new GameRev(
+                        new GameSessionKey(3, GameSessionKey.KIND_KCP, 0x1234, 0, 0, 0),
+                        v4("10.0.0.1"),
+                        7777);
+        assertEquals(rv, roundTrip(GameRev.CODEC, rv));
+    }
+
+    @Test
+    void raknetKeysShowTheGuidAsRakNetWritesIt() {
+        ByteBuffer wire = ByteBuffer.allocate(8).putLong(0x0102030405060708L);
+        wire.order(ByteOrder.LITTLE_ENDIAN); // what the kernel's two 32-bit loads hold
+        GameSessionKey k =
+                new GameSessionKey(
+                        1, GameSessionKey.KIND_RAKNET, wire.getInt(0), wire.getInt(4), 0, 0);
+        assertEquals(0x0102030405060708L, k.raknetGuid());
+        assertEquals("raknet guid 0102030405060708", k.describe());
+    }
 }
