@@ -1,5 +1,6 @@
 package io.msm.agent.config;
 
+import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.attach.XdpMode;
 import io.msm.bpf.maps.DenyKey;
 import io.msm.bpf.maps.PortTable;
@@ -94,6 +95,8 @@ public record AgentConfig(
      * @param onLayoutChange what to do when pinned maps have another layout version
      * @param netdevMaxBacklog raise net.core.netdev_max_backlog to at least this (0: leave it)
      * @param orphanGrace how long groups nobody reclaims after a restart keep forwarding
+     * @param maxGameServices game services the kernel maps hold (the Maglev array: 64 KB each; 0
+     *     saves the 4 MB of the default when the node serves no game traffic)
      */
     public record Datapath(
             int maxFlows,
@@ -102,7 +105,27 @@ public record AgentConfig(
             int tcPriority,
             LayoutChange onLayoutChange,
             int netdevMaxBacklog,
-            Duration orphanGrace) {}
+            Duration orphanGrace,
+            int maxGameServices) {
+        public Datapath(
+                int maxFlows,
+                int maxGroups,
+                int maxSubscribers,
+                int tcPriority,
+                LayoutChange onLayoutChange,
+                int netdevMaxBacklog,
+                Duration orphanGrace) {
+            this(
+                    maxFlows,
+                    maxGroups,
+                    maxSubscribers,
+                    tcPriority,
+                    onLayoutChange,
+                    netdevMaxBacklog,
+                    orphanGrace,
+                    DatapathSpec.MAX_GAME_SERVICES);
+        }
+    }
 
     public enum LayoutChange {
         /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.msm.bpf.DatapathSpec;
 import io.msm.bpf.attach.XdpMode;
 import io.msm.bpf.maps.DenyKey;
 import io.msm.bpf.maps.PortTable;
@@ -32,7 +33,8 @@ import java.util.Map;
  * log-level: info
  * xdp: {enabled: true, mode: auto}
  * datapath: {max-flows: 65536, max-groups: 256, max-subscribers: 8192, tc-priority: 1,
- *            on-layout-change: replace, netdev-max-backlog: 100000, orphan-grace: 2m}
+ *            on-layout-change: replace, netdev-max-backlog: 100000, orphan-grace: 2m,
+ *            max-game-services: 64}   # 0: no game maps (saves the 4 MB Maglev array)
  * flows: {idle-timeout: 60s, expiry-interval: 5s}
  * classifier: {control-tcp-ports: [554, 8554, 5060], control-udp-ports: [5060],
  *              game-udp-ports: ["27015-27030"], raknet: true, clock-rates: {97: 48000}}
@@ -172,7 +174,12 @@ public final class ConfigLoader {
                                 AgentConfig.LayoutChange.REPLACE,
                                 AgentConfig.LayoutChange.class),
                         d.integer("netdev-max-backlog", 100_000, 0, 10_000_000),
-                        d.duration("orphan-grace", Duration.ofMinutes(2), Duration.ZERO));
+                        d.duration("orphan-grace", Duration.ofMinutes(2), Duration.ZERO),
+                        d.integer(
+                                "max-game-services",
+                                DatapathSpec.MAX_GAME_SERVICES,
+                                0,
+                                DatapathSpec.MAX_GAME_SERVICES));
         d.done();
 
         ConfigNode f = n.section("flows");

@@ -1,5 +1,6 @@
 package io.msm.agent.config;
 
+import io.msm.agent.game.GameTables;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.LoggerFactory;
 
 /**
  * Game services from the config (section {@code game:}): UDP services the kernel routes per session
@@ -29,11 +31,14 @@ import java.util.Set;
  *     port: 7777                 # UDP port on the node's addresses
  *     address: 192.0.2.10        # optional: only this node address (default: every IPv4 address
  *                                #   of the interfaces msm is attached to)
- *     session-key: client-address   # client-address | kcp | token
+ *     session-key: client-address   # client-address | kcp | token | raknet
  *     kcp-offset: 0              # session-key kcp: the conversation id's offset in the payload
  *                                #   (kcptun --crypt none: 20)
  *     token-length: 8            # session-key token: the last N (1..16) bytes name the backend
  *     idle-timeout: 2m           # a session idle this long picks its backend again
+ *     rebind: port               # where a known session key may move its client: port (same
+ *                                #   IP, default) | prefix (same /24) | any (unsafe) | none
+ *     rebind-confirm: 0          # replies move only after N packets in a row from the new address
  *     backends:
  *     - {address: 10.0.1.2, port: 9000, weight: 3}
  *     - {address: 10.0.1.3, port: 9000, weight: 1, token: "hex:00112233aabbccdd"}
@@ -51,7 +56,9 @@ public record GameSettings(
     public enum SessionKey {
         CLIENT_ADDRESS,
         KCP,
-        TOKEN
+        TOKEN,
+        /** RakNet: the client GUID of Open Connection Request 2 picks the backend. */
+        RAKNET
     }
 
     /** One backend: IPv4 address, port, weight, routing token (null: none). */
@@ -70,7 +77,9 @@ public record GameSettings(
             int kcpOffset,
             int tokenLength,
             Duration idleTimeout,
-            List<Backend> backends) {}
+            List<Backend> backends,
+            GameTables.Rebind rebind,
+            int rebindConfirm) {}
 
     /** Most game services at once (the kernel's service ids; MSM_GAME_MAX_SERVICES). */
     public static final int MAX_SERVICES = 64;
@@ -174,6 +183,26 @@ public record GameSettings(
         }
         int tokenLength = s.integer("token-length", 0, 1, TOKEN_MAX);
         Duration idle = s.duration("idle-timeout", DEFAULT_IDLE, Duration.ofSeconds(1));
+        String rebindText = s.string("rebind", "port");
+        GameTables.Rebind rebind;
+        try {
+            rebind = GameTables.Rebind.parse(rebindText);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(
+                    s.field("rebind"),
+                    "must be port (same IP, default), prefix (same /24), any (unsafe: anyone who"
+                            + " knows a session key takes its replies) or none; got '"
+                            + rebindText
+                            + "'");
+        }
+        if (rebind == GameTables.Rebind.ANY) {
+            LoggerFactory.getLogger(GameSettings.class)
+                    .warn(
+                            "{}: rebind any — whoever sends a session's key from anywhere takes"
+                                    + " its replies; use it only with an authenticated protocol",
+                            s.field("rebind"));
+        }
+        int rebindConfirm = s.integer("rebind-confirm", 0, 0, 65535);
         Set<String> seen = new HashSet<>();
         List<Backend> backends =
                 s.list(
@@ -216,7 +245,16 @@ public record GameSettings(
         }
         s.done();
         return new Service(
-                name, port, address, key, kcpOffset, tokenLength, idle, List.copyOf(backends));
+                name,
+                port,
+                address,
+                key,
+                kcpOffset,
+                tokenLength,
+                idle,
+                List.copyOf(backends),
+                rebind,
+                rebindConfirm);
     }
 
     private static Backend backend(ConfigNode b, SessionKey key, int tokenLength) {

@@ -123,15 +123,18 @@ public final class DatapathOwner implements AutoCloseable {
     public static DatapathSpec spec(AgentConfig cfg) {
         DatapathSpec d = DatapathSpec.DEFAULT;
         return new DatapathSpec(
-                cfg.datapath().maxFlows(),
-                cfg.datapath().maxGroups(),
-                cfg.datapath().maxSubscribers(),
-                d.deny(),
-                d.rateLimit(),
-                d.identities(),
-                d.identityNames(),
-                // 64 admitted identities per group on average, as the default
-                Math.max(d.groupAllow(), Math.min(16_777_216, cfg.datapath().maxGroups() * 64)));
+                        cfg.datapath().maxFlows(),
+                        cfg.datapath().maxGroups(),
+                        cfg.datapath().maxSubscribers(),
+                        d.deny(),
+                        d.rateLimit(),
+                        d.identities(),
+                        d.identityNames(),
+                        // 64 admitted identities per group on average, as the default
+                        Math.max(
+                                d.groupAllow(),
+                                Math.min(16_777_216, cfg.datapath().maxGroups() * 64)))
+                .withGameServices(cfg.datapath().maxGameServices());
     }
 
     public static DatapathOwner start(AgentConfig cfg, List<String> interfaces) {

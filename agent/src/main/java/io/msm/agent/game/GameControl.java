@@ -46,6 +46,10 @@ public final class GameControl implements AutoCloseable {
     private final GameTables tables;
     private final GameSettings settings;
     private final Supplier<List<Inet4Address>> nodeAddrs;
+
+    /** services the kernel's game maps hold (DatapathSpec.gameServices of the load) */
+    private final int capacity;
+
     private final Object lock = new Object();
 
     @GuardedBy("lock")
@@ -77,6 +81,7 @@ public final class GameControl implements AutoCloseable {
         this.tables = new GameTables(dp);
         this.settings = settings;
         this.nodeAddrs = nodeAddrs;
+        this.capacity = Math.min(GameService.MAX_SERVICES, dp.gameServiceCapacity());
         synchronized (lock) {
             expected.addAll(expectedSources);
         }
@@ -130,6 +135,7 @@ public final class GameControl implements AutoCloseable {
                         case CLIENT_ADDRESS -> 0;
                         case KCP -> GameService.F_KCP;
                         case TOKEN -> GameService.F_TOKEN;
+                        case RAKNET -> GameService.F_RAKNET;
                     };
             List<GameTables.Backend> bs = new ArrayList<>();
             for (GameSettings.Backend b : s.backends()) {
@@ -145,7 +151,9 @@ public final class GameControl implements AutoCloseable {
                                 s.kcpOffset(),
                                 s.tokenLength(),
                                 s.idleTimeout(),
-                                List.copyOf(bs)));
+                                List.copyOf(bs),
+                                s.rebind(),
+                                s.rebindConfirm()));
             }
         }
         return out;
@@ -175,11 +183,14 @@ public final class GameControl implements AutoCloseable {
                                 src,
                                 key);
                         left.add(s.name());
-                    } else if (merged.size() >= GameService.MAX_SERVICES) {
+                    } else if (merged.size() >= capacity) {
                         log.warn(
-                                "game service {} left out: the kernel serves at most {}",
+                                "game service {} left out: the kernel's game maps hold {} service(s)"
+                                        + " (datapath.max-game-services when the datapath was"
+                                        + " loaded; pinned maps keep their size until 'msm-agent"
+                                        + " cleanup')",
                                 s.name(),
-                                GameService.MAX_SERVICES);
+                                capacity);
                         left.add(s.name());
                     } else {
                         merged.add(s);

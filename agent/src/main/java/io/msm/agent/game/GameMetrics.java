@@ -31,7 +31,7 @@ import java.util.function.Supplier;
  * msm_game_backend_sessions_total{route, backend}     sessions that chose the backend
  * msm_game_sessions_total{route}                      new sessions of the service
  * msm_game_rebinds_total{route}                       sessions whose client address changed
- * msm_game_drops_total{route, reason="no_backend"|"token_unknown"|"error"}
+ * msm_game_drops_total{route, reason="no_backend"|"token_unknown"|"rebind_refused"|"error"}
  * msm_game_backends{route, state="live"|"draining"|"silent"}
  * </pre>
  *
@@ -219,6 +219,10 @@ public final class GameMetrics {
                     List.of(r, "token_unknown"),
                     delta(now.tokenUnknown(), was.tokenUnknown()));
             add("msm.game.drops", List.of(r, "error"), delta(now.errors(), was.errors()));
+            add(
+                    "msm.game.drops",
+                    List.of(r, "rebind_refused"),
+                    delta(now.rebindRefused(), was.rebindRefused()));
         }
         List<MultiGauge.Row<?>> rows = new ArrayList<>();
         for (Map.Entry<List<String>, Integer> e : states.entrySet()) {

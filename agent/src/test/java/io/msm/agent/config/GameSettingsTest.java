@@ -198,4 +198,37 @@ class GameSettingsTest {
         assertEquals(2, c.game().services().size());
         assertTrue(yaml("kubernetes: {gateway-api: true}").kubernetes().gatewayApi());
     }
+
+    @Test
+    void rebindingPolicyRaknetAndTheKernelsCapacity() throws Exception {
+        AgentConfig c =
+                yaml(
+                        "game:\n  services:\n  - name: arena\n    port: 7777\n"
+                                + "    session-key: raknet\n    rebind: none\n    rebind-confirm: 4\n"
+                                + "    backends:\n    - {address: 10.0.1.2, port: 9000}\n");
+        GameSettings.Service s = c.game().services().get(0);
+        assertEquals(GameTables.Rebind.NONE, s.rebind());
+        assertEquals(4, s.rebindConfirm());
+        GameTables.Service k = GameControl.fromConfig(c.game(), List.of(ip("192.0.2.10"))).get(0);
+        assertEquals(GameService.F_RAKNET, k.flags());
+        assertEquals(GameTables.Rebind.NONE, k.rebind());
+        assertEquals(4, k.rebindConfirm());
+        // the default: same IP, another port, at the first packet
+        GameSettings.Service d = yaml(ONE).game().services().get(0);
+        assertEquals(GameTables.Rebind.PORT, d.rebind());
+        assertEquals(0, d.rebindConfirm());
+
+        rejects(
+                ONE.replace("port: 7777\n", "port: 7777\n    rebind: anywhere\n"),
+                "game.services[0].rebind",
+                "prefix");
+        rejects(
+                ONE.replace("port: 7777\n", "port: 7777\n    rebind-confirm: -1\n"),
+                "game.services[0].rebind-confirm",
+                "");
+
+        assertEquals(64, yaml("log-level: info\n").datapath().maxGameServices());
+        assertEquals(0, yaml("datapath: {max-game-services: 0}\n").datapath().maxGameServices());
+        rejects("datapath: {max-game-services: 65}\n", "datapath.max-game-services", "");
+    }
 }

@@ -21,9 +21,11 @@ import java.util.Objects;
  * statuses.
  *
  * <p>How a route's sessions are keyed comes from annotations on the UDPRoute (Gateway API has no
- * field for it): {@code msm.io/session-key} ({@code client-address}, {@code kcp}, {@code token}),
- * {@code msm.io/kcp-offset}, {@code msm.io/token-length} (1..16), {@code msm.io/idle-timeout} (e.g.
- * {@code 2m}). A listener is served on every node address the agent knows ("ns/gw/listener", or
+ * field for it): {@code msm.io/session-key} ({@code client-address}, {@code kcp}, {@code token},
+ * {@code raknet}), {@code msm.io/kcp-offset}, {@code msm.io/token-length} (1..16), {@code
+ * msm.io/idle-timeout} (e.g. {@code 2m}), {@code msm.io/rebind} ({@code port} (default), {@code
+ * prefix}, {@code any}, {@code none}) and {@code msm.io/rebind-confirm} (packets in a row). A
+ * listener is served on every node address the agent knows ("ns/gw/listener", or
  * "ns/gw/listener@addr" on several).
  */
 public final class GatewayTranslator {
@@ -63,6 +65,8 @@ public final class GatewayTranslator {
     public static final String KCP_OFFSET = "msm.io/kcp-offset";
     public static final String TOKEN_LENGTH = "msm.io/token-length";
     public static final String IDLE_TIMEOUT = "msm.io/idle-timeout";
+    public static final String REBIND = "msm.io/rebind";
+    public static final String REBIND_CONFIRM = "msm.io/rebind-confirm";
 
     private GatewayTranslator() {}
 
@@ -98,9 +102,43 @@ public final class GatewayTranslator {
     }
 
     /** How a route keys its sessions, from its annotations; or the problem. */
-    record Keying(int flags, int keyOff, int tokenLen, Duration idle, String problem) {
+    record Keying(
+            int flags,
+            int keyOff,
+            int tokenLen,
+            Duration idle,
+            GameTables.Rebind rebind,
+            int rebindConfirm,
+            String problem) {
+        Keying(int flags, int keyOff, int tokenLen, Duration idle, String problem) {
+            this(flags, keyOff, tokenLen, idle, GameTables.Rebind.PORT, 0, problem);
+        }
+
         static Keying of(Map<String, String> ann) {
             Map<String, String> a = ann == null ? Map.of() : ann;
+            Keying k = keyed(a);
+            if (k.problem() != null) {
+                return k;
+            }
+            GameTables.Rebind rebind;
+            try {
+                rebind = GameTables.Rebind.parse(a.getOrDefault(REBIND, "port"));
+            } catch (IllegalArgumentException e) {
+                return problem(REBIND + ": " + e.getMessage());
+            }
+            int confirm;
+            try {
+                confirm = Integer.parseInt(a.getOrDefault(REBIND_CONFIRM, "0").trim());
+            } catch (NumberFormatException e) {
+                confirm = -1;
+            }
+            if (confirm < 0 || confirm > 0xffff) {
+                return problem(REBIND_CONFIRM + " must be 0..65535");
+            }
+            return new Keying(k.flags(), k.keyOff(), k.tokenLen(), k.idle(), rebind, confirm, null);
+        }
+
+        private static Keying keyed(Map<String, String> a) {
             String key = a.getOrDefault(SESSION_KEY, "client-address");
             Duration idle = Duration.ofMinutes(2);
             try {
@@ -110,6 +148,8 @@ public final class GatewayTranslator {
                 switch (key) {
                     case "client-address":
                         return new Keying(0, 0, 0, idle, null);
+                    case "raknet":
+                        return new Keying(GameService.F_RAKNET, 0, 0, idle, null);
                     case "kcp":
                         int off = Integer.parseInt(a.getOrDefault(KCP_OFFSET, "0").trim());
                         if (off < 0 || off > 1400) {
@@ -129,7 +169,7 @@ public final class GatewayTranslator {
                     default:
                         return problem(
                                 SESSION_KEY
-                                        + " must be client-address, kcp or token (got '"
+                                        + " must be client-address, kcp, token or raknet (got '"
                                         + key
                                         + "')");
                 }
@@ -351,7 +391,9 @@ public final class GatewayTranslator {
                                         keying.keyOff(),
                                         keying.tokenLen(),
                                         keying.idle(),
-                                        List.copyOf(backends)));
+                                        List.copyOf(backends),
+                                        keying.rebind(),
+                                        keying.rebindConfirm()));
                     }
                 }
             }

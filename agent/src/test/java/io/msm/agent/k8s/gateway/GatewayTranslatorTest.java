@@ -149,4 +149,59 @@ class GatewayTranslatorTest {
         // blue still routes
         assertEquals(1, kind.services().get(0).backends().size());
     }
+
+    @Test
+    void rebindingPolicyAndRaknetFromTheRoutesAnnotations() throws Exception {
+        String raknet =
+                ROUTE.replace(
+                        "metadata: {name: arena, namespace: g}",
+                        "metadata:\n  name: arena\n  namespace: g\n  annotations:\n"
+                                + "    msm.io/session-key: raknet\n    msm.io/rebind: prefix\n"
+                                + "    msm.io/rebind-confirm: '3'");
+        GameTables.Backend one = new GameTables.Backend(ip("10.1.0.1"), 7000, 1, null);
+        GatewayTranslator.Endpoints eps = (ns, svc, port) -> List.of(one);
+        var r =
+                GatewayTranslator.translate(
+                        List.of(yaml(CLASS)),
+                        List.of(yaml(GW)),
+                        List.of(yaml(raknet)),
+                        eps,
+                        List.of(ip("192.0.2.10")));
+        GameTables.Service s = r.services().get(0);
+        assertEquals(GameService.F_RAKNET, s.flags());
+        assertEquals(GameTables.Rebind.PREFIX, s.rebind());
+        assertEquals(3, s.rebindConfirm());
+
+        // without the annotations: the safe default (same IP, at the first packet)
+        var plain =
+                GatewayTranslator.translate(
+                        List.of(yaml(CLASS)),
+                        List.of(yaml(GW)),
+                        List.of(yaml(ROUTE)),
+                        eps,
+                        List.of(ip("192.0.2.10")));
+        assertEquals(GameTables.Rebind.PORT, plain.services().get(0).rebind());
+        assertEquals(0, plain.services().get(0).rebindConfirm());
+
+        for (String bad : List.of("msm.io/rebind: anywhere", "msm.io/rebind-confirm: '-1'")) {
+            var b =
+                    GatewayTranslator.translate(
+                            List.of(yaml(CLASS)),
+                            List.of(yaml(GW)),
+                            List.of(
+                                    yaml(
+                                            raknet.replace(
+                                                    bad.startsWith("msm.io/rebind:")
+                                                            ? "msm.io/rebind: prefix"
+                                                            : "msm.io/rebind-confirm: '3'",
+                                                    bad))),
+                            eps,
+                            List.of(ip("192.0.2.10")));
+            assertEquals(List.of(), b.services(), bad);
+            var accepted = b.status().get("UDPRoute/g/arena/g/games/arena").get(0);
+            assertFalse(accepted.status(), bad);
+            assertEquals("UnsupportedValue", accepted.reason(), bad);
+            assertTrue(accepted.message().contains("msm.io/rebind"), accepted.message());
+        }
+    }
 }
