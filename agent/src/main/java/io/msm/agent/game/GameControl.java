@@ -13,7 +13,6 @@ import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.util.ArrayList;
 import java.util.Enumeration;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -201,22 +200,6 @@ public final class GameControl implements AutoCloseable {
             // match), last when they go
             if (!merged.isEmpty()) {
                 setFlag(true);
-            }
-            // an address:port that passes to a service of another name: GameTables deletes a
-            // removed service's key after writing the new ones, so the old name goes first
-            Map<String, String> was = new HashMap<>();
-            for (GameTables.Service s : current) {
-                was.put(s.addr().getHostAddress() + ":" + s.port(), s.name());
-            }
-            List<GameTables.Service> settled = new ArrayList<>();
-            for (GameTables.Service s : merged) {
-                String before = was.get(s.addr().getHostAddress() + ":" + s.port());
-                if (before == null || before.equals(s.name())) {
-                    settled.add(s);
-                }
-            }
-            if (settled.size() < merged.size()) {
-                tables.apply(settled);
             }
             tables.apply(merged);
             if (merged.isEmpty()) {

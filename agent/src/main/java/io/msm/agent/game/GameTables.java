@@ -185,6 +185,12 @@ public final class GameTables {
                 BpfMap<GameTokenKey, Integer> tokMap = dp.gameTokens();
                 BpfMap<Integer, GameServiceStats> svcStats = dp.gameServiceStats();
                 BpfMap<Integer, GameBackendStats> beStats = dp.gameBackendStats()) {
+            // an address:port a wanted service has is never deleted, also when it passes from a
+            // removed (or moved) service to another of another name
+            Set<GameServiceKey> wantKeys = new HashSet<>();
+            for (Service s : wanted) {
+                wantKeys.add(new GameServiceKey(s.addr(), s.port()));
+            }
             for (Service s : wanted) {
                 boolean newSvc = !svcIds.containsKey(s.name());
                 int svcId =
@@ -246,7 +252,7 @@ public final class GameTables {
                 tables.put(svcId, row);
                 GameServiceKey sk = new GameServiceKey(s.addr(), s.port());
                 GameServiceKey prev = svcKeys.put(s.name(), sk);
-                if (prev != null && !prev.equals(sk)) {
+                if (prev != null && !prev.equals(sk) && !wantKeys.contains(prev)) {
                     svcMap.delete(prev);
                 }
                 long idle = s.idle() == null ? 0 : s.idle().toNanos();
@@ -265,7 +271,7 @@ public final class GameTables {
                 var e = it.next();
                 if (!liveSvcs.contains(e.getKey())) {
                     GameServiceKey sk = svcKeys.remove(e.getKey());
-                    if (sk != null) {
+                    if (sk != null && !wantKeys.contains(sk)) {
                         svcMap.delete(sk);
                     }
                     tables.remove(e.getValue());
