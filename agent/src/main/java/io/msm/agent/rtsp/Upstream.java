@@ -29,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * every viewer of the path; opened for the first, closed {@code rtsp.upstream-linger} after the
  * last. It tells {@link PulledPaths} how it goes (described, playing, lost), which changes the path
  * under the registry's lock.
+ *
+ * <p>A hot standby (a StreamRoute's {@code spec.hotStandby}) is a second Upstream of the same path:
+ * it DESCRIBEs its own target, must describe the same tracks, and SETUPs them to the relays the
+ * active upstream opened (same client ports), which then admit its ports as the standby source: the
+ * kernel forwards it once the active one's RTP has been silent for the configured time, one
+ * continuous stream either way.
  */
 final class Upstream {
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
@@ -50,11 +56,29 @@ final class Upstream {
     private volatile String session;
     private volatile ScheduledFuture<?> keepAlive;
 
+    /** non-null: this is the path's hot standby session, pulling from this target */
+    final Backend.Standby standby;
+
     Upstream(PulledPaths paths, StreamPath path) {
+        this(paths, path, null);
+    }
+
+    Upstream(PulledPaths paths, StreamPath path, Backend.Standby standby) {
         this.paths = paths;
         this.path = path;
-        this.uri = path.config.upstream();
+        this.standby = standby;
+        this.uri = standby != null ? standby.upstream() : path.config.upstream();
         this.url = UpstreamCredentials.withoutUserInfo(uri);
+    }
+
+    /** A standby that takes the active upstream's place: its stream is now the path's. */
+    void promoted(Stream s) {
+        stream = s;
+    }
+
+    /** An active upstream replaced by its standby: closing it leaves the stream to the standby. */
+    void replaced() {
+        stream = null;
     }
 
     State state() {
@@ -82,7 +106,11 @@ final class Upstream {
 
     void start() {
         int port = uri.getPort() > 0 ? uri.getPort() : 554;
-        log.info("{}: opening upstream session to {}", path.name, url);
+        log.info(
+                "{}: opening {} session to {}",
+                path.name,
+                standby != null ? "hot-standby upstream" : "upstream",
+                url);
         InetSocketAddress addr;
         try {
             addr = new InetSocketAddress(uri.getHost(), port);
@@ -174,13 +202,16 @@ final class Upstream {
                         .get("Content-Base")
                         .or(() -> r.headers().get("Content-Location"))
                         .orElse(url);
-        Stream s = paths.described(this, sdp);
+        Stream s = standby != null ? paths.standbyDescribed(this, sdp) : paths.described(this, sdp);
         CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
         for (Track t : s.tracks) {
             if (!t.media.isRtpAvp()) {
                 continue; // served without this track: viewers SETUP what the proxy could set up
             }
-            chain = chain.thenCompose(x -> setup(t, base));
+            // a standby SETUPs its own description's control URLs into the active one's relays
+            MediaDescription m = sdp.media().get(t.index);
+            int n = sdp.media().size();
+            chain = chain.thenCompose(x -> setup(t, m, n, base));
         }
         aggregateUrl = aggregate(sdp, base);
         return chain.thenApply(
@@ -230,33 +261,42 @@ final class Upstream {
         return c == null || c.equals("*") ? base : resolve(base, c);
     }
 
-    private CompletableFuture<Void> setup(Track t, String base) {
-        MediaDescription m = t.media;
-        String control =
-                m.control() == null && stream.tracks.size() == 1
-                        ? base
-                        : resolve(base, m.control());
+    private CompletableFuture<Void> setup(Track t, MediaDescription m, int tracks, String base) {
+        String control = m.control() == null && tracks == 1 ? base : resolve(base, m.control());
         RelayPair pair;
         RtspClient c = client;
-        try {
-            InetSocketAddress from = c.remoteAddress();
-            // upstream's packets arrive at the address our TCP connection left from: the relays
-            // listen there
-            pair =
-                    t.openRelays(
-                            paths.plane(),
-                            c.localAddress().getAddress(),
-                            new InetSocketAddress(from.getAddress(), 0),
-                            new InetSocketAddress(from.getAddress(), 0),
-                            paths.relayIdentities(path.name, from.getAddress()));
-        } catch (IOException | RuntimeException e) {
-            return CompletableFuture.failedFuture(
-                    new IOException(
-                            "no relay for upstream track " + t.index + ": " + e.getMessage(), e));
-        }
-        if (!paths.attach(this, t, pair)) {
-            pair.close();
-            return CompletableFuture.failedFuture(new IOException("closed"));
+        if (standby != null) {
+            pair = t.relays();
+            if (pair == null) {
+                return CompletableFuture.failedFuture(
+                        new IOException("the active upstream has no relay for track " + t.index));
+            }
+        } else {
+            try {
+                InetSocketAddress from = c.remoteAddress();
+                // upstream's packets arrive at the address our TCP connection left from: the relays
+                // listen there
+                pair =
+                        t.openRelays(
+                                paths.plane(),
+                                c.localAddress().getAddress(),
+                                new InetSocketAddress(from.getAddress(), 0),
+                                new InetSocketAddress(from.getAddress(), 0),
+                                paths.relayIdentities(path.name, from.getAddress()));
+            } catch (IOException | RuntimeException e) {
+                return CompletableFuture.failedFuture(
+                        new IOException(
+                                "no relay for upstream track " + t.index + ": " + e.getMessage(),
+                                e));
+            }
+            if (!paths.attach(this, t, pair)) {
+                pair.close();
+                return CompletableFuture.failedFuture(new IOException("closed"));
+            }
+            if (path.routed != null && path.routed.standby() != null) {
+                // one continuous stream from the first packet: the standby continues it
+                t.continuous();
+            }
         }
         RtspHeaders h =
                 new RtspHeaders()
@@ -304,7 +344,21 @@ final class Upstream {
                                         path.routed != null && path.routed.viaPeer()
                                                 ? sourceOf(got, c.remoteAddress())
                                                 : c.remoteAddress();
-                                if (got.serverPort() != null) {
+                                if (standby != null) {
+                                    // the same relays admit the standby's ports; the kernel
+                                    // forwards the one that is active
+                                    int rtpPort =
+                                            got.serverPort() != null ? got.serverPort().first() : 0;
+                                    int rtcpPort =
+                                            got.serverPort() != null
+                                                    ? got.serverPort().second()
+                                                    : 0;
+                                    t.standby(
+                                            new InetSocketAddress(from.getAddress(), rtpPort),
+                                            new InetSocketAddress(from.getAddress(), rtcpPort),
+                                            standby.silence(),
+                                            paths.relayIdentities(path.name, from.getAddress()));
+                                } else if (got.serverPort() != null) {
                                     // only the upstream's own ports are upstream: anything else is
                                     // viewer feedback
                                     pair.rtp()
@@ -337,7 +391,11 @@ final class Upstream {
                 .thenApply(
                         r -> {
                             ok(r, "PLAY");
-                            paths.playing(this, s);
+                            if (standby != null) {
+                                paths.standbyPlaying(this);
+                            } else {
+                                paths.playing(this, s);
+                            }
                             long every = Math.max(1, sessionTimeout / 2);
                             keepAlive =
                                     paths.timers()
@@ -347,8 +405,9 @@ final class Upstream {
                                                     every,
                                                     TimeUnit.SECONDS);
                             log.info(
-                                    "{}: upstream {} playing ({} track(s))",
+                                    "{}: {} {} playing ({} track(s))",
                                     path.name,
+                                    standby != null ? "hot-standby upstream" : "upstream",
                                     url,
                                     s.tracks.stream().filter(t -> t.relays() != null).count());
                             ready.complete(s);
