@@ -610,6 +610,22 @@ final class KernelRelay extends AbstractRelay {
                 });
     }
 
+    /** MSM_RW_F_RESYNC on the group's state: the kernel re-bases at the next packet, clears it. */
+    @Override
+    public void resync() {
+        call(
+                () -> {
+                    if (closed || continuity == null || continuity.rtpRelay() != null) {
+                        return null;
+                    }
+                    plane.dp
+                            .rewrites()
+                            .lookup(groupId)
+                            .ifPresent(s -> plane.dp.rewrites().update(groupId, s.resynced()));
+                    return null;
+                });
+    }
+
     @Override
     public Optional<RtpContinuity.Snapshot> continuityState() {
         if (continuity == null || closed || groupId < 0) {

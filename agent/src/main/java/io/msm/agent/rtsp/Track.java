@@ -118,6 +118,8 @@ final class Track {
         RelayPair r = relays;
         r.rtp().expectSource(srcRtp);
         r.rtcp().expectSource(srcRtcp);
+        // the returning publisher may reuse its SSRC: its first packet re-bases all the same
+        r.rtp().resync();
         source = srcRtp.getAddress();
         if (!Objects.equals(ids, allowedIdentities)) {
             r.rtp().allowIdentities(ids);

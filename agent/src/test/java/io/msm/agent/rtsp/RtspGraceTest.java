@@ -78,6 +78,26 @@ class RtspGraceTest {
         assertEquals(200, v.rtsp().send("GET_PARAMETER", v.rtsp().base).status());
     }
 
+    @Test
+    void aPublisherReturningWithItsOldSsrcContinuesTheSequence() throws Exception {
+        RtspServer srv = server(Duration.ofSeconds(5));
+        RtspServerTest.Publisher pub = h.publish(srv, "cam");
+        RtspServerTest.Viewer v = h.view(srv, "cam");
+        send(pub, 0, 5, 0xAB);
+        assertEquals(5, RtspServerTest.drain(v.rtp(), 300).size());
+        pub.rtsp().close();
+        Thread.sleep(200);
+        // the same encoder restarted: the SSRC it had, a new sequence
+        RtspServerTest.Publisher again = h.publish(srv, "cam");
+        send(again, 1000, 5, 0xAB);
+        List<byte[]> got = RtspServerTest.drain(v.rtp(), 500);
+        assertEquals(5, got.size());
+        for (int i = 0; i < 5; i++) {
+            assertEquals(5 + i, Rtp.seq(got.get(i)), "no sequence jump at the player");
+            assertEquals(0xAB, ByteBuffer.wrap(got.get(i)).getInt(8));
+        }
+    }
+
     static void send(RtspServerTest.Publisher p, int from, int n, int ssrc) throws Exception {
         for (int i = from; i < from + n; i++) {
             p.rtp()
