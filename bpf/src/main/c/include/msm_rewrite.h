@@ -49,8 +49,8 @@ static __always_inline int msm_rewrite_rtp(struct __sk_buff *skb, struct msm_rew
 				return MSM_RW_DROP;
 			}
 			rw->active_alt = from_alt; /* the active one fell silent */
-			rw->flags |=
-				MSM_RW_F_RESYNC; /* another sender: a new source, even with its SSRC */
+			/* another sender: a new source, even with the same SSRC */
+			rw->flags |= MSM_RW_F_RESYNC;
 		}
 		rw->active_ns = now;
 	}
