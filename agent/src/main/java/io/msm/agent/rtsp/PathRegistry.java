@@ -923,7 +923,10 @@ final class PathRegistry {
                         long n = s.stream.upstreamPackets();
                         if (n != s.lastUpstreamPackets) {
                             s.lastUpstreamPackets = n;
+                            s.lastMediaNs = now;
                             s.touch();
+                        } else if (silentPublisher(s, n, now)) {
+                            continue;
                         }
                     }
                     if (now - s.lastSeen > limit) {
@@ -941,6 +944,39 @@ final class PathRegistry {
         } catch (RuntimeException e) {
             log.warn("session expiry: {}", e.toString());
         }
+    }
+
+    /**
+     * rtsp.*.publisher-silence: the stream's publisher sent RTP (the relays' upstream counters —
+     * kernel plane: counted by TC) and then nothing for that long, while its RTSP session lives:
+     * for resumption it is gone — its session ends and the stream enters the grace, so the same or
+     * another publisher may ANNOUNCE it again and resume into the same relays. Not with a hot
+     * standby (that takes over in the kernel) nor while resuming. True when it ended the session.
+     */
+    @GuardedBy("lock")
+    private boolean silentPublisher(RtspSession s, long packets, long now) {
+        Stream st = s.stream;
+        Duration limit = settings.grace().silenceOf(st.path.dynamic() ? null : st.path.name);
+        if (limit == null
+                || packets <= 0
+                || st.publisher != s
+                || st.standby != null
+                || st.resuming
+                || !st.live
+                || st.ended
+                || graceOf(st.path).isZero()
+                || now - s.lastMediaNs < limit.toNanos()) {
+            return false;
+        }
+        metrics.silences.increment();
+        endSession(
+                s,
+                "its RTP stopped for "
+                        + (now - s.lastMediaNs) / 1_000_000
+                        + " ms (publisher-silence "
+                        + limit.toMillis()
+                        + " ms) while its RTSP session lived");
+        return true;
     }
 
     /** A viewer's RTCP (receiver report) or NAT probe reached a relay: it is alive. */

@@ -28,6 +28,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -255,6 +256,14 @@ public final class RtspServer implements Service {
             handover.restore(handed, pipeline(false));
         }
         long every = Math.max(200, Math.min(1000, settings.sessionTimeout().toMillis() / 10));
+        // publisher-silence is noticed within a quarter of itself (at least every 50 ms)
+        RtspSettings.Grace g = settings.grace();
+        for (Duration d : g.silence().values()) {
+            every = Math.min(every, Math.max(50, d.toMillis() / 4));
+        }
+        if (g.silenceDefault() != null) {
+            every = Math.min(every, Math.max(50, g.silenceDefault().toMillis() / 4));
+        }
         timers.scheduleWithFixedDelay(paths::expireSessions, every, every, TimeUnit.MILLISECONDS);
         ready = true;
     }
