@@ -484,6 +484,8 @@ class RelayTreeNodesTest {
      * (the endpoint's nodeName: node-c) and a StreamRoute for /vod in the shared API mock.
      */
     void routedBackendOnNodeC() throws Exception {
+        // long enough that VLC does not reach the end of its loop during the test: a session set
+        // up at VLC's loop boundary got no RTP once (9 s without a packet)
         Path clip = dir.resolve("clip.mp4");
         Sh.Result enc =
                 Sh.exec(
@@ -498,7 +500,7 @@ class RelayTreeNodesTest {
                         "-i",
                         "testsrc=size=320x240:rate=25",
                         "-t",
-                        "20",
+                        "90",
                         "-c:v",
                         "libx264",
                         "-preset",
