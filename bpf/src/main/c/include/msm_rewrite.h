@@ -49,6 +49,8 @@ static __always_inline int msm_rewrite_rtp(struct __sk_buff *skb, struct msm_rew
 				return MSM_RW_DROP;
 			}
 			rw->active_alt = from_alt; /* the active one fell silent */
+			/* another sender: a new source, even with the same SSRC */
+			rw->flags |= MSM_RW_F_RESYNC;
 		}
 		rw->active_ns = now;
 	}
@@ -72,15 +74,17 @@ static __always_inline int msm_rewrite_rtp(struct __sk_buff *skb, struct msm_rew
 
 	__u16 in_seq = bpf_ntohs((__u16)(in.w0 >> 16));
 	__u32 in_ts = bpf_ntohl(in.ts);
-	if (!(rw->flags & MSM_RW_F_PRIMED)) {
-		rw->flags |= MSM_RW_F_PRIMED;
+	__u32 flags = rw->flags;
+	if (!(flags & MSM_RW_F_PRIMED)) {
+		rw->flags = (flags | MSM_RW_F_PRIMED) & ~MSM_RW_F_RESYNC;
 		rw->in_ssrc = in.ssrc;
 		if (!rw->out_ssrc)
 			rw->out_ssrc = in.ssrc;
 		rw->seq_delta = 0;
 		rw->ts_delta = 0;
-	} else if (in.ssrc != rw->in_ssrc) {
-		/* a new source continues the output where the last one left it */
+	} else if (in.ssrc != rw->in_ssrc || (flags & MSM_RW_F_RESYNC)) {
+		/* a new source (or one resumed with its old SSRC: RESYNC) continues the
+		 * output where the last one left it */
 		__u64 gap = now - rw->last_ns;
 		if (gap > MSM_RW_MAX_GAP_NS)
 			gap = MSM_RW_MAX_GAP_NS;
@@ -91,6 +95,7 @@ static __always_inline int msm_rewrite_rtp(struct __sk_buff *skb, struct msm_rew
 		rw->seq_delta = (__u16)(rw->last_seq + 1 - in_seq);
 		rw->ts_delta = rw->last_ts + step - in_ts;
 		rw->in_ssrc = in.ssrc;
+		rw->flags = flags & ~MSM_RW_F_RESYNC;
 		rw->switches++;
 	}
 	__u16 out_seq = in_seq + rw->seq_delta;

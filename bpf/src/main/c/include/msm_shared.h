@@ -281,6 +281,10 @@ struct msm_group_stats {
  * least 1, at most 10 s). Every packet then goes out as out_ssrc, seq +
  * seq_delta, timestamp + ts_delta; the UDP checksum is updated incrementally.
  * Nothing is written while the deltas are 0 and the SSRC is out_ssrc.
+ * MSM_RW_F_RESYNC (set by the agent when a publisher resumes, by the kernel
+ * when the standby becomes active) makes the next packet start a new source
+ * even with the current SSRC — a sender that comes back with the SSRC it had
+ * would otherwise jump the players' sequence numbers — and is cleared by it.
  *
  * Hot standby (alt_addr != 0): the group also takes packets from
  * alt_addr:alt_port (besides src_addr:src_port of MSM_GROUP_F_STRICT); only
@@ -299,6 +303,7 @@ struct msm_group_stats {
  * packet's worth of state, which costs a glitch, never a wrong checksum. */
 enum msm_rewrite_flags {
 	MSM_RW_F_PRIMED = 1, /* a source has been seen (in_ssrc is valid) */
+	MSM_RW_F_RESYNC = 2, /* the next packet starts a new source, whatever its SSRC */
 };
 
 struct msm_rewrite {

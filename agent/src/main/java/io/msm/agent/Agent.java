@@ -513,6 +513,8 @@ public final class Agent implements AutoCloseable {
             rtsp.withAccess(k.policies());
         }
         s.add(rtsp);
+        // relay tree edges for msm status (path names: served like /calls, to private clients)
+        a.addEndpoint("/tree", rtsp::treeJson);
         if (k != null) {
             s.add(k);
             if (a.config().kubernetes().gatewayApi()) {

@@ -207,6 +207,11 @@ class StreamRouteAdmissionTest {
                         "spec.failureDetection.describeTimeoutSeconds",
                         "greater than or equal to 1"),
                 Arguments.of(
+                        "hot standby without a unit",
+                        routeWith(OK_MATCH, OK_BACKENDS, "hotStandby: '300'"),
+                        "spec.hotStandby",
+                        "should match"),
+                Arguments.of(
                         "misspelt field",
                         routeWith(OK_MATCH, OK_BACKENDS, "failureDetecton: {rtpTimeoutSeconds: 5}"),
                         "spec.failureDetecton",

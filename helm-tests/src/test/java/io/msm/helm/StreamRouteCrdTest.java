@@ -106,6 +106,11 @@ class StreamRouteCrdTest {
         assertEquals(List.of("name", "port"), at(spec, "backends", "[*]", "service").getRequired());
         assertNotNull(at(spec, "failureDetection", "describeTimeoutSeconds").getMinimum());
         assertNotNull(at(spec, "failureDetection", "rtpTimeoutSeconds").getMinimum());
+        assertTrue(
+                "300ms".matches(at(spec, "hotStandby").getPattern())
+                        && "1.5s".matches(at(spec, "hotStandby").getPattern())
+                        && !"300".matches(at(spec, "hotStandby").getPattern()),
+                at(spec, "hotStandby").getPattern());
     }
 
     @Test

@@ -168,6 +168,54 @@ class RewriteTestRunTest {
     }
 
     @Test
+    void aPublisherResumingWithItsOwnSsrcContinuesTheStreamWhenResynced() throws Exception {
+        group(7, RTP, FanoutGroup.F_REWRITE, null, 0, RewriteState.of(7, 0, 90000, null, 0, 0));
+        for (int i = 0; i < 5; i++) {
+            assertEquals(
+                    new Rtp(100 + i, 1000 + 3000L * i, 0xA),
+                    rtpOf(run(rtp(A, 40000, 100 + i, 1000 + 3000L * i, 0xA))));
+        }
+        Thread.sleep(100);
+        // the agent resumes the stream: the publisher comes back with the SSRC it had, but its
+        // own new sequence numbers and timestamps
+        dp.rewrites().update(7, dp.rewrites().lookup(7).orElseThrow().resynced());
+        long lastTs = 1000 + 3000L * 4;
+        Rtp first = rtpOf(run(rtp(A, 40002, 20, 5, 0xA)));
+        assertEquals(105, first.seq(), "the sequence continues, not 20");
+        assertEquals(0xA, first.ssrc());
+        long step = first.ts() - lastTs;
+        assertTrue(
+                step >= 90 * 90 && step <= 90 * 2000,
+                "the timestamp advances by the silence (~100 ms at 90 kHz): " + step);
+        Rtp next = rtpOf(run(rtp(A, 40002, 21, 3005, 0xA)));
+        assertEquals(new Rtp(106, first.ts() + 3000, 0xA), next, "one re-base, then steady");
+        RewriteState st = dp.rewrites().lookup(7).orElseThrow();
+        assertEquals(1, st.switches());
+        assertEquals(0, st.flags() & RewriteState.F_RESYNC, "the kernel cleared the flag");
+        assertTrue(st.primed());
+    }
+
+    @Test
+    void aStandbyWithTheActiveSourcesSsrcIsStillANewSource() throws Exception {
+        group(
+                8,
+                RTP,
+                FanoutGroup.F_STRICT | FanoutGroup.F_REWRITE,
+                A,
+                40000,
+                RewriteState.of(8, 0, 90000, (Inet4Address) Packets.addr(B), 40000, 50_000_000L));
+        for (int i = 0; i < 3; i++) {
+            assertEquals(10 + i, rtpOf(run(rtp(A, 40000, 10 + i, 3000L * i, 0xA))).seq());
+        }
+        Thread.sleep(100);
+        // two encoders configured with one SSRC: the switch re-bases all the same
+        Rtp o = rtpOf(run(rtp(B, 40000, 7000, 123456, 0xA)));
+        assertEquals(13, o.seq(), "the standby continues the sequence");
+        assertEquals(14, rtpOf(run(rtp(B, 40000, 7001, 126456, 0xA))).seq());
+        assertEquals(1, dp.rewrites().lookup(8).orElseThrow().switches());
+    }
+
+    @Test
     void hotStandbyTakesOverAfterTheActiveSourcesSilence() throws Exception {
         long silenceNs = 200_000_000L;
         group(

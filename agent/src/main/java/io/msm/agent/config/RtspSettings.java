@@ -114,7 +114,9 @@ public record RtspSettings(
             Duration defaults,
             Map<String, Duration> paths,
             Duration standbyDefault,
-            Map<String, Duration> standby) {
+            Map<String, Duration> standby,
+            Duration silenceDefault,
+            Map<String, Duration> silence) {
         /** the longest grace the configuration accepts */
         public static final Duration MAX = Duration.ofSeconds(60);
 
@@ -127,11 +129,31 @@ public record RtspSettings(
         public Grace {
             paths = Map.copyOf(paths);
             standby = Map.copyOf(standby);
+            silence = Map.copyOf(silence);
+        }
+
+        /** Without RTP silence detection. */
+        public Grace(
+                Duration defaults,
+                Map<String, Duration> paths,
+                Duration standbyDefault,
+                Map<String, Duration> standby) {
+            this(defaults, paths, standbyDefault, standby, null, Map.of());
+        }
+
+        /**
+         * {@code publisher-silence}: a publisher whose RTP has been silent this long while its RTSP
+         * session lives is treated as gone for resumption — its session ends and the stream enters
+         * the grace, so a publisher may ANNOUNCE it again; null: only a session that ends does.
+         */
+        public Duration silenceOf(String path) {
+            Duration d = path == null ? null : silence.get(path);
+            return d == null ? silenceDefault : d;
         }
 
         /** Without hot standby. */
         public Grace(Duration defaults, Map<String, Duration> paths) {
-            this(defaults, paths, null, Map.of());
+            this(defaults, paths, null, Map.of(), null, Map.of());
         }
 
         /**
@@ -438,6 +460,7 @@ public record RtspSettings(
         Map<String, Rules> pathRules = new LinkedHashMap<>();
         Map<String, Duration> pathGrace = new LinkedHashMap<>();
         Map<String, Duration> pathStandby = new LinkedHashMap<>();
+        Map<String, Duration> pathSilence = new LinkedHashMap<>();
         for (String name : ps.keys()) {
             String field = ps.field(name);
             if (!name.matches("[A-Za-z0-9._~\\-/]+")
@@ -456,6 +479,9 @@ public record RtspSettings(
             }
             if (p.has("hot-standby")) {
                 pathStandby.put(name, standby(p));
+            }
+            if (p.has("publisher-silence")) {
+                pathSilence.put(name, silence(p));
             }
             if (p.has("publish") || p.has("read")) {
                 pathRules.put(
@@ -510,6 +536,7 @@ public record RtspSettings(
                         permission(d, "read", Permission.ANY));
         Duration graceDefault = d.has("publisher-grace") ? grace(d) : Grace.DEFAULT;
         Duration standbyDefault = d.has("hot-standby") ? standby(d) : null;
+        Duration silenceDefault = d.has("publisher-silence") ? silence(d) : null;
         d.done();
         ConfigNode rt = n.section("routed");
         Permission routedRead = permission(rt, "read", defaults.read());
@@ -588,7 +615,26 @@ public record RtspSettings(
                         upTls),
                 limits,
                 tls,
-                new Grace(graceDefault, pathGrace, standbyDefault, pathStandby));
+                new Grace(
+                        graceDefault,
+                        pathGrace,
+                        standbyDefault,
+                        pathStandby,
+                        silenceDefault,
+                        pathSilence));
+    }
+
+    /** publisher-silence: 200ms to 60s of RTP silence that counts as the publisher gone. */
+    private static Duration silence(ConfigNode n) {
+        Duration g = n.duration("publisher-silence", Duration.ofSeconds(2), Duration.ofMillis(200));
+        if (g.compareTo(Grace.MAX) > 0) {
+            throw new ConfigException(
+                    n.field("publisher-silence"),
+                    "must be at most "
+                            + Durations.format(Grace.MAX)
+                            + " (the publisher's RTP silence that starts the grace)");
+        }
+        return g;
     }
 
     /**

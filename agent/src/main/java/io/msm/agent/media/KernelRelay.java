@@ -99,6 +99,13 @@ final class KernelRelay extends AbstractRelay {
     private volatile RtpContinuity.Config continuity;
     private boolean continuityWritten; // control thread
 
+    /**
+     * Reclaimed a group that rewrote (a restart or a seamless upgrade): F_REWRITE stays on it, and
+     * the first {@link #continuity} keeps the pinned state (its deltas), so a stream that already
+     * switched sources shows no jump at the upgrade (control thread).
+     */
+    private boolean adoptedRewrite;
+
     KernelRelay(KernelMediaPlane plane, RelayOptions options) {
         super(options);
         this.plane = plane;
@@ -123,6 +130,9 @@ final class KernelRelay extends AbstractRelay {
                     if (orphan != null) {
                         groupId = orphan.groupId();
                         adopted.addAll(orphan.subs());
+                        adoptedRewrite =
+                                (orphan.flags() & FanoutGroup.F_REWRITE) != 0
+                                        && plane.dp.rewrites().lookup(groupId).isPresent();
                         Set<Integer> allow = plane.orphanAllow.remove(groupId);
                         allowWritten = allow == null ? Set.of() : Set.copyOf(allow);
                         log.info(
@@ -273,7 +283,8 @@ final class KernelRelay extends AbstractRelay {
                 flags |= FanoutGroup.F_PASS_OTHERS;
             }
         }
-        if (continuity != null) {
+        if (continuity != null || (adoptedRewrite && !continuityWritten)) {
+            // an adopted rewriting group keeps rewriting until its owner says how
             flags |= FanoutGroup.F_REWRITE;
         }
         plane.dp.fanoutGroups().update(key, new FanoutGroup(groupId, flags, src, srcPort, entries));
@@ -579,7 +590,9 @@ final class KernelRelay extends AbstractRelay {
                                         alt == null ? 0 : alt.getPort(),
                                         config.silence().toNanos());
                         RewriteState now = plane.dp.rewrites().lookup(groupId).orElse(null);
-                        if (continuityWritten && now != null && now.rtpGroup() == rtpGroup) {
+                        if ((continuityWritten || adoptedRewrite)
+                                && now != null
+                                && now.rtpGroup() == rtpGroup) {
                             // a standby joins or leaves: the stream the kernel keeps goes on
                             fresh =
                                     new RewriteState(
@@ -605,7 +618,24 @@ final class KernelRelay extends AbstractRelay {
                         plane.dp.rewrites().update(groupId, fresh);
                         continuityWritten = true;
                     }
+                    adoptedRewrite = false; // its owner said how
                     writeGroup();
+                    return null;
+                });
+    }
+
+    /** MSM_RW_F_RESYNC on the group's state: the kernel re-bases at the next packet, clears it. */
+    @Override
+    public void resync() {
+        call(
+                () -> {
+                    if (closed || continuity == null || continuity.rtpRelay() != null) {
+                        return null;
+                    }
+                    plane.dp
+                            .rewrites()
+                            .lookup(groupId)
+                            .ifPresent(s -> plane.dp.rewrites().update(groupId, s.resynced()));
                     return null;
                 });
     }

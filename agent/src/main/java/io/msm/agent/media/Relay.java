@@ -37,6 +37,13 @@ public interface Relay extends AutoCloseable {
     default void continuity(RtpContinuity.Config config) {}
 
     /** The continuity state, when {@link #continuity} was set. */
+    /**
+     * With {@link #continuity}: the next upstream packet starts a new source even with the current
+     * SSRC — a publisher resuming within the grace may come back with the SSRC it had, and its new
+     * sequence numbers and timestamps must still continue the stream (kernel: MSM_RW_F_RESYNC).
+     */
+    default void resync() {}
+
     default Optional<RtpContinuity.Snapshot> continuityState() {
         return Optional.empty();
     }

@@ -13,7 +13,8 @@ import java.time.Duration;
  * timestamps moved by constant deltas. An RTCP relay's sender reports follow its RTP relay's state
  * (SSRC and RTP time; SRs of other sources are dropped). With a standby source, only the active one
  * of the two is relayed; the other takes over at its first packet after the active one was silent
- * for {@code silence}.
+ * for {@code silence}. After {@link #resync()} (a publisher resuming) or a standby taking over, the
+ * next packet starts a new source even with the current SSRC (the kernel's MSM_RW_F_RESYNC).
  */
 public final class RtpContinuity {
     /**
@@ -73,6 +74,7 @@ public final class RtpContinuity {
     private long dropped;
     private boolean activeAlt;
     private long activeNs;
+    private boolean resync;
 
     public RtpContinuity(Config config) {
         this.config = config;
@@ -85,6 +87,11 @@ public final class RtpContinuity {
             activeAlt = false;
         }
         return this;
+    }
+
+    /** The next packet starts a new source, whatever its SSRC (a publisher resumed). */
+    public synchronized void resync() {
+        resync = true;
     }
 
     boolean fromStandby(InetSocketAddress from) {
@@ -104,6 +111,7 @@ public final class RtpContinuity {
                     return false;
                 }
                 activeAlt = fromAlt;
+                resync = true; // another sender: a new source, even with the same SSRC
             }
             activeNs = now;
         }
@@ -116,13 +124,15 @@ public final class RtpContinuity {
         int ssrc = b.getInt(r + 8);
         if (!primed) {
             primed = true;
+            resync = false;
             inSsrc = ssrc;
             if (outSsrc == 0) {
                 outSsrc = ssrc;
             }
             seqDelta = 0;
             tsDelta = 0;
-        } else if (ssrc != inSsrc) {
+        } else if (ssrc != inSsrc || resync) {
+            resync = false;
             long gap = Math.min(Math.max(0, now - lastNs), MAX_GAP_NS);
             long rate = config.clockRate() > 0 ? config.clockRate() : 90000;
             int step = (int) Math.max(1, gap * rate / 1_000_000_000L);

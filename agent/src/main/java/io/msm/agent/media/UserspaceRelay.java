@@ -140,6 +140,14 @@ final class UserspaceRelay extends AbstractRelay {
     }
 
     @Override
+    public void resync() {
+        RtpContinuity c = continuity;
+        if (c != null) {
+            c.resync();
+        }
+    }
+
+    @Override
     public Optional<RtpContinuity.Snapshot> continuityState() {
         RtpContinuity c = continuity;
         return c == null ? Optional.empty() : Optional.of(c.snapshot());

@@ -1,6 +1,7 @@
 package io.msm.agent.routing;
 
 import java.net.URI;
+import java.time.Duration;
 
 /**
  * A backend chosen for one session.
@@ -12,10 +13,31 @@ import java.net.URI;
  * @param upstream the rtsp:// URL to pull the session's stream from
  * @param via when the stream is pulled from another node's agent (a relay tree edge): that node and
  *     the host the viewer asked for; null when pulled from the backend (or publisher) itself
+ * @param standby the route's hot standby for this session: a second target pulled at the same time
+ *     into the same relays, which the kernel forwards only when this one has been silent; null:
+ *     none (never for a relay tree edge — the origin node's agent keeps the standby)
  */
-public record Backend(String route, String name, String endpoint, URI upstream, Via via) {
+public record Backend(
+        String route, String name, String endpoint, URI upstream, Via via, Standby standby) {
     public Backend(String route, String name, String endpoint, URI upstream) {
-        this(route, name, endpoint, upstream, null);
+        this(route, name, endpoint, upstream, null, null);
+    }
+
+    public Backend(String route, String name, String endpoint, URI upstream, Via via) {
+        this(route, name, endpoint, upstream, via, null);
+    }
+
+    /**
+     * A StreamRoute's hot standby (spec.hotStandby): another target of the route.
+     *
+     * @param endpoint its "ip:port"
+     * @param upstream the rtsp:// URL to pull the same stream from
+     * @param silence the active target's RTP silence after which the standby's is forwarded
+     */
+    public record Standby(String endpoint, URI upstream, Duration silence) {}
+
+    public Backend withStandby(Standby s) {
+        return new Backend(route, name, endpoint, upstream, via, s);
     }
 
     /**

@@ -7,6 +7,7 @@ import io.msm.agent.limits.Refusals;
 import io.msm.agent.limits.SourceKey;
 import io.msm.agent.limits.SourceLimiter;
 import io.msm.agent.media.MediaPlane;
+import io.msm.agent.media.Relay;
 import io.msm.agent.media.RelayPair;
 import io.msm.agent.routing.StreamRoutes;
 import io.msm.agent.rtsp.sdp.SessionDescription;
@@ -308,8 +309,17 @@ final class PathRegistry {
     /** At most this many peers are named in the edge metrics (a cluster's nodes); then "other". */
     static final int MAX_EDGE_PEERS = 256;
 
-    /** One relay tree edge: "takes" (this node pulls from peer) or "serves" (peer pulls here). */
-    record TreeEdge(String direction, String peer, String path) {}
+    /**
+     * One relay tree edge: "takes" (this node pulls from peer) or "serves" (peer pulls here).
+     *
+     * @param bytes RTP bytes over the edge so far: received from the peer (takes, the upstream
+     *     relays' counter) or sent to it (serves, the session's subscribers); -1 when not known
+     */
+    record TreeEdge(String direction, String peer, String path, long bytes) {
+        TreeEdge(String direction, String peer, String path) {
+            this(direction, peer, path, -1);
+        }
+    }
 
     /**
      * The relay tree edges this node takes (paths it pulls from another node's agent) and serves
@@ -320,17 +330,41 @@ final class PathRegistry {
             List<TreeEdge> out = new ArrayList<>();
             for (StreamPath p : paths.values()) {
                 if (p.routed != null && p.routed.viaPeer() && p.upstream != null) {
-                    out.add(new TreeEdge("takes", p.routed.via().node(), p.name));
+                    out.add(
+                            new TreeEdge(
+                                    "takes", p.routed.via().node(), p.name, takenBytes(p.stream)));
                 }
             }
             for (RtspSession s : sessions.all()) {
                 if (!s.ended && s.kind == RtspSession.Kind.VIEWER && s.connection.fromPeer) {
                     String n = s.connection.peerNode;
-                    out.add(new TreeEdge("serves", n == null ? "unknown" : n, s.path().name));
+                    long bytes = 0;
+                    for (Relay.Subscriber sub : s.subscribers) {
+                        bytes += sub.bytes();
+                    }
+                    out.add(
+                            new TreeEdge(
+                                    "serves", n == null ? "unknown" : n, s.path().name, bytes));
                 }
             }
             return out;
         }
+    }
+
+    /** The RTP bytes a pulled stream's relays received from upstream; -1 when not known. */
+    private static long takenBytes(Stream stream) {
+        if (stream == null) {
+            return -1;
+        }
+        long bytes = 0;
+        for (Track t : stream.tracks) {
+            try {
+                bytes += t.rtp().stats().upstreamBytes();
+            } catch (RuntimeException e) { // a track without relays (TCP-only, closing)
+                return -1;
+            }
+        }
+        return bytes;
     }
 
     /** Paths with a live published stream (not pulled): what other nodes' agents may pull. */
@@ -889,7 +923,10 @@ final class PathRegistry {
                         long n = s.stream.upstreamPackets();
                         if (n != s.lastUpstreamPackets) {
                             s.lastUpstreamPackets = n;
+                            s.lastMediaNs = now;
                             s.touch();
+                        } else if (silentPublisher(s, n, now)) {
+                            continue;
                         }
                     }
                     if (now - s.lastSeen > limit) {
@@ -907,6 +944,39 @@ final class PathRegistry {
         } catch (RuntimeException e) {
             log.warn("session expiry: {}", e.toString());
         }
+    }
+
+    /**
+     * rtsp.*.publisher-silence: the stream's publisher sent RTP (the relays' upstream counters —
+     * kernel plane: counted by TC) and then nothing for that long, while its RTSP session lives:
+     * for resumption it is gone — its session ends and the stream enters the grace, so the same or
+     * another publisher may ANNOUNCE it again and resume into the same relays. Not with a hot
+     * standby (that takes over in the kernel) nor while resuming. True when it ended the session.
+     */
+    @GuardedBy("lock")
+    private boolean silentPublisher(RtspSession s, long packets, long now) {
+        Stream st = s.stream;
+        Duration limit = settings.grace().silenceOf(st.path.dynamic() ? null : st.path.name);
+        if (limit == null
+                || packets <= 0
+                || st.publisher != s
+                || st.standby != null
+                || st.resuming
+                || !st.live
+                || st.ended
+                || graceOf(st.path).isZero()
+                || now - s.lastMediaNs < limit.toNanos()) {
+            return false;
+        }
+        metrics.silences.increment();
+        endSession(
+                s,
+                "its RTP stopped for "
+                        + (now - s.lastMediaNs) / 1_000_000
+                        + " ms (publisher-silence "
+                        + limit.toMillis()
+                        + " ms) while its RTSP session lived");
+        return true;
     }
 
     /** A viewer's RTCP (receiver report) or NAT probe reached a relay: it is alive. */

@@ -206,6 +206,7 @@ final class PulledPaths {
             }
             p.upstream = null;
             p.cancelLinger();
+            closeStandby(p, why);
             u.close();
             if (u.stream() != null) {
                 registry.endStream(u.stream(), why);
@@ -265,6 +266,57 @@ final class PulledPaths {
             u.playing();
             s.live = true;
             lingerIfIdle(u.path);
+            StreamPath p = u.path;
+            if (p.routed != null && p.routed.standby() != null && p.standby == null) {
+                Upstream st = new Upstream(this, p, p.routed.standby());
+                p.standby = st;
+                st.start();
+            }
+        }
+    }
+
+    // ---- hot standby (StreamRoute spec.hotStandby)
+    // ---------------------------------------------------------------
+
+    /**
+     * The standby described its stream: it must be the active one's (same tracks, payload types,
+     * encodings), whose relays it then feeds. Refused (a CompletionException) otherwise.
+     */
+    Stream standbyDescribed(Upstream u, SessionDescription sdp) {
+        synchronized (registry.lock) {
+            StreamPath p = u.path;
+            Stream s = p.stream;
+            if (u.state() == Upstream.State.CLOSED || p.standby != u || s == null || s.ended) {
+                throw new CompletionException(new IOException("closed"));
+            }
+            String why = s.incompatibility(sdp);
+            if (why != null) {
+                throw new CompletionException(
+                        new IOException(
+                                "the hot standby describes another stream than the active"
+                                        + " upstream: "
+                                        + why));
+            }
+            return s;
+        }
+    }
+
+    /** The standby answered PLAY: both feed the relays now, the kernel picks the active one. */
+    void standbyPlaying(Upstream u) {
+        synchronized (registry.lock) {
+            if (u.state() == Upstream.State.CLOSED || u.path.standby != u) {
+                throw new CompletionException(new IOException("closed"));
+            }
+            u.playing();
+        }
+    }
+
+    private void closeStandby(StreamPath p, String why) {
+        Upstream st = p.standby;
+        if (st != null) {
+            p.standby = null;
+            log.info("{}: closing the hot-standby upstream ({})", p.name, why);
+            st.close();
         }
     }
 
@@ -272,6 +324,16 @@ final class PulledPaths {
     void lost(Upstream u, String why) {
         synchronized (registry.lock) {
             StreamPath p = u.path;
+            if (p.standby == u) {
+                p.standby = null;
+                log.warn(
+                        "{}: hot-standby upstream {} lost: {}",
+                        p.name,
+                        UpstreamCredentials.withoutUserInfo(p.routed.standby().upstream()),
+                        why);
+                u.close();
+                return;
+            }
             if (p.upstream != u) {
                 return;
             }
@@ -291,6 +353,21 @@ final class PulledPaths {
                                                 ? Failure.Kind.DESCRIBE_FAILED
                                                 : Failure.Kind.RTP_STOPPED,
                                         why));
+            }
+            Upstream st = p.standby;
+            if (st != null && st.state() == Upstream.State.PLAYING && p.stream != null) {
+                // the standby feeds the same relays: it carries on as the path's upstream, and
+                // the kernel forwards it once the lost one has been silent for spec.hotStandby
+                p.standby = null;
+                p.upstream = st;
+                st.promoted(p.stream);
+                u.replaced();
+                u.close();
+                log.info(
+                        "{}: the hot standby {} carries on as the upstream",
+                        p.name,
+                        UpstreamCredentials.withoutUserInfo(p.routed.standby().upstream()));
+                return;
             }
             closeUpstream(p, "upstream lost: " + why);
         }

@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -61,7 +62,26 @@ final class RtspHandover implements Handover.Participant {
             SessionState publisher,
             List<SessionState> viewers) {}
 
-    record TrackState(int index, String rtp, String rtcp, String srcRtp, String srcRtcp) {}
+    /**
+     * @param continuous the relays rewrite into one continuous stream (grace, standby): the new
+     *     agent keeps the pinned rewrite state, so a stream that already switched does not jump
+     * @param standbyRtp the hot standby the relays admit, with standbyRtcp and silenceMs (null:
+     *     none)
+     */
+    record TrackState(
+            int index,
+            String rtp,
+            String rtcp,
+            String srcRtp,
+            String srcRtcp,
+            boolean continuous,
+            String standbyRtp,
+            String standbyRtcp,
+            long silenceMs) {
+        TrackState(int index, String rtp, String rtcp, String srcRtp, String srcRtcp) {
+            this(index, rtp, rtcp, srcRtp, srcRtcp, false, null, null, 0);
+        }
+    }
 
     /**
      * @param connection index in {@link State#connections}
@@ -155,13 +175,18 @@ final class RtspHandover implements Handover.Participant {
         for (Track t : s.tracks) {
             RelayPair r = t.relays();
             if (r != null) {
+                Duration silence = t.standbySilence;
                 tracks.add(
                         new TrackState(
                                 t.index,
                                 addr(r.rtp().local()),
                                 addr(r.rtcp().local()),
                                 addr(r.rtp().options().expectedSource()),
-                                addr(r.rtcp().options().expectedSource())));
+                                addr(r.rtcp().options().expectedSource()),
+                                r.rtp().continuityState().isPresent(),
+                                addr(t.standbyRtp),
+                                addr(t.standbyRtcp),
+                                silence == null ? 0 : silence.toMillis()));
             }
         }
         List<SessionState> viewers = new ArrayList<>();
@@ -388,6 +413,16 @@ final class RtspHandover implements Handover.Participant {
                                 sock(t.srcRtp()),
                                 sock(t.srcRtcp()),
                                 pub.remote.getAddress()));
+                if (t.standbyRtp() != null) {
+                    // the pinned rewrite state (deltas, which one is active) is kept
+                    track.standby(
+                            sock(t.standbyRtp()),
+                            sock(t.standbyRtcp()),
+                            Duration.ofMillis(t.silenceMs()),
+                            null);
+                } else if (t.continuous()) {
+                    track.continuous();
+                }
             }
         } catch (IOException | RuntimeException e) {
             s.closeTracks();

@@ -70,6 +70,7 @@ final class RtspMetrics {
     final Counter graceExpiries;
     final Counter resumptions;
     final Counter standbyTakeovers;
+    final Counter silences;
     final Counter interleavedIn;
     final Counter interleavedIgnored;
 
@@ -85,6 +86,11 @@ final class RtspMetrics {
                 counter(
                         "msm.rtsp.publisher.standby.takeovers",
                         "publishers that left while a hot standby published (it took over)");
+        silences =
+                counter(
+                        "msm.rtsp.publisher.silences",
+                        "publishers whose RTP stopped for publisher-silence while their session"
+                                + " lived (the stream entered the grace)");
         resumptions =
                 counter(
                         "msm.rtsp.publisher.resumptions",

@@ -1,5 +1,8 @@
 package io.msm.agent.rtsp;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.msm.agent.Service;
 import io.msm.agent.config.HostPort;
@@ -25,11 +28,14 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -251,6 +257,14 @@ public final class RtspServer implements Service {
             handover.restore(handed, pipeline(false));
         }
         long every = Math.max(200, Math.min(1000, settings.sessionTimeout().toMillis() / 10));
+        // publisher-silence is noticed within a quarter of itself (at least every 50 ms)
+        RtspSettings.Grace g = settings.grace();
+        for (Duration d : g.silence().values()) {
+            every = Math.min(every, Math.max(50, d.toMillis() / 4));
+        }
+        if (g.silenceDefault() != null) {
+            every = Math.min(every, Math.max(50, g.silenceDefault().toMillis() / 4));
+        }
         timers.scheduleWithFixedDelay(paths::expireSessions, every, every, TimeUnit.MILLISECONDS);
         ready = true;
     }
@@ -351,6 +365,33 @@ public final class RtspServer implements Service {
     public List<PathState> pathStates() {
         return paths.pathStates();
     }
+
+    /**
+     * The relay tree edges of this node for /tree ({@code msm status}): one object per (direction,
+     * peer node, path) with the sessions it stands for and the RTP bytes over it (-1: not known).
+     */
+    public String treeJson() {
+        Map<List<String>, long[]> n = new TreeMap<>(Comparator.comparing(Object::toString));
+        for (PathRegistry.TreeEdge e : paths.treeEdges()) {
+            long[] v =
+                    n.computeIfAbsent(List.of(e.direction(), e.peer(), e.path()), k -> new long[2]);
+            v[0]++;
+            v[1] = v[1] < 0 || e.bytes() < 0 ? -1 : v[1] + e.bytes();
+        }
+        ObjectNode root = TREE_JSON.createObjectNode();
+        ArrayNode edges = root.putArray("edges");
+        for (Map.Entry<List<String>, long[]> e : n.entrySet()) {
+            ObjectNode o = edges.addObject();
+            o.put("direction", e.getKey().get(0));
+            o.put("peer", e.getKey().get(1));
+            o.put("path", e.getKey().get(2));
+            o.put("sessions", e.getValue()[0]);
+            o.put("bytes", e.getValue()[1]);
+        }
+        return root.toString();
+    }
+
+    private static final ObjectMapper TREE_JSON = new ObjectMapper();
 
     public int sessionCount() {
         return paths.sessionCount();

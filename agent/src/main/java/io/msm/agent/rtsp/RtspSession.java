@@ -52,6 +52,10 @@ final class RtspSession {
     final List<Relay.Subscriber> subscribers = new ArrayList<>();
     final List<Track.TcpViewer> tcpViewers = new ArrayList<>();
     long lastUpstreamPackets = -1;
+
+    /** a publisher: when its stream's upstream packet count last moved (System.nanoTime) */
+    long lastMediaNs = System.nanoTime();
+
     volatile RtcpPackets.Report lastReport;
     boolean ended;
 

@@ -22,6 +22,12 @@ final class StreamPath {
 
     Stream stream;
     Upstream upstream;
+
+    /**
+     * The hot standby's upstream session (StreamRoute spec.hotStandby), feeding the same relays.
+     */
+    Upstream standby;
+
     ScheduledFuture<?> linger;
     final Set<RtspSession> viewers = ConcurrentHashMap.newKeySet();
     final AtomicLong upstreamSessions = new AtomicLong();

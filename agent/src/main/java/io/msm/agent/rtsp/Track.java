@@ -54,6 +54,12 @@ final class Track {
      */
     volatile InetAddress source;
 
+    /** The hot standby the relays admit (null: none), for a seamless upgrade's hand-over. */
+    volatile InetSocketAddress standbyRtp;
+
+    volatile InetSocketAddress standbyRtcp;
+    volatile Duration standbySilence;
+
     private volatile Set<Integer> allowedIdentities;
 
     /** the current publisher set this track up (a returning publisher sets it up again) */
@@ -118,6 +124,8 @@ final class Track {
         RelayPair r = relays;
         r.rtp().expectSource(srcRtp);
         r.rtcp().expectSource(srcRtcp);
+        // the returning publisher may reuse its SSRC: its first packet re-bases all the same
+        r.rtp().resync();
         source = srcRtp.getAddress();
         if (!Objects.equals(ids, allowedIdentities)) {
             r.rtp().allowIdentities(ids);
@@ -189,6 +197,9 @@ final class Track {
      */
     synchronized void standby(
             InetSocketAddress rtp, InetSocketAddress rtcp, Duration silence, Set<Integer> ids) {
+        standbyRtp = rtp;
+        standbyRtcp = rtcp;
+        standbySilence = silence;
         RelayPair r = relays;
         RtpContinuity.Config c = RtpContinuity.Config.rtp(clockRate()).withStandby(rtp, silence);
         r.rtp().continuity(c);

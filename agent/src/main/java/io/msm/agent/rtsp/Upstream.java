@@ -38,6 +38,13 @@ import org.slf4j.LoggerFactory;
  * path; opened for the first, closed {@code rtsp.upstream-linger} after the last. It tells {@link
  * PulledPaths} how it goes (described, playing, lost), which changes the path under the registry's
  * lock.
+ *
+ * <p>A hot standby (a StreamRoute's {@code spec.hotStandby}) is a second Upstream of the same path:
+ * it DESCRIBEs its own target, must describe the same tracks, and SETUPs them to the relays the
+ * active upstream opened (same client ports), which then admit its ports as the standby source: the
+ * kernel forwards it once the active one's RTP has been silent for the configured time, one
+ * continuous stream either way. A standby is pulled over UDP only (an {@code rtsps://} standby is
+ * refused at its SETUP: interleaved media is injected, past the kernel's choice of source).
  */
 final class Upstream {
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
@@ -59,12 +66,30 @@ final class Upstream {
     private volatile String session;
     private volatile ScheduledFuture<?> keepAlive;
 
+    /** non-null: this is the path's hot standby session, pulling from this target */
+    final Backend.Standby standby;
+
     Upstream(PulledPaths paths, StreamPath path) {
+        this(paths, path, null);
+    }
+
+    Upstream(PulledPaths paths, StreamPath path, Backend.Standby standby) {
         this.paths = paths;
         this.path = path;
-        this.uri = path.config.upstream();
+        this.standby = standby;
+        this.uri = standby != null ? standby.upstream() : path.config.upstream();
         this.url = UpstreamCredentials.withoutUserInfo(uri);
         this.tls = UpstreamTls.isTls(uri);
+    }
+
+    /** A standby that takes the active upstream's place: its stream is now the path's. */
+    void promoted(Stream s) {
+        stream = s;
+    }
+
+    /** An active upstream replaced by its standby: closing it leaves the stream to the standby. */
+    void replaced() {
+        stream = null;
     }
 
     State state() {
@@ -94,8 +119,9 @@ final class Upstream {
         int port = UpstreamTls.port(uri);
         RtspSettings.UpstreamTls tlsCfg = paths.settings().auth().upstreamTls();
         log.info(
-                "{}: opening upstream session to {}{}",
+                "{}: opening {} session to {}{}",
                 path.name,
+                standby != null ? "hot-standby upstream" : "upstream",
                 url,
                 !tls
                         ? ""
@@ -218,13 +244,16 @@ final class Upstream {
                         .get("Content-Base")
                         .or(() -> r.headers().get("Content-Location"))
                         .orElse(url);
-        Stream s = paths.described(this, sdp);
+        Stream s = standby != null ? paths.standbyDescribed(this, sdp) : paths.described(this, sdp);
         CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
         for (Track t : s.tracks) {
             if (!t.media.isRtpAvp()) {
                 continue; // served without this track: viewers SETUP what the proxy could set up
             }
-            chain = chain.thenCompose(x -> setup(t, base));
+            // a standby SETUPs its own description's control URLs into the active one's relays
+            MediaDescription m = sdp.media().get(t.index);
+            int n = sdp.media().size();
+            chain = chain.thenCompose(x -> setup(t, m, n, base));
         }
         aggregateUrl = aggregate(sdp, base);
         return chain.thenApply(
@@ -329,35 +358,44 @@ final class Upstream {
         return c == null || c.equals("*") ? base : resolve(base, c);
     }
 
-    private CompletableFuture<Void> setup(Track t, String base) {
-        MediaDescription m = t.media;
-        String control =
-                m.control() == null && stream.tracks.size() == 1
-                        ? base
-                        : resolve(base, m.control());
+    private CompletableFuture<Void> setup(Track t, MediaDescription m, int tracks, String base) {
+        String control = m.control() == null && tracks == 1 ? base : resolve(base, m.control());
         RelayPair pair;
         RtspClient c = client;
-        try {
-            InetSocketAddress from = c.remoteAddress();
-            // upstream's packets arrive at the address our TCP connection left from: the relays
-            // listen there. Interleaved (TLS): the relays see the media only by injection, their
-            // "source" is the connection itself (as for a publisher over TCP)
-            InetSocketAddress src = tls ? from : new InetSocketAddress(from.getAddress(), 0);
-            pair =
-                    t.openRelays(
-                            paths.plane(),
-                            c.localAddress().getAddress(),
-                            src,
-                            src,
-                            paths.relayIdentities(path.name, from.getAddress()));
-        } catch (IOException | RuntimeException e) {
-            return CompletableFuture.failedFuture(
-                    new IOException(
-                            "no relay for upstream track " + t.index + ": " + e.getMessage(), e));
-        }
-        if (!paths.attach(this, t, pair)) {
-            pair.close();
-            return CompletableFuture.failedFuture(new IOException("closed"));
+        if (standby != null) {
+            pair = t.relays();
+            if (pair == null) {
+                return CompletableFuture.failedFuture(
+                        new IOException("the active upstream has no relay for track " + t.index));
+            }
+        } else {
+            try {
+                InetSocketAddress from = c.remoteAddress();
+                // upstream's packets arrive at the address our TCP connection left from: the relays
+                // listen there. Interleaved (TLS): the relays see the media only by injection,
+                // their "source" is the connection itself (as for a publisher over TCP)
+                InetSocketAddress src = tls ? from : new InetSocketAddress(from.getAddress(), 0);
+                pair =
+                        t.openRelays(
+                                paths.plane(),
+                                c.localAddress().getAddress(),
+                                src,
+                                src,
+                                paths.relayIdentities(path.name, from.getAddress()));
+            } catch (IOException | RuntimeException e) {
+                return CompletableFuture.failedFuture(
+                        new IOException(
+                                "no relay for upstream track " + t.index + ": " + e.getMessage(),
+                                e));
+            }
+            if (!paths.attach(this, t, pair)) {
+                pair.close();
+                return CompletableFuture.failedFuture(new IOException("closed"));
+            }
+            if (path.routed != null && path.routed.standby() != null) {
+                // one continuous stream from the first packet: the standby continues it
+                t.continuous();
+            }
         }
         RtspHeaders h =
                 new RtspHeaders()
@@ -407,6 +445,11 @@ final class Upstream {
                                         TransportSpec.parse(
                                                 r.headers().get("Transport").orElse("RTP/AVP"));
                                 if (tls) {
+                                    if (standby != null) {
+                                        throw new IllegalArgumentException(
+                                                "a hot standby is pulled over UDP only, not"
+                                                        + " rtsps://");
+                                    }
                                     if (!got.tcp()) {
                                         throw new IllegalArgumentException(
                                                 "asked RTP/AVP/TCP (interleaved, so that media is"
@@ -427,7 +470,8 @@ final class Upstream {
                                                 ? sourceOf(got, c.remoteAddress())
                                                 : c.remoteAddress();
                                 InetSocketAddress advertised = sourceOf(got, c.remoteAddress());
-                                if (got.serverPort() != null
+                                if (standby == null
+                                        && got.serverPort() != null
                                         && !advertised.getAddress().equals(from.getAddress())) {
                                     // media may come from the source= the upstream names (an
                                     // agent sends from its publisher-side relay): taken from there
@@ -444,7 +488,21 @@ final class Upstream {
                                     moved.put(mv.rtp(), mv);
                                     moved.put(mv.rtcp(), mv);
                                 }
-                                if (got.serverPort() != null) {
+                                if (standby != null) {
+                                    // the same relays admit the standby's ports; the kernel
+                                    // forwards the one that is active
+                                    int rtpPort =
+                                            got.serverPort() != null ? got.serverPort().first() : 0;
+                                    int rtcpPort =
+                                            got.serverPort() != null
+                                                    ? got.serverPort().second()
+                                                    : 0;
+                                    t.standby(
+                                            new InetSocketAddress(from.getAddress(), rtpPort),
+                                            new InetSocketAddress(from.getAddress(), rtcpPort),
+                                            standby.silence(),
+                                            paths.relayIdentities(path.name, from.getAddress()));
+                                } else if (got.serverPort() != null) {
                                     // only the upstream's own ports are upstream: anything else is
                                     // viewer feedback
                                     pair.rtp()
@@ -477,7 +535,11 @@ final class Upstream {
                 .thenApply(
                         r -> {
                             ok(r, "PLAY");
-                            paths.playing(this, s);
+                            if (standby != null) {
+                                paths.standbyPlaying(this);
+                            } else {
+                                paths.playing(this, s);
+                            }
                             long every = Math.max(1, sessionTimeout / 2);
                             keepAlive =
                                     paths.timers()
@@ -487,8 +549,9 @@ final class Upstream {
                                                     every,
                                                     TimeUnit.SECONDS);
                             log.info(
-                                    "{}: upstream {} playing ({} track(s))",
+                                    "{}: {} {} playing ({} track(s))",
                                     path.name,
+                                    standby != null ? "hot-standby upstream" : "upstream",
                                     url,
                                     s.tracks.stream().filter(t -> t.relays() != null).count());
                             ready.complete(s);

@@ -159,6 +159,23 @@ class RtspSettingsTest {
         assertField("rtsp.paths.cam.hot-standby", "rtsp: {paths: {cam: {hot-standby: 5ms}}}");
     }
 
+    @Test
+    void publisherSilenceIsOffUnlessConfiguredAndBounded() {
+        assertEquals(null, parse("rtsp: {}").grace().silenceOf("cam"), "off by default");
+        RtspSettings s =
+                parse(
+                        "rtsp: {defaults: {publisher-silence: 2s}, paths: {cam:"
+                                + " {publisher-silence: 500ms}}}");
+        assertEquals(Duration.ofSeconds(2), s.grace().silenceOf(null));
+        assertEquals(Duration.ofMillis(500), s.grace().silenceOf("cam"));
+        assertEquals(Duration.ofSeconds(2), s.grace().silenceOf("other"));
+        assertField(
+                "rtsp.defaults.publisher-silence", "rtsp: {defaults: {publisher-silence: 50ms}}");
+        assertField(
+                "rtsp.paths.cam.publisher-silence",
+                "rtsp: {paths: {cam: {publisher-silence: 61s}}}");
+    }
+
     static InetAddress address(String s) {
         try {
             return InetAddress.getByName(s);

@@ -5,7 +5,10 @@ import static io.msm.agent.rtsp.RtspServerTest.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.agent.auth.Credentials;
 import io.msm.agent.config.RtspSettings;
 import io.msm.agent.routing.Backend;
@@ -46,9 +49,17 @@ class RelayTreeRtspTest {
         final Map<RtspServer, String> names;
         final List<Backend> reported = new CopyOnWriteArrayList<>();
 
+        /** the node whose agent asks (it names itself to the peer: X-Msm-Hop from=) */
+        final String self;
+
         Peers(Map<String, RtspServer> where, Map<RtspServer, String> names) {
+            this(where, names, null);
+        }
+
+        Peers(Map<String, RtspServer> where, Map<RtspServer, String> names, String self) {
             this.where = where;
             this.names = names;
+            this.self = self;
         }
 
         @Override
@@ -69,7 +80,7 @@ class RelayTreeRtspTest {
                             "node " + names.get(s) + "'s agent",
                             hp,
                             URI.create("rtsp://" + hp + path),
-                            new Backend.Via(names.get(s), null)));
+                            new Backend.Via(names.get(s), null, self)));
         }
 
         @Override
@@ -94,8 +105,8 @@ class RelayTreeRtspTest {
         RtspServer b = agent();
         RtspServer c = agent();
         Map<RtspServer, String> names = Map.of(a, "node-a", b, "node-b", c, "node-c");
-        b.withRoutes(() -> new Peers(Map.of("/cam", a), names));
-        c.withRoutes(() -> new Peers(Map.of("/cam", a), names));
+        b.withRoutes(() -> new Peers(Map.of("/cam", a), names, "node-b"));
+        c.withRoutes(() -> new Peers(Map.of("/cam", a), names, "node-c"));
         RtspServerTest.Publisher pub = h.publish(a, "cam");
 
         RtspServerTest.Viewer b1 = h.view(b, "cam");
@@ -121,6 +132,26 @@ class RelayTreeRtspTest {
                 },
                 5000,
                 "msm_rtsp_tree_edges{direction=takes,peer=node-a} on node-c");
+
+        // msm status reads the edges from /tree: a serves node-b and node-c, c takes from node-a
+        JsonNode served = new ObjectMapper().readTree(a.treeJson()).path("edges");
+        assertEquals(2, served.size(), a.treeJson());
+        for (int i = 0; i < 2; i++) {
+            JsonNode e = served.get(i);
+            assertEquals("serves", e.path("direction").asText());
+            assertEquals(i == 0 ? "node-b" : "node-c", e.path("peer").asText(), a.treeJson());
+            assertEquals("cam", e.path("path").asText());
+            assertEquals(1, e.path("sessions").asLong(), "one session per remote node");
+            assertTrue(
+                    e.path("bytes").asLong() > 0, "the copies sent to the peer: " + a.treeJson());
+        }
+        JsonNode taken = new ObjectMapper().readTree(c.treeJson()).path("edges");
+        assertEquals(1, taken.size(), c.treeJson());
+        assertEquals("takes", taken.get(0).path("direction").asText());
+        assertEquals("node-a", taken.get(0).path("peer").asText());
+        assertEquals(1, taken.get(0).path("sessions").asLong());
+        assertTrue(
+                taken.get(0).path("bytes").asLong() > 0, "received from node-a: " + c.treeJson());
 
         // a peer's request: served from a's own source; b never serves its pulled copy to a peer
         RtspTestClient hopToA = h.client(a, "cam");

@@ -78,6 +78,67 @@ class RtspGraceTest {
         assertEquals(200, v.rtsp().send("GET_PARAMETER", v.rtsp().base).status());
     }
 
+    @Test
+    void aPublisherReturningWithItsOldSsrcContinuesTheSequence() throws Exception {
+        RtspServer srv = server(Duration.ofSeconds(5));
+        RtspServerTest.Publisher pub = h.publish(srv, "cam");
+        RtspServerTest.Viewer v = h.view(srv, "cam");
+        send(pub, 0, 5, 0xAB);
+        assertEquals(5, RtspServerTest.drain(v.rtp(), 300).size());
+        pub.rtsp().close();
+        Thread.sleep(200);
+        // the same encoder restarted: the SSRC it had, a new sequence
+        RtspServerTest.Publisher again = h.publish(srv, "cam");
+        send(again, 1000, 5, 0xAB);
+        List<byte[]> got = RtspServerTest.drain(v.rtp(), 500);
+        assertEquals(5, got.size());
+        for (int i = 0; i < 5; i++) {
+            assertEquals(5 + i, Rtp.seq(got.get(i)), "no sequence jump at the player");
+            assertEquals(0xAB, ByteBuffer.wrap(got.get(i)).getInt(8));
+        }
+    }
+
+    @Test
+    void aPublisherWhoseRtpStopsWhileItsSessionLivesStartsTheGrace() throws Exception {
+        RtspServer srv =
+                h.server(
+                        RtspServerTest.settings(
+                                        Duration.ofSeconds(30), 100, Duration.ZERO, Map.of())
+                                .with(
+                                        new RtspSettings.Grace(
+                                                Duration.ofSeconds(5),
+                                                Map.of(),
+                                                null,
+                                                Map.of(),
+                                                Duration.ofMillis(300),
+                                                Map.of())));
+        RtspServerTest.Publisher stuck = h.publish(srv, "cam");
+        RtspServerTest.Viewer v = h.view(srv, "cam");
+        send(stuck, 0, 5, 0xAB);
+        long t0 = System.nanoTime(); // its last packet
+        assertEquals(5, RtspServerTest.drain(v.rtp(), 300).size());
+        // its encoder hangs: RTSP connection and session alive, no RTP
+        RtspServerTest.waitFor(
+                () -> h.registry.find("msm.rtsp.publisher.silences").counter().count() == 1.0,
+                5000,
+                "the silence is noticed");
+        long noticedMs = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(stuck.rtsp().c.isOpen(), "its connection is left alone");
+        // a restarted encoder announces the path again: the stream resumes, no 455
+        RtspServerTest.Publisher again = h.publish(srv, "cam");
+        assertEquals(stuck.serverPort(), again.serverPort(), "into the same relays");
+        send(again, 1000, 5, 0xCD);
+        List<byte[]> got = RtspServerTest.drain(v.rtp(), 500);
+        assertEquals(5, got.size());
+        for (int i = 0; i < 5; i++) {
+            assertEquals(5 + i, Rtp.seq(got.get(i)), "one continuous sequence");
+        }
+        assertEquals(200, v.rtsp().send("GET_PARAMETER", v.rtsp().base).status());
+        assertEquals(1.0, h.registry.find("msm.rtsp.publisher.resumptions").counter().count());
+        System.out.println(
+                "publisher-silence 300 ms: noticed " + noticedMs + " ms after the last packet");
+    }
+
     static void send(RtspServerTest.Publisher p, int from, int n, int ssrc) throws Exception {
         for (int i = from; i < from + n; i++) {
             p.rtp()

@@ -335,6 +335,34 @@ class RtspHandoverTest {
                                                                         5)))))));
         String json = RtspHandover.JSON.writeValueAsString(s);
         assertEquals(s, RtspHandover.JSON.readValue(json, RtspHandover.State.class));
+        // a continuous track with a hot standby: the new agent keeps the kernel's rewrite state
+        RtspHandover.TrackState hot =
+                new RtspHandover.TrackState(
+                        0,
+                        "127.0.0.1|30000",
+                        "127.0.0.1|30001",
+                        "127.0.0.1|5000",
+                        "127.0.0.1|5001",
+                        true,
+                        "127.0.0.2|5000",
+                        "127.0.0.2|5001",
+                        300);
+        assertEquals(
+                hot,
+                RtspHandover.JSON.readValue(
+                        RtspHandover.JSON.writeValueAsString(hot), RtspHandover.TrackState.class));
+        assertEquals(
+                new RtspHandover.TrackState(
+                        0,
+                        "127.0.0.1|30000",
+                        "127.0.0.1|30001",
+                        "127.0.0.1|5000",
+                        "127.0.0.1|5001"),
+                RtspHandover.JSON.readValue(
+                        "{\"index\":0,\"rtp\":\"127.0.0.1|30000\",\"rtcp\":\"127.0.0.1|30001\","
+                                + "\"srcRtp\":\"127.0.0.1|5000\",\"srcRtcp\":\"127.0.0.1|5001\"}",
+                        RtspHandover.TrackState.class),
+                "an older agent's state: not continuous, no standby");
         assertEquals(
                 new InetSocketAddress("::1", 554),
                 RtspHandover.sock(RtspHandover.addr(new InetSocketAddress("::1", 554))));

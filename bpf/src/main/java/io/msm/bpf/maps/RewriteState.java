@@ -8,7 +8,8 @@ import java.nio.ByteBuffer;
  * by group id in msm_rewrites. The agent writes the configuration ({@code rtpGroup}, {@code
  * outSsrc}, {@code clockRate}, the standby source and silence); the kernel keeps the rest.
  *
- * @param flags {@link #F_PRIMED}: a source has been seen (kernel)
+ * @param flags {@link #F_PRIMED}: a source has been seen (kernel); {@link #F_RESYNC}: the next
+ *     packet starts a new source whatever its SSRC (the agent sets it, the kernel clears it)
  * @param rtpGroup the RTP group whose source state applies: the group itself for an RTP group, the
  *     RTP group of its track for an RTCP group (its sender reports follow)
  * @param outSsrc the SSRC subscribers see, as in the RTP header (0: the first source's own)
@@ -49,6 +50,36 @@ public record RewriteState(
         long silenceNs,
         long activeNs) {
     public static final int F_PRIMED = 1;
+
+    /**
+     * The next packet starts a new source even with the current SSRC: a publisher resuming within
+     * the grace with the SSRC it had would otherwise jump the players' sequence numbers. The kernel
+     * sets it itself when a hot standby becomes active.
+     */
+    public static final int F_RESYNC = 2;
+
+    /** The same state with {@link #F_RESYNC} set. */
+    public RewriteState resynced() {
+        return new RewriteState(
+                flags | F_RESYNC,
+                rtpGroup,
+                outSsrc,
+                inSsrc,
+                clockRate,
+                seqDelta,
+                lastSeq,
+                tsDelta,
+                lastTs,
+                lastNs,
+                switches,
+                rewritten,
+                dropped,
+                altAddr,
+                altPort,
+                activeAlt,
+                silenceNs,
+                activeNs);
+    }
 
     public static final StructLayout LAYOUT =
             StructLayout.struct("msm_rewrite", 88)

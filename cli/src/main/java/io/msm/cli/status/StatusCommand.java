@@ -43,7 +43,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Show the kernel, the bpffs pins, the datapath layout version and object hash (msm_meta), the programs "
                     + "and where they are attached (checked against the kernel), map fill levels, the global "
-                    + "counters, and whether msm-agent answers on its health endpoint.",
+                    + "counters, whether msm-agent answers on its health endpoint, and the relay tree edges its node "
+                    + "serves and takes (the agent's /tree, next to the health endpoint).",
             "Prints what it can when the pins are missing, then exits non-zero."
         })
 public final class StatusCommand implements Callable<Integer> {
@@ -163,6 +164,10 @@ public final class StatusCommand implements Callable<Integer> {
             failure = Failures.of(e, dir);
         }
         AgentProbe.Health health = probe.probe(agentUrl, agentTimeout);
+        AgentProbe.Tree tree =
+                health.reachable()
+                        ? probe.tree(agentUrl, agentTimeout)
+                        : AgentProbe.Tree.notRead("the agent is not answering");
         return new StatusReport(
                 kernel,
                 dir,
@@ -176,7 +181,8 @@ public final class StatusCommand implements Callable<Integer> {
                 totals,
                 agentUrl,
                 health,
-                now);
+                now,
+                tree);
     }
 
     /** What msm_attachments records, checked against what the kernel has attached now. */

@@ -6,6 +6,7 @@ import io.msm.bpf.maps.Meta;
 import io.msm.bpf.maps.Stat;
 import io.msm.bpf.maps.TrafficClass;
 import io.msm.cli.render.Json;
+import io.msm.cli.source.AgentProbe;
 import io.msm.cli.source.MapFill;
 import io.msm.cli.source.PinnedProgram;
 import java.io.IOException;
@@ -111,6 +112,28 @@ final class StatusJson {
             g.writeNumberField("http_status", r.agent().httpStatus());
             g.writeStringField("detail", r.agent().detail());
             g.writeNumberField("millis", r.agent().millis());
+            g.writeEndObject();
+
+            g.writeObjectFieldStart("tree");
+            g.writeBooleanField("known", r.tree().unknown() == null);
+            if (r.tree().unknown() != null) {
+                g.writeStringField("detail", r.tree().unknown());
+            }
+            g.writeArrayFieldStart("edges");
+            for (AgentProbe.Edge e : r.tree().edges()) {
+                g.writeStartObject();
+                g.writeStringField("direction", e.direction());
+                g.writeStringField("peer", e.peer());
+                g.writeStringField("path", e.path());
+                g.writeNumberField("sessions", e.sessions());
+                if (e.bytes() >= 0) {
+                    g.writeNumberField("bytes", e.bytes());
+                } else {
+                    g.writeNullField("bytes");
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
             g.writeEndObject();
 
             strings(g, "problems", r.problems());

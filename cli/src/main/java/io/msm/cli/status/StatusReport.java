@@ -21,6 +21,7 @@ import java.util.Locale;
  * @param meta msm_meta, null when not stamped or not readable
  * @param shippedSha SHA-256 of the datapath object this msm ships (null if absent)
  * @param nowNs CLOCK_MONOTONIC when the report was made
+ * @param tree the relay tree edges the agent reports (/tree), or why they are not known
  */
 public record StatusReport(
         String kernel,
@@ -35,7 +36,8 @@ public record StatusReport(
         Counters totals,
         URI agentUrl,
         AgentProbe.Health agent,
-        long nowNs) {
+        long nowNs,
+        AgentProbe.Tree tree) {
 
     /** State of one hook msm recorded in msm_attachments, checked against the kernel. */
     public enum HookState {

@@ -6,6 +6,7 @@ import io.msm.bpf.maps.Stat;
 import io.msm.bpf.maps.TrafficClass;
 import io.msm.cli.render.Table;
 import io.msm.cli.render.Units;
+import io.msm.cli.source.AgentProbe;
 import io.msm.cli.source.MapFill;
 import io.msm.cli.source.PinScan;
 import io.msm.cli.source.PinnedProgram;
@@ -110,6 +111,8 @@ final class StatusText {
             s.print(out);
         }
 
+        tree(out, r.tree());
+
         var problems = r.problems();
         if (!problems.isEmpty()) {
             out.println();
@@ -118,6 +121,40 @@ final class StatusText {
                 out.println("  - " + p.replace("\n", "\n    "));
             }
         }
+    }
+
+    /**
+     * The relay tree edges: what this node pulls from other nodes' agents ("takes") and what their
+     * agents pull from it ("serves"); nothing when the node has none and nothing to say.
+     */
+    static void tree(PrintWriter out, AgentProbe.Tree tree) {
+        if (tree.edges().isEmpty()) {
+            if (tree.unknown() != null && !"not asked".equals(tree.unknown())) {
+                out.println();
+                out.println("relay tree");
+                out.println("  not known: " + tree.unknown());
+            }
+            return;
+        }
+        out.println();
+        out.println("relay tree");
+        Table t =
+                new Table()
+                        .indent("  ")
+                        .left("EDGE")
+                        .left("PEER")
+                        .left("PATH")
+                        .right("SESSIONS")
+                        .right("BYTES");
+        for (AgentProbe.Edge e : tree.edges()) {
+            t.row(
+                    e.direction(),
+                    ("takes".equals(e.direction()) ? "<- " : "-> ") + e.peer(),
+                    e.path(),
+                    Long.toString(e.sessions()),
+                    e.bytes() < 0 ? "-" : Units.bytes(e.bytes()));
+        }
+        t.print(out);
     }
 
     /** A key/value block: the table without its (empty) header line. */

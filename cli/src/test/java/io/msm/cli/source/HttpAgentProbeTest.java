@@ -12,6 +12,7 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The real probe against a real HTTP server on loopback. */
@@ -93,5 +94,45 @@ class HttpAgentProbeTest {
             assertFalse(h.reachable());
             assertTrue(h.detail().contains("no answer within 300 ms"), h.detail());
         }
+    }
+
+    @Test
+    void treeEdgesAreReadFromTreeNextToTheHealthEndpoint() throws IOException {
+        HttpServer s = server(200, "ok");
+        s.createContext(
+                "/tree",
+                ex -> {
+                    byte[] b =
+                            ("{\"edges\":[{\"direction\":\"serves\",\"peer\":\"node-b\","
+                                            + "\"path\":\"cam\",\"sessions\":1,\"bytes\":81412},"
+                                            + "{\"direction\":\"takes\",\"peer\":\"node-c\","
+                                            + "\"path\":\"show/1\",\"sessions\":1,\"bytes\":-1}]}")
+                                    .getBytes(StandardCharsets.UTF_8);
+                    ex.sendResponseHeaders(200, b.length);
+                    ex.getResponseBody().write(b);
+                    ex.close();
+                });
+        try {
+            AgentProbe.Tree t = new HttpAgentProbe().tree(url(s), Duration.ofSeconds(1));
+            assertEquals(null, t.unknown());
+            assertEquals(
+                    List.of(
+                            new AgentProbe.Edge("serves", "node-b", "cam", 1, 81412),
+                            new AgentProbe.Edge("takes", "node-c", "show/1", 1, -1)),
+                    t.edges());
+        } finally {
+            s.stop(0);
+        }
+    }
+
+    @Test
+    void anAgentWithoutTreeOrRefusingItSaysWhy() {
+        URI at = URI.create("http://127.0.0.1:9469/tree");
+        assertTrue(HttpAgentProbe.parseTree(404, "", at).unknown().contains("older than this msm"));
+        assertTrue(HttpAgentProbe.parseTree(403, "", at).unknown().contains("http.private-from"));
+        assertTrue(HttpAgentProbe.parseTree(200, "{}", at).unknown().contains("no \"edges\""));
+        assertEquals(
+                URI.create("http://10.0.0.1:9469/tree"),
+                HttpAgentProbe.treeUrl(URI.create("http://10.0.0.1:9469/healthz")));
     }
 }

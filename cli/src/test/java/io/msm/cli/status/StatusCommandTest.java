@@ -15,10 +15,13 @@ import io.msm.cli.Failures;
 import io.msm.cli.FakeDatapath;
 import io.msm.cli.FakeHost;
 import io.msm.cli.Run;
+import io.msm.cli.source.AgentProbe;
 import io.msm.cli.source.MapFill;
 import io.msm.cli.source.PinScan;
 import io.msm.cli.source.PinnedProgram;
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -133,6 +136,57 @@ class StatusCommandTest {
         assertEquals("http://127.0.0.1:19469/healthz 1000", asked[0], "1 s timeout");
         assertEquals(2, Run.of(dp, host, "status", "--agent", "ftp://x/").exit());
         assertEquals(2, Run.of(dp, host, "status", "--agent", "not a url").exit());
+    }
+
+    @Test
+    void theRelayTreeEdgesOfTheNodeAreListed() throws Exception {
+        AgentProbe withTree =
+                new AgentProbe() {
+                    @Override
+                    public Health probe(URI url, Duration timeout) {
+                        return Run.AGENT_UP.probe(url, timeout);
+                    }
+
+                    @Override
+                    public Tree tree(URI url, Duration timeout) {
+                        return new Tree(
+                                List.of(
+                                        new Edge("serves", "node-b", "cam", 1, 81_412),
+                                        new Edge("serves", "node-c", "cam", 1, 80_568),
+                                        new Edge("takes", "node-c", "show/1", 1, -1)),
+                                null);
+                    }
+                };
+        Run r = Run.of(dir -> dp, host, withTree, "status");
+        assertEquals(0, r.exit(), r.toString());
+        String out = r.out();
+        assertTrue(out.contains("relay tree\n"), out);
+        assertTrue(out.contains("  EDGE    PEER       PATH    SESSIONS    BYTES\n"), out);
+        assertTrue(out.contains("  serves  -> node-b  cam            1  81.4 kB\n"), out);
+        assertTrue(out.contains("  takes   <- node-c  show/1         1        -\n"), out);
+
+        JsonNode s =
+                new ObjectMapper()
+                        .readTree(Run.of(dir -> dp, host, withTree, "status", "--json").out());
+        JsonNode tree = s.get("tree");
+        assertTrue(tree.get("known").asBoolean());
+        assertEquals(3, tree.get("edges").size());
+        assertEquals("serves", tree.get("edges").get(0).get("direction").asText());
+        assertEquals("node-b", tree.get("edges").get(0).get("peer").asText());
+        assertEquals(81_412, tree.get("edges").get(0).get("bytes").asLong());
+        assertTrue(tree.get("edges").get(2).get("bytes").isNull(), "not known");
+        assertEquals(0, s.get("exit_code").asInt(), "edges are information, not problems");
+    }
+
+    @Test
+    void treeNotKnownWhenTheAgentIsDown() throws Exception {
+        JsonNode s =
+                new ObjectMapper()
+                        .readTree(
+                                Run.of(dir -> dp, host, Run.AGENT_DOWN, "status", "--json").out());
+        assertFalse(s.get("tree").get("known").asBoolean());
+        assertEquals("the agent is not answering", s.get("tree").get("detail").asText());
+        assertEquals(0, s.get("tree").get("edges").size());
     }
 
     @Test

@@ -4,8 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.msm.agent.k8s.crd.StreamRoute;
+import io.msm.agent.k8s.crd.StreamRouteSpec;
 import io.msm.bpf.Bpffs;
 import io.msm.kernel.intercept.ApiServer;
 import io.msm.testkit.AgentProcess;
@@ -18,9 +23,12 @@ import io.msm.testkit.Veth;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -36,12 +44,15 @@ import org.junit.jupiter.api.Timeout;
  * the others as the agents' pods). ffmpeg publishes to node A's agent; ffmpeg and GStreamer viewers
  * (UDP and TCP) on nodes B and C ask their own node's agent, which pulls the path from node A's
  * agent: A's agent serves one session per remote node, the publisher's bytes cross each link once
- * (counted at the veths), and killing B's agent moves nothing on A's or C's.
+ * (counted at the veths), and killing B's agent moves nothing on A's or C's. A routed backend on
+ * node C (VLC serving a clip, its EndpointSlice naming node-c, a StreamRoute for /vod) is pulled by
+ * A's and B's agents from C's agent: the backend serves one session (C's agent's).
  *
  * <pre>
  *                 pub 10.210.3.2 ──veth── 10.210.3.1
  *                                          node A (agent)  10.210.1.1 ──veth── 10.210.1.2  node B (agent)  10.210.4.1 ──veth── viewers B
  *                                                          10.210.2.1 ──veth── 10.210.2.2  node C (agent)  10.210.5.1 ──veth── viewers C
+ *                                                                                          10.210.6.1 ──veth── 10.210.6.2 backend (VLC)
  * </pre>
  */
 // real processes (agents, players, kcptun) in real time: too slow under TCG for the CI VM run
@@ -51,6 +62,7 @@ import org.junit.jupiter.api.Timeout;
 class RelayTreeNodesTest {
     static final int RTSP_PORT = 18654;
     static final int API_PORT = 16463;
+    static final int VLC_PORT = 18656;
 
     /** One port per agent: each listens in its own namespace, but scrapes share a client. */
     static final Map<String, String> METRICS =
@@ -77,7 +89,9 @@ class RelayTreeNodesTest {
     AgentProcess agentA;
     AgentProcess agentB;
     AgentProcess agentC;
+    Netns backend;
     Process publisher;
+    Process vlc;
     Path dir;
 
     String ifname(String s) {
@@ -86,7 +100,7 @@ class RelayTreeNodesTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        for (String tool : new String[] {"ffmpeg", "gst-launch-1.0"}) {
+        for (String tool : new String[] {"ffmpeg", "gst-launch-1.0", "cvlc", "setpriv"}) {
             boolean have = Sh.have(tool);
             if (!have && "true".equals(System.getenv("CI"))) {
                 throw new IllegalStateException(tool + " is missing: run 'make deps'");
@@ -99,11 +113,13 @@ class RelayTreeNodesTest {
         pub = ns("pa");
         vb = ns("vb");
         vc = ns("vc");
+        backend = ns("bk");
         Veth.create(a, ifname("ab"), "10.210.1.1/24", b, ifname("ba"), "10.210.1.2/24");
         Veth.create(a, ifname("ac"), "10.210.2.1/24", c, ifname("ca"), "10.210.2.2/24");
         Veth.create(a, ifname("ap"), "10.210.3.1/24", pub, ifname("pa"), "10.210.3.2/24");
         Veth.create(b, ifname("bv"), "10.210.4.1/24", vb, ifname("vb"), "10.210.4.2/24");
         Veth.create(c, ifname("cv"), "10.210.5.1/24", vc, ifname("vc"), "10.210.5.2/24");
+        Veth.create(c, ifname("ck"), "10.210.6.1/24", backend, ifname("kc"), "10.210.6.2/24");
         // node A's "node address" (its pod's hostIP) is 10.210.1.1: node C reaches it through A;
         // both reach the relays on A's publisher side (10.210.3.1) through A
         for (Netns n : List.of(a, b, c)) {
@@ -115,7 +131,18 @@ class RelayTreeNodesTest {
         pub.ip("route", "add", "default", "via", "10.210.3.1");
         vb.ip("route", "add", "default", "via", "10.210.4.1");
         vc.ip("route", "add", "default", "via", "10.210.5.1");
-        dir = Files.createTempDirectory("msm-tree-" + id);
+        // the backend on node C: A reaches C's agent (10.210.2.2) directly, B through A; both reach
+        // C's relays on the backend's side (10.210.6.1) through C
+        backend.ip("route", "add", "default", "via", "10.210.6.1");
+        a.ip("route", "add", "10.210.6.0/24", "via", "10.210.2.2");
+        b.ip("route", "add", "10.210.2.0/24", "via", "10.210.1.1");
+        b.ip("route", "add", "10.210.6.0/24", "via", "10.210.1.1");
+        // readable by nobody: VLC serves a clip from here (it refuses to run as root)
+        dir =
+                Files.createTempDirectory(
+                        "msm-tree-" + id,
+                        PosixFilePermissions.asFileAttribute(
+                                PosixFilePermissions.fromString("rwxr-xr-x")));
         api = new ApiServer();
         api.client
                 .namespaces()
@@ -205,9 +232,11 @@ class RelayTreeNodesTest {
             for (Player p : players) {
                 p.close();
             }
-            if (publisher != null && publisher.isAlive()) {
-                Sh.exec("kill", "-KILL", Long.toString(publisher.pid()));
-                publisher.waitFor(5, TimeUnit.SECONDS);
+            for (Process p : new Process[] {publisher, vlc}) {
+                if (p != null && p.isAlive()) {
+                    Sh.exec("kill", "-KILL", Long.toString(p.pid()));
+                    p.waitFor(5, TimeUnit.SECONDS);
+                }
             }
             for (AgentProcess p : new AgentProcess[] {agentA, agentB, agentC}) {
                 if (p != null) {
@@ -303,7 +332,8 @@ class RelayTreeNodesTest {
     void viewersOnTwoNodesPullFromTheOriginNodesAgentOnceEach() throws Exception {
         agentA = agent(a, "node-a", List.of(ifname("ab"), ifname("ac"), ifname("ap")));
         agentB = agent(b, "node-b", List.of(ifname("ba"), ifname("bv")));
-        agentC = agent(c, "node-c", List.of(ifname("ca"), ifname("cv")));
+        agentC = agent(c, "node-c", List.of(ifname("ca"), ifname("cv"), ifname("ck")));
+        routedBackendOnNodeC(); // while the agents start
         agentA.awaitReady(90_000);
         agentB.awaitReady(90_000);
         agentC.awaitReady(90_000);
@@ -428,6 +458,8 @@ class RelayTreeNodesTest {
                 ac > in * 0.7 && ac < in * 1.5,
                 "A->C carries the stream once: " + ac + " vs " + in);
 
+        viewersOnAAndBPullTheRoutedBackendFromNodeCsAgent();
+
         // node B's agent goes away: A's session for B ends, C keeps decoding without re-pulling
         agentB.kill();
         waitFor(
@@ -445,5 +477,254 @@ class RelayTreeNodesTest {
         assertEquals(1.0, metric(agentA, "msm_rtsp_path_publishing", "path", "cam"));
         assertEquals(
                 1.0, metric(agentC, "msm_rtsp_tree_edges", "direction", "takes", "peer", "node-a"));
+    }
+
+    /**
+     * VLC serving a clip on /vod from a namespace attached to node C; a Service, its EndpointSlice
+     * (the endpoint's nodeName: node-c) and a StreamRoute for /vod in the shared API mock.
+     */
+    void routedBackendOnNodeC() throws Exception {
+        // long enough that VLC does not reach the end of its loop during the test: a session set
+        // up at VLC's loop boundary got no RTP once (9 s without a packet)
+        Path clip = dir.resolve("clip.mp4");
+        Sh.Result enc =
+                Sh.exec(
+                        (int) (Timeouts.ms(120_000) / 1000),
+                        "ffmpeg",
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "testsrc=size=320x240:rate=25",
+                        "-t",
+                        "90",
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "ultrafast",
+                        "-g",
+                        "25",
+                        "-pix_fmt",
+                        "yuv420p",
+                        clip.toString());
+        assertEquals(0, enc.exit(), enc.err());
+        Files.setPosixFilePermissions(clip, PosixFilePermissions.fromString("rw-r--r--"));
+        vlc =
+                new ProcessBuilder(
+                                "ip",
+                                "netns",
+                                "exec",
+                                backend.name(),
+                                "setpriv",
+                                "--reuid=nobody",
+                                "--regid=nogroup",
+                                "--clear-groups",
+                                "env",
+                                "HOME=" + dir,
+                                "cvlc",
+                                "-I",
+                                "dummy",
+                                "--no-audio",
+                                clip.toString(),
+                                "--loop",
+                                "--sout-keep",
+                                "--sout",
+                                "#rtp{sdp=rtsp://10.210.6.2:" + VLC_PORT + "/vod}")
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("vlc.log").toFile())
+                        .start();
+
+        api.client
+                .namespaces()
+                .resource(
+                        new NamespaceBuilder()
+                                .withNewMetadata()
+                                .withName("studio")
+                                .endMetadata()
+                                .build())
+                .createOr(r -> r.update());
+        api.client
+                .services()
+                .inNamespace("studio")
+                .resource(
+                        new ServiceBuilder()
+                                .withNewMetadata()
+                                .withName("vod")
+                                .withNamespace("studio")
+                                .endMetadata()
+                                .withNewSpec()
+                                .addNewPort()
+                                .withName("rtsp")
+                                .withPort(554)
+                                .withProtocol("TCP")
+                                .endPort()
+                                .endSpec()
+                                .build())
+                .createOr(r -> r.update());
+        api.client
+                .discovery()
+                .v1()
+                .endpointSlices()
+                .inNamespace("studio")
+                .resource(
+                        new EndpointSliceBuilder()
+                                .withNewMetadata()
+                                .withName("vod-abc")
+                                .withNamespace("studio")
+                                .withLabels(Map.of("kubernetes.io/service-name", "vod"))
+                                .endMetadata()
+                                .withAddressType("IPv4")
+                                .addNewPort()
+                                .withName("rtsp")
+                                .withPort(VLC_PORT)
+                                .withProtocol("TCP")
+                                .endPort()
+                                .addNewEndpoint()
+                                .withAddresses("10.210.6.2")
+                                .withNodeName("node-c")
+                                .withNewConditions()
+                                .withReady(true)
+                                .endConditions()
+                                .endEndpoint()
+                                .build())
+                .createOr(r -> r.update());
+        StreamRouteSpec.BackendRef ref = new StreamRouteSpec.BackendRef();
+        ref.service = new StreamRouteSpec.ServiceRef();
+        ref.service.name = "vod";
+        ref.service.namespace = "studio";
+        ref.service.port = 554;
+        StreamRouteSpec spec = new StreamRouteSpec();
+        spec.match = new StreamRouteSpec.Match();
+        spec.match.path = new StreamRouteSpec.PathMatch();
+        spec.match.path.type = "PathPrefix";
+        spec.match.path.value = "/vod";
+        spec.backends = new ArrayList<>(List.of(ref));
+        StreamRoute route = new StreamRoute();
+        route.setMetadata(new ObjectMetaBuilder().withName("vod").withNamespace("studio").build());
+        route.setSpec(spec);
+        api.client.resources(StreamRoute.class).inNamespace("studio").resource(route).create();
+    }
+
+    /** The backend's RTSP connections that last (a probe's OPTIONS/DESCRIBE comes and goes). */
+    Set<String> lastingBackendConnections() throws InterruptedException {
+        Set<String> first = backendConnections();
+        Thread.sleep(Timeouts.ms(1500));
+        Set<String> lasting = new TreeSet<>(backendConnections());
+        lasting.retainAll(first);
+        return lasting;
+    }
+
+    /** Peers (address:port) of the established TCP connections to VLC's RTSP port. */
+    Set<String> backendConnections() {
+        Set<String> out = new TreeSet<>();
+        for (String l :
+                backend.exec("ss", "-Htn", "state", "established", "( sport = :" + VLC_PORT + " )")
+                        .split("\n")) {
+            String[] f = l.trim().split("\\s+");
+            if (f.length >= 4) {
+                out.add(f[f.length - 1]);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Viewers on A (from the publisher's namespace) and B ask their own node's agent for /vod; both
+     * agents pull it from C's agent, which alone pulls from the backend.
+     */
+    void viewersOnAAndBPullTheRoutedBackendFromNodeCsAgent() throws Exception {
+        String urlA = "rtsp://10.210.3.1:" + RTSP_PORT + "/vod";
+        String urlB = "rtsp://10.210.4.1:" + RTSP_PORT + "/vod";
+        List<Player> vod =
+                List.of(
+                        Player.start(Player.Kind.FFMPEG_UDP, pub, urlA, 20),
+                        Player.start(Player.Kind.GST_UDP, vb, urlB, 20));
+        players.addAll(vod);
+        waitFor(
+                () -> vod.stream().allMatch(p -> p.frames() >= 25),
+                30_000,
+                "the viewers of /vod on A and B decoding\n--- vlc:\n"
+                        + RtspPlayersSuite.tail(readLog("vlc.log"), 2000));
+        waitFor(
+                () ->
+                        metric(
+                                                agentA,
+                                                "msm_rtsp_tree_edges",
+                                                "direction",
+                                                "takes",
+                                                "peer",
+                                                "node-c")
+                                        == 1.0
+                                && metric(
+                                                agentB,
+                                                "msm_rtsp_tree_edges",
+                                                "direction",
+                                                "takes",
+                                                "peer",
+                                                "node-c")
+                                        == 1.0
+                                && metric(
+                                                agentC,
+                                                "msm_rtsp_tree_edges",
+                                                "direction",
+                                                "serves",
+                                                "peer",
+                                                "node-a")
+                                        == 1.0
+                                && metric(
+                                                agentC,
+                                                "msm_rtsp_tree_edges",
+                                                "direction",
+                                                "serves",
+                                                "peer",
+                                                "node-b")
+                                        == 1.0,
+                5_000,
+                "A and B take /vod from node C, C serves both");
+        assertEquals(
+                2.0,
+                metric(agentC, "msm_rtsp_path_viewers", "path", "vod"),
+                "node C's agent serves one session per remote node");
+        assertEquals(
+                1.0,
+                metric(agentC, "msm_rtsp_path_upstream_sessions_total", "path", "vod"),
+                "node C's agent pulls the backend once");
+        Set<String> sessions = lastingBackendConnections();
+        assertEquals(1, sessions.size(), "the backend serves one session: " + sessions);
+        assertTrue(
+                sessions.iterator().next().startsWith("10.210.6.1:"),
+                "the backend's one session is node C's agent's: " + sessions);
+
+        // bytes over a window: backend -> C once, C -> A twice (A's copy and B's, B is behind A)
+        long in0 = counter(c, ifname("ck"), "rx_bytes");
+        long ca0 = counter(c, ifname("ca"), "tx_bytes");
+        long ab0 = counter(a, ifname("ab"), "tx_bytes");
+        Thread.sleep(Timeouts.ms(3000));
+        long in = counter(c, ifname("ck"), "rx_bytes") - in0;
+        long ca = counter(c, ifname("ca"), "tx_bytes") - ca0;
+        long ab = counter(a, ifname("ab"), "tx_bytes") - ab0;
+        System.out.printf(
+                "routed backend on node C: backend -> C %d bytes, C -> A %d bytes (%.2fx, A's and B's"
+                        + " copies), A -> B %d bytes (%.2fx, with B's share of /cam) in 3 s%n",
+                in, ca, (double) ca / in, ab, (double) ab / in);
+        assertTrue(in > 10_000, "the backend sends: " + in);
+        assertTrue(
+                ca > in * 1.4 && ca < in * 3.0,
+                "C -> A carries two copies (A's and B's): " + ca + " vs " + in);
+        for (Player p : vod) {
+            p.close();
+        }
+        players.removeAll(vod);
+    }
+
+    String readLog(String name) {
+        try {
+            return Files.readString(dir.resolve(name));
+        } catch (IOException e) {
+            return "(" + e + ")";
+        }
     }
 }

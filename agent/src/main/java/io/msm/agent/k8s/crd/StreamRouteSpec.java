@@ -13,6 +13,13 @@ public class StreamRouteSpec {
     public List<BackendRef> backends = new ArrayList<>();
     public FailureDetection failureDetection;
 
+    /**
+     * Hot standby, e.g. "300ms": each upstream session pulls a second target of the route (another
+     * endpoint of the Service, or the next backend) into the same relays; the kernel forwards the
+     * standby's RTP once the active target's has been silent this long. 20ms..10s; null: none.
+     */
+    public String hotStandby;
+
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Match {

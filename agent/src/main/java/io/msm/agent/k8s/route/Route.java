@@ -15,6 +15,8 @@ import java.util.Optional;
  * @param created metadata.creationTimestamp (RFC 3339), the tie-breaker between conflicting routes
  * @param host lower-case host, "*.domain", or null for any host
  * @param invalid why the route cannot be used (Accepted=False, reason Invalid), if so
+ * @param hotStandby spec.hotStandby: each session pulls a second target at the same time and the
+ *     kernel forwards it when the first has been silent this long; null: none
  */
 public record Route(
         String key,
@@ -26,7 +28,34 @@ public record Route(
         List<BackendSpec> backends,
         Duration describeTimeout,
         Duration rtpTimeout,
-        Optional<String> invalid) {
+        Optional<String> invalid,
+        Duration hotStandby) {
+
+    /** A route without hot standby. */
+    public Route(
+            String key,
+            long generation,
+            String created,
+            String host,
+            PathType pathType,
+            String path,
+            List<BackendSpec> backends,
+            Duration describeTimeout,
+            Duration rtpTimeout,
+            Optional<String> invalid) {
+        this(
+                key,
+                generation,
+                created,
+                host,
+                pathType,
+                path,
+                backends,
+                describeTimeout,
+                rtpTimeout,
+                invalid,
+                null);
+    }
 
     public enum PathType {
         EXACT,

@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Turns a StreamRoute resource into a {@link Route}. The API server has validated the schema
@@ -123,6 +125,25 @@ public final class RouteCompiler {
                 rtp = Duration.ofSeconds(s.failureDetection.rtpTimeoutSeconds);
             }
         }
+        Duration standby = null;
+        if (s != null && s.hotStandby != null && !s.hotStandby.isEmpty()) {
+            standby = hotStandby(s.hotStandby);
+            if (standby == null) {
+                problems.add(
+                        "spec.hotStandby must be a duration from 20ms to 10s, e.g. 300ms (got '"
+                                + s.hotStandby
+                                + "')");
+            } else if (backends.stream().filter(b -> b.weight() > 0).count() == 1
+                    && !backends.stream()
+                            .filter(b -> b.weight() > 0)
+                            .findFirst()
+                            .get()
+                            .isService()) {
+                problems.add(
+                        "spec.hotStandby needs a second target: a Service backend (its endpoints)"
+                                + " or two backends with a weight above 0 (one url has no standby)");
+            }
+        }
         return new Route(
                 key,
                 gen,
@@ -133,6 +154,28 @@ public final class RouteCompiler {
                 List.copyOf(backends),
                 describe,
                 rtp,
-                problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", problems)));
+                problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", problems)),
+                standby);
     }
+
+    static final Duration MIN_STANDBY = Duration.ofMillis(20);
+    static final Duration MAX_STANDBY = Duration.ofSeconds(10);
+
+    /** "300ms", "1s", "1.5s" within 20ms..10s, else null. */
+    static Duration hotStandby(String v) {
+        Matcher m = DURATION.matcher(v.trim());
+        if (!m.matches()) {
+            return null;
+        }
+        double n;
+        try {
+            n = Double.parseDouble(m.group(1));
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        Duration d = Duration.ofNanos((long) (n * (m.group(2).equals("ms") ? 1e6 : 1e9)));
+        return d.compareTo(MIN_STANDBY) < 0 || d.compareTo(MAX_STANDBY) > 0 ? null : d;
+    }
+
+    private static final Pattern DURATION = Pattern.compile("([0-9]+(?:\\.[0-9]+)?)(ms|s)");
 }

@@ -261,8 +261,52 @@ public final class RouteTable implements StreamRoutes {
             // a prefix route's probe needs a concrete stream to DESCRIBE: the last one asked for
             health.computeIfPresent(t.key(), (k, v) -> v.withProbePath(path));
         }
-        return Optional.of(
-                new Backend(r.key(), chosen.spec().name(), t.key().endpoint(), upstream));
+        Backend b = new Backend(r.key(), chosen.spec().name(), t.key().endpoint(), upstream);
+        if (r.hotStandby() != null) {
+            Target alt = standbyFor(t, chosen, usable);
+            if (alt != null) {
+                b =
+                        b.withStandby(
+                                new Backend.Standby(
+                                        alt.key().endpoint(),
+                                        upstream(r, specOf(alt, chosen, usable), alt, path),
+                                        r.hotStandby()));
+            }
+        }
+        return Optional.of(b);
+    }
+
+    /**
+     * The hot standby of a session on target t: another usable target of the same backend (a
+     * Service's other endpoint), else the first usable target of another backend; null if none.
+     */
+    private Target standbyFor(Target t, ResolvedBackend chosen, List<ResolvedBackend> usable) {
+        for (Target o : chosen.targets()) {
+            if (!o.key().equals(t.key()) && usable(o)) {
+                return o;
+            }
+        }
+        for (ResolvedBackend b : usable) {
+            for (Target o : b.targets()) {
+                if (!o.key().endpoint().equals(t.key().endpoint()) && usable(o)) {
+                    return o;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static Route.BackendSpec specOf(
+            Target t, ResolvedBackend chosen, List<ResolvedBackend> usable) {
+        if (chosen.targets().contains(t)) {
+            return chosen.spec();
+        }
+        for (ResolvedBackend b : usable) {
+            if (b.targets().contains(t)) {
+                return b.spec();
+            }
+        }
+        return chosen.spec();
     }
 
     private boolean usable(Target t) {

@@ -176,6 +176,46 @@ class RouteTableTest {
     }
 
     @Test
+    void hotStandbyIsAnotherTargetOfTheRoute() {
+        Route r =
+                new Route(
+                        "ns/hot",
+                        1,
+                        "t",
+                        null,
+                        Route.PathType.PATH_PREFIX,
+                        "/show",
+                        List.of(url("rtsp://10.0.0.1", 1), url("rtsp://10.0.0.2", 1)),
+                        Duration.ofSeconds(3),
+                        Duration.ofSeconds(5),
+                        Optional.empty(),
+                        Duration.ofMillis(300));
+        table.update(List.of(r), NO_SERVICES);
+        for (int i = 0; i < 20; i++) {
+            Backend b = table.choose(null, "/show/1").orElseThrow();
+            Backend.Standby s = b.standby();
+            assertTrue(s != null, "a standby for every session");
+            assertFalse(s.endpoint().equals(b.endpoint()), "the standby is the other target");
+            assertEquals(URI.create("rtsp://" + s.endpoint() + "/show/1"), s.upstream());
+            assertEquals(Duration.ofMillis(300), s.silence());
+        }
+        table.update(
+                List.of(
+                        route(
+                                "ns/cold",
+                                "t",
+                                null,
+                                Route.PathType.PATH_PREFIX,
+                                "/show",
+                                List.of(url("rtsp://10.0.0.1", 1), url("rtsp://10.0.0.2", 1)))),
+                NO_SERVICES);
+        assertEquals(
+                null,
+                table.choose(null, "/show/1").orElseThrow().standby(),
+                "no hotStandby: no standby");
+    }
+
+    @Test
     void invalidAndConflictingRoutesAreNotUsed() {
         Route older =
                 route(
