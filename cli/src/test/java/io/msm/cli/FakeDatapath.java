@@ -148,6 +148,12 @@ public final class FakeDatapath implements DatapathView {
     public final Map<Integer, SortedSet<Integer>> allowed = new TreeMap<>();
     public final Map<InetAddress, Integer> identities = new HashMap<>();
     public final Map<Integer, String> identityNames = new TreeMap<>();
+    public final List<GameSessionView> games = new ArrayList<>();
+
+    @Override
+    public List<GameSessionView> gameSessions() {
+        return games;
+    }
 
     @Override
     public Map<Integer, SortedSet<Integer>> allowedIdentities() {

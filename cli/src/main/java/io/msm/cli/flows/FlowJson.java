@@ -8,9 +8,9 @@ import java.io.IOException;
 
 /**
  * The JSON object of one flow. The schema (README "msm flows --json"): src, dst ("addr:port", IPv6
- * "[addr]:port"), proto, class, packets, bytes, age_ms, idle_ms, fanout, identity; rtp {ssrc,
- * payload_type, highest_seq, lost, jitter_ms, clock_rate} for RTP flows; pps and bitrate_bps while
- * watching.
+ * "[addr]:port"), proto, class, packets, bytes, age_ms, idle_ms, fanout, identity; backend (a game
+ * session's client flow: the backend it is pinned to, "addr:port"); rtp {ssrc, payload_type,
+ * highest_seq, lost, jitter_ms, clock_rate} for RTP flows; pps and bitrate_bps while watching.
  */
 public final class FlowJson {
     // field names escaped once, not per flow (100k flows x 15 fields)
@@ -24,6 +24,7 @@ public final class FlowJson {
     private static final SerializedString IDLE_MS = new SerializedString("idle_ms");
     private static final SerializedString FANOUT = new SerializedString("fanout");
     private static final SerializedString IDENTITY = new SerializedString("identity");
+    private static final SerializedString BACKEND = new SerializedString("backend");
     private static final SerializedString PPS = new SerializedString("pps");
     private static final SerializedString BITRATE_BPS = new SerializedString("bitrate_bps");
     private static final SerializedString RTP = new SerializedString("rtp");
@@ -49,6 +50,9 @@ public final class FlowJson {
         num(g, IDLE_MS, f.idleMs(nowNs));
         num(g, FANOUT, r.fanout());
         str(g, IDENTITY, r.identity());
+        if (r.backend() != null) {
+            str(g, BACKEND, r.backend());
+        }
         if (r.hasRates()) {
             num(g, PPS, round3(r.pps()));
             num(g, BITRATE_BPS, round3(r.bytesPerSec() * 8));

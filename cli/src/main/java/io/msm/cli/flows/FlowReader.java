@@ -4,6 +4,7 @@ import io.msm.bpf.maps.FanoutGroup;
 import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FlowKey;
 import io.msm.bpf.maps.TrafficClass;
+import io.msm.cli.render.Endpoints;
 import io.msm.cli.source.DatapathView;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -24,6 +25,7 @@ public final class FlowReader {
     private final Set<TrafficClass> classes;
     private Map<FanoutKey, Integer> subscribers;
     private Map<InetAddress, String> identities;
+    private Map<String, String> gameBackends;
 
     /**
      * @param classes classes to keep; empty keeps all
@@ -38,15 +40,21 @@ public final class FlowReader {
     public void stream(Consumer<FlowRow> visitor) {
         Map<FanoutKey, Integer> subs = subscribers();
         Map<InetAddress, String> ids = identities();
+        Map<String, String> games = gameBackends();
         view.forEachFlow(
                 (k, f) -> {
                     if (classes.contains(f.trafficClass())) {
-                        visitor.accept(
+                        FlowRow r =
                                 new FlowRow(
                                         k,
                                         f,
                                         fanout(subs, k),
-                                        ids.getOrDefault(k.src(), FlowRow.WORLD)));
+                                        ids.getOrDefault(k.src(), FlowRow.WORLD));
+                        String backend =
+                                games.isEmpty() || k.proto() != FlowKey.IPPROTO_UDP
+                                        ? null
+                                        : games.get(gameKey(r.src(), r.dst()));
+                        visitor.accept(backend == null ? r : r.withBackend(backend));
                     }
                 });
     }
@@ -62,6 +70,35 @@ public final class FlowReader {
     public void refreshGroups() {
         subscribers = null;
         identities = null;
+        gameBackends = null;
+    }
+
+    /** True when a flow is a client's session of a game service (a BACKEND column). */
+    public boolean anyGameSession() {
+        return !gameBackends().isEmpty();
+    }
+
+    /**
+     * A game session's client flow (its current address to the service) to its backend, read once
+     * per refresh.
+     */
+    private Map<String, String> gameBackends() {
+        if (gameBackends == null) {
+            Map<String, String> m = new HashMap<>();
+            for (DatapathView.GameSessionView g : view.gameSessions()) {
+                m.put(
+                        gameKey(
+                                Endpoints.hostPort(g.session().curAddr(), g.session().curPort()),
+                                g.service()),
+                        g.backend());
+            }
+            gameBackends = m;
+        }
+        return gameBackends;
+    }
+
+    private static String gameKey(String client, String service) {
+        return client + ">" + service;
     }
 
     /** True when the agent knows any source's workload identity (Kubernetes). */

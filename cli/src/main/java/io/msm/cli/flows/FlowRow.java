@@ -15,9 +15,17 @@ import io.msm.cli.render.Endpoints;
  * @param bytesPerSec bytes per second since the last refresh (NaN: not measured)
  * @param identity the workload identity of the source address: its SPIFFE ID, "identity N" when the
  *     agent gave it no name, or {@link #WORLD} (none)
+ * @param backend for a client's flow to a game service: the backend ("addr:port") its session is
+ *     pinned to; null otherwise
  */
 public record FlowRow(
-        FlowKey key, Flow flow, int fanout, double pps, double bytesPerSec, String identity) {
+        FlowKey key,
+        Flow flow,
+        int fanout,
+        double pps,
+        double bytesPerSec,
+        String identity,
+        String backend) {
     /** The identity of a source the agent knows no workload for. */
     public static final String WORLD = "world";
 
@@ -26,11 +34,15 @@ public record FlowRow(
     }
 
     public FlowRow(FlowKey key, Flow flow, int fanout, String identity) {
-        this(key, flow, fanout, Double.NaN, Double.NaN, identity);
+        this(key, flow, fanout, Double.NaN, Double.NaN, identity, null);
     }
 
     public FlowRow withRates(double packetsPerSecond, double bytesPerSecond) {
-        return new FlowRow(key, flow, fanout, packetsPerSecond, bytesPerSecond, identity);
+        return new FlowRow(key, flow, fanout, packetsPerSecond, bytesPerSecond, identity, backend);
+    }
+
+    public FlowRow withBackend(String b) {
+        return new FlowRow(key, flow, fanout, pps, bytesPerSec, identity, b);
     }
 
     public boolean hasRates() {

@@ -27,6 +27,20 @@ public final class FlowTable {
             long nowNs,
             boolean withRates,
             boolean withIdentity) {
+        print(out, rows, nowNs, withRates, withIdentity, false);
+    }
+
+    /**
+     * @param withBackend add a BACKEND column: the backend a game session is pinned to (when the
+     *     node has game sessions)
+     */
+    public static void print(
+            PrintWriter out,
+            List<FlowRow> rows,
+            long nowNs,
+            boolean withRates,
+            boolean withIdentity,
+            boolean withBackend) {
         Table t =
                 new Table()
                         .left("PROTO")
@@ -42,8 +56,15 @@ public final class FlowTable {
         if (withIdentity) {
             t.left("IDENTITY");
         }
+        if (withBackend) {
+            t.left("BACKEND");
+        }
         for (FlowRow r : rows) {
-            String[] cells = new String[(withRates ? 13 : 11) + (withIdentity ? 1 : 0)];
+            String[] cells =
+                    new String
+                            [(withRates ? 13 : 11)
+                                    + (withIdentity ? 1 : 0)
+                                    + (withBackend ? 1 : 0)];
             int c = 0;
             cells[c++] = r.key().protoName();
             cells[c++] = r.src();
@@ -68,6 +89,9 @@ public final class FlowTable {
             cells[c++] = r.fanout() == 0 ? "-" : Integer.toString(r.fanout());
             if (withIdentity) {
                 cells[c++] = r.identity();
+            }
+            if (withBackend) {
+                cells[c++] = r.backend() == null ? "-" : r.backend();
             }
             t.row(cells);
         }

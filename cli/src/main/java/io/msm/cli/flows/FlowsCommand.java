@@ -39,7 +39,8 @@ import picocli.CommandLine.TypeConversionException;
                     + "and jitter (RFC 3550).",
             "Without --sort, --json streams flows in the kernel's map order (fastest for large tables); "
                     + "the table is sorted by packets.",
-            "Game sessions and the backend each is pinned to: 'msm games'."
+            "A client's flow to a game service shows the backend its session is pinned to (BACKEND; "
+                    + "JSON backend); every game session, with its key and address changes: 'msm games'."
         },
         footerHeading = "%nJSON (one object per flow, in one array):%n",
         footer = {
@@ -51,6 +52,8 @@ import picocli.CommandLine.TypeConversionException;
             "  identity     the source address's workload identity (SPIFFE ID), or \"world\"",
             "               (none known); the table shows an IDENTITY column when the node",
             "               knows any (Kubernetes)",
+            "  backend      a client's flow to a game service: the backend its session is",
+            "               pinned to (\"addr:port\"); absent for other flows",
             "  rtp          RTP flows only: ssrc, payload_type, highest_seq (extended),",
             "               lost, jitter_ms, clock_rate"
         })
@@ -137,7 +140,8 @@ public final class FlowsCommand implements Callable<Integer> {
                 List<FlowRow> rows = reader.all();
                 int total = rows.size();
                 rows = order(rows, sort == null ? FlowOrder.PACKETS : sort, limit);
-                FlowTable.print(out, rows, now, false, reader.anyIdentity());
+                FlowTable.print(
+                        out, rows, now, false, reader.anyIdentity(), reader.anyGameSession());
                 out.println(summary(rows.size(), total, sort == null ? FlowOrder.PACKETS : sort));
             }
         }
@@ -246,7 +250,7 @@ public final class FlowsCommand implements Callable<Integer> {
                             + LocalTime.now(ZoneId.systemDefault()).format(hms)
                             + " — Ctrl-C to stop");
             out.println();
-            FlowTable.print(out, rows, now, true, reader.anyIdentity());
+            FlowTable.print(out, rows, now, true, reader.anyIdentity(), reader.anyGameSession());
             out.println(summary(rows.size(), total, by));
             out.flush();
         }

@@ -12,10 +12,13 @@ import io.msm.bpf.maps.FanoutKey;
 import io.msm.bpf.maps.FanoutSub;
 import io.msm.bpf.maps.Flow;
 import io.msm.bpf.maps.FlowKey;
+import io.msm.bpf.maps.GameSession;
+import io.msm.bpf.maps.GameSessionKey;
 import io.msm.bpf.maps.TrafficClass;
 import io.msm.cli.FakeDatapath;
 import io.msm.cli.FakeHost;
 import io.msm.cli.Run;
+import io.msm.cli.source.DatapathView.GameSessionView;
 import java.net.Inet4Address;
 import java.util.ArrayList;
 import java.util.List;
@@ -347,6 +350,39 @@ class FlowsCommandTest {
         for (String line : lines) {
             if (line.contains("10.0.0.1:5004")) {
                 assertTrue(line.trim().endsWith("spiffe://cluster.local/ns/media/sa/camera"), line);
+            }
+        }
+    }
+
+    @Test
+    void aGameSessionsClientFlowShowsItsBackend() throws Exception {
+        Run plain = Run.of(dp, host, "flows");
+        assertTrue(!plain.out().contains("BACKEND"), "no column without game sessions");
+
+        long now = host.nowNs;
+        FlowKey client = FlowKey.udp(ip("198.51.100.7"), 42000, ip("192.0.2.10"), 7777);
+        dp.flows.put(client, FakeDatapath.flow(TrafficClass.GAME, 30, 3000, now - 5 * S, now));
+        Inet4Address c = (Inet4Address) ip("198.51.100.7");
+        // the session moved from port 41000 to 42000: the flow of its current address
+        dp.games.add(
+                new GameSessionView(
+                        "192.0.2.10:7777",
+                        new GameSessionKey(0, GameSessionKey.KIND_KCP, 0x1234abcd, 0, 0, 0),
+                        new GameSession(3, c, 41000, c, 42000, 1, 2, 10, 9, 1),
+                        "10.1.0.2:7000"));
+        JsonNode all = json("flows", "--json");
+        assertEquals("10.1.0.2:7000", bySrc(all, "198.51.100.7:42000").get("backend").asText());
+        assertTrue(bySrc(all, "10.0.0.1:5004").get("backend") == null, "only game flows");
+
+        Run r = Run.of(dp, host, "flows");
+        assertEquals(0, r.exit(), r.toString());
+        String[] lines = r.out().split("\n");
+        assertTrue(lines[0].trim().endsWith("FANOUT  BACKEND"), lines[0]);
+        for (String line : lines) {
+            if (line.contains("198.51.100.7:42000")) {
+                assertTrue(line.trim().endsWith("10.1.0.2:7000"), line);
+            } else if (line.contains("10.0.0.1:5004")) {
+                assertTrue(line.trim().endsWith("-"), line);
             }
         }
     }

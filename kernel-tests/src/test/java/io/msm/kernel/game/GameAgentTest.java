@@ -147,16 +147,20 @@ class GameAgentTest {
     }
 
     static String games() {
+        return msm("games");
+    }
+
+    static String msm(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
+        List<String> all = new java.util.ArrayList<>(List.of("--bpffs", bpffs.toString()));
+        all.addAll(List.of(args));
         int code =
                 Main.run(
                         Sources.live(),
                         new PrintWriter(out),
                         new PrintWriter(err),
-                        "--bpffs",
-                        bpffs.toString(),
-                        "games");
+                        all.toArray(String[]::new));
         assertEquals(0, code, err.toString());
         return out.toString();
     }
@@ -201,6 +205,20 @@ class GameAgentTest {
                     line);
             assertTrue(line.contains(backend0 + ":" + BACKEND_PORT), line);
             assertEquals(42, table.lines().count(), table); // header + 41 sessions
+
+            // msm flows: the client's flow to the service names the backend it is pinned to
+            String flows = msm("flows");
+            String flow =
+                    flows.lines()
+                            .filter(
+                                    l ->
+                                            l.contains(
+                                                    StarTopology.SENDER_ADDR.getHostAddress()
+                                                            + ":30000 "))
+                            .findFirst()
+                            .orElseThrow(
+                                    () -> new AssertionError("flow of port 30000 in\n" + flows));
+            assertTrue(flow.trim().endsWith(backend0 + ":" + BACKEND_PORT), flows);
 
             var prom = agent.scrape();
             double to =
