@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
@@ -41,6 +42,8 @@ class GameAgentTest {
     static final String METRICS = "127.0.0.1:19482";
     static final int SVC_PORT = 7777;
     static final int BACKEND_PORT = 9000;
+    static final int NEW_FLOWS_PER_SECOND = 50;
+    static final int NEW_FLOW_BURST = 60;
     static StarTopology topo;
     static Path bpffs;
     static Path config;
@@ -79,6 +82,12 @@ class GameAgentTest {
                         + "bpffs: "
                         + bpffs
                         + "\nrtsp-listen: 127.0.0.1:18558\nsip-listen: 127.0.0.1:15064\n"
+                        // XDP's new-flow limit per source guards the session table
+                        + "protection: {new-flows-per-second: "
+                        + NEW_FLOWS_PER_SECOND
+                        + ", new-flow-burst: "
+                        + NEW_FLOW_BURST
+                        + "}\n"
                         + "game:\n  services:\n  - name: arena\n    port: "
                         + SVC_PORT
                         + "\n    backends:\n"
@@ -153,7 +162,7 @@ class GameAgentTest {
     static String msm(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        List<String> all = new java.util.ArrayList<>(List.of("--bpffs", bpffs.toString()));
+        List<String> all = new ArrayList<>(List.of("--bpffs", bpffs.toString()));
         all.addAll(List.of(args));
         int code =
                 Main.run(
@@ -212,9 +221,18 @@ class GameAgentTest {
                     flows.lines()
                             .filter(
                                     l ->
-                                            l.contains(
-                                                    StarTopology.SENDER_ADDR.getHostAddress()
-                                                            + ":30000 "))
+                                            l.trim()
+                                                    .replaceAll("\\s+", " ")
+                                                    .startsWith(
+                                                            "udp "
+                                                                    + StarTopology.SENDER_ADDR
+                                                                            .getHostAddress()
+                                                                    + ":30000 "
+                                                                    + StarTopology.NODE_IN_ADDR
+                                                                            .getHostAddress()
+                                                                    + ":"
+                                                                    + SVC_PORT
+                                                                    + " "))
                             .findFirst()
                             .orElseThrow(
                                     () -> new AssertionError("flow of port 30000 in\n" + flows));
@@ -263,6 +281,72 @@ class GameAgentTest {
                 assertEquals(backend, r[0].substring(0, 2), "same backend after the restart");
             }
             assertNotNull(ask(31001), "a new session through the restarted agent");
+        }
+    }
+
+    @Test
+    void xdpsNewFlowLimitKeepsOneSourceFromFillingTheSessionTable() throws Exception {
+        try (AgentProcess agent =
+                AgentProcess.start(topo.node, METRICS, List.of("--config", config.toString()))) {
+            agent.awaitReady(30_000);
+            double dropsBefore =
+                    agent.scrape()
+                            .value("msm_datapath_events_total", "event", "xdp_ratelimit")
+                            .orElse(0.0);
+            int ports = 300;
+            long t0 = System.nanoTime();
+            // one client address spraying 300 source ports: 300 would-be sessions
+            topo.sender.call(
+                    () -> {
+                        byte[] p = "flood".getBytes(StandardCharsets.UTF_8);
+                        for (int i = 0; i < ports; i++) {
+                            try (DatagramSocket c =
+                                    new DatagramSocket(
+                                            new InetSocketAddress(
+                                                    StarTopology.SENDER_ADDR, 40000 + i))) {
+                                c.send(
+                                        new DatagramPacket(
+                                                p,
+                                                p.length,
+                                                new InetSocketAddress(
+                                                        StarTopology.NODE_IN_ADDR, SVC_PORT)));
+                            }
+                        }
+                        return null;
+                    });
+            double elapsed = (System.nanoTime() - t0) / 1e9;
+            Thread.sleep(300);
+            String prefix = StarTopology.SENDER_ADDR.getHostAddress() + ":4";
+            long sessions = games().lines().filter(l -> l.contains(prefix)).count();
+            // the bucket's burst plus what refilled while sending, and a little slack
+            long most = NEW_FLOW_BURST + Math.round(NEW_FLOWS_PER_SECOND * (elapsed + 0.3)) + 5;
+            assertTrue(
+                    sessions >= 1 && sessions <= most,
+                    sessions
+                            + " sessions from "
+                            + ports
+                            + " ports in "
+                            + elapsed
+                            + " s (at most "
+                            + most
+                            + ")");
+            double drops =
+                    agent.scrape()
+                                    .value("msm_datapath_events_total", "event", "xdp_ratelimit")
+                                    .orElse(0.0)
+                            - dropsBefore;
+            System.out.printf(
+                    Locale.ROOT,
+                    "XDP new-flow limit: %d sessions from %d source ports in %.2f s (at most %d),"
+                            + " %.0f xdp_ratelimit drops%n",
+                    sessions,
+                    ports,
+                    elapsed,
+                    most,
+                    drops);
+            assertTrue(
+                    drops >= ports - most,
+                    "xdp_ratelimit drops " + drops + ", sessions " + sessions);
         }
     }
 }
