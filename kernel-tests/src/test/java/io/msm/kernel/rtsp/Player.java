@@ -39,6 +39,45 @@ final class Player implements AutoCloseable {
         }
     }
 
+    /**
+     * ffmpeg publishing a 320x240, 25 fps H.264 test pattern (a key frame a second) to {@code url}
+     * in real time, RTP over {@code transport} ("udp" or "tcp"): the publisher of the player
+     * suites.
+     */
+    static List<String> ffmpegTestPublisher(String transport, String url) {
+        return List.of(
+                "ffmpeg",
+                "-hide_banner",
+                "-nostdin",
+                "-loglevel",
+                "warning",
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=320x240:rate=25",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "25",
+                "-f",
+                "rtsp",
+                "-rtsp_transport",
+                transport,
+                url);
+    }
+
+    /** {@code cmd} run in {@code ns} ("ip netns exec"). */
+    static List<String> inNamespace(Netns ns, List<String> cmd) {
+        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns.name()));
+        all.addAll(cmd);
+        return all;
+    }
+
     private static final Pattern FFMPEG_FRAME = Pattern.compile("(?m)^frame=(\\d+)$");
 
     final Kind kind;

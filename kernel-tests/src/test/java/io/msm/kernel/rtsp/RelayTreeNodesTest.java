@@ -340,33 +340,10 @@ class RelayTreeNodesTest {
 
         publisher =
                 new ProcessBuilder(
-                                "ip",
-                                "netns",
-                                "exec",
-                                pub.name(),
-                                "ffmpeg",
-                                "-hide_banner",
-                                "-nostdin",
-                                "-loglevel",
-                                "warning",
-                                "-re",
-                                "-f",
-                                "lavfi",
-                                "-i",
-                                "testsrc=size=320x240:rate=25",
-                                "-c:v",
-                                "libx264",
-                                "-preset",
-                                "ultrafast",
-                                "-tune",
-                                "zerolatency",
-                                "-g",
-                                "25",
-                                "-f",
-                                "rtsp",
-                                "-rtsp_transport",
-                                "udp",
-                                "rtsp://10.210.3.1:" + RTSP_PORT + "/cam")
+                                Player.inNamespace(
+                                        pub,
+                                        Player.ffmpegTestPublisher(
+                                                "udp", "rtsp://10.210.3.1:" + RTSP_PORT + "/cam")))
                         .redirectErrorStream(true)
                         .redirectOutput(dir.resolve("publisher.log").toFile())
                         .start();

@@ -177,29 +177,7 @@ class RtspAuthPlayersTest {
         return background(
                 topo.sender,
                 dir.resolve(log),
-                "ffmpeg",
-                "-hide_banner",
-                "-nostdin",
-                "-loglevel",
-                "warning",
-                "-re",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc=size=320x240:rate=25",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-tune",
-                "zerolatency",
-                "-g",
-                "25",
-                "-f",
-                "rtsp",
-                "-rtsp_transport",
-                "tcp",
-                url);
+                Player.ffmpegTestPublisher("tcp", url).toArray(String[]::new));
     }
 
     /**

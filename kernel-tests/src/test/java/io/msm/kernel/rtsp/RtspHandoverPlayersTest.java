@@ -160,34 +160,10 @@ class RtspHandoverPlayersTest {
 
     Process publish() throws IOException {
         List<String> cmd =
-                List.of(
-                        "ip",
-                        "netns",
-                        "exec",
-                        topo.sender.name(),
-                        "ffmpeg",
-                        "-hide_banner",
-                        "-nostdin",
-                        "-loglevel",
-                        "warning",
-                        "-re",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        "testsrc=size=320x240:rate=25",
-                        "-c:v",
-                        "libx264",
-                        "-preset",
-                        "ultrafast",
-                        "-tune",
-                        "zerolatency",
-                        "-g",
-                        "25",
-                        "-f",
-                        "rtsp",
-                        "-rtsp_transport",
-                        "udp",
-                        "rtsp://" + NODE + ":" + RTSP_PORT + "/cam");
+                Player.inNamespace(
+                        topo.sender,
+                        Player.ffmpegTestPublisher(
+                                "udp", "rtsp://" + NODE + ":" + RTSP_PORT + "/cam"));
         Process p =
                 new ProcessBuilder(cmd)
                         .redirectErrorStream(true)

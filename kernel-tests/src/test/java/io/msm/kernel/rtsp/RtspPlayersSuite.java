@@ -216,29 +216,9 @@ abstract class RtspPlayersSuite {
         return background(
                 topo.sender,
                 dir.resolve("publisher-" + transport + ".log"),
-                "ffmpeg",
-                "-hide_banner",
-                "-nostdin",
-                "-loglevel",
-                "warning",
-                "-re",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc=size=320x240:rate=25",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-tune",
-                "zerolatency",
-                "-g",
-                "25",
-                "-f",
-                "rtsp",
-                "-rtsp_transport",
-                transport,
-                "rtsp://" + NODE + ":" + RTSP_PORT + "/" + path);
+                Player.ffmpegTestPublisher(
+                                transport, "rtsp://" + NODE + ":" + RTSP_PORT + "/" + path)
+                        .toArray(String[]::new));
     }
 
     /** Poll cond every 100 ms until it holds; fail after ms (scaled, {@link Timeouts}). */
