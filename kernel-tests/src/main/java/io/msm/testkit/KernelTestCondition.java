@@ -32,6 +32,29 @@ public final class KernelTestCondition implements BeforeAllCallback {
         return "true".equalsIgnoreCase(System.getenv("CI"));
     }
 
+    /**
+     * A peer program or library a test needs ({@code make deps} installs it): missing, the test is
+     * skipped with {@code what} — under {@code CI=true} it fails instead, so CI never passes by
+     * skipping.
+     */
+    public static void require(boolean present, String what) {
+        if (present) {
+            return;
+        }
+        String msg = what + " not installed (make deps installs it)";
+        if (isCi()) {
+            Assertions.fail(msg + " — CI=true, so this is a failure, not a skip");
+        }
+        Assumptions.abort(msg);
+    }
+
+    /** {@link #require} for programs on the PATH. */
+    public static void requireTools(String... tools) {
+        for (String t : tools) {
+            require(Sh.have(t), t);
+        }
+    }
+
     /** null when root, libbpf, bpffs and `ip` are all there; else the reason. */
     public static synchronized String whyNot() {
         if (checked) {

@@ -3,7 +3,6 @@ package io.msm.kernel.game;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.msm.agent.game.GameTables;
 import io.msm.agent.game.GameTables.Backend;
@@ -13,6 +12,7 @@ import io.msm.bpf.attach.TcIngress;
 import io.msm.bpf.maps.DatapathConfig;
 import io.msm.bpf.maps.PortTable;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.Sh;
 import io.msm.testkit.StarTopology;
 import io.msm.testkit.StarTopology.Receiver;
@@ -62,8 +62,9 @@ class GameEnetTest {
 
     @BeforeAll
     static void setUp() throws IOException, InterruptedException {
-        assumeTrue(Sh.have("gcc"), "gcc not installed");
-        assumeTrue(Files.exists(Path.of("/usr/include/enet/enet.h")), "libenet-dev not installed");
+        KernelTestCondition.requireTools("gcc");
+        KernelTestCondition.require(
+                Files.exists(Path.of("/usr/include/enet/enet.h")), "libenet-dev");
         dir = Files.createTempDirectory("msm-enet");
         Path src = dir.resolve("enet_peer.c");
         try (InputStream in = GameEnetTest.class.getResourceAsStream("/enet/enet_peer.c")) {

@@ -3,7 +3,6 @@ package io.msm.kernel.game;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.msm.agent.game.GameTables;
 import io.msm.agent.game.GameTables.Backend;
@@ -15,7 +14,7 @@ import io.msm.bpf.maps.GameService;
 import io.msm.bpf.maps.GameSession;
 import io.msm.bpf.maps.PortTable;
 import io.msm.testkit.KernelTest;
-import io.msm.testkit.Sh;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.StarTopology;
 import io.msm.testkit.StarTopology.Receiver;
 import java.io.IOException;
@@ -73,7 +72,7 @@ class KcptunRebindTest {
 
     @BeforeAll
     static void setUp() throws IOException {
-        assumeTrue(Sh.have("kcptun-client") && Sh.have("kcptun-server"), "kcptun not installed");
+        KernelTestCondition.requireTools("kcptun-client", "kcptun-server");
         topo = StarTopology.create(2);
         dp = Datapath.load(DatapathSpec.DEFAULT.withFlows(4096).withGroups(8).withSubIds(64));
         DatapathConfig d = DatapathConfig.defaults();

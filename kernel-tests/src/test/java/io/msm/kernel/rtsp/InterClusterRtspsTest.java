@@ -7,6 +7,7 @@ import io.msm.agent.auth.Credentials;
 import io.msm.bpf.Bpffs;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Sh;
@@ -21,7 +22,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -77,13 +77,7 @@ class InterClusterRtspsTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        for (String tool : new String[] {"ffmpeg", "gst-launch-1.0", "openssl"}) {
-            boolean have = Sh.have(tool);
-            if (!have && "true".equals(System.getenv("CI"))) {
-                throw new IllegalStateException(tool + " is missing: run 'make deps'");
-            }
-            Assumptions.assumeTrue(have, tool + " is not installed (make deps)");
-        }
+        KernelTestCondition.requireTools("ffmpeg", "gst-launch-1.0", "openssl");
         c2 = ns("c2");
         c1 = ns("c1");
         pub = ns("pb");

@@ -15,6 +15,7 @@ import io.msm.bpf.Bpffs;
 import io.msm.kernel.intercept.ApiServer;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Sh;
@@ -32,7 +33,6 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -100,13 +100,7 @@ class RelayTreeNodesTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        for (String tool : new String[] {"ffmpeg", "gst-launch-1.0", "cvlc", "setpriv"}) {
-            boolean have = Sh.have(tool);
-            if (!have && "true".equals(System.getenv("CI"))) {
-                throw new IllegalStateException(tool + " is missing: run 'make deps'");
-            }
-            Assumptions.assumeTrue(have, tool + " is not installed (make deps)");
-        }
+        KernelTestCondition.requireTools("ffmpeg", "gst-launch-1.0", "cvlc", "setpriv");
         a = ns("na");
         b = ns("nb");
         c = ns("nc");

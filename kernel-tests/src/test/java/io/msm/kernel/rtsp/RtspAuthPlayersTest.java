@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.msm.agent.auth.Credentials;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Sh;
 import io.msm.testkit.StarTopology;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -53,13 +53,7 @@ class RtspAuthPlayersTest {
 
     @BeforeAll
     void setUp() throws Exception {
-        for (String tool : new String[] {"ffmpeg", "gst-launch-1.0", "openssl"}) {
-            boolean have = Sh.have(tool);
-            if (!have && "true".equals(System.getenv("CI"))) {
-                throw new IllegalStateException(tool + " is missing: run 'make deps'");
-            }
-            Assumptions.assumeTrue(have, tool + " is not installed (make deps)");
-        }
+        KernelTestCondition.requireTools("ffmpeg", "gst-launch-1.0", "openssl");
         topo = StarTopology.create(2);
         for (StarTopology.Receiver r : topo.receivers) {
             r.ns().ip("route", "add", "default", "via", r.nodeAddr().getHostAddress());

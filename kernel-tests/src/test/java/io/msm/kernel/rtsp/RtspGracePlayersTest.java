@@ -10,6 +10,7 @@ import io.msm.cli.Main;
 import io.msm.cli.source.Sources;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.Netns;
 import io.msm.testkit.Sh;
 import io.msm.testkit.StarTopology;
@@ -34,7 +35,6 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -68,9 +68,7 @@ class RtspGracePlayersTest {
 
     @BeforeAll
     void setUp() throws Exception {
-        for (String tool : new String[] {"ffmpeg"}) {
-            Assumptions.assumeTrue(Sh.have(tool), tool + " is not installed (make deps)");
-        }
+        KernelTestCondition.requireTools("ffmpeg");
         topo = StarTopology.create(3);
         for (StarTopology.Receiver r : topo.receivers) {
             r.ns().ip("route", "add", "default", "via", r.nodeAddr().getHostAddress());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.msm.bpf.Bpffs;
 import io.msm.testkit.AgentProcess;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.Netns;
 import io.msm.testkit.PromText;
 import io.msm.testkit.Sh;
@@ -32,7 +33,6 @@ import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -72,13 +72,7 @@ class RtspHandoverPlayersTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        for (String tool : new String[] {"ffmpeg", "gst-launch-1.0"}) {
-            boolean have = Sh.have(tool);
-            if (!have && "true".equals(System.getenv("CI"))) {
-                throw new IllegalStateException(tool + " is missing: run 'make deps'");
-            }
-            Assumptions.assumeTrue(have, tool + " is not installed (make deps)");
-        }
+        KernelTestCondition.requireTools("ffmpeg", "gst-launch-1.0");
         topo = StarTopology.create(6);
         for (StarTopology.Receiver r : topo.receivers) {
             r.ns().ip("route", "add", "default", "via", r.nodeAddr().getHostAddress());

@@ -10,6 +10,7 @@ import io.msm.bpf.Bpffs;
 import io.msm.cli.Main;
 import io.msm.cli.source.Sources;
 import io.msm.testkit.AgentProcess;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.Netns;
 import io.msm.testkit.PromText;
 import io.msm.testkit.Sh;
@@ -27,7 +28,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -101,14 +101,7 @@ abstract class RtspPlayersSuite {
 
     @BeforeAll
     void setUp() throws Exception {
-        for (String tool : new String[] {"ffmpeg", "gst-launch-1.0", "cvlc", "setpriv"}) {
-            boolean have = Sh.have(tool);
-            if (!have && "true".equals(System.getenv("CI"))) {
-                throw new IllegalStateException(
-                        tool + " is missing: run 'make deps' (the root Makefile installs it)");
-            }
-            Assumptions.assumeTrue(have, tool + " is not installed (make deps)");
-        }
+        KernelTestCondition.requireTools("ffmpeg", "gst-launch-1.0", "cvlc", "setpriv");
         topo = StarTopology.create(VIEWERS);
         // replies (RTCP receiver reports) go to the relay's address on the publisher side: viewers
         // need a route

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.msm.testkit.AgentProcess;
 import io.msm.testkit.Frame;
 import io.msm.testkit.KernelTest;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.Sh;
 import io.msm.testkit.Testkit;
 import io.msm.testkit.Timeouts;
@@ -24,8 +25,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -55,15 +54,7 @@ class KamailioNgTest {
     }
 
     static void requirePeers() {
-        for (String p : new String[] {"kamailio", "rtpengine-ng-client"}) {
-            if (!Sh.have(p)) {
-                String msg = p + " not installed (make deps installs kamailio and rtpengine-utils)";
-                if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                    Assertions.fail(msg);
-                }
-                Assumptions.abort(msg);
-            }
-        }
+        KernelTestCondition.requireTools("kamailio", "rtpengine-ng-client");
     }
 
     /** Kamailio in the node namespace on 5080, its rtpengine module at {@code ng}. */

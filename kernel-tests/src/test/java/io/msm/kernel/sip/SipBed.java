@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.msm.bpf.Bpffs;
 import io.msm.bpf.Datapath;
 import io.msm.testkit.AgentProcess;
+import io.msm.testkit.KernelTestCondition;
 import io.msm.testkit.Names;
 import io.msm.testkit.Netns;
 import io.msm.testkit.PromText;
@@ -30,7 +31,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * The SIP test bed: msm-agent in a node namespace, a caller (sipp UAC), a callee (sipp UAS, plus
@@ -72,13 +72,7 @@ final class SipBed implements AutoCloseable {
 
     /** sipp must be there (make deps installs sip-tester); under CI its absence is a failure. */
     static void requireSipp() {
-        if (!Sh.have("sipp")) {
-            String msg = "sipp not installed (make deps installs the sip-tester package)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                Assertions.fail(msg);
-            }
-            Assumptions.abort(msg);
-        }
+        KernelTestCondition.require(Sh.have("sipp"), "sipp (Debian package sip-tester)");
     }
 
     /**
