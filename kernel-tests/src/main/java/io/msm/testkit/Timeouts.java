@@ -1,6 +1,7 @@
 package io.msm.testkit;
 
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Test time limits, stretched where the machine is slow: under TCG (the VM runner,
@@ -61,13 +62,29 @@ public final class Timeouts {
      */
     public static long waitFor(BooleanSupplier cond, long ms, String what)
             throws InterruptedException {
+        return waitFor(cond, ms, what, 20, () -> "");
+    }
+
+    /**
+     * Poll cond every pollMs until it holds; fail after ms (scaled) naming what was awaited,
+     * followed by what {@code diagnostics} says then (logs, counters). Returns how long it took, in
+     * ms.
+     */
+    public static long waitFor(
+            BooleanSupplier cond, long ms, String what, long pollMs, Supplier<String> diagnostics)
+            throws InterruptedException {
         long t0 = System.nanoTime();
         long end = t0 + ms(ms) * 1_000_000;
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > end) {
-                throw new AssertionError("timed out after " + ms(ms) + " ms waiting for " + what);
+                throw new AssertionError(
+                        "timed out after "
+                                + ms(ms)
+                                + " ms waiting for "
+                                + what
+                                + diagnostics.get());
             }
-            Thread.sleep(20);
+            Thread.sleep(pollMs);
         }
         return (System.nanoTime() - t0) / 1_000_000;
     }

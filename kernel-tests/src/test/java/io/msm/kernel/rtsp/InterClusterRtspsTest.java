@@ -236,23 +236,18 @@ class InterClusterRtspsTest {
     }
 
     void waitFor(BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + Timeouts.ms(ms) * 1_000_000;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError(
-                        "timed out after "
-                                + Timeouts.ms(ms)
-                                + " ms waiting for "
-                                + what
-                                + "\n--- cluster-2:\n"
+        Timeouts.waitFor(
+                cond,
+                ms,
+                what,
+                100,
+                () ->
+                        "\n--- cluster-2:\n"
                                 + RtspPlayersSuite.tail(cluster2.log(), 3000)
                                 + "\n--- cluster-1:\n"
                                 + RtspPlayersSuite.tail(cluster1.log(), 3000)
                                 + "\n--- players:\n"
                                 + players.stream().map(p -> p + ": " + p.output()).toList());
-            }
-            Thread.sleep(100);
-        }
     }
 
     static double metric(AgentProcess p, String name, String... labels) {

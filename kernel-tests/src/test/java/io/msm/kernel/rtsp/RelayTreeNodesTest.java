@@ -263,15 +263,13 @@ class RelayTreeNodesTest {
     }
 
     void waitFor(BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + Timeouts.ms(ms) * 1_000_000;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError(
-                        "timed out after "
-                                + Timeouts.ms(ms)
-                                + " ms waiting for "
-                                + what
-                                + "\n--- edges: "
+        Timeouts.waitFor(
+                cond,
+                ms,
+                what,
+                100,
+                () ->
+                        "\n--- edges: "
                                 + edges()
                                 + "\n--- agent A:\n"
                                 + RtspPlayersSuite.tail(agentA.log(), 3000)
@@ -281,9 +279,6 @@ class RelayTreeNodesTest {
                                 + RtspPlayersSuite.tail(agentC.log(), 3000)
                                 + "\n--- players:\n"
                                 + players.stream().map(p -> p + ": " + p.output()).toList());
-            }
-            Thread.sleep(100);
-        }
     }
 
     static double metric(AgentProcess p, String name, String... labels) {

@@ -154,13 +154,7 @@ class RtspGracePlayersTest {
     }
 
     static void waitFor(BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + Timeouts.ms(ms) * 1_000_000;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("timed out after " + Timeouts.ms(ms) + " ms: " + what);
-            }
-            Thread.sleep(20);
-        }
+        Timeouts.waitFor(cond, ms, what);
     }
 
     double metric(String name, String... labels) {

@@ -168,14 +168,7 @@ class RtspHandoverPlayersTest {
     }
 
     static void waitFor(BooleanSupplier cond, long ms, String what) throws InterruptedException {
-        long end = System.nanoTime() + Timeouts.ms(ms) * 1_000_000;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError(
-                        "timed out after " + Timeouts.ms(ms) + " ms waiting for " + what);
-            }
-            Thread.sleep(100);
-        }
+        Timeouts.waitFor(cond, ms, what, 100, () -> "");
     }
 
     static double metric(AgentProcess a, String name, String... labels) {
